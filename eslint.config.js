@@ -1,0 +1,34 @@
+// Lint: typescript-eslint's recommended rules, plus the dependency direction of the
+// architecture: the core and the protocol import no adapter, no UI and no server code.
+import tseslint from 'typescript-eslint';
+
+const adapters = ['**/transport/**', '**/storage/**', '**/workers/**', '**/ui/**', '**/client/**', '**/signaling/**'];
+
+export default tseslint.config(
+  { ignores: ['dist/**', 'node_modules/**', 'content/**', 'test-results/**', 'playwright-report/**'] },
+  ...tseslint.configs.recommended,
+  {
+    rules: {
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+    },
+  },
+  {
+    files: ['src/core/**/*.ts', 'src/protocol/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [{ group: adapters, message: 'core and protocol stay DOM-free and adapter-free: depend on a port instead' }] }],
+      'no-restricted-globals': ['error', 'window', 'document', 'localStorage', 'indexedDB', 'navigator', 'location'],
+    },
+  },
+  {
+    files: ['src/transport/**/*.ts', 'src/storage/**/*.ts', 'src/workers/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [{ group: ['**/ui/**', '**/client/**', '**/signaling/**'], message: 'adapters implement core ports; they do not reach up' }] }],
+    },
+  },
+  {
+    files: ['signaling/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [{ group: ['**/src/core/**', '**/src/ui/**', '**/src/client/**', '**/src/transport/**', '**/src/storage/**', '**/src/workers/**'], message: 'the server shares only src/protocol with the client' }] }],
+    },
+  },
+);

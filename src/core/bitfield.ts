@@ -1,0 +1,40 @@
+/** A fixed-size set of piece indexes, stored as bits (MSB first, as on the wire). */
+export class Bitfield {
+  readonly size: number;
+  private readonly bits: Uint8Array;
+  private count = 0;
+
+  constructor(size: number, bits?: Uint8Array) {
+    this.size = size;
+    this.bits = new Uint8Array(Math.ceil(size / 8));
+    if (bits) {
+      this.bits.set(bits.subarray(0, this.bits.length));
+      for (let i = 0; i < size; i++) if (this.has(i)) this.count++;
+    }
+  }
+
+  has(i: number): boolean {
+    return (this.bits[i >> 3]! & (0x80 >> (i & 7))) !== 0;
+  }
+
+  /** Sets bit i; returns true if it was not set before. */
+  set(i: number): boolean {
+    if (i < 0 || i >= this.size || this.has(i)) return false;
+    const byte = i >> 3;
+    this.bits[byte] = (this.bits[byte] ?? 0) | (0x80 >> (i & 7));
+    this.count++;
+    return true;
+  }
+
+  get cardinality(): number {
+    return this.count;
+  }
+
+  get complete(): boolean {
+    return this.count === this.size;
+  }
+
+  toBytes(): Uint8Array {
+    return this.bits.slice();
+  }
+}

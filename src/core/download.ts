@@ -1,0 +1,344 @@
+/**
+ * One content's download and seeding: the scheduler that asks sources for pieces, the
+ * verification of every piece before it is stored or served, strikes and bans, and the
+ * whole-file check at the end.
+ *
+ * Every await can return into a stopped download: each continuation checks `stopped`.
+ */
+import { Bitfield } from './bitfield.js';
+import { CdnSource } from './cdn-source.js';
+import { resolveConfig, type ClientConfig } from './config.js';
+import { Emitter } from './emitter.js';
+import { TabswarmError, isTabswarmError } from './errors.js';
+import { PeerSession } from './peer-session.js';
+import { pickForCdn, pickRarest, type PickState } from './piece-picker.js';
+import type { PieceSource } from './piece-source.js';
+import type { Hasher, HttpRange, PeerConnector, PeerLink, PieceStore, Signaling } from './ports.js';
+import { DownloadStats, type StatsSnapshot } from './stats.js';
+import { Swarm } from './swarm.js';
+import { verifyWholeFile } from './whole-file.js';
+import { fromHex, toHex } from '../protocol/hex.js';
+import { pieceCountOf, pieceLength, type Metadata } from '../protocol/metadata.js';
+
+export type DownloadState = 'idle' | 'downloading' | 'verifying' | 'complete' | 'failed' | 'stopped';
+
+export interface DownloadOptions {
+  contentId: string;
+  metadata: Metadata;
+  /** This tab's peer ID (32 hex characters). */
+  peerId: string;
+  cdnUrls: readonly string[];
+  hasher: Hasher;
+  store: PieceStore;
+  http: HttpRange;
+  /** Absent (or `peering: false`): HTTP only. */
+  signaling?: Signaling;
+  connector?: PeerConnector;
+  peering?: boolean;
+  config?: Partial<ClientConfig>;
+}
+
+export interface DownloadEvents extends Record<string, unknown> {
+  state: DownloadState;
+  /** A verified piece was stored. */
+  piece: { index: number; source: string; kind: 'peer' | 'cdn' | 'store' };
+  /** A piece failed verification and was discarded. */
+  rejected: { index: number; source: string; reason: string };
+  peer: { peerId: string; event: 'connected' | 'disconnected' | 'banned' | 'strike'; reason?: string };
+  /** The whole file is verified. */
+  complete: { fileSha256: string };
+  error: TabswarmError;
+}
+
+export class Download {
+  readonly contentId: string;
+  readonly metadata: Metadata;
+  readonly pieceCount: number;
+  readonly events = new Emitter<DownloadEvents>();
+  readonly stats = new DownloadStats();
+  readonly have: Bitfield;
+  private readonly config: ClientConfig;
+  private readonly contentIdBytes: Uint8Array;
+  private readonly inFlight = new Map<number, string>();
+  /** Sources whose copy of a piece failed verification: that piece is asked of someone else. */
+  private readonly failedFrom = new Map<number, Set<string>>();
+  private readonly availability: Uint16Array;
+  private readonly sessions = new Map<string, PeerSession>();
+  private readonly cdn: CdnSource | undefined;
+  private readonly swarm: Swarm | undefined;
+  private readonly startedAt = Date.now();
+  private httpTimer: ReturnType<typeof setTimeout> | undefined;
+  private _state: DownloadState = 'idle';
+  private stopped = false;
+  private verifying = false;
+  private _error: TabswarmError | undefined;
+
+  constructor(private readonly opts: DownloadOptions) {
+    this.contentId = opts.contentId;
+    this.metadata = opts.metadata;
+    this.config = resolveConfig(opts.config);
+    this.pieceCount = pieceCountOf(opts.metadata.fileSize, opts.metadata.pieceSize);
+    this.have = new Bitfield(this.pieceCount);
+    this.availability = new Uint16Array(this.pieceCount);
+    const idBytes = fromHex(opts.contentId);
+    if (!idBytes || idBytes.byteLength !== 32) throw new TabswarmError('metadata-invalid', 'content ID must be 64 hex characters');
+    this.contentIdBytes = idBytes;
+    this.cdn = opts.cdnUrls.length > 0 ? new CdnSource(opts.http, opts.cdnUrls, opts.metadata.pieceSize, this.config) : undefined;
+    if (opts.peering !== false && opts.signaling && opts.connector) {
+      this.swarm = new Swarm({
+        contentId: opts.contentId,
+        peerId: opts.peerId,
+        signaling: opts.signaling,
+        connector: opts.connector,
+        config: this.config,
+        report: () => this.report(),
+        onLink: (link) => this.onLink(link),
+      });
+    }
+  }
+
+  get state(): DownloadState {
+    return this._state;
+  }
+
+  get error(): TabswarmError | undefined {
+    return this._error;
+  }
+
+  get peering(): boolean {
+    return this.swarm !== undefined;
+  }
+
+  get bytesLeft(): number {
+    let left = 0;
+    for (let i = 0; i < this.pieceCount; i++) if (!this.have.has(i)) left += pieceLength(this.metadata, i);
+    return left;
+  }
+
+  get connectedPeers(): number {
+    let n = 0;
+    for (const s of this.sessions.values()) if (s.ready) n++;
+    return n;
+  }
+
+  snapshot(): StatsSnapshot {
+    return this.stats.snapshot();
+  }
+
+  /** Resumes from the store, joins the swarm and downloads what is missing. */
+  async start(): Promise<void> {
+    if (this._state !== 'idle') return;
+    this.setState('downloading');
+    try {
+      const stored = await this.opts.store.list(this.contentId);
+      if (this.stopped) return;
+      for (const i of stored) if (i >= 0 && i < this.pieceCount && this.have.set(i)) this.stats.piecesFromStore++;
+    } catch (e) {
+      return this.fail(new TabswarmError('storage-error', `cannot read stored pieces: ${String(e)}`, { cause: e }));
+    }
+    this.swarm?.start();
+    if (this.have.complete) return void this.finish();
+    const delay = this.swarm ? this.config.httpDelayMs : 0;
+    this.httpTimer = setTimeout(() => this.pump(), delay);
+    this.pump();
+  }
+
+  /** Leaves the swarm, cancels what is in flight and stops seeding. */
+  stop(): void {
+    if (this.stopped) return;
+    this.stopped = true;
+    clearTimeout(this.httpTimer);
+    this.swarm?.stop();
+    for (const s of this.sessions.values()) s.close();
+    this.sessions.clear();
+    this.cdn?.abortAll();
+    if (this._state !== 'complete' && this._state !== 'failed') this.setState('stopped');
+  }
+
+  /** Reads one verified piece (for assembly or upload). */
+  readPiece(index: number): Promise<Uint8Array | undefined> {
+    return this.opts.store.get(this.contentId, index);
+  }
+
+  private report() {
+    const s = this.stats.snapshot();
+    return {
+      uploaded: s.bytesUploaded,
+      downloaded: s.bytesFromPeers,
+      downloadedCdn: s.bytesFromCdn,
+      left: this.bytesLeft,
+      peersWanted: Math.min(this.config.peersWanted, 50),
+      isBackground: this.config.isBackground,
+      uploadedBps: s.uploadBps,
+      downloadBps: s.downloadBps,
+    };
+  }
+
+  private setState(state: DownloadState): void {
+    this._state = state;
+    this.events.emit('state', state);
+  }
+
+  private fail(error: TabswarmError): void {
+    this._error = error;
+    this.setState('failed');
+    this.events.emit('error', error);
+    this.stop();
+  }
+
+  private onLink(link: PeerLink): void {
+    if (this.stopped) return link.close();
+    const session = new PeerSession(
+      link,
+      {
+        contentId: this.contentIdBytes,
+        pieceCount: this.pieceCount,
+        pieceLength: (i) => pieceLength(this.metadata, i),
+        have: this.have,
+        readPiece: (i) => this.readPiece(i),
+      },
+      this.config,
+    );
+    this.sessions.set(session.id, session);
+    const peerStats = this.stats.peer(session.id);
+    peerStats.connected = true;
+    this.events.emit('peer', { peerId: session.id, event: 'connected' });
+    session.events.on('ready', () => {
+      for (let i = 0; i < this.pieceCount; i++) if (session.remoteHave.has(i)) this.availability[i]!++;
+      this.pump();
+    });
+    session.events.on('have', (i) => {
+      this.availability[i]!++;
+      this.pump();
+    });
+    session.events.on('violation', (reason) => this.strike(session.id, reason));
+    session.events.on('uploaded', (bytes) => this.stats.uploaded(session.id, bytes));
+    session.events.on('closed', () => {
+      if (this.sessions.get(session.id) === session) this.sessions.delete(session.id);
+      if (session.ready || session.remoteHave.cardinality > 0) {
+        for (let i = 0; i < this.pieceCount; i++) if (session.remoteHave.has(i) && this.availability[i]! > 0) this.availability[i]!--;
+      }
+      peerStats.connected = false;
+      this.events.emit('peer', { peerId: session.id, event: 'disconnected' });
+      this.pump();
+    });
+  }
+
+  /** A strike against a peer; at `strikesToBan` it is banned for this content. */
+  private strike(peerId: string, reason: string): void {
+    const p = this.stats.peer(peerId);
+    if (p.banned) return;
+    p.strikes++;
+    this.events.emit('peer', { peerId, event: 'strike', reason });
+    if (p.strikes >= this.config.strikesToBan) {
+      p.banned = true;
+      this.swarm?.ban(peerId);
+      this.sessions.get(peerId)?.close();
+      this.events.emit('peer', { peerId, event: 'banned', reason });
+    }
+  }
+
+  private pickState(): PickState {
+    return { pieceCount: this.pieceCount, have: this.have, inFlight: new Set(this.inFlight.keys()), availability: this.availability };
+  }
+
+  /** Fills every free request slot; called whenever something changes. */
+  private pump(): void {
+    if (this.stopped || this._state !== 'downloading' || this.have.complete) return;
+    const state = this.pickState();
+    const peers = [...this.sessions.values()].filter((s) => s.ready).sort((a, b) => a.penalty - b.penalty);
+    for (const session of peers) {
+      while (session.freeSlots() > 0) {
+        const i = pickRarest(state, (k) => session.has(k) && !this.failedFrom.get(k)?.has(session.id));
+        if (i < 0) break;
+        this.request(i, session, state);
+      }
+    }
+    const cdnAllowed = this.cdn && (!this.swarm || Date.now() - this.startedAt >= this.config.httpDelayMs);
+    if (cdnAllowed && this.cdn) {
+      while (this.cdn.freeSlots() > 0) {
+        const i = pickForCdn(state);
+        if (i < 0) break;
+        this.request(i, this.cdn, state);
+      }
+    }
+  }
+
+  private request(index: number, source: PieceSource, state: PickState): void {
+    this.inFlight.set(index, source.id);
+    (state.inFlight as Set<number>).add(index);
+    const length = pieceLength(this.metadata, index);
+    source
+      .fetch(index, length)
+      .then((data) => this.accept(index, source, data))
+      .catch((e: unknown) => this.onFetchError(index, source, e))
+      .finally(() => {
+        this.inFlight.delete(index);
+        if (this.have.complete) void this.finish();
+        else this.pump();
+      });
+  }
+
+  /** Verifies a piece from exactly one source, then stores it and tells the peers. */
+  private async accept(index: number, source: PieceSource, data: Uint8Array): Promise<void> {
+    if (this.stopped || this.have.has(index)) return;
+    if (data.byteLength !== pieceLength(this.metadata, index)) {
+      return this.reject(index, source, `piece ${index} has ${data.byteLength} bytes`);
+    }
+    const { digest, data: bytes } = await this.opts.hasher.digest(data);
+    if (this.stopped || this.have.has(index)) return;
+    if (toHex(digest) !== this.metadata.pieceSha256[index]) {
+      return this.reject(index, source, `piece ${index} failed SHA-256 verification`);
+    }
+    try {
+      await this.opts.store.put(this.contentId, index, bytes);
+    } catch (e) {
+      return this.fail(new TabswarmError('storage-error', `cannot store piece ${index}: ${String(e)}`, { cause: e }));
+    }
+    if (this.stopped || !this.have.set(index)) return;
+    this.stats.received(source.kind, source.id, bytes.byteLength);
+    this.events.emit('piece', { index, source: source.id, kind: source.kind });
+    for (const s of this.sessions.values()) s.announceHave(index);
+  }
+
+  private reject(index: number, source: PieceSource, reason: string): void {
+    this.stats.rejected();
+    let failed = this.failedFrom.get(index);
+    if (!failed) this.failedFrom.set(index, (failed = new Set()));
+    failed.add(source.id);
+    this.events.emit('rejected', { index, source: source.id, reason });
+    if (source.kind === 'cdn') this.stats.cdnError();
+    else this.strike(source.id, reason);
+  }
+
+  private onFetchError(index: number, source: PieceSource, e: unknown): void {
+    if (this.stopped) return;
+    if (source.kind === 'cdn') {
+      this.stats.cdnError();
+      return;
+    }
+    // A stalled or refusing peer is not a liar: it is deprioritised (PeerSession.penalty), not struck.
+    if (isTabswarmError(e, 'timeout')) this.stats.peer(source.id).timeouts++;
+    void index;
+  }
+
+  private async finish(): Promise<void> {
+    if (this.verifying || this.stopped || this._state === 'complete') return;
+    this.verifying = true;
+    this.setState('verifying');
+    try {
+      const fileSha256 = await verifyWholeFile(this.opts.hasher, this.pieceCount, (i) => this.readPiece(i));
+      if (this.stopped) return;
+      if (fileSha256 !== this.metadata.fileSha256) {
+        return this.fail(new TabswarmError('file-hash-mismatch', `the assembled file's SHA-256 is ${fileSha256}, expected ${this.metadata.fileSha256}`));
+      }
+      this.setState('complete');
+      this.events.emit('complete', { fileSha256 });
+      this.swarm?.announce();
+    } catch (e) {
+      this.fail(isTabswarmError(e) ? e : new TabswarmError('storage-error', `whole-file check failed: ${String(e)}`, { cause: e }));
+    } finally {
+      this.verifying = false;
+    }
+  }
+}

@@ -1,0 +1,33 @@
+/**
+ * The one error class of tabswarm. `kind` says what went wrong so callers can branch on it;
+ * the message is for people.
+ */
+export type ErrorKind =
+  | 'metadata-unavailable'
+  | 'metadata-invalid'
+  | 'metadata-hash-mismatch'
+  | 'policy-unavailable'
+  | 'piece-hash-mismatch'
+  | 'piece-length-mismatch'
+  | 'protocol-violation'
+  | 'peer-rejected'
+  | 'peer-gone'
+  | 'timeout'
+  | 'cdn-error'
+  | 'storage-error'
+  | 'file-hash-mismatch'
+  | 'aborted';
+
+export class TabswarmError extends Error {
+  readonly kind: ErrorKind;
+
+  constructor(kind: ErrorKind, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.kind = kind;
+    this.name = 'TabswarmError';
+  }
+}
+
+export function isTabswarmError(e: unknown, kind?: ErrorKind): e is TabswarmError {
+  return e instanceof TabswarmError && (kind === undefined || e.kind === kind);
+}

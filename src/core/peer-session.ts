@@ -1,0 +1,283 @@
+/**
+ * One peer's side of the wire protocol over an open PeerLink: the handshake, what the remote
+ * holds, our requests to it (as a PieceSource) and its requests to us (the upload side).
+ *
+ * Every incoming message is decoded with bounds checks first; anything malformed or out of
+ * protocol is reported as a 'violation' (the download turns it into a strike) and ignored.
+ */
+import { Bitfield } from './bitfield.js';
+import type { ClientConfig } from './config.js';
+import { Emitter } from './emitter.js';
+import { TabswarmError } from './errors.js';
+import type { PieceSource } from './piece-source.js';
+import type { PeerLink } from './ports.js';
+import {
+  decodeFrame,
+  encodeBitfield,
+  encodeHandshake,
+  encodePiece,
+  encodeReject,
+  encodeRequest,
+  encodeCancel,
+  encodeHave,
+  type Frame,
+  type WireContext,
+  WIRE_VERSION,
+} from '../protocol/wire.js';
+
+export type PeerSessionConfig = Pick<
+  ClientConfig,
+  'wireChunkBytes' | 'sendBufferHighBytes' | 'maxIncomingRequests' | 'peerRequestsInFlight' | 'peerRequestTimeoutMs'
+>;
+
+/** What a session needs from its download. */
+export interface PeerSessionContext extends WireContext {
+  contentId: Uint8Array;
+  /** Our own verified pieces. */
+  have: Bitfield;
+  /** Reads one of our verified pieces for upload. */
+  readPiece(index: number): Promise<Uint8Array | undefined>;
+}
+
+export interface PeerSessionEvents extends Record<string, unknown> {
+  /** Handshake and bitfield received: the session can be asked for pieces. */
+  ready: undefined;
+  /** The remote announced a new piece. */
+  have: number;
+  /** The remote broke the protocol; the frame was ignored. */
+  violation: string;
+  /** We sent piece bytes to the remote. */
+  uploaded: number;
+  closed: undefined;
+}
+
+interface PendingRequest {
+  index: number;
+  buffer: Uint8Array;
+  received: number;
+  resolve(data: Uint8Array): void;
+  reject(e: TabswarmError): void;
+  timer: ReturnType<typeof setTimeout>;
+}
+
+export class PeerSession implements PieceSource {
+  readonly kind = 'peer' as const;
+  readonly id: string;
+  readonly events = new Emitter<PeerSessionEvents>();
+  /** Pieces the remote holds, as it announced them. */
+  readonly remoteHave: Bitfield;
+  /** Lower is better; stalls raise it. The scheduler asks better peers first. */
+  penalty = 0;
+  private readonly refused = new Set<number>();
+  private readonly pending = new Map<number, PendingRequest>();
+  private readonly uploadQueue: number[] = [];
+  private uploading = false;
+  private gotHandshake = false;
+  private gotBitfield = false;
+  private closed = false;
+  private readonly offs: Array<() => void> = [];
+
+  constructor(
+    private readonly link: PeerLink,
+    private readonly ctx: PeerSessionContext,
+    private readonly config: PeerSessionConfig,
+  ) {
+    this.id = link.remoteId;
+    this.remoteHave = new Bitfield(ctx.pieceCount);
+    this.offs.push(
+      link.on('message', (m) => this.onMessage(m)),
+      link.on('drain', () => void this.pumpUploads()),
+      link.on('close', () => this.destroy()),
+    );
+    this.sendFrame(encodeHandshake(ctx.contentId, ctx.pieceCount));
+    this.sendFrame(encodeBitfield(ctx.have.toBytes()));
+  }
+
+  get ready(): boolean {
+    return this.gotBitfield && !this.closed;
+  }
+
+  has(index: number): boolean {
+    return this.ready && this.remoteHave.has(index) && !this.refused.has(index);
+  }
+
+  freeSlots(): number {
+    return this.ready ? Math.max(0, this.config.peerRequestsInFlight - this.pending.size) : 0;
+  }
+
+  /** Requests currently outstanding with this peer. */
+  get inFlight(): number {
+    return this.pending.size;
+  }
+
+  fetch(index: number, length: number): Promise<Uint8Array> {
+    if (this.closed) return Promise.reject(new TabswarmError('peer-gone', `peer ${this.id} is gone`));
+    if (this.pending.has(index)) return Promise.reject(new TabswarmError('protocol-violation', `piece ${index} already requested`));
+    return new Promise<Uint8Array>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.pending.delete(index);
+        this.penalty++;
+        this.sendFrame(encodeCancel(index));
+        reject(new TabswarmError('timeout', `peer ${this.id} did not deliver piece ${index} in time`));
+      }, this.config.peerRequestTimeoutMs);
+      this.pending.set(index, { index, buffer: new Uint8Array(length), received: 0, resolve, reject, timer });
+      this.sendFrame(encodeRequest(index));
+    });
+  }
+
+  /** Tells the remote we now hold `index`. */
+  announceHave(index: number): void {
+    if (this.gotHandshake) this.sendFrame(encodeHave(index));
+  }
+
+  close(): void {
+    this.link.close();
+    this.destroy();
+  }
+
+  private destroy(): void {
+    if (this.closed) return;
+    this.closed = true;
+    for (const off of this.offs) off();
+    for (const p of this.pending.values()) {
+      clearTimeout(p.timer);
+      p.reject(new TabswarmError('peer-gone', `peer ${this.id} left`));
+    }
+    this.pending.clear();
+    this.uploadQueue.length = 0;
+    this.events.emit('closed', undefined);
+  }
+
+  private sendFrame(frame: Uint8Array): void {
+    if (this.closed) return;
+    try {
+      this.link.send(frame);
+    } catch {
+      this.close();
+    }
+  }
+
+  private violation(reason: string): void {
+    this.events.emit('violation', reason);
+  }
+
+  private onMessage(bytes: Uint8Array): void {
+    if (this.closed) return;
+    const decoded = decodeFrame(bytes, this.ctx);
+    if (!decoded.ok) return this.violation(decoded.reason);
+    const frame = decoded.frame;
+    if (!this.gotHandshake && frame.type !== 'handshake') return this.violation(`${frame.type} before handshake`);
+    this.handle(frame);
+  }
+
+  private handle(frame: Frame): void {
+    switch (frame.type) {
+      case 'handshake': {
+        if (this.gotHandshake) return this.violation('second handshake');
+        if (frame.version !== WIRE_VERSION) return this.failHandshake(`unsupported wire version ${frame.version}`);
+        if (frame.pieceCount !== this.ctx.pieceCount || !equalBytes(frame.contentId, this.ctx.contentId)) {
+          return this.failHandshake('handshake names other content');
+        }
+        this.gotHandshake = true;
+        return;
+      }
+      case 'bitfield': {
+        if (this.gotBitfield) return this.violation('second bitfield');
+        const bits = new Bitfield(this.ctx.pieceCount, frame.bits);
+        for (let i = 0; i < this.ctx.pieceCount; i++) if (bits.has(i)) this.remoteHave.set(i);
+        this.gotBitfield = true;
+        this.events.emit('ready', undefined);
+        return;
+      }
+      case 'have': {
+        if (this.remoteHave.set(frame.index)) {
+          this.refused.delete(frame.index);
+          if (this.gotBitfield) this.events.emit('have', frame.index);
+        }
+        return;
+      }
+      case 'request': {
+        if (!this.ctx.have.has(frame.index)) {
+          this.sendFrame(encodeReject(frame.index));
+          return;
+        }
+        if (this.uploadQueue.length >= this.config.maxIncomingRequests) {
+          this.sendFrame(encodeReject(frame.index));
+          return this.violation('too many outstanding requests');
+        }
+        this.uploadQueue.push(frame.index);
+        void this.pumpUploads();
+        return;
+      }
+      case 'cancel': {
+        const at = this.uploadQueue.indexOf(frame.index);
+        if (at >= 0) this.uploadQueue.splice(at, 1);
+        return;
+      }
+      case 'reject': {
+        const p = this.pending.get(frame.index);
+        if (!p) return this.violation(`reject for piece ${frame.index} never requested`);
+        this.finish(p);
+        this.refused.add(frame.index);
+        p.reject(new TabswarmError('peer-rejected', `peer ${this.id} refused piece ${frame.index}`));
+        return;
+      }
+      case 'piece': {
+        const p = this.pending.get(frame.index);
+        if (!p) return this.violation(`piece ${frame.index} was never requested`);
+        if (frame.offset !== p.received) {
+          this.finish(p);
+          p.reject(new TabswarmError('protocol-violation', `piece ${frame.index} chunk at ${frame.offset}, expected ${p.received}`));
+          return this.violation(`piece ${frame.index} chunk out of order`);
+        }
+        p.buffer.set(frame.data, frame.offset);
+        p.received += frame.data.byteLength;
+        if (p.received === p.buffer.byteLength) {
+          this.finish(p);
+          p.resolve(p.buffer);
+        }
+        return;
+      }
+    }
+  }
+
+  private failHandshake(reason: string): void {
+    this.violation(reason);
+    this.close();
+  }
+
+  private finish(p: PendingRequest): void {
+    clearTimeout(p.timer);
+    this.pending.delete(p.index);
+  }
+
+  /** Sends queued pieces while the channel's buffer is under the high-water mark. */
+  private async pumpUploads(): Promise<void> {
+    if (this.uploading) return;
+    this.uploading = true;
+    try {
+      while (!this.closed && this.uploadQueue.length > 0 && this.link.bufferedAmount < this.config.sendBufferHighBytes) {
+        const index = this.uploadQueue.shift()!;
+        const data = await this.ctx.readPiece(index);
+        if (this.closed) return;
+        if (!data) {
+          this.sendFrame(encodeReject(index));
+          continue;
+        }
+        const chunk = this.config.wireChunkBytes;
+        for (let off = 0; off < data.byteLength; off += chunk) {
+          this.sendFrame(encodePiece(index, off, data.subarray(off, Math.min(off + chunk, data.byteLength))));
+        }
+        this.events.emit('uploaded', data.byteLength);
+      }
+    } finally {
+      this.uploading = false;
+    }
+  }
+}
+
+function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.byteLength !== b.byteLength) return false;
+  for (let i = 0; i < a.byteLength; i++) if (a[i] !== b[i]) return false;
+  return true;
+}

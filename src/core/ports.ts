@@ -1,0 +1,87 @@
+/**
+ * The ports of the core: what it needs from the world, as interfaces. The browser adapters
+ * (src/transport, src/storage, src/workers) and the Node test doubles implement them; the
+ * core imports none of those.
+ */
+import type { PeerInfo, Report, SignalData } from '../protocol/arrays-messages.js';
+
+/** SHA-256, off the main thread in the browser (a worker pool). */
+export interface Hasher {
+  /**
+   * Hashes `data`. The implementation may transfer `data`'s buffer to a worker; the bytes
+   * come back as `result.data`, which the caller must use instead of `data` afterwards.
+   */
+  digest(data: Uint8Array): Promise<{ digest: Uint8Array; data: Uint8Array }>;
+  /** An incremental SHA-256, for the whole-file check. Same transfer rule as `digest`. */
+  createStream(): StreamingHash;
+}
+
+export interface StreamingHash {
+  /** Adds bytes; resolves once they are consumed (the buffer may have been transferred). */
+  update(data: Uint8Array): Promise<void>;
+  digest(): Promise<Uint8Array>;
+}
+
+/** Verified pieces, kept across reloads. Only ever given pieces that passed verification. */
+export interface PieceStore {
+  /** Indexes of the pieces of `contentId` already stored. */
+  list(contentId: string): Promise<number[]>;
+  get(contentId: string, index: number): Promise<Uint8Array | undefined>;
+  put(contentId: string, index: number, data: Uint8Array): Promise<void>;
+}
+
+/** One HTTP range request. Resolves with exactly the bytes [start, end) or rejects with a TabswarmError of kind 'cdn-error'. */
+export interface HttpRange {
+  get(url: string, start: number, end: number, signal: AbortSignal): Promise<Uint8Array>;
+}
+
+export interface SignalingEvents extends Record<string, unknown> {
+  peers: { contentId: string; peers: PeerInfo[]; intervalMs: number };
+  signal: { contentId: string; from: string; data: SignalData };
+  error: { code: string; message: string };
+  /** The connection to the Arrays service (re)opened: announce again. */
+  open: undefined;
+}
+
+/** The Arrays service, shared by every download of a tab. */
+export interface Signaling {
+  announce(contentId: string, peerId: string, report: Report): void;
+  signal(contentId: string, to: string, data: SignalData): void;
+  leave(contentId: string): void;
+  on<K extends keyof SignalingEvents>(event: K, listener: (payload: SignalingEvents[K]) => void): () => void;
+}
+
+export interface PeerLinkEvents extends Record<string, unknown> {
+  /** A signaling payload to relay to the remote peer. */
+  signal: SignalData;
+  /** The data channel is open. */
+  open: undefined;
+  /** One binary message from the remote peer. */
+  message: Uint8Array;
+  /** The send buffer fell below the transport's low-water mark. */
+  drain: undefined;
+  /** The link closed, for whatever reason; emitted once. */
+  close: { reason: string };
+}
+
+/**
+ * A data channel to one remote peer (simple-peer in the browser, memory in tests).
+ * Messages that arrive before the first 'message' listener is attached are kept and
+ * delivered, in order, to that listener: the remote may send as soon as its side opens.
+ */
+export interface PeerLink {
+  readonly remoteId: string;
+  /** Feeds a signaling payload received from the remote peer. */
+  signal(data: SignalData): void;
+  /** Sends one binary message. Only valid after 'open'. */
+  send(frame: Uint8Array): void;
+  /** Bytes queued and not yet sent. */
+  readonly bufferedAmount: number;
+  close(): void;
+  on<K extends keyof PeerLinkEvents>(event: K, listener: (payload: PeerLinkEvents[K]) => void): () => void;
+}
+
+export interface PeerConnector {
+  /** Starts a link to `remoteId`; the initiator makes the offer. */
+  connect(remoteId: string, initiator: boolean): PeerLink;
+}

@@ -1,0 +1,102 @@
+/**
+ * Counters of one download: where its bytes came from, what it uploaded, what it rejected.
+ * Read-only snapshots go to the page and into the Arrays report.
+ */
+import { RateMeter } from './rate-meter.js';
+import type { SourceKind } from './piece-source.js';
+
+export interface PeerStats {
+  peerId: string;
+  downloaded: number;
+  uploaded: number;
+  piecesFrom: number;
+  strikes: number;
+  timeouts: number;
+  banned: boolean;
+  connected: boolean;
+}
+
+export interface StatsSnapshot {
+  bytesFromPeers: number;
+  bytesFromCdn: number;
+  bytesUploaded: number;
+  piecesFromPeers: number;
+  piecesFromCdn: number;
+  piecesFromStore: number;
+  piecesRejected: number;
+  cdnErrors: number;
+  peersBanned: number;
+  downloadBps: number;
+  uploadBps: number;
+  peers: PeerStats[];
+}
+
+export class DownloadStats {
+  private bytesFromPeers = 0;
+  private bytesFromCdn = 0;
+  private bytesUploaded = 0;
+  private piecesFromPeers = 0;
+  private piecesFromCdn = 0;
+  piecesFromStore = 0;
+  private piecesRejected = 0;
+  private cdnErrors = 0;
+  private readonly down = new RateMeter();
+  private readonly up = new RateMeter();
+  private readonly peers = new Map<string, PeerStats>();
+
+  peer(peerId: string): PeerStats {
+    let p = this.peers.get(peerId);
+    if (!p) {
+      p = { peerId, downloaded: 0, uploaded: 0, piecesFrom: 0, strikes: 0, timeouts: 0, banned: false, connected: false };
+      this.peers.set(peerId, p);
+    }
+    return p;
+  }
+
+  /** A verified piece was stored. */
+  received(kind: SourceKind, sourceId: string, bytes: number): void {
+    this.down.add(bytes);
+    if (kind === 'cdn') {
+      this.bytesFromCdn += bytes;
+      this.piecesFromCdn++;
+    } else {
+      this.bytesFromPeers += bytes;
+      this.piecesFromPeers++;
+      const p = this.peer(sourceId);
+      p.downloaded += bytes;
+      p.piecesFrom++;
+    }
+  }
+
+  uploaded(peerId: string, bytes: number): void {
+    this.up.add(bytes);
+    this.bytesUploaded += bytes;
+    this.peer(peerId).uploaded += bytes;
+  }
+
+  rejected(): void {
+    this.piecesRejected++;
+  }
+
+  cdnError(): void {
+    this.cdnErrors++;
+  }
+
+  snapshot(): StatsSnapshot {
+    const peers = [...this.peers.values()].map((p) => ({ ...p }));
+    return {
+      bytesFromPeers: this.bytesFromPeers,
+      bytesFromCdn: this.bytesFromCdn,
+      bytesUploaded: this.bytesUploaded,
+      piecesFromPeers: this.piecesFromPeers,
+      piecesFromCdn: this.piecesFromCdn,
+      piecesFromStore: this.piecesFromStore,
+      piecesRejected: this.piecesRejected,
+      cdnErrors: this.cdnErrors,
+      peersBanned: peers.filter((p) => p.banned).length,
+      downloadBps: this.down.rate(),
+      uploadBps: this.up.rate(),
+      peers,
+    };
+  }
+}

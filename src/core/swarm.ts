@@ -1,0 +1,141 @@
+/**
+ * The peer connections of one download: announces to the Arrays service, connects to the
+ * peers it hands out, accepts their offers, resolves offer glare, and keeps banned peers out.
+ * It knows nothing of pieces: each open link is handed to `onLink`.
+ */
+import type { Report, SignalData } from '../protocol/arrays-messages.js';
+import type { ClientConfig } from './config.js';
+import type { PeerConnector, PeerLink, Signaling } from './ports.js';
+
+export type SwarmConfig = Pick<ClientConfig, 'maxPeers' | 'peersWanted' | 'announceIntervalMs' | 'connectTimeoutMs'>;
+
+export interface SwarmOptions {
+  contentId: string;
+  peerId: string;
+  signaling: Signaling;
+  connector: PeerConnector;
+  config: SwarmConfig;
+  /** The current DO report for each announce. */
+  report(): Report;
+  /** Called once per link when its data channel opens. */
+  onLink(link: PeerLink): void;
+}
+
+interface LinkEntry {
+  link: PeerLink;
+  initiator: boolean;
+  open: boolean;
+}
+
+export class Swarm {
+  private readonly links = new Map<string, LinkEntry>();
+  private readonly banned = new Set<string>();
+  private readonly offs: Array<() => void> = [];
+  private timer: ReturnType<typeof setTimeout> | undefined;
+  private intervalMs: number;
+  private stopped = false;
+
+  constructor(private readonly opts: SwarmOptions) {
+    this.intervalMs = opts.config.announceIntervalMs;
+  }
+
+  start(): void {
+    const { signaling, contentId } = this.opts;
+    this.offs.push(
+      signaling.on('peers', (m) => {
+        if (m.contentId !== contentId) return;
+        this.intervalMs = m.intervalMs;
+        for (const p of m.peers) this.maybeConnect(p.peerId);
+      }),
+      signaling.on('signal', (m) => {
+        if (m.contentId === contentId) this.onSignal(m.from, m.data);
+      }),
+      signaling.on('open', () => this.announce()),
+    );
+    this.announce();
+  }
+
+  /** Announces now and schedules the next announce. */
+  announce(): void {
+    if (this.stopped) return;
+    clearTimeout(this.timer);
+    this.opts.signaling.announce(this.opts.contentId, this.opts.peerId, this.opts.report());
+    this.timer = setTimeout(() => this.announce(), this.intervalMs);
+  }
+
+  /** Closes the peer's link and never connects to it again in this session. */
+  ban(peerId: string): void {
+    this.banned.add(peerId);
+    this.links.get(peerId)?.link.close();
+    this.links.delete(peerId);
+  }
+
+  isBanned(peerId: string): boolean {
+    return this.banned.has(peerId);
+  }
+
+  get bannedPeers(): string[] {
+    return [...this.banned];
+  }
+
+  get connectedCount(): number {
+    let n = 0;
+    for (const e of this.links.values()) if (e.open) n++;
+    return n;
+  }
+
+  stop(): void {
+    if (this.stopped) return;
+    this.stopped = true;
+    clearTimeout(this.timer);
+    for (const off of this.offs) off();
+    this.opts.signaling.leave(this.opts.contentId);
+    for (const e of this.links.values()) e.link.close();
+    this.links.clear();
+  }
+
+  private maybeConnect(remoteId: string): void {
+    if (this.stopped || remoteId === this.opts.peerId || this.banned.has(remoteId) || this.links.has(remoteId)) return;
+    if (this.links.size >= this.opts.config.maxPeers) return;
+    this.track(remoteId, this.opts.connector.connect(remoteId, true), true);
+  }
+
+  private onSignal(from: string, data: SignalData): void {
+    if (this.stopped || from === this.opts.peerId || this.banned.has(from)) return;
+    const existing = this.links.get(from);
+    if (existing && existing.initiator && data.type === 'offer') {
+      // Glare: both sides offered. The lower peer ID keeps its own offer; the other answers.
+      if (this.opts.peerId < from) return;
+      this.links.delete(from);
+      existing.link.close();
+    } else if (existing) {
+      existing.link.signal(data);
+      return;
+    }
+    if (data.type !== 'offer' || this.links.size >= this.opts.config.maxPeers) return;
+    const link = this.opts.connector.connect(from, false);
+    this.track(from, link, false);
+    link.signal(data);
+  }
+
+  private track(remoteId: string, link: PeerLink, initiator: boolean): void {
+    const entry: LinkEntry = { link, initiator, open: false };
+    this.links.set(remoteId, entry);
+    // A link whose channel never opens (ICE failed, peer vanished) must not hold its slot.
+    const timer = setTimeout(() => {
+      if (!entry.open) link.close();
+    }, this.opts.config.connectTimeoutMs);
+    link.on('signal', (data) => {
+      if (!this.stopped && this.links.get(remoteId) === entry) this.opts.signaling.signal(this.opts.contentId, remoteId, data);
+    });
+    link.on('open', () => {
+      if (this.stopped || this.links.get(remoteId) !== entry) return link.close();
+      entry.open = true;
+      this.opts.onLink(link);
+    });
+    link.on('close', () => {
+      clearTimeout(timer);
+      if (this.links.get(remoteId) === entry) this.links.delete(remoteId);
+    });
+  }
+}

@@ -1,0 +1,38 @@
+/**
+ * The content policy and catalog replies of the server's HTTP API (DO's Content Policy
+ * service). The client parses them with these schemas; anything else is rejected.
+ */
+import { z } from 'zod';
+import { SHA256_HEX } from './hex.js';
+import { LIMITS } from './limits.js';
+
+const url = z.string().min(1).max(2048);
+
+export const contentPolicySchema = z
+  .object({
+    contentId: z.string().regex(SHA256_HEX),
+    /** Where the metadata bytes are served (absolute, or relative to the policy URL). */
+    metadataUrl: url,
+    /** SHA-256 of the metadata bytes; equal to the content ID for published content. */
+    metadataSha256: z.string().regex(SHA256_HEX),
+    /** URLs of the whole file on the CDN, tried in order; each must answer HTTP Range requests. */
+    cdnUrls: z.array(url).min(1).max(8),
+    /** Whether peer-to-peer is allowed for this content; false means HTTP only (still verified). */
+    peering: z.boolean(),
+    name: z.string().min(1).max(LIMITS.maxNameLength),
+    fileSize: z.number().int().min(0).max(LIMITS.maxFileSize),
+  })
+  .strict();
+export type ContentPolicy = z.infer<typeof contentPolicySchema>;
+
+export const catalogEntrySchema = z
+  .object({
+    contentId: z.string().regex(SHA256_HEX),
+    name: z.string().min(1).max(LIMITS.maxNameLength),
+    mimeType: z.string().min(1).max(LIMITS.maxMimeLength),
+    fileSize: z.number().int().min(0).max(LIMITS.maxFileSize),
+  })
+  .strict();
+export const catalogSchema = z.object({ contents: z.array(catalogEntrySchema).max(10_000) }).strict();
+export type CatalogEntry = z.infer<typeof catalogEntrySchema>;
+export type Catalog = z.infer<typeof catalogSchema>;

@@ -1,0 +1,28 @@
+/**
+ * Protocol limits shared by the client and the server. Every remote input is checked
+ * against these before use; docs/protocol.md lists them.
+ */
+export const LIMITS = {
+  /** Smallest and largest piece size a metadata file may declare (bytes). */
+  minPieceSize: 16 * 1024,
+  maxPieceSize: 16 * 1024 * 1024,
+  /** Largest file a metadata file may describe: 2^40 bytes (1 TiB). */
+  maxFileSize: 2 ** 40,
+  /** Largest piece count: 1 TiB at the 1 MiB default. */
+  maxPieces: 1 << 20,
+  /** Largest metadata file accepted (bytes): 1 Mi pieces of 64 hex characters plus framing. */
+  maxMetadataBytes: 80 * 1024 * 1024,
+  /** Longest file name and MIME type (UTF-16 code units). */
+  maxNameLength: 255,
+  maxMimeLength: 127,
+  /** Largest Arrays (signaling) message, in bytes of UTF-8 JSON. */
+  maxSignalingMessageBytes: 64 * 1024,
+  /** Largest SDP in an offer or answer (characters). */
+  maxSdpLength: 32 * 1024,
+  /** Largest ICE candidate line (characters). */
+  maxCandidateLength: 1024,
+  /** Most peers in one `peers` reply. */
+  maxPeersPerReply: 50,
+  /** Largest data carried by one peer wire PIECE frame (bytes). Chromium accepts 256 KiB messages. */
+  maxWireChunk: 256 * 1024,
+} as const;

@@ -1,0 +1,95 @@
+/**
+ * The content metadata ("hash file"), format version 1.
+ *
+ * The metadata is a UTF-8 JSON document. Its content ID is the SHA-256 of its exact bytes
+ * as published, so parsing never needs to re-serialise it: a link carrying the content ID
+ * certifies the metadata, and the metadata certifies every piece and the whole file.
+ * docs/protocol.md documents every field.
+ */
+import { z } from 'zod';
+import { LIMITS } from './limits.js';
+import { SHA256_HEX } from './hex.js';
+
+export const METADATA_FORMAT = 'tabswarm-metadata';
+export const METADATA_VERSION = 1;
+/** Default piece size: 1 MiB, as Delivery Optimization. */
+export const DEFAULT_PIECE_SIZE = 1024 * 1024;
+
+const sha256Hex = z.string().regex(SHA256_HEX, 'expected 64 lower-case hex characters');
+
+const metadataSchema = z
+  .object({
+    format: z.literal(METADATA_FORMAT),
+    version: z.literal(METADATA_VERSION),
+    name: z.string().min(1).max(LIMITS.maxNameLength),
+    mimeType: z.string().min(1).max(LIMITS.maxMimeLength),
+    fileSize: z.number().int().min(0).max(LIMITS.maxFileSize),
+    pieceSize: z
+      .number()
+      .int()
+      .min(LIMITS.minPieceSize)
+      .max(LIMITS.maxPieceSize)
+      .refine((n) => (n & (n - 1)) === 0, 'pieceSize must be a power of two'),
+    fileSha256: sha256Hex,
+    pieceSha256: z.array(sha256Hex).max(LIMITS.maxPieces),
+  })
+  .strict()
+  .superRefine((m, ctx) => {
+    const expected = pieceCountOf(m.fileSize, m.pieceSize);
+    if (m.pieceSha256.length !== expected) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['pieceSha256'],
+        message: `expected ${expected} piece hashes for ${m.fileSize} bytes, got ${m.pieceSha256.length}`,
+      });
+    }
+  });
+
+/** Parsed, validated metadata. */
+export type Metadata = z.infer<typeof metadataSchema>;
+
+export function pieceCountOf(fileSize: number, pieceSize: number): number {
+  return Math.ceil(fileSize / pieceSize);
+}
+
+/** Length in bytes of piece `index`: pieceSize for all but the last. */
+export function pieceLength(meta: Pick<Metadata, 'fileSize' | 'pieceSize'>, index: number): number {
+  const start = index * meta.pieceSize;
+  return Math.max(0, Math.min(meta.pieceSize, meta.fileSize - start));
+}
+
+export type MetadataParseResult = { ok: true; metadata: Metadata } | { ok: false; reason: string };
+
+/** Parses metadata bytes. Never throws: malformed input yields `{ ok: false, reason }`. */
+export function parseMetadata(bytes: Uint8Array): MetadataParseResult {
+  if (bytes.byteLength > LIMITS.maxMetadataBytes) {
+    return { ok: false, reason: `metadata is ${bytes.byteLength} bytes, over the ${LIMITS.maxMetadataBytes} limit` };
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
+  } catch {
+    return { ok: false, reason: 'metadata is not UTF-8 JSON' };
+  }
+  const parsed = metadataSchema.safeParse(json);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    return { ok: false, reason: `metadata invalid at ${issue?.path.join('.') || '(root)'}: ${issue?.message ?? 'unknown'}` };
+  }
+  return { ok: true, metadata: parsed.data };
+}
+
+/** Serialises metadata to the bytes whose SHA-256 is the content ID. */
+export function encodeMetadata(meta: Metadata): Uint8Array {
+  const ordered: Metadata = {
+    format: meta.format,
+    version: meta.version,
+    name: meta.name,
+    mimeType: meta.mimeType,
+    fileSize: meta.fileSize,
+    pieceSize: meta.pieceSize,
+    fileSha256: meta.fileSha256,
+    pieceSha256: meta.pieceSha256,
+  };
+  return new TextEncoder().encode(JSON.stringify(ordered) + '\n');
+}

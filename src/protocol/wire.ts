@@ -1,0 +1,136 @@
+/**
+ * The peer wire protocol: binary frames on a WebRTC data channel, one frame per message.
+ * Byte 0 is the frame type; integers are unsigned 32-bit big-endian. docs/protocol.md
+ * documents each frame. `decodeFrame` checks every bound against the content's metadata
+ * before returning a typed frame, so the caller never sees an out-of-range index or offset.
+ */
+import { LIMITS } from './limits.js';
+
+export const WIRE_MAGIC = 0x5453574d; // "TSWM"
+export const WIRE_VERSION = 1;
+
+export const FrameType = {
+  Handshake: 1,
+  Bitfield: 2,
+  Have: 3,
+  Request: 4,
+  Cancel: 5,
+  Piece: 6,
+  Reject: 7,
+} as const;
+
+export type Frame =
+  | { type: 'handshake'; version: number; contentId: Uint8Array; pieceCount: number }
+  | { type: 'bitfield'; bits: Uint8Array }
+  | { type: 'have'; index: number }
+  | { type: 'request'; index: number }
+  | { type: 'cancel'; index: number }
+  | { type: 'piece'; index: number; offset: number; data: Uint8Array }
+  | { type: 'reject'; index: number };
+
+/** What the decoder needs to know about the content to check bounds. */
+export interface WireContext {
+  pieceCount: number;
+  pieceLength(index: number): number;
+}
+
+export type DecodeResult = { ok: true; frame: Frame } | { ok: false; reason: string };
+
+const HANDSHAKE_BYTES = 1 + 4 + 1 + 32 + 4;
+const INDEX_FRAME_BYTES = 5;
+export const PIECE_HEADER_BYTES = 9;
+
+export function encodeHandshake(contentId: Uint8Array, pieceCount: number): Uint8Array {
+  const out = new Uint8Array(HANDSHAKE_BYTES);
+  const v = new DataView(out.buffer);
+  out[0] = FrameType.Handshake;
+  v.setUint32(1, WIRE_MAGIC);
+  out[5] = WIRE_VERSION;
+  out.set(contentId.subarray(0, 32), 6);
+  v.setUint32(38, pieceCount);
+  return out;
+}
+
+export function encodeBitfield(bits: Uint8Array): Uint8Array {
+  const out = new Uint8Array(1 + bits.byteLength);
+  out[0] = FrameType.Bitfield;
+  out.set(bits, 1);
+  return out;
+}
+
+function encodeIndexFrame(type: number, index: number): Uint8Array {
+  const out = new Uint8Array(INDEX_FRAME_BYTES);
+  out[0] = type;
+  new DataView(out.buffer).setUint32(1, index);
+  return out;
+}
+
+export const encodeHave = (index: number): Uint8Array => encodeIndexFrame(FrameType.Have, index);
+export const encodeRequest = (index: number): Uint8Array => encodeIndexFrame(FrameType.Request, index);
+export const encodeCancel = (index: number): Uint8Array => encodeIndexFrame(FrameType.Cancel, index);
+export const encodeReject = (index: number): Uint8Array => encodeIndexFrame(FrameType.Reject, index);
+
+/** One chunk of a piece. `data` is copied once into the frame. */
+export function encodePiece(index: number, offset: number, data: Uint8Array): Uint8Array {
+  const out = new Uint8Array(PIECE_HEADER_BYTES + data.byteLength);
+  const v = new DataView(out.buffer);
+  out[0] = FrameType.Piece;
+  v.setUint32(1, index);
+  v.setUint32(5, offset);
+  out.set(data, PIECE_HEADER_BYTES);
+  return out;
+}
+
+/**
+ * Decodes one frame, checking its length and every index and offset against `ctx`.
+ * Never throws; a malformed frame yields `{ ok: false, reason }`.
+ */
+export function decodeFrame(bytes: Uint8Array, ctx: WireContext): DecodeResult {
+  if (bytes.byteLength === 0) return bad('empty frame');
+  if (bytes.byteLength > PIECE_HEADER_BYTES + LIMITS.maxWireChunk) return bad(`frame of ${bytes.byteLength} bytes is too large`);
+  const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const type = bytes[0];
+  switch (type) {
+    case FrameType.Handshake: {
+      if (bytes.byteLength !== HANDSHAKE_BYTES) return bad('handshake has the wrong length');
+      if (v.getUint32(1) !== WIRE_MAGIC) return bad('handshake magic mismatch');
+      return {
+        ok: true,
+        frame: { type: 'handshake', version: bytes[5]!, contentId: bytes.slice(6, 38), pieceCount: v.getUint32(38) },
+      };
+    }
+    case FrameType.Bitfield: {
+      const expected = Math.ceil(ctx.pieceCount / 8);
+      if (bytes.byteLength !== 1 + expected) return bad(`bitfield of ${bytes.byteLength - 1} bytes, expected ${expected}`);
+      const bits = bytes.slice(1);
+      const spare = expected * 8 - ctx.pieceCount;
+      if (spare > 0 && (bits[expected - 1]! & ((1 << spare) - 1)) !== 0) return bad('bitfield sets bits past the last piece');
+      return { ok: true, frame: { type: 'bitfield', bits } };
+    }
+    case FrameType.Have:
+    case FrameType.Request:
+    case FrameType.Cancel:
+    case FrameType.Reject: {
+      if (bytes.byteLength !== INDEX_FRAME_BYTES) return bad('index frame has the wrong length');
+      const index = v.getUint32(1);
+      if (index >= ctx.pieceCount) return bad(`piece index ${index} out of range`);
+      const name = type === FrameType.Have ? 'have' : type === FrameType.Request ? 'request' : type === FrameType.Cancel ? 'cancel' : 'reject';
+      return { ok: true, frame: { type: name, index } };
+    }
+    case FrameType.Piece: {
+      if (bytes.byteLength <= PIECE_HEADER_BYTES) return bad('piece frame carries no data');
+      const index = v.getUint32(1);
+      const offset = v.getUint32(5);
+      if (index >= ctx.pieceCount) return bad(`piece index ${index} out of range`);
+      const length = bytes.byteLength - PIECE_HEADER_BYTES;
+      if (offset + length > ctx.pieceLength(index)) return bad(`piece ${index} chunk at ${offset}+${length} overruns the piece`);
+      return { ok: true, frame: { type: 'piece', index, offset, data: bytes.subarray(PIECE_HEADER_BYTES) } };
+    }
+    default:
+      return bad(`unknown frame type ${type}`);
+  }
+}
+
+function bad(reason: string): DecodeResult {
+  return { ok: false, reason };
+}

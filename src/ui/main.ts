@@ -1,0 +1,135 @@
+/**
+ * The page: the server's catalog, then one download with its progress, where its bytes came
+ * from, and a save button once the whole file is verified. It reads the client's events and
+ * stats only.
+ */
+import { createClient, type ClientDownload } from '../client/create-client.js';
+import { catalogSchema } from '../protocol/content-policy.js';
+import { formatBytes, formatRate, percent } from './format.js';
+import { configFromQuery } from './url-config.js';
+
+const $ = <T extends HTMLElement = HTMLElement>(id: string): T => document.getElementById(id) as T;
+
+const client = createClient({ config: configFromQuery(location.search) });
+let current: ClientDownload | undefined;
+declare global {
+  interface Window {
+    /** For tests and the curious: the client and the current download. */
+    tabswarm: { client: typeof client; current(): ClientDownload | undefined };
+  }
+}
+window.tabswarm = { client, current: () => current };
+
+async function showCatalog(): Promise<void> {
+  const list = $('catalog-list');
+  try {
+    const res = await fetch('/api/catalog');
+    if (!res.ok) throw new Error(`HTTP ${res.status}`);
+    const catalog = catalogSchema.parse(await res.json());
+    list.replaceChildren();
+    if (catalog.contents.length === 0) list.append(item('Nothing published yet: npm run publish -- <file>'));
+    for (const c of catalog.contents) {
+      const li = document.createElement('li');
+      const label = document.createElement('span');
+      label.textContent = `${c.name} (${formatBytes(c.fileSize)})`;
+      const a = document.createElement('a');
+      a.className = 'button';
+      a.href = `#c=${c.contentId}`;
+      a.textContent = 'Download';
+      li.append(label, a);
+      list.append(li);
+    }
+  } catch (e) {
+    list.replaceChildren(item(`Cannot reach the tabswarm server: ${e instanceof Error ? e.message : String(e)}`));
+  }
+}
+
+function item(text: string): HTMLLIElement {
+  const li = document.createElement('li');
+  li.className = 'muted';
+  li.textContent = text;
+  return li;
+}
+
+function contentIdFromHash(): string | undefined {
+  const m = /[#&]c=([0-9a-f]{64})/.exec(location.hash);
+  return m?.[1];
+}
+
+async function startDownload(contentId: string): Promise<void> {
+  current?.stop();
+  current = undefined;
+  $('download').hidden = false;
+  $('dl-name').textContent = contentId;
+  $('dl-state').textContent = 'Fetching the content policy and metadata…';
+  $('dl-error').hidden = true;
+  const save = $<HTMLButtonElement>('dl-save');
+  save.disabled = true;
+  try {
+    current = await client.download(contentId);
+  } catch (e) {
+    showError(e);
+    return;
+  }
+  const d = current;
+  $('dl-name').textContent = `${d.content.metadata.name} (${formatBytes(d.content.metadata.fileSize)})`;
+  d.download.events.on('error', showError);
+  d.download.events.on('state', () => render(d));
+  const timer = setInterval(() => {
+    if (current !== d) clearInterval(timer);
+    else render(d);
+  }, 250);
+  render(d);
+}
+
+function render(d: ClientDownload): void {
+  const s = d.download.snapshot();
+  const size = d.content.metadata.fileSize;
+  const received = size - d.download.bytesLeft;
+  const progress = $<HTMLProgressElement>('dl-progress');
+  progress.value = size > 0 ? received / size : 1;
+  $('dl-received').textContent = `${formatBytes(received)} of ${formatBytes(size)}`;
+  $('dl-peers-bytes').textContent = `${formatBytes(s.bytesFromPeers)} (${percent(s.bytesFromPeers, s.bytesFromPeers + s.bytesFromCdn)})`;
+  $('dl-cdn-bytes').textContent = formatBytes(s.bytesFromCdn);
+  $('dl-uploaded').textContent = formatBytes(s.bytesUploaded);
+  $('dl-peer-count').textContent = String(d.download.connectedPeers);
+  $('dl-rate').textContent = `↓ ${formatRate(s.downloadBps)} · ↑ ${formatRate(s.uploadBps)}`;
+  $('dl-rejected').textContent = String(s.piecesRejected);
+  const state = d.download.state;
+  const peering = d.download.peering ? 'peering on' : 'HTTP only';
+  $('dl-state').textContent =
+    state === 'complete'
+      ? `Complete and verified (whole-file SHA-256 matches). Sharing with peers while this page is open.`
+      : state === 'verifying'
+        ? 'Checking the whole file…'
+        : `${state[0]!.toUpperCase()}${state.slice(1)} · ${peering}`;
+  $<HTMLButtonElement>('dl-save').disabled = state !== 'complete';
+}
+
+function showError(e: unknown): void {
+  const el = $('dl-error');
+  el.hidden = false;
+  el.textContent = e instanceof Error ? e.message : String(e);
+  $('dl-state').textContent = 'Stopped';
+}
+
+$('dl-save').addEventListener('click', async () => {
+  if (!current) return;
+  const blob = await current.file();
+  const url = URL.createObjectURL(blob);
+  const a = document.createElement('a');
+  a.href = url;
+  a.download = current.content.metadata.name;
+  a.click();
+  setTimeout(() => URL.revokeObjectURL(url), 60_000);
+});
+
+window.addEventListener('hashchange', () => {
+  const id = contentIdFromHash();
+  if (id && id !== current?.download.contentId) void startDownload(id);
+});
+window.addEventListener('pagehide', () => client.close());
+
+void showCatalog();
+const initial = contentIdFromHash();
+if (initial) void startDownload(initial);

@@ -1,0 +1,26 @@
+/**
+ * HttpRange port over bytes in memory: a CDN for Node tests, counting what it serves.
+ * The real CDN origin and the fetch adapter are tested against a real server elsewhere.
+ */
+import { TabswarmError } from '../../src/core/errors.js';
+import type { HttpRange } from '../../src/core/ports.js';
+
+export class MemoryCdn implements HttpRange {
+  bytesServed = 0;
+  requests = 0;
+  /** Optional corruption of responses, e.g. to test that CDN bytes are verified too. */
+  tamper: ((start: number, bytes: Uint8Array) => Uint8Array) | undefined;
+
+  constructor(private readonly file: Uint8Array, private readonly latencyMs = 1) {}
+
+  async get(_url: string, start: number, end: number, signal: AbortSignal): Promise<Uint8Array> {
+    this.requests++;
+    await new Promise((r) => setTimeout(r, this.latencyMs));
+    if (signal.aborted) throw new TabswarmError('cdn-error', 'aborted');
+    if (start < 0 || end > this.file.byteLength || start >= end) throw new TabswarmError('cdn-error', `bad range ${start}-${end}`);
+    let bytes = this.file.slice(start, end);
+    if (this.tamper) bytes = this.tamper(start, bytes);
+    this.bytesServed += bytes.byteLength;
+    return bytes;
+  }
+}

@@ -1,0 +1,169 @@
+/**
+ * An in-process Arrays service and peer transport, for simulating swarms in Node. The
+ * signaling hub lists the peers of a content and relays signals; links deliver each message
+ * asynchronously as a copy, like a data channel. Offers and answers carry only link IDs.
+ */
+import { Emitter } from '../../src/core/emitter.js';
+import type { PeerConnector, PeerLink, PeerLinkEvents, Signaling, SignalingEvents } from '../../src/core/ports.js';
+import type { Report, SignalData } from '../../src/protocol/arrays-messages.js';
+
+export class MemoryNetwork {
+  private readonly swarms = new Map<string, Map<string, { left: number }>>();
+  private readonly clients = new Map<string, MemorySignaling>();
+  private readonly links = new Map<string, MemoryLink>();
+  private nextLink = 0;
+  /** Bytes carried by all links, by sender. */
+  readonly sentBy = new Map<string, number>();
+
+  signaling(peerId: string): MemorySignaling {
+    const s = new MemorySignaling(this, peerId);
+    this.clients.set(peerId, s);
+    return s;
+  }
+
+  connector(peerId: string): PeerConnector {
+    return { connect: (remoteId, initiator) => this.createLink(peerId, remoteId, initiator) };
+  }
+
+  /** Disconnects a peer from everything, as if its tab closed. */
+  kill(peerId: string): void {
+    for (const swarm of this.swarms.values()) swarm.delete(peerId);
+    this.clients.delete(peerId);
+    for (const link of this.links.values()) if (link.localId === peerId || link.remoteId === peerId) link.close();
+  }
+
+  announce(contentId: string, peerId: string, report: Report): void {
+    let swarm = this.swarms.get(contentId);
+    if (!swarm) this.swarms.set(contentId, (swarm = new Map()));
+    swarm.set(peerId, { left: report.left });
+    const peers = [...swarm.entries()]
+      .filter(([id]) => id !== peerId)
+      .map(([id, p]) => ({ peerId: id, left: p.left }))
+      .slice(0, report.peersWanted);
+    setTimeout(() => this.clients.get(peerId)?.emitter.emit('peers', { contentId, peers, intervalMs: 1000 }), 0);
+  }
+
+  relay(contentId: string, from: string, to: string, data: SignalData): void {
+    const swarm = this.swarms.get(contentId);
+    if (!swarm?.has(from) || !swarm.has(to)) return;
+    setTimeout(() => this.clients.get(to)?.emitter.emit('signal', { contentId, from, data }), 0);
+  }
+
+  leave(contentId: string, peerId: string): void {
+    this.swarms.get(contentId)?.delete(peerId);
+  }
+
+  private createLink(localId: string, remoteId: string, initiator: boolean): MemoryLink {
+    const link = new MemoryLink(this, `L${this.nextLink++}`, localId, remoteId);
+    this.links.set(link.linkId, link);
+    if (initiator) setTimeout(() => link.emitter.emit('signal', { type: 'offer', sdp: link.linkId }), 0);
+    return link;
+  }
+
+  /** The responder got the offer naming `offerLinkId`: pair the two and open both. */
+  pair(responder: MemoryLink, offerLinkId: string): void {
+    const initiator = this.links.get(offerLinkId);
+    if (!initiator || initiator.closed || initiator.localId !== responder.remoteId) return responder.close();
+    responder.peer = initiator;
+    initiator.peer = responder;
+    responder.emitter.emit('signal', { type: 'answer', sdp: responder.linkId });
+  }
+
+  countSent(peerId: string, bytes: number): void {
+    this.sentBy.set(peerId, (this.sentBy.get(peerId) ?? 0) + bytes);
+  }
+}
+
+export class MemorySignaling implements Signaling {
+  readonly emitter = new Emitter<SignalingEvents>();
+  announces = 0;
+
+  constructor(private readonly net: MemoryNetwork, private readonly peerId: string) {}
+
+  announce(contentId: string, peerId: string, report: Report): void {
+    this.announces++;
+    this.net.announce(contentId, peerId, report);
+  }
+
+  signal(contentId: string, to: string, data: SignalData): void {
+    this.net.relay(contentId, this.peerId, to, data);
+  }
+
+  leave(contentId: string): void {
+    this.net.leave(contentId, this.peerId);
+  }
+
+  on<K extends keyof SignalingEvents>(event: K, listener: (payload: SignalingEvents[K]) => void): () => void {
+    return this.emitter.on(event, listener);
+  }
+}
+
+export class MemoryLink implements PeerLink {
+  readonly emitter = new Emitter<PeerLinkEvents>();
+  peer: MemoryLink | undefined;
+  closed = false;
+  private opened = false;
+  /** Messages received before anyone listened (see the PeerLink contract). */
+  private early: Uint8Array[] | undefined = [];
+
+  constructor(
+    private readonly net: MemoryNetwork,
+    readonly linkId: string,
+    readonly localId: string,
+    readonly remoteId: string,
+  ) {}
+
+  get bufferedAmount(): number {
+    return 0;
+  }
+
+  signal(data: SignalData): void {
+    if (this.closed) return;
+    if (data.type === 'offer') {
+      this.net.pair(this, data.sdp);
+    } else if (data.type === 'answer') {
+      // The initiator opens on the answer; the responder a tick later, as a channel would.
+      this.open();
+      const peer = this.peer;
+      setTimeout(() => peer?.open(), 0);
+    }
+  }
+
+  open(): void {
+    if (this.opened || this.closed || !this.peer) return;
+    this.opened = true;
+    this.emitter.emit('open', undefined);
+  }
+
+  send(frame: Uint8Array): void {
+    if (this.closed || !this.peer) throw new Error('link not open');
+    const copy = frame.slice();
+    const peer = this.peer;
+    this.net.countSent(this.localId, copy.byteLength);
+    setTimeout(() => peer.deliver(copy), 0);
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.emitter.emit('close', { reason: 'closed' });
+    const peer = this.peer;
+    if (peer) setTimeout(() => peer.close(), 0);
+  }
+
+  deliver(message: Uint8Array): void {
+    if (this.closed) return;
+    if (this.early) this.early.push(message);
+    else this.emitter.emit('message', message);
+  }
+
+  on<K extends keyof PeerLinkEvents>(event: K, listener: (payload: PeerLinkEvents[K]) => void): () => void {
+    const off = this.emitter.on(event, listener);
+    if (event === 'message' && this.early) {
+      const early = this.early;
+      this.early = undefined;
+      for (const m of early) this.emitter.emit('message', m);
+    }
+    return off;
+  }
+}

@@ -1,0 +1,118 @@
+/** Starts core Downloads on a MemoryNetwork: the in-process swarm simulation's peers. */
+import { randomBytes } from 'node:crypto';
+import { Download } from '../../src/core/download.js';
+import type { ClientConfig } from '../../src/core/config.js';
+import { PeerSession } from '../../src/core/peer-session.js';
+import { Bitfield } from '../../src/core/bitfield.js';
+import { DEFAULT_CONFIG } from '../../src/core/config.js';
+import { fromHex } from '../../src/protocol/hex.js';
+import { pieceLength } from '../../src/protocol/metadata.js';
+import type { TestContent } from './content.js';
+import type { MemoryCdn } from './memory-http.js';
+import type { MemoryNetwork } from './memory-network.js';
+import { MemoryStore } from './memory-store.js';
+import { createNodeHasher } from './node-hasher.js';
+import { Swarm } from '../../src/core/swarm.js';
+
+export const newPeerId = (): string => randomBytes(16).toString('hex');
+
+export interface SimPeer {
+  peerId: string;
+  download: Download;
+  store: MemoryStore;
+}
+
+export function startPeer(
+  net: MemoryNetwork,
+  content: TestContent,
+  cdn: MemoryCdn,
+  options: { store?: MemoryStore; config?: Partial<ClientConfig>; peering?: boolean } = {},
+): SimPeer {
+  const peerId = newPeerId();
+  const store = options.store ?? new MemoryStore();
+  const download = new Download({
+    contentId: content.contentId,
+    metadata: content.metadata,
+    peerId,
+    cdnUrls: ['mem://cdn'],
+    hasher: createNodeHasher(),
+    store,
+    http: cdn,
+    signaling: net.signaling(peerId),
+    connector: net.connector(peerId),
+    peering: options.peering ?? true,
+    config: { httpDelayMs: 50, announceIntervalMs: 200, ...options.config },
+  });
+  void download.start();
+  return { peerId, download, store };
+}
+
+/** A store already holding every piece: a seeder. */
+export async function seededStore(content: TestContent): Promise<MemoryStore> {
+  const store = new MemoryStore();
+  const size = content.metadata.pieceSize;
+  for (let i = 0; i < content.metadata.pieceSha256.length; i++) {
+    await store.put(content.contentId, i, content.bytes.subarray(i * size, i * size + pieceLength(content.metadata, i)));
+  }
+  return store;
+}
+
+export function waitFor(download: Download, state: 'complete' | 'failed', timeoutMs = 20_000): Promise<void> {
+  if (download.state === state) return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error(`timed out waiting for ${state}, state ${download.state}`)), timeoutMs);
+    download.events.on('state', (s) => {
+      if (s === state) {
+        clearTimeout(t);
+        resolve();
+      }
+    });
+  });
+}
+
+/** Concatenates a peer's stored pieces: the bytes it would hand to the user. */
+export async function storedBytes(peer: SimPeer, content: TestContent): Promise<Uint8Array> {
+  const out = new Uint8Array(content.metadata.fileSize);
+  for (let i = 0; i < content.metadata.pieceSha256.length; i++) {
+    const piece = await peer.store.get(content.contentId, i);
+    if (!piece) throw new Error(`piece ${i} missing`);
+    out.set(piece, i * content.metadata.pieceSize);
+  }
+  return out;
+}
+
+/**
+ * A peer that speaks the real wire protocol, claims every piece, and serves `corrupt(piece)`
+ * instead of the true bytes.
+ */
+export function startLiar(net: MemoryNetwork, content: TestContent, corrupt: (piece: Uint8Array) => Uint8Array): { peerId: string; stop(): void } {
+  const peerId = newPeerId();
+  const have = new Bitfield(content.metadata.pieceSha256.length);
+  for (let i = 0; i < have.size; i++) have.set(i);
+  const swarm = new Swarm({
+    contentId: content.contentId,
+    peerId,
+    signaling: net.signaling(peerId),
+    connector: net.connector(peerId),
+    config: { ...DEFAULT_CONFIG, announceIntervalMs: 200 },
+    report: () => ({ uploaded: 0, downloaded: 0, downloadedCdn: 0, left: 0, peersWanted: 20, isBackground: false, uploadedBps: 0, downloadBps: 0 }),
+    onLink: (link) => {
+      new PeerSession(
+        link,
+        {
+          contentId: fromHex(content.contentId)!,
+          pieceCount: have.size,
+          pieceLength: (i) => pieceLength(content.metadata, i),
+          have,
+          readPiece: async (i) => {
+            const size = content.metadata.pieceSize;
+            return corrupt(content.bytes.slice(i * size, i * size + pieceLength(content.metadata, i)));
+          },
+        },
+        DEFAULT_CONFIG,
+      );
+    },
+  });
+  swarm.start();
+  return { peerId, stop: () => swarm.stop() };
+}

@@ -1,0 +1,143 @@
+/**
+ * The in-process swarm simulation: real core Downloads (scheduler, wire protocol, peer
+ * sessions, verification) over a memory transport and a memory CDN.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { makeContent } from '../helpers/content.js';
+import { MemoryCdn } from '../helpers/memory-http.js';
+import { MemoryNetwork } from '../helpers/memory-network.js';
+import { seededStore, startLiar, startPeer, storedBytes, waitFor, type SimPeer } from '../helpers/sim-peer.js';
+import { MemoryStore } from '../helpers/memory-store.js';
+
+const MiB = 1024 * 1024;
+const running: SimPeer[] = [];
+const track = (p: SimPeer): SimPeer => (running.push(p), p);
+
+afterEach(() => {
+  for (const p of running.splice(0)) p.download.stop();
+});
+
+describe('swarm simulation', () => {
+  it('leechers get every byte from a seeder and nothing from the CDN', async () => {
+    const content = makeContent(12 * MiB + 12345, 1);
+    const net = new MemoryNetwork();
+    const cdn = new MemoryCdn(content.bytes);
+    const seeder = track(startPeer(net, content, cdn, { store: await seededStore(content), config: { httpDelayMs: 60_000 } }));
+    await waitFor(seeder.download, 'complete');
+    const leechers = [1, 2, 3].map(() => track(startPeer(net, content, cdn, { config: { httpDelayMs: 60_000 } })));
+    await Promise.all(leechers.map((l) => waitFor(l.download, 'complete')));
+    for (const l of leechers) {
+      expect(Buffer.from(await storedBytes(l, content)).equals(Buffer.from(content.bytes))).toBe(true);
+      const s = l.download.snapshot();
+      expect(s.bytesFromPeers).toBe(content.metadata.fileSize);
+      expect(s.bytesFromCdn).toBe(0);
+    }
+    expect(cdn.bytesServed).toBe(0);
+    expect(seeder.download.snapshot().bytesUploaded).toBeGreaterThan(0);
+  });
+
+  it('peers that start together share the CDN load instead of each fetching the file', async () => {
+    const content = makeContent(32 * MiB, 2);
+    const net = new MemoryNetwork();
+    const cdn = new MemoryCdn(content.bytes, 15);
+    const peers = [0, 1, 2, 3].map(() => track(startPeer(net, content, cdn, { config: { httpDelayMs: 100, cdnRequestsInFlight: 2 } })));
+    await Promise.all(peers.map((p) => waitFor(p.download, 'complete', 30_000)));
+    let fromPeers = 0;
+    for (const p of peers) {
+      expect(Buffer.from(await storedBytes(p, content)).equals(Buffer.from(content.bytes))).toBe(true);
+      fromPeers += p.download.snapshot().bytesFromPeers;
+    }
+    // Four copies delivered; the CDN served well under four files' worth.
+    expect(cdn.bytesServed).toBeLessThan(2 * content.metadata.fileSize);
+    expect(fromPeers).toBeGreaterThan(2 * content.metadata.fileSize);
+  });
+
+  it('finishes from the rest of the swarm and the CDN when the seeder leaves mid-download', async () => {
+    const content = makeContent(24 * MiB, 3);
+    const net = new MemoryNetwork();
+    const cdn = new MemoryCdn(content.bytes);
+    const seeder = track(startPeer(net, content, cdn, { store: await seededStore(content) }));
+    await waitFor(seeder.download, 'complete');
+    const leechers = [1, 2].map(() => track(startPeer(net, content, cdn, { config: { httpDelayMs: 100 } })));
+    await new Promise<void>((resolve) => {
+      const off = leechers[0]!.download.events.on('piece', () => {
+        if (leechers[0]!.download.have.cardinality >= 4) {
+          off();
+          resolve();
+        }
+      });
+    });
+    seeder.download.stop();
+    net.kill(seeder.peerId);
+    await Promise.all(leechers.map((l) => waitFor(l.download, 'complete', 30_000)));
+    for (const l of leechers) expect(Buffer.from(await storedBytes(l, content)).equals(Buffer.from(content.bytes))).toBe(true);
+    const got = leechers.map((l) => l.download.snapshot());
+    expect(got.some((s) => s.bytesFromCdn > 0)).toBe(true);
+    expect(got.every((s) => s.bytesFromPeers > 0)).toBe(true);
+  });
+
+  it('discards a liar\'s pieces, blames only the liar, bans it, and still delivers the right bytes', async () => {
+    const content = makeContent(10 * MiB, 4);
+    const net = new MemoryNetwork();
+    const cdn = new MemoryCdn(content.bytes);
+    const liar = startLiar(net, content, (piece) => {
+      piece[100] = piece[100]! ^ 0xff;
+      return piece;
+    });
+    const honest = track(startPeer(net, content, cdn, { store: await seededStore(content) }));
+    await waitFor(honest.download, 'complete');
+    const leecher = track(startPeer(net, content, cdn, { config: { httpDelayMs: 60_000, strikesToBan: 3 } }));
+    await waitFor(leecher.download, 'complete');
+    liar.stop();
+    expect(Buffer.from(await storedBytes(leecher, content)).equals(Buffer.from(content.bytes))).toBe(true);
+    const s = leecher.download.snapshot();
+    const liarStats = s.peers.find((p) => p.peerId === liar.peerId);
+    const honestStats = s.peers.find((p) => p.peerId === honest.peerId);
+    expect(liarStats?.banned).toBe(true);
+    expect(liarStats?.strikes).toBe(3);
+    expect(liarStats?.piecesFrom).toBe(0);
+    expect(honestStats?.strikes).toBe(0);
+    expect(honestStats?.banned).toBe(false);
+    expect(s.piecesRejected).toBe(3);
+    expect(s.peersBanned).toBe(1);
+  });
+
+  it('verifies CDN bytes too: a tampered response is discarded and fetched again', async () => {
+    const content = makeContent(4 * MiB, 5);
+    const net = new MemoryNetwork();
+    const cdn = new MemoryCdn(content.bytes);
+    let tampered = 0;
+    cdn.tamper = (start, bytes) => {
+      if (start === 0 && tampered++ === 0) bytes[0] = bytes[0]! ^ 1;
+      return bytes;
+    };
+    const peer = track(startPeer(net, content, cdn, { peering: false }));
+    await waitFor(peer.download, 'complete');
+    expect(Buffer.from(await storedBytes(peer, content)).equals(Buffer.from(content.bytes))).toBe(true);
+    expect(peer.download.snapshot().piecesRejected).toBe(1);
+    expect(peer.download.snapshot().cdnErrors).toBe(1);
+  });
+
+  it('resumes from stored pieces and fetches only the rest', async () => {
+    const content = makeContent(8 * MiB, 6);
+    const net = new MemoryNetwork();
+    const cdn = new MemoryCdn(content.bytes);
+    const full = await seededStore(content);
+    const half = new MemoryStore();
+    for (let i = 0; i < 4; i++) await half.put(content.contentId, i, (await full.get(content.contentId, i))!);
+    const peer = track(startPeer(net, content, cdn, { store: half, peering: false }));
+    await waitFor(peer.download, 'complete');
+    expect(peer.download.snapshot().piecesFromStore).toBe(4);
+    expect(cdn.bytesServed).toBe(4 * MiB);
+    expect(Buffer.from(await storedBytes(peer, content)).equals(Buffer.from(content.bytes))).toBe(true);
+  });
+
+  it('fails with file-hash-mismatch when the pieces do not make the declared file', async () => {
+    const content = makeContent(2 * MiB, 8);
+    const bad = { ...content, metadata: { ...content.metadata, fileSha256: '0'.repeat(64) } };
+    const net = new MemoryNetwork();
+    const peer = track(startPeer(net, bad, new MemoryCdn(content.bytes), { peering: false }));
+    await waitFor(peer.download, 'failed');
+    expect(peer.download.error?.kind).toBe('file-hash-mismatch');
+  });
+});

@@ -1,0 +1,25 @@
+import { defineConfig } from 'vite';
+
+/**
+ * The web app is built to dist/app and served by the tabswarm server (signaling/).
+ * Workers are ES modules so comlink and hash-wasm load in them as in the page.
+ */
+export default defineConfig({
+  root: 'src/ui',
+  publicDir: '../../public',
+  build: {
+    outDir: '../../dist/app',
+    emptyOutDir: true,
+    target: 'es2022',
+    sourcemap: true,
+  },
+  worker: { format: 'es' },
+  server: {
+    proxy: {
+      '/api': 'http://127.0.0.1:8080',
+      '/meta': 'http://127.0.0.1:8080',
+      '/cdn': 'http://127.0.0.1:8080',
+      '/arrays': { target: 'ws://127.0.0.1:8080', ws: true },
+    },
+  },
+});
