@@ -43,9 +43,11 @@ test('three browser contexts form a verified swarm and spare the CDN', async ({ 
     fromPeersMiB: +(s.bytesFromPeers / MiB).toFixed(2),
     fromCdnMiB: +(s.bytesFromCdn / MiB).toFixed(2),
     uploadedMiB: +(s.bytesUploaded / MiB).toFixed(2),
+    rejected: s.piecesRejected,
+    cdnErrors: s.cdnErrors,
     seconds: +seconds[i]!.toFixed(2),
   }));
-  console.log(`file ${(fileSize / MiB).toFixed(2)} MiB; CDN served ${(cdnServed / MiB).toFixed(2)} MiB (${(cdnServed / fileSize).toFixed(2)}x)`);
+  console.log(`file ${(fileSize / MiB).toFixed(2)} MiB; CDN served ${(cdnServed / MiB).toFixed(2)} MiB (${(cdnServed / fileSize).toFixed(2)}x) in ${server.cdnLog.requestsFor(contentId)} requests`);
   console.table(table);
 
   // Every copy is the file, byte for byte, as the user saves it.

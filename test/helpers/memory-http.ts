@@ -18,7 +18,7 @@ export class MemoryCdn implements HttpRange {
     await new Promise((r) => setTimeout(r, this.latencyMs));
     if (signal.aborted) throw new TabswarmError('cdn-error', 'aborted');
     if (start < 0 || end > this.file.byteLength || start >= end) throw new TabswarmError('cdn-error', `bad range ${start}-${end}`);
-    let bytes = this.file.slice(start, end);
+    let bytes: Uint8Array = this.file.slice(start, end);
     if (this.tamper) bytes = this.tamper(start, bytes);
     this.bytesServed += bytes.byteLength;
     return bytes;

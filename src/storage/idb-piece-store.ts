@@ -1,0 +1,86 @@
+/**
+ * The PieceStore port in the browser: verified pieces in IndexedDB, through idb-keyval.
+ *
+ * One object store `pieces` in database `dbName` (which must hold nothing else: idb-keyval
+ * creates only this store when it creates the database). Keys are `[contentId, index]`, so a
+ * key range selects one content's pieces in index order. Values are Blobs: the browser keeps
+ * large ones on disk, and `assemble` composes those disk-backed Blobs into the file without
+ * ever holding it in memory. Every IndexedDB failure (quota, private mode, a database in the
+ * wrong shape) surfaces as TabswarmError('storage-error').
+ */
+import { createStore, promisifyRequest } from 'idb-keyval';
+import { TabswarmError } from '../core/errors.js';
+import type { PieceStore } from '../core/ports.js';
+
+function describe(e: unknown): string {
+  if (e instanceof DOMException && e.name === 'QuotaExceededError') return "the browser's storage quota is exhausted (QuotaExceededError)";
+  if (e instanceof Error) return `${e.name}: ${e.message}`;
+  return String(e);
+}
+
+export function createIdbPieceStore(dbName = 'tabswarm'): PieceStore & {
+  /** The whole file as one Blob of pieces 0..pieceCount-1; rejects if one is missing. */
+  assemble(contentId: string, pieceCount: number, mimeType: string): Promise<Blob>;
+  /** Deletes every stored piece of `contentId`. */
+  clear(contentId: string): Promise<void>;
+} {
+  const store = createStore(dbName, 'pieces');
+  const range = (contentId: string, first = 0, last = Infinity) => IDBKeyRange.bound([contentId, first], [contentId, last]);
+
+  async function op<T>(what: string, mode: IDBTransactionMode, fn: (s: IDBObjectStore) => T | PromiseLike<T>): Promise<T> {
+    try {
+      return await store(mode, fn);
+    } catch (e) {
+      throw new TabswarmError('storage-error', `IndexedDB "${dbName}": ${what} failed: ${describe(e)}`, { cause: e });
+    }
+  }
+
+  return {
+    async list(contentId) {
+      const keys = await op(`listing pieces of ${contentId}`, 'readonly', (s) => promisifyRequest(s.getAllKeys(range(contentId))));
+      return keys.map((key) => (key as [string, number])[1]);
+    },
+
+    async get(contentId, index) {
+      const what = `reading piece ${index} of ${contentId}`;
+      const blob = await op(what, 'readonly', (s) => promisifyRequest(s.get([contentId, index]) as IDBRequest<unknown>));
+      if (blob === undefined) return undefined;
+      if (!(blob instanceof Blob)) throw new TabswarmError('storage-error', `IndexedDB "${dbName}": ${what}: not a Blob`);
+      try {
+        return new Uint8Array(await blob.arrayBuffer());
+      } catch (e) {
+        throw new TabswarmError('storage-error', `IndexedDB "${dbName}": ${what} failed: ${describe(e)}`, { cause: e });
+      }
+    },
+
+    async put(contentId, index, data) {
+      // The Blob copies the bytes; PieceStore callers hand plain ArrayBuffer-backed views.
+      const blob = new Blob([data as Uint8Array<ArrayBuffer>]);
+      await op(`storing piece ${index} of ${contentId}`, 'readwrite', (s) => {
+        s.put(blob, [contentId, index]);
+        return promisifyRequest(s.transaction);
+      });
+    },
+
+    async assemble(contentId, pieceCount, mimeType) {
+      if (pieceCount === 0) return new Blob([], { type: mimeType });
+      const r = range(contentId, 0, pieceCount - 1);
+      // Keys and values read in one transaction, so they describe the same pieces.
+      const [keys, blobs] = await op(`assembling ${contentId}`, 'readonly', (s) =>
+        Promise.all([promisifyRequest(s.getAllKeys(r)), promisifyRequest(s.getAll(r) as IDBRequest<Blob[]>)]),
+      );
+      for (let i = 0; i < pieceCount; i++) {
+        const key = keys[i] as [string, number] | undefined;
+        if (key?.[1] !== i) throw new TabswarmError('storage-error', `IndexedDB "${dbName}": piece ${i} of ${contentId} is missing`);
+      }
+      return new Blob(blobs, { type: mimeType });
+    },
+
+    async clear(contentId) {
+      await op(`clearing ${contentId}`, 'readwrite', (s) => {
+        s.delete(range(contentId));
+        return promisifyRequest(s.transaction);
+      });
+    },
+  };
+}

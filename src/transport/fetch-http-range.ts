@@ -1,0 +1,71 @@
+/**
+ * The HttpRange port over fetch: one `Range` request per call, and the response is accepted
+ * only if it provably holds exactly the bytes asked for:
+ * - 206 whose Content-Range is `bytes start-(end-1)/total` (total a number >= end, or `*`);
+ * - 200 only for a range starting at 0, when the body is exactly `end` bytes (servers that
+ *   ignore Range answer a whole-file range that way).
+ * The body length is checked in both cases. Every failure, abort included, rejects with
+ * TabswarmError('cdn-error') naming the URL, range and status.
+ */
+import { TabswarmError } from '../core/errors.js';
+import type { HttpRange } from '../core/ports.js';
+
+const CONTENT_RANGE = /^bytes (\d+)-(\d+)\/(\d+|\*)$/;
+
+export function createFetchHttpRange(fetchImpl: typeof fetch = fetch): HttpRange {
+  return {
+    async get(url, start, end, signal) {
+      if (!Number.isSafeInteger(start) || !Number.isSafeInteger(end) || start < 0 || end <= start) {
+        throw new RangeError(`invalid byte range [${start}, ${end})`);
+      }
+      const last = end - 1;
+      const where = `CDN GET ${url} bytes ${start}-${last}`;
+      const fail = (what: string, cause?: unknown): never => {
+        throw new TabswarmError('cdn-error', `${where}: ${what}`, { cause });
+      };
+
+      let res: Response;
+      try {
+        // Called as a plain function: the browser's fetch throws "Illegal invocation" as a method of another object.
+        res = await fetchImpl(url, { headers: { Range: `bytes=${start}-${last}` }, signal });
+      } catch (e) {
+        return fail(signal.aborted ? 'aborted' : `network error: ${e instanceof Error ? e.message : String(e)}`, e);
+      }
+
+      const expected = res.status === 200 ? end : end - start;
+      const reject = (what: string): never => {
+        void res.body?.cancel().catch(() => {});
+        return fail(`HTTP ${res.status}: ${what}`);
+      };
+      if (res.status === 206) {
+        const header = res.headers.get('Content-Range');
+        const m = header === null ? null : CONTENT_RANGE.exec(header.trim());
+        const total = m?.[3] === '*' ? Infinity : Number(m?.[3]);
+        if (!m || Number(m[1]) !== start || Number(m[2]) !== last || !(total >= end)) {
+          return reject(`Content-Range ${header === null ? 'missing' : `"${header}"`} does not match bytes ${start}-${last}`);
+        }
+      } else if (res.status === 200) {
+        if (start !== 0) return reject('the server ignored the Range header');
+      } else {
+        return reject('expected 206 Partial Content');
+      }
+      // Refuse a wrong length before downloading it, when the server declares it (for the
+      // bytes on the wire, so only when they are not content-encoded).
+      const declared = res.headers.get('Content-Length');
+      const encoding = res.headers.get('Content-Encoding');
+      const identity = encoding === null || encoding.trim() === '' || encoding.trim().toLowerCase() === 'identity';
+      if (identity && declared !== null && declared.trim() !== '' && Number(declared) !== expected) {
+        return reject(`Content-Length ${declared}, expected ${expected}`);
+      }
+
+      let body: ArrayBuffer;
+      try {
+        body = await res.arrayBuffer();
+      } catch (e) {
+        return fail(signal.aborted ? 'aborted' : `body read failed: ${e instanceof Error ? e.message : String(e)}`, e);
+      }
+      if (body.byteLength !== expected) return fail(`HTTP ${res.status}: body is ${body.byteLength} bytes, expected ${expected}`);
+      return new Uint8Array(body);
+    },
+  };
+}

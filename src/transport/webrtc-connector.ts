@@ -1,0 +1,178 @@
+/**
+ * The PeerConnector port over WebRTC data channels, with simple-peer doing the offer/answer
+ * and trickle-ICE dance.
+ *
+ * simple-peer's prebuilt browser bundle is imported, not the package entry: the bundle carries
+ * its own Buffer and stream, so Vite needs no Node polyfills.
+ *
+ * Data bypasses simple-peer's stream on the way out: `send` writes to the RTCDataChannel
+ * (simple-peer's `_channel`) and backpressure is the channel's own `bufferedAmount` with
+ * `bufferedAmountLowThreshold = lowWaterMark`, because simple-peer's stream stops at 64 KiB
+ * queued, far below what fills a data channel. Incoming messages still go through its stream
+ * (it must be consumed anyway) and keep their boundaries.
+ *
+ * simple-peer's errors never escape: a failure of any kind closes the link, and 'close' is
+ * emitted exactly once with the reason.
+ */
+import createDebug from 'debug';
+import SimplePeer from 'simple-peer/simplepeer.min.js';
+import { Emitter } from '../core/emitter.js';
+import type { PeerConnector, PeerLink, PeerLinkEvents } from '../core/ports.js';
+import type { SignalData } from '../protocol/arrays-messages.js';
+
+const debug = createDebug('tabswarm:webrtc');
+
+export interface WebRtcConnectorOptions {
+  /** STUN/TURN servers. @default [] (host candidates only: LAN and loopback) */
+  iceServers?: RTCIceServer[];
+  /** 'drain' fires when the channel's queue falls to this many bytes. @default 1 MiB */
+  lowWaterMark?: number;
+  /** A WebRTC implementation for Node (e.g. @roamhq/wrtc); the browser's by default. */
+  wrtc?: unknown;
+}
+
+/** What simple-peer emits as 'signal', loosely typed: it is checked field by field below. */
+interface PeerSignal {
+  type?: string;
+  sdp?: string;
+  candidate?: { candidate?: string; sdpMid?: string | null; sdpMLineIndex?: number | null; usernameFragment?: string | null };
+}
+
+function toSignalData(s: PeerSignal): SignalData | undefined {
+  if ((s.type === 'offer' || s.type === 'answer') && typeof s.sdp === 'string') return { type: s.type, sdp: s.sdp };
+  if (s.type === 'candidate' && typeof s.candidate?.candidate === 'string') {
+    const { candidate, sdpMid, sdpMLineIndex, usernameFragment } = s.candidate;
+    return { type: 'candidate', candidate: { candidate, sdpMid, sdpMLineIndex, usernameFragment } };
+  }
+  if (s.type === 'renegotiate') return { type: 'renegotiate', renegotiate: true };
+  return undefined; // transceiverRequest: media only, never used here
+}
+
+/** simple-peer's errors carry a `code` (ERR_DATA_CHANNEL, ERR_ICE_CONNECTION_FAILURE, ...): keep it. */
+function reasonOf(e: unknown): string {
+  if (!(e instanceof Error)) return String(e);
+  const code = (e as { code?: unknown }).code;
+  return typeof code === 'string' ? `${code}: ${e.message}` : e.message;
+}
+
+export function createWebRtcConnector(options: WebRtcConnectorOptions = {}): PeerConnector {
+  const lowWaterMark = options.lowWaterMark ?? 1024 * 1024;
+  return {
+    connect(remoteId, initiator) {
+      return createLink(remoteId, initiator, options.iceServers ?? [], lowWaterMark, options.wrtc);
+    },
+  };
+}
+
+function createLink(remoteId: string, initiator: boolean, iceServers: RTCIceServer[], lowWaterMark: number, wrtc: unknown): PeerLink {
+  const events = new Emitter<PeerLinkEvents>();
+  const log = (format: string, ...args: unknown[]) => debug(`[%s] ${format}`, remoteId.slice(0, 8), ...args);
+  let closed = false;
+  let peer: SimplePeer.Instance | undefined;
+  let channel: RTCDataChannel | undefined;
+  /** Fallback where the channel has no 'bufferedamountlow' (Node's wrtc): poll instead. */
+  let poll: ReturnType<typeof setInterval> | undefined;
+  let aboveLowWater = false;
+  /**
+   * Messages that arrive before the first 'message' listener (the remote side may open and
+   * send its handshake before simple-peer tells us 'connect'): kept, then delivered in order.
+   */
+  let early: Uint8Array[] | undefined = [];
+
+  function finish(reason: string): void {
+    if (closed) return;
+    closed = true;
+    log('closed: %s', reason);
+    channel = undefined;
+    clearInterval(poll);
+    try {
+      peer?.destroy();
+    } catch (e) {
+      log('destroy failed: %O', e);
+    }
+    events.emit('close', { reason });
+  }
+
+  try {
+    peer = new SimplePeer({
+      initiator,
+      trickle: true,
+      config: { iceServers },
+      channelConfig: { ordered: true },
+      wrtc: wrtc as SimplePeer.Options['wrtc'],
+    });
+  } catch (e) {
+    // No WebRTC here. Closing after the caller subscribed keeps 'close' observable.
+    queueMicrotask(() => finish(`WebRTC unavailable: ${reasonOf(e)}`));
+  }
+
+  peer?.on('signal', (s: PeerSignal) => {
+    const data = toSignalData(s);
+    if (data && !closed) events.emit('signal', data);
+  });
+  peer?.on('connect', () => {
+    if (closed) return;
+    channel = (peer as unknown as { _channel?: RTCDataChannel | null })._channel ?? undefined;
+    if (!channel) return finish('connected without a data channel');
+    const ch = channel;
+    if (typeof ch.bufferedAmountLowThreshold === 'number') {
+      ch.bufferedAmountLowThreshold = lowWaterMark;
+      ch.addEventListener('bufferedamountlow', () => {
+        if (!closed && channel === ch) events.emit('drain', undefined);
+      });
+    } else {
+      poll = setInterval(() => {
+        if (!aboveLowWater || closed || ch.bufferedAmount > lowWaterMark) return;
+        aboveLowWater = false;
+        events.emit('drain', undefined);
+      }, 20);
+    }
+    events.emit('open', undefined);
+  });
+  peer?.on('data', (chunk: Uint8Array) => {
+    if (closed) return;
+    const message = new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    if (early) early.push(message);
+    else events.emit('message', message);
+  });
+  peer?.on('error', (e: Error) => finish(`WebRTC error: ${reasonOf(e)}`));
+  peer?.on('close', () => finish('connection closed'));
+
+  return {
+    remoteId,
+    signal(data) {
+      if (closed || !peer) return;
+      try {
+        peer.signal(data as SimplePeer.SignalData);
+      } catch (e) {
+        finish(`bad signal: ${reasonOf(e)}`);
+      }
+    },
+    send(frame) {
+      if (closed) return;
+      if (!channel) throw new Error(`send to ${remoteId} before the link opened`);
+      try {
+        channel.send(frame as Uint8Array<ArrayBuffer>);
+        if (poll !== undefined && channel.bufferedAmount > lowWaterMark) aboveLowWater = true;
+      } catch (e) {
+        // The channel closed under us, or its queue overflowed (Chromium then closes it).
+        finish(`send failed: ${reasonOf(e)}`);
+      }
+    },
+    get bufferedAmount() {
+      return channel?.bufferedAmount ?? 0;
+    },
+    close() {
+      finish('closed locally');
+    },
+    on(event, listener) {
+      const off = events.on(event, listener);
+      if (event === 'message' && early) {
+        const pending = early;
+        early = undefined;
+        for (const m of pending) events.emit('message', m);
+      }
+      return off;
+    },
+  };
+}
