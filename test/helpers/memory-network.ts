@@ -113,8 +113,11 @@ export class MemoryLink implements PeerLink {
     readonly remoteId: string,
   ) {}
 
+  /** What the link reports as queued; tests raise it to simulate a full send buffer. */
+  buffered = 0;
+
   get bufferedAmount(): number {
-    return 0;
+    return this.buffered;
   }
 
   signal(data: SignalData): void {

@@ -1,0 +1,82 @@
+/** PeerSession against a raw link on the other end: the wire as a hostile or honest peer sees it. */
+import { describe, expect, it } from 'vitest';
+import { Bitfield } from '../../src/core/bitfield.js';
+import { DEFAULT_CONFIG } from '../../src/core/config.js';
+import { PeerSession } from '../../src/core/peer-session.js';
+import { decodeFrame, encodeBitfield, encodeHandshake, encodePiece, encodeRequest } from '../../src/protocol/wire.js';
+import { MemoryLink, MemoryNetwork } from '../helpers/memory-network.js';
+
+const PIECE = 32 * 1024;
+const COUNT = 4;
+const contentId = new Uint8Array(32).fill(3);
+const tick = () => new Promise((r) => setTimeout(r, 5));
+
+async function pair(): Promise<[MemoryLink, MemoryLink]> {
+  const net = new MemoryNetwork();
+  const a = net.connector('a').connect('b', true) as MemoryLink;
+  const b = net.connector('b').connect('a', false) as MemoryLink;
+  b.signal({ type: 'offer', sdp: a.linkId });
+  a.signal({ type: 'answer', sdp: b.linkId });
+  await tick();
+  return [a, b];
+}
+
+function session(link: MemoryLink, have: Bitfield) {
+  const violations: string[] = [];
+  const s = new PeerSession(
+    link,
+    { contentId, pieceCount: COUNT, pieceLength: () => PIECE, have, readPiece: async (i) => new Uint8Array(PIECE).fill(i) },
+    { ...DEFAULT_CONFIG, wireChunkBytes: 8 * 1024, maxIncomingRequests: 2 },
+  );
+  s.events.on('violation', (v) => violations.push(v));
+  return { s, violations };
+}
+
+describe('PeerSession', () => {
+  it('reports malformed and out-of-protocol frames as violations without throwing', async () => {
+    const [a, b] = await pair();
+    const { violations } = session(a, new Bitfield(COUNT));
+    b.send(encodeRequest(0)); // before the handshake
+    b.send(new Uint8Array([42, 1, 2, 3]));
+    b.send(encodeHandshake(contentId, COUNT));
+    b.send(encodeBitfield(new Uint8Array([0xf0])));
+    b.send(encodePiece(1, 0, new Uint8Array(100))); // never requested
+    b.send(new Uint8Array([4, 0, 0, 0, 9])); // request for piece 9 of 4
+    await tick();
+    expect(violations).toHaveLength(4);
+    expect(violations[0]).toContain('before handshake');
+  });
+
+  it('serves held pieces in chunks, refuses others, and caps outstanding requests', async () => {
+    const [a, b] = await pair();
+    const have = new Bitfield(COUNT);
+    have.set(2);
+    const { violations } = session(a, have);
+    const received: string[] = [];
+    const ctx = { pieceCount: COUNT, pieceLength: () => PIECE };
+    b.on('message', (m) => {
+      const f = decodeFrame(m, ctx);
+      if (f.ok) received.push(f.frame.type === 'piece' ? `piece ${f.frame.index}@${f.frame.offset}` : f.frame.type === 'reject' ? `reject ${f.frame.index}` : f.frame.type);
+    });
+    b.send(encodeHandshake(contentId, COUNT));
+    b.send(encodeBitfield(new Uint8Array([0])));
+    b.send(encodeRequest(1)); // not held
+    b.send(encodeRequest(2));
+    await tick();
+    expect(received).toEqual(['handshake', 'bitfield', 'reject 1', 'piece 2@0', 'piece 2@8192', 'piece 2@16384', 'piece 2@24576']);
+    a.buffered = 64 * 1024 * 1024; // a full send buffer: requests queue up
+    for (let i = 0; i < 5; i++) b.send(encodeRequest(2));
+    await tick();
+    expect(violations.some((v) => v.includes('too many outstanding requests'))).toBe(true);
+  });
+
+  it('closes on a handshake for other content', async () => {
+    const [a, b] = await pair();
+    const { s, violations } = session(a, new Bitfield(COUNT));
+    b.send(encodeHandshake(new Uint8Array(32).fill(9), COUNT));
+    await tick();
+    expect(violations).toEqual(['handshake names other content']);
+    expect(s.ready).toBe(false);
+    expect(a.closed).toBe(true);
+  });
+});
