@@ -1,0 +1,304 @@
+/**
+ * The Arrays service (DO's peer list), plus the WebRTC signaling relay, on WebSocket `/arrays`.
+ *
+ * Contracts (docs/protocol.md has the messages):
+ * - Every text frame is parsed with `parseClientMessage`; binary, malformed or invalid frames
+ *   get `error` `bad-message` and a strike; at `MAX_STRIKES` the socket is closed (1008).
+ *   Frames over LIMITS.maxSignalingMessageBytes are refused by `ws` itself (close 1009).
+ * - A socket's peer ID is bound at its first `announce` and cannot change (`peer-id-mismatch`);
+ *   a peer ID bound to another open socket is refused (`peer-id-taken`; it frees when that socket
+ *   closes or stops answering pings). A mismatch counts as a strike. So `from` in a relayed
+ *   `signal` is always the sender's own peer ID: it cannot be spoofed.
+ * - Swarms exist only for content this server publishes for peering (`unknown-content`).
+ * - `signal` is relayed only between two members of the same swarm (`not-in-swarm` if the
+ *   sender has not announced that content, `unknown-peer` if the target is not in it).
+ * - A member is removed by `leave`, by its socket closing, or after `peerExpiryMs` without an
+ *   announce. Sockets that stop answering pings are terminated.
+ * - Frames of one socket are handled one at a time, in order; nothing a client sends can throw
+ *   out of a handler.
+ */
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { Logger } from 'pino';
+import { WebSocket, WebSocketServer, type RawData } from 'ws';
+import {
+  parseClientMessage,
+  type ClientMessage,
+  type ServerMessage,
+} from '../src/protocol/arrays-messages.js';
+import { LIMITS } from '../src/protocol/limits.js';
+import type { ServerConfig } from './config.js';
+import { MemorySwarmRegistry, type SwarmRegistry, type SwarmStats } from './swarm-registry.js';
+
+/** Bad frames tolerated on one socket before it is closed. */
+export const MAX_STRIKES = 10;
+/** Swarms one socket may be in at once (DO peers 4 files at a time). */
+export const MAX_SWARMS_PER_SOCKET = 32;
+/** Frames of one socket waiting to be handled before the socket is closed as a flood. */
+const MAX_PENDING_FRAMES = 256;
+/** A relay target with more than this queued for sending is skipped (`peer-busy`). */
+const MAX_TARGET_BUFFERED_BYTES = 4 * 1024 * 1024;
+/** WebSocket close code for a policy violation. */
+const CLOSE_POLICY = 1008;
+const CLOSE_GOING_AWAY = 1001;
+/** How long `close()` waits for clients to complete the closing handshake. */
+const CLOSE_GRACE_MS = 250;
+
+export type ArraysConfig = Pick<ServerConfig, 'announceIntervalMs' | 'peerExpiryMs' | 'maxPeersPerReply'>;
+
+export interface ArraysService {
+  /** Completes a WebSocket upgrade for `/arrays` (the caller checks the path). */
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void;
+  /** Members of the swarm of `contentId`. */
+  swarmSize(contentId: string): Promise<number>;
+  /** Open WebSocket connections. */
+  readonly connections: number;
+  stats(): Promise<SwarmStats & { connections: number }>;
+  /** Terminates every socket and stops the timers. */
+  close(): Promise<void>;
+}
+
+interface Connection {
+  ws: WebSocket;
+  peerId: string | undefined;
+  swarms: Set<string>;
+  strikes: number;
+  /** Tail of this socket's frame queue. */
+  queue: Promise<void>;
+  pending: number;
+  closed: boolean;
+  /** Answered the last ping (or sent something) since the last heartbeat. */
+  alive: boolean;
+}
+
+function toBuffer(data: RawData): Buffer {
+  if (Buffer.isBuffer(data)) return data;
+  if (Array.isArray(data)) return Buffer.concat(data);
+  return Buffer.from(data);
+}
+
+export function createArraysService(deps: {
+  config: ArraysConfig;
+  logger: Logger;
+  registry?: SwarmRegistry;
+  /** Whether peers may form a swarm for this content (published, policy `peering: true`). @default any */
+  isPeerable?: (contentId: string) => Promise<boolean>;
+  now?: () => number;
+}): ArraysService {
+  const { config } = deps;
+  const log = deps.logger.child({ component: 'arrays' });
+  const registry = deps.registry ?? new MemorySwarmRegistry();
+  const now = deps.now ?? Date.now;
+  const isPeerable = deps.isPeerable ?? (async () => true);
+  const wss = new WebSocketServer({ noServer: true, maxPayload: LIMITS.maxSignalingMessageBytes, clientTracking: false });
+  const connections = new Set<Connection>();
+  const byPeerId = new Map<string, Connection>();
+
+  function send(conn: Connection, msg: ServerMessage): void {
+    if (conn.ws.readyState === WebSocket.OPEN) conn.ws.send(JSON.stringify(msg));
+  }
+
+  function sendError(conn: Connection, code: string, message: string): void {
+    send(conn, { type: 'error', code, message: message.slice(0, 1024) });
+  }
+
+  function strike(conn: Connection, code: string, message: string): void {
+    sendError(conn, code, message);
+    conn.strikes++;
+    if (conn.strikes >= MAX_STRIKES && !conn.closed) {
+      log.debug({ peerId: conn.peerId, strikes: conn.strikes }, 'closing socket: too many bad messages');
+      conn.ws.close(CLOSE_POLICY, 'too many bad messages');
+    }
+  }
+
+  async function onAnnounce(conn: Connection, msg: Extract<ClientMessage, { type: 'announce' }>): Promise<void> {
+    if (conn.peerId === undefined) {
+      const holder = byPeerId.get(msg.peerId);
+      if (holder !== undefined && holder !== conn && !holder.closed) {
+        sendError(conn, 'peer-id-taken', 'this peer ID is in use on another connection');
+        return;
+      }
+      conn.peerId = msg.peerId;
+      byPeerId.set(msg.peerId, conn);
+    } else if (conn.peerId !== msg.peerId) {
+      strike(conn, 'peer-id-mismatch', 'a connection keeps the peer ID of its first announce');
+      return;
+    }
+    if (!conn.swarms.has(msg.contentId)) {
+      if (conn.swarms.size >= MAX_SWARMS_PER_SOCKET) {
+        sendError(conn, 'too-many-swarms', `at most ${MAX_SWARMS_PER_SOCKET} contents per connection; leave one first`);
+        return;
+      }
+      if (!(await isPeerable(msg.contentId))) {
+        sendError(conn, 'unknown-content', 'this server has no peerable content with this ID');
+        return;
+      }
+      if (conn.closed) return;
+    }
+    conn.swarms.add(msg.contentId);
+    await registry.upsert(msg.contentId, msg.peerId, msg.report, now());
+    const max = Math.min(msg.report.peersWanted, config.maxPeersPerReply);
+    const peers = await registry.pickPeers(msg.contentId, msg.peerId, max);
+    send(conn, { type: 'peers', contentId: msg.contentId, peers, intervalMs: config.announceIntervalMs });
+  }
+
+  async function onSignal(conn: Connection, msg: Extract<ClientMessage, { type: 'signal' }>): Promise<void> {
+    const from = conn.peerId;
+    if (from === undefined || !conn.swarms.has(msg.contentId) || !(await registry.has(msg.contentId, from))) {
+      sendError(conn, 'not-in-swarm', 'announce this content before signaling in its swarm');
+      return;
+    }
+    const target = byPeerId.get(msg.to);
+    if (target === undefined || target.closed || target === conn || !(await registry.has(msg.contentId, msg.to))) {
+      sendError(conn, 'unknown-peer', 'no such peer in this swarm');
+      return;
+    }
+    if (target.ws.bufferedAmount > MAX_TARGET_BUFFERED_BYTES) {
+      sendError(conn, 'peer-busy', 'the peer is not reading its messages');
+      return;
+    }
+    send(target, { type: 'signal', contentId: msg.contentId, from, data: msg.data });
+  }
+
+  async function onLeave(conn: Connection, msg: Extract<ClientMessage, { type: 'leave' }>): Promise<void> {
+    if (conn.peerId === undefined || !conn.swarms.delete(msg.contentId)) return;
+    await registry.remove(msg.contentId, conn.peerId);
+  }
+
+  async function handleFrame(conn: Connection, data: RawData, isBinary: boolean): Promise<void> {
+    if (conn.closed) return;
+    if (isBinary) {
+      strike(conn, 'bad-message', 'binary frames are not accepted; send JSON text');
+      return;
+    }
+    const parsed = parseClientMessage(toBuffer(data).toString('utf8'));
+    if (!parsed.ok) {
+      strike(conn, 'bad-message', parsed.reason);
+      return;
+    }
+    const msg = parsed.value;
+    switch (msg.type) {
+      case 'announce':
+        return onAnnounce(conn, msg);
+      case 'signal':
+        return onSignal(conn, msg);
+      case 'leave':
+        return onLeave(conn, msg);
+    }
+  }
+
+  async function cleanup(conn: Connection): Promise<void> {
+    const { peerId } = conn;
+    if (peerId === undefined) return;
+    const holder = byPeerId.get(peerId);
+    if (holder === conn) byPeerId.delete(peerId);
+    for (const contentId of conn.swarms) {
+      // The peer reconnected and announced this content on its new socket: that entry is its now.
+      if (holder !== undefined && holder !== conn && holder.swarms.has(contentId)) continue;
+      await registry.remove(contentId, peerId);
+    }
+    conn.swarms.clear();
+  }
+
+  /** Runs `task` after every earlier task of this socket; logs (never rethrows) failures. */
+  function enqueue(conn: Connection, task: () => Promise<void>): void {
+    conn.pending++;
+    conn.queue = conn.queue
+      .then(task)
+      .catch((err: unknown) => log.error({ err, peerId: conn.peerId }, 'arrays handler failed'))
+      .finally(() => {
+        conn.pending--;
+      });
+  }
+
+  wss.on('connection', (ws: WebSocket, req: IncomingMessage) => {
+    const conn: Connection = {
+      ws,
+      peerId: undefined,
+      swarms: new Set(),
+      strikes: 0,
+      queue: Promise.resolve(),
+      pending: 0,
+      closed: false,
+      alive: true,
+    };
+    connections.add(conn);
+    log.debug({ remote: req.socket.remoteAddress, connections: connections.size }, 'connected');
+
+    ws.on('message', (data, isBinary) => {
+      if (conn.closed) return;
+      conn.alive = true;
+      if (conn.pending >= MAX_PENDING_FRAMES) {
+        conn.ws.close(CLOSE_POLICY, 'too many messages');
+        return;
+      }
+      enqueue(conn, () => handleFrame(conn, data, isBinary));
+    });
+    ws.on('pong', () => {
+      conn.alive = true;
+    });
+    // 'error' precedes 'close' (oversized frame, bad UTF-8, reset); without a listener it would throw.
+    ws.on('error', (err) => log.debug({ err: err.message, peerId: conn.peerId }, 'socket error'));
+    ws.on('close', () => {
+      conn.closed = true;
+      connections.delete(conn);
+      enqueue(conn, () => cleanup(conn));
+      log.debug({ peerId: conn.peerId, connections: connections.size }, 'disconnected');
+    });
+  });
+
+  async function sweep(): Promise<void> {
+    const removed = await registry.expire(now() - config.peerExpiryMs);
+    for (const { contentId, peerId } of removed) byPeerId.get(peerId)?.swarms.delete(contentId);
+    if (removed.length > 0) log.debug({ removed: removed.length }, 'expired silent peers');
+  }
+
+  function heartbeat(): void {
+    for (const conn of connections) {
+      if (!conn.alive) {
+        conn.ws.terminate();
+        continue;
+      }
+      conn.alive = false;
+      if (conn.ws.readyState === WebSocket.OPEN) conn.ws.ping();
+    }
+  }
+
+  const sweepTimer = setInterval(() => {
+    sweep().catch((err: unknown) => log.error({ err }, 'sweep failed'));
+  }, Math.min(5000, Math.max(20, Math.floor(config.peerExpiryMs / 4))));
+  sweepTimer.unref();
+  const heartbeatTimer = setInterval(heartbeat, Math.max(1000, config.peerExpiryMs));
+  heartbeatTimer.unref();
+
+  return {
+    handleUpgrade(req, socket, head) {
+      wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
+    },
+    swarmSize: (contentId) => registry.swarmSize(contentId),
+    get connections() {
+      return connections.size;
+    },
+    async stats() {
+      return { ...(await registry.stats()), connections: connections.size };
+    },
+    async close() {
+      clearInterval(sweepTimer);
+      clearInterval(heartbeatTimer);
+      // Say goodbye (1001 tells clients to reconnect elsewhere or later), then cut the stragglers.
+      const closing = [...connections].map(
+        (conn) =>
+          new Promise<void>((resolve) => {
+            if (conn.ws.readyState === WebSocket.CLOSED) return resolve();
+            conn.ws.once('close', () => resolve());
+            conn.ws.close(CLOSE_GOING_AWAY, 'server shutting down');
+          }),
+      );
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([Promise.all(closing), new Promise((resolve) => (timer = setTimeout(resolve, CLOSE_GRACE_MS)))]);
+      clearTimeout(timer);
+      for (const conn of connections) conn.ws.terminate();
+      await new Promise<void>((resolve) => wss.close(() => resolve()));
+    },
+  };
+}

@@ -1,0 +1,107 @@
+/**
+ * The CDN origin: `GET|HEAD /cdn/<contentId>[/<anything>]` serves `files/<contentId>`.
+ *
+ * Contract: single byte ranges are answered 206 with `Content-Range` (multiple ranges get the
+ * whole file, 200), unsatisfiable ones 416 with `Content-Range: bytes *\/<size>`; conditional
+ * requests (If-None-Match, If-Modified-Since, If-Range, If-Match) are honoured. The ETag is the
+ * content ID: the path is content-addressed, so the bytes behind it never change (hence also
+ * `immutable` caching). Every reply carries CORS headers so pages on any origin can read
+ * ranges. Every request and body byte is counted in the CDN log (cdn-log.ts).
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { STATUS_CODES } from 'node:http';
+import { basename, dirname } from 'node:path';
+import type { Logger } from 'pino';
+import send from 'send';
+import type { CdnLogRecorder } from './cdn-log.js';
+import { isContentId } from './content-paths.js';
+import type { ContentStore } from './content-store.js';
+import { answeredByMethodCheck, sendText, setCors } from './http-util.js';
+
+export const CDN_PREFIX = '/cdn/';
+const ONE_YEAR_MS = 365 * 24 * 3600 * 1000;
+
+/** `Content-Disposition` carrying `name`: an ASCII fallback plus the exact UTF-8 name (RFC 6266). */
+export function contentDisposition(name: string): string {
+  const ascii = name.replace(/[^\x20-\x7e]|["\\]/g, '_');
+  const encoded = encodeURIComponent(name).replace(/['()*]/g, (c) => '%' + c.charCodeAt(0).toString(16).toUpperCase());
+  return `attachment; filename="${ascii}"; filename*=UTF-8''${encoded}`;
+}
+
+interface HttpLikeError {
+  status?: number;
+  statusCode?: number;
+  headers?: Record<string, string>;
+  message?: string;
+}
+
+export function createCdnHandler(deps: { contents: ContentStore; cdnLog: CdnLogRecorder; logger: Logger }) {
+  const { contents, cdnLog } = deps;
+  const log = deps.logger.child({ component: 'cdn' });
+
+  /** Handles a request whose path starts with `/cdn/`. */
+  return async function handleCdn(req: IncomingMessage, res: ServerResponse, pathname: string): Promise<void> {
+    if (answeredByMethodCheck(req, res)) return;
+    setCors(res);
+    const contentId = pathname.slice(CDN_PREFIX.length).split('/', 1)[0] ?? '';
+    if (!isContentId(contentId)) {
+      sendText(req, res, 400, 'malformed content ID\n');
+      return;
+    }
+    const record = await contents.lookup(contentId);
+    if (record === undefined) {
+      sendText(req, res, 404, 'unknown content\n');
+      return;
+    }
+    cdnLog.recordRequest(contentId);
+
+    let streamed = false;
+    let handed = 0;
+    let counted = false;
+    const count = (aborted: boolean): void => {
+      if (counted) return;
+      counted = true;
+      if (streamed) cdnLog.recordBytes(contentId, handed, aborted);
+    };
+    res.on('finish', () => count(false));
+    res.on('close', () => count(!res.writableFinished));
+
+    res.setHeader('Content-Type', record.mimeType);
+    res.setHeader('Content-Disposition', contentDisposition(record.name));
+    res.setHeader('ETag', `"${contentId}"`);
+    res.setHeader('X-Content-Type-Options', 'nosniff');
+    res.setHeader('Timing-Allow-Origin', '*');
+
+    const stream = send(req, '/' + basename(record.filePath), {
+      root: dirname(record.filePath),
+      acceptRanges: true,
+      etag: false, // set above: the content ID
+      lastModified: true,
+      cacheControl: true,
+      maxAge: ONE_YEAR_MS,
+      immutable: true,
+      index: false,
+      dotfiles: 'deny',
+    });
+    stream.on('stream', (fileStream: NodeJS.ReadableStream) => {
+      streamed = true;
+      fileStream.on('data', (chunk: Buffer) => {
+        handed += chunk.length;
+      });
+    });
+    stream.on('error', (err: HttpLikeError) => {
+      const status = err.status ?? err.statusCode ?? 500;
+      if (res.headersSent) {
+        log.warn({ contentId, err: err.message }, 'CDN response failed mid-body');
+        res.destroy();
+        return;
+      }
+      if (status >= 500) log.error({ contentId, err: err.message }, 'CDN response failed');
+      for (const header of res.getHeaderNames()) res.removeHeader(header);
+      setCors(res);
+      for (const [k, v] of Object.entries(err.headers ?? {})) res.setHeader(k, v);
+      sendText(req, res, status, `${STATUS_CODES[status] ?? 'error'}\n`);
+    });
+    stream.pipe(res);
+  };
+}

@@ -1,0 +1,146 @@
+/**
+ * Server configuration: one default object, merged from a `Partial<ServerConfig>` given by the
+ * caller (tests) or read from `TABSWARM_*` environment variables (the run command).
+ * Each component takes only the `Pick<ServerConfig, ...>` it uses.
+ */
+import { LIMITS } from '../src/protocol/limits.js';
+
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+export interface ServerConfig {
+  /**
+   * TCP port of the HTTP + WebSocket server; 0 picks a free port (read it from the handle).
+   * @default 8080
+   */
+  port: number;
+  /**
+   * Address to bind.
+   * @default '0.0.0.0'
+   */
+  host: string;
+  /**
+   * Published content: `meta/<contentId>.json` and `files/<contentId>`.
+   * @default './content'
+   */
+  contentDir: string;
+  /**
+   * Base URL of the CDN origin put in content policies (`<base>/<contentId>/<name>`).
+   * Unset means this server's own `/cdn`, given as a relative URL.
+   * @default undefined
+   */
+  cdnBaseUrl: string | undefined;
+  /**
+   * Size in bytes of the demo file written when the content directory holds no valid content.
+   * 0 disables the demo.
+   * @default 67108864 (64 MiB)
+   */
+  demoSize: number;
+  /**
+   * The built web app (`vite build` output), served as a single-page app.
+   * @default './dist/app'
+   */
+  appDir: string;
+  /**
+   * How often clients are told to announce again (ms); sent as `intervalMs` in `peers` replies.
+   * @default 15000
+   */
+  announceIntervalMs: number;
+  /**
+   * A peer that has not announced for this long is dropped from its swarm (ms).
+   * @default 45000 (three missed announces)
+   */
+  peerExpiryMs: number;
+  /**
+   * Most peers in one `peers` reply; capped at `LIMITS.maxPeersPerReply`.
+   * @default 20
+   */
+  maxPeersPerReply: number;
+  /**
+   * Pino log level.
+   * @default 'info'
+   */
+  logLevel: LogLevel;
+}
+
+export const DEFAULT_SERVER_CONFIG: Readonly<ServerConfig> = Object.freeze({
+  port: 8080,
+  host: '0.0.0.0',
+  contentDir: './content',
+  cdnBaseUrl: undefined,
+  demoSize: 64 * 1024 * 1024,
+  appDir: './dist/app',
+  announceIntervalMs: 15_000,
+  peerExpiryMs: 45_000,
+  maxPeersPerReply: 20,
+  logLevel: 'info',
+});
+
+/** Bounds of `intervalMs` in the `peers` message schema. */
+const MIN_INTERVAL_MS = 1000;
+const MAX_INTERVAL_MS = 3_600_000;
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/**
+ * Merges `overrides` over the defaults and checks the result. `undefined` values in
+ * `overrides` keep the default. Throws `ConfigError` for values that cannot work.
+ */
+export function resolveConfig(overrides: Partial<ServerConfig> = {}): ServerConfig {
+  const defined = Object.fromEntries(Object.entries(overrides).filter(([, v]) => v !== undefined));
+  const c: ServerConfig = { ...DEFAULT_SERVER_CONFIG, ...defined };
+  if (!Number.isInteger(c.port) || c.port < 0 || c.port > 65535) throw new ConfigError(`port must be 0-65535, got ${c.port}`);
+  if (!Number.isSafeInteger(c.demoSize) || c.demoSize < 0 || c.demoSize > LIMITS.maxFileSize) {
+    throw new ConfigError(`demoSize must be 0-${LIMITS.maxFileSize} bytes, got ${c.demoSize}`);
+  }
+  if (!Number.isFinite(c.announceIntervalMs) || c.announceIntervalMs <= 0) {
+    throw new ConfigError(`announceIntervalMs must be positive, got ${c.announceIntervalMs}`);
+  }
+  c.announceIntervalMs = Math.round(Math.min(MAX_INTERVAL_MS, Math.max(MIN_INTERVAL_MS, c.announceIntervalMs)));
+  if (!Number.isFinite(c.peerExpiryMs) || c.peerExpiryMs <= 0) throw new ConfigError(`peerExpiryMs must be positive, got ${c.peerExpiryMs}`);
+  if (!Number.isInteger(c.maxPeersPerReply) || c.maxPeersPerReply < 0) {
+    throw new ConfigError(`maxPeersPerReply must be a non-negative integer, got ${c.maxPeersPerReply}`);
+  }
+  c.maxPeersPerReply = Math.min(c.maxPeersPerReply, LIMITS.maxPeersPerReply);
+  if (!LOG_LEVELS.includes(c.logLevel)) throw new ConfigError(`logLevel must be one of ${LOG_LEVELS.join(', ')}, got ${String(c.logLevel)}`);
+  if (c.cdnBaseUrl !== undefined) c.cdnBaseUrl = c.cdnBaseUrl.replace(/\/+$/, '');
+  return c;
+}
+
+function intFromEnv(env: NodeJS.ProcessEnv, name: string): number | undefined {
+  const raw = env[name]?.trim();
+  if (raw === undefined || raw === '') return undefined;
+  if (!/^\d+$/.test(raw)) throw new ConfigError(`${name} must be a non-negative integer, got "${raw}"`);
+  return Number(raw);
+}
+
+function stringFromEnv(env: NodeJS.ProcessEnv, name: string): string | undefined {
+  const raw = env[name]?.trim();
+  return raw === undefined || raw === '' ? undefined : raw;
+}
+
+/**
+ * Reads the `TABSWARM_*` variables: PORT, HOST, CONTENT_DIR, CDN_BASE_URL, DEMO_SIZE, APP_DIR,
+ * ANNOUNCE_INTERVAL_MS, PEER_EXPIRY_MS, MAX_PEERS_PER_REPLY, LOG_LEVEL. Unset or empty
+ * variables are left out, so `resolveConfig(configFromEnv())` falls back to the defaults.
+ */
+export function configFromEnv(env: NodeJS.ProcessEnv = process.env): Partial<ServerConfig> {
+  const logLevel = stringFromEnv(env, 'TABSWARM_LOG_LEVEL');
+  if (logLevel !== undefined && !LOG_LEVELS.includes(logLevel as LogLevel)) {
+    throw new ConfigError(`TABSWARM_LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got "${logLevel}"`);
+  }
+  return {
+    port: intFromEnv(env, 'TABSWARM_PORT'),
+    host: stringFromEnv(env, 'TABSWARM_HOST'),
+    contentDir: stringFromEnv(env, 'TABSWARM_CONTENT_DIR'),
+    cdnBaseUrl: stringFromEnv(env, 'TABSWARM_CDN_BASE_URL'),
+    demoSize: intFromEnv(env, 'TABSWARM_DEMO_SIZE'),
+    appDir: stringFromEnv(env, 'TABSWARM_APP_DIR'),
+    announceIntervalMs: intFromEnv(env, 'TABSWARM_ANNOUNCE_INTERVAL_MS'),
+    peerExpiryMs: intFromEnv(env, 'TABSWARM_PEER_EXPIRY_MS'),
+    maxPeersPerReply: intFromEnv(env, 'TABSWARM_MAX_PEERS_PER_REPLY'),
+    logLevel: logLevel as LogLevel | undefined,
+  };
+}

@@ -1,0 +1,193 @@
+/**
+ * The server's view of a content directory (layout in content-paths.ts).
+ *
+ * Contract: a content ID is served only if `meta/<id>.json` parses as metadata, its SHA-256
+ * equals `<id>`, and `files/<id>` exists with exactly `fileSize` bytes. Bad entries are skipped
+ * and logged, never served. The file's bytes are not re-hashed at load (that would read every
+ * published byte at each start); clients verify every piece anyway.
+ *
+ * Content published while the server runs is picked up without a restart: a lookup of an
+ * unknown ID checks the disk for it, and `refresh()` (run before each catalog reply) loads new
+ * metadata files. Removing content needs a restart.
+ */
+import { mkdir, readdir, readFile, stat, unlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import type { CatalogEntry } from '../src/protocol/content-policy.js';
+import { LIMITS } from '../src/protocol/limits.js';
+import { parseMetadata } from '../src/protocol/metadata.js';
+import { META_SUFFIX, filePathOf, isContentId, metaDirOf, metaPathOf } from './content-paths.js';
+import { writeDeterministicFile } from './deterministic-content.js';
+import { publishFile, sha256Hex, type PublishResult } from './publish.js';
+
+/** What the server keeps per content: the catalog fields, the exact metadata bytes, the file. */
+export interface ContentRecord extends CatalogEntry {
+  pieceSize: number;
+  metadataBytes: Uint8Array;
+  filePath: string;
+}
+
+export interface ContentStore {
+  readonly contentDir: string;
+  /** Number of valid contents loaded. */
+  readonly size: number;
+  /** Catalog entries, sorted by name. */
+  list(): CatalogEntry[];
+  /** A loaded content, without touching the disk. */
+  get(contentId: string): ContentRecord | undefined;
+  /** A loaded content, or one published since the last load. `contentId` must be well-formed. */
+  lookup(contentId: string): Promise<ContentRecord | undefined>;
+  /** Loads metadata files that appeared since the last load. */
+  refresh(): Promise<void>;
+}
+
+/** A rejected or missing ID is not checked on disk again for this long (ms). */
+const RETRY_AFTER_MS = 5000;
+
+type LoadResult = { ok: true; record: ContentRecord } | { ok: false; reason: string; missing?: true };
+
+function errnoCode(err: unknown): string | undefined {
+  return typeof err === 'object' && err !== null && 'code' in err ? String((err as { code: unknown }).code) : undefined;
+}
+
+/** Loads and checks one content ID. Never throws. */
+async function loadOne(contentDir: string, contentId: string): Promise<LoadResult> {
+  const metaPath = metaPathOf(contentDir, contentId);
+  let bytes: Uint8Array;
+  try {
+    const st = await stat(metaPath);
+    if (!st.isFile()) return { ok: false, reason: 'metadata is not a regular file' };
+    if (st.size > LIMITS.maxMetadataBytes) return { ok: false, reason: `metadata is ${st.size} bytes, over the limit` };
+    bytes = await readFile(metaPath);
+  } catch (err) {
+    if (errnoCode(err) === 'ENOENT') return { ok: false, reason: 'no metadata file', missing: true };
+    return { ok: false, reason: `cannot read metadata: ${errnoCode(err) ?? String(err)}` };
+  }
+  if (sha256Hex(bytes) !== contentId) return { ok: false, reason: 'SHA-256 of the metadata bytes is not the content ID' };
+  const parsed = parseMetadata(bytes);
+  if (!parsed.ok) return { ok: false, reason: parsed.reason };
+  const meta = parsed.metadata;
+  const filePath = filePathOf(contentDir, contentId);
+  try {
+    const st = await stat(filePath);
+    if (!st.isFile()) return { ok: false, reason: 'data file is not a regular file' };
+    if (st.size !== meta.fileSize) return { ok: false, reason: `data file is ${st.size} bytes, metadata says ${meta.fileSize}` };
+  } catch (err) {
+    return { ok: false, reason: errnoCode(err) === 'ENOENT' ? 'data file missing' : `cannot stat data file: ${errnoCode(err) ?? String(err)}` };
+  }
+  return {
+    ok: true,
+    record: {
+      contentId,
+      name: meta.name,
+      mimeType: meta.mimeType,
+      fileSize: meta.fileSize,
+      pieceSize: meta.pieceSize,
+      metadataBytes: bytes,
+      filePath,
+    },
+  };
+}
+
+/** Loads every valid content of `contentDir` (which need not exist yet). */
+export async function loadContentStore(contentDir: string, logger?: Logger): Promise<ContentStore> {
+  const records = new Map<string, ContentRecord>();
+  /** ID -> when it was last found bad or missing. */
+  const rejected = new Map<string, number>();
+  let refreshing: Promise<void> | undefined;
+
+  async function tryLoad(contentId: string, logMissing: boolean): Promise<ContentRecord | undefined> {
+    const last = rejected.get(contentId);
+    if (last !== undefined && Date.now() - last < RETRY_AFTER_MS) return undefined;
+    const r = await loadOne(contentDir, contentId);
+    if (r.ok) {
+      rejected.delete(contentId);
+      if (!records.has(contentId)) {
+        records.set(contentId, r.record);
+        logger?.info({ contentId, name: r.record.name, fileSize: r.record.fileSize }, 'content loaded');
+      }
+      return records.get(contentId);
+    }
+    if (rejected.size > 10_000) rejected.clear(); // bounded: lookups of random IDs land here
+    rejected.set(contentId, Date.now());
+    if (!r.missing || logMissing) logger?.warn({ contentId, reason: r.reason }, 'content skipped');
+    return undefined;
+  }
+
+  async function scan(): Promise<void> {
+    let names: string[];
+    try {
+      names = await readdir(metaDirOf(contentDir));
+    } catch (err) {
+      if (errnoCode(err) === 'ENOENT') return;
+      throw err;
+    }
+    for (const fileName of names.sort()) {
+      if (fileName.startsWith('.')) continue; // temporary files of a publish in progress
+      const id = fileName.endsWith(META_SUFFIX) ? fileName.slice(0, -META_SUFFIX.length) : '';
+      if (!isContentId(id)) {
+        logger?.warn({ file: join(metaDirOf(contentDir), fileName) }, 'content skipped: file name is not <contentId>.json');
+        continue;
+      }
+      if (!records.has(id)) await tryLoad(id, true);
+    }
+  }
+
+  await scan();
+
+  return {
+    contentDir,
+    get size() {
+      return records.size;
+    },
+    list() {
+      return [...records.values()]
+        .map(({ contentId, name, mimeType, fileSize }) => ({ contentId, name, mimeType, fileSize }))
+        .sort((a, b) => a.name.localeCompare(b.name) || a.contentId.localeCompare(b.contentId));
+    },
+    get(contentId) {
+      return records.get(contentId);
+    },
+    async lookup(contentId) {
+      return records.get(contentId) ?? (isContentId(contentId) ? tryLoad(contentId, false) : undefined);
+    },
+    refresh() {
+      refreshing ??= scan().finally(() => {
+        refreshing = undefined;
+      });
+      return refreshing;
+    },
+  };
+}
+
+/** Name of the demo file for `size` bytes, e.g. `tabswarm-demo-64MiB.bin`. */
+export function demoNameFor(size: number): string {
+  const MiB = 1024 * 1024;
+  const label = size % MiB === 0 ? `${size / MiB}MiB` : size % 1024 === 0 ? `${size / 1024}KiB` : `${size}B`;
+  return `tabswarm-demo-${label}.bin`;
+}
+
+/** Seed of the demo content: fixed, so every server publishes the same demo content ID. */
+export const DEMO_SEED = 1;
+
+/**
+ * Publishes a deterministic demo file (seed `DEMO_SEED`, `size` bytes) if `contentDir` holds no
+ * valid content. Returns the publish result, or undefined when content already exists or
+ * `size` is 0 (demo disabled).
+ */
+export async function ensureDemoContent(contentDir: string, size: number, logger?: Logger): Promise<PublishResult | undefined> {
+  if (size <= 0) return undefined;
+  const existing = await loadContentStore(contentDir);
+  if (existing.size > 0) return undefined;
+  await mkdir(contentDir, { recursive: true });
+  const tmp = join(contentDir, `.demo-${process.pid}-${Date.now()}.tmp`);
+  try {
+    logger?.info({ size }, 'writing demo content');
+    await writeDeterministicFile(tmp, size, DEMO_SEED);
+    const result = await publishFile(tmp, { contentDir, name: demoNameFor(size) });
+    logger?.info({ contentId: result.contentId, name: result.metadata.name }, 'demo content published');
+    return result;
+  } finally {
+    await unlink(tmp).catch(() => undefined); // the published copy is a separate link or copy
+  }
+}

@@ -1,0 +1,120 @@
+/**
+ * The JSON API (DO's Content Policy service) and the metadata files.
+ *
+ *   GET /api/health              liveness and counts
+ *   GET /api/catalog             { contents: CatalogEntry[] }        (catalogSchema)
+ *   GET /api/content/<id>        the content policy                  (contentPolicySchema)
+ *   GET /api/cdn-log             the CDN log snapshot (cdn-log.ts)
+ *   GET /meta/<id>               the exact metadata bytes; sha256(bytes) = id
+ *
+ * A malformed content ID is 400, an unknown one 404. Metadata replies are content-addressed,
+ * so they carry a strong ETag (the ID) and immutable caching; policy and catalog may change
+ * and are `no-cache`.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Logger } from 'pino';
+import { contentPolicySchema, type Catalog, type ContentPolicy } from '../src/protocol/content-policy.js';
+import type { CdnLog } from './cdn-log.js';
+import type { ServerConfig } from './config.js';
+import { isContentId } from './content-paths.js';
+import type { ContentRecord, ContentStore } from './content-store.js';
+import { answeredByMethodCheck, etagMatches, sendJson, sendJsonError, setCors } from './http-util.js';
+
+export const API_PREFIX = '/api/';
+export const META_PREFIX = '/meta/';
+/** Longest URL a content policy may carry (contentPolicySchema). */
+const MAX_URL_LENGTH = 2048;
+/** Most entries in a catalog reply (catalogSchema). */
+const MAX_CATALOG_ENTRIES = 10_000;
+const IMMUTABLE = 'public, max-age=31536000, immutable';
+
+/** The content policy of `record`. CDN URLs end with the file name when it fits in a URL. */
+export function contentPolicyFor(record: Pick<ContentRecord, 'contentId' | 'name' | 'fileSize'>, cdnBaseUrl: string | undefined): ContentPolicy {
+  const base = `${cdnBaseUrl ?? '/cdn'}/${record.contentId}`;
+  const named = `${base}/${encodeURIComponent(record.name)}`;
+  return {
+    contentId: record.contentId,
+    metadataUrl: `${META_PREFIX}${record.contentId}`,
+    metadataSha256: record.contentId,
+    cdnUrls: [named.length <= MAX_URL_LENGTH ? named : base],
+    peering: true,
+    name: record.name,
+    fileSize: record.fileSize,
+  };
+}
+
+export interface ApiDeps {
+  contents: ContentStore;
+  cdnLog: CdnLog;
+  config: Pick<ServerConfig, 'cdnBaseUrl'>;
+  logger: Logger;
+  /** Extra fields for `/api/health` (e.g. Arrays counts). */
+  health?: () => Promise<object>;
+}
+
+export function createApiHandler(deps: ApiDeps) {
+  const { contents, cdnLog, config } = deps;
+  const log = deps.logger.child({ component: 'api' });
+  const startedAt = Date.now();
+
+  async function serveMeta(req: IncomingMessage, res: ServerResponse, id: string): Promise<void> {
+    setCors(res);
+    if (!isContentId(id)) return sendJsonError(req, res, 400, 'malformed content ID');
+    const record = await contents.lookup(id);
+    if (record === undefined) return sendJsonError(req, res, 404, 'unknown content');
+    const etag = `"${id}"`;
+    res.setHeader('ETag', etag);
+    res.setHeader('Cache-Control', IMMUTABLE);
+    if (etagMatches(req.headers['if-none-match'], etag)) {
+      res.statusCode = 304;
+      res.end();
+      return;
+    }
+    res.statusCode = 200;
+    res.setHeader('Content-Type', 'application/json');
+    res.setHeader('Content-Length', String(record.metadataBytes.byteLength));
+    res.setHeader('X-Content-Type-Options', 'nosniff');
+    res.end(req.method === 'HEAD' ? undefined : record.metadataBytes);
+  }
+
+  async function servePolicy(req: IncomingMessage, res: ServerResponse, id: string): Promise<void> {
+    if (!isContentId(id)) return sendJsonError(req, res, 400, 'malformed content ID');
+    const record = await contents.lookup(id);
+    if (record === undefined) return sendJsonError(req, res, 404, 'unknown content');
+    const policy = contentPolicyFor(record, config.cdnBaseUrl);
+    const checked = contentPolicySchema.safeParse(policy);
+    if (!checked.success) {
+      // Our own broken invariant (e.g. a CDN base URL too long): fail loudly, serve nothing wrong.
+      log.error({ contentId: id, issues: checked.error.issues }, 'built an invalid content policy');
+      return sendJsonError(req, res, 500, 'invalid content policy');
+    }
+    sendJson(req, res, 200, checked.data);
+  }
+
+  /** Handles `/api/*` and `/meta/*`; returns false for other paths. */
+  return async function handleApi(req: IncomingMessage, res: ServerResponse, pathname: string): Promise<boolean> {
+    const isApi = pathname.startsWith(API_PREFIX);
+    if (!isApi && !pathname.startsWith(META_PREFIX)) return false;
+    if (answeredByMethodCheck(req, res)) return true;
+    if (!isApi) {
+      await serveMeta(req, res, pathname.slice(META_PREFIX.length));
+      return true;
+    }
+    const route = pathname.slice(API_PREFIX.length);
+    if (route === 'health') {
+      const extra = deps.health ? await deps.health() : {};
+      sendJson(req, res, 200, { ok: true, uptimeMs: Date.now() - startedAt, contents: contents.size, ...extra });
+    } else if (route === 'catalog') {
+      await contents.refresh();
+      const catalog: Catalog = { contents: contents.list().slice(0, MAX_CATALOG_ENTRIES) };
+      sendJson(req, res, 200, catalog);
+    } else if (route.startsWith('content/')) {
+      await servePolicy(req, res, route.slice('content/'.length));
+    } else if (route === 'cdn-log') {
+      sendJson(req, res, 200, cdnLog.snapshot());
+    } else {
+      sendJsonError(req, res, 404, 'no such API');
+    }
+    return true;
+  };
+}

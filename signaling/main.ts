@@ -1,0 +1,83 @@
+/**
+ * The run command (`npm run serve`, `npm start`): configuration from TABSWARM_* variables,
+ * a demo file published if the content directory is empty, then the server, until SIGINT or
+ * SIGTERM. Prints where to open the app and the links of the published content.
+ */
+import { networkInterfaces } from 'node:os';
+import { resolve } from 'node:path';
+import { ConfigError, configFromEnv, resolveConfig } from './config.js';
+import { ensureDemoContent } from './content-store.js';
+import { createLogger } from './logger.js';
+import { createServer } from './server.js';
+
+/** IPv4 addresses of this machine's non-internal interfaces (what other devices on the LAN use). */
+function lanAddresses(): string[] {
+  const out: string[] = [];
+  for (const addrs of Object.values(networkInterfaces())) {
+    for (const a of addrs ?? []) if (a.family === 'IPv4' && !a.internal) out.push(a.address);
+  }
+  return out;
+}
+
+/** URLs a person can open: localhost, plus LAN addresses when bound to every interface. */
+function openUrls(host: string, port: number): string[] {
+  const all = host === '0.0.0.0' || host === '::' || host === '';
+  if (!all) return [`http://${host.includes(':') ? `[${host}]` : host}:${port}/`];
+  return [`http://localhost:${port}/`, ...lanAddresses().map((a) => `http://${a}:${port}/`)];
+}
+
+async function main(): Promise<void> {
+  let config;
+  try {
+    config = resolveConfig(configFromEnv());
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`tabswarm: ${err.message}\n`);
+      process.exit(1);
+    }
+    throw err;
+  }
+  const logger = createLogger(config.logLevel);
+  await ensureDemoContent(config.contentDir, config.demoSize, logger.child({ component: 'demo' }));
+  const server = await createServer(config, { logger });
+
+  const [localUrl = `${server.url}/`, ...lanUrls] = openUrls(config.host, server.port);
+  const catalog = server.contents.list();
+  const lines = [
+    '',
+    `  tabswarm is running`,
+    `    open:     ${localUrl}`,
+    ...lanUrls.map((u) => `    on LAN:   ${u}`),
+    `    content:  ${resolve(config.contentDir)} (${catalog.length} published)`,
+    ...catalog.slice(0, 10).map((c) => `    ${c.name} (${c.fileSize} bytes)\n      content ID: ${c.contentId}\n      link:       ${localUrl}#c=${c.contentId}`),
+    ...(catalog.length > 10 ? [`    ... and ${catalog.length - 10} more at ${localUrl}api/catalog`] : []),
+    catalog.length === 0 ? '    publish a file with: npm run publish -- <file>' : '',
+    '',
+  ];
+  process.stdout.write(lines.join('\n') + '\n');
+
+  let stopping = false;
+  const stop = (signal: NodeJS.Signals): void => {
+    if (stopping) {
+      process.exit(1); // a second signal: stop now
+    }
+    stopping = true;
+    logger.info({ signal }, 'shutting down');
+    const force = setTimeout(() => process.exit(1), 5000);
+    force.unref();
+    server.close().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        logger.error({ err }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`tabswarm: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});

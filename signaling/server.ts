@@ -1,0 +1,179 @@
+/**
+ * The tabswarm server: one `node:http` server carrying
+ *   /api/*, /meta/*   content policy, catalog, metadata     (http-api.ts)
+ *   /cdn/*            the CDN origin, HTTP Range             (cdn.ts)
+ *   /arrays           the Arrays WebSocket service           (arrays.ts)
+ *   everything else   the web app from `appDir` (single-page), or a note to build it.
+ *
+ * `createServer` resolves once the server listens; `close()` terminates every WebSocket and
+ * HTTP connection (including downloads in progress) and resolves when the port is released.
+ */
+import { existsSync, statSync } from 'node:fs';
+import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Logger } from 'pino';
+import sirv from 'sirv';
+import { createArraysService, type ArraysService } from './arrays.js';
+import { CDN_PREFIX, createCdnHandler } from './cdn.js';
+import { createCdnLog, type CdnLog } from './cdn-log.js';
+import { resolveConfig, type ServerConfig } from './config.js';
+import { loadContentStore, type ContentStore } from './content-store.js';
+import { createApiHandler } from './http-api.js';
+import { sendText } from './http-util.js';
+import { createLogger } from './logger.js';
+import type { SwarmRegistry } from './swarm-registry.js';
+
+export const ARRAYS_PATH = '/arrays';
+
+export interface ServerHandle {
+  /** Base URL for local clients, e.g. `http://127.0.0.1:8080` (no trailing slash). */
+  url: string;
+  /** The bound port (the real one when `port: 0` was asked). */
+  port: number;
+  /** Counters of the CDN origin: `bytesFor(id)`, `totalBytes()`, `snapshot()`. */
+  cdnLog: CdnLog;
+  /** The Arrays service: `swarmSize(id)`, `connections`, `stats()`. */
+  arrays: ArraysService;
+  /** The published content served. */
+  contents: ContentStore;
+  /** The configuration in effect (after defaults and checks). */
+  config: ServerConfig;
+  logger: Logger;
+  close(): Promise<void>;
+}
+
+/** Optional collaborators; tests and future deployments may swap them. */
+export interface ServerDeps {
+  logger?: Logger;
+  registry?: SwarmRegistry;
+}
+
+/** The host part of the URL that reaches a server bound to `host` from this machine. */
+function localUrlHost(host: string): string {
+  if (host === '' || host === '0.0.0.0' || host === '::') return '127.0.0.1';
+  return host.includes(':') ? `[${host}]` : host;
+}
+
+/** Path of a request target, without query or fragment; not decoded (IDs are hex). */
+function pathnameOf(req: IncomingMessage): string {
+  const raw = req.url ?? '/';
+  const end = raw.search(/[?#]/);
+  return end === -1 ? raw : raw.slice(0, end);
+}
+
+function isDirectory(path: string): boolean {
+  return existsSync(path) && statSync(path).isDirectory();
+}
+
+export async function createServer(options: Partial<ServerConfig> = {}, deps: ServerDeps = {}): Promise<ServerHandle> {
+  const config = resolveConfig(options);
+  const logger = deps.logger ?? createLogger(config.logLevel);
+  const contents = await loadContentStore(config.contentDir, logger.child({ component: 'content' }));
+  const cdnLog = createCdnLog();
+  const arrays = createArraysService({
+    config,
+    logger,
+    registry: deps.registry,
+    // Every published content is peerable for now (its policy says `peering: true`).
+    isPeerable: async (contentId) => (await contents.lookup(contentId)) !== undefined,
+  });
+  const handleCdn = createCdnHandler({ contents, cdnLog, logger });
+  const handleApi = createApiHandler({ contents, cdnLog, config, logger, health: async () => ({ arrays: await arrays.stats() }) });
+
+  const serveApp = isDirectory(config.appDir)
+    ? sirv(config.appDir, {
+        single: true,
+        dev: false,
+        etag: true,
+        setHeaders(res, pathname) {
+          // Vite puts content-hashed files under /assets/; everything else may change.
+          res.setHeader('Cache-Control', pathname.startsWith('/assets/') ? 'public, max-age=31536000, immutable' : 'no-cache');
+        },
+      })
+    : undefined;
+  if (serveApp === undefined) logger.warn({ appDir: config.appDir }, 'web app not built: run `npm run build`');
+
+  function serveStatic(req: IncomingMessage, res: ServerResponse, pathname: string): void {
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      sendText(req, res, 405, 'method not allowed\n', { Allow: 'GET, HEAD' });
+    } else if (pathname === ARRAYS_PATH) {
+      sendText(req, res, 426, 'the Arrays service speaks WebSocket\n', { Upgrade: 'websocket' });
+    } else if (serveApp !== undefined) {
+      serveApp(req, res, () => sendText(req, res, 404, 'not found\n'));
+    } else {
+      const note = `tabswarm server is running, but the web app is not built.\nRun \`npm run build\` (or \`npm start\`, which builds and serves).\nAPI: /api/catalog\n`;
+      sendText(req, res, pathname === '/' ? 200 : 404, note);
+    }
+  }
+
+  async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const pathname = pathnameOf(req);
+    if (pathname.startsWith(CDN_PREFIX)) return handleCdn(req, res, pathname);
+    if (await handleApi(req, res, pathname)) return;
+    serveStatic(req, res, pathname);
+  }
+
+  const server = createHttpServer((req, res) => {
+    route(req, res).catch((err: unknown) => {
+      logger.error({ err, url: req.url }, 'request failed');
+      if (!res.headersSent) sendText(req, res, 500, 'internal error\n');
+      else res.destroy();
+    });
+  });
+  server.on('clientError', (_err, socket) => {
+    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
+    else socket.destroy();
+  });
+  server.on('upgrade', (req, socket, head) => {
+    socket.on('error', () => socket.destroy());
+    if (pathnameOf(req) === ARRAYS_PATH) {
+      arrays.handleUpgrade(req, socket, head);
+    } else {
+      socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+    }
+  });
+
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(config.port, config.host, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+  } catch (err) {
+    await arrays.close();
+    const code = (err as { code?: string }).code;
+    throw new Error(
+      code === 'EADDRINUSE'
+        ? `port ${config.port} on ${config.host} is already in use; set TABSWARM_PORT to another port`
+        : `cannot listen on ${config.host}:${config.port}: ${(err as Error).message}`,
+      { cause: err },
+    );
+  }
+  server.on('error', (err) => logger.error({ err }, 'http server error'));
+
+  const port = (server.address() as AddressInfo).port;
+  let closing: Promise<void> | undefined;
+  logger.info({ host: config.host, port, contentDir: config.contentDir, contents: contents.size }, 'listening');
+
+  return {
+    url: `http://${localUrlHost(config.host)}:${port}`,
+    port,
+    cdnLog,
+    arrays,
+    contents,
+    config,
+    logger,
+    close() {
+      closing ??= (async () => {
+        await arrays.close();
+        await new Promise<void>((resolve) => {
+          server.close(() => resolve());
+          server.closeAllConnections();
+        });
+      })();
+      return closing;
+    },
+  };
+}

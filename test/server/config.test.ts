@@ -1,0 +1,47 @@
+import { describe, expect, it } from 'vitest';
+import { LIMITS } from '../../src/protocol/limits.js';
+import { ConfigError, DEFAULT_SERVER_CONFIG, configFromEnv, resolveConfig } from '../../signaling/config.js';
+
+describe('server config', () => {
+  it('has the documented defaults', () => {
+    expect(resolveConfig()).toEqual({
+      port: 8080,
+      host: '0.0.0.0',
+      contentDir: './content',
+      cdnBaseUrl: undefined,
+      demoSize: 64 * 1024 * 1024,
+      appDir: './dist/app',
+      announceIntervalMs: 15_000,
+      peerExpiryMs: 45_000,
+      maxPeersPerReply: 20,
+      logLevel: 'info',
+    });
+    expect(resolveConfig({ port: undefined })).toEqual(resolveConfig());
+  });
+
+  it('reads TABSWARM_* variables', () => {
+    const env = {
+      TABSWARM_PORT: '0',
+      TABSWARM_HOST: '127.0.0.1',
+      TABSWARM_CONTENT_DIR: '/srv/c',
+      TABSWARM_CDN_BASE_URL: 'https://cdn.example/x/',
+      TABSWARM_DEMO_SIZE: '1048576',
+      TABSWARM_APP_DIR: '/srv/app',
+      TABSWARM_LOG_LEVEL: 'debug',
+      TABSWARM_MAX_PEERS_PER_REPLY: '500',
+    };
+    const c = resolveConfig(configFromEnv(env));
+    expect(c).toMatchObject({ port: 0, host: '127.0.0.1', contentDir: '/srv/c', demoSize: 1048576, appDir: '/srv/app', logLevel: 'debug' });
+    expect(c.cdnBaseUrl).toBe('https://cdn.example/x');
+    expect(c.maxPeersPerReply).toBe(LIMITS.maxPeersPerReply);
+    expect(resolveConfig(configFromEnv({}))).toEqual(resolveConfig(DEFAULT_SERVER_CONFIG));
+  });
+
+  it('refuses values that cannot work', () => {
+    expect(() => configFromEnv({ TABSWARM_PORT: 'eighty' })).toThrow(ConfigError);
+    expect(() => configFromEnv({ TABSWARM_LOG_LEVEL: 'loud' })).toThrow(/TABSWARM_LOG_LEVEL/);
+    expect(() => resolveConfig({ port: 70000 })).toThrow(ConfigError);
+    expect(() => resolveConfig({ peerExpiryMs: 0 })).toThrow(ConfigError);
+    expect(resolveConfig({ announceIntervalMs: 10 }).announceIntervalMs).toBe(1000);
+  });
+});

@@ -1,0 +1,156 @@
+/**
+ * Shared fixtures of the server tests: temporary content directories, deterministic files,
+ * a server on 127.0.0.1 port 0, and a raw WebSocket client with a message queue.
+ */
+import { createHash } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { WebSocket, type RawData } from 'ws';
+import type { ServerConfig } from '../../signaling/config.js';
+import { writeDeterministicFile } from '../../signaling/deterministic-content.js';
+import { publishFile, type PublishResult } from '../../signaling/publish.js';
+import { createServer, type ServerHandle } from '../../signaling/server.js';
+
+export const MiB = 1024 * 1024;
+/** 3.5 MiB: four pieces of 1 MiB, the last one short. */
+export const SMALL_SIZE = 3.5 * MiB;
+
+export function sha256Hex(bytes: Uint8Array): string {
+  return createHash('sha256').update(bytes).digest('hex');
+}
+
+export async function makeTempDir(prefix = 'tabswarm-test-'): Promise<string> {
+  return mkdtemp(join(tmpdir(), prefix));
+}
+
+export async function removeDir(dir: string): Promise<void> {
+  await rm(dir, { recursive: true, force: true });
+}
+
+/** Writes a deterministic file of `size` bytes (seed `seed`) under `dir` and publishes it into `contentDir`. */
+export async function publishDeterministic(
+  dir: string,
+  contentDir: string,
+  size: number,
+  seed: number,
+  name = `test-${seed}-${size}.bin`,
+): Promise<PublishResult> {
+  const path = join(dir, `${name}.src`);
+  await writeDeterministicFile(path, size, seed);
+  return publishFile(path, { contentDir, name });
+}
+
+/** A server on 127.0.0.1, a free port, logging nothing, with no built app unless given. */
+export async function startServer(contentDir: string, options: Partial<ServerConfig> = {}): Promise<ServerHandle> {
+  return createServer({
+    host: '127.0.0.1',
+    port: 0,
+    contentDir,
+    appDir: join(contentDir, 'no-app-here'),
+    logLevel: 'silent',
+    ...options,
+  });
+}
+
+/** Polls `check` until it returns true, or fails after `timeoutMs`. */
+export async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs = 3000, what = 'condition'): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type AnyMessage = Record<string, any>;
+
+/** A raw `ws` client that queues every message it receives (parsed JSON). */
+export class TestClient {
+  readonly ws: WebSocket;
+  readonly closed: Promise<{ code: number; reason: string }>;
+  #queue: AnyMessage[] = [];
+  #waiters: Array<(m: AnyMessage) => void> = [];
+
+  private constructor(ws: WebSocket) {
+    this.ws = ws;
+    this.closed = new Promise((resolve) => ws.once('close', (code, reason) => resolve({ code, reason: reason.toString() })));
+    ws.on('message', (data: RawData) => {
+      const msg = JSON.parse(Buffer.isBuffer(data) ? data.toString('utf8') : String(data)) as AnyMessage;
+      const waiter = this.#waiters.shift();
+      if (waiter) waiter(msg);
+      else this.#queue.push(msg);
+    });
+    ws.on('error', () => undefined);
+  }
+
+  static async connect(serverUrl: string): Promise<TestClient> {
+    const ws = new WebSocket(serverUrl.replace(/^http/, 'ws') + '/arrays');
+    await new Promise<void>((resolve, reject) => {
+      ws.once('open', () => resolve());
+      ws.once('error', reject);
+    });
+    return new TestClient(ws);
+  }
+
+  send(message: AnyMessage | string): void {
+    this.ws.send(typeof message === 'string' ? message : JSON.stringify(message));
+  }
+
+  /** The next message received (queued or future); fails after `timeoutMs`. */
+  next(timeoutMs = 2000): Promise<AnyMessage> {
+    const queued = this.#queue.shift();
+    if (queued) return Promise.resolve(queued);
+    return new Promise((resolve, reject) => {
+      const waiter = (m: AnyMessage): void => {
+        clearTimeout(timer);
+        resolve(m);
+      };
+      const timer = setTimeout(() => {
+        this.#waiters = this.#waiters.filter((w) => w !== waiter);
+        reject(new Error(`no message within ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.#waiters.push(waiter);
+    });
+  }
+
+  /** Resolves true if no message arrives within `ms`, false (and requeues it) otherwise. */
+  async silentFor(ms: number): Promise<boolean> {
+    try {
+      const m = await this.next(ms);
+      this.#queue.unshift(m);
+      return false;
+    } catch {
+      return true;
+    }
+  }
+
+  announce(contentId: string, peerId: string, opts: { left?: number; peersWanted?: number } = {}): void {
+    this.send({
+      type: 'announce',
+      contentId,
+      peerId,
+      report: {
+        uploaded: 0,
+        downloaded: 0,
+        downloadedCdn: 0,
+        left: opts.left ?? 0,
+        peersWanted: opts.peersWanted ?? 10,
+        isBackground: false,
+        uploadedBps: 0,
+        downloadBps: 0,
+      },
+    });
+  }
+
+  close(): void {
+    this.ws.terminate();
+  }
+}
+
+/** A peer ID: 32 hex characters derived from `n`. */
+export function peerId(n: number): string {
+  return sha256Hex(new TextEncoder().encode(`peer-${n}`)).slice(0, 32);
+}
