@@ -32,13 +32,18 @@ export function pickRarest(state: PickState, holds: (index: number) => boolean, 
   return best;
 }
 
-/** A random missing piece that no ready peer holds; -1 if none. */
+/**
+ * A missing piece that no ready peer holds, chosen uniformly at random (reservoir sampling,
+ * one pass); -1 if none. Uniform, not "from a random start onwards": tabs that walk forward
+ * from different starts catch up with each other and then fetch the same frontier pieces.
+ */
 export function pickForCdn(state: PickState, random: () => number = Math.random): number {
-  const n = state.pieceCount;
-  const startAt = Math.floor(random() * n);
-  for (let k = 0; k < n; k++) {
-    const i = (startAt + k) % n;
-    if (!state.have.has(i) && !state.inFlight.has(i) && state.availability[i] === 0) return i;
+  let chosen = -1;
+  let seen = 0;
+  for (let i = 0; i < state.pieceCount; i++) {
+    if (state.have.has(i) || state.inFlight.has(i) || state.availability[i] !== 0) continue;
+    seen++;
+    if (random() * seen < 1) chosen = i;
   }
-  return -1;
+  return chosen;
 }

@@ -27,7 +27,9 @@ export function createFetchHttpRange(fetchImpl: typeof fetch = fetch): HttpRange
       let res: Response;
       try {
         // Called as a plain function: the browser's fetch throws "Illegal invocation" as a method of another object.
-        res = await fetchImpl(url, { headers: { Range: `bytes=${start}-${last}` }, signal });
+        // no-store: verified pieces live in IndexedDB; the HTTP cache would only hold a second,
+        // unverified copy, and its partial-content logic can turn one range into other requests.
+        res = await fetchImpl(url, { headers: { Range: `bytes=${start}-${last}` }, signal, cache: 'no-store' });
       } catch (e) {
         return fail(signal.aborted ? 'aborted' : `network error: ${e instanceof Error ? e.message : String(e)}`, e);
       }
