@@ -68,6 +68,9 @@ export class Download {
   private readonly swarm: Swarm | undefined;
   private readonly startedAt = Date.now();
   private httpTimer: ReturnType<typeof setTimeout> | undefined;
+  /** When the CDN was first allowed, and when a peer last delivered a piece (ms). */
+  private cdnOpenedAt = 0;
+  private lastPeerPieceAt = 0;
   private _state: DownloadState = 'idle';
   private stopped = false;
   private verifying = false;
@@ -138,8 +141,6 @@ export class Download {
     }
     this.swarm?.start();
     if (this.have.complete) return void this.finish();
-    const delay = this.swarm ? this.config.httpDelayMs : 0;
-    this.httpTimer = setTimeout(() => this.pump(), delay);
     this.pump();
   }
 
@@ -254,14 +255,48 @@ export class Download {
         this.request(i, session, state);
       }
     }
-    const cdnAllowed = this.cdn && (!this.swarm || Date.now() - this.startedAt >= this.config.httpDelayMs);
-    if (cdnAllowed && this.cdn) {
-      while (this.cdn.freeSlots() > 0) {
-        const i = pickForCdn(state);
-        if (i < 0) break;
-        this.request(i, this.cdn, state);
-      }
+    if (!this.cdn) return;
+    const now = Date.now();
+    const httpDelayLeft = this.swarm ? this.startedAt + this.config.httpDelayMs - now : 0;
+    // Timers may fire a millisecond before Date.now() says they are due: re-arm, never assume.
+    if (httpDelayLeft > 0) this.wakeIn(httpDelayLeft);
+    else this.pumpCdn(this.cdn, state, now);
+  }
+
+  /** Runs pump() again after `ms`, replacing any earlier wake-up. */
+  private wakeIn(ms: number): void {
+    clearTimeout(this.httpTimer);
+    this.httpTimer = setTimeout(() => this.pump(), Math.max(1, ms));
+  }
+
+  /**
+   * The CDN's share. Tabs downloading together split the pieces no peer holds by index
+   * (piece i is "ours" when i mod N equals our rank among the N downloading peers we see), so
+   * each piece crosses the CDN about once and the rest is traded. Pieces of another tab's
+   * share go to the CDN only when peers have delivered nothing for `httpDelayMs` (the owner
+   * stalled or left), or when we are alone.
+   */
+  private pumpCdn(cdn: CdnSource, state: PickState, now: number): void {
+    if (this.cdnOpenedAt === 0) this.cdnOpenedAt = now;
+    const { rank, size } = this.cdnShare();
+    const ours = (i: number): boolean => i % size === rank;
+    const quietSince = Math.max(this.cdnOpenedAt, this.lastPeerPieceAt);
+    const peersStalled = now - quietSince >= this.config.httpDelayMs;
+    while (cdn.freeSlots() > 0) {
+      let i = pickForCdn(state, ours);
+      if (i < 0 && (size === 1 || peersStalled)) i = pickForCdn(state);
+      if (i < 0) break;
+      this.request(i, cdn, state);
     }
+    if (size > 1 && !peersStalled) this.wakeIn(quietSince + this.config.httpDelayMs - now);
+  }
+
+  /** Our rank among ourselves and the connected peers that are still downloading. */
+  private cdnShare(): { rank: number; size: number } {
+    const ids = [this.opts.peerId];
+    for (const s of this.sessions.values()) if (s.ready && !s.remoteHave.complete) ids.push(s.id);
+    ids.sort();
+    return { rank: ids.indexOf(this.opts.peerId), size: ids.length };
   }
 
   private request(index: number, source: PieceSource, state: PickState): void {
@@ -297,6 +332,7 @@ export class Download {
     }
     if (this.stopped || !this.have.set(index)) return;
     this.stats.received(source.kind, source.id, bytes.byteLength);
+    if (source.kind === 'peer') this.lastPeerPieceAt = Date.now();
     this.events.emit('piece', { index, source: source.id, kind: source.kind });
     for (const s of this.sessions.values()) s.announceHave(index);
   }

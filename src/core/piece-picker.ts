@@ -33,15 +33,15 @@ export function pickRarest(state: PickState, holds: (index: number) => boolean, 
 }
 
 /**
- * A missing piece that no ready peer holds, chosen uniformly at random (reservoir sampling,
+ * A missing piece that no ready peer holds and `accept` takes, chosen uniformly at random (reservoir sampling,
  * one pass); -1 if none. Uniform, not "from a random start onwards": tabs that walk forward
  * from different starts catch up with each other and then fetch the same frontier pieces.
  */
-export function pickForCdn(state: PickState, random: () => number = Math.random): number {
+export function pickForCdn(state: PickState, accept: (index: number) => boolean = () => true, random: () => number = Math.random): number {
   let chosen = -1;
   let seen = 0;
   for (let i = 0; i < state.pieceCount; i++) {
-    if (state.have.has(i) || state.inFlight.has(i) || state.availability[i] !== 0) continue;
+    if (state.have.has(i) || state.inFlight.has(i) || state.availability[i] !== 0 || !accept(i)) continue;
     seen++;
     if (random() * seen < 1) chosen = i;
   }

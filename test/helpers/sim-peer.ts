@@ -85,10 +85,15 @@ export async function storedBytes(peer: SimPeer, content: TestContent): Promise<
  * A peer that speaks the real wire protocol, claims every piece, and serves `corrupt(piece)`
  * instead of the true bytes.
  */
-export function startLiar(net: MemoryNetwork, content: TestContent, corrupt: (piece: Uint8Array) => Uint8Array): { peerId: string; stop(): void } {
+export function startLiar(
+  net: MemoryNetwork,
+  content: TestContent,
+  corrupt: (piece: Uint8Array) => Uint8Array,
+  options: { claimsPieces?: boolean } = {},
+): { peerId: string; stop(): void } {
   const peerId = newPeerId();
   const have = new Bitfield(content.metadata.pieceSha256.length);
-  for (let i = 0; i < have.size; i++) have.set(i);
+  if (options.claimsPieces !== false) for (let i = 0; i < have.size; i++) have.set(i);
   const swarm = new Swarm({
     contentId: content.contentId,
     peerId,

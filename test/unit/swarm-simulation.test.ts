@@ -47,8 +47,8 @@ describe('swarm simulation', () => {
       expect(Buffer.from(await storedBytes(p, content)).equals(Buffer.from(content.bytes))).toBe(true);
       fromPeers += p.download.snapshot().bytesFromPeers;
     }
-    // Four copies delivered; the CDN served well under four files' worth.
-    expect(cdn.bytesServed).toBeLessThan(2 * content.metadata.fileSize);
+    // Four copies delivered; the tabs split the CDN's share, so it served about one.
+    expect(cdn.bytesServed).toBeLessThan(1.5 * content.metadata.fileSize);
     expect(fromPeers).toBeGreaterThan(2 * content.metadata.fileSize);
   });
 
@@ -100,6 +100,19 @@ describe('swarm simulation', () => {
     expect(honestStats?.banned).toBe(false);
     expect(s.piecesRejected).toBe(3);
     expect(s.peersBanned).toBe(1);
+  });
+
+  it('does not wait forever on a connected peer that never has anything to share', async () => {
+    const content = makeContent(6 * MiB, 9);
+    const net = new MemoryNetwork();
+    const cdn = new MemoryCdn(content.bytes);
+    // Speaks the protocol, counts as a downloading peer in the CDN split, never gets a piece.
+    const silent = startLiar(net, content, (p) => p, { claimsPieces: false });
+    const peer = track(startPeer(net, content, cdn, { config: { httpDelayMs: 150 } }));
+    await waitFor(peer.download, 'complete');
+    silent.stop();
+    expect(Buffer.from(await storedBytes(peer, content)).equals(Buffer.from(content.bytes))).toBe(true);
+    expect(peer.download.snapshot().bytesFromCdn).toBe(content.metadata.fileSize);
   });
 
   it('verifies CDN bytes too: a tampered response is discarded and fetched again', async () => {
