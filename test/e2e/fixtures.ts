@@ -47,6 +47,16 @@ export interface PeerPage {
 /** One peer: its own browser context (own IndexedDB), opened on the content's link. */
 export async function openPeer(browser: Browser, url: string): Promise<PeerPage> {
   const context = await browser.newContext({ acceptDownloads: true });
+  // Count SHA-256 digests on the page's main thread; workers have their own crypto.subtle.
+  await context.addInitScript(() => {
+    const subtle = globalThis.crypto.subtle;
+    const digest = subtle.digest.bind(subtle);
+    (globalThis as { mainThreadDigests?: number }).mainThreadDigests = 0;
+    subtle.digest = (...args: Parameters<SubtleCrypto['digest']>) => {
+      (globalThis as { mainThreadDigests?: number }).mainThreadDigests! += 1;
+      return digest(...args);
+    };
+  });
   const page = await context.newPage();
   page.on('pageerror', (e) => console.error(`[page error] ${e.message}`));
   await page.goto(url);
@@ -63,6 +73,11 @@ export async function waitComplete(page: Page, timeoutMs = 120_000): Promise<voi
     undefined,
     { timeout: timeoutMs, polling: 100 },
   );
+}
+
+/** SHA-256 digests computed on the page's main thread (the client must compute none). */
+export function mainThreadDigests(page: Page): Promise<number> {
+  return page.evaluate(() => (globalThis as { mainThreadDigests?: number }).mainThreadDigests ?? -1);
 }
 
 export function stats(page: Page): Promise<StatsSnapshot> {

@@ -4,7 +4,7 @@
  * while it seeds and get most of their bytes from peers.
  */
 import { expect, test } from '@playwright/test';
-import { openPeer, savedFileSha256, startTestServer, stats, waitComplete, type TestSwarmServer } from './fixtures.js';
+import { mainThreadDigests, openPeer, savedFileSha256, startTestServer, stats, waitComplete, type TestSwarmServer } from './fixtures.js';
 
 const MiB = 1024 * 1024;
 let swarm: TestSwarmServer;
@@ -50,6 +50,8 @@ test('three browser contexts form a verified swarm and spare the CDN', async ({ 
   console.log(`file ${(fileSize / MiB).toFixed(2)} MiB; CDN served ${(cdnServed / MiB).toFixed(2)} MiB (${(cdnServed / fileSize).toFixed(2)}x) in ${server.cdnLog.requestsFor(contentId)} requests`);
   console.table(table);
 
+  // What a user sees at the end, kept with the test results to be looked at.
+  await others[0]!.page.screenshot({ path: test.info().outputPath('peer2-complete.png'), fullPage: true });
   // Every copy is the file, byte for byte, as the user saves it.
   for (const p of all) expect(await savedFileSha256(p.page)).toBe(fileSha256);
   // The first peer had nobody to ask: all of it came from the CDN.
@@ -60,6 +62,8 @@ test('three browser contexts form a verified swarm and spare the CDN', async ({ 
     expect(s.bytesFromPeers + s.bytesFromCdn).toBe(fileSize);
     expect(s.bytesFromPeers).toBeGreaterThanOrEqual(fileSize / 2);
   }
+  // Every piece, the metadata and the whole file were hashed in workers, none on the page's thread.
+  for (const p of all) expect(await mainThreadDigests(p.page)).toBe(0);
   // The CDN did not serve the file once per peer.
   expect(cdnServed).toBeLessThan(3 * fileSize);
   expect(cdnServed).toBeGreaterThanOrEqual(fileSize);
