@@ -129,9 +129,14 @@ async function placeFile(source: string, dest: string, size: number): Promise<vo
   } catch (err) {
     if (errnoCode(err) === 'EEXIST' && (await sizeOrUndefined(dest)) === size) return; // a concurrent publish
   }
+  await writeAtomically(dest, (tmp) => copyFile(source, tmp));
+}
+
+/** Writes `dest` through a temporary file renamed into place, so readers never see half a file. */
+async function writeAtomically(dest: string, write: (tmp: string) => Promise<void>): Promise<void> {
   const tmp = tempPathFor(dest);
   try {
-    await copyFile(source, tmp);
+    await write(tmp);
     await rename(tmp, dest);
   } catch (err) {
     await unlink(tmp).catch(() => undefined);
@@ -147,14 +152,7 @@ async function placeBytes(bytes: Uint8Array, dest: string): Promise<void> {
   } catch (err) {
     if (errnoCode(err) !== 'ENOENT') throw err;
   }
-  const tmp = tempPathFor(dest);
-  try {
-    await writeFile(tmp, bytes);
-    await rename(tmp, dest);
-  } catch (err) {
-    await unlink(tmp).catch(() => undefined);
-    throw err;
-  }
+  await writeAtomically(dest, (tmp) => writeFile(tmp, bytes));
 }
 
 /** Hashes `filePath` and publishes it into `options.contentDir`. Idempotent. */
