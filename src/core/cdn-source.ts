@@ -12,6 +12,9 @@ export class CdnSource implements PieceSource {
   readonly kind = 'cdn' as const;
   private inFlight = 0;
   private urlIndex = 0;
+  /** After a failure the CDN is left alone until then (ms), doubling per failure up to 30 s. */
+  private retryAt = 0;
+  private backoffMs = 0;
   private readonly controllers = new Set<AbortController>();
 
   constructor(
@@ -28,7 +31,25 @@ export class CdnSource implements PieceSource {
   }
 
   freeSlots(): number {
+    if (Date.now() < this.retryAt) return 0;
     return Math.max(0, this.config.cdnRequestsInFlight - this.inFlight);
+  }
+
+  /** Milliseconds until the CDN takes requests again after a failure (0 if it does now). */
+  retryInMs(): number {
+    return Math.max(0, this.retryAt - Date.now());
+  }
+
+  /** A response failed verification or the request failed: back off before asking again. */
+  reportFailure(): void {
+    this.backoffMs = Math.min(30_000, this.backoffMs === 0 ? 250 : this.backoffMs * 2);
+    this.retryAt = Date.now() + this.backoffMs;
+  }
+
+  /** A verified piece came from the CDN. */
+  reportSuccess(): void {
+    this.backoffMs = 0;
+    this.retryAt = 0;
   }
 
   async fetch(index: number, length: number): Promise<Uint8Array> {

@@ -67,7 +67,9 @@ export class Download {
   private readonly cdn: CdnSource | undefined;
   private readonly swarm: Swarm | undefined;
   private readonly startedAt = Date.now();
+  /** The one pending wake-up of pump() (HTTP delay, CDN back-off, stalled peers), due at `wakeAt`. */
   private httpTimer: ReturnType<typeof setTimeout> | undefined;
+  private wakeAt = 0;
   /** When the CDN was first allowed, and when a peer last delivered a piece (ms). */
   private cdnOpenedAt = 0;
   private lastPeerPieceAt = 0;
@@ -240,7 +242,7 @@ export class Download {
   }
 
   private pickState(): PickState {
-    return { pieceCount: this.pieceCount, have: this.have, inFlight: new Set(this.inFlight.keys()), availability: this.availability };
+    return { pieceCount: this.pieceCount, have: this.have, inFlight: this.inFlight, availability: this.availability };
   }
 
   /** Fills every free request slot; called whenever something changes. */
@@ -252,7 +254,7 @@ export class Download {
       while (session.freeSlots() > 0) {
         const i = pickRarest(state, (k) => session.has(k) && !this.failedFrom.get(k)?.has(session.id));
         if (i < 0) break;
-        this.request(i, session, state);
+        this.request(i, session);
       }
     }
     if (!this.cdn) return;
@@ -263,10 +265,16 @@ export class Download {
     else this.pumpCdn(this.cdn, state, now);
   }
 
-  /** Runs pump() again after `ms`, replacing any earlier wake-up. */
+  /** Runs pump() again after `ms`, unless a wake-up is already due sooner. */
   private wakeIn(ms: number): void {
+    const at = Date.now() + Math.max(1, ms);
+    if (this.httpTimer !== undefined && this.wakeAt <= at) return;
     clearTimeout(this.httpTimer);
-    this.httpTimer = setTimeout(() => this.pump(), Math.max(1, ms));
+    this.wakeAt = at;
+    this.httpTimer = setTimeout(() => {
+      this.httpTimer = undefined;
+      this.pump();
+    }, at - Date.now());
   }
 
   /**
@@ -278,6 +286,7 @@ export class Download {
    */
   private pumpCdn(cdn: CdnSource, state: PickState, now: number): void {
     if (this.cdnOpenedAt === 0) this.cdnOpenedAt = now;
+    if (cdn.retryInMs() > 0) this.wakeIn(cdn.retryInMs());
     const { rank, size } = this.cdnShare();
     const ours = (i: number): boolean => i % size === rank;
     const quietSince = Math.max(this.cdnOpenedAt, this.lastPeerPieceAt);
@@ -286,7 +295,7 @@ export class Download {
       let i = pickForCdn(state, ours);
       if (i < 0 && (size === 1 || peersStalled)) i = pickForCdn(state);
       if (i < 0) break;
-      this.request(i, cdn, state);
+      this.request(i, cdn);
     }
     if (size > 1 && !peersStalled) this.wakeIn(quietSince + this.config.httpDelayMs - now);
   }
@@ -299,14 +308,13 @@ export class Download {
     return { rank: ids.indexOf(this.opts.peerId), size: ids.length };
   }
 
-  private request(index: number, source: PieceSource, state: PickState): void {
+  private request(index: number, source: PieceSource): void {
     this.inFlight.set(index, source.id);
-    (state.inFlight as Set<number>).add(index);
     const length = pieceLength(this.metadata, index);
     source
       .fetch(index, length)
       .then((data) => this.accept(index, source, data))
-      .catch((e: unknown) => this.onFetchError(index, source, e))
+      .catch((e: unknown) => this.onFetchError(source, e))
       .finally(() => {
         this.inFlight.delete(index);
         if (this.have.complete) void this.finish();
@@ -332,6 +340,7 @@ export class Download {
     }
     if (this.stopped || !this.have.set(index)) return;
     this.stats.received(source.kind, source.id, bytes.byteLength);
+    if (source.kind === 'cdn') this.cdn?.reportSuccess();
     if (source.kind === 'peer') this.lastPeerPieceAt = Date.now();
     this.events.emit('piece', { index, source: source.id, kind: source.kind });
     for (const s of this.sessions.values()) s.announceHave(index);
@@ -343,19 +352,22 @@ export class Download {
     if (!failed) this.failedFrom.set(index, (failed = new Set()));
     failed.add(source.id);
     this.events.emit('rejected', { index, source: source.id, reason });
-    if (source.kind === 'cdn') this.stats.cdnError();
+    if (source.kind === 'cdn') this.cdnFailed();
     else this.strike(source.id, reason);
   }
 
-  private onFetchError(index: number, source: PieceSource, e: unknown): void {
+  private onFetchError(source: PieceSource, e: unknown): void {
     if (this.stopped) return;
-    if (source.kind === 'cdn') {
-      this.stats.cdnError();
-      return;
-    }
+    if (source.kind === 'cdn') return this.cdnFailed();
     // A stalled or refusing peer is not a liar: it is deprioritised (PeerSession.penalty), not struck.
     if (isTabswarmError(e, 'timeout')) this.stats.peer(source.id).timeouts++;
-    void index;
+  }
+
+  /** A CDN request failed or its bytes were wrong: count it, back off, and come back then. */
+  private cdnFailed(): void {
+    this.stats.cdnError();
+    this.cdn?.reportFailure();
+    if (this.cdn) this.wakeIn(this.cdn.retryInMs());
   }
 
   private async finish(): Promise<void> {

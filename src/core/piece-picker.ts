@@ -8,7 +8,8 @@ import type { Bitfield } from './bitfield.js';
 export interface PickState {
   pieceCount: number;
   have: Bitfield;
-  inFlight: ReadonlySet<number>;
+  /** Pieces requested and not yet settled. */
+  inFlight: { has(index: number): boolean };
   /** How many ready peers hold each piece. */
   availability: Uint16Array;
 }

@@ -10,6 +10,8 @@ export class MemoryCdn implements HttpRange {
   requests = 0;
   /** Optional corruption of responses, e.g. to test that CDN bytes are verified too. */
   tamper: ((start: number, bytes: Uint8Array) => Uint8Array) | undefined;
+  /** How many of the next requests fail outright (HTTP 503, say). */
+  failNext = 0;
 
   constructor(private readonly file: Uint8Array, private readonly latencyMs = 1) {}
 
@@ -17,6 +19,10 @@ export class MemoryCdn implements HttpRange {
     this.requests++;
     await new Promise((r) => setTimeout(r, this.latencyMs));
     if (signal.aborted) throw new TabswarmError('cdn-error', 'aborted');
+    if (this.failNext > 0) {
+      this.failNext--;
+      throw new TabswarmError('cdn-error', 'HTTP 503');
+    }
     if (start < 0 || end > this.file.byteLength || start >= end) throw new TabswarmError('cdn-error', `bad range ${start}-${end}`);
     let bytes: Uint8Array = this.file.slice(start, end);
     if (this.tamper) bytes = this.tamper(start, bytes);

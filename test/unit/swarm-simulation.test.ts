@@ -131,6 +131,22 @@ describe('swarm simulation', () => {
     expect(peer.download.snapshot().cdnErrors).toBe(1);
   });
 
+  it('backs off from a failing CDN instead of hammering it, then finishes', async () => {
+    const content = makeContent(3 * MiB, 10);
+    const net = new MemoryNetwork();
+    const cdn = new MemoryCdn(content.bytes);
+    cdn.failNext = 3;
+    const started = Date.now();
+    const peer = track(startPeer(net, content, cdn, { peering: false, config: { cdnRequestsInFlight: 1 } }));
+    await waitFor(peer.download, 'complete');
+    expect(Buffer.from(await storedBytes(peer, content)).equals(Buffer.from(content.bytes))).toBe(true);
+    expect(peer.download.snapshot().cdnErrors).toBe(3);
+    // One request per try: 3 failed, then the 3 pieces; no request during a back-off.
+    expect(cdn.requests).toBe(3 + 3);
+    // Back-offs of 250, 500 and 1000 ms after the three failures.
+    expect(Date.now() - started).toBeGreaterThanOrEqual(250 + 500 + 1000 - 50);
+  }, 20_000);
+
   it('resumes from stored pieces and fetches only the rest', async () => {
     const content = makeContent(8 * MiB, 6);
     const net = new MemoryNetwork();
