@@ -62,6 +62,8 @@ interface Connection {
   ws: WebSocket;
   peerId: string | undefined;
   swarms: Set<string>;
+  /** Peers this socket's peer banned, per content: never listed to it, their signals not relayed to it. */
+  bans: Map<string, Set<string>>;
   strikes: number;
   /** Tail of this socket's frame queue. */
   queue: Promise<void>;
@@ -138,7 +140,10 @@ export function createArraysService(deps: {
     conn.swarms.add(msg.contentId);
     await registry.upsert(msg.contentId, msg.peerId, msg.report, now());
     const max = Math.min(msg.report.peersWanted, config.maxPeersPerReply);
-    const peers = await registry.pickPeers(msg.contentId, msg.peerId, max);
+    const banned = conn.bans.get(msg.contentId);
+    const peers = (await registry.pickPeers(msg.contentId, msg.peerId, max + (banned?.size ?? 0)))
+      .filter((p) => !banned?.has(p.peerId))
+      .slice(0, max);
     send(conn, { type: 'peers', contentId: msg.contentId, peers, intervalMs: config.announceIntervalMs });
   }
 
@@ -153,11 +158,27 @@ export function createArraysService(deps: {
       sendError(conn, 'unknown-peer', 'no such peer in this swarm');
       return;
     }
+    if (target.bans.get(msg.contentId)?.has(from)) {
+      // The target banned the sender: it must not hear from it again through us.
+      sendError(conn, 'unknown-peer', 'no such peer in this swarm');
+      return;
+    }
     if (target.ws.bufferedAmount > MAX_TARGET_BUFFERED_BYTES) {
       sendError(conn, 'peer-busy', 'the peer is not reading its messages');
       return;
     }
     send(target, { type: 'signal', contentId: msg.contentId, from, data: msg.data });
+  }
+
+  function onBan(conn: Connection, msg: Extract<ClientMessage, { type: 'ban' }>): void {
+    if (conn.peerId === undefined || !conn.swarms.has(msg.contentId)) {
+      sendError(conn, 'not-in-swarm', 'announce this content before reporting bans in its swarm');
+      return;
+    }
+    let set = conn.bans.get(msg.contentId);
+    if (set === undefined) conn.bans.set(msg.contentId, (set = new Set()));
+    if (set.size < LIMITS.maxBansPerSwarm) set.add(msg.peerId);
+    log.info({ contentId: msg.contentId, by: conn.peerId, banned: msg.peerId }, 'peer banned by a peer');
   }
 
   async function onLeave(conn: Connection, msg: Extract<ClientMessage, { type: 'leave' }>): Promise<void> {
@@ -184,6 +205,8 @@ export function createArraysService(deps: {
         return onSignal(conn, msg);
       case 'leave':
         return onLeave(conn, msg);
+      case 'ban':
+        return onBan(conn, msg);
     }
   }
 
@@ -216,6 +239,7 @@ export function createArraysService(deps: {
       ws,
       peerId: undefined,
       swarms: new Set(),
+      bans: new Map(),
       strikes: 0,
       queue: Promise.resolve(),
       pending: 0,

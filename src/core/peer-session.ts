@@ -70,6 +70,8 @@ export class PeerSession implements PieceSource {
   penalty = 0;
   private readonly refused = new Set<number>();
   private readonly pending = new Map<number, PendingRequest>();
+  /** The piece whose chunks are arriving: a sender sends one piece's chunks back to back. */
+  private receiving: PendingRequest | undefined;
   private readonly uploadQueue: number[] = [];
   private uploading = false;
   private gotHandshake = false;
@@ -224,6 +226,14 @@ export class PeerSession implements PieceSource {
       }
       case 'piece': {
         const p = this.pending.get(frame.index);
+        const partial = this.receiving;
+        if (partial && partial !== p && this.pending.get(partial.index) === partial) {
+          // Another piece started before this one was whole: it was cut short.
+          this.finish(partial);
+          partial.reject(new TabswarmError('piece-length-mismatch', `piece ${partial.index} ended after ${partial.received} bytes`));
+          this.violation(`piece ${partial.index} truncated at ${partial.received} bytes`);
+        }
+        this.receiving = undefined;
         if (!p) return this.violation(`piece ${frame.index} was never requested`);
         if (frame.offset !== p.received) {
           this.finish(p);
@@ -235,6 +245,8 @@ export class PeerSession implements PieceSource {
         if (p.received === p.buffer.byteLength) {
           this.finish(p);
           p.resolve(p.buffer);
+        } else {
+          this.receiving = p;
         }
         return;
       }

@@ -48,6 +48,8 @@ export interface Signaling {
   announce(contentId: string, peerId: string, report: Report): void;
   signal(contentId: string, to: string, data: SignalData): void;
   leave(contentId: string): void;
+  /** Reports that this peer banned `peerId` for this content, so it is no longer listed to us. */
+  ban(contentId: string, peerId: string): void;
   on<K extends keyof SignalingEvents>(event: K, listener: (payload: SignalingEvents[K]) => void): () => void;
 }
 

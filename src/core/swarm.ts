@@ -50,7 +50,11 @@ export class Swarm {
       signaling.on('signal', (m) => {
         if (m.contentId === contentId) this.onSignal(m.from, m.data);
       }),
-      signaling.on('open', () => this.announce()),
+      signaling.on('open', () => {
+        this.announce();
+        // The service may have restarted or moved us: tell it our bans again.
+        for (const id of this.banned) signaling.ban(contentId, id);
+      }),
     );
     this.announce();
   }
@@ -63,9 +67,14 @@ export class Swarm {
     this.timer = setTimeout(() => this.announce(), this.intervalMs);
   }
 
-  /** Closes the peer's link and never connects to it again in this session. */
+  /**
+   * Closes the peer's link, never connects to it again in this session, and reports the ban
+   * to the Arrays service so it stops listing the peer to us.
+   */
   ban(peerId: string): void {
+    if (this.banned.has(peerId)) return;
     this.banned.add(peerId);
+    if (!this.stopped) this.opts.signaling.ban(this.opts.contentId, peerId);
     this.links.get(peerId)?.link.close();
     this.links.delete(peerId);
   }

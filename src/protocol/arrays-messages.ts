@@ -52,6 +52,8 @@ export const clientMessageSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('announce'), contentId, peerId, report: reportSchema }).strict(),
   z.object({ type: z.literal('signal'), contentId, to: peerId, data: signalDataSchema }).strict(),
   z.object({ type: z.literal('leave'), contentId }).strict(),
+  /** This peer banned `peerId` for this content: the service stops listing it to this peer. */
+  z.object({ type: z.literal('ban'), contentId, peerId }).strict(),
 ]);
 export type ClientMessage = z.infer<typeof clientMessageSchema>;
 

@@ -23,6 +23,8 @@ export const LIMITS = {
   maxCandidateLength: 1024,
   /** Most peers in one `peers` reply. */
   maxPeersPerReply: 50,
+  /** Most bans one peer may report per content; later ones are ignored. */
+  maxBansPerSwarm: 256,
   /** Largest data carried by one peer wire PIECE frame (bytes). Chromium accepts 256 KiB messages. */
   maxWireChunk: 256 * 1024,
 } as const;

@@ -22,6 +22,9 @@ import type { SignalData } from '../protocol/arrays-messages.js';
 
 const debug = createDebug('tabswarm:webrtc');
 
+/** Messages kept for a link before its first 'message' listener; an honest peer sends two (handshake, bitfield). */
+const MAX_EARLY_MESSAGES = 64;
+
 export interface WebRtcConnectorOptions {
   /** STUN/TURN servers. @default [] (host candidates only: LAN and loopback) */
   iceServers?: RTCIceServer[];
@@ -132,8 +135,10 @@ function createLink(remoteId: string, initiator: boolean, iceServers: RTCIceServ
   peer?.on('data', (chunk: Uint8Array) => {
     if (closed) return;
     const message = new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength);
-    if (early) early.push(message);
-    else events.emit('message', message);
+    if (!early) return events.emit('message', message);
+    // Nobody listens yet, so nothing paces the sender: bound what is kept.
+    if (early.length >= MAX_EARLY_MESSAGES) return finish(`more than ${MAX_EARLY_MESSAGES} messages before the link opened`);
+    early.push(message);
   });
   peer?.on('error', (e: Error) => finish(`WebRTC error: ${reasonOf(e)}`));
   peer?.on('close', () => finish('connection closed'));

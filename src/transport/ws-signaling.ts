@@ -107,7 +107,8 @@ export function createWebSocketSignaling(
   function send(message: ClientMessage): void {
     const text = JSON.stringify(message);
     if (ws?.readyState === OPEN) return ws.send(text);
-    if (message.type !== 'signal' || closed) return void debug('not connected: dropped %s', message.type);
+    // Signals and bans must not be lost; announces and leaves are re-derived on reconnect.
+    if ((message.type !== 'signal' && message.type !== 'ban') || closed) return void debug('not connected: dropped %s', message.type);
     if (queue.push(text) > MAX_QUEUED_SIGNALS) {
       queue.shift();
       debug('signal queue full: dropped the oldest');
@@ -120,6 +121,7 @@ export function createWebSocketSignaling(
     announce: (contentId, peerId, report) => send({ type: 'announce', contentId, peerId, report }),
     signal: (contentId, to, data) => send({ type: 'signal', contentId, to, data }),
     leave: (contentId) => send({ type: 'leave', contentId }),
+    ban: (contentId, peerId) => send({ type: 'ban', contentId, peerId }),
     on: (event, listener) => events.on(event, listener),
     get connected() {
       return ws?.readyState === OPEN;

@@ -37,7 +37,7 @@ export class MemoryNetwork {
     if (!swarm) this.swarms.set(contentId, (swarm = new Map()));
     swarm.set(peerId, { left: report.left });
     const peers = [...swarm.entries()]
-      .filter(([id]) => id !== peerId)
+      .filter(([id]) => id !== peerId && !this.bans.get(`${contentId}:${peerId}`)?.has(id))
       .map(([id, p]) => ({ peerId: id, left: p.left }))
       .slice(0, report.peersWanted);
     setTimeout(() => this.clients.get(peerId)?.emitter.emit('peers', { contentId, peers, intervalMs: 1000 }), 0);
@@ -51,6 +51,16 @@ export class MemoryNetwork {
 
   leave(contentId: string, peerId: string): void {
     this.swarms.get(contentId)?.delete(peerId);
+  }
+
+  /** Bans reported to the service, by content and reporter. */
+  readonly bans = new Map<string, Set<string>>();
+
+  ban(contentId: string, by: string, peerId: string): void {
+    const key = `${contentId}:${by}`;
+    let set = this.bans.get(key);
+    if (!set) this.bans.set(key, (set = new Set()));
+    set.add(peerId);
   }
 
   private createLink(localId: string, remoteId: string, initiator: boolean): MemoryLink {
@@ -91,6 +101,10 @@ export class MemorySignaling implements Signaling {
 
   leave(contentId: string): void {
     this.net.leave(contentId, this.peerId);
+  }
+
+  ban(contentId: string, peerId: string): void {
+    this.net.ban(contentId, this.peerId, peerId);
   }
 
   on<K extends keyof SignalingEvents>(event: K, listener: (payload: SignalingEvents[K]) => void): () => void {

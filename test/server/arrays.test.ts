@@ -109,6 +109,26 @@ describe('Arrays service', () => {
     expect(await a.client.silentFor(0)).toBe(true);
   });
 
+  it('stops listing a peer to the peer that banned it, and stops relaying its signals to it', async () => {
+    const liar = await join_(content1, 1, { left: 0 });
+    const honest = await join_(content1, 2, { left: 0 });
+    const asker = await join_(content1, 3, { left: 1000 });
+    expect(asker.reply.peers.map((p: { peerId: string }) => p.peerId).sort()).toEqual([liar.peerId, honest.peerId].sort());
+    asker.client.send({ type: 'ban', contentId: content1, peerId: liar.peerId });
+    asker.client.announce(content1, asker.peerId, { left: 1000 });
+    expect((await asker.client.next()).peers).toEqual([{ peerId: honest.peerId, left: 0 }]);
+    // The banned peer can no longer reach the banner, but others still can, and others still see the liar.
+    liar.client.send({ type: 'signal', contentId: content1, to: asker.peerId, data: OFFER });
+    expect(await liar.client.next()).toMatchObject({ type: 'error', code: 'unknown-peer' });
+    expect(await asker.client.silentFor(150)).toBe(true);
+    honest.client.announce(content1, honest.peerId, { left: 0 });
+    expect((await honest.client.next()).peers.map((p: { peerId: string }) => p.peerId)).toContain(liar.peerId);
+    // A ban before announcing is refused.
+    const stranger = await connect();
+    stranger.send({ type: 'ban', contentId: content1, peerId: liar.peerId });
+    expect(await stranger.next()).toMatchObject({ type: 'error', code: 'not-in-swarm' });
+  });
+
   it('refuses swarms for content it does not publish', async () => {
     const c = await connect();
     c.announce('a'.repeat(64), peerId(1));

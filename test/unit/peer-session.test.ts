@@ -70,6 +70,21 @@ describe('PeerSession', () => {
     expect(violations.some((v) => v.includes('too many outstanding requests'))).toBe(true);
   });
 
+  it('blames a piece cut short when the next piece starts, and still takes the next one', async () => {
+    const [a, b] = await pair();
+    const { s, violations } = session(a, new Bitfield(COUNT));
+    b.send(encodeHandshake(contentId, COUNT));
+    b.send(encodeBitfield(new Uint8Array([0xf0])));
+    await tick();
+    const first = s.fetch(0, PIECE);
+    const second = s.fetch(1, PIECE);
+    b.send(encodePiece(0, 0, new Uint8Array(PIECE / 2)));
+    b.send(encodePiece(1, 0, new Uint8Array(PIECE).fill(1)));
+    await expect(first).rejects.toMatchObject({ kind: 'piece-length-mismatch' });
+    expect((await second).every((x) => x === 1)).toBe(true);
+    expect(violations).toEqual([`piece 0 truncated at ${PIECE / 2} bytes`]);
+  });
+
   it('closes on a handshake for other content', async () => {
     const [a, b] = await pair();
     const { s, violations } = session(a, new Bitfield(COUNT));

@@ -100,6 +100,8 @@ describe('swarm simulation', () => {
     expect(honestStats?.banned).toBe(false);
     expect(s.piecesRejected).toBe(3);
     expect(s.peersBanned).toBe(1);
+    // The ban was reported to the Arrays service, which no longer lists the liar to this peer.
+    expect(net.bans.get(`${content.contentId}:${leecher.peerId}`)).toEqual(new Set([liar.peerId]));
   });
 
   it('does not wait forever on a connected peer that never has anything to share', async () => {
