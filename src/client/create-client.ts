@@ -22,6 +22,8 @@ export interface ClientOptions {
   config?: Partial<ClientConfig>;
   /** STUN/TURN servers for peers on other networks; none are needed on one LAN. */
   iceServers?: RTCIceServer[];
+  /** The CDN to use in simple mode when even the content policy is unavailable. Default: `<serverUrl>/cdn`. */
+  cdnBaseUrl?: string;
 }
 
 export interface ClientDownload {
@@ -54,7 +56,7 @@ export function createClient(options: ClientOptions = {}): TabswarmClient {
   return {
     peerId,
     async download(contentId) {
-      const content = await openContent(serverUrl, contentId, fetcher, hasher);
+      const content = await openContent(serverUrl, contentId, { fetcher, hasher, http, cdnBaseUrl: options.cdnBaseUrl });
       const download = new Download({
         contentId,
         metadata: content.metadata,
@@ -65,7 +67,8 @@ export function createClient(options: ClientOptions = {}): TabswarmClient {
         http,
         signaling,
         connector,
-        peering: content.policy.peering,
+        peering: content.mode === 'verified' && content.policy.peering,
+        simpleReason: content.mode === 'simple' ? content.reason : undefined,
         config: options.config,
       });
       downloads.add(download);
@@ -75,7 +78,7 @@ export function createClient(options: ClientOptions = {}): TabswarmClient {
         content,
         async file() {
           if (download.state !== 'complete') throw new TabswarmError('aborted', `the download is ${download.state}, not complete`);
-          return store.assemble(contentId, download.pieceCount, content.metadata.mimeType);
+          return store.assemble(download.storageId, download.pieceCount, content.metadata.mimeType);
         },
         stop() {
           download.stop();

@@ -36,6 +36,12 @@ export interface DownloadOptions {
   connector?: PeerConnector;
   peering?: boolean;
   config?: Partial<ClientConfig>;
+  /**
+   * Set when the content could not be verified (DO's simple mode): why. Then the download is
+   * HTTP only, pieces are stored apart from verified ones and never served, and there is no
+   * hash to check them against.
+   */
+  simpleReason?: string;
 }
 
 export interface DownloadEvents extends Record<string, unknown> {
@@ -45,8 +51,8 @@ export interface DownloadEvents extends Record<string, unknown> {
   /** A piece failed verification and was discarded. */
   rejected: { index: number; source: string; reason: string };
   peer: { peerId: string; event: 'connected' | 'disconnected' | 'banned' | 'strike'; reason?: string };
-  /** The whole file is verified. */
-  complete: { fileSha256: string };
+  /** All pieces are stored; the whole file is verified (unless `verified` is false: simple mode). */
+  complete: { fileSha256: string; verified: boolean };
   error: TabswarmError;
 }
 
@@ -57,6 +63,10 @@ export class Download {
   readonly events = new Emitter<DownloadEvents>();
   readonly stats = new DownloadStats();
   readonly have: Bitfield;
+  /** Why this download is in simple mode (HTTP only, unverified); undefined when verified. */
+  readonly simpleReason: string | undefined;
+  /** Where its pieces are stored: the content ID, or a separate key space in simple mode. */
+  readonly storageId: string;
   private readonly config: ClientConfig;
   private readonly contentIdBytes: Uint8Array;
   private readonly inFlight = new Map<number, string>();
@@ -77,10 +87,13 @@ export class Download {
   private stopped = false;
   private verifying = false;
   private _error: TabswarmError | undefined;
+  private _fileSha256: string | undefined;
 
   constructor(private readonly opts: DownloadOptions) {
     this.contentId = opts.contentId;
     this.metadata = opts.metadata;
+    this.simpleReason = opts.simpleReason;
+    this.storageId = opts.simpleReason === undefined ? opts.contentId : `simple:${opts.contentId}`;
     this.config = resolveConfig(opts.config);
     this.pieceCount = pieceCountOf(opts.metadata.fileSize, opts.metadata.pieceSize);
     this.have = new Bitfield(this.pieceCount);
@@ -89,7 +102,7 @@ export class Download {
     if (!idBytes || idBytes.byteLength !== 32) throw new TabswarmError('metadata-invalid', 'content ID must be 64 hex characters');
     this.contentIdBytes = idBytes;
     this.cdn = opts.cdnUrls.length > 0 ? new CdnSource(opts.http, opts.cdnUrls, opts.metadata.pieceSize, this.config) : undefined;
-    if (opts.peering !== false && opts.signaling && opts.connector) {
+    if (opts.peering !== false && opts.simpleReason === undefined && opts.signaling && opts.connector) {
       this.swarm = new Swarm({
         contentId: opts.contentId,
         peerId: opts.peerId,
@@ -108,6 +121,11 @@ export class Download {
 
   get error(): TabswarmError | undefined {
     return this._error;
+  }
+
+  /** SHA-256 of the whole file once complete (in simple mode, computed but checked against nothing). */
+  get fileSha256(): string | undefined {
+    return this._fileSha256;
   }
 
   get peering(): boolean {
@@ -135,7 +153,7 @@ export class Download {
     if (this._state !== 'idle') return;
     this.setState('downloading');
     try {
-      const stored = await this.opts.store.list(this.contentId);
+      const stored = await this.opts.store.list(this.storageId);
       if (this.stopped) return;
       for (const i of stored) if (i >= 0 && i < this.pieceCount && this.have.set(i)) this.stats.piecesFromStore++;
     } catch (e) {
@@ -160,7 +178,7 @@ export class Download {
 
   /** Reads one verified piece (for assembly or upload). */
   readPiece(index: number): Promise<Uint8Array | undefined> {
-    return this.opts.store.get(this.contentId, index);
+    return this.opts.store.get(this.storageId, index);
   }
 
   private report() {
@@ -328,13 +346,17 @@ export class Download {
     if (data.byteLength !== pieceLength(this.metadata, index)) {
       return this.reject(index, source, `piece ${index} has ${data.byteLength} bytes`);
     }
-    const { digest, data: bytes } = await this.opts.hasher.digest(data);
-    if (this.stopped || this.have.has(index)) return;
-    if (toHex(digest) !== this.metadata.pieceSha256[index]) {
-      return this.reject(index, source, `piece ${index} failed SHA-256 verification`);
+    let bytes = data;
+    if (this.simpleReason === undefined) {
+      const result = await this.opts.hasher.digest(data);
+      bytes = result.data;
+      if (this.stopped || this.have.has(index)) return;
+      if (toHex(result.digest) !== this.metadata.pieceSha256[index]) {
+        return this.reject(index, source, `piece ${index} failed SHA-256 verification`);
+      }
     }
     try {
-      await this.opts.store.put(this.contentId, index, bytes);
+      await this.opts.store.put(this.storageId, index, bytes);
     } catch (e) {
       return this.fail(new TabswarmError('storage-error', `cannot store piece ${index}: ${String(e)}`, { cause: e }));
     }
@@ -377,11 +399,13 @@ export class Download {
     try {
       const fileSha256 = await verifyWholeFile(this.opts.hasher, this.pieceCount, (i) => this.readPiece(i));
       if (this.stopped) return;
-      if (fileSha256 !== this.metadata.fileSha256) {
+      const verified = this.simpleReason === undefined;
+      if (verified && fileSha256 !== this.metadata.fileSha256) {
         return this.fail(new TabswarmError('file-hash-mismatch', `the assembled file's SHA-256 is ${fileSha256}, expected ${this.metadata.fileSha256}`));
       }
+      this._fileSha256 = fileSha256;
       this.setState('complete');
-      this.events.emit('complete', { fileSha256 });
+      this.events.emit('complete', { fileSha256, verified });
       this.swarm?.announce();
     } catch (e) {
       this.fail(isTabswarmError(e) ? e : new TabswarmError('storage-error', `whole-file check failed: ${String(e)}`, { cause: e }));

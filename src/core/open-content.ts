@@ -2,61 +2,137 @@
  * Opening a content ID: fetch its policy (DO's Content Policy), fetch its metadata, and check
  * the metadata's SHA-256 against the content ID before anything else uses it. The content ID
  * is the root of trust: a link that carries it certifies everything below.
+ *
+ * When the policy or the metadata cannot be had, or the metadata fails its checks, the
+ * content opens in simple mode, as in DO: HTTP only, no peers, and nothing to verify pieces
+ * against (docs/security.md says what that leaves open).
  */
-import { TabswarmError } from './errors.js';
-import type { Hasher } from './ports.js';
+import { TabswarmError, isTabswarmError } from './errors.js';
+import type { Hasher, HttpRange } from './ports.js';
 import { contentPolicySchema, type ContentPolicy } from '../protocol/content-policy.js';
 import { SHA256_HEX, toHex } from '../protocol/hex.js';
 import { LIMITS } from '../protocol/limits.js';
-import { parseMetadata, type Metadata } from '../protocol/metadata.js';
+import { DEFAULT_PIECE_SIZE, METADATA_FORMAT, METADATA_VERSION, parseMetadata, type Metadata } from '../protocol/metadata.js';
 
 /** Fetching bytes over HTTP(S); rejects on a non-2xx status or a network error. */
 export interface BytesFetcher {
   getBytes(url: string, maxBytes: number): Promise<Uint8Array>;
 }
 
-export interface OpenedContent {
-  contentId: string;
-  policy: ContentPolicy;
-  metadata: Metadata;
-  /** The policy's CDN URLs, absolute. */
-  cdnUrls: string[];
+export type OpenedContent =
+  | {
+      mode: 'verified';
+      contentId: string;
+      policy: ContentPolicy;
+      metadata: Metadata;
+      /** The policy's CDN URLs, absolute. */
+      cdnUrls: string[];
+    }
+  | {
+      mode: 'simple';
+      contentId: string;
+      /** Why the content could not be verified, for the page and the status. */
+      reason: string;
+      /** Size, name and type as the CDN or the policy gave them; no piece or file hashes. */
+      metadata: Metadata;
+      cdnUrls: string[];
+    };
+
+export interface OpenContentDeps {
+  fetcher: BytesFetcher;
+  hasher: Hasher;
+  http: HttpRange;
+  /** Where the CDN is when even the policy is unavailable: `<cdnBaseUrl>/<contentId>/<name>`. Default: `<serverUrl>/cdn`. */
+  cdnBaseUrl?: string;
 }
 
-/** Resolves a content ID against the server at `serverUrl`. Throws TabswarmError with a kind that says which step failed. */
-export async function openContent(serverUrl: string, contentId: string, fetcher: BytesFetcher, hasher: Hasher): Promise<OpenedContent> {
+/** Opens `contentId` against the server at `serverUrl`: verified if the chain of trust holds, else in simple mode. */
+export async function openContent(serverUrl: string, contentId: string, deps: OpenContentDeps): Promise<OpenedContent> {
   if (!SHA256_HEX.test(contentId)) throw new TabswarmError('metadata-invalid', `"${contentId}" is not a content ID (64 hex characters)`);
-  const policyUrl = new URL(`/api/content/${contentId}`, serverUrl).href;
+  let policy: ContentPolicy | undefined;
+  try {
+    policy = await fetchPolicy(serverUrl, contentId, deps.fetcher);
+    const policyUrl = policyUrlOf(serverUrl, contentId);
+    const metadata = await fetchVerifiedMetadata(new URL(policy.metadataUrl, policyUrl).href, contentId, policy, deps);
+    return { mode: 'verified', contentId, policy, metadata, cdnUrls: policy.cdnUrls.map((u) => new URL(u, policyUrl).href) };
+  } catch (e) {
+    if (!isTabswarmError(e)) throw e;
+    return openSimple(serverUrl, contentId, e.message, policy, deps);
+  }
+}
+
+function policyUrlOf(serverUrl: string, contentId: string): string {
+  return new URL(`/api/content/${contentId}`, serverUrl).href;
+}
+
+async function fetchPolicy(serverUrl: string, contentId: string, fetcher: BytesFetcher): Promise<ContentPolicy> {
   let policy: ContentPolicy;
   try {
-    const bytes = await fetcher.getBytes(policyUrl, 64 * 1024);
+    const bytes = await fetcher.getBytes(policyUrlOf(serverUrl, contentId), 64 * 1024);
     const parsed = contentPolicySchema.safeParse(JSON.parse(new TextDecoder().decode(bytes)));
     if (!parsed.success) throw new Error(parsed.error.issues[0]?.message ?? 'invalid policy');
     policy = parsed.data;
   } catch (e) {
-    throw new TabswarmError('policy-unavailable', `content policy for ${contentId.slice(0, 12)}… unavailable: ${messageOf(e)}`, { cause: e });
+    throw new TabswarmError('policy-unavailable', `the content policy is unavailable (${messageOf(e)})`, { cause: e });
   }
   if (policy.contentId !== contentId) throw new TabswarmError('policy-unavailable', 'the content policy names another content');
+  return policy;
+}
 
+async function fetchVerifiedMetadata(url: string, contentId: string, policy: ContentPolicy, deps: OpenContentDeps): Promise<Metadata> {
   let metadataBytes: Uint8Array;
   try {
-    metadataBytes = await fetcher.getBytes(new URL(policy.metadataUrl, policyUrl).href, LIMITS.maxMetadataBytes);
+    metadataBytes = await deps.fetcher.getBytes(url, LIMITS.maxMetadataBytes);
   } catch (e) {
-    throw new TabswarmError('metadata-unavailable', `metadata unavailable: ${messageOf(e)}`, { cause: e });
+    throw new TabswarmError('metadata-unavailable', `the metadata is unavailable (${messageOf(e)})`, { cause: e });
   }
-  const { digest, data } = await hasher.digest(metadataBytes);
+  const { digest, data } = await deps.hasher.digest(metadataBytes);
   const actual = toHex(digest);
   if (actual !== contentId || actual !== policy.metadataSha256) {
-    throw new TabswarmError('metadata-hash-mismatch', `the metadata's SHA-256 is ${actual.slice(0, 12)}…, not the content ID ${contentId.slice(0, 12)}…`);
+    throw new TabswarmError('metadata-hash-mismatch', `the metadata's SHA-256 (${actual.slice(0, 12)}…) is not the content ID (${contentId.slice(0, 12)}…)`);
   }
   const parsed = parseMetadata(data);
-  if (!parsed.ok) throw new TabswarmError('metadata-invalid', parsed.reason);
-  return {
-    contentId,
-    policy,
-    metadata: parsed.metadata,
-    cdnUrls: policy.cdnUrls.map((u) => new URL(u, policyUrl).href),
+  if (!parsed.ok) throw new TabswarmError('metadata-invalid', `the metadata is malformed (${parsed.reason})`);
+  if (parsed.metadata.fileSize !== policy.fileSize) throw new TabswarmError('metadata-invalid', 'the metadata and the policy disagree on the file size');
+  return parsed.metadata;
+}
+
+/** Simple mode: the CDN's URL from the policy if it came, else from the configured CDN base; the size from a probe. */
+async function openSimple(
+  serverUrl: string,
+  contentId: string,
+  reason: string,
+  policy: ContentPolicy | undefined,
+  deps: OpenContentDeps,
+): Promise<OpenedContent> {
+  const name = policy?.name ?? `${contentId.slice(0, 16)}.bin`;
+  const cdnUrls = policy
+    ? policy.cdnUrls.map((u) => new URL(u, policyUrlOf(serverUrl, contentId)).href)
+    : [`${(deps.cdnBaseUrl ?? new URL('/cdn', serverUrl).href).replace(/\/$/, '')}/${contentId}/${encodeURIComponent(name)}`];
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(), 30_000);
+  let fileSize: number;
+  try {
+    fileSize = await deps.http.probeSize(cdnUrls[0]!, controller.signal);
+  } catch (e) {
+    throw new TabswarmError('cdn-error', `${reason}, and the CDN cannot be reached either: ${messageOf(e)}`, { cause: e });
+  } finally {
+    clearTimeout(timer);
+  }
+  if (!Number.isSafeInteger(fileSize) || fileSize < 0 || fileSize > LIMITS.maxFileSize) {
+    throw new TabswarmError('cdn-error', `${reason}, and the CDN reports an impossible size ${fileSize}`);
+  }
+  const metadata: Metadata = {
+    format: METADATA_FORMAT,
+    version: METADATA_VERSION,
+    name,
+    mimeType: 'application/octet-stream',
+    fileSize,
+    pieceSize: DEFAULT_PIECE_SIZE,
+    fileSha256: '',
+    pieceSha256: [],
   };
+  return { mode: 'simple', contentId, reason, metadata, cdnUrls };
 }
 
 function messageOf(e: unknown): string {

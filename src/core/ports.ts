@@ -33,6 +33,11 @@ export interface PieceStore {
 /** One HTTP range request. Resolves with exactly the bytes [start, end) or rejects with a TabswarmError of kind 'cdn-error'. */
 export interface HttpRange {
   get(url: string, start: number, end: number, signal: AbortSignal): Promise<Uint8Array>;
+  /**
+   * The size of the file at `url`, from a one-byte range request's Content-Range (for simple
+   * mode, where no metadata says it). Rejects with a TabswarmError of kind 'cdn-error'.
+   */
+  probeSize(url: string, signal: AbortSignal): Promise<number>;
 }
 
 export interface SignalingEvents extends Record<string, unknown> {

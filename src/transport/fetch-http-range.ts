@@ -14,6 +14,21 @@ const CONTENT_RANGE = /^bytes (\d+)-(\d+)\/(\d+|\*)$/;
 
 export function createFetchHttpRange(fetchImpl: typeof fetch = fetch): HttpRange {
   return {
+    async probeSize(url, signal) {
+      let res: Response;
+      try {
+        res = await fetchImpl(url, { headers: { Range: 'bytes=0-0' }, signal, cache: 'no-store' });
+      } catch (e) {
+        throw new TabswarmError('cdn-error', `CDN ${url}: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+      }
+      void res.body?.cancel().catch(() => {});
+      const header = res.headers.get('Content-Range');
+      const m = header === null ? null : /^bytes (?:\d+-\d+|\*)\/(\d+)$/.exec(header.trim());
+      if ((res.status === 206 || res.status === 416) && m) return Number(m[1]);
+      const length = Number(res.headers.get('Content-Length'));
+      if (res.status === 200 && Number.isSafeInteger(length)) return length;
+      throw new TabswarmError('cdn-error', `CDN ${url}: HTTP ${res.status} without a usable size`);
+    },
     async get(url, start, end, signal) {
       if (!Number.isSafeInteger(start) || !Number.isSafeInteger(end) || start < 0 || end <= start) {
         throw new RangeError(`invalid byte range [${start}, ${end})`);

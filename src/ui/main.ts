@@ -73,6 +73,12 @@ async function startDownload(contentId: string): Promise<void> {
   }
   const d = current;
   $('dl-name').textContent = `${d.content.metadata.name} (${formatBytes(d.content.metadata.fileSize)})`;
+  const simple = $('dl-simple');
+  simple.hidden = d.download.simpleReason === undefined;
+  simple.textContent =
+    d.download.simpleReason === undefined
+      ? ''
+      : `Simple mode: ${d.download.simpleReason}. Downloading from the CDN only, with no peers; without metadata the pieces cannot be verified.`;
   d.download.events.on('error', showError);
   d.download.events.on('state', () => render(d));
   const timer = setInterval(() => {
@@ -96,10 +102,13 @@ function render(d: ClientDownload): void {
   $('dl-rate').textContent = `↓ ${formatRate(s.downloadBps)} · ↑ ${formatRate(s.uploadBps)}`;
   $('dl-rejected').textContent = String(s.piecesRejected);
   const state = d.download.state;
-  const peering = d.download.peering ? 'peering on' : 'HTTP only';
+  const simple = d.download.simpleReason !== undefined;
+  const peering = simple ? 'simple mode (HTTP only, unverified)' : d.download.peering ? 'peering on' : 'HTTP only, verified';
   $('dl-state').textContent =
     state === 'complete'
-      ? `Complete and verified (whole-file SHA-256 matches). Sharing with peers while this page is open.`
+      ? simple
+        ? `Complete, not verified (simple mode). SHA-256 ${d.download.fileSha256 ?? ''}`
+        : `Complete and verified (whole-file SHA-256 matches).${d.download.peering ? ' Sharing with peers while this page is open.' : ''}`
       : state === 'verifying'
         ? 'Checking the whole file…'
         : `${state[0]!.toUpperCase()}${state.slice(1)} · ${peering}`;

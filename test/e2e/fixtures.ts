@@ -49,7 +49,8 @@ export async function openPeer(browser: Browser, url: string): Promise<PeerPage>
   const context = await browser.newContext({ acceptDownloads: true });
   // Count SHA-256 digests on the page's main thread; workers have their own crypto.subtle.
   await context.addInitScript(() => {
-    const subtle = globalThis.crypto.subtle;
+    const subtle = globalThis.crypto?.subtle;
+    if (!subtle) return; // not a secure context (about:blank): nothing to count
     const digest = subtle.digest.bind(subtle);
     (globalThis as { mainThreadDigests?: number }).mainThreadDigests = 0;
     subtle.digest = (...args: Parameters<SubtleCrypto['digest']>) => {

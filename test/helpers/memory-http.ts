@@ -15,6 +15,15 @@ export class MemoryCdn implements HttpRange {
 
   constructor(private readonly file: Uint8Array, private readonly latencyMs = 1) {}
 
+  async probeSize(): Promise<number> {
+    this.requests++;
+    if (this.failNext > 0) {
+      this.failNext--;
+      throw new TabswarmError('cdn-error', 'HTTP 503');
+    }
+    return this.file.byteLength;
+  }
+
   async get(_url: string, start: number, end: number, signal: AbortSignal): Promise<Uint8Array> {
     this.requests++;
     await new Promise((r) => setTimeout(r, this.latencyMs));

@@ -7,17 +7,17 @@ export class MemoryStore implements PieceStore {
   async list(contentId: string): Promise<number[]> {
     const out: number[] = [];
     for (const key of this.pieces.keys()) {
-      const [id, index] = key.split(':');
-      if (id === contentId) out.push(Number(index));
+      const at = key.lastIndexOf('#');
+      if (key.slice(0, at) === contentId) out.push(Number(key.slice(at + 1)));
     }
     return out;
   }
 
   async get(contentId: string, index: number): Promise<Uint8Array | undefined> {
-    return this.pieces.get(`${contentId}:${index}`);
+    return this.pieces.get(`${contentId}#${index}`);
   }
 
   async put(contentId: string, index: number, data: Uint8Array): Promise<void> {
-    this.pieces.set(`${contentId}:${index}`, data.slice());
+    this.pieces.set(`${contentId}#${index}`, data.slice());
   }
 }

@@ -26,7 +26,7 @@ export function startPeer(
   net: MemoryNetwork,
   content: TestContent,
   cdn: MemoryCdn,
-  options: { store?: MemoryStore; config?: Partial<ClientConfig>; peering?: boolean } = {},
+  options: { store?: MemoryStore; config?: Partial<ClientConfig>; peering?: boolean; simpleReason?: string } = {},
 ): SimPeer {
   const peerId = newPeerId();
   const store = options.store ?? new MemoryStore();
@@ -41,6 +41,7 @@ export function startPeer(
     signaling: net.signaling(peerId),
     connector: net.connector(peerId),
     peering: options.peering ?? true,
+    simpleReason: options.simpleReason,
     config: { httpDelayMs: 50, announceIntervalMs: 200, ...options.config },
   });
   void download.start();

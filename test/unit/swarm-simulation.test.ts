@@ -149,6 +149,24 @@ describe('swarm simulation', () => {
     expect(Date.now() - started).toBeGreaterThanOrEqual(250 + 500 + 1000 - 50);
   }, 20_000);
 
+  it('simple mode: HTTP only, no peers, pieces kept apart from verified ones and never served', async () => {
+    const content = makeContent(5 * MiB + 3, 13);
+    const net = new MemoryNetwork();
+    const cdn = new MemoryCdn(content.bytes);
+    const seeder = track(startPeer(net, content, cdn, { store: await seededStore(content) }));
+    await waitFor(seeder.download, 'complete');
+    const simple = { ...content, metadata: { ...content.metadata, fileSha256: '', pieceSha256: [] } };
+    const peer = track(startPeer(net, simple, cdn, { simpleReason: 'the metadata is unavailable' }));
+    await waitFor(peer.download, 'complete');
+    expect(peer.download.peering).toBe(false);
+    expect(peer.download.connectedPeers).toBe(0);
+    expect(peer.download.snapshot().bytesFromCdn).toBe(content.metadata.fileSize);
+    expect(peer.download.fileSha256).toBe(content.metadata.fileSha256);
+    expect(await peer.store.list(content.contentId)).toEqual([]);
+    expect((await peer.store.list(`simple:${content.contentId}`)).length).toBe(6);
+    expect(seeder.download.snapshot().bytesUploaded).toBe(0);
+  });
+
   it('resumes from stored pieces and fetches only the rest', async () => {
     const content = makeContent(8 * MiB, 6);
     const net = new MemoryNetwork();
