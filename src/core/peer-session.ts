@@ -270,7 +270,12 @@ export class PeerSession implements PieceSource {
     try {
       while (!this.closed && this.uploadQueue.length > 0 && this.link.bufferedAmount < this.config.sendBufferHighBytes) {
         const index = this.uploadQueue.shift()!;
-        const data = await this.ctx.readPiece(index);
+        let data: Uint8Array | undefined;
+        try {
+          data = await this.ctx.readPiece(index);
+        } catch {
+          data = undefined; // our storage failed: refuse, as for a piece we do not hold
+        }
         if (this.closed) return;
         if (!data) {
           this.sendFrame(encodeReject(index));

@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { PEER_ID_HEX, SHA256_HEX } from './hex.js';
+import { boundedString, utf8Length } from './bounded-string.js';
 import { LIMITS } from './limits.js';
 
 const contentId = z.string().regex(SHA256_HEX);
@@ -29,17 +30,17 @@ export type Report = z.infer<typeof reportSchema>;
 
 /** WebRTC signaling payloads as simple-peer emits them; anything else is refused. */
 export const signalDataSchema = z.discriminatedUnion('type', [
-  z.object({ type: z.literal('offer'), sdp: z.string().max(LIMITS.maxSdpLength) }).strict(),
-  z.object({ type: z.literal('answer'), sdp: z.string().max(LIMITS.maxSdpLength) }).strict(),
+  z.object({ type: z.literal('offer'), sdp: boundedString(LIMITS.maxSdpLength) }).strict(),
+  z.object({ type: z.literal('answer'), sdp: boundedString(LIMITS.maxSdpLength) }).strict(),
   z
     .object({
       type: z.literal('candidate'),
       candidate: z
         .object({
-          candidate: z.string().max(LIMITS.maxCandidateLength),
-          sdpMid: z.string().max(64).nullable().optional(),
+          candidate: boundedString(LIMITS.maxCandidateLength),
+          sdpMid: boundedString(64).nullable().optional(),
           sdpMLineIndex: z.number().int().min(0).max(64).nullable().optional(),
-          usernameFragment: z.string().max(256).nullable().optional(),
+          usernameFragment: boundedString(256).nullable().optional(),
         })
         .strict(),
     })
@@ -71,14 +72,18 @@ export const serverMessageSchema = z.discriminatedUnion('type', [
     })
     .strict(),
   z.object({ type: z.literal('signal'), contentId, from: peerId, data: signalDataSchema }).strict(),
-  z.object({ type: z.literal('error'), code: z.string().max(64), message: z.string().max(1024) }).strict(),
+  z.object({ type: z.literal('error'), code: boundedString(64), message: boundedString(1024) }).strict(),
 ]);
 export type ServerMessage = z.infer<typeof serverMessageSchema>;
 
 export type ParseResult<T> = { ok: true; value: T } | { ok: false; reason: string };
 
 function parseFrame<T>(schema: z.ZodType<T>, text: string): ParseResult<T> {
+  // Code units never exceed UTF-8 bytes, so the cheap check first, the exact one when it matters.
   if (text.length > LIMITS.maxSignalingMessageBytes) return { ok: false, reason: 'message too large' };
+  if (text.length * 3 > LIMITS.maxSignalingMessageBytes && utf8Length(text) > LIMITS.maxSignalingMessageBytes) {
+    return { ok: false, reason: 'message too large' };
+  }
   let json: unknown;
   try {
     json = JSON.parse(text);

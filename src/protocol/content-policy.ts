@@ -4,9 +4,10 @@
  */
 import { z } from 'zod';
 import { SHA256_HEX } from './hex.js';
+import { boundedString } from './bounded-string.js';
 import { LIMITS } from './limits.js';
 
-const url = z.string().min(1).max(2048);
+const url = boundedString(2048, 1);
 
 export const contentPolicySchema = z
   .object({
@@ -19,7 +20,7 @@ export const contentPolicySchema = z
     cdnUrls: z.array(url).min(1).max(8),
     /** Whether peer-to-peer is allowed for this content; false means HTTP only (still verified). */
     peering: z.boolean(),
-    name: z.string().min(1).max(LIMITS.maxNameLength),
+    name: boundedString(LIMITS.maxNameLength, 1),
     fileSize: z.number().int().min(0).max(LIMITS.maxFileSize),
   })
   .strict();
@@ -28,8 +29,8 @@ export type ContentPolicy = z.infer<typeof contentPolicySchema>;
 export const catalogEntrySchema = z
   .object({
     contentId: z.string().regex(SHA256_HEX),
-    name: z.string().min(1).max(LIMITS.maxNameLength),
-    mimeType: z.string().min(1).max(LIMITS.maxMimeLength),
+    name: boundedString(LIMITS.maxNameLength, 1),
+    mimeType: boundedString(LIMITS.maxMimeLength, 1),
     fileSize: z.number().int().min(0).max(LIMITS.maxFileSize),
   })
   .strict();

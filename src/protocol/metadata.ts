@@ -7,6 +7,7 @@
  * docs/protocol.md documents every field.
  */
 import { z } from 'zod';
+import { boundedString } from './bounded-string.js';
 import { LIMITS } from './limits.js';
 import { SHA256_HEX } from './hex.js';
 
@@ -21,8 +22,8 @@ const metadataSchema = z
   .object({
     format: z.literal(METADATA_FORMAT),
     version: z.literal(METADATA_VERSION),
-    name: z.string().min(1).max(LIMITS.maxNameLength),
-    mimeType: z.string().min(1).max(LIMITS.maxMimeLength),
+    name: boundedString(LIMITS.maxNameLength, 1),
+    mimeType: boundedString(LIMITS.maxMimeLength, 1),
     fileSize: z.number().int().min(0).max(LIMITS.maxFileSize),
     pieceSize: z
       .number()
@@ -75,6 +76,13 @@ export function parseMetadata(bytes: Uint8Array): MetadataParseResult {
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     return { ok: false, reason: `metadata invalid at ${issue?.path.join('.') || '(root)'}: ${issue?.message ?? 'unknown'}` };
+  }
+  // One document, one reading: the bytes must be exactly what encodeMetadata writes, so no
+  // duplicate key, other field order, spacing or number spelling can mean different things
+  // to different parsers of the same content ID.
+  const canonical = encodeMetadata(parsed.data);
+  if (canonical.byteLength !== bytes.byteLength || canonical.some((b, i) => b !== bytes[i])) {
+    return { ok: false, reason: 'metadata is not in canonical form (as encodeMetadata writes it)' };
   }
   return { ok: true, metadata: parsed.data };
 }
