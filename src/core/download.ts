@@ -243,6 +243,7 @@ export class Download {
       this.events.emit('peer', { peerId: session.id, event: 'disconnected' });
       this.pump();
     });
+    session.start();
   }
 
   /** A strike against a peer; at `strikesToBan` it is banned for this content. */

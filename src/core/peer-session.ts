@@ -74,6 +74,7 @@ export class PeerSession implements PieceSource {
   private receiving: PendingRequest | undefined;
   private readonly uploadQueue: number[] = [];
   private uploading = false;
+  private started = false;
   private gotHandshake = false;
   private gotBitfield = false;
   private closed = false;
@@ -86,13 +87,23 @@ export class PeerSession implements PieceSource {
   ) {
     this.id = link.remoteId;
     this.remoteHave = new Bitfield(ctx.pieceCount);
+  }
+
+  /**
+   * Sends our handshake and bitfield, then starts taking the remote's messages. Call it after
+   * subscribing to `events`: the link may hold early messages that are delivered at once, and
+   * their 'ready' must not be lost.
+   */
+  start(): void {
+    if (this.started || this.closed) return;
+    this.started = true;
+    this.sendFrame(encodeHandshake(this.ctx.contentId, this.ctx.pieceCount));
+    this.sendFrame(encodeBitfield(this.ctx.have.toBytes()));
     this.offs.push(
-      link.on('message', (m) => this.onMessage(m)),
-      link.on('drain', () => void this.pumpUploads()),
-      link.on('close', () => this.destroy()),
+      this.link.on('close', () => this.destroy()),
+      this.link.on('drain', () => void this.pumpUploads()),
+      this.link.on('message', (m) => this.onMessage(m)),
     );
-    this.sendFrame(encodeHandshake(ctx.contentId, ctx.pieceCount));
-    this.sendFrame(encodeBitfield(ctx.have.toBytes()));
   }
 
   get ready(): boolean {
@@ -200,8 +211,10 @@ export class PeerSession implements PieceSource {
       }
       case 'request': {
         if (!this.ctx.have.has(frame.index)) {
+          // We announce every piece we hold and never drop one, so an honest peer only asks for
+          // pieces we hold: anything else is a probe or a flood.
           this.sendFrame(encodeReject(frame.index));
-          return;
+          return this.violation(`request for piece ${frame.index}, which we never announced`);
         }
         if (this.uploadQueue.length >= this.config.maxIncomingRequests) {
           this.sendFrame(encodeReject(frame.index));

@@ -7,10 +7,11 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from '@playwright/test';
-import { writeDeterministicFile } from '../../signaling/deterministic-content.js';
+import { deterministicChunk, writeDeterministicFile } from '../../signaling/deterministic-content.js';
 import { publishFile } from '../../signaling/publish.js';
 import { createServer, type ServerHandle } from '../../signaling/server.js';
 import type { StatsSnapshot } from '../../src/core/stats.js';
+import { parseMetadata, type Metadata } from '../../src/protocol/metadata.js';
 
 export interface TestSwarmServer {
   server: ServerHandle;
@@ -90,4 +91,99 @@ export async function savedFileSha256(page: Page): Promise<string> {
   const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Save file' }).click()]);
   const path = await download.path();
   return createHash('sha256').update(await readFile(path)).digest('hex');
+}
+
+// ---------------------------------------------------------------------------------------------
+// For the adversarial suite: the content as a Node peer needs it, and a per-page log of the
+// download's strike, ban and rejection events (the snapshot only has the counts).
+
+/** The published file's metadata and bytes, for Node peers that seed it. */
+export interface TestContentBytes {
+  metadata: Metadata;
+  fileBytes: Uint8Array;
+}
+
+/**
+ * Regenerates the deterministic file `startTestServer(size, seed)` published and fetches its
+ * metadata from the server (not from the CDN, so the CDN log stays the browsers' own).
+ */
+export async function testContentBytes(swarm: TestSwarmServer, seed: number): Promise<TestContentBytes> {
+  const fileBytes = deterministicChunk(seed, 0, swarm.fileSize);
+  const sha = createHash('sha256').update(fileBytes).digest('hex');
+  if (sha !== swarm.fileSha256) throw new Error(`regenerated file has SHA-256 ${sha}, the server's is ${swarm.fileSha256}`);
+  const res = await fetch(`${swarm.server.url}/meta/${swarm.contentId}`);
+  if (!res.ok) throw new Error(`metadata: HTTP ${res.status}`);
+  const parsed = parseMetadata(new Uint8Array(await res.arrayBuffer()));
+  if (!parsed.ok) throw new Error(`metadata: ${parsed.reason}`);
+  return { metadata: parsed.metadata, fileBytes };
+}
+
+export interface PeerEventLog {
+  strikes: Array<{ peerId: string; reason: string; at: number }>;
+  bans: Array<{ peerId: string; reason: string; at: number }>;
+  rejected: Array<{ index: number; source: string; reason: string; at: number }>;
+}
+
+declare global {
+  interface Window {
+    /** Filled by openLoggedPeer's init script. */
+    __tabswarmEvents?: PeerEventLog;
+  }
+}
+
+export interface LoggedPeerOptions {
+  /**
+   * Delays every RTCPeerConnection.getStats() of the page by this much. simple-peer reports a
+   * link open ('connect') only after a getStats() call, so this holds the page's 'connect' back
+   * the way a loaded machine does, while the remote already sends.
+   */
+  slowGetStatsMs?: number;
+}
+
+/** Like openPeer, and records the download's strike, ban and rejection events (see peerEvents). */
+export async function openLoggedPeer(browser: Browser, url: string, options: LoggedPeerOptions = {}): Promise<PeerPage> {
+  const context = await browser.newContext({ acceptDownloads: true });
+  if (options.slowGetStatsMs) {
+    await context.addInitScript((ms) => {
+      const proto = RTCPeerConnection.prototype;
+      const getStats = proto.getStats;
+      // No declared parameters: simple-peer takes the promise form only when length is 0.
+      proto.getStats = function (this: RTCPeerConnection, ...args: unknown[]) {
+        return new Promise((r) => setTimeout(r, ms)).then(() => (getStats as (...a: unknown[]) => Promise<RTCStatsReport>).apply(this, args));
+      } as typeof proto.getStats;
+    }, options.slowGetStatsMs);
+  }
+  await context.addInitScript(() => {
+    const log: PeerEventLog = { strikes: [], bans: [], rejected: [] };
+    window.__tabswarmEvents = log;
+    // The download is created once the content's metadata is in; its first peer event comes
+    // only after a WebRTC link opened, long after this finds it.
+    const timer = setInterval(() => {
+      const d = window.tabswarm?.current()?.download;
+      if (!d) return;
+      clearInterval(timer);
+      d.events.on('peer', (e) => {
+        if (e.event === 'strike') log.strikes.push({ peerId: e.peerId, reason: e.reason ?? '', at: Date.now() });
+        if (e.event === 'banned') log.bans.push({ peerId: e.peerId, reason: e.reason ?? '', at: Date.now() });
+      });
+      d.events.on('rejected', (e) => log.rejected.push({ ...e, at: Date.now() }));
+    }, 2);
+  });
+  if (process.env.TABSWARM_PAGE_DEBUG) {
+    await context.addInitScript((ns) => localStorage.setItem('debug', ns), process.env.TABSWARM_PAGE_DEBUG);
+  }
+  const page = await context.newPage();
+  page.on('pageerror', (e) => console.error(`[page error] ${e.message}`));
+  if (process.env.TABSWARM_PAGE_DEBUG) page.on('console', (m) => console.log(`[page] ${m.text()}`));
+  await page.goto(url);
+  return { context, page };
+}
+
+export function peerEvents(page: Page): Promise<PeerEventLog> {
+  return page.evaluate(() => window.__tabswarmEvents ?? { strikes: [], bans: [], rejected: [] });
+}
+
+/** The page's peer ID (a new one on every page load). */
+export function peerIdOf(page: Page): Promise<string> {
+  return page.evaluate(() => window.tabswarm.client.peerId);
 }

@@ -103,7 +103,7 @@ export function startLiar(
     config: { ...DEFAULT_CONFIG, announceIntervalMs: 200 },
     report: () => ({ uploaded: 0, downloaded: 0, downloadedCdn: 0, left: 0, peersWanted: 20, isBackground: false, uploadedBps: 0, downloadBps: 0 }),
     onLink: (link) => {
-      new PeerSession(
+      const session = new PeerSession(
         link,
         {
           contentId: fromHex(content.contentId)!,
@@ -117,6 +117,7 @@ export function startLiar(
         },
         DEFAULT_CONFIG,
       );
+      session.start();
     },
   });
   swarm.start();

@@ -212,6 +212,7 @@ async function runSequence(setup: Setup, ops: Op[]): Promise<void> {
     if (typeof v !== 'string' || v.length === 0) problems.push(`violation without a reason: ${String(v)}`);
     violations.push(v);
   });
+  session.start();
 
   // ...and this one just after: check what the session did with it.
   a.on('message', () => {
@@ -247,7 +248,7 @@ async function runSequence(setup: Setup, ops: Op[]): Promise<void> {
           expectViolations(0, 0, f.type);
           break;
         case 'request':
-          if (!have.has(f.index)) expectViolations(0, 0, 'request for a piece not held');
+          if (!have.has(f.index)) expectViolations(1, 1, 'request for a piece never announced');
           else if (queuedBefore >= setup.maxIncomingRequests) expectViolations(1, 1, `request with ${queuedBefore} queued`);
           else expectViolations(0, 0, `request with ${queuedBefore} queued`);
           break;

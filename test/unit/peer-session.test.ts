@@ -29,6 +29,7 @@ function session(link: MemoryLink, have: Bitfield) {
     { ...DEFAULT_CONFIG, wireChunkBytes: 8 * 1024, maxIncomingRequests: 2 },
   );
   s.events.on('violation', (v) => violations.push(v));
+  s.start();
   return { s, violations };
 }
 
@@ -64,6 +65,8 @@ describe('PeerSession', () => {
     b.send(encodeRequest(2));
     await tick();
     expect(received).toEqual(['handshake', 'bitfield', 'reject 1', 'piece 2@0', 'piece 2@8192', 'piece 2@16384', 'piece 2@24576']);
+    // We announced piece 2 only: asking for piece 1 is out of protocol (a probe or a flood).
+    expect(violations).toEqual(['request for piece 1, which we never announced']);
     a.buffered = 64 * 1024 * 1024; // a full send buffer: requests queue up
     for (let i = 0; i < 5; i++) b.send(encodeRequest(2));
     await tick();
