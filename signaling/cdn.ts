@@ -11,6 +11,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { STATUS_CODES } from 'node:http';
 import { basename, dirname } from 'node:path';
+import { Transform } from 'node:stream';
 import type { Logger } from 'pino';
 import send from 'send';
 import type { CdnLogRecorder } from './cdn-log.js';
@@ -35,9 +36,28 @@ interface HttpLikeError {
   message?: string;
 }
 
-export function createCdnHandler(deps: { contents: ContentStore; cdnLog: CdnLogRecorder; logger: Logger }) {
+export function createCdnHandler(deps: { contents: ContentStore; cdnLog: CdnLogRecorder; logger: Logger; rateBytesPerSec?: number }) {
+  const rate = deps.rateBytesPerSec ?? 0;
   const { contents, cdnLog } = deps;
   const log = deps.logger.child({ component: 'cdn' });
+
+  /**
+   * A pass-through that releases each chunk no sooner than `bytes so far / rate` after the
+   * start: one connection's rate, as a CDN edge limits it. (Pausing the file stream instead
+   * does not hold: pipe() resumes it on every 'drain' of the response.)
+   */
+  function throttled(): Transform {
+    const started = Date.now();
+    let passed = 0;
+    return new Transform({
+      transform(chunk: Buffer, _encoding, done) {
+        passed += chunk.length;
+        const wait = started + (passed / rate) * 1000 - Date.now();
+        if (wait <= 0) done(null, chunk);
+        else setTimeout(() => done(null, chunk), wait);
+      },
+    });
+  }
 
   /** Handles a request whose path starts with `/cdn/`. */
   return async function handleCdn(req: IncomingMessage, res: ServerResponse, pathname: string): Promise<void> {
@@ -88,6 +108,12 @@ export function createCdnHandler(deps: { contents: ContentStore; cdnLog: CdnLogR
       fileStream.on('data', (chunk: Buffer) => {
         handed += chunk.length;
       });
+      if (rate > 0) {
+        // send pipes the file stream into the response right after this event: route that
+        // one pipe through the throttle.
+        const pipe = fileStream.pipe.bind(fileStream);
+        fileStream.pipe = <T extends NodeJS.WritableStream>(dest: T): T => pipe(throttled()).pipe(dest);
+      }
     });
     stream.on('error', (err: HttpLikeError) => {
       const status = err.status ?? err.statusCode ?? 500;

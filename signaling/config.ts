@@ -57,6 +57,12 @@ export interface ServerConfig {
    */
   maxPeersPerReply: number;
   /**
+   * Bytes per second each CDN response is limited to; 0 means unlimited. For benchmarks and
+   * demos that show a slow CDN (`TABSWARM_CDN_RATE`).
+   * @default 0
+   */
+  cdnRateBytesPerSec: number;
+  /**
    * Pino log level.
    * @default 'info'
    */
@@ -68,6 +74,7 @@ export const DEFAULT_SERVER_CONFIG: Readonly<ServerConfig> = Object.freeze({
   host: '0.0.0.0',
   contentDir: './content',
   cdnBaseUrl: undefined,
+  cdnRateBytesPerSec: 0,
   demoSize: 64 * 1024 * 1024,
   appDir: './dist/app',
   announceIntervalMs: 15_000,
@@ -105,6 +112,9 @@ export function resolveConfig(overrides: Partial<ServerConfig> = {}): ServerConf
   }
   c.maxPeersPerReply = Math.min(c.maxPeersPerReply, LIMITS.maxPeersPerReply);
   if (!LOG_LEVELS.includes(c.logLevel)) throw new ConfigError(`logLevel must be one of ${LOG_LEVELS.join(', ')}, got ${String(c.logLevel)}`);
+  if (!Number.isFinite(c.cdnRateBytesPerSec) || c.cdnRateBytesPerSec < 0) {
+    throw new ConfigError(`cdnRateBytesPerSec must be a non-negative number, got ${c.cdnRateBytesPerSec}`);
+  }
   if (c.cdnBaseUrl !== undefined) c.cdnBaseUrl = c.cdnBaseUrl.replace(/\/+$/, '');
   return c;
 }
@@ -136,6 +146,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): Partial<Ser
     host: stringFromEnv(env, 'TABSWARM_HOST'),
     contentDir: stringFromEnv(env, 'TABSWARM_CONTENT_DIR'),
     cdnBaseUrl: stringFromEnv(env, 'TABSWARM_CDN_BASE_URL'),
+    cdnRateBytesPerSec: intFromEnv(env, 'TABSWARM_CDN_RATE'),
     demoSize: intFromEnv(env, 'TABSWARM_DEMO_SIZE'),
     appDir: stringFromEnv(env, 'TABSWARM_APP_DIR'),
     announceIntervalMs: intFromEnv(env, 'TABSWARM_ANNOUNCE_INTERVAL_MS'),

@@ -77,7 +77,7 @@ export async function createServer(options: Partial<ServerConfig> = {}, deps: Se
     // Every published content is peerable for now (its policy says `peering: true`).
     isPeerable: async (contentId) => (await contents.lookup(contentId)) !== undefined,
   });
-  const handleCdn = createCdnHandler({ contents, cdnLog, logger });
+  const handleCdn = createCdnHandler({ contents, cdnLog, logger, rateBytesPerSec: config.cdnRateBytesPerSec });
   const handleApi = createApiHandler({ contents, cdnLog, config, logger, health: async () => ({ arrays: await arrays.stats() }) });
 
   const serveApp = isDirectory(config.appDir)

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from '@playwright/test';
 import { deterministicChunk, writeDeterministicFile } from '../../signaling/deterministic-content.js';
 import { publishFile } from '../../signaling/publish.js';
+import type { ServerConfig } from '../../signaling/config.js';
 import { createServer, type ServerHandle } from '../../signaling/server.js';
 import type { StatsSnapshot } from '../../src/core/stats.js';
 import { parseMetadata, type Metadata } from '../../src/protocol/metadata.js';
@@ -21,13 +22,14 @@ export interface TestSwarmServer {
   close(): Promise<void>;
 }
 
-export async function startTestServer(size: number, seed: number): Promise<TestSwarmServer> {
+export async function startTestServer(size: number, seed: number, options: Partial<ServerConfig> = {}): Promise<TestSwarmServer> {
   const dir = await mkdtemp(join(tmpdir(), 'tabswarm-e2e-'));
   const source = join(dir, `e2e-${seed}.bin`);
   await writeDeterministicFile(source, size, seed);
-  const fileSha256 = createHash('sha256').update(await readFile(source)).digest('hex');
-  const { contentId } = await publishFile(source, { contentDir: join(dir, 'content') });
-  const server = await createServer({ port: 0, host: '127.0.0.1', contentDir: join(dir, 'content'), demoSize: 0, logLevel: 'warn' });
+  // publish hashes the file as a stream; its whole-file SHA-256 is the reference.
+  const { contentId, metadata } = await publishFile(source, { contentDir: join(dir, 'content') });
+  const fileSha256 = metadata.fileSha256;
+  const server = await createServer({ port: 0, host: '127.0.0.1', contentDir: join(dir, 'content'), demoSize: 0, logLevel: 'warn', ...options });
   return {
     server,
     contentId,

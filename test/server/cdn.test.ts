@@ -186,3 +186,36 @@ describe('CDN origin', () => {
     expect(logged).toBeLessThan(32 * MiB);
   });
 });
+
+describe('CDN origin with a rate limit', () => {
+  let dir: string;
+  let server: ServerHandle;
+  let content: PublishResult;
+
+  beforeAll(async () => {
+    dir = await makeTempDir();
+    const contentDir = join(dir, 'content');
+    content = await publishDeterministic(dir, contentDir, 4 * MiB, 31, 'slow.bin');
+    server = await startServer(contentDir, { cdnRateBytesPerSec: 2 * MiB });
+  });
+  afterAll(async () => {
+    await server?.close();
+    await removeDir(dir);
+  });
+
+  it('holds each response to the configured rate, with the right bytes', async () => {
+    const url = `${server.url}/cdn/${content.contentId}/slow.bin`;
+    const started = Date.now();
+    const [a, b] = await Promise.all([
+      fetch(url, { headers: { Range: `bytes=0-${2 * MiB - 1}` } }),
+      fetch(url, { headers: { Range: `bytes=${2 * MiB}-${4 * MiB - 1}` } }),
+    ]);
+    const [ab, bb] = await Promise.all([a.arrayBuffer(), b.arrayBuffer()]);
+    const seconds = (Date.now() - started) / 1000;
+    expect(Buffer.from(ab).equals(Buffer.from(deterministicChunk(31, 0, 2 * MiB)))).toBe(true);
+    expect(Buffer.from(bb).equals(Buffer.from(deterministicChunk(31, 2 * MiB, 2 * MiB)))).toBe(true);
+    // 2 MiB per connection at 2 MiB/s: about a second each, in parallel (the limit is per connection).
+    expect(seconds).toBeGreaterThan(0.85);
+    expect(seconds).toBeLessThan(2.5);
+  });
+});
