@@ -319,12 +319,19 @@ export class Download {
     if (size > 1 && !peersStalled) this.wakeIn(quietSince + this.config.httpDelayMs - now);
   }
 
-  /** Our rank among ourselves and the connected peers that are still downloading. */
+  /**
+   * Our rank among the peers downloading this content with us: those connected and still
+   * missing pieces, and those the Arrays service listed as downloading (links take seconds to
+   * come up on a busy machine, and tabs that each think they are alone all fetch everything).
+   */
   private cdnShare(): { rank: number; size: number } {
-    const ids = [this.opts.peerId];
-    for (const s of this.sessions.values()) if (s.ready && !s.remoteHave.complete) ids.push(s.id);
-    ids.sort();
-    return { rank: ids.indexOf(this.opts.peerId), size: ids.length };
+    const ids = new Set([this.opts.peerId, ...(this.swarm?.listedDownloaders() ?? [])]);
+    for (const s of this.sessions.values()) {
+      if (s.ready && !s.remoteHave.complete) ids.add(s.id);
+      else if (s.ready) ids.delete(s.id); // listed as downloading, but it has finished since
+    }
+    const sorted = [...ids].sort();
+    return { rank: sorted.indexOf(this.opts.peerId), size: sorted.length };
   }
 
   private request(index: number, source: PieceSource): void {

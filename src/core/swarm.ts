@@ -34,6 +34,8 @@ export class Swarm {
   private timer: ReturnType<typeof setTimeout> | undefined;
   private intervalMs: number;
   private stopped = false;
+  /** The peers of the last `peers` reply, with the bytes they had left then. */
+  private listed = new Map<string, number>();
 
   constructor(private readonly opts: SwarmOptions) {
     this.intervalMs = opts.config.announceIntervalMs;
@@ -45,6 +47,7 @@ export class Swarm {
       signaling.on('peers', (m) => {
         if (m.contentId !== contentId) return;
         this.intervalMs = m.intervalMs;
+        this.listed = new Map(m.peers.filter((p) => p.peerId !== this.opts.peerId).map((p) => [p.peerId, p.left]));
         for (const p of m.peers) this.maybeConnect(p.peerId);
       }),
       signaling.on('signal', (m) => {
@@ -77,6 +80,16 @@ export class Swarm {
     if (!this.stopped) this.opts.signaling.ban(this.opts.contentId, peerId);
     this.links.get(peerId)?.link.close();
     this.links.delete(peerId);
+  }
+
+  /**
+   * Peers the Arrays service listed last that were still downloading then and are not
+   * banned: the swarm as the service sees it, before every link is up.
+   */
+  listedDownloaders(): string[] {
+    const out: string[] = [];
+    for (const [id, left] of this.listed) if (left > 0 && !this.banned.has(id)) out.push(id);
+    return out;
   }
 
   isBanned(peerId: string): boolean {
