@@ -10,6 +10,14 @@ export interface ClientConfig {
    */
   httpDelayMs: number;
   /**
+   * Tabs downloading together split the pieces no peer holds, each fetching its share from
+   * the CDN. Another tab's share is fetched from the CDN only once peers have delivered
+   * nothing for this long (the owner stalled or is unreachable); a tab that leaves the swarm
+   * gives its share back at once.
+   * @default 10000
+   */
+  peerStallMs: number;
+  /**
    * Piece requests kept in flight to one peer. Enough to keep a data channel busy while
    * earlier pieces are verified.
    * @default 8
@@ -82,6 +90,7 @@ export interface ClientConfig {
 
 export const DEFAULT_CONFIG: Readonly<ClientConfig> = Object.freeze({
   httpDelayMs: 2000,
+  peerStallMs: 10_000,
   peerRequestsInFlight: 8,
   cdnRequestsInFlight: 4,
   peerRequestTimeoutMs: 20_000,

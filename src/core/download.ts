@@ -300,8 +300,8 @@ export class Download {
    * The CDN's share. Tabs downloading together split the pieces no peer holds by index
    * (piece i is "ours" when i mod N equals our rank among the N downloading peers we see), so
    * each piece crosses the CDN about once and the rest is traded. Pieces of another tab's
-   * share go to the CDN only when peers have delivered nothing for `httpDelayMs` (the owner
-   * stalled or left), or when we are alone.
+   * share go to the CDN only when peers have delivered nothing for `peerStallMs` (the owner
+   * stalled or is unreachable), or when we are alone.
    */
   private pumpCdn(cdn: CdnSource, state: PickState, now: number): void {
     if (this.cdnOpenedAt === 0) this.cdnOpenedAt = now;
@@ -309,23 +309,24 @@ export class Download {
     const { rank, size } = this.cdnShare();
     const ours = (i: number): boolean => i % size === rank;
     const quietSince = Math.max(this.cdnOpenedAt, this.lastPeerPieceAt);
-    const peersStalled = now - quietSince >= this.config.httpDelayMs;
+    const peersStalled = now - quietSince >= this.config.peerStallMs;
     while (cdn.freeSlots() > 0) {
       let i = pickForCdn(state, ours);
       if (i < 0 && (size === 1 || peersStalled)) i = pickForCdn(state);
       if (i < 0) break;
       this.request(i, cdn);
     }
-    if (size > 1 && !peersStalled) this.wakeIn(quietSince + this.config.httpDelayMs - now);
+    if (size > 1 && !peersStalled) this.wakeIn(quietSince + this.config.peerStallMs - now);
   }
 
   /**
    * Our rank among the peers downloading this content with us: those connected and still
-   * missing pieces, and those the Arrays service listed as downloading (links take seconds to
-   * come up on a busy machine, and tabs that each think they are alone all fetch everything).
+   * missing pieces, those still connecting, and those the Arrays service listed as downloading
+   * (links take seconds to come up on a busy machine, and tabs that each think they are alone
+   * all fetch everything).
    */
   private cdnShare(): { rank: number; size: number } {
-    const ids = new Set([this.opts.peerId, ...(this.swarm?.listedDownloaders() ?? [])]);
+    const ids = new Set([this.opts.peerId, ...(this.swarm?.listedDownloaders() ?? []), ...(this.swarm?.linkedPeers() ?? [])]);
     for (const s of this.sessions.values()) {
       if (s.ready && !s.remoteHave.complete) ids.add(s.id);
       else if (s.ready) ids.delete(s.id); // listed as downloading, but it has finished since

@@ -57,7 +57,7 @@ interface PendingRequest {
   received: number;
   resolve(data: Uint8Array): void;
   reject(e: TabswarmError): void;
-  timer: ReturnType<typeof setTimeout>;
+  timer: ReturnType<typeof setTimeout> | undefined;
 }
 
 export class PeerSession implements PieceSource {
@@ -70,6 +70,13 @@ export class PeerSession implements PieceSource {
   penalty = 0;
   private readonly refused = new Set<number>();
   private readonly pending = new Map<number, PendingRequest>();
+  /** When the remote last sent piece data (ms). */
+  private lastDataAt = 0;
+  /**
+   * Pieces we cancelled after a timeout: the remote may already be sending them, so their
+   * chunks are dropped, not taken as unrequested. Bounded by the pieces we ever request.
+   */
+  private readonly cancelled = new Set<number>();
   /** The piece whose chunks are arriving: a sender sends one piece's chunks back to back. */
   private receiving: PendingRequest | undefined;
   private readonly uploadQueue: number[] = [];
@@ -127,13 +134,24 @@ export class PeerSession implements PieceSource {
     if (this.closed) return Promise.reject(new TabswarmError('peer-gone', `peer ${this.id} is gone`));
     if (this.pending.has(index)) return Promise.reject(new TabswarmError('protocol-violation', `piece ${index} already requested`));
     return new Promise<Uint8Array>((resolve, reject) => {
-      const timer = setTimeout(() => {
+      const request: PendingRequest = { index, buffer: new Uint8Array(length), received: 0, resolve, reject, timer: undefined };
+      // A peer is stalled when it has sent no piece data at all for the timeout, not when one
+      // request waits long: requests are served one after another, and a busy machine is slow.
+      const check = (): void => {
+        const silentFor = Date.now() - Math.max(this.lastDataAt, requestedAt);
+        if (silentFor < this.config.peerRequestTimeoutMs) {
+          request.timer = setTimeout(check, this.config.peerRequestTimeoutMs - silentFor);
+          return;
+        }
         this.pending.delete(index);
+        this.cancelled.add(index);
         this.penalty++;
         this.sendFrame(encodeCancel(index));
-        reject(new TabswarmError('timeout', `peer ${this.id} did not deliver piece ${index} in time`));
-      }, this.config.peerRequestTimeoutMs);
-      this.pending.set(index, { index, buffer: new Uint8Array(length), received: 0, resolve, reject, timer });
+        reject(new TabswarmError('timeout', `peer ${this.id} sent nothing for ${Math.round(silentFor / 1000)} s`));
+      };
+      const requestedAt = Date.now();
+      request.timer = setTimeout(check, this.config.peerRequestTimeoutMs);
+      this.pending.set(index, request);
       this.sendFrame(encodeRequest(index));
     });
   }
@@ -231,6 +249,7 @@ export class PeerSession implements PieceSource {
       }
       case 'reject': {
         const p = this.pending.get(frame.index);
+        if (!p && this.cancelled.delete(frame.index)) return; // answered after we gave up
         if (!p) return this.violation(`reject for piece ${frame.index} never requested`);
         this.finish(p);
         this.refused.add(frame.index);
@@ -238,7 +257,12 @@ export class PeerSession implements PieceSource {
         return;
       }
       case 'piece': {
+        this.lastDataAt = Date.now();
         const p = this.pending.get(frame.index);
+        if (!p && this.cancelled.has(frame.index)) {
+          if (frame.offset + frame.data.byteLength >= this.ctx.pieceLength(frame.index)) this.cancelled.delete(frame.index);
+          return; // a piece we gave up on, still arriving: not a lie
+        }
         const partial = this.receiving;
         if (partial && partial !== p && this.pending.get(partial.index) === partial) {
           // Another piece started before this one was whole: it was cut short.

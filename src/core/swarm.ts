@@ -34,6 +34,7 @@ export class Swarm {
   private timer: ReturnType<typeof setTimeout> | undefined;
   private intervalMs: number;
   private stopped = false;
+  private announces = 0;
   /** The peers of the last `peers` reply, with the bytes they had left then. */
   private listed = new Map<string, number>();
 
@@ -67,7 +68,11 @@ export class Swarm {
     if (this.stopped) return;
     clearTimeout(this.timer);
     this.opts.signaling.announce(this.opts.contentId, this.opts.peerId, this.opts.report());
-    this.timer = setTimeout(() => this.announce(), this.intervalMs);
+    // A young swarm changes fast (tabs opened together): ask again after 1, 2 and 4 s, then
+    // at the service's interval.
+    const early = this.announces < 3 ? 1000 * 2 ** this.announces : Infinity;
+    this.announces++;
+    this.timer = setTimeout(() => this.announce(), Math.min(early, this.intervalMs));
   }
 
   /**
@@ -90,6 +95,11 @@ export class Swarm {
     const out: string[] = [];
     for (const [id, left] of this.listed) if (left > 0 && !this.banned.has(id)) out.push(id);
     return out;
+  }
+
+  /** Peers we have a link with or to, open or still connecting. */
+  linkedPeers(): string[] {
+    return [...this.links.keys()];
   }
 
   isBanned(peerId: string): boolean {

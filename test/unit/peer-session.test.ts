@@ -21,12 +21,12 @@ async function pair(): Promise<[MemoryLink, MemoryLink]> {
   return [a, b];
 }
 
-function session(link: MemoryLink, have: Bitfield) {
+function session(link: MemoryLink, have: Bitfield, timeoutMs = DEFAULT_CONFIG.peerRequestTimeoutMs) {
   const violations: string[] = [];
   const s = new PeerSession(
     link,
     { contentId, pieceCount: COUNT, pieceLength: () => PIECE, have, readPiece: async (i) => new Uint8Array(PIECE).fill(i) },
-    { ...DEFAULT_CONFIG, wireChunkBytes: 8 * 1024, maxIncomingRequests: 2 },
+    { ...DEFAULT_CONFIG, wireChunkBytes: 8 * 1024, maxIncomingRequests: 2, peerRequestTimeoutMs: timeoutMs },
   );
   s.events.on('violation', (v) => violations.push(v));
   s.start();
@@ -86,6 +86,28 @@ describe('PeerSession', () => {
     await expect(first).rejects.toMatchObject({ kind: 'piece-length-mismatch' });
     expect((await second).every((x) => x === 1)).toBe(true);
     expect(violations).toEqual([`piece 0 truncated at ${PIECE / 2} bytes`]);
+  });
+
+  it('times out only a peer that sends nothing, and takes a cancelled piece arriving late without blame', async () => {
+    const [a, b] = await pair();
+    const { s, violations } = session(a, new Bitfield(COUNT), 120);
+    b.send(encodeHandshake(contentId, COUNT));
+    b.send(encodeBitfield(new Uint8Array([0xf0])));
+    await tick();
+    // Slow but progressing: a chunk every 60 ms for 4 chunks (240 ms > the 120 ms timeout).
+    const slow = s.fetch(0, PIECE);
+    for (let off = 0; off < PIECE; off += PIECE / 4) {
+      await new Promise((r) => setTimeout(r, 60));
+      b.send(encodePiece(0, off, new Uint8Array(PIECE / 4)));
+    }
+    expect((await slow).byteLength).toBe(PIECE);
+    // Silent: times out, then its bytes arrive after the cancel.
+    const silent = s.fetch(1, PIECE);
+    await expect(silent).rejects.toMatchObject({ kind: 'timeout' });
+    b.send(encodePiece(1, 0, new Uint8Array(PIECE)));
+    await tick();
+    expect(violations).toEqual([]);
+    expect(s.penalty).toBe(1);
   });
 
   it('closes on a handshake for other content', async () => {

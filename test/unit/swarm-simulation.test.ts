@@ -110,7 +110,7 @@ describe('swarm simulation', () => {
     const cdn = new MemoryCdn(content.bytes);
     // Speaks the protocol, counts as a downloading peer in the CDN split, never gets a piece.
     const silent = startLiar(net, content, (p) => p, { claimsPieces: false });
-    const peer = track(startPeer(net, content, cdn, { config: { httpDelayMs: 150 } }));
+    const peer = track(startPeer(net, content, cdn, { config: { httpDelayMs: 150, peerStallMs: 300 } }));
     await waitFor(peer.download, 'complete');
     silent.stop();
     expect(Buffer.from(await storedBytes(peer, content)).equals(Buffer.from(content.bytes))).toBe(true);
