@@ -9,6 +9,7 @@ describe('server config', () => {
       host: '0.0.0.0',
       contentDir: './content',
       cdnBaseUrl: undefined,
+      cdnRateBytesPerSec: 0,
       demoSize: 64 * 1024 * 1024,
       appDir: './dist/app',
       announceIntervalMs: 15_000,
