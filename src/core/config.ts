@@ -40,7 +40,8 @@ export interface ClientConfig {
    */
   cdnRequestTimeoutMs: number;
   /**
-   * Bytes of piece data in one wire frame (Chromium accepts up to 256 KiB per message).
+   * Bytes of piece data in one wire frame; at most LIMITS.maxWireChunk (256 KiB - 9), so that a
+   * frame fits in one data-channel message.
    * @default 65536
    */
   wireChunkBytes: number;

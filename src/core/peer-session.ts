@@ -5,6 +5,7 @@
  * Every incoming message is decoded with bounds checks first; anything malformed or out of
  * protocol is reported as a 'violation' (the download turns it into a strike) and ignored.
  */
+import { LIMITS } from '../protocol/limits.js';
 import { Bitfield } from './bitfield.js';
 import type { ClientConfig } from './config.js';
 import { Emitter } from './emitter.js';
@@ -318,7 +319,7 @@ export class PeerSession implements PieceSource {
           this.sendFrame(encodeReject(index));
           continue;
         }
-        const chunk = this.config.wireChunkBytes;
+        const chunk = Math.max(1, Math.min(this.config.wireChunkBytes, LIMITS.maxWireChunk));
         for (let off = 0; off < data.byteLength; off += chunk) {
           this.sendFrame(encodePiece(index, off, data.subarray(off, Math.min(off + chunk, data.byteLength))));
         }

@@ -25,6 +25,9 @@ export const LIMITS = {
   maxPeersPerReply: 50,
   /** Most bans one peer may report per content; later ones are ignored. */
   maxBansPerSwarm: 256,
-  /** Largest data carried by one peer wire PIECE frame (bytes). Chromium accepts 256 KiB messages. */
-  maxWireChunk: 256 * 1024,
+  /**
+   * Largest data carried by one peer wire PIECE frame (bytes): a frame (9-byte header and
+   * data) must fit in one 256 KiB data-channel message, Chromium's largest.
+   */
+  maxWireChunk: 256 * 1024 - 9,
 } as const;

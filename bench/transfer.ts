@@ -1,0 +1,177 @@
+/**
+ * Tab to tab: one file between two browser contexts of one browser, over WebRTC on this
+ * machine, against a bare RTCDataChannel between two other contexts in the same run.
+ *
+ * (a) raw: bench/pages/raw.ts; the runner carries offer, answer and candidates by hand;
+ *     256 KiB messages, bufferedAmount kept under 4 MiB. Timed from the first byte sent to
+ *     the last byte received (and from the first createOffer, including connect).
+ * (b) tabswarm: context A downloads the file from the CDN (`?httpDelayMs=0`) and seeds it;
+ *     a fresh context B opens the link with `?httpDelayMs=600000`, so every byte comes from A.
+ *     Timed from B's first verified peer piece to 'complete' (every piece verified and stored,
+ *     and the whole-file SHA-256 checked), and from page.goto to 'complete'.
+ * (a) and (b) alternate twice; the best of each is kept (the machine is noisy).
+ *
+ *   transfer_raw_mbps     raw data channel, first byte sent to last byte received
+ *   transfer_client_mbps  tabswarm, B's first peer piece to complete, over the file size
+ *   transfer_vs_raw       client / raw
+ * The WebTorrent comparison (transfer_vs_webtorrent) is made by bench/run.ts with the same size.
+ */
+import type { Browser, Page } from '@playwright/test';
+import type { BenchContext, BenchModule } from './types.js';
+// Declares window.raw, the page's API.
+import type {} from './pages/raw.js';
+import { MiB, mbps, newProbedPage, round, startBenchPages, startContentServer, waitProbe, type ContentServer, type Probe } from './util.js';
+
+/** The file size of the transfer benchmarks (WebTorrent's too). */
+export function transferBytes(tiny: boolean): number {
+  return (tiny ? 16 : 256) * MiB;
+}
+
+interface RawRun {
+  /** First byte sent to last byte received. */
+  seconds: number;
+  /** First createOffer to last byte received. */
+  totalSeconds: number;
+  connectSeconds: number;
+}
+
+export async function rawRun(browser: Browser, pagesUrl: string, bytes: number): Promise<RawRun> {
+  const ctxA = await browser.newContext();
+  const ctxB = await browser.newContext();
+  try {
+    const [a, b] = await Promise.all([ctxA.newPage(), ctxB.newPage()]);
+    await Promise.all([a.goto(`${pagesUrl}/raw.html`), b.goto(`${pagesUrl}/raw.html`)]);
+    await Promise.all([a.waitForFunction(() => typeof window.raw === 'object'), b.waitForFunction(() => typeof window.raw === 'object')]);
+    const t0 = Date.now();
+    const offer = await a.evaluate(() => window.raw.offer());
+    const answer = await b.evaluate((o) => window.raw.answer(o), offer);
+    await a.evaluate((ans) => window.raw.accept(ans), answer);
+    // Trickle ICE by hand until both ends see the channel open.
+    const deadline = Date.now() + 20_000;
+    for (;;) {
+      const [fromA, fromB] = await Promise.all([a.evaluate(() => window.raw.takeCandidates()), b.evaluate(() => window.raw.takeCandidates())]);
+      await Promise.all([b.evaluate((c) => window.raw.addCandidates(c), fromA), a.evaluate((c) => window.raw.addCandidates(c), fromB)]);
+      const [openA, openB] = await Promise.all([a.evaluate(() => window.raw.isOpen()), b.evaluate(() => window.raw.isOpen())]);
+      if (openA && openB) break;
+      if (Date.now() > deadline) throw new Error('raw data channel did not open within 20 s');
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    const connectedAt = Date.now();
+    await b.evaluate((n) => window.raw.receive(n), bytes);
+    const sent = await a.evaluate((n) => window.raw.send(n), bytes);
+    await b.waitForFunction((n) => (window.raw.received()?.bytes ?? 0) >= n, bytes, { timeout: 300_000, polling: 20 });
+    const got = (await b.evaluate(() => window.raw.received()))!;
+    if (got.bytes !== bytes) throw new Error(`raw: received ${got.bytes} bytes of ${bytes}`);
+    await Promise.all([a.evaluate(() => window.raw.close()), b.evaluate(() => window.raw.close())]);
+    return { seconds: (got.lastAt - sent.firstAt) / 1000, totalSeconds: (got.lastAt - t0) / 1000, connectSeconds: (connectedAt - t0) / 1000 };
+  } finally {
+    await ctxA.close();
+    await ctxB.close();
+  }
+}
+
+interface ClientRun {
+  /** B's first verified peer piece to complete (whole file verified). */
+  seconds: number;
+  /** page.goto to complete. */
+  totalSeconds: number;
+  /** page.goto to the first peer link open, and to the first verified peer piece. */
+  connectSeconds: number;
+  firstPieceSeconds: number;
+  /** First to last verified piece, and last piece to complete (the whole-file check). */
+  piecesSeconds: number;
+  verifySeconds: number;
+  bytesFromPeers: number;
+}
+
+/** Extra query settings for B and A, for experiments: BENCH_CLIENT_QUERY='wireChunkBytes=262144'. */
+function extraQuery(): Record<string, string> {
+  return Object.fromEntries(new URLSearchParams(process.env.BENCH_CLIENT_QUERY ?? ''));
+}
+
+export async function seedA(ctx: BenchContext, content: ContentServer): Promise<{ close(): Promise<void> }> {
+  const a = await newProbedPage(ctx.browser);
+  const t0 = Date.now();
+  await a.page.goto(content.link({ httpDelayMs: 0, ...extraQuery() }));
+  const probe = await waitForComplete(a.page, 600_000);
+  ctx.log(`transfer: seeder A got ${content.fileSize / MiB} MiB from the CDN in ${((probe.completeAt - t0) / 1000).toFixed(1)} s`);
+  return { close: () => a.context.close() };
+}
+
+function waitForComplete(page: Page, timeoutMs: number): Promise<Probe> {
+  return waitProbe(page, 'completeAt', timeoutMs);
+}
+
+export async function clientRun(ctx: BenchContext, content: ContentServer): Promise<ClientRun> {
+  const b = await newProbedPage(ctx.browser);
+  try {
+    const t0 = Date.now();
+    await b.page.goto(content.link({ httpDelayMs: 600_000, ...extraQuery() }));
+    const p = await waitForComplete(b.page, 600_000);
+    const s = await b.page.evaluate(() => window.tabswarm.current()!.download.snapshot());
+    if (s.bytesFromPeers !== content.fileSize) {
+      throw new Error(`B got ${s.bytesFromPeers} bytes from peers and ${s.bytesFromCdn} from the CDN; expected all ${content.fileSize} from A`);
+    }
+    return {
+      seconds: (p.completeAt - p.firstPeerPieceAt) / 1000,
+      totalSeconds: (p.completeAt - t0) / 1000,
+      connectSeconds: (p.firstPeerConnectedAt - t0) / 1000,
+      firstPieceSeconds: (p.firstPeerPieceAt - t0) / 1000,
+      piecesSeconds: (p.lastPieceAt - p.firstPieceAt) / 1000,
+      verifySeconds: (p.completeAt - p.lastPieceAt) / 1000,
+      bytesFromPeers: s.bytesFromPeers,
+    };
+  } finally {
+    await b.context.close();
+  }
+}
+
+export const transferBench: BenchModule = async (ctx) => {
+  const bytes = transferBytes(ctx.tiny);
+  const pages = await startBenchPages();
+  const content = await startContentServer(bytes, 256);
+  let seeder: { close(): Promise<void> } | undefined;
+  try {
+    seeder = await seedA(ctx, content);
+    const raws: RawRun[] = [];
+    const clients: ClientRun[] = [];
+    for (let round_ = 1; round_ <= 2; round_++) {
+      const r = await rawRun(ctx.browser, pages.url, bytes);
+      raws.push(r);
+      ctx.log(
+        `transfer ${round_}/2: raw data channel ${mbps(bytes, r.seconds).toFixed(1)} MB/s (${r.seconds.toFixed(2)} s; connect ${r.connectSeconds.toFixed(2)} s)`,
+      );
+      const c = await clientRun(ctx, content);
+      clients.push(c);
+      ctx.log(
+        `transfer ${round_}/2: tabswarm ${mbps(bytes, c.seconds).toFixed(1)} MB/s (${c.seconds.toFixed(2)} s first peer piece to complete: ` +
+          `pieces ${c.piecesSeconds.toFixed(2)} s + whole-file check ${c.verifySeconds.toFixed(2)} s; ` +
+          `goto to link open ${c.connectSeconds.toFixed(2)} s, to first piece ${c.firstPieceSeconds.toFixed(2)} s, to complete ${c.totalSeconds.toFixed(2)} s)`,
+      );
+    }
+    const raw = raws.reduce((x, y) => (y.seconds < x.seconds ? y : x));
+    const rawTotal = Math.min(...raws.map((r) => r.totalSeconds));
+    const client = clients.reduce((x, y) => (y.seconds < x.seconds ? y : x));
+    const clientTotal = Math.min(...clients.map((c) => c.totalSeconds));
+    const rawMbps = mbps(bytes, raw.seconds);
+    const clientMbps = mbps(bytes, client.seconds);
+    return {
+      transfer_mib: bytes / MiB,
+      transfer_raw_mbps: round(rawMbps, 2),
+      transfer_raw_total_mbps: round(mbps(bytes, rawTotal), 2),
+      transfer_raw_connect_s: round(Math.min(...raws.map((r) => r.connectSeconds))),
+      transfer_client_mbps: round(clientMbps, 2),
+      transfer_client_total_mbps: round(mbps(bytes, clientTotal), 2),
+      /** Pieces only: first to last verified piece (the rate the wire and the pipeline sustain). */
+      transfer_client_pieces_mbps: round(mbps(bytes - Math.min(bytes, MiB), client.piecesSeconds), 2),
+      transfer_client_verify_s: round(client.verifySeconds),
+      transfer_client_first_piece_s: round(client.firstPieceSeconds),
+      transfer_vs_raw: round(clientMbps / rawMbps),
+      transfer_total_vs_raw_total: round(rawTotal / clientTotal),
+    };
+  } finally {
+    await seeder?.close();
+    await content.close();
+    await pages.close();
+  }
+};
