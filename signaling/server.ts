@@ -83,7 +83,10 @@ export async function createServer(options: Partial<ServerConfig> = {}, deps: Se
   const serveApp = isDirectory(config.appDir)
     ? sirv(config.appDir, {
         single: true,
-        dev: false,
+        // Look files up on each request: with the cached list, a file removed under a running
+        // server (a rebuild, a deploy) made sirv stream a missing file, whose unhandled error
+        // killed the process. The price: assets are revalidated by ETag, not cached for a year.
+        dev: true,
         etag: true,
         setHeaders(res, pathname) {
           // Vite puts content-hashed files under /assets/; everything else may change.

@@ -1,4 +1,4 @@
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { catalogSchema, contentPolicySchema } from '../../src/protocol/content-policy.js';
@@ -155,6 +155,26 @@ describe('HTTP server options', () => {
       expect(asset.headers.get('cache-control')).toContain('immutable');
     } finally {
       await server.close();
+    }
+  });
+});
+
+describe('web app files replaced under a running server', () => {
+  it('answers without crashing when a served file disappears', async () => {
+    const dir = await makeTempDir();
+    const appDir = join(dir, 'app');
+    await mkdir(appDir);
+    await writeFile(join(appDir, 'index.html'), '<!doctype html><title>v1</title>');
+    const server = await startServer(join(dir, 'content'), { appDir });
+    try {
+      expect(await (await fetch(`${server.url}/`)).text()).toContain('v1');
+      await rm(join(appDir, 'index.html'));
+      expect((await fetch(`${server.url}/`)).status).toBe(404);
+      await writeFile(join(appDir, 'index.html'), '<!doctype html><title>v2</title>');
+      expect(await (await fetch(`${server.url}/`)).text()).toContain('v2');
+    } finally {
+      await server.close();
+      await removeDir(dir);
     }
   });
 });
