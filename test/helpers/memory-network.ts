@@ -184,3 +184,14 @@ export class MemoryLink implements PeerLink {
     return off;
   }
 }
+
+/** Two memory links open to each other, without signaling: for driving one PeerSession by hand. */
+export async function openLinkPair(): Promise<[MemoryLink, MemoryLink]> {
+  const net = new MemoryNetwork();
+  const a = net.connector('a').connect('b', true) as MemoryLink;
+  const b = net.connector('b').connect('a', false) as MemoryLink;
+  b.signal({ type: 'offer', sdp: a.linkId });
+  a.signal({ type: 'answer', sdp: b.linkId });
+  await new Promise((r) => setTimeout(r, 0));
+  return [a, b];
+}

@@ -21,7 +21,7 @@ import {
   WIRE_VERSION,
   type WireContext,
 } from '../../src/protocol/wire.js';
-import { MemoryLink, MemoryNetwork } from '../helpers/memory-network.js';
+import { openLinkPair } from '../helpers/memory-network.js';
 
 const SEQUENCES = 200;
 const MAX_OPS = 50;
@@ -29,15 +29,7 @@ const MAX_OPS = 50;
 /** Lets every pending setTimeout(0) delivery (and the microtasks after it) run. */
 const turn = () => new Promise<void>((r) => setTimeout(r, 0));
 
-async function pair(): Promise<[MemoryLink, MemoryLink]> {
-  const net = new MemoryNetwork();
-  const a = net.connector('a').connect('b', true) as MemoryLink;
-  const b = net.connector('b').connect('a', false) as MemoryLink;
-  b.signal({ type: 'offer', sdp: a.linkId });
-  a.signal({ type: 'answer', sdp: b.linkId });
-  await turn();
-  return [a, b];
-}
+const pair = openLinkPair;
 
 // ---------------------------------------------------------------- the content and the session
 

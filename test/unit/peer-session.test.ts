@@ -4,22 +4,14 @@ import { Bitfield } from '../../src/core/bitfield.js';
 import { DEFAULT_CONFIG } from '../../src/core/config.js';
 import { PeerSession } from '../../src/core/peer-session.js';
 import { decodeFrame, encodeBitfield, encodeHandshake, encodePiece, encodeRequest } from '../../src/protocol/wire.js';
-import { MemoryLink, MemoryNetwork } from '../helpers/memory-network.js';
+import { MemoryLink, openLinkPair } from '../helpers/memory-network.js';
 
 const PIECE = 32 * 1024;
 const COUNT = 4;
 const contentId = new Uint8Array(32).fill(3);
 const tick = () => new Promise((r) => setTimeout(r, 5));
 
-async function pair(): Promise<[MemoryLink, MemoryLink]> {
-  const net = new MemoryNetwork();
-  const a = net.connector('a').connect('b', true) as MemoryLink;
-  const b = net.connector('b').connect('a', false) as MemoryLink;
-  b.signal({ type: 'offer', sdp: a.linkId });
-  a.signal({ type: 'answer', sdp: b.linkId });
-  await tick();
-  return [a, b];
-}
+const pair = openLinkPair;
 
 function session(link: MemoryLink, have: Bitfield, timeoutMs = DEFAULT_CONFIG.peerRequestTimeoutMs) {
   const violations: string[] = [];
