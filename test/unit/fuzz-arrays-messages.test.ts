@@ -16,6 +16,7 @@ import {
 } from '../../src/protocol/arrays-messages.js';
 import { PEER_ID_HEX, SHA256_HEX, toHex } from '../../src/protocol/hex.js';
 import { LIMITS } from '../../src/protocol/limits.js';
+import { applyEdits, textEditArb } from '../helpers/text-edits.js';
 
 // Runs per property: 3000 + 2000 + 1500 + 1500 + 3000 + 3000 + 300 = 14,300.
 const RUNS = { strings: 3000, json: 2000, roundTripClient: 1500, roundTripServer: 1500, structural: 3000, textMutation: 3000, oversized: 300 };
@@ -288,21 +289,7 @@ function applyStructural(msg: unknown, m: Structural): string {
   }
 }
 
-type TextEdit = { at: number; del: number; insert: string };
-const textEditArb: fc.Arbitrary<TextEdit> = fc.record({
-  at: fc.nat(),
-  del: fc.integer({ min: 0, max: 4 }),
-  insert: fc.oneof(fc.constantFrom('', '"', '\\', ',', ':', '{', '}', '[', ']', '0', '-', 'e', 'null', 'true', ' ', '\uD800', 'A', 'g', '\\u0000'), fc.string({ unit: 'binary', maxLength: 4 })),
-});
-
-function applyEdits(text: string, edits: TextEdit[]): string {
-  let out = text;
-  for (const e of edits) {
-    const at = e.at % (out.length + 1);
-    out = out.slice(0, at) + e.insert + out.slice(at + e.del);
-  }
-  return out;
-}
+const textEdit = textEditArb(['', '"', '\\', ',', ':', '{', '}', '[', ']', '0', '-', 'e', 'null', 'true', ' ', '\uD800', 'A', 'g', '\\u0000']);
 
 const sideArb = fc.constantFrom<Side>('client', 'server');
 
@@ -379,7 +366,7 @@ describe('fuzz: Arrays messages', () => {
 
   it('text-level corruption of valid messages never throws, and whatever is accepted is bounded', () => {
     fc.assert(
-      fc.property(messageArb, fc.array(textEditArb, { minLength: 1, maxLength: 5 }), sideArb, ([side, msg], edits, parseAs) => {
+      fc.property(messageArb, fc.array(textEdit, { minLength: 1, maxLength: 5 }), sideArb, ([side, msg], edits, parseAs) => {
         const text = applyEdits(JSON.stringify(msg), edits);
         parseChecked(side, text);
         parseChecked(parseAs, text);

@@ -7,6 +7,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { SHA256_HEX, toHex } from '../../src/protocol/hex.js';
 import { LIMITS } from '../../src/protocol/limits.js';
+import { applyEdits, textEditArb } from '../helpers/text-edits.js';
 import { encodeMetadata, METADATA_FORMAT, METADATA_VERSION, parseMetadata, type Metadata, type MetadataParseResult } from '../../src/protocol/metadata.js';
 
 // Runs per property: 1500 + 1500 + 1000 + 2000 + 1500 + 1000 + 3500 + 2000 = 14,000.
@@ -245,21 +246,7 @@ function applyMutation(meta: Metadata, m: Mutation): string | undefined {
 }
 
 /** Text-level corruption of an encoded document: the result may or may not still be valid. */
-type TextEdit = { at: number; del: number; insert: string };
-const textEditArb: fc.Arbitrary<TextEdit> = fc.record({
-  at: fc.nat(),
-  del: fc.integer({ min: 0, max: 4 }),
-  insert: fc.oneof(fc.constantFrom('', '"', '\\', ',', ':', '{', '}', '[', ']', '0', '-', 'e', '1e9', 'null', ' ', '\uFEFF', '\uD800', 'A', 'g'), fc.string({ unit: 'binary', maxLength: 4 })),
-});
-
-function applyEdits(text: string, edits: TextEdit[]): string {
-  let out = text;
-  for (const e of edits) {
-    const at = e.at % (out.length + 1);
-    out = out.slice(0, at) + e.insert + out.slice(at + e.del);
-  }
-  return out;
-}
+const textEdit = textEditArb(['', '"', '\\', ',', ':', '{', '}', '[', ']', '0', '-', 'e', '1e9', 'null', ' ', '\uFEFF', '\uD800', 'A', 'g']);
 
 function withRandomFormatting(meta: Metadata, order: number[], indent: number): string {
   const entries = order.map((i) => KEYS[i]!).map((k) => [k, meta[k]] as const);
@@ -367,7 +354,7 @@ describe('fuzz: metadata', () => {
 
   it('never throws on text-level corruption of a valid document, and anything still accepted is consistent', () => {
     fc.assert(
-      fc.property(validMetadataArb, fc.array(textEditArb, { minLength: 1, maxLength: 5 }), (meta, edits) => {
+      fc.property(validMetadataArb, fc.array(textEdit, { minLength: 1, maxLength: 5 }), (meta, edits) => {
         const text = applyEdits(new TextDecoder().decode(encodeMetadata(meta)), edits);
         void parseChecked(utf8(text));
       }),
