@@ -81,6 +81,8 @@ interface ClientRun {
   /** First to last verified piece, and last piece to complete (the whole-file check). */
   piecesSeconds: number;
   verifySeconds: number;
+  /** Pieces the whole-file hash read back from storage instead of hashing them as they came. */
+  readBacks: number;
   bytesFromPeers: number;
 }
 
@@ -108,7 +110,10 @@ export async function clientRun(ctx: BenchContext, content: ContentServer): Prom
     const t0 = Date.now();
     await b.page.goto(content.link({ httpDelayMs: 600_000, ...extraQuery() }));
     const p = await waitForComplete(b.page, 600_000);
-    const s = await b.page.evaluate(() => window.tabswarm.current()!.download.snapshot());
+    const { s, readBacks } = await b.page.evaluate(() => {
+      const d = window.tabswarm.current()!.download;
+      return { s: d.snapshot(), readBacks: d.wholeFileReadBacks };
+    });
     if (s.bytesFromPeers !== content.fileSize) {
       throw new Error(`B got ${s.bytesFromPeers} bytes from peers and ${s.bytesFromCdn} from the CDN; expected all ${content.fileSize} from A`);
     }
@@ -119,6 +124,7 @@ export async function clientRun(ctx: BenchContext, content: ContentServer): Prom
       firstPieceSeconds: (p.firstPeerPieceAt - t0) / 1000,
       piecesSeconds: (p.lastPieceAt - p.firstPieceAt) / 1000,
       verifySeconds: (p.completeAt - p.lastPieceAt) / 1000,
+      readBacks,
       bytesFromPeers: s.bytesFromPeers,
     };
   } finally {
@@ -145,7 +151,7 @@ export const transferBench: BenchModule = async (ctx) => {
       clients.push(c);
       ctx.log(
         `transfer ${round_}/2: tabswarm ${mbps(bytes, c.seconds).toFixed(1)} MB/s (${c.seconds.toFixed(2)} s first peer piece to complete: ` +
-          `pieces ${c.piecesSeconds.toFixed(2)} s + whole-file check ${c.verifySeconds.toFixed(2)} s; ` +
+          `pieces ${c.piecesSeconds.toFixed(2)} s + whole-file check ${c.verifySeconds.toFixed(2)} s (${c.readBacks} pieces read back); ` +
           `goto to link open ${c.connectSeconds.toFixed(2)} s, to first piece ${c.firstPieceSeconds.toFixed(2)} s, to complete ${c.totalSeconds.toFixed(2)} s)`,
       );
     }
@@ -165,6 +171,7 @@ export const transferBench: BenchModule = async (ctx) => {
       /** Pieces only: first to last verified piece (the rate the wire and the pipeline sustain). */
       transfer_client_pieces_mbps: round(mbps(bytes - Math.min(bytes, MiB), client.piecesSeconds), 2),
       transfer_client_verify_s: round(client.verifySeconds),
+      transfer_client_read_backs: client.readBacks,
       transfer_client_first_piece_s: round(client.firstPieceSeconds),
       transfer_vs_raw: round(clientMbps / rawMbps),
       transfer_total_vs_raw_total: round(rawTotal / clientTotal),

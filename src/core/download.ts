@@ -1,7 +1,7 @@
 /**
  * One content's download and seeding: the scheduler that asks sources for pieces, the
  * verification of every piece before it is stored or served, strikes and bans, and the
- * whole-file check at the end.
+ * whole-file SHA-256, fed as pieces are stored and finished at the end.
  *
  * Every await can return into a stopped download: each continuation checks `stopped`.
  */
@@ -16,7 +16,7 @@ import type { PieceSource } from './piece-source.js';
 import type { Hasher, HttpRange, PeerConnector, PeerLink, PieceStore, Signaling } from './ports.js';
 import { DownloadStats, type StatsSnapshot } from './stats.js';
 import { Swarm } from './swarm.js';
-import { verifyWholeFile } from './whole-file.js';
+import { WholeFileHash } from './whole-file.js';
 import { fromHex, toHex } from '../protocol/hex.js';
 import { pieceCountOf, pieceLength, type Metadata } from '../protocol/metadata.js';
 
@@ -88,6 +88,8 @@ export class Download {
   private verifying = false;
   private _error: TabswarmError | undefined;
   private _fileSha256: string | undefined;
+  /** The whole-file SHA-256, fed as pieces are stored; created when the download starts. */
+  private wholeFile: WholeFileHash | undefined;
 
   constructor(private readonly opts: DownloadOptions) {
     this.contentId = opts.contentId;
@@ -128,6 +130,11 @@ export class Download {
     return this._fileSha256;
   }
 
+  /** Pieces the whole-file hash had to read back from storage (0 when they came in order). */
+  get wholeFileReadBacks(): number {
+    return this.wholeFile?.readBacks ?? 0;
+  }
+
   get peering(): boolean {
     return this.swarm !== undefined;
   }
@@ -159,6 +166,7 @@ export class Download {
     } catch (e) {
       return this.fail(new TabswarmError('storage-error', `cannot read stored pieces: ${String(e)}`, { cause: e }));
     }
+    this.wholeFile = new WholeFileHash(this.opts.hasher, this.pieceCount, (i) => this.readPiece(i), (i) => this.have.has(i));
     this.swarm?.start();
     if (this.have.complete) return void this.finish();
     this.pump();
@@ -173,6 +181,7 @@ export class Download {
     for (const s of this.sessions.values()) s.close();
     this.sessions.clear();
     this.cdn?.abortAll();
+    this.wholeFile?.close();
     if (this._state !== 'complete' && this._state !== 'failed') this.setState('stopped');
   }
 
@@ -269,9 +278,11 @@ export class Download {
     if (this.stopped || this._state !== 'downloading' || this.have.complete) return;
     const state = this.pickState();
     const peers = [...this.sessions.values()].filter((s) => s.ready).sort((a, b) => a.penalty - b.penalty);
+    // Alone, pieces come in order (see pickRarest); with others, from a random start.
+    const order = peers.length > 0 && this.cdnShare().size === 1 ? () => 0 : Math.random;
     for (const session of peers) {
       while (session.freeSlots() > 0) {
-        const i = pickRarest(state, (k) => session.has(k) && !this.failedFrom.get(k)?.has(session.id));
+        const i = pickRarest(state, (k) => session.has(k) && !this.failedFrom.get(k)?.has(session.id), order);
         if (i < 0) break;
         this.request(i, session);
       }
@@ -311,8 +322,8 @@ export class Download {
     const quietSince = Math.max(this.cdnOpenedAt, this.lastPeerPieceAt);
     const peersStalled = now - quietSince >= this.config.peerStallMs;
     while (cdn.freeSlots() > 0) {
-      let i = pickForCdn(state, ours);
-      if (i < 0 && (size === 1 || peersStalled)) i = pickForCdn(state);
+      let i = pickForCdn(state, ours, { inOrder: size === 1 });
+      if (i < 0 && (size === 1 || peersStalled)) i = pickForCdn(state, undefined, { inOrder: size === 1 });
       if (i < 0) break;
       this.request(i, cdn);
     }
@@ -371,6 +382,7 @@ export class Download {
     }
     if (this.stopped || !this.have.set(index)) return;
     this.stats.received(source.kind, source.id, bytes.byteLength);
+    this.wholeFile?.stored(index, bytes); // gives `bytes` away
     if (source.kind === 'cdn') this.cdn?.reportSuccess();
     if (source.kind === 'peer') this.lastPeerPieceAt = Date.now();
     this.events.emit('piece', { index, source: source.id, kind: source.kind });
@@ -406,7 +418,8 @@ export class Download {
     this.verifying = true;
     this.setState('verifying');
     try {
-      const fileSha256 = await verifyWholeFile(this.opts.hasher, this.pieceCount, (i) => this.readPiece(i));
+      if (!this.wholeFile) throw new TabswarmError('storage-error', 'the whole-file check never started');
+      const fileSha256 = await this.wholeFile.finish();
       if (this.stopped) return;
       const verified = this.simpleReason === undefined;
       if (verified && fileSha256 !== this.metadata.fileSha256) {

@@ -82,6 +82,8 @@ export class PeerSession implements PieceSource {
   private receiving: PendingRequest | undefined;
   private readonly uploadQueue: number[] = [];
   private uploading = false;
+  /** The read of the piece at the head of `uploadQueue`, started while the one before is sent. */
+  private readAhead: { index: number; data: Promise<Uint8Array | undefined> } | undefined;
   private started = false;
   private gotHandshake = false;
   private gotBitfield = false;
@@ -177,6 +179,7 @@ export class PeerSession implements PieceSource {
     }
     this.pending.clear();
     this.uploadQueue.length = 0;
+    this.readAhead = undefined;
     this.events.emit('closed', undefined);
   }
 
@@ -301,20 +304,23 @@ export class PeerSession implements PieceSource {
     this.pending.delete(p.index);
   }
 
-  /** Sends queued pieces while the channel's buffer is under the high-water mark. */
+  /**
+   * Sends queued pieces while the channel's buffer is under the high-water mark. The next
+   * queued piece is read from storage while the current one goes out, so the channel does not
+   * idle through a storage read. At most two pieces are in memory here.
+   */
   private async pumpUploads(): Promise<void> {
     if (this.uploading) return;
     this.uploading = true;
     try {
       while (!this.closed && this.uploadQueue.length > 0 && this.link.bufferedAmount < this.config.sendBufferHighBytes) {
         const index = this.uploadQueue.shift()!;
-        let data: Uint8Array | undefined;
-        try {
-          data = await this.ctx.readPiece(index);
-        } catch {
-          data = undefined; // our storage failed: refuse, as for a piece we do not hold
-        }
+        const ahead = this.readAhead;
+        this.readAhead = undefined;
+        const data = await (ahead?.index === index ? ahead.data : this.read(index));
         if (this.closed) return;
+        const next = this.uploadQueue[0];
+        if (next !== undefined) this.readAhead = { index: next, data: this.read(next) };
         if (!data) {
           this.sendFrame(encodeReject(index));
           continue;
@@ -328,6 +334,11 @@ export class PeerSession implements PieceSource {
     } finally {
       this.uploading = false;
     }
+  }
+
+  /** One of our pieces for upload; undefined when our storage fails (we then refuse, as for a piece we lack). */
+  private read(index: number): Promise<Uint8Array | undefined> {
+    return this.ctx.readPiece(index).catch(() => undefined);
   }
 }
 

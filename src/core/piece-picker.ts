@@ -14,7 +14,13 @@ export interface PickState {
   availability: Uint16Array;
 }
 
-/** Rarest missing piece that `holds` says the source has; -1 if none. Ties go to a random start. */
+/**
+ * Rarest missing piece that `holds` says the source has; -1 if none. Ties go to the first
+ * after a start drawn from `random`: a random start keeps tabs that download together from
+ * asking for the same pieces in the same order (they would then have nothing to trade); a tab
+ * downloading alone passes `() => 0` and gets pieces in order, which its whole-file hash
+ * consumes as they come instead of reading them back.
+ */
 export function pickRarest(state: PickState, holds: (index: number) => boolean, random: () => number = Math.random): number {
   const n = state.pieceCount;
   const startAt = Math.floor(random() * n);
@@ -34,15 +40,23 @@ export function pickRarest(state: PickState, holds: (index: number) => boolean, 
 }
 
 /**
- * A missing piece that no ready peer holds and `accept` takes, chosen uniformly at random (reservoir sampling,
- * one pass); -1 if none. Uniform, not "from a random start onwards": tabs that walk forward
- * from different starts catch up with each other and then fetch the same frontier pieces.
+ * A missing piece that no ready peer holds and `accept` takes; -1 if none. Chosen uniformly at
+ * random (reservoir sampling, one pass), not "from a random start onwards": tabs that walk
+ * forward from different starts catch up with each other and then fetch the same frontier
+ * pieces. A tab that downloads alone asks for `inOrder`: the lowest such piece, so its
+ * whole-file hash is fed as the pieces come.
  */
-export function pickForCdn(state: PickState, accept: (index: number) => boolean = () => true, random: () => number = Math.random): number {
+export function pickForCdn(
+  state: PickState,
+  accept: (index: number) => boolean = () => true,
+  options: { inOrder?: boolean; random?: () => number } = {},
+): number {
+  const random = options.random ?? Math.random;
   let chosen = -1;
   let seen = 0;
   for (let i = 0; i < state.pieceCount; i++) {
     if (state.have.has(i) || state.inFlight.has(i) || state.availability[i] !== 0 || !accept(i)) continue;
+    if (options.inOrder) return i;
     seen++;
     if (random() * seen < 1) chosen = i;
   }

@@ -12,7 +12,7 @@ export interface Hasher {
    * come back as `result.data`, which the caller must use instead of `data` afterwards.
    */
   digest(data: Uint8Array): Promise<{ digest: Uint8Array; data: Uint8Array }>;
-  /** An incremental SHA-256, for the whole-file check. Same transfer rule as `digest`. */
+  /** An incremental SHA-256, for the whole-file check (fed while the download runs). Same transfer rule as `digest`. */
   createStream(): StreamingHash;
 }
 
@@ -20,6 +20,8 @@ export interface StreamingHash {
   /** Adds bytes; resolves once they are consumed (the buffer may have been transferred). */
   update(data: Uint8Array): Promise<void>;
   digest(): Promise<Uint8Array>;
+  /** Abandons the hash and frees its state; no call after it. */
+  close(): void;
 }
 
 /** Verified pieces, kept across reloads. Only ever given pieces that passed verification. */
@@ -27,6 +29,7 @@ export interface PieceStore {
   /** Indexes of the pieces of `contentId` already stored. */
   list(contentId: string): Promise<number[]>;
   get(contentId: string, index: number): Promise<Uint8Array | undefined>;
+  /** Stores a copy: once it resolves, the caller may reuse or transfer `data`'s buffer. */
   put(contentId: string, index: number, data: Uint8Array): Promise<void>;
 }
 

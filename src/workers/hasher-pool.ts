@@ -104,6 +104,10 @@ export function createHasherPool(options: { size?: number } = {}): Hasher & { cl
           const { slot, id } = await open();
           return run(slot, (api) => api.streamDigest(id));
         },
+        close() {
+          // Nothing to free if it never opened; a worker that died took the state with it.
+          void opened?.then(({ slot, id }) => slot.api.streamClose(id)).catch(() => undefined);
+        },
       };
     },
 

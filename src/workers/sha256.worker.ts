@@ -35,6 +35,11 @@ const api = {
     stream(id).update(new Uint8Array(buffer));
   },
 
+  /** Frees a stream without finishing it. */
+  streamClose(id: number): void {
+    streams.delete(id);
+  },
+
   /** Finishes the stream and frees it. */
   streamDigest(id: number): Uint8Array {
     const hasher = stream(id);

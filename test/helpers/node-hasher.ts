@@ -18,6 +18,7 @@ export function createNodeHasher(): Hasher & { digests: number } {
         async digest() {
           return new Uint8Array(h.digest());
         },
+        close() {},
       };
     },
   };

@@ -24,6 +24,12 @@ describe('piece picker', () => {
     expect(pickForCdn(state(2, [1, 1]))).toBe(-1);
   });
 
+  it('gives the CDN the lowest such piece for a tab downloading alone', () => {
+    const s = state(6, [1, 0, 0, 0, 0, 0], [2], [1]);
+    expect(pickForCdn(s, undefined, { inOrder: true })).toBe(3);
+    expect(pickForCdn(s, (i) => i % 2 === 0, { inOrder: true })).toBe(4);
+  });
+
   it('spreads CDN picks uniformly', () => {
     const s = state(10, new Array(10).fill(0));
     const counts = new Array(10).fill(0);

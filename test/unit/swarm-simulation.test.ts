@@ -36,6 +36,23 @@ describe('swarm simulation', () => {
     expect(seeder.download.snapshot().bytesUploaded).toBeGreaterThan(0);
   });
 
+  it('a tab downloading alone gets pieces in order, so its whole-file hash reads nothing back', async () => {
+    const content = makeContent(12 * MiB + 12345, 11);
+    const net = new MemoryNetwork();
+    const cdn = new MemoryCdn(content.bytes);
+    const seeder = track(startPeer(net, content, cdn, { store: await seededStore(content), config: { httpDelayMs: 60_000 } }));
+    await waitFor(seeder.download, 'complete');
+    const fromPeer = track(startPeer(net, content, cdn, { config: { httpDelayMs: 60_000 } }));
+    const fromCdn = track(startPeer(new MemoryNetwork(), content, cdn, { config: { httpDelayMs: 0 } }));
+    for (const l of [fromPeer, fromCdn]) {
+      await waitFor(l.download, 'complete');
+      expect(Buffer.from(await storedBytes(l, content)).equals(Buffer.from(content.bytes))).toBe(true);
+      expect(l.download.wholeFileReadBacks).toBe(0);
+    }
+    expect(fromPeer.download.snapshot().bytesFromPeers).toBe(content.metadata.fileSize);
+    expect(fromCdn.download.snapshot().bytesFromCdn).toBe(content.metadata.fileSize);
+  });
+
   it('peers that start together share the CDN load instead of each fetching the file', async () => {
     const content = makeContent(32 * MiB, 2);
     const net = new MemoryNetwork();
