@@ -81,7 +81,8 @@ interface MemoryRun {
 }
 
 /**
- * Diagnostic, not part of the figures: BENCH_MEMORY_FORCE_GC=1 collects the page's garbage
+ * Diagnostic, not part of the figures: BENCH_MEMORY_TRACE=1 logs the renderer's RSS every
+ * 2 s, to tell growth with the file from a transient peak. BENCH_MEMORY_FORCE_GC=1 collects the page's garbage
  * (CDP HeapProfiler.collectGarbage, main thread only) before each sample, to tell memory held
  * from memory not yet collected.
  */
@@ -131,6 +132,9 @@ async function memoryRun(ctx: BenchContext, size: number, seed: number): Promise
       run.peakBrowserRss = Math.max(run.peakBrowserRss, rss.get(tree.browser.pid) ?? 0);
       run.peakTotalRss = Math.max(run.peakTotalRss, [...rss.values()].reduce((a, b) => a + b, 0));
       run.samples++;
+      if (process.env.BENCH_MEMORY_TRACE === '1' && run.samples % 8 === 0) {
+        ctx.log(`memory trace ${size / MiB} MiB: t ${((Date.now() - t0) / 1000).toFixed(1)} s renderer ${((rss.get(renderer.pid) ?? 0) / MiB).toFixed(0)} MiB`);
+      }
       if (probe.failedAt) throw new Error(`download of ${size / MiB} MiB failed: ${probe.error}`);
       if (probe.completeAt) break;
       if (Date.now() - t0 > 600_000) throw new Error(`download of ${size / MiB} MiB not complete after 600 s`);
