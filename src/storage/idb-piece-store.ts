@@ -12,6 +12,10 @@ import { createStore, promisifyRequest } from 'idb-keyval';
 import { TabswarmError } from '../core/errors.js';
 import type { PieceStore } from '../core/ports.js';
 
+/** Tries at a piece write, and the pause before the next one (times the attempt number). */
+const PUT_ATTEMPTS = 3;
+const PUT_RETRY_MS = 250;
+
 function describe(e: unknown): string {
   if (e instanceof DOMException && e.name === 'QuotaExceededError') return "the browser's storage quota is exhausted (QuotaExceededError)";
   if (e instanceof Error) return `${e.name}: ${e.message}`;
@@ -54,12 +58,26 @@ export function createIdbPieceStore(dbName = 'tabswarm'): PieceStore & {
     },
 
     async put(contentId, index, data) {
-      // The Blob copies the bytes; PieceStore callers hand plain ArrayBuffer-backed views.
-      const blob = new Blob([data as Uint8Array<ArrayBuffer>]);
-      await op(`storing piece ${index} of ${contentId}`, 'readwrite', (s) => {
-        s.put(blob, [contentId, index]);
-        return promisifyRequest(s.transaction);
-      });
+      // Chromium can fail a Blob write under a burst of them ("DataError: Failed to write
+      // blobs", seen once in a 1 GiB download at ~50 MB/s), and one lost write must not fail
+      // the download: we still hold the bytes, so try again with a fresh Blob. A full quota
+      // is not transient and is reported at once.
+      for (let attempt = 1; ; attempt++) {
+        try {
+          // The Blob copies the bytes; PieceStore callers hand plain ArrayBuffer-backed views.
+          const blob = new Blob([data as Uint8Array<ArrayBuffer>]);
+          await op(`storing piece ${index} of ${contentId}`, 'readwrite', (s) => {
+            s.put(blob, [contentId, index]);
+            return promisifyRequest(s.transaction);
+          });
+          return;
+        } catch (e) {
+          const cause = e instanceof TabswarmError ? e.cause : e;
+          const quota = cause instanceof DOMException && cause.name === 'QuotaExceededError';
+          if (quota || attempt >= PUT_ATTEMPTS) throw e;
+          await new Promise((resolve) => setTimeout(resolve, PUT_RETRY_MS * attempt));
+        }
+      }
     },
 
     async assemble(contentId, pieceCount, mimeType) {
