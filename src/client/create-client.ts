@@ -91,6 +91,7 @@ export function createClient(options: ClientOptions = {}): TabswarmClient {
       downloads.clear();
       signaling.close();
       hasher.close();
+      store.close();
     },
   };
 }

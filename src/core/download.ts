@@ -376,7 +376,7 @@ export class Download {
       }
     }
     try {
-      await this.opts.store.put(this.storageId, index, bytes);
+      bytes = await this.opts.store.put(this.storageId, index, bytes);
     } catch (e) {
       return this.fail(new TabswarmError('storage-error', `cannot store piece ${index}: ${String(e)}`, { cause: e }));
     }

@@ -29,8 +29,12 @@ export interface PieceStore {
   /** Indexes of the pieces of `contentId` already stored. */
   list(contentId: string): Promise<number[]>;
   get(contentId: string, index: number): Promise<Uint8Array | undefined>;
-  /** Stores a copy: once it resolves, the caller may reuse or transfer `data`'s buffer. */
-  put(contentId: string, index: number, data: Uint8Array): Promise<void>;
+  /**
+   * Stores a copy of `data`. Same transfer rule as `Hasher.digest`: the implementation may
+   * transfer `data`'s buffer to a worker; it resolves with the same bytes, which the caller
+   * uses instead of `data` afterwards (and may keep or transfer: the store keeps no reference).
+   */
+  put(contentId: string, index: number, data: Uint8Array): Promise<Uint8Array>;
 }
 
 /** One HTTP range request. Resolves with exactly the bytes [start, end) or rejects with a TabswarmError of kind 'cdn-error'. */

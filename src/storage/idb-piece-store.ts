@@ -11,10 +11,8 @@
 import { createStore, promisifyRequest } from 'idb-keyval';
 import { TabswarmError } from '../core/errors.js';
 import type { PieceStore } from '../core/ports.js';
-
-/** Tries at a piece write, and the pause before the next one (times the attempt number). */
-const PUT_ATTEMPTS = 3;
-const PUT_RETRY_MS = 250;
+import { createPieceWriter } from './piece-writer.js';
+import { writeWithRetry, type WriteOutcome } from './write-with-retry.js';
 
 function describe(e: unknown): string {
   if (e instanceof DOMException && e.name === 'QuotaExceededError') return "the browser's storage quota is exhausted (QuotaExceededError)";
@@ -22,14 +20,37 @@ function describe(e: unknown): string {
   return String(e);
 }
 
-export function createIdbPieceStore(dbName = 'tabswarm'): PieceStore & {
+export interface IdbPieceStoreOptions {
+  /** Write pieces from a recycled worker (storage/piece-writer.ts says why). Default true. */
+  writesInWorker?: boolean;
+}
+
+export function createIdbPieceStore(dbName = 'tabswarm', options: IdbPieceStoreOptions = {}): PieceStore & {
   /** The whole file as one Blob of pieces 0..pieceCount-1; rejects if one is missing. */
   assemble(contentId: string, pieceCount: number, mimeType: string): Promise<Blob>;
   /** Deletes every stored piece of `contentId`. */
   clear(contentId: string): Promise<void>;
+  /** Ends the writer worker. */
+  close(): void;
 } {
   const store = createStore(dbName, 'pieces');
+  const writer = options.writesInWorker === false ? undefined : createPieceWriter(dbName);
   const range = (contentId: string, first = 0, last = Infinity) => IDBKeyRange.bound([contentId, first], [contentId, last]);
+
+  /** One write from this thread, for when workers are not wanted (`inPage`). */
+  async function putHere(contentId: string, index: number, data: Uint8Array): Promise<WriteOutcome> {
+    try {
+      // The Blob copies the bytes; PieceStore callers hand plain ArrayBuffer-backed views.
+      const blob = new Blob([data as Uint8Array<ArrayBuffer>]);
+      await store('readwrite', (s) => {
+        s.put(blob, [contentId, index]);
+        return promisifyRequest(s.transaction);
+      });
+      return { data };
+    } catch (e) {
+      return { data, error: e instanceof Error ? { name: e.name, message: e.message } : { name: 'Error', message: String(e) } };
+    }
+  }
 
   async function op<T>(what: string, mode: IDBTransactionMode, fn: (s: IDBObjectStore) => T | PromiseLike<T>): Promise<T> {
     try {
@@ -58,26 +79,8 @@ export function createIdbPieceStore(dbName = 'tabswarm'): PieceStore & {
     },
 
     async put(contentId, index, data) {
-      // Chromium can fail a Blob write under a burst of them ("DataError: Failed to write
-      // blobs", seen once in a 1 GiB download at ~50 MB/s), and one lost write must not fail
-      // the download: we still hold the bytes, so try again with a fresh Blob. A full quota
-      // is not transient and is reported at once.
-      for (let attempt = 1; ; attempt++) {
-        try {
-          // The Blob copies the bytes; PieceStore callers hand plain ArrayBuffer-backed views.
-          const blob = new Blob([data as Uint8Array<ArrayBuffer>]);
-          await op(`storing piece ${index} of ${contentId}`, 'readwrite', (s) => {
-            s.put(blob, [contentId, index]);
-            return promisifyRequest(s.transaction);
-          });
-          return;
-        } catch (e) {
-          const cause = e instanceof TabswarmError ? e.cause : e;
-          const quota = cause instanceof DOMException && cause.name === 'QuotaExceededError';
-          if (quota || attempt >= PUT_ATTEMPTS) throw e;
-          await new Promise((resolve) => setTimeout(resolve, PUT_RETRY_MS * attempt));
-        }
-      }
+      const write = (bytes: Uint8Array) => (writer ? writer.put(contentId, index, bytes) : putHere(contentId, index, bytes));
+      return writeWithRetry(write, data, `IndexedDB "${dbName}": storing piece ${index} of ${contentId}`);
     },
 
     async assemble(contentId, pieceCount, mimeType) {
@@ -92,6 +95,10 @@ export function createIdbPieceStore(dbName = 'tabswarm'): PieceStore & {
         if (key?.[1] !== i) throw new TabswarmError('storage-error', `IndexedDB "${dbName}": piece ${i} of ${contentId} is missing`);
       }
       return new Blob(blobs, { type: mimeType });
+    },
+
+    close() {
+      writer?.close();
     },
 
     async clear(contentId) {

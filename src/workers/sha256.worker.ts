@@ -30,9 +30,13 @@ const api = {
     return id;
   },
 
-  /** Consumes `buffer` (it was transferred here and is not sent back). */
-  streamUpdate(id: number, buffer: ArrayBuffer): void {
+  /**
+   * Adds `buffer` to the stream and hands it back: dropped here, it would wait for this
+   * worker's collector, which runs rarely, while the main thread's collects it promptly.
+   */
+  streamUpdate(id: number, buffer: ArrayBuffer): ArrayBuffer {
     stream(id).update(new Uint8Array(buffer));
+    return transfer(buffer, [buffer]);
   },
 
   /** Frees a stream without finishing it. */

@@ -32,29 +32,3 @@ test('a reloaded page resumes from the pieces it stored', async ({ browser }) =>
   await peer.context.close();
 });
 
-test('a piece write that IndexedDB fails once is written again, and the download completes', async ({ browser }) => {
-  const { server, contentId, fileSize, fileSha256 } = swarm;
-  const context = await browser.newContext({ acceptDownloads: true });
-  // The first write of piece 3 fails the way Chromium fails a Blob write under load: the
-  // transaction aborts with a DataError.
-  await context.addInitScript(() => {
-    const put = IDBObjectStore.prototype.put;
-    let failed = 0;
-    (globalThis as { failedPuts?: () => number }).failedPuts = () => failed;
-    IDBObjectStore.prototype.put = function (this: IDBObjectStore, value: unknown, key?: IDBValidKey) {
-      if (failed === 0 && Array.isArray(key) && key[1] === 3) {
-        failed++;
-        this.transaction.abort();
-      }
-      return put.call(this, value, key);
-    };
-  });
-  const page = await context.newPage();
-  await page.goto(`${server.url}/?httpDelayMs=0#c=${contentId}`);
-  await waitComplete(page);
-  expect(await page.evaluate(() => (globalThis as { failedPuts?: () => number }).failedPuts?.())).toBe(1);
-  const s = await stats(page);
-  expect(s.piecesFromCdn).toBe(fileSize / MiB);
-  expect(await savedFileSha256(page)).toBe(fileSha256);
-  await context.close();
-});

@@ -17,7 +17,8 @@ export class MemoryStore implements PieceStore {
     return this.pieces.get(`${contentId}#${index}`);
   }
 
-  async put(contentId: string, index: number, data: Uint8Array): Promise<void> {
+  async put(contentId: string, index: number, data: Uint8Array): Promise<Uint8Array> {
     this.pieces.set(`${contentId}#${index}`, data.slice());
+    return data;
   }
 }
