@@ -10,6 +10,7 @@
  * the memory these Blobs hold stays bounded by `recycleAfter` pieces.
  */
 import { transfer, wrap, type Remote } from 'comlink';
+import { ownBuffer } from '../workers/own-buffer.js';
 import type { PieceWriterApi } from '../workers/piece-writer.worker.js';
 import type { WriteOutcome } from './write-with-retry.js';
 
@@ -30,13 +31,6 @@ export interface PieceWriter {
    */
   put(contentId: string, index: number, data: Uint8Array): Promise<WriteOutcome>;
   close(): void;
-}
-
-/** Returns a buffer that may be transferred, holding exactly `data`'s bytes. */
-function ownBuffer(data: Uint8Array): ArrayBuffer {
-  const { buffer } = data;
-  if (buffer instanceof ArrayBuffer && data.byteOffset === 0 && data.byteLength === buffer.byteLength) return buffer;
-  return data.slice().buffer;
 }
 
 export function createPieceWriter(dbName: string, options: { recycleAfter?: number } = {}): PieceWriter {

@@ -11,6 +11,7 @@
  * leaving them pending forever, and is replaced on the next job.
  */
 import { transfer, wrap, type Remote } from 'comlink';
+import { ownBuffer } from './own-buffer.js';
 import { TabswarmError } from '../core/errors.js';
 import type { Hasher, StreamingHash } from '../core/ports.js';
 import type { Sha256WorkerApi } from './sha256.worker.js';
@@ -23,13 +24,6 @@ interface Slot {
   /** Rejects when the worker fails or the pool closes; every call races against it. */
   dead: Promise<never>;
   kill(reason: Error): void;
-}
-
-/** Returns a buffer that may be transferred, holding exactly `data`'s bytes. */
-function ownBuffer(data: Uint8Array): ArrayBuffer {
-  const { buffer } = data;
-  if (buffer instanceof ArrayBuffer && data.byteOffset === 0 && data.byteLength === buffer.byteLength) return buffer;
-  return data.slice().buffer;
 }
 
 export function createHasherPool(options: { size?: number } = {}): Hasher & { close(): void } {
