@@ -2,13 +2,20 @@
  * The Signaling port over one WebSocket to the Arrays service, shared by every download of
  * the tab. One JSON message per text frame (src/protocol/arrays-messages.ts).
  *
- * - Connects at once and reconnects forever with exponential backoff and jitter, until
- *   `close()`. The backoff resets only after a connection stayed up a while, so a server
- *   that accepts and drops at once is not hammered.
- * - 'open' is emitted on every (re)connect; listeners announce again then. Announces and
- *   leaves made while disconnected are dropped (the server forgot us anyway); signals are
- *   queued (bounded) and sent after the 'open' listeners ran, so after the re-announce.
- * - Every received frame is parsed; an invalid one is logged and ignored, never thrown.
+ * - Connects at once and reconnects forever, until `close()`, after a delay drawn with
+ *   exponential backoff and full jitter: attempt n (0-based) waits uniformly in
+ *   [0, min(maxMs, minMs * 2^n)]. So a thousand tabs cut off by one service restart do not
+ *   come back in lockstep. The attempt count resets only after a connection stayed open
+ *   `stableMs`, so a server that accepts and drops at once is not hammered.
+ * - 'open' is emitted on every (re)connect; listeners announce again then (src/core/swarm.ts
+ *   re-announces and re-sends its bans on 'open').
+ * - Nothing sent while disconnected can grow without bound: announces, leaves and bans are
+ *   dropped (the server forgot us; 'open' re-derives them); signals (the WebRTC offer,
+ *   answer and candidates of a link being set up) are kept in a queue of at most
+ *   `maxQueuedSignals`, oldest dropped first, and sent after the 'open' listeners ran, so
+ *   after the re-announce.
+ * - Never throws at the caller: sending on a closing or closed socket, a failing constructor,
+ *   and invalid received frames are logged and ignored.
  */
 import createDebug from 'debug';
 import { Emitter } from '../core/emitter.js';
@@ -17,27 +24,54 @@ import { parseServerMessage, type ClientMessage } from '../protocol/arrays-messa
 
 const debug = createDebug('tabswarm:signaling');
 
-/** Signals kept while disconnected; older ones are dropped beyond this. */
-const MAX_QUEUED_SIGNALS = 256;
-/** A connection that lasted this long resets the backoff. */
-const STABLE_MS = 10_000;
 const OPEN = 1;
+
+/** Reconnect delays, in ms. Exported for tests and for the documentation. */
+export const DEFAULT_BACKOFF = Object.freeze({ minMs: 500, maxMs: 30_000, stableMs: 10_000, maxQueuedSignals: 256 });
 
 export interface WebSocketSignalingOptions {
   /** The WebSocket class; defaults to the global one. */
   WebSocketImpl?: typeof WebSocket;
-  /** First reconnect delay. @default 500 */
+  /** Base of the exponential backoff: the ceiling of the first reconnect delay. @default 500 */
   reconnectMinMs?: number;
-  /** Longest reconnect delay. @default 15000 */
+  /** Cap of the reconnect delay. @default 30000 */
   reconnectMaxMs?: number;
+  /** A connection that stayed open this long resets the backoff. @default 10000 */
+  stableMs?: number;
+  /** Uniform random number in [0, 1) for the jitter. @default Math.random */
+  random?: () => number;
+  /** Signals kept while disconnected; older ones are dropped beyond this. @default 256 */
+  maxQueuedSignals?: number;
+  /** Called with each reconnect delay chosen (ms) and the attempt number (0-based); for tests and diagnostics. */
+  onReconnectScheduled?: (delayMs: number, attempt: number) => void;
 }
 
-export function createWebSocketSignaling(
-  url: string,
-  options: WebSocketSignalingOptions = {},
-): Signaling & { close(): void; readonly connected: boolean } {
-  const minMs = options.reconnectMinMs ?? 500;
-  const maxMs = Math.max(minMs, options.reconnectMaxMs ?? 15_000);
+/** What `createWebSocketSignaling` returns: the port, plus its lifecycle and counters. */
+export interface WebSocketSignaling extends Signaling {
+  close(): void;
+  readonly connected: boolean;
+  /** Connections that opened so far (the first one included). */
+  readonly opens: number;
+  /** Connection attempts made so far (the first one included). */
+  readonly attempts: number;
+  /** Signals waiting for the next connection. */
+  readonly queuedSignals: number;
+  /** Messages dropped because the socket was not open (announces, leaves, bans, overflowing signals). */
+  readonly dropped: number;
+}
+
+/** The delay before reconnect attempt `attempt` (0-based): full jitter over the exponential ceiling. */
+export function backoffDelay(attempt: number, minMs: number, maxMs: number, random: () => number): number {
+  const ceiling = Math.min(maxMs, minMs * 2 ** Math.min(attempt, 30));
+  return Math.floor(Math.min(1, Math.max(0, random())) * ceiling);
+}
+
+export function createWebSocketSignaling(url: string, options: WebSocketSignalingOptions = {}): WebSocketSignaling {
+  const minMs = Math.max(0, options.reconnectMinMs ?? DEFAULT_BACKOFF.minMs);
+  const maxMs = Math.max(minMs, options.reconnectMaxMs ?? DEFAULT_BACKOFF.maxMs);
+  const stableMs = options.stableMs ?? DEFAULT_BACKOFF.stableMs;
+  const random = options.random ?? Math.random;
+  const maxQueued = Math.max(0, options.maxQueuedSignals ?? DEFAULT_BACKOFF.maxQueuedSignals);
   const events = new Emitter<SignalingEvents>();
   const queue: string[] = [];
   let ws: WebSocket | undefined;
@@ -45,10 +79,25 @@ export function createWebSocketSignaling(
   let failures = 0;
   let openedAt = 0;
   let closed = false;
+  let opens = 0;
+  let attempts = 0;
+  let dropped = 0;
+
+  function trySend(socket: WebSocket, text: string): boolean {
+    try {
+      socket.send(text);
+      return true;
+    } catch (e) {
+      // A socket that started closing between the readyState check and here.
+      debug('send failed: %O', e);
+      return false;
+    }
+  }
 
   function connect(): void {
     timer = undefined;
     if (closed) return;
+    attempts++;
     let socket: WebSocket;
     try {
       socket = new (options.WebSocketImpl ?? WebSocket)(url);
@@ -61,9 +110,13 @@ export function createWebSocketSignaling(
       if (ws !== socket) return;
       debug('connected to %s', url);
       openedAt = Date.now();
+      opens++;
       events.emit('open', undefined);
       // Signals queued while away go out after the re-announce the 'open' listeners made.
-      while (queue.length > 0 && ws === socket && socket.readyState === OPEN) socket.send(queue.shift()!);
+      while (queue.length > 0 && ws === socket && socket.readyState === OPEN) {
+        if (!trySend(socket, queue[0]!)) break;
+        queue.shift();
+      }
     });
     socket.addEventListener('message', (event: MessageEvent) => {
       if (ws === socket) receive(event.data);
@@ -73,7 +126,7 @@ export function createWebSocketSignaling(
       if (ws !== socket) return;
       ws = undefined;
       debug('disconnected from %s (code %d %s)', url, event.code, event.reason);
-      if (openedAt > 0 && Date.now() - openedAt >= STABLE_MS) failures = 0;
+      if (openedAt > 0 && Date.now() - openedAt >= stableMs) failures = 0;
       openedAt = 0;
       scheduleReconnect();
     });
@@ -81,10 +134,14 @@ export function createWebSocketSignaling(
 
   function scheduleReconnect(): void {
     if (closed || timer !== undefined) return;
-    const ceiling = Math.min(maxMs, minMs * 2 ** Math.min(failures, 30));
-    failures++;
-    const delay = ceiling / 2 + Math.random() * (ceiling / 2);
-    debug('reconnecting in %d ms', Math.round(delay));
+    const attempt = failures++;
+    const delay = backoffDelay(attempt, minMs, maxMs, random);
+    debug('reconnecting in %d ms (attempt %d)', delay, attempt);
+    try {
+      options.onReconnectScheduled?.(delay, attempt);
+    } catch (e) {
+      debug('onReconnectScheduled threw: %O', e);
+    }
     timer = setTimeout(connect, delay);
   }
 
@@ -105,12 +162,22 @@ export function createWebSocketSignaling(
   }
 
   function send(message: ClientMessage): void {
+    if (closed) {
+      dropped++;
+      return void debug('closed: dropped %s', message.type);
+    }
     const text = JSON.stringify(message);
-    if (ws?.readyState === OPEN) return ws.send(text);
-    // Signals and bans must not be lost; announces and leaves are re-derived on reconnect.
-    if ((message.type !== 'signal' && message.type !== 'ban') || closed) return void debug('not connected: dropped %s', message.type);
-    if (queue.push(text) > MAX_QUEUED_SIGNALS) {
+    if (ws?.readyState === OPEN && trySend(ws, text)) return;
+    // Announces, leaves and bans are re-derived on 'open' (the swarm re-announces and re-bans);
+    // only signals, which nobody repeats, wait for the next connection, boundedly.
+    if (message.type !== 'signal' || maxQueued === 0) {
+      dropped++;
+      return void debug('not connected: dropped %s', message.type);
+    }
+    queue.push(text);
+    while (queue.length > maxQueued) {
       queue.shift();
+      dropped++;
       debug('signal queue full: dropped the oldest');
     }
   }
@@ -125,6 +192,18 @@ export function createWebSocketSignaling(
     on: (event, listener) => events.on(event, listener),
     get connected() {
       return ws?.readyState === OPEN;
+    },
+    get opens() {
+      return opens;
+    },
+    get attempts() {
+      return attempts;
+    },
+    get queuedSignals() {
+      return queue.length;
+    },
+    get dropped() {
+      return dropped;
     },
     close() {
       if (closed) return;
