@@ -10,8 +10,21 @@
  *   closes or stops answering pings). A mismatch counts as a strike. So `from` in a relayed
  *   `signal` is always the sender's own peer ID: it cannot be spoofed.
  * - Swarms exist only for content this server publishes for peering (`unknown-content`).
+ * - Scopes (DO's download modes): each announce names a mode; the member joins the partition
+ *   of its content keyed by `scopeKeyOf` (`lan:<lanKey of its address>`, `group:<id>`,
+ *   `internet`). `peers` replies list only members of the asker's partition, and `signal` is
+ *   relayed only between two members of the same partition: a target in another partition
+ *   gets the same `unknown-peer` as a target that does not exist, so that its existence is
+ *   not revealed across scopes.
  * - `signal` is relayed only between two members of the same swarm (`not-in-swarm` if the
- *   sender has not announced that content, `unknown-peer` if the target is not in it).
+ *   sender has not announced that content, `unknown-peer` if the target is not in it or not
+ *   in its scope). An `answer` is relayed only to a peer whose `offer` this service relayed to
+ *   the answerer within `offerTtlMs` (`unsolicited-answer`, a strike); candidates and
+ *   renegotiation requests only between two peers with an offer relayed either way within it
+ *   (`unsolicited-signal`, no strike: a late candidate can be innocent).
+ * - Limits per socket: announces and signals each through a token bucket (`rate-limited`, a
+ *   strike); sockets per remote address (`maxSocketsPerAddress`; the upgrade is refused
+ *   with HTTP 429).
  * - A member is removed by `leave`, by its socket closing, or after `peerExpiryMs` without an
  *   announce. Sockets that stop answering pings are terminated.
  * - Frames of one socket are handled one at a time, in order; nothing a client sends can throw
@@ -28,7 +41,11 @@ import {
 } from '../src/protocol/arrays-messages.js';
 import { LIMITS } from '../src/protocol/limits.js';
 import type { ServerConfig } from './config.js';
-import { MemorySwarmRegistry, type SwarmRegistry, type SwarmStats } from './swarm-registry.js';
+import type { ContentReport } from './content-report.js';
+import { addressBucketOf, lanKeyOf, remoteAddressOf } from './lan-key.js';
+import { OfferTracker } from './offer-tracker.js';
+import { MemorySwarmRegistry, scopeKeyOf, type SwarmRegistry, type SwarmStats } from './swarm-registry.js';
+import { TokenBucket } from './token-bucket.js';
 
 /** Bad frames tolerated on one socket before it is closed. */
 export const MAX_STRIKES = 10;
@@ -44,7 +61,19 @@ const CLOSE_GOING_AWAY = 1001;
 /** How long `close()` waits for clients to complete the closing handshake. */
 const CLOSE_GRACE_MS = 250;
 
-export type ArraysConfig = Pick<ServerConfig, 'announceIntervalMs' | 'peerExpiryMs' | 'maxPeersPerReply'>;
+export type ArraysConfig = Pick<
+  ServerConfig,
+  | 'announceIntervalMs'
+  | 'peerExpiryMs'
+  | 'maxPeersPerReply'
+  | 'announceRatePerSec'
+  | 'announceBurst'
+  | 'signalRatePerSec'
+  | 'signalBurst'
+  | 'maxSocketsPerAddress'
+  | 'offerTtlMs'
+  | 'trustProxy'
+>;
 
 export interface ArraysService {
   /** Completes a WebSocket upgrade for `/arrays` (the caller checks the path). */
@@ -54,12 +83,20 @@ export interface ArraysService {
   /** Open WebSocket connections. */
   readonly connections: number;
   stats(): Promise<SwarmStats & { connections: number }>;
+  /** The members' last reports aggregated per content (every scope partition summed). */
+  contentReports(): Promise<ContentReport[]>;
   /** Terminates every socket and stops the timers. */
   close(): Promise<void>;
 }
 
 interface Connection {
   ws: WebSocket;
+  /** The client's LAN (signaling/lan-key.ts), for LAN-mode scope. */
+  lanKey: string;
+  /** What this socket counts against in the per-address cap. */
+  addressBucket: string;
+  announces: TokenBucket;
+  signals: TokenBucket;
   peerId: string | undefined;
   swarms: Set<string>;
   /** Peers this socket's peer banned, per content: never listed to it, their signals not relayed to it. */
@@ -85,12 +122,22 @@ export function createArraysService(deps: {
   registry?: SwarmRegistry;
   /** Whether peers may form a swarm for this content (published, policy `peering: true`). @default any */
   isPeerable?: (contentId: string) => Promise<boolean>;
+  /**
+   * The client address of an upgrade request, for LAN scope and the per-address cap. Tests
+   * inject addresses here. @default the socket's remote address (the last X-Forwarded-For
+   * entry if `config.trustProxy`)
+   */
+  addressOf?: (req: IncomingMessage) => string;
   now?: () => number;
 }): ArraysService {
   const { config } = deps;
   const log = deps.logger.child({ component: 'arrays' });
-  const registry = deps.registry ?? new MemorySwarmRegistry();
   const now = deps.now ?? Date.now;
+  const registry = deps.registry ?? new MemorySwarmRegistry({ handOutWindowMs: config.announceIntervalMs, now });
+  const addressOf = deps.addressOf ?? ((req: IncomingMessage) => remoteAddressOf(req, config.trustProxy));
+  const offers = new OfferTracker(config.offerTtlMs);
+  /** Open sockets per address bucket. */
+  const perAddress = new Map<string, number>();
   const isPeerable = deps.isPeerable ?? (async () => true);
   const wss = new WebSocketServer({ noServer: true, maxPayload: LIMITS.maxSignalingMessageBytes, clientTracking: false });
   const connections = new Set<Connection>();
@@ -114,6 +161,10 @@ export function createArraysService(deps: {
   }
 
   async function onAnnounce(conn: Connection, msg: Extract<ClientMessage, { type: 'announce' }>): Promise<void> {
+    if (!conn.announces.take(now())) {
+      strike(conn, 'rate-limited', `at most ${config.announceRatePerSec} announces per second`);
+      return;
+    }
     if (conn.peerId === undefined) {
       const holder = byPeerId.get(msg.peerId);
       if (holder !== undefined && holder !== conn && !holder.closed) {
@@ -138,23 +189,32 @@ export function createArraysService(deps: {
       if (conn.closed) return;
     }
     conn.swarms.add(msg.contentId);
-    await registry.upsert(msg.contentId, msg.peerId, msg.report, now());
+    await registry.upsert(msg.contentId, scopeKeyOf(msg.report, conn.lanKey), msg.peerId, msg.report, now());
     const max = Math.min(msg.report.peersWanted, config.maxPeersPerReply);
     const banned = conn.bans.get(msg.contentId);
-    const peers = (await registry.pickPeers(msg.contentId, msg.peerId, max + (banned?.size ?? 0)))
-      .filter((p) => !banned?.has(p.peerId))
+    // The registry samples extra candidates for the excluded ones; the filter below is a second guard.
+    const peers = (
+      await registry.selectPeers({ contentId: msg.contentId, peerId: msg.peerId, left: msg.report.left, max, exclude: banned })
+    )
+      .filter((p) => p.peerId !== msg.peerId && !banned?.has(p.peerId))
       .slice(0, max);
     send(conn, { type: 'peers', contentId: msg.contentId, peers, intervalMs: config.announceIntervalMs });
   }
 
   async function onSignal(conn: Connection, msg: Extract<ClientMessage, { type: 'signal' }>): Promise<void> {
+    if (!conn.signals.take(now())) {
+      strike(conn, 'rate-limited', `at most ${config.signalRatePerSec} signals per second`);
+      return;
+    }
     const from = conn.peerId;
-    if (from === undefined || !conn.swarms.has(msg.contentId) || !(await registry.has(msg.contentId, from))) {
+    const fromScope = from === undefined || !conn.swarms.has(msg.contentId) ? undefined : await registry.scopeOf(msg.contentId, from);
+    if (from === undefined || fromScope === undefined) {
       sendError(conn, 'not-in-swarm', 'announce this content before signaling in its swarm');
       return;
     }
     const target = byPeerId.get(msg.to);
-    if (target === undefined || target.closed || target === conn || !(await registry.has(msg.contentId, msg.to))) {
+    // A peer of another scope is answered exactly like a peer that does not exist.
+    if (target === undefined || target.closed || target === conn || (await registry.scopeOf(msg.contentId, msg.to)) !== fromScope) {
       sendError(conn, 'unknown-peer', 'no such peer in this swarm');
       return;
     }
@@ -163,10 +223,21 @@ export function createArraysService(deps: {
       sendError(conn, 'unknown-peer', 'no such peer in this swarm');
       return;
     }
+    const t = now();
+    const kind = msg.data.type;
+    if (kind === 'answer' && !offers.mayAnswer(from, msg.to, msg.contentId, t)) {
+      strike(conn, 'unsolicited-answer', 'answer only an offer this peer sent you');
+      return;
+    }
+    if ((kind === 'candidate' || kind === 'renegotiate') && !offers.paired(from, msg.to, msg.contentId, t)) {
+      sendError(conn, 'unsolicited-signal', 'candidates go only to a peer with an offer in flight');
+      return;
+    }
     if (target.ws.bufferedAmount > MAX_TARGET_BUFFERED_BYTES) {
       sendError(conn, 'peer-busy', 'the peer is not reading its messages');
       return;
     }
+    if (kind === 'offer') offers.offered(from, msg.to, msg.contentId, t);
     send(target, { type: 'signal', contentId: msg.contentId, from, data: msg.data });
   }
 
@@ -234,9 +305,14 @@ export function createArraysService(deps: {
       });
   }
 
-  wss.on('connection', (ws: WebSocket, req: IncomingMessage) => {
+  function onConnection(ws: WebSocket, address: string): void {
+    const t = now();
     const conn: Connection = {
       ws,
+      lanKey: lanKeyOf(address),
+      addressBucket: addressBucketOf(address),
+      announces: new TokenBucket(config.announceRatePerSec, config.announceBurst, t),
+      signals: new TokenBucket(config.signalRatePerSec, config.signalBurst, t),
       peerId: undefined,
       swarms: new Set(),
       bans: new Map(),
@@ -247,7 +323,8 @@ export function createArraysService(deps: {
       alive: true,
     };
     connections.add(conn);
-    log.debug({ remote: req.socket.remoteAddress, connections: connections.size }, 'connected');
+    perAddress.set(conn.addressBucket, (perAddress.get(conn.addressBucket) ?? 0) + 1);
+    log.debug({ remote: address, lanKey: conn.lanKey, connections: connections.size }, 'connected');
 
     ws.on('message', (data, isBinary) => {
       if (conn.closed) return;
@@ -266,15 +343,19 @@ export function createArraysService(deps: {
     ws.on('close', () => {
       conn.closed = true;
       connections.delete(conn);
+      const open = (perAddress.get(conn.addressBucket) ?? 1) - 1;
+      if (open > 0) perAddress.set(conn.addressBucket, open);
+      else perAddress.delete(conn.addressBucket);
       enqueue(conn, () => cleanup(conn));
       log.debug({ peerId: conn.peerId, connections: connections.size }, 'disconnected');
     });
-  });
+  }
 
   async function sweep(): Promise<void> {
     const removed = await registry.expire(now() - config.peerExpiryMs);
     for (const { contentId, peerId } of removed) byPeerId.get(peerId)?.swarms.delete(contentId);
     if (removed.length > 0) log.debug({ removed: removed.length }, 'expired silent peers');
+    offers.sweep(now());
   }
 
   function heartbeat(): void {
@@ -297,7 +378,14 @@ export function createArraysService(deps: {
 
   return {
     handleUpgrade(req, socket, head) {
-      wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
+      const address = addressOf(req);
+      // `ws` completes an upgrade synchronously (no verifyClient), so the count is exact here.
+      if ((perAddress.get(addressBucketOf(address)) ?? 0) >= config.maxSocketsPerAddress) {
+        log.debug({ remote: address }, 'refused: too many sockets from this address');
+        socket.end('HTTP/1.1 429 Too Many Requests\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+        return;
+      }
+      wss.handleUpgrade(req, socket, head, (ws) => onConnection(ws, address));
     },
     swarmSize: (contentId) => registry.swarmSize(contentId),
     get connections() {
@@ -306,6 +394,7 @@ export function createArraysService(deps: {
     async stats() {
       return { ...(await registry.stats()), connections: connections.size };
     },
+    contentReports: () => registry.contentReports(),
     async close() {
       clearInterval(sweepTimer);
       clearInterval(heartbeatTimer);

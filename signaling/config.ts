@@ -57,6 +57,49 @@ export interface ServerConfig {
    */
   maxPeersPerReply: number;
   /**
+   * Announces one socket may send per second (a token bucket refilled at this rate); more get
+   * `error` `rate-limited` and a strike. A client announces every `announceIntervalMs`, plus a
+   * few times when it starts.
+   * @default 10
+   */
+  announceRatePerSec: number;
+  /**
+   * Announces one socket may send at once before the rate applies (the bucket's size).
+   * @default 20
+   */
+  announceBurst: number;
+  /**
+   * Signals one socket may send per second (token bucket); more get `rate-limited` and a
+   * strike. A WebRTC link costs an offer or answer and a handful of candidates.
+   * @default 50
+   */
+  signalRatePerSec: number;
+  /**
+   * Signals one socket may send at once before the rate applies.
+   * @default 100
+   */
+  signalBurst: number;
+  /**
+   * Open Arrays sockets per remote address (IPv4 address, or IPv6 /64); the upgrade of one
+   * more is refused with HTTP 429. Tests and benchmarks open their browser contexts from
+   * 127.0.0.1, a few tens at most.
+   * @default 64
+   */
+  maxSocketsPerAddress: number;
+  /**
+   * An `answer` is relayed only to a peer whose `offer` the server relayed to the answering
+   * peer within this time (ms); candidates only between peers with an offer relayed either
+   * way within it.
+   * @default 30000
+   */
+  offerTtlMs: number;
+  /**
+   * Whether the server sits behind a trusted reverse proxy: if true, the client address (for
+   * LAN scope and the per-address cap) is the last `X-Forwarded-For` entry, else the socket's.
+   * @default false
+   */
+  trustProxy: boolean;
+  /**
    * Bytes per second each CDN response is limited to; 0 means unlimited. For benchmarks and
    * demos that show a slow CDN (`TABSWARM_CDN_RATE`).
    * @default 0
@@ -80,6 +123,13 @@ export const DEFAULT_SERVER_CONFIG: Readonly<ServerConfig> = Object.freeze({
   announceIntervalMs: 15_000,
   peerExpiryMs: 45_000,
   maxPeersPerReply: 20,
+  announceRatePerSec: 10,
+  announceBurst: 20,
+  signalRatePerSec: 50,
+  signalBurst: 100,
+  maxSocketsPerAddress: 64,
+  offerTtlMs: 30_000,
+  trustProxy: false,
   logLevel: 'info',
 });
 
@@ -111,6 +161,10 @@ export function resolveConfig(overrides: Partial<ServerConfig> = {}): ServerConf
     throw new ConfigError(`maxPeersPerReply must be a non-negative integer, got ${c.maxPeersPerReply}`);
   }
   c.maxPeersPerReply = Math.min(c.maxPeersPerReply, LIMITS.maxPeersPerReply);
+  for (const key of ['announceRatePerSec', 'announceBurst', 'signalRatePerSec', 'signalBurst', 'maxSocketsPerAddress', 'offerTtlMs'] as const) {
+    if (!Number.isFinite(c[key]) || c[key] <= 0) throw new ConfigError(`${key} must be positive, got ${c[key]}`);
+  }
+  if (typeof c.trustProxy !== 'boolean') throw new ConfigError(`trustProxy must be a boolean, got ${String(c.trustProxy)}`);
   if (!LOG_LEVELS.includes(c.logLevel)) throw new ConfigError(`logLevel must be one of ${LOG_LEVELS.join(', ')}, got ${String(c.logLevel)}`);
   if (!Number.isFinite(c.cdnRateBytesPerSec) || c.cdnRateBytesPerSec < 0) {
     throw new ConfigError(`cdnRateBytesPerSec must be a non-negative number, got ${c.cdnRateBytesPerSec}`);
@@ -126,6 +180,14 @@ function intFromEnv(env: NodeJS.ProcessEnv, name: string): number | undefined {
   return Number(raw);
 }
 
+function boolFromEnv(env: NodeJS.ProcessEnv, name: string): boolean | undefined {
+  const raw = env[name]?.trim().toLowerCase();
+  if (raw === undefined || raw === '') return undefined;
+  if (raw === '1' || raw === 'true') return true;
+  if (raw === '0' || raw === 'false') return false;
+  throw new ConfigError(`${name} must be true, false, 1 or 0, got "${raw}"`);
+}
+
 function stringFromEnv(env: NodeJS.ProcessEnv, name: string): string | undefined {
   const raw = env[name]?.trim();
   return raw === undefined || raw === '' ? undefined : raw;
@@ -133,7 +195,8 @@ function stringFromEnv(env: NodeJS.ProcessEnv, name: string): string | undefined
 
 /**
  * Reads the `TABSWARM_*` variables: PORT, HOST, CONTENT_DIR, CDN_BASE_URL, DEMO_SIZE, APP_DIR,
- * ANNOUNCE_INTERVAL_MS, PEER_EXPIRY_MS, MAX_PEERS_PER_REPLY, LOG_LEVEL. Unset or empty
+ * ANNOUNCE_INTERVAL_MS, PEER_EXPIRY_MS, MAX_PEERS_PER_REPLY, ANNOUNCE_RATE, ANNOUNCE_BURST,
+ * SIGNAL_RATE, SIGNAL_BURST, MAX_SOCKETS_PER_ADDRESS, OFFER_TTL_MS, TRUST_PROXY, LOG_LEVEL. Unset or empty
  * variables are left out, so `resolveConfig(configFromEnv())` falls back to the defaults.
  */
 export function configFromEnv(env: NodeJS.ProcessEnv = process.env): Partial<ServerConfig> {
@@ -152,6 +215,13 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): Partial<Ser
     announceIntervalMs: intFromEnv(env, 'TABSWARM_ANNOUNCE_INTERVAL_MS'),
     peerExpiryMs: intFromEnv(env, 'TABSWARM_PEER_EXPIRY_MS'),
     maxPeersPerReply: intFromEnv(env, 'TABSWARM_MAX_PEERS_PER_REPLY'),
+    announceRatePerSec: intFromEnv(env, 'TABSWARM_ANNOUNCE_RATE'),
+    announceBurst: intFromEnv(env, 'TABSWARM_ANNOUNCE_BURST'),
+    signalRatePerSec: intFromEnv(env, 'TABSWARM_SIGNAL_RATE'),
+    signalBurst: intFromEnv(env, 'TABSWARM_SIGNAL_BURST'),
+    maxSocketsPerAddress: intFromEnv(env, 'TABSWARM_MAX_SOCKETS_PER_ADDRESS'),
+    offerTtlMs: intFromEnv(env, 'TABSWARM_OFFER_TTL_MS'),
+    trustProxy: boolFromEnv(env, 'TABSWARM_TRUST_PROXY'),
     logLevel: logLevel as LogLevel | undefined,
   };
 }

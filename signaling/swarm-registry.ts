@@ -1,6 +1,11 @@
 /**
- * Swarm membership for the Arrays service: which peers are in the swarm of each content, with
- * their last report and when they last announced.
+ * Swarm membership for the Arrays service: which peers are in the swarm of each content, in
+ * which scope partition, with their last report and when they last announced.
+ *
+ * Scopes: a content's swarm is split into partitions by scope key (`lan:<lanKey>`,
+ * `group:<groupId>` or `internet`, see `scopeKeyOf`). A member is in exactly one partition per
+ * content, and selection only ever looks inside the asker's partition, so no peer is listed
+ * to a peer outside its scope.
  *
  * The interface is asynchronous so that a shared store (Redis, for several server processes)
  * can implement it later; the in-memory one below is the default. The registry holds only
@@ -8,6 +13,7 @@
  * multi-process setup would also need a relay between processes for `signal`).
  */
 import type { PeerInfo, Report } from '../src/protocol/arrays-messages.js';
+import type { ContentReport, PeeringScope } from './content-report.js';
 
 export interface SwarmMember {
   contentId: string;
@@ -19,98 +25,258 @@ export interface SwarmStats {
   peers: number;
 }
 
+/** The partition key of a member: `lan:<lanKey>`, `group:<groupId>` or `internet`. */
+export function scopeKeyOf(report: Pick<Report, 'mode' | 'group'>, lanKey: string): string {
+  switch (report.mode) {
+    case 'lan':
+      return `lan:${lanKey}`;
+    case 'group':
+      return `group:${report.group ?? ''}`;
+    case 'internet':
+      return 'internet';
+  }
+}
+
+function scopeKindOf(scopeKey: string): PeeringScope {
+  return scopeKey === 'internet' ? 'internet' : scopeKey.startsWith('group:') ? 'group' : 'lan';
+}
+
+export interface SelectRequest {
+  contentId: string;
+  /** The asker: never listed; its `left` ranks the others. */
+  peerId: string;
+  left: number;
+  /** Peers wanted in the reply. */
+  max: number;
+  /** Peers never to list (the asker's bans). */
+  exclude?: ReadonlySet<string>;
+}
+
 export interface SwarmRegistry {
-  /** Adds the peer to the swarm, or refreshes its report and `lastSeen` (ms, caller's clock). */
-  upsert(contentId: string, peerId: string, report: Report, lastSeen: number): Promise<void>;
+  /**
+   * Adds the peer to the swarm in partition `scopeKey`, or refreshes its report and
+   * `lastSeen` (ms, caller's clock); a member announcing another scope moves partition.
+   */
+  upsert(contentId: string, scopeKey: string, peerId: string, report: Report, lastSeen: number): Promise<void>;
   /** Removes the peer from the swarm; true if it was there. Empty swarms disappear. */
   remove(contentId: string, peerId: string): Promise<boolean>;
-  has(contentId: string, peerId: string): Promise<boolean>;
+  /** The partition the peer is in for this content, or undefined if it is not a member. */
+  scopeOf(contentId: string, peerId: string): Promise<string | undefined>;
   /**
-   * Up to `max` members of the swarm other than `exclude`: those with the fewest bytes left
-   * first (seeders before leechers), ties in random order, so that replies spread load
-   * instead of sending every peer to the same few.
+   * Up to `max` members of the asker's partition, never the asker nor an excluded peer:
+   * peers holding more than the asker first (seeders first), and among them those handed out
+   * least recently, so that newcomers spread over the swarm. The cost is bounded by a
+   * constant (a bounded random sample of the partition), not by the swarm's size.
    */
-  pickPeers(contentId: string, exclude: string, max: number): Promise<PeerInfo[]>;
+  selectPeers(req: SelectRequest): Promise<PeerInfo[]>;
+  /** Members of the swarm of `contentId`, every partition. */
   swarmSize(contentId: string): Promise<number>;
   /** Removes and returns every member whose `lastSeen` is before `before`. */
   expire(before: number): Promise<SwarmMember[]>;
   stats(): Promise<SwarmStats>;
+  /** The members' last reports summed per content (every partition). */
+  contentReports(): Promise<ContentReport[]>;
 }
 
-interface Entry {
+/** Candidates sampled per selection, per peer wanted: enough that bans and peers holding less rarely leave a reply short. */
+export const SAMPLE_PER_WANTED = 4;
+/**
+ * Weight of "holds less than the asker" against the hand-out counter: a seeder is preferred
+ * to a peer holding less than the asker until it has been handed out this many times more
+ * (per tier: seeder, holds more than the asker, the rest).
+ */
+export const TIER_WEIGHT = 4;
+
+interface Member {
+  peerId: string;
+  scopeKey: string;
   report: Report;
   lastSeen: number;
+  /** Position in its partition's array (swap-remove). */
+  slot: number;
+  /** Times listed to others, halved every hand-out window. */
+  handedOut: number;
+  handedOutEpoch: number;
 }
 
-function shuffleInPlace<T>(items: T[]): T[] {
-  for (let i = items.length - 1; i > 0; i--) {
-    const j = Math.floor(Math.random() * (i + 1));
-    const t = items[i]!;
-    items[i] = items[j]!;
-    items[j] = t;
-  }
-  return items;
+interface Content {
+  members: Map<string, Member>;
+  /** Members by scope key, as arrays for O(1) random access. */
+  partitions: Map<string, Member[]>;
 }
 
-/** The in-memory registry: one Map of peers per content. */
+export interface MemorySwarmRegistryOptions {
+  /** The hand-out counters halve after each window (ms); the announce interval is a good value. @default 15000 */
+  handOutWindowMs?: number;
+  /** Random numbers in [0, 1), for tests. @default Math.random */
+  random?: () => number;
+  /** Clock for the hand-out counters (ms). @default Date.now */
+  now?: () => number;
+}
+
+/** The in-memory registry. */
 export class MemorySwarmRegistry implements SwarmRegistry {
-  readonly #swarms = new Map<string, Map<string, Entry>>();
+  readonly #contents = new Map<string, Content>();
+  readonly #windowMs: number;
+  readonly #random: () => number;
+  readonly #now: () => number;
+  /** Candidates scored by the last `selectPeers` call (instrumentation: the bound is tested). */
+  lastSelectionCost = 0;
 
-  async upsert(contentId: string, peerId: string, report: Report, lastSeen: number): Promise<void> {
-    let swarm = this.#swarms.get(contentId);
-    if (swarm === undefined) {
-      swarm = new Map();
-      this.#swarms.set(contentId, swarm);
+  constructor(options: MemorySwarmRegistryOptions = {}) {
+    this.#windowMs = Math.max(1, options.handOutWindowMs ?? 15_000);
+    this.#random = options.random ?? Math.random;
+    this.#now = options.now ?? Date.now;
+  }
+
+  async upsert(contentId: string, scopeKey: string, peerId: string, report: Report, lastSeen: number): Promise<void> {
+    let content = this.#contents.get(contentId);
+    if (content === undefined) {
+      content = { members: new Map(), partitions: new Map() };
+      this.#contents.set(contentId, content);
     }
-    swarm.set(peerId, { report, lastSeen });
+    const member = content.members.get(peerId);
+    if (member !== undefined && member.scopeKey === scopeKey) {
+      member.report = report;
+      member.lastSeen = lastSeen;
+      return;
+    }
+    if (member !== undefined) this.#unslot(content, member);
+    const next: Member = member ?? { peerId, scopeKey, report, lastSeen, slot: 0, handedOut: 0, handedOutEpoch: 0 };
+    Object.assign(next, { scopeKey, report, lastSeen });
+    let partition = content.partitions.get(scopeKey);
+    if (partition === undefined) content.partitions.set(scopeKey, (partition = []));
+    next.slot = partition.length;
+    partition.push(next);
+    content.members.set(peerId, next);
+  }
+
+  /** Takes `member` out of its partition's array by swapping the last one into its slot. */
+  #unslot(content: Content, member: Member): void {
+    const partition = content.partitions.get(member.scopeKey);
+    if (partition === undefined) return;
+    const last = partition.pop()!;
+    if (last !== member) {
+      partition[member.slot] = last;
+      last.slot = member.slot;
+    }
+    if (partition.length === 0) content.partitions.delete(member.scopeKey);
+  }
+
+  #removeMember(contentId: string, content: Content, member: Member): void {
+    this.#unslot(content, member);
+    content.members.delete(member.peerId);
+    if (content.members.size === 0) this.#contents.delete(contentId);
   }
 
   async remove(contentId: string, peerId: string): Promise<boolean> {
-    const swarm = this.#swarms.get(contentId);
-    if (swarm === undefined) return false;
-    const removed = swarm.delete(peerId);
-    if (swarm.size === 0) this.#swarms.delete(contentId);
-    return removed;
+    const content = this.#contents.get(contentId);
+    const member = content?.members.get(peerId);
+    if (content === undefined || member === undefined) return false;
+    this.#removeMember(contentId, content, member);
+    return true;
   }
 
-  async has(contentId: string, peerId: string): Promise<boolean> {
-    return this.#swarms.get(contentId)?.has(peerId) ?? false;
+  async scopeOf(contentId: string, peerId: string): Promise<string | undefined> {
+    return this.#contents.get(contentId)?.members.get(peerId)?.scopeKey;
   }
 
-  async pickPeers(contentId: string, exclude: string, max: number): Promise<PeerInfo[]> {
-    const swarm = this.#swarms.get(contentId);
-    if (swarm === undefined || max <= 0) return [];
-    const candidates: PeerInfo[] = [];
-    for (const [peerId, entry] of swarm) {
-      if (peerId !== exclude) candidates.push({ peerId, left: entry.report.left });
+  async selectPeers(req: SelectRequest): Promise<PeerInfo[]> {
+    this.lastSelectionCost = 0;
+    const content = this.#contents.get(req.contentId);
+    const asker = content?.members.get(req.peerId);
+    if (content === undefined || asker === undefined || req.max <= 0) return [];
+    const partition = content.partitions.get(asker.scopeKey) ?? [];
+    const excluded = req.exclude?.size ?? 0;
+    const candidates = this.#sample(partition, SAMPLE_PER_WANTED * req.max + excluded + 1);
+    const epoch = Math.floor(this.#now() / this.#windowMs);
+    const scored: Array<{ member: Member; score: number; tie: number }> = [];
+    for (const member of candidates) {
+      this.lastSelectionCost++;
+      if (member === asker || req.exclude?.has(member.peerId)) continue;
+      const left = member.report.left;
+      const tier = left === 0 ? 0 : left < req.left ? 1 : 2;
+      scored.push({ member, score: tier * TIER_WEIGHT + this.#handedOut(member, epoch), tie: this.#random() });
     }
-    // Shuffle, then a stable sort by `left`: seeders first, ties in random order.
-    return shuffleInPlace(candidates)
-      .sort((a, b) => a.left - b.left)
-      .slice(0, max);
+    scored.sort((a, b) => a.score - b.score || a.tie - b.tie);
+    const picked = scored.slice(0, req.max);
+    for (const { member } of picked) member.handedOut++;
+    // Listed in rank order: seeders and the least handed out first.
+    return picked.map(({ member }) => ({ peerId: member.peerId, left: member.report.left }));
+  }
+
+  /** The member's hand-out counter, halved once per window elapsed since it was last read. */
+  #handedOut(member: Member, epoch: number): number {
+    if (epoch > member.handedOutEpoch) {
+      member.handedOut = epoch - member.handedOutEpoch >= 31 ? 0 : member.handedOut >> (epoch - member.handedOutEpoch);
+      member.handedOutEpoch = epoch;
+    }
+    return member.handedOut;
+  }
+
+  /**
+   * Up to `n` distinct members of `partition`, uniformly at random. Costs O(n), whatever the
+   * partition's size: a partition of at most 2n is taken whole; a larger one is sampled by
+   * random index with rejection of repeats (each try succeeds with probability > 1/2, and
+   * tries are capped at 4n).
+   */
+  #sample(partition: Member[], n: number): Member[] {
+    if (partition.length <= 2 * n) return partition.slice();
+    const chosen = new Set<number>();
+    for (let tries = 0; chosen.size < n && tries < 4 * n; tries++) chosen.add(Math.floor(this.#random() * partition.length));
+    return [...chosen].map((i) => partition[i]!);
   }
 
   async swarmSize(contentId: string): Promise<number> {
-    return this.#swarms.get(contentId)?.size ?? 0;
+    return this.#contents.get(contentId)?.members.size ?? 0;
   }
 
   async expire(before: number): Promise<SwarmMember[]> {
     const removed: SwarmMember[] = [];
-    for (const [contentId, swarm] of this.#swarms) {
-      for (const [peerId, entry] of swarm) {
-        if (entry.lastSeen < before) {
-          swarm.delete(peerId);
-          removed.push({ contentId, peerId });
+    for (const [contentId, content] of this.#contents) {
+      for (const member of content.members.values()) {
+        if (member.lastSeen < before) {
+          this.#removeMember(contentId, content, member);
+          removed.push({ contentId, peerId: member.peerId });
         }
       }
-      if (swarm.size === 0) this.#swarms.delete(contentId);
     }
     return removed;
   }
 
   async stats(): Promise<SwarmStats> {
     let peers = 0;
-    for (const swarm of this.#swarms.values()) peers += swarm.size;
-    return { swarms: this.#swarms.size, peers };
+    for (const content of this.#contents.values()) peers += content.members.size;
+    return { swarms: this.#contents.size, peers };
+  }
+
+  async contentReports(): Promise<ContentReport[]> {
+    const out: ContentReport[] = [];
+    for (const [contentId, content] of this.#contents) {
+      const r: ContentReport = {
+        contentId,
+        peers: content.members.size,
+        seeders: 0,
+        peersByScope: { lan: 0, group: 0, internet: 0 },
+        uploaded: 0,
+        downloaded: 0,
+        downloadedCdn: 0,
+        left: 0,
+        uploadedBps: 0,
+        downloadBps: 0,
+      };
+      for (const [scopeKey, partition] of content.partitions) r.peersByScope[scopeKindOf(scopeKey)] += partition.length;
+      for (const { report } of content.members.values()) {
+        if (report.left === 0) r.seeders++;
+        r.uploaded += report.uploaded;
+        r.downloaded += report.downloaded;
+        r.downloadedCdn += report.downloadedCdn;
+        r.left += report.left;
+        r.uploadedBps += report.uploadedBps;
+        r.downloadBps += report.downloadBps;
+      }
+      out.push(r);
+    }
+    return out;
   }
 }

@@ -2,6 +2,8 @@
  * Client configuration: every tunable of the download engine, with its default, in one
  * place. Components take only the `Pick<>` they use. docs/configuration.md mirrors this.
  */
+import type { DownloadMode } from '../protocol/arrays-messages.js';
+
 export interface ClientConfig {
   /**
    * How long a download waits for peers before asking the CDN for pieces no peer holds
@@ -87,6 +89,23 @@ export interface ClientConfig {
    * @default false
    */
   isBackground: boolean;
+  /**
+   * DO's download mode, sent with every announce: which peers the Arrays service may list to
+   * this tab and relay signals from. 'lan' (DO mode 1, its default): peers behind the same
+   * public address (every private and loopback address counts as one LAN); 'group' (mode 2):
+   * peers that announce the same `groupId`; 'internet' (mode 3): any peer of the content in
+   * internet mode. Scopes do not mix: a tab sees only peers announcing the same scope.
+   * HTTP-only downloads (DO mode 0) are `peering: false` in the content policy.
+   * @default 'lan'
+   */
+  downloadMode: DownloadMode;
+  /**
+   * The group ID or join code for `downloadMode: 'group'`: 1 to 64 of [A-Za-z0-9_-]. In group
+   * mode with an empty (or invalid) group ID the tab does not announce at all: peering is off
+   * and the download runs from the CDN. Ignored in the other modes.
+   * @default ''
+   */
+  groupId: string;
 }
 
 export const DEFAULT_CONFIG: Readonly<ClientConfig> = Object.freeze({
@@ -105,6 +124,8 @@ export const DEFAULT_CONFIG: Readonly<ClientConfig> = Object.freeze({
   strikesToBan: 3,
   announceIntervalMs: 15_000,
   isBackground: false,
+  downloadMode: 'lan',
+  groupId: '',
 });
 
 export function resolveConfig(partial: Partial<ClientConfig> = {}): ClientConfig {

@@ -3,11 +3,14 @@
  * peers it hands out, accepts their offers, resolves offer glare, and keeps banned peers out.
  * It knows nothing of pieces: each open link is handed to `onLink`.
  */
-import type { Report, SignalData } from '../protocol/arrays-messages.js';
+import { GROUP_ID_RE, type ProgressReport, type Report, type SignalData } from '../protocol/arrays-messages.js';
 import type { ClientConfig } from './config.js';
 import type { PeerConnector, PeerLink, Signaling } from './ports.js';
 
-export type SwarmConfig = Pick<ClientConfig, 'maxPeers' | 'peersWanted' | 'announceIntervalMs' | 'connectTimeoutMs'>;
+export type SwarmConfig = Pick<
+  ClientConfig,
+  'maxPeers' | 'peersWanted' | 'announceIntervalMs' | 'connectTimeoutMs' | 'downloadMode' | 'groupId'
+>;
 
 export interface SwarmOptions {
   contentId: string;
@@ -15,8 +18,8 @@ export interface SwarmOptions {
   signaling: Signaling;
   connector: PeerConnector;
   config: SwarmConfig;
-  /** The current DO report for each announce. */
-  report(): Report;
+  /** The current DO progress report for each announce; the swarm adds the mode and group. */
+  report(): ProgressReport;
   /** Called once per link when its data channel opens. */
   onLink(link: PeerLink): void;
 }
@@ -63,11 +66,28 @@ export class Swarm {
     this.announce();
   }
 
+  /**
+   * Whether this swarm announces at all: group mode without a valid group ID has no scope to
+   * join, so the tab stays out of every swarm (peering off, the CDN serves it).
+   */
+  get announcing(): boolean {
+    const { downloadMode, groupId } = this.opts.config;
+    return downloadMode !== 'group' || GROUP_ID_RE.test(groupId);
+  }
+
+  /** The report of one announce: progress, and the download mode (and group) as scope. */
+  private fullReport(): Report {
+    const { downloadMode, groupId } = this.opts.config;
+    const report: Report = { ...this.opts.report(), mode: downloadMode };
+    if (downloadMode === 'group') report.group = groupId;
+    return report;
+  }
+
   /** Announces now and schedules the next announce. */
   announce(): void {
-    if (this.stopped) return;
+    if (this.stopped || !this.announcing) return;
     clearTimeout(this.timer);
-    this.opts.signaling.announce(this.opts.contentId, this.opts.peerId, this.opts.report());
+    this.opts.signaling.announce(this.opts.contentId, this.opts.peerId, this.fullReport());
     // A young swarm changes fast (tabs opened together): ask again after 1, 2 and 4 s, then
     // at the service's interval.
     const early = this.announces < 3 ? 1000 * 2 ** this.announces : Infinity;

@@ -13,20 +13,47 @@ const peerId = z.string().regex(PEER_ID_HEX);
 const count = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 const rate = z.number().min(0).max(1e12);
 
-/** DO's Arrays report fields, sent with every announce. Byte counts are for this content. */
+/**
+ * DO download modes that take part in a swarm: 1 LAN (peers behind the same public address),
+ * 2 Group (peers of one group ID), 3 Internet (any peer of the content in Internet mode).
+ * DO's modes 0 (HTTP only), 99 (Simple) and 100 (Bypass) never announce.
+ */
+export const DOWNLOAD_MODES = ['lan', 'group', 'internet'] as const;
+export type DownloadMode = (typeof DOWNLOAD_MODES)[number];
+
+/** A group ID or join code: 1 to 64 of [A-Za-z0-9_-] (DO's GroupID is a GUID, an AD site, a domain). */
+export const GROUP_ID_RE = /^[A-Za-z0-9_-]{1,64}$/;
+export const groupIdSchema = boundedString(LIMITS.maxGroupIdLength, 1).refine((s) => GROUP_ID_RE.test(s), {
+  message: 'expected 1 to 64 characters of A-Z a-z 0-9 _ -',
+});
+
+/** The progress fields of DO's Arrays report. Byte counts are for this content. */
+const progressShape = {
+  uploaded: count,
+  downloaded: count,
+  downloadedCdn: count,
+  left: count,
+  peersWanted: z.number().int().min(0).max(LIMITS.maxPeersPerReply),
+  isBackground: z.boolean(),
+  uploadedBps: rate,
+  downloadBps: rate,
+};
+
+/**
+ * DO's Arrays report, sent with every announce: the progress fields plus the download mode
+ * (DO's Scope) and, in group mode only, the group ID (DO's GroupID). The server lists and
+ * relays only within the scope these name (docs/protocol.md, "Scopes").
+ */
 export const reportSchema = z
-  .object({
-    uploaded: count,
-    downloaded: count,
-    downloadedCdn: count,
-    left: count,
-    peersWanted: z.number().int().min(0).max(LIMITS.maxPeersPerReply),
-    isBackground: z.boolean(),
-    uploadedBps: rate,
-    downloadBps: rate,
-  })
-  .strict();
+  .object({ ...progressShape, mode: z.enum(DOWNLOAD_MODES), group: groupIdSchema.optional() })
+  .strict()
+  .superRefine((r, ctx) => {
+    if (r.mode === 'group' && r.group === undefined) ctx.addIssue({ code: 'custom', path: ['group'], message: "mode 'group' needs a group" });
+    if (r.mode !== 'group' && r.group !== undefined) ctx.addIssue({ code: 'custom', path: ['group'], message: "only mode 'group' takes a group" });
+  });
 export type Report = z.infer<typeof reportSchema>;
+/** What a download knows of itself; the swarm adds the mode and group from the configuration. */
+export type ProgressReport = Omit<Report, 'mode' | 'group'>;
 
 /** WebRTC signaling payloads as simple-peer emits them; anything else is refused. */
 export const signalDataSchema = z.discriminatedUnion('type', [

@@ -23,6 +23,8 @@ export const LIMITS = {
   maxCandidateLength: 1024,
   /** Most peers in one `peers` reply. */
   maxPeersPerReply: 50,
+  /** Longest group ID (DO's GroupID) in an announce; 1 or more of [A-Za-z0-9_-]. */
+  maxGroupIdLength: 64,
   /** Most bans one peer may report per content; later ones are ignored. */
   maxBansPerSwarm: 256,
   /**

@@ -1,12 +1,14 @@
 /**
  * Engine settings from the page URL's query (`?httpDelayMs=0&maxPeers=4`), for demos and
- * tests. Only known numeric and boolean keys of ClientConfig are taken.
+ * tests. Only known numeric and boolean keys of ClientConfig are taken, and `downloadMode`
+ * (one of 'lan', 'group', 'internet') and `groupId` (1-64 of [A-Za-z0-9_-]) when valid.
  */
 import { DEFAULT_CONFIG, type ClientConfig } from '../core/config.js';
+import { DOWNLOAD_MODES, GROUP_ID_RE, type DownloadMode } from '../protocol/arrays-messages.js';
 
 export function configFromQuery(search: string): Partial<ClientConfig> {
   const params = new URLSearchParams(search);
-  const out: Record<string, number | boolean> = {};
+  const out: Record<string, number | boolean | string> = {};
   for (const [key, fallback] of Object.entries(DEFAULT_CONFIG)) {
     const raw = params.get(key);
     if (raw === null) continue;
@@ -17,5 +19,9 @@ export function configFromQuery(search: string): Partial<ClientConfig> {
       out[key] = raw === 'true' || raw === '1';
     }
   }
+  const mode = params.get('downloadMode');
+  if (mode !== null && (DOWNLOAD_MODES as readonly string[]).includes(mode)) out.downloadMode = mode as DownloadMode;
+  const groupId = params.get('groupId');
+  if (groupId !== null && GROUP_ID_RE.test(groupId)) out.groupId = groupId;
   return out as Partial<ClientConfig>;
 }

@@ -15,6 +15,13 @@ describe('server config', () => {
       announceIntervalMs: 15_000,
       peerExpiryMs: 45_000,
       maxPeersPerReply: 20,
+      announceRatePerSec: 10,
+      announceBurst: 20,
+      signalRatePerSec: 50,
+      signalBurst: 100,
+      maxSocketsPerAddress: 64,
+      offerTtlMs: 30_000,
+      trustProxy: false,
       logLevel: 'info',
     });
     expect(resolveConfig({ port: undefined })).toEqual(resolveConfig());

@@ -86,8 +86,8 @@ export class TestClient {
     ws.on('error', () => undefined);
   }
 
-  static async connect(serverUrl: string): Promise<TestClient> {
-    const ws = new WebSocket(serverUrl.replace(/^http/, 'ws') + '/arrays');
+  static async connect(serverUrl: string, headers?: Record<string, string>): Promise<TestClient> {
+    const ws = new WebSocket(serverUrl.replace(/^http/, 'ws') + '/arrays', { headers });
     await new Promise<void>((resolve, reject) => {
       ws.once('open', () => resolve());
       ws.once('error', reject);
@@ -127,7 +127,12 @@ export class TestClient {
     }
   }
 
-  announce(contentId: string, peerId: string, opts: { left?: number; peersWanted?: number } = {}): void {
+  /** Announces with DO's default mode, 'lan', unless told otherwise. */
+  announce(
+    contentId: string,
+    peerId: string,
+    opts: { left?: number; peersWanted?: number; mode?: 'lan' | 'group' | 'internet'; group?: string } = {},
+  ): void {
     this.send({
       type: 'announce',
       contentId,
@@ -141,6 +146,8 @@ export class TestClient {
         isBackground: false,
         uploadedBps: 0,
         downloadBps: 0,
+        mode: opts.mode ?? 'lan',
+        ...(opts.group === undefined ? {} : { group: opts.group }),
       },
     });
   }

@@ -92,6 +92,9 @@ function checkMessage(side: Side, m: Record<string, unknown>, fail: (why: string
         if (![r.uploaded, r.downloaded, r.downloadedCdn, r.left].every(isCount)) fail('report counts');
         if (!(Number.isInteger(r.peersWanted) && (r.peersWanted as number) >= 0 && (r.peersWanted as number) <= LIMITS.maxPeersPerReply)) fail('peersWanted');
         if (typeof r.isBackground !== 'boolean' || !isRate(r.uploadedBps) || !isRate(r.downloadBps)) fail('report fields');
+        if (!['lan', 'group', 'internet'].includes(r.mode as string)) fail('mode');
+        if ((r.mode === 'group') !== (r.group !== undefined)) fail('group only with mode group');
+        if (r.group !== undefined && !(typeof r.group === 'string' && /^[A-Za-z0-9_-]{1,64}$/.test(r.group))) fail('group');
         return;
       }
       case 'signal':
@@ -183,7 +186,12 @@ const clientMessageArb: fc.Arbitrary<ClientMessage> = fc.oneof(
       isBackground: fc.boolean(),
       uploadedBps: rateArb,
       downloadBps: rateArb,
-    }),
+    }).chain((progress) =>
+      fc.oneof(
+        fc.constantFrom('lan' as const, 'internet' as const).map((mode) => ({ ...progress, mode })),
+        fc.stringMatching(/^[A-Za-z0-9_-]{1,64}$/).map((group) => ({ ...progress, mode: 'group' as const, group })),
+      ),
+    ),
   }),
   fc.record({ type: fc.constant('signal' as const), contentId: contentIdArb, to: peerIdArb, data: signalDataArb }),
   fc.record({ type: fc.constant('leave' as const), contentId: contentIdArb }),
