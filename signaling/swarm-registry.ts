@@ -66,7 +66,8 @@ export interface SwarmRegistry {
    * Up to `max` members of the asker's partition, never the asker nor an excluded peer:
    * peers holding more than the asker first (seeders first), and among them those handed out
    * least recently, so that newcomers spread over the swarm. The cost is bounded by a
-   * constant (a bounded random sample of the partition), not by the swarm's size.
+   * constant (a bounded random sample of the partition's seeders and of its other members),
+   * not by the swarm's size.
    */
   selectPeers(req: SelectRequest): Promise<PeerInfo[]>;
   /** Members of the swarm of `contentId`, every partition. */
@@ -78,7 +79,10 @@ export interface SwarmRegistry {
   contentReports(): Promise<ContentReport[]>;
 }
 
-/** Candidates sampled per selection, per peer wanted: enough that bans and peers holding less rarely leave a reply short. */
+/**
+ * Candidates sampled per selection, per peer wanted, from each half of the partition (seeders,
+ * then the others): enough that bans and peers holding less rarely leave a reply short.
+ */
 export const SAMPLE_PER_WANTED = 4;
 /**
  * Weight of "holds less than the asker" against the hand-out counter: a seeder is preferred
@@ -92,17 +96,26 @@ interface Member {
   scopeKey: string;
   report: Report;
   lastSeen: number;
-  /** Position in its partition's array (swap-remove). */
+  /** Which half of its partition it is in (a seeder has nothing left), and its position there (swap-remove). */
+  seeder: boolean;
   slot: number;
   /** Times listed to others, halved every hand-out window. */
   handedOut: number;
   handedOutEpoch: number;
 }
 
+/**
+ * The members of one scope, as arrays for O(1) random access, seeders apart so that a
+ * bounded sample of a big swarm still finds its few seeders.
+ */
+interface Partition {
+  seeders: Member[];
+  others: Member[];
+}
+
 interface Content {
   members: Map<string, Member>;
-  /** Members by scope key, as arrays for O(1) random access. */
-  partitions: Map<string, Member[]>;
+  partitions: Map<string, Partition>;
 }
 
 export interface MemorySwarmRegistryOptions {
@@ -136,18 +149,20 @@ export class MemorySwarmRegistry implements SwarmRegistry {
       this.#contents.set(contentId, content);
     }
     const member = content.members.get(peerId);
-    if (member !== undefined && member.scopeKey === scopeKey) {
+    const seeder = report.left === 0;
+    if (member !== undefined && member.scopeKey === scopeKey && member.seeder === seeder) {
       member.report = report;
       member.lastSeen = lastSeen;
       return;
     }
     if (member !== undefined) this.#unslot(content, member);
-    const next: Member = member ?? { peerId, scopeKey, report, lastSeen, slot: 0, handedOut: 0, handedOutEpoch: 0 };
-    Object.assign(next, { scopeKey, report, lastSeen });
+    const next: Member = member ?? { peerId, scopeKey, report, lastSeen, seeder, slot: 0, handedOut: 0, handedOutEpoch: 0 };
+    Object.assign(next, { scopeKey, report, lastSeen, seeder });
     let partition = content.partitions.get(scopeKey);
-    if (partition === undefined) content.partitions.set(scopeKey, (partition = []));
-    next.slot = partition.length;
-    partition.push(next);
+    if (partition === undefined) content.partitions.set(scopeKey, (partition = { seeders: [], others: [] }));
+    const half = seeder ? partition.seeders : partition.others;
+    next.slot = half.length;
+    half.push(next);
     content.members.set(peerId, next);
   }
 
@@ -155,12 +170,13 @@ export class MemorySwarmRegistry implements SwarmRegistry {
   #unslot(content: Content, member: Member): void {
     const partition = content.partitions.get(member.scopeKey);
     if (partition === undefined) return;
-    const last = partition.pop()!;
+    const half = member.seeder ? partition.seeders : partition.others;
+    const last = half.pop()!;
     if (last !== member) {
-      partition[member.slot] = last;
+      half[member.slot] = last;
       last.slot = member.slot;
     }
-    if (partition.length === 0) content.partitions.delete(member.scopeKey);
+    if (partition.seeders.length + partition.others.length === 0) content.partitions.delete(member.scopeKey);
   }
 
   #removeMember(contentId: string, content: Content, member: Member): void {
@@ -186,9 +202,10 @@ export class MemorySwarmRegistry implements SwarmRegistry {
     const content = this.#contents.get(req.contentId);
     const asker = content?.members.get(req.peerId);
     if (content === undefined || asker === undefined || req.max <= 0) return [];
-    const partition = content.partitions.get(asker.scopeKey) ?? [];
-    const excluded = req.exclude?.size ?? 0;
-    const candidates = this.#sample(partition, SAMPLE_PER_WANTED * req.max + excluded + 1);
+    const partition = content.partitions.get(asker.scopeKey);
+    if (partition === undefined) return [];
+    const n = SAMPLE_PER_WANTED * req.max + (req.exclude?.size ?? 0) + 1;
+    const candidates = [...this.#sample(partition.seeders, n), ...this.#sample(partition.others, n)];
     const epoch = Math.floor(this.#now() / this.#windowMs);
     const scored: Array<{ member: Member; score: number; tie: number }> = [];
     for (const member of candidates) {
@@ -265,7 +282,7 @@ export class MemorySwarmRegistry implements SwarmRegistry {
         uploadedBps: 0,
         downloadBps: 0,
       };
-      for (const [scopeKey, partition] of content.partitions) r.peersByScope[scopeKindOf(scopeKey)] += partition.length;
+      for (const [scopeKey, p] of content.partitions) r.peersByScope[scopeKindOf(scopeKey)] += p.seeders.length + p.others.length;
       for (const { report } of content.members.values()) {
         if (report.left === 0) r.seeders++;
         r.uploaded += report.uploaded;
