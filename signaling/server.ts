@@ -13,7 +13,7 @@ import { createServer as createHttpServer, type IncomingMessage, type ServerResp
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import sirv from 'sirv';
-import { createArraysService, type ArraysService } from './arrays.js';
+import { createArraysService } from './arrays.js';
 import { CDN_PREFIX, createCdnHandler } from './cdn.js';
 import { createCdnLog, type CdnLog } from './cdn-log.js';
 import { resolveConfig, type ServerConfig } from './config.js';
@@ -21,6 +21,7 @@ import { loadContentStore, type ContentStore } from './content-store.js';
 import { createApiHandler } from './http-api.js';
 import { sendText } from './http-util.js';
 import { createLogger } from './logger.js';
+import { createRestartableArrays, type RestartableArrays } from './restartable-arrays.js';
 import type { SwarmRegistry } from './swarm-registry.js';
 
 export const ARRAYS_PATH = '/arrays';
@@ -32,8 +33,8 @@ export interface ServerHandle {
   port: number;
   /** Counters of the CDN origin: `bytesFor(id)`, `totalBytes()`, `snapshot()`. */
   cdnLog: CdnLog;
-  /** The Arrays service: `swarmSize(id)`, `connections`, `stats()`. */
-  arrays: ArraysService;
+  /** The Arrays service: `swarmSize(id)`, `connections`, `stats()`; `stop()` and `start()` for recovery tests. */
+  arrays: RestartableArrays;
   /** The published content served. */
   contents: ContentStore;
   /** The configuration in effect (after defaults and checks). */
@@ -70,13 +71,16 @@ export async function createServer(options: Partial<ServerConfig> = {}, deps: Se
   const logger = deps.logger ?? createLogger(config.logLevel);
   const contents = await loadContentStore(config.contentDir, logger.child({ component: 'content' }));
   const cdnLog = createCdnLog();
-  const arrays = createArraysService({
-    config,
-    logger,
-    registry: deps.registry,
-    // Every published content is peerable for now (its policy says `peering: true`).
-    isPeerable: async (contentId) => (await contents.lookup(contentId)) !== undefined,
-  });
+  // Restartable so the recovery tests can take the service down and up in a running server.
+  const arrays = createRestartableArrays(() =>
+    createArraysService({
+      config,
+      logger,
+      registry: deps.registry,
+      // Every published content is peerable for now (its policy says `peering: true`).
+      isPeerable: async (contentId) => (await contents.lookup(contentId)) !== undefined,
+    }),
+  );
   const handleCdn = createCdnHandler({ contents, cdnLog, logger, rateBytesPerSec: config.cdnRateBytesPerSec });
   const handleApi = createApiHandler({ contents, cdnLog, config, logger, health: async () => ({ arrays: await arrays.stats() }) });
 
