@@ -5,11 +5,16 @@
  *   GET /api/catalog             { contents: CatalogEntry[] }        (catalogSchema)
  *   GET /api/content/<id>        the content policy                  (contentPolicySchema)
  *   GET /api/cdn-log             the CDN log snapshot (cdn-log.ts)
+ *   GET /api/<name>              extra routes given in `ApiDeps.routes` (swarms, bootstrap, discovery)
  *   GET /meta/<id>               the exact metadata bytes; sha256(bytes) = id
  *
  * A malformed content ID is 400, an unknown one 404. Metadata replies are content-addressed,
  * so they carry a strong ETag (the ID) and immutable caching; policy and catalog may change
  * and are `no-cache`.
+ *
+ * Requests are not logged at info level one by one (monitoring polls /api and /metrics all
+ * the time): each is logged at debug level when it completes, and at error level when it
+ * was answered with a 5xx (`logRequest`).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
@@ -43,6 +48,26 @@ export function contentPolicyFor(record: Pick<ContentRecord, 'contentId' | 'name
   };
 }
 
+/** An extra `/api/<name>` route; `url` is the parsed request URL (for the query). */
+export type ApiRoute = (req: IncomingMessage, res: ServerResponse, url: URL) => Promise<void> | void;
+
+/**
+ * Logs `req` once its response is sent or abandoned: debug level, or error level for a 5xx.
+ * For the polled endpoints (/api, /metrics), where a line per request at info level is noise.
+ */
+export function logRequest(log: Logger, req: IncomingMessage, res: ServerResponse): void {
+  const started = performance.now();
+  const done = (aborted: boolean) => () => {
+    const fields = { method: req.method, url: req.url, status: res.statusCode, ms: Math.round(performance.now() - started), aborted };
+    if (res.statusCode >= 500) log.error(fields, 'request failed');
+    else log.debug(fields, 'request');
+  };
+  res.once('finish', done(false));
+  res.once('close', () => {
+    if (!res.writableFinished) done(true)();
+  });
+}
+
 export interface ApiDeps {
   contents: ContentStore;
   cdnLog: CdnLog;
@@ -50,6 +75,8 @@ export interface ApiDeps {
   logger: Logger;
   /** Extra fields for `/api/health` (e.g. Arrays counts). */
   health?: () => Promise<object>;
+  /** Extra routes by name: `/api/<name>` (exact match), e.g. `swarms`, `bootstrap`, `discovery`. */
+  routes?: Record<string, ApiRoute>;
 }
 
 export function createApiHandler(deps: ApiDeps) {
@@ -95,13 +122,18 @@ export function createApiHandler(deps: ApiDeps) {
   return async function handleApi(req: IncomingMessage, res: ServerResponse, pathname: string): Promise<boolean> {
     const isApi = pathname.startsWith(API_PREFIX);
     if (!isApi && !pathname.startsWith(META_PREFIX)) return false;
+    if (isApi) logRequest(log, req, res);
     if (answeredByMethodCheck(req, res)) return true;
     if (!isApi) {
       await serveMeta(req, res, pathname.slice(META_PREFIX.length));
       return true;
     }
     const route = pathname.slice(API_PREFIX.length);
-    if (route === 'health') {
+    const extra = deps.routes !== undefined && Object.hasOwn(deps.routes, route) ? deps.routes[route] : undefined;
+    if (extra !== undefined) {
+      setCors(res);
+      await extra(req, res, new URL(req.url ?? '/', 'http://localhost'));
+    } else if (route === 'health') {
       const extra = deps.health ? await deps.health() : {};
       sendJson(req, res, 200, { ok: true, uptimeMs: Date.now() - startedAt, contents: contents.size, ...extra });
     } else if (route === 'catalog') {

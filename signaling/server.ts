@@ -2,6 +2,7 @@
  * The tabswarm server: one `node:http` server carrying
  *   /api/*, /meta/*   content policy, catalog, metadata     (http-api.ts)
  *   /cdn/*            the CDN origin, HTTP Range             (cdn.ts)
+ *   /metrics          Prometheus exposition                  (metrics.ts)
  *   /arrays           the Arrays WebSocket service           (arrays.ts)
  *   everything else   the web app from `appDir` (single-page), or a note to build it.
  *
@@ -17,10 +18,12 @@ import { createArraysService } from './arrays.js';
 import { CDN_PREFIX, createCdnHandler } from './cdn.js';
 import { createCdnLog, type CdnLog } from './cdn-log.js';
 import { resolveConfig, type ServerConfig } from './config.js';
+import type { ContentReport } from './content-report.js';
 import { loadContentStore, type ContentStore } from './content-store.js';
 import { createApiHandler } from './http-api.js';
 import { sendText } from './http-util.js';
 import { createLogger } from './logger.js';
+import { createMetrics, createSwarmsRoute, type Metrics } from './metrics.js';
 import { createRestartableArrays, type RestartableArrays } from './restartable-arrays.js';
 import type { SwarmRegistry } from './swarm-registry.js';
 
@@ -40,6 +43,8 @@ export interface ServerHandle {
   /** The configuration in effect (after defaults and checks). */
   config: ServerConfig;
   logger: Logger;
+  /** The metrics registry behind `/metrics` and `/api/swarms`. */
+  metrics: Metrics;
   close(): Promise<void>;
 }
 
@@ -82,7 +87,22 @@ export async function createServer(options: Partial<ServerConfig> = {}, deps: Se
     }),
   );
   const handleCdn = createCdnHandler({ contents, cdnLog, logger, rateBytesPerSec: config.cdnRateBytesPerSec });
-  const handleApi = createApiHandler({ contents, cdnLog, config, logger, health: async () => ({ arrays: await arrays.stats() }) });
+  const metrics = createMetrics({
+    // `contentReports()` is being added to ArraysService (signaling/arrays.ts); until it is
+    // there, no swarm reports. Once it is, this cast can go: `contentReports: () => arrays.contentReports()`.
+    contentReports: () => (arrays as { contentReports?: () => Promise<ContentReport[]> }).contentReports?.() ?? Promise.resolve([]),
+    arraysConnections: () => arrays.connections,
+    cdnLog,
+    logger,
+  });
+  const handleApi = createApiHandler({
+    contents,
+    cdnLog,
+    config,
+    logger,
+    health: async () => ({ arrays: await arrays.stats() }),
+    routes: { swarms: createSwarmsRoute(metrics, logger) },
+  });
 
   const serveApp = isDirectory(config.appDir)
     ? sirv(config.appDir, {
@@ -117,6 +137,7 @@ export async function createServer(options: Partial<ServerConfig> = {}, deps: Se
     const pathname = pathnameOf(req);
     if (pathname.startsWith(CDN_PREFIX)) return handleCdn(req, res, pathname);
     if (await handleApi(req, res, pathname)) return;
+    if (await metrics.handle(req, res, pathname)) return;
     serveStatic(req, res, pathname);
   }
 
@@ -172,6 +193,7 @@ export async function createServer(options: Partial<ServerConfig> = {}, deps: Se
     contents,
     config,
     logger,
+    metrics,
     close() {
       closing ??= (async () => {
         await arrays.close();
