@@ -3,6 +3,8 @@
  * caller (tests) or read from `TABSWARM_*` environment variables (the run command).
  * Each component takes only the `Pick<ServerConfig, ...>` it uses.
  */
+import { randomBytes } from 'node:crypto';
+import { iceServersSchema, INSTANCE_ID_RE, type IceServer } from '../src/protocol/bootstrap.js';
 import { LIMITS } from '../src/protocol/limits.js';
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
@@ -110,6 +112,23 @@ export interface ServerConfig {
    * @default 'info'
    */
   logLevel: LogLevel;
+  /**
+   * STUN/TURN servers handed to clients by `GET /api/bootstrap` (`TABSWARM_ICE_SERVERS`, a JSON
+   * array of RTCIceServer). None are needed on one LAN.
+   * @default []
+   */
+  iceServers: IceServer[];
+  /**
+   * The server's public base URL (`https://swarm.example.com`), for the Arrays URL in Discovery
+   * replies. Unset means derived from each request's Host header (`TABSWARM_PUBLIC_URL`).
+   * @default undefined
+   */
+  publicUrl: string | undefined;
+  /**
+   * This instance's ID in bootstrap and Discovery replies (`TABSWARM_INSTANCE_ID`).
+   * @default random per process
+   */
+  instanceId: string;
 }
 
 export const DEFAULT_SERVER_CONFIG: Readonly<ServerConfig> = Object.freeze({
@@ -131,6 +150,9 @@ export const DEFAULT_SERVER_CONFIG: Readonly<ServerConfig> = Object.freeze({
   offerTtlMs: 30_000,
   trustProxy: false,
   logLevel: 'info',
+  iceServers: [],
+  publicUrl: undefined,
+  instanceId: randomBytes(8).toString('hex'),
 });
 
 /** Bounds of `intervalMs` in the `peers` message schema. */
@@ -170,6 +192,27 @@ export function resolveConfig(overrides: Partial<ServerConfig> = {}): ServerConf
     throw new ConfigError(`cdnRateBytesPerSec must be a non-negative number, got ${c.cdnRateBytesPerSec}`);
   }
   if (c.cdnBaseUrl !== undefined) c.cdnBaseUrl = c.cdnBaseUrl.replace(/\/+$/, '');
+  const ice = iceServersSchema.safeParse(c.iceServers);
+  if (!ice.success) {
+    const issue = ice.error.issues[0];
+    throw new ConfigError(`iceServers (TABSWARM_ICE_SERVERS) is invalid at ${issue?.path.join('.') || '(root)'}: ${issue?.message ?? 'bad value'}`);
+  }
+  c.iceServers = ice.data;
+  if (c.publicUrl !== undefined) {
+    let u: URL | undefined;
+    try {
+      u = new URL(c.publicUrl);
+    } catch {
+      u = undefined;
+    }
+    if (u === undefined || (u.protocol !== 'http:' && u.protocol !== 'https:') || u.search !== '' || u.hash !== '') {
+      throw new ConfigError(`publicUrl (TABSWARM_PUBLIC_URL) must be an http: or https: URL without query, got "${c.publicUrl}"`);
+    }
+    c.publicUrl = c.publicUrl.replace(/\/+$/, '');
+  }
+  if (typeof c.instanceId !== 'string' || !INSTANCE_ID_RE.test(c.instanceId)) {
+    throw new ConfigError(`instanceId (TABSWARM_INSTANCE_ID) must be 1-64 of [A-Za-z0-9_.-], got "${String(c.instanceId)}"`);
+  }
   return c;
 }
 
@@ -188,6 +231,16 @@ function boolFromEnv(env: NodeJS.ProcessEnv, name: string): boolean | undefined 
   throw new ConfigError(`${name} must be true, false, 1 or 0, got "${raw}"`);
 }
 
+function jsonFromEnv(env: NodeJS.ProcessEnv, name: string): unknown {
+  const raw = env[name]?.trim();
+  if (raw === undefined || raw === '') return undefined;
+  try {
+    return JSON.parse(raw) as unknown;
+  } catch (e) {
+    throw new ConfigError(`${name} must be JSON, got "${raw.slice(0, 80)}": ${(e as Error).message}`);
+  }
+}
+
 function stringFromEnv(env: NodeJS.ProcessEnv, name: string): string | undefined {
   const raw = env[name]?.trim();
   return raw === undefined || raw === '' ? undefined : raw;
@@ -196,7 +249,8 @@ function stringFromEnv(env: NodeJS.ProcessEnv, name: string): string | undefined
 /**
  * Reads the `TABSWARM_*` variables: PORT, HOST, CONTENT_DIR, CDN_BASE_URL, DEMO_SIZE, APP_DIR,
  * ANNOUNCE_INTERVAL_MS, PEER_EXPIRY_MS, MAX_PEERS_PER_REPLY, ANNOUNCE_RATE, ANNOUNCE_BURST,
- * SIGNAL_RATE, SIGNAL_BURST, MAX_SOCKETS_PER_ADDRESS, OFFER_TTL_MS, TRUST_PROXY, LOG_LEVEL. Unset or empty
+ * SIGNAL_RATE, SIGNAL_BURST, MAX_SOCKETS_PER_ADDRESS, OFFER_TTL_MS, TRUST_PROXY, LOG_LEVEL,
+ * ICE_SERVERS (JSON), PUBLIC_URL, INSTANCE_ID. Unset or empty
  * variables are left out, so `resolveConfig(configFromEnv())` falls back to the defaults.
  */
 export function configFromEnv(env: NodeJS.ProcessEnv = process.env): Partial<ServerConfig> {
@@ -223,5 +277,9 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): Partial<Ser
     offerTtlMs: intFromEnv(env, 'TABSWARM_OFFER_TTL_MS'),
     trustProxy: boolFromEnv(env, 'TABSWARM_TRUST_PROXY'),
     logLevel: logLevel as LogLevel | undefined,
+    // Checked against iceServersSchema by resolveConfig.
+    iceServers: jsonFromEnv(env, 'TABSWARM_ICE_SERVERS') as IceServer[] | undefined,
+    publicUrl: stringFromEnv(env, 'TABSWARM_PUBLIC_URL'),
+    instanceId: stringFromEnv(env, 'TABSWARM_INSTANCE_ID'),
   };
 }

@@ -23,6 +23,9 @@ describe('server config', () => {
       offerTtlMs: 30_000,
       trustProxy: false,
       logLevel: 'info',
+      iceServers: [],
+      publicUrl: undefined,
+      instanceId: expect.stringMatching(/^[0-9a-f]{16}$/),
     });
     expect(resolveConfig({ port: undefined })).toEqual(resolveConfig());
   });
