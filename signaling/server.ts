@@ -1,6 +1,7 @@
 /**
  * The tabswarm server: one `node:http` server carrying
  *   /api/*, /meta/*   content policy, catalog, metadata     (http-api.ts)
+ *                     bootstrap and discovery               (bootstrap.ts), swarms (metrics.ts)
  *   /cdn/*            the CDN origin, HTTP Range             (cdn.ts)
  *   /metrics          Prometheus exposition                  (metrics.ts)
  *   /arrays           the Arrays WebSocket service           (arrays.ts)
@@ -15,6 +16,7 @@ import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import sirv from 'sirv';
 import { createArraysService } from './arrays.js';
+import { createBootstrapRoutes } from './bootstrap.js';
 import { CDN_PREFIX, createCdnHandler } from './cdn.js';
 import { createCdnLog, type CdnLog } from './cdn-log.js';
 import { resolveConfig, type ServerConfig } from './config.js';
@@ -101,7 +103,15 @@ export async function createServer(options: Partial<ServerConfig> = {}, deps: Se
     config,
     logger,
     health: async () => ({ arrays: await arrays.stats() }),
-    routes: { swarms: createSwarmsRoute(metrics, logger) },
+    routes: {
+      swarms: createSwarmsRoute(metrics, logger),
+      ...createBootstrapRoutes({
+        config,
+        arraysPath: ARRAYS_PATH,
+        logger,
+        isKnownContent: async (contentId) => (await contents.lookup(contentId)) !== undefined,
+      }),
+    },
   });
 
   const serveApp = isDirectory(config.appDir)

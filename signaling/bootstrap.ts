@@ -1,0 +1,147 @@
+/**
+ * DO's KeyValue and Discovery services, as two `/api` routes (docs/services.md):
+ *
+ *   GET /api/bootstrap                                        the client's configuration:
+ *       service endpoints, limits, ICE servers                (bootstrapSchema)
+ *   GET /api/discovery?contentId=<64 hex>&mode=lan|group|internet[&group=<id>]
+ *       which Arrays instance serves that swarm               (discoverySchema)
+ *
+ * One instance serves every swarm for now, so Discovery names this one: its Arrays URL comes
+ * from `publicUrl` when configured, else from the request (Host, and TLS or, behind a trusted
+ * proxy, X-Forwarded-Proto and X-Forwarded-Host). Replies are checked against their schemas
+ * before they are sent; a query that fails its schema is 400, an unpublished content 404.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { TLSSocket } from 'node:tls';
+import type { Logger } from 'pino';
+import {
+  BOOTSTRAP_VERSION,
+  bootstrapSchema,
+  discoveryQuerySchema,
+  discoverySchema,
+  type Bootstrap,
+  type Discovery,
+} from '../src/protocol/bootstrap.js';
+import { LIMITS } from '../src/protocol/limits.js';
+import type { ApiRoute } from './http-api.js';
+import type { ServerConfig } from './config.js';
+import { sendJson, sendJsonError } from './http-util.js';
+
+export type BootstrapConfig = Pick<
+  ServerConfig,
+  'iceServers' | 'publicUrl' | 'instanceId' | 'announceIntervalMs' | 'peerExpiryMs' | 'maxPeersPerReply' | 'trustProxy'
+>;
+
+export interface BootstrapDeps {
+  config: BootstrapConfig;
+  /** Path of the Arrays WebSocket (`/arrays`). */
+  arraysPath: string;
+  logger: Logger;
+  /** Whether a content is published here; Discovery answers 404 for others. @default any */
+  isKnownContent?: (contentId: string) => Promise<boolean>;
+}
+
+/** A Host header value: a DNS name or IPv4 address, or a bracketed IPv6 address, and an optional port. */
+const HOST_RE = /^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,62})(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}))*\.?|\[[0-9A-Fa-f:.]{2,45}\])(?::\d{1,5})?$/;
+
+/** The last entry of a comma-separated forwarding header (the one our trusted proxy added). */
+function lastForwarded(value: string | string[] | undefined): string | undefined {
+  const raw = Array.isArray(value) ? value.join(',') : value;
+  const last = raw?.split(',').pop()?.trim();
+  return last === undefined || last === '' ? undefined : last;
+}
+
+/**
+ * The absolute ws:/wss: URL of this instance's Arrays service for `req`, or undefined if the
+ * request carries no usable Host.
+ */
+export function arraysUrlFor(req: IncomingMessage, config: Pick<BootstrapConfig, 'publicUrl' | 'trustProxy'>, arraysPath: string): string | undefined {
+  if (config.publicUrl !== undefined) {
+    const u = new URL(config.publicUrl);
+    u.protocol = u.protocol === 'https:' ? 'wss:' : 'ws:';
+    u.pathname = `${u.pathname.replace(/\/+$/, '')}${arraysPath}`;
+    return u.href;
+  }
+  let secure = (req.socket as Partial<TLSSocket>).encrypted === true;
+  let host = req.headers.host;
+  if (config.trustProxy) {
+    const proto = lastForwarded(req.headers['x-forwarded-proto'])?.toLowerCase();
+    if (proto === 'https' || proto === 'http') secure = proto === 'https';
+    host = lastForwarded(req.headers['x-forwarded-host']) ?? host;
+  }
+  if (host === undefined || !HOST_RE.test(host)) return undefined;
+  return `${secure ? 'wss' : 'ws'}://${host.toLowerCase()}${arraysPath}`;
+}
+
+/** The query of a discovery request as a plain object; undefined if a key repeats. */
+function queryObject(url: URL): Record<string, string> | undefined {
+  const out: Record<string, string> = {};
+  for (const [k, v] of url.searchParams) {
+    if (Object.hasOwn(out, k)) return undefined;
+    out[k] = v;
+  }
+  return out;
+}
+
+export function createBootstrapRoutes(deps: BootstrapDeps): { bootstrap: ApiRoute; discovery: ApiRoute } {
+  const { config, arraysPath } = deps;
+  const log = deps.logger.child({ component: 'bootstrap' });
+
+  function sendChecked<T>(req: IncomingMessage, res: ServerResponse, schema: { safeParse(v: unknown): { success: true; data: T } | { success: false; error: { issues: unknown[] } } }, body: T, what: string): void {
+    const checked = schema.safeParse(body);
+    if (!checked.success) {
+      // Our own broken invariant: fail loudly, serve nothing wrong.
+      log.error({ issues: checked.error.issues }, `built an invalid ${what}`);
+      return sendJsonError(req, res, 500, `invalid ${what}`);
+    }
+    sendJson(req, res, 200, checked.data);
+  }
+
+  const bootstrap: ApiRoute = (req, res) => {
+    const body: Bootstrap = {
+      version: BOOTSTRAP_VERSION,
+      instanceId: config.instanceId,
+      endpoints: {
+        arrays: arraysPath,
+        discovery: '/api/discovery',
+        catalog: '/api/catalog',
+        contentPolicy: '/api/content/{contentId}',
+        metadata: '/meta/{contentId}',
+      },
+      limits: {
+        maxPeersPerReply: config.maxPeersPerReply,
+        announceIntervalMs: config.announceIntervalMs,
+        peerExpiryMs: Math.round(config.peerExpiryMs),
+        maxSignalingMessageBytes: LIMITS.maxSignalingMessageBytes,
+      },
+      iceServers: config.iceServers,
+    };
+    sendChecked(req, res, bootstrapSchema, body, 'bootstrap document');
+  };
+
+  const discovery: ApiRoute = async (req, res, url) => {
+    const raw = queryObject(url);
+    if (raw === undefined) return sendJsonError(req, res, 400, 'a query parameter is repeated');
+    const query = discoveryQuerySchema.safeParse(raw);
+    if (!query.success) {
+      const issue = query.error.issues[0];
+      const where = issue?.path.join('.') || 'query';
+      return sendJsonError(req, res, 400, `bad ${where}: ${issue?.message ?? 'invalid'}`.slice(0, 200));
+    }
+    if (deps.isKnownContent !== undefined && !(await deps.isKnownContent(query.data.contentId))) {
+      return sendJsonError(req, res, 404, 'unknown content');
+    }
+    const arraysUrl = arraysUrlFor(req, config, arraysPath);
+    if (arraysUrl === undefined) return sendJsonError(req, res, 400, 'missing or malformed Host header');
+    const body: Discovery = {
+      contentId: query.data.contentId,
+      mode: query.data.mode,
+      ...(query.data.group !== undefined ? { group: query.data.group } : {}),
+      instanceId: config.instanceId,
+      arraysUrl,
+    };
+    sendChecked(req, res, discoverySchema, body, 'discovery reply');
+  };
+
+  return { bootstrap, discovery };
+}
