@@ -38,6 +38,7 @@ import {
   parseClientMessage,
   type ClientMessage,
   type ServerMessage,
+  type SignalData,
 } from '../src/protocol/arrays-messages.js';
 import { LIMITS } from '../src/protocol/limits.js';
 import type { ServerConfig } from './config.js';
@@ -89,6 +90,31 @@ export interface ArraysService {
   close(): Promise<void>;
 }
 
+/** A `signal` on its way to a peer whose socket is on another instance (scale-out). */
+export interface RelayEnvelope {
+  contentId: string;
+  /** The sender's peer ID, as bound on its own instance. */
+  from: string;
+  to: string;
+  /** The sender's scope partition, as the sender's instance read it. */
+  fromScope: string;
+  data: SignalData;
+}
+
+/**
+ * Relay between server instances sharing one registry (signaling/redis-scale-out.ts). Without
+ * it, every peer is local and a target with no local socket is `unknown-peer`.
+ */
+export interface ArraysRelay {
+  readonly instanceId: string;
+  /** The member's partition and the instance its socket announced through, or undefined. */
+  locate(contentId: string, peerId: string): Promise<{ scopeKey: string; instanceId: string } | undefined>;
+  /** Sends to that instance; false if nothing listens there (the instance is gone). */
+  publish(instanceId: string, env: RelayEnvelope): Promise<boolean>;
+  /** Delivers what other instances send to this one to `handler`, until the returned function is called. */
+  listen(handler: (env: RelayEnvelope) => void): () => void;
+}
+
 interface Connection {
   ws: WebSocket;
   /** The client's LAN (signaling/lan-key.ts), for LAN-mode scope. */
@@ -128,6 +154,8 @@ export function createArraysService(deps: {
    * entry if `config.trustProxy`)
    */
   addressOf?: (req: IncomingMessage) => string;
+  /** Relay to peers on other instances (scale-out on Redis). @default none: every peer is local */
+  relay?: ArraysRelay;
   now?: () => number;
 }): ArraysService {
   const { config } = deps;
@@ -213,6 +241,7 @@ export function createArraysService(deps: {
       return;
     }
     const target = byPeerId.get(msg.to);
+    if ((target === undefined || target.closed) && deps.relay !== undefined) return relayRemote(conn, msg, from, fromScope, deps.relay);
     // A peer of another scope is answered exactly like a peer that does not exist.
     if (target === undefined || target.closed || target === conn || (await registry.scopeOf(msg.contentId, msg.to)) !== fromScope) {
       sendError(conn, 'unknown-peer', 'no such peer in this swarm');
@@ -240,6 +269,64 @@ export function createArraysService(deps: {
     if (kind === 'offer') offers.offered(from, msg.to, msg.contentId, t);
     send(target, { type: 'signal', contentId: msg.contentId, from, data: msg.data });
   }
+
+  /** `onSignal` for a target with no socket here: through the target's instance, same checks. */
+  async function relayRemote(
+    conn: Connection,
+    msg: Extract<ClientMessage, { type: 'signal' }>,
+    from: string,
+    fromScope: string,
+    relay: ArraysRelay,
+  ): Promise<void> {
+    const where = await relay.locate(msg.contentId, msg.to);
+    if (where === undefined || where.instanceId === relay.instanceId || where.scopeKey !== fromScope) {
+      sendError(conn, 'unknown-peer', 'no such peer in this swarm');
+      return;
+    }
+    const t = now();
+    const kind = msg.data.type;
+    // The target's instance recorded the offer when it delivered it, this one when it sent it:
+    // each side checks answers and candidates against its own tracker.
+    if (kind === 'answer' && !offers.mayAnswer(from, msg.to, msg.contentId, t)) {
+      strike(conn, 'unsolicited-answer', 'answer only an offer this peer sent you');
+      return;
+    }
+    if ((kind === 'candidate' || kind === 'renegotiate') && !offers.paired(from, msg.to, msg.contentId, t)) {
+      sendError(conn, 'unsolicited-signal', 'candidates go only to a peer with an offer in flight');
+      return;
+    }
+    // Recorded before publishing: the answer may come back before the publish's reply.
+    if (kind === 'offer') offers.offered(from, msg.to, msg.contentId, t);
+    const delivered = await relay.publish(where.instanceId, { contentId: msg.contentId, from, to: msg.to, fromScope, data: msg.data });
+    if (!delivered) sendError(conn, 'unknown-peer', 'no such peer in this swarm');
+  }
+
+  /**
+   * A signal from another instance for a local socket: the sender's instance checked the
+   * sender; this side checks the target as a local relay does (member of that content in the
+   * sender's partition, has not banned the sender, answers and candidates paired with an
+   * offer, not busy). What fails is dropped (the sender's instance cannot be told in time).
+   */
+  async function deliverRemote(target: Connection, env: RelayEnvelope): Promise<void> {
+    const drop = (why: string): void => log.debug({ from: env.from, to: env.to, why }, 'relayed signal dropped');
+    if (target.closed || target.peerId !== env.to || !target.swarms.has(env.contentId)) return drop('not here');
+    if ((await registry.scopeOf(env.contentId, env.to)) !== env.fromScope) return drop('scope');
+    if (target.bans.get(env.contentId)?.has(env.from)) return drop('banned');
+    const t = now();
+    const kind = env.data.type;
+    if (kind === 'answer' && !offers.mayAnswer(env.from, env.to, env.contentId, t)) return drop('unsolicited answer');
+    if ((kind === 'candidate' || kind === 'renegotiate') && !offers.paired(env.from, env.to, env.contentId, t)) return drop('unsolicited');
+    if (target.ws.bufferedAmount > MAX_TARGET_BUFFERED_BYTES) return drop('busy');
+    if (kind === 'offer') offers.offered(env.from, env.to, env.contentId, t);
+    send(target, { type: 'signal', contentId: env.contentId, from: env.from, data: env.data });
+  }
+
+  const stopListening = deps.relay?.listen((env) => {
+    const target = byPeerId.get(env.to);
+    if (target === undefined || target.closed) return;
+    // On the target's queue: in order with its own frames and with earlier relayed signals.
+    enqueue(target, () => deliverRemote(target, env));
+  });
 
   function onBan(conn: Connection, msg: Extract<ClientMessage, { type: 'ban' }>): void {
     if (conn.peerId === undefined || !conn.swarms.has(msg.contentId)) {
@@ -269,15 +356,21 @@ export function createArraysService(deps: {
       return;
     }
     const msg = parsed.value;
-    switch (msg.type) {
-      case 'announce':
-        return onAnnounce(conn, msg);
-      case 'signal':
-        return onSignal(conn, msg);
-      case 'leave':
-        return onLeave(conn, msg);
-      case 'ban':
-        return onBan(conn, msg);
+    try {
+      switch (msg.type) {
+        case 'announce':
+          return await onAnnounce(conn, msg);
+        case 'signal':
+          return await onSignal(conn, msg);
+        case 'leave':
+          return await onLeave(conn, msg);
+        case 'ban':
+          return onBan(conn, msg);
+      }
+    } catch (err) {
+      // The registry (or the relay) failed: a shared store is down. Not the client's fault: no strike.
+      log.warn({ err: (err as Error).message, peerId: conn.peerId, type: msg.type }, 'registry unavailable');
+      sendError(conn, 'unavailable', 'the swarm registry is unavailable; try again later');
     }
   }
 
@@ -396,6 +489,7 @@ export function createArraysService(deps: {
     },
     contentReports: () => registry.contentReports(),
     async close() {
+      stopListening?.();
       clearInterval(sweepTimer);
       clearInterval(heartbeatTimer);
       // Say goodbye (1001 tells clients to reconnect elsewhere or later), then cut the stragglers.

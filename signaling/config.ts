@@ -129,6 +129,18 @@ export interface ServerConfig {
    * @default random per process
    */
   instanceId: string;
+  /**
+   * Redis URL (`redis://host:6379/0`) for scale-out: several instances share the swarm
+   * registry and relay signals through Redis pub/sub (`TABSWARM_REDIS_URL`). Unset keeps the
+   * registry in memory (one process).
+   * @default undefined
+   */
+  redisUrl: string | undefined;
+  /**
+   * Prefix of every Redis key and channel (`TABSWARM_REDIS_PREFIX`); tests use their own.
+   * @default 'tabswarm:'
+   */
+  redisKeyPrefix: string;
 }
 
 export const DEFAULT_SERVER_CONFIG: Readonly<ServerConfig> = Object.freeze({
@@ -153,6 +165,8 @@ export const DEFAULT_SERVER_CONFIG: Readonly<ServerConfig> = Object.freeze({
   iceServers: [],
   publicUrl: undefined,
   instanceId: randomBytes(8).toString('hex'),
+  redisUrl: undefined,
+  redisKeyPrefix: 'tabswarm:',
 });
 
 /** Bounds of `intervalMs` in the `peers` message schema. */
@@ -213,6 +227,12 @@ export function resolveConfig(overrides: Partial<ServerConfig> = {}): ServerConf
   if (typeof c.instanceId !== 'string' || !INSTANCE_ID_RE.test(c.instanceId)) {
     throw new ConfigError(`instanceId (TABSWARM_INSTANCE_ID) must be 1-64 of [A-Za-z0-9_.-], got "${String(c.instanceId)}"`);
   }
+  if (c.redisUrl !== undefined && !/^rediss?:\/\//.test(c.redisUrl)) {
+    throw new ConfigError(`redisUrl (TABSWARM_REDIS_URL) must be a redis:// or rediss:// URL, got "${c.redisUrl.replace(/\/\/[^@]*@/, '//***@')}"`);
+  }
+  if (typeof c.redisKeyPrefix !== 'string' || !/^[A-Za-z0-9_.:-]{1,64}$/.test(c.redisKeyPrefix)) {
+    throw new ConfigError(`redisKeyPrefix (TABSWARM_REDIS_PREFIX) must be 1-64 of [A-Za-z0-9_.:-], got "${String(c.redisKeyPrefix)}"`);
+  }
   return c;
 }
 
@@ -250,7 +270,7 @@ function stringFromEnv(env: NodeJS.ProcessEnv, name: string): string | undefined
  * Reads the `TABSWARM_*` variables: PORT, HOST, CONTENT_DIR, CDN_BASE_URL, DEMO_SIZE, APP_DIR,
  * ANNOUNCE_INTERVAL_MS, PEER_EXPIRY_MS, MAX_PEERS_PER_REPLY, ANNOUNCE_RATE, ANNOUNCE_BURST,
  * SIGNAL_RATE, SIGNAL_BURST, MAX_SOCKETS_PER_ADDRESS, OFFER_TTL_MS, TRUST_PROXY, LOG_LEVEL,
- * ICE_SERVERS (JSON), PUBLIC_URL, INSTANCE_ID. Unset or empty
+ * ICE_SERVERS (JSON), PUBLIC_URL, INSTANCE_ID, REDIS_URL, REDIS_PREFIX. Unset or empty
  * variables are left out, so `resolveConfig(configFromEnv())` falls back to the defaults.
  */
 export function configFromEnv(env: NodeJS.ProcessEnv = process.env): Partial<ServerConfig> {
@@ -281,5 +301,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): Partial<Ser
     iceServers: jsonFromEnv(env, 'TABSWARM_ICE_SERVERS') as IceServer[] | undefined,
     publicUrl: stringFromEnv(env, 'TABSWARM_PUBLIC_URL'),
     instanceId: stringFromEnv(env, 'TABSWARM_INSTANCE_ID'),
+    redisUrl: stringFromEnv(env, 'TABSWARM_REDIS_URL'),
+    redisKeyPrefix: stringFromEnv(env, 'TABSWARM_REDIS_PREFIX'),
   };
 }

@@ -26,6 +26,7 @@ import { createApiHandler } from './http-api.js';
 import { sendText } from './http-util.js';
 import { createLogger } from './logger.js';
 import { createMetrics, createSwarmsRoute, type Metrics } from './metrics.js';
+import { createRedisScaleOut, type RedisScaleOut } from './redis-scale-out.js';
 import { createRestartableArrays, type RestartableArrays } from './restartable-arrays.js';
 import type { SwarmRegistry } from './swarm-registry.js';
 
@@ -47,6 +48,8 @@ export interface ServerHandle {
   logger: Logger;
   /** The metrics registry behind `/metrics` and `/api/swarms`. */
   metrics: Metrics;
+  /** The shared registry, relay and instance map when `redisUrl` is set (`instanceFor` for Discovery). */
+  scaleOut: RedisScaleOut | undefined;
   close(): Promise<void>;
 }
 
@@ -78,12 +81,25 @@ export async function createServer(options: Partial<ServerConfig> = {}, deps: Se
   const logger = deps.logger ?? createLogger(config.logLevel);
   const contents = await loadContentStore(config.contentDir, logger.child({ component: 'content' }));
   const cdnLog = createCdnLog();
+  // Scale-out: with a Redis URL, the registry and the signal relay are shared through Redis.
+  const scaleOut =
+    config.redisUrl === undefined || deps.registry !== undefined
+      ? undefined
+      : await createRedisScaleOut({
+          url: config.redisUrl,
+          prefix: config.redisKeyPrefix,
+          instanceId: config.instanceId,
+          publicUrl: config.publicUrl,
+          logger,
+          handOutWindowMs: config.announceIntervalMs,
+        });
   // Restartable so the recovery tests can take the service down and up in a running server.
   const arrays = createRestartableArrays(() =>
     createArraysService({
       config,
       logger,
-      registry: deps.registry,
+      registry: deps.registry ?? scaleOut?.registry,
+      relay: scaleOut?.relay,
       // Every published content is peerable for now (its policy says `peering: true`).
       isPeerable: async (contentId) => (await contents.lookup(contentId)) !== undefined,
     }),
@@ -181,6 +197,7 @@ export async function createServer(options: Partial<ServerConfig> = {}, deps: Se
     });
   } catch (err) {
     await arrays.close();
+    await scaleOut?.close();
     const code = (err as { code?: string }).code;
     throw new Error(
       code === 'EADDRINUSE'
@@ -204,9 +221,11 @@ export async function createServer(options: Partial<ServerConfig> = {}, deps: Se
     config,
     logger,
     metrics,
+    scaleOut,
     close() {
       closing ??= (async () => {
         await arrays.close();
+        await scaleOut?.close();
         await new Promise<void>((resolve) => {
           server.close(() => resolve());
           server.closeAllConnections();

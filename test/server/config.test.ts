@@ -26,6 +26,8 @@ describe('server config', () => {
       iceServers: [],
       publicUrl: undefined,
       instanceId: expect.stringMatching(/^[0-9a-f]{16}$/),
+      redisUrl: undefined,
+      redisKeyPrefix: 'tabswarm:',
     });
     expect(resolveConfig({ port: undefined })).toEqual(resolveConfig());
   });

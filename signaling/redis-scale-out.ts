@@ -1,0 +1,250 @@
+/**
+ * Scale-out on Redis: several server processes share the swarm registry (redis-swarm-registry.ts)
+ * and relay `signal` messages to each other over Redis pub/sub.
+ *
+ * - Two connections per process: one for commands (offline queue off and one retry, so that
+ *   while Redis is down a command fails at once and the Arrays service answers `unavailable`
+ *   instead of hanging), one subscribed to this instance's channel `P relay:<instanceId>`
+ *   (ioredis reconnects and resubscribes by itself).
+ * - The instance map: `P instances` (zset, instanceId scored by its last heartbeat, ms) and
+ *   `P instance-info` (hash, instanceId -> JSON `{publicUrl, startedAt}`), refreshed every
+ *   `heartbeatMs`; an instance is live while its heartbeat is younger than `instanceTtlMs`.
+ * - Messages on the bus are JSON parsed with `relayEnvelopeSchema`; anything else is logged
+ *   and dropped.
+ */
+import { Redis, type RedisOptions } from 'ioredis';
+import { createHash } from 'node:crypto';
+import type { Logger } from 'pino';
+import { z } from 'zod';
+import { signalDataSchema } from '../src/protocol/arrays-messages.js';
+import { instanceIdSchema } from '../src/protocol/bootstrap.js';
+import { PEER_ID_HEX, SHA256_HEX } from '../src/protocol/hex.js';
+import type { ArraysRelay, RelayEnvelope } from './arrays.js';
+import { DEFAULT_REDIS_KEY_PREFIX, RedisSwarmRegistry } from './redis-swarm-registry.js';
+
+/** A `signal` crossing from the sender's instance to the target's. */
+export const relayEnvelopeSchema = z
+  .object({
+    v: z.literal(1),
+    type: z.literal('signal'),
+    fromInstance: instanceIdSchema,
+    contentId: z.string().regex(SHA256_HEX),
+    from: z.string().regex(PEER_ID_HEX),
+    to: z.string().regex(PEER_ID_HEX),
+    /** The sender's partition, as its instance read it from the registry. */
+    fromScope: z.string().min(1).max(256),
+    data: signalDataSchema,
+  })
+  .strict();
+
+export interface LiveInstance {
+  instanceId: string;
+  publicUrl: string | undefined;
+  lastHeartbeat: number;
+}
+
+export interface RedisScaleOutOptions {
+  url: string;
+  /** @default 'tabswarm:' */
+  prefix?: string;
+  instanceId: string;
+  publicUrl?: string;
+  logger: Logger;
+  /** @default 15000 */
+  handOutWindowMs?: number;
+  /** @default 5000 */
+  heartbeatMs?: number;
+  /** @default 3 * heartbeatMs */
+  instanceTtlMs?: number;
+  /** How long `createRedisScaleOut` waits for Redis before going on without it (it keeps retrying). @default 5000 */
+  readyTimeoutMs?: number;
+}
+
+export interface RedisScaleOut {
+  registry: RedisSwarmRegistry;
+  relay: ArraysRelay;
+  /** Instances with a recent heartbeat. */
+  liveInstances(): Promise<LiveInstance[]>;
+  /**
+   * The instance that serves the swarm of (contentId, scopeKey), for Discovery: the live
+   * instance with the most members of that partition in a bounded sample, else (empty swarm)
+   * a rendezvous hash of the partition over the live instances, so that every instance
+   * sends a new swarm's first peers to the same place. Undefined if none is live (Redis down).
+   */
+  instanceFor(contentId: string, scopeKey: string): Promise<LiveInstance | undefined>;
+  close(): Promise<void>;
+}
+
+function connectionOptions(): RedisOptions {
+  return {
+    // Reconnect forever, quickly: 100 ms, 200 ms, ... at most 1 s apart.
+    retryStrategy: (times) => Math.min(times * 100, 1000),
+    connectTimeout: 2000,
+    lazyConnect: false,
+  };
+}
+
+/** Logs a connection's errors at most once per `ms` (a down Redis fails every retry). */
+function errorLogger(log: Logger, what: string, ms = 5000): (err: Error) => void {
+  let last = 0;
+  return (err) => {
+    const t = Date.now();
+    if (t - last < ms) return;
+    last = t;
+    log.warn({ err: err.message, connection: what }, 'redis connection error');
+  };
+}
+
+function waitReady(redis: Redis, timeoutMs: number): Promise<boolean> {
+  if (redis.status === 'ready') return Promise.resolve(true);
+  return new Promise((resolve) => {
+    const done = (ok: boolean): void => {
+      clearTimeout(timer);
+      redis.off('ready', onReady);
+      resolve(ok);
+    };
+    const onReady = (): void => done(true);
+    const timer = setTimeout(() => done(false), timeoutMs);
+    redis.on('ready', onReady);
+  });
+}
+
+function rendezvous(key: string, instanceId: string): string {
+  return createHash('sha256').update(`${key}\n${instanceId}`).digest('hex');
+}
+
+export async function createRedisScaleOut(options: RedisScaleOutOptions): Promise<RedisScaleOut> {
+  const prefix = options.prefix ?? DEFAULT_REDIS_KEY_PREFIX;
+  const { instanceId } = options;
+  const log = options.logger.child({ component: 'redis', instanceId });
+  const heartbeatMs = options.heartbeatMs ?? 5000;
+  const instanceTtlMs = options.instanceTtlMs ?? 3 * heartbeatMs;
+  const channel = `${prefix}relay:${instanceId}`;
+  const instancesKey = `${prefix}instances`;
+  const infoKey = `${prefix}instance-info`;
+
+  // Commands fail at once while disconnected (no offline queue), after at most one retry.
+  const redis = new Redis(options.url, { ...connectionOptions(), enableOfflineQueue: false, maxRetriesPerRequest: 1 });
+  const sub = new Redis(options.url, { ...connectionOptions(), maxRetriesPerRequest: null });
+  redis.on('error', errorLogger(log, 'commands'));
+  sub.on('error', errorLogger(log, 'subscriber'));
+  redis.on('ready', () => log.info('redis ready'));
+
+  let handler: ((env: RelayEnvelope) => void) | undefined;
+  sub.on('message', (ch: string, text: string) => {
+    if (ch !== channel) return;
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch {
+      json = undefined;
+    }
+    const parsed = relayEnvelopeSchema.safeParse(json);
+    if (!parsed.success) {
+      log.warn({ reason: parsed.error.issues[0]?.message ?? 'not JSON', bytes: text.length }, 'malformed relay message dropped');
+      return;
+    }
+    const { contentId, from, to, fromScope, data } = parsed.data;
+    handler?.({ contentId, from, to, fromScope, data });
+  });
+
+  const registry = new RedisSwarmRegistry(redis, { prefix, instanceId, handOutWindowMs: options.handOutWindowMs });
+  const info = JSON.stringify({ publicUrl: options.publicUrl ?? null, startedAt: Date.now() });
+
+  async function heartbeat(): Promise<void> {
+    const t = Date.now();
+    await redis
+      .multi()
+      .zadd(instancesKey, t, instanceId)
+      .hset(infoKey, instanceId, info)
+      // Forget instances dead for long (their members expire through the registry).
+      .zremrangebyscore(instancesKey, '-inf', t - 10 * instanceTtlMs)
+      .exec();
+  }
+
+  const readyTimeoutMs = options.readyTimeoutMs ?? 5000;
+  const [ready] = await Promise.all([waitReady(redis, readyTimeoutMs), waitReady(sub, readyTimeoutMs)]);
+  if (!ready) log.warn({ url: options.url.replace(/\/\/[^@]*@/, '//***@') }, 'redis not reachable yet; retrying in the background');
+  sub.subscribe(channel).catch((err: unknown) => log.warn({ err: (err as Error).message }, 'subscribe failed; retried on reconnect'));
+  await heartbeat().catch(() => undefined);
+  const heartbeatTimer = setInterval(() => {
+    heartbeat().catch(() => undefined); // logged by the connection's error listener
+  }, heartbeatMs);
+  heartbeatTimer.unref();
+  // After a Redis restart (an empty Redis), register at once rather than at the next beat.
+  redis.on('ready', () => {
+    heartbeat().catch(() => undefined);
+  });
+
+  async function liveInstances(): Promise<LiveInstance[]> {
+    const t = Date.now();
+    const flat = await redis.zrangebyscore(instancesKey, t - instanceTtlMs, '+inf', 'WITHSCORES');
+    const ids: Array<{ id: string; at: number }> = [];
+    for (let i = 0; i + 1 < flat.length; i += 2) ids.push({ id: flat[i]!, at: Number(flat[i + 1]) });
+    if (ids.length === 0) return [];
+    const infos = await redis.hmget(infoKey, ...ids.map((x) => x.id));
+    return ids.map(({ id, at }, i) => {
+      let publicUrl: string | undefined;
+      try {
+        const parsed = JSON.parse(infos[i] ?? 'null') as { publicUrl?: unknown } | null;
+        publicUrl = typeof parsed?.publicUrl === 'string' ? parsed.publicUrl : undefined;
+      } catch {
+        publicUrl = undefined;
+      }
+      return { instanceId: id, publicUrl, lastHeartbeat: at };
+    });
+  }
+
+  const relay: ArraysRelay = {
+    instanceId,
+    locate: (contentId, peerId) => registry.locate(contentId, peerId),
+    async publish(target, env) {
+      const message = JSON.stringify({ v: 1, type: 'signal', fromInstance: instanceId, ...env });
+      return (await redis.publish(`${prefix}relay:${target}`, message)) > 0;
+    },
+    listen(h) {
+      handler = h;
+      return () => {
+        if (handler === h) handler = undefined;
+      };
+    },
+  };
+
+  let closing: Promise<void> | undefined;
+  return {
+    registry,
+    relay,
+    liveInstances,
+    async instanceFor(contentId, scopeKey) {
+      const live = await liveInstances();
+      if (live.length === 0) return undefined;
+      const counts = await registry.instancesOf(contentId, scopeKey);
+      let best: LiveInstance | undefined;
+      let bestCount = 0;
+      for (const inst of live) {
+        const n = counts.get(inst.instanceId) ?? 0;
+        if (n > bestCount) [best, bestCount] = [inst, n];
+      }
+      if (best !== undefined) return best;
+      const key = `${contentId}|${scopeKey}`;
+      return live.reduce((a, b) => (rendezvous(key, b.instanceId) > rendezvous(key, a.instanceId) ? b : a));
+    },
+    close() {
+      closing ??= (async () => {
+        clearInterval(heartbeatTimer);
+        handler = undefined;
+        if (redis.status === 'ready') {
+          await redis
+            .multi()
+            .zrem(instancesKey, instanceId)
+            .hdel(infoKey, instanceId)
+            .exec()
+            .catch(() => undefined);
+        }
+        sub.disconnect();
+        await redis.quit().catch(() => redis.disconnect());
+      })();
+      return closing;
+    },
+  };
+}
