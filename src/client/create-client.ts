@@ -1,26 +1,34 @@
 /**
  * The composition root in the browser: wires the core to the worker pool, IndexedDB, the
  * fetch-based CDN, the Arrays WebSocket and WebRTC. One client per tab; it may run several
- * downloads, which share its peer ID, workers and signaling connection.
+ * downloads, which share its peer ID and workers. Before its first peering download it reads
+ * the server's bootstrap document (ICE servers), and for each content it asks Discovery which
+ * Arrays instance serves that swarm; downloads served by one instance share one connection.
  */
-import type { ClientConfig } from '../core/config.js';
+import createDebug from 'debug';
+import { resolveConfig, type ClientConfig } from '../core/config.js';
 import { Download } from '../core/download.js';
 import { TabswarmError } from '../core/errors.js';
 import { openContent, type OpenedContent } from '../core/open-content.js';
+import type { PeerConnector, Signaling } from '../core/ports.js';
+import type { Bootstrap } from '../protocol/bootstrap.js';
 import { createIdbPieceStore } from '../storage/idb-piece-store.js';
 import { createFetchBytes } from '../transport/fetch-bytes.js';
 import { createFetchHttpRange } from '../transport/fetch-http-range.js';
+import { defaultArraysUrl, fetchBootstrap, fetchDiscovery } from '../transport/fetch-services.js';
 import { createWebRtcConnector } from '../transport/webrtc-connector.js';
 import { createWebSocketSignaling } from '../transport/ws-signaling.js';
 import { createHasherPool } from '../workers/hasher-pool.js';
 import { newPeerId } from './peer-id.js';
+
+const debug = createDebug('tabswarm:client');
 
 export interface ClientOptions {
   /** The tabswarm server (content policy, metadata, Arrays). Default: the page's origin. */
   serverUrl?: string;
   /** Engine settings; see src/core/config.ts for defaults. */
   config?: Partial<ClientConfig>;
-  /** STUN/TURN servers for peers on other networks; none are needed on one LAN. */
+  /** STUN/TURN servers for peers on other networks; none are needed on one LAN. Default: the server's bootstrap document's. */
   iceServers?: RTCIceServer[];
   /** The CDN to use in simple mode when even the content policy is unavailable. Default: `<serverUrl>/cdn`. */
   cdnBaseUrl?: string;
@@ -47,16 +55,44 @@ export function createClient(options: ClientOptions = {}): TabswarmClient {
   const store = createIdbPieceStore();
   const http = createFetchHttpRange();
   const fetcher = createFetchBytes();
-  const arraysUrl = new URL('/arrays', serverUrl);
-  arraysUrl.protocol = arraysUrl.protocol === 'https:' ? 'wss:' : 'ws:';
-  const signaling = createWebSocketSignaling(arraysUrl.href);
-  const connector = createWebRtcConnector({ iceServers: options.iceServers ?? [] });
+  const config = resolveConfig(options.config);
+  /** One signaling connection per Arrays instance that Discovery names. */
+  const signalings = new Map<string, Signaling & { close(): void }>();
   const downloads = new Set<Download>();
+
+  // The bootstrap document, once: the ICE servers (unless the page gave its own).
+  let bootstrap: Promise<Bootstrap | undefined> | undefined;
+  const loadBootstrap = () =>
+    (bootstrap ??= fetchBootstrap(serverUrl).catch((e: unknown) => {
+      debug('no bootstrap document, using defaults: %s', e instanceof Error ? e.message : String(e));
+      return undefined;
+    }));
+  let connector: Promise<PeerConnector> | undefined;
+  const loadConnector = () =>
+    (connector ??= loadBootstrap().then((b) => createWebRtcConnector({ iceServers: options.iceServers ?? b?.iceServers ?? [] })));
+
+  /** The Arrays instance that serves this content's swarm in our mode (Discovery), or the server's own. */
+  async function signalingFor(contentId: string): Promise<Signaling> {
+    let url = defaultArraysUrl(serverUrl);
+    const group = config.downloadMode === 'group' ? config.groupId : undefined;
+    try {
+      url = (await fetchDiscovery(serverUrl, { contentId, mode: config.downloadMode, ...(group !== undefined ? { group } : {}) })).arraysUrl;
+    } catch (e) {
+      debug('discovery failed, using %s: %s', url, e instanceof Error ? e.message : String(e));
+    }
+    let signaling = signalings.get(url);
+    if (!signaling) signalings.set(url, (signaling = createWebSocketSignaling(url)));
+    return signaling;
+  }
 
   return {
     peerId,
     async download(contentId) {
       const content = await openContent(serverUrl, contentId, { fetcher, hasher, http, cdnBaseUrl: options.cdnBaseUrl });
+      const peering = content.mode === 'verified' && content.policy.peering;
+      // Group mode without a group ID never announces (Swarm), so it needs no Arrays instance.
+      const wantsPeers = peering && !(config.downloadMode === 'group' && config.groupId === '');
+      const [signaling, peerConnector] = wantsPeers ? await Promise.all([signalingFor(contentId), loadConnector()]) : [undefined, undefined];
       const download = new Download({
         contentId,
         metadata: content.metadata,
@@ -66,8 +102,8 @@ export function createClient(options: ClientOptions = {}): TabswarmClient {
         store,
         http,
         signaling,
-        connector,
-        peering: content.mode === 'verified' && content.policy.peering,
+        connector: peerConnector,
+        peering,
         simpleReason: content.mode === 'simple' ? content.reason : undefined,
         config: options.config,
       });
@@ -89,7 +125,8 @@ export function createClient(options: ClientOptions = {}): TabswarmClient {
     close() {
       for (const d of downloads) d.stop();
       downloads.clear();
-      signaling.close();
+      for (const s of signalings.values()) s.close();
+      signalings.clear();
       hasher.close();
       store.close();
     },
