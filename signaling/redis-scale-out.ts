@@ -77,8 +77,9 @@ export interface RedisScaleOut {
 
 function connectionOptions(): RedisOptions {
   return {
-    // Reconnect forever, quickly: 100 ms, 200 ms, ... at most 1 s apart.
-    retryStrategy: (times) => Math.min(times * 100, 1000),
+    // Reconnect forever, quickly: 100 ms, 200 ms, ... at most 500 ms apart, so that a restarted
+    // Redis is in use again well within one announce interval.
+    retryStrategy: (times) => Math.min(times * 100, 500),
     connectTimeout: 2000,
     lazyConnect: false,
   };
