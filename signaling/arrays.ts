@@ -38,6 +38,7 @@ import {
   parseClientMessage,
   type ClientMessage,
   type ServerMessage,
+  type Report,
   type SignalData,
 } from '../src/protocol/arrays-messages.js';
 import { LIMITS } from '../src/protocol/limits.js';
@@ -111,8 +112,12 @@ export interface ArraysRelay {
   locate(contentId: string, peerId: string): Promise<{ scopeKey: string; instanceId: string } | undefined>;
   /** Sends to that instance; false if nothing listens there (the instance is gone). */
   publish(instanceId: string, env: RelayEnvelope): Promise<boolean>;
-  /** Delivers what other instances send to this one to `handler`, until the returned function is called. */
-  listen(handler: (env: RelayEnvelope) => void): () => void;
+  /**
+   * Delivers what other instances send to this one to `handler`, and calls `resync` when the
+   * shared store is back after a loss of connection (it may have restarted empty), until the
+   * returned function is called.
+   */
+  listen(handler: (env: RelayEnvelope) => void, resync?: () => void): () => void;
 }
 
 interface Connection {
@@ -125,6 +130,8 @@ interface Connection {
   signals: TokenBucket;
   peerId: string | undefined;
   swarms: Set<string>;
+  /** The last announce per swarm (scope and report), to put the member back into a restarted shared registry. */
+  lastAnnounce: Map<string, { scopeKey: string; report: Report }>;
   /** Peers this socket's peer banned, per content: never listed to it, their signals not relayed to it. */
   bans: Map<string, Set<string>>;
   strikes: number;
@@ -217,7 +224,9 @@ export function createArraysService(deps: {
       if (conn.closed) return;
     }
     conn.swarms.add(msg.contentId);
-    await registry.upsert(msg.contentId, scopeKeyOf(msg.report, conn.lanKey), msg.peerId, msg.report, now());
+    const scopeKey = scopeKeyOf(msg.report, conn.lanKey);
+    if (deps.relay !== undefined) conn.lastAnnounce.set(msg.contentId, { scopeKey, report: msg.report });
+    await registry.upsert(msg.contentId, scopeKey, msg.peerId, msg.report, now());
     const max = Math.min(msg.report.peersWanted, config.maxPeersPerReply);
     const banned = conn.bans.get(msg.contentId);
     // The registry samples extra candidates for the excluded ones; the filter below is a second guard.
@@ -326,7 +335,25 @@ export function createArraysService(deps: {
     if (target === undefined || target.closed) return;
     // On the target's queue: in order with its own frames and with earlier relayed signals.
     enqueue(target, () => deliverRemote(target, env));
-  });
+  }, resync);
+
+  /**
+   * The shared registry is reachable again (it may have restarted empty): put this instance's
+   * members back with their last announce, so that swarms come back at once rather than at
+   * each peer's next announce. Bounded by sockets x MAX_SWARMS_PER_SOCKET.
+   */
+  function resync(): void {
+    for (const conn of connections) {
+      if (conn.peerId === undefined || conn.closed) continue;
+      const peer = conn.peerId;
+      enqueue(conn, async () => {
+        for (const [contentId, { scopeKey, report }] of conn.lastAnnounce) {
+          if (conn.closed || !conn.swarms.has(contentId)) continue;
+          await registry.upsert(contentId, scopeKey, peer, report, now());
+        }
+      });
+    }
+  }
 
   function onBan(conn: Connection, msg: Extract<ClientMessage, { type: 'ban' }>): void {
     if (conn.peerId === undefined || !conn.swarms.has(msg.contentId)) {
@@ -341,6 +368,7 @@ export function createArraysService(deps: {
 
   async function onLeave(conn: Connection, msg: Extract<ClientMessage, { type: 'leave' }>): Promise<void> {
     if (conn.peerId === undefined || !conn.swarms.delete(msg.contentId)) return;
+    conn.lastAnnounce.delete(msg.contentId);
     await registry.remove(msg.contentId, conn.peerId);
   }
 
@@ -408,6 +436,7 @@ export function createArraysService(deps: {
       signals: new TokenBucket(config.signalRatePerSec, config.signalBurst, t),
       peerId: undefined,
       swarms: new Set(),
+      lastAnnounce: new Map(),
       bans: new Map(),
       strikes: 0,
       queue: Promise.resolve(),

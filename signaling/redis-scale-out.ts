@@ -132,6 +132,7 @@ export async function createRedisScaleOut(options: RedisScaleOutOptions): Promis
   redis.on('ready', () => log.info('redis ready'));
 
   let handler: ((env: RelayEnvelope) => void) | undefined;
+  let resync: (() => void) | undefined;
   sub.on('message', (ch: string, text: string) => {
     if (ch !== channel) return;
     let json: unknown;
@@ -172,9 +173,11 @@ export async function createRedisScaleOut(options: RedisScaleOutOptions): Promis
     heartbeat().catch(() => undefined); // logged by the connection's error listener
   }, heartbeatMs);
   heartbeatTimer.unref();
-  // After a Redis restart (an empty Redis), register at once rather than at the next beat.
+  // After a lost connection (Redis may have restarted empty): register at once rather than at
+  // the next beat, and have the Arrays service put its members back.
   redis.on('ready', () => {
     heartbeat().catch(() => undefined);
+    resync?.();
   });
 
   async function liveInstances(): Promise<LiveInstance[]> {
@@ -203,10 +206,11 @@ export async function createRedisScaleOut(options: RedisScaleOutOptions): Promis
       const message = JSON.stringify({ v: 1, type: 'signal', fromInstance: instanceId, ...env });
       return (await redis.publish(`${prefix}relay:${target}`, message)) > 0;
     },
-    listen(h) {
+    listen(h, r) {
       handler = h;
+      resync = r;
       return () => {
-        if (handler === h) handler = undefined;
+        if (handler === h) [handler, resync] = [undefined, undefined];
       };
     },
   };
@@ -233,7 +237,7 @@ export async function createRedisScaleOut(options: RedisScaleOutOptions): Promis
     close() {
       closing ??= (async () => {
         clearInterval(heartbeatTimer);
-        handler = undefined;
+        [handler, resync] = [undefined, undefined];
         if (redis.status === 'ready') {
           await redis
             .multi()
