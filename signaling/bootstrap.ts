@@ -26,6 +26,8 @@ import { LIMITS } from '../src/protocol/limits.js';
 import type { ApiRoute } from './http-api.js';
 import type { ServerConfig } from './config.js';
 import { sendJson, sendJsonError } from './http-util.js';
+import { lanKeyOf, remoteAddressOf } from './lan-key.js';
+import { scopeKeyOf } from './swarm-registry.js';
 
 export type BootstrapConfig = Pick<
   ServerConfig,
@@ -39,6 +41,12 @@ export interface BootstrapDeps {
   logger: Logger;
   /** Whether a content is published here; Discovery answers 404 for others. @default any */
   isKnownContent?: (contentId: string) => Promise<boolean>;
+  /**
+   * With several instances (Redis scale-out): the live instance that serves this swarm
+   * partition, and its public URL. Absent, or answering undefined, or an instance without a
+   * public URL: this instance answers for itself.
+   */
+  instanceFor?: (contentId: string, scopeKey: string) => Promise<{ instanceId: string; publicUrl?: string | undefined } | undefined>;
 }
 
 /** A Host header value: a DNS name or IPv4 address, or a bracketed IPv6 address, and an optional port. */
@@ -131,13 +139,28 @@ export function createBootstrapRoutes(deps: BootstrapDeps): { bootstrap: ApiRout
     if (deps.isKnownContent !== undefined && !(await deps.isKnownContent(query.data.contentId))) {
       return sendJsonError(req, res, 404, 'unknown content');
     }
-    const arraysUrl = arraysUrlFor(req, config, arraysPath);
+    let instanceId = config.instanceId;
+    let arraysUrl = arraysUrlFor(req, config, arraysPath);
     if (arraysUrl === undefined) return sendJsonError(req, res, 400, 'missing or malformed Host header');
+    if (deps.instanceFor !== undefined) {
+      // The partition the asker will announce into: the same key the Arrays service computes.
+      const scopeKey = scopeKeyOf(query.data, lanKeyOf(remoteAddressOf(req, config.trustProxy)));
+      try {
+        const owner = await deps.instanceFor(query.data.contentId, scopeKey);
+        if (owner !== undefined && owner.instanceId !== config.instanceId && owner.publicUrl !== undefined) {
+          instanceId = owner.instanceId;
+          arraysUrl = arraysUrlFor(req, { publicUrl: owner.publicUrl, trustProxy: false }, arraysPath)!;
+        }
+      } catch (e) {
+        // Redis away: this instance serves, and the relay carries what must cross.
+        log.warn({ err: e }, 'discovery: instance map unavailable, answering for this instance');
+      }
+    }
     const body: Discovery = {
       contentId: query.data.contentId,
       mode: query.data.mode,
       ...(query.data.group !== undefined ? { group: query.data.group } : {}),
-      instanceId: config.instanceId,
+      instanceId,
       arraysUrl,
     };
     sendChecked(req, res, discoverySchema, body, 'discovery reply');

@@ -126,6 +126,7 @@ export async function createServer(options: Partial<ServerConfig> = {}, deps: Se
         arraysPath: ARRAYS_PATH,
         logger,
         isKnownContent: async (contentId) => (await contents.lookup(contentId)) !== undefined,
+        ...(scaleOut ? { instanceFor: (contentId: string, scopeKey: string) => scaleOut.instanceFor(contentId, scopeKey) } : {}),
       }),
     },
   });

@@ -199,3 +199,46 @@ describe('Redis restarted under load', () => {
     }
   });
 });
+
+describe('Discovery with two instances on one Redis', () => {
+  let a: ServerHandle;
+  let b: ServerHandle;
+  const clients: TestClient[] = [];
+
+  beforeAll(async () => {
+    const options = { redisUrl: redisProc.url, redisKeyPrefix: testPrefix('disc'), announceIntervalMs: ANNOUNCE_MS, peerExpiryMs: 3 * ANNOUNCE_MS };
+    // Public URLs are only named in replies here; the tests reach both instances at server.url.
+    a = await startServer(contentDir, { ...options, instanceId: 'disc-a', publicUrl: 'http://a.tabswarm.test:8080' });
+    b = await startServer(contentDir, { ...options, instanceId: 'disc-b', publicUrl: 'http://b.tabswarm.test:8080' });
+  });
+  afterAll(async () => {
+    for (const c of clients) c.close();
+    await a?.close();
+    await b?.close();
+  });
+
+  async function discover(server: ServerHandle, query: string): Promise<AnyMessage> {
+    const res = await fetch(`${server.url}/api/discovery?contentId=${content}&${query}`);
+    expect(res.status).toBe(200);
+    return (await res.json()) as AnyMessage;
+  }
+
+  it('sends a newcomer to the instance that holds its swarm partition, whichever instance it asks', async () => {
+    // A swarm in LAN mode lives on instance A.
+    for (const n of [11, 12, 13]) {
+      const c = await TestClient.connect(a.url);
+      clients.push(c);
+      c.announce(content, peerId(n), { left: 0 });
+      await nextOf(c, 'peers');
+    }
+    for (const asked of [a, b]) {
+      const reply = await discover(asked, 'mode=lan');
+      expect(reply.instanceId).toBe('disc-a');
+      expect(reply.arraysUrl).toBe('ws://a.tabswarm.test:8080/arrays');
+    }
+    // An empty partition goes to one live instance, the same whichever is asked.
+    const [fromA, fromB] = [await discover(a, 'mode=group&group=empty-room'), await discover(b, 'mode=group&group=empty-room')];
+    expect(['disc-a', 'disc-b']).toContain(fromA.instanceId);
+    expect(fromB.instanceId).toBe(fromA.instanceId);
+  });
+});
