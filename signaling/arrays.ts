@@ -7,7 +7,8 @@
  *   Frames over LIMITS.maxSignalingMessageBytes are refused by `ws` itself (close 1009).
  * - A socket's peer ID is bound at its first `announce` and cannot change (`peer-id-mismatch`);
  *   a peer ID bound to another open socket is refused (`peer-id-taken`; it frees when that socket
- *   closes or stops answering pings). A mismatch counts as a strike. So `from` in a relayed
+ *   closes or stops answering pings: a claim pings the holder at once, and a holder silent for
+ *   PEER_ID_PROBE_MS is terminated). A mismatch counts as a strike. So `from` in a relayed
  *   `signal` is always the sender's own peer ID: it cannot be spoofed.
  * - Swarms exist only for content this server publishes for peering (`unknown-content`).
  * - Scopes (DO's download modes): each announce names a mode; the member joins the partition
@@ -60,6 +61,8 @@ const MAX_TARGET_BUFFERED_BYTES = 4 * 1024 * 1024;
 /** WebSocket close code for a policy violation. */
 const CLOSE_POLICY = 1008;
 const CLOSE_GOING_AWAY = 1001;
+/** How long a socket holding a peer ID that another socket claims has to answer a ping. */
+export const PEER_ID_PROBE_MS = 2000;
 /** How long `close()` waits for clients to complete the closing handshake. */
 const CLOSE_GRACE_MS = 250;
 
@@ -141,6 +144,8 @@ interface Connection {
   closed: boolean;
   /** Answered the last ping (or sent something) since the last heartbeat. */
   alive: boolean;
+  /** Pinged because another socket claims its peer ID (see `probe`). */
+  probing: boolean;
 }
 
 function toBuffer(data: RawData): Buffer {
@@ -203,6 +208,10 @@ export function createArraysService(deps: {
     if (conn.peerId === undefined) {
       const holder = byPeerId.get(msg.peerId);
       if (holder !== undefined && holder !== conn && !holder.closed) {
+        // Often the same tab come back on a new socket while its old one is not yet known to
+        // be dead: ask the holder now instead of waiting for the next heartbeat (up to
+        // peerExpiryMs), so the ID frees within PEER_ID_PROBE_MS if it is gone.
+        probe(holder);
         sendError(conn, 'peer-id-taken', 'this peer ID is in use on another connection');
         return;
       }
@@ -443,6 +452,7 @@ export function createArraysService(deps: {
       pending: 0,
       closed: false,
       alive: true,
+      probing: false,
     };
     connections.add(conn);
     perAddress.set(conn.addressBucket, (perAddress.get(conn.addressBucket) ?? 0) + 1);
@@ -478,6 +488,19 @@ export function createArraysService(deps: {
     for (const { contentId, peerId } of removed) byPeerId.get(peerId)?.swarms.delete(contentId);
     if (removed.length > 0) log.debug({ removed: removed.length }, 'expired silent peers');
     offers.sweep(now());
+  }
+
+  /** Pings `holder` at once; terminates it unless it answers within PEER_ID_PROBE_MS. */
+  function probe(holder: Connection): void {
+    if (holder.probing) return;
+    holder.probing = true;
+    holder.alive = false;
+    if (holder.ws.readyState === WebSocket.OPEN) holder.ws.ping();
+    const timer = setTimeout(() => {
+      holder.probing = false;
+      if (!holder.alive && !holder.closed) holder.ws.terminate();
+    }, PEER_ID_PROBE_MS);
+    timer.unref();
   }
 
   function heartbeat(): void {

@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { LIMITS } from '../../src/protocol/limits.js';
 import { serverMessageSchema } from '../../src/protocol/arrays-messages.js';
-import { MAX_STRIKES } from '../../signaling/arrays.js';
+import { MAX_STRIKES, PEER_ID_PROBE_MS } from '../../signaling/arrays.js';
 import type { ServerHandle } from '../../signaling/server.js';
 import { TestClient, makeTempDir, peerId, publishDeterministic, removeDir, startServer, waitFor } from './helpers.js';
 
@@ -192,6 +192,28 @@ describe('Arrays service', () => {
     thief.announce(content1, a.peerId);
     expect((await thief.next()).type).toBe('peers');
   });
+
+  it('frees a peer ID held by a socket that no longer answers, within seconds of a claim', async () => {
+    const gone = await join_(content1, 40);
+    // The old socket of a tab that came back: open to the server, but it reads nothing any more
+    // (so it answers no ping).
+    (gone.client.ws as unknown as { _socket: { pause(): void } })._socket.pause();
+    const back = await connect();
+    back.announce(content1, gone.peerId);
+    expect(await back.next()).toMatchObject({ type: 'error', code: 'peer-id-taken' });
+    // The server ends the silent socket (its member leaves) within the probe time.
+    await waitFor(async () => (await server.arrays.swarmSize(content1)) === 0, PEER_ID_PROBE_MS + 1000, 'the silent holder ended');
+    back.announce(content1, gone.peerId);
+    expect((await back.next()).type).toBe('peers');
+    // A holder that answers keeps its ID.
+    const alive = await join_(content1, 41);
+    const claimant = await connect();
+    claimant.announce(content1, alive.peerId);
+    expect(await claimant.next()).toMatchObject({ type: 'error', code: 'peer-id-taken' });
+    await new Promise((r) => setTimeout(r, PEER_ID_PROBE_MS + 300));
+    claimant.announce(content1, alive.peerId);
+    expect(await claimant.next()).toMatchObject({ type: 'error', code: 'peer-id-taken' });
+  }, 10_000);
 
   it('removes a peer on leave and on close', async () => {
     const a = await join_(content1, 1);
