@@ -6,12 +6,14 @@
  * Arrays instance serves that swarm; downloads served by one instance share one connection.
  */
 import createDebug from 'debug';
-import { resolveConfig, type ClientConfig } from '../core/config.js';
+import { peeringModeOf, resolveConfig, type ClientConfig } from '../core/config.js';
 import { Download } from '../core/download.js';
 import { TabswarmError } from '../core/errors.js';
-import { openContent, type OpenedContent } from '../core/open-content.js';
+import { cdnUrlsOf, openContent, openPolicy, type OpenedContent } from '../core/open-content.js';
 import type { PeerConnector, Signaling } from '../core/ports.js';
+import type { DownloadMode } from '../protocol/arrays-messages.js';
 import type { Bootstrap } from '../protocol/bootstrap.js';
+import type { ContentPolicy } from '../protocol/content-policy.js';
 import { createIdbPieceStore } from '../storage/idb-piece-store.js';
 import { createFetchBytes } from '../transport/fetch-bytes.js';
 import { createFetchHttpRange } from '../transport/fetch-http-range.js';
@@ -44,7 +46,10 @@ export interface ClientDownload {
 
 export interface TabswarmClient {
   readonly peerId: string;
+  /** Starts (or resumes) a download. In download mode Bypass it rejects with kind 'bypassed'. */
   download(contentId: string): Promise<ClientDownload>;
+  /** The file's URL on the CDN, for the browser to download itself (download mode Bypass). */
+  bypassUrl(contentId: string): Promise<string>;
   close(): void;
 }
 
@@ -71,12 +76,12 @@ export function createClient(options: ClientOptions = {}): TabswarmClient {
   const loadConnector = () =>
     (connector ??= loadBootstrap().then((b) => createWebRtcConnector({ iceServers: options.iceServers ?? b?.iceServers ?? [] })));
 
-  /** The Arrays instance that serves this content's swarm in our mode (Discovery), or the server's own. */
-  async function signalingFor(contentId: string): Promise<Signaling> {
+  /** The Arrays instance that serves this content's swarm in our (peering) mode (Discovery), or the server's own. */
+  async function signalingFor(contentId: string, mode: DownloadMode): Promise<Signaling> {
     let url = defaultArraysUrl(serverUrl);
-    const group = config.downloadMode === 'group' ? config.groupId : undefined;
+    const group = mode === 'group' ? config.groupId : undefined;
     try {
-      url = (await fetchDiscovery(serverUrl, { contentId, mode: config.downloadMode, ...(group !== undefined ? { group } : {}) })).arraysUrl;
+      url = (await fetchDiscovery(serverUrl, { contentId, mode, ...(group !== undefined ? { group } : {}) })).arraysUrl;
     } catch (e) {
       debug('discovery failed, using %s: %s', url, e instanceof Error ? e.message : String(e));
     }
@@ -87,12 +92,32 @@ export function createClient(options: ClientOptions = {}): TabswarmClient {
 
   return {
     peerId,
+    async bypassUrl(contentId) {
+      let policy: ContentPolicy | undefined;
+      try {
+        policy = await openPolicy(serverUrl, contentId, fetcher);
+      } catch {
+        policy = undefined; // the CDN base still names it
+      }
+      return cdnUrlsOf(serverUrl, contentId, policy, options.cdnBaseUrl)[0]!;
+    },
     async download(contentId) {
-      const content = await openContent(serverUrl, contentId, { fetcher, hasher, http, cdnBaseUrl: options.cdnBaseUrl });
+      if (config.downloadMode === 'bypass') {
+        throw new TabswarmError('bypassed', 'download mode Bypass (100): tabswarm steps aside; the browser downloads the file itself (client.bypassUrl)');
+      }
+      const content = await openContent(serverUrl, contentId, {
+        fetcher,
+        hasher,
+        http,
+        cdnBaseUrl: options.cdnBaseUrl,
+        noServices: config.downloadMode === 'simple',
+      });
       const peering = content.mode === 'verified' && content.policy.peering;
-      // Group mode without a group ID never announces (Swarm), so it needs no Arrays instance.
-      const wantsPeers = peering && !(config.downloadMode === 'group' && config.groupId === '');
-      const [signaling, peerConnector] = wantsPeers ? await Promise.all([signalingFor(contentId), loadConnector()]) : [undefined, undefined];
+      // HTTP-only and Simple never announce, nor does group mode without a group ID (Swarm):
+      // those need no Arrays instance and no WebRTC.
+      const mode = peeringModeOf(config.downloadMode);
+      const wantsPeers = peering && mode !== undefined && !(mode === 'group' && config.groupId === '');
+      const [signaling, peerConnector] = wantsPeers && mode ? await Promise.all([signalingFor(contentId, mode), loadConnector()]) : [undefined, undefined];
       const download = new Download({
         contentId,
         metadata: content.metadata,

@@ -4,6 +4,19 @@
  */
 import type { DownloadMode } from '../protocol/arrays-messages.js';
 
+/**
+ * DO's download modes, by name: 'http' (DO 0: HTTP only, still verified, no peering), 'lan'
+ * (1), 'group' (2), 'internet' (3), 'simple' (99: no tabswarm services at all, the CDN only,
+ * unverified), 'bypass' (100: tabswarm steps aside and the browser downloads the file itself).
+ */
+export const CLIENT_DOWNLOAD_MODES = ['http', 'lan', 'group', 'internet', 'simple', 'bypass'] as const;
+export type ClientDownloadMode = (typeof CLIENT_DOWNLOAD_MODES)[number];
+
+/** The peering scope a mode announces with; undefined for the modes that never peer. */
+export function peeringModeOf(mode: ClientDownloadMode): DownloadMode | undefined {
+  return mode === 'lan' || mode === 'group' || mode === 'internet' ? mode : undefined;
+}
+
 export interface ClientConfig {
   /**
    * How long a download waits for peers before asking the CDN for pieces no peer holds
@@ -90,15 +103,19 @@ export interface ClientConfig {
    */
   isBackground: boolean;
   /**
-   * DO's download mode, sent with every announce: which peers the Arrays service may list to
-   * this tab and relay signals from. 'lan' (DO mode 1, its default): peers behind the same
-   * public address (every private and loopback address counts as one LAN); 'group' (mode 2):
-   * peers that announce the same `groupId`; 'internet' (mode 3): any peer of the content in
-   * internet mode. Scopes do not mix: a tab sees only peers announcing the same scope.
-   * HTTP-only downloads (DO mode 0) are `peering: false` in the content policy.
+   * DO's download mode (CLIENT_DOWNLOAD_MODES). The peering ones are sent with every announce:
+   * which peers the Arrays service may list to this tab and relay signals from. 'lan' (DO mode
+   * 1, its default): peers behind the same public address (every private and loopback address
+   * counts as one LAN); 'group' (mode 2): peers that announce the same `groupId`; 'internet'
+   * (mode 3): any peer of the content in internet mode. Scopes do not mix: a tab sees only
+   * peers announcing the same scope. 'http' (0) verifies every piece but never announces,
+   * connects or uploads; 'simple' (99) asks the server for nothing but the file (no policy, no
+   * metadata, no Arrays: unverified, from the CDN base); 'bypass' (100) downloads nothing:
+   * `client.download` refuses with kind 'bypassed' and `client.bypassUrl` names the file for
+   * the browser to fetch itself.
    * @default 'lan'
    */
-  downloadMode: DownloadMode;
+  downloadMode: ClientDownloadMode;
   /**
    * The group ID or join code for `downloadMode: 'group'`: 1 to 64 of [A-Za-z0-9_-]. In group
    * mode with an empty (or invalid) group ID the tab does not announce at all: peering is off

@@ -7,7 +7,7 @@
  */
 import { Bitfield } from './bitfield.js';
 import { CdnSource } from './cdn-source.js';
-import { resolveConfig, type ClientConfig } from './config.js';
+import { peeringModeOf, resolveConfig, type ClientConfig } from './config.js';
 import { Emitter } from './emitter.js';
 import { TabswarmError, isTabswarmError } from './errors.js';
 import { PeerSession } from './peer-session.js';
@@ -104,7 +104,8 @@ export class Download {
     if (!idBytes || idBytes.byteLength !== 32) throw new TabswarmError('metadata-invalid', 'content ID must be 64 hex characters');
     this.contentIdBytes = idBytes;
     this.cdn = opts.cdnUrls.length > 0 ? new CdnSource(opts.http, opts.cdnUrls, opts.metadata.pieceSize, this.config) : undefined;
-    if (opts.peering !== false && opts.simpleReason === undefined && opts.signaling && opts.connector) {
+    const peeringMode = peeringModeOf(this.config.downloadMode) !== undefined;
+    if (peeringMode && opts.peering !== false && opts.simpleReason === undefined && opts.signaling && opts.connector) {
       this.swarm = new Swarm({
         contentId: opts.contentId,
         peerId: opts.peerId,

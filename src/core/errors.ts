@@ -16,7 +16,9 @@ export type ErrorKind =
   | 'cdn-error'
   | 'storage-error'
   | 'file-hash-mismatch'
-  | 'aborted';
+  | 'aborted'
+  /** Download mode Bypass (DO 100): tabswarm does not download; the browser fetches the file itself. */
+  | 'bypassed';
 
 export class TabswarmError extends Error {
   readonly kind: ErrorKind;

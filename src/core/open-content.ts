@@ -44,11 +44,14 @@ export interface OpenContentDeps {
   http: HttpRange;
   /** Where the CDN is when even the policy is unavailable: `<cdnBaseUrl>/<contentId>/<name>`. Default: `<serverUrl>/cdn`. */
   cdnBaseUrl?: string;
+  /** Download mode Simple (DO 99): ask the server for no policy and no metadata; simple mode from the CDN base. */
+  noServices?: boolean;
 }
 
 /** Opens `contentId` against the server at `serverUrl`: verified if the chain of trust holds, else in simple mode. */
 export async function openContent(serverUrl: string, contentId: string, deps: OpenContentDeps): Promise<OpenedContent> {
   if (!SHA256_HEX.test(contentId)) throw new TabswarmError('metadata-invalid', `"${contentId}" is not a content ID (64 hex characters)`);
+  if (deps.noServices) return openSimple(serverUrl, contentId, 'download mode Simple (99) uses no tabswarm services', undefined, deps);
   let policy: ContentPolicy | undefined;
   try {
     policy = await fetchPolicy(serverUrl, contentId, deps.fetcher);
@@ -97,6 +100,19 @@ async function fetchVerifiedMetadata(url: string, contentId: string, policy: Con
   return parsed.metadata;
 }
 
+/** The CDN URLs of a content: the policy's if it came, else `<cdnBaseUrl>/<contentId>/<name>`. */
+export function cdnUrlsOf(serverUrl: string, contentId: string, policy: ContentPolicy | undefined, cdnBaseUrl: string | undefined): string[] {
+  const name = policy?.name ?? `${contentId.slice(0, 16)}.bin`;
+  return policy
+    ? policy.cdnUrls.map((u) => new URL(u, policyUrlOf(serverUrl, contentId)).href)
+    : [`${(cdnBaseUrl ?? new URL('/cdn', serverUrl).href).replace(/\/$/, '')}/${contentId}/${encodeURIComponent(name)}`];
+}
+
+/** The content policy of `contentId`, checked; rejects with a TabswarmError. */
+export function openPolicy(serverUrl: string, contentId: string, fetcher: BytesFetcher): Promise<ContentPolicy> {
+  return fetchPolicy(serverUrl, contentId, fetcher);
+}
+
 /** Simple mode: the CDN's URL from the policy if it came, else from the configured CDN base; the size from a probe. */
 async function openSimple(
   serverUrl: string,
@@ -106,9 +122,7 @@ async function openSimple(
   deps: OpenContentDeps,
 ): Promise<OpenedContent> {
   const name = policy?.name ?? `${contentId.slice(0, 16)}.bin`;
-  const cdnUrls = policy
-    ? policy.cdnUrls.map((u) => new URL(u, policyUrlOf(serverUrl, contentId)).href)
-    : [`${(deps.cdnBaseUrl ?? new URL('/cdn', serverUrl).href).replace(/\/$/, '')}/${contentId}/${encodeURIComponent(name)}`];
+  const cdnUrls = cdnUrlsOf(serverUrl, contentId, policy, deps.cdnBaseUrl);
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(), 30_000);
   let fileSize: number;

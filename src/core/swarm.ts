@@ -4,7 +4,7 @@
  * It knows nothing of pieces: each open link is handed to `onLink`.
  */
 import { GROUP_ID_RE, type ProgressReport, type Report, type SignalData } from '../protocol/arrays-messages.js';
-import type { ClientConfig } from './config.js';
+import { peeringModeOf, type ClientConfig } from './config.js';
 import type { PeerConnector, PeerLink, Signaling } from './ports.js';
 
 export type SwarmConfig = Pick<
@@ -72,14 +72,17 @@ export class Swarm {
    */
   get announcing(): boolean {
     const { downloadMode, groupId } = this.opts.config;
-    return downloadMode !== 'group' || GROUP_ID_RE.test(groupId);
+    const mode = peeringModeOf(downloadMode);
+    return mode !== undefined && (mode !== 'group' || GROUP_ID_RE.test(groupId));
   }
 
   /** The report of one announce: progress, and the download mode (and group) as scope. */
   private fullReport(): Report {
     const { downloadMode, groupId } = this.opts.config;
-    const report: Report = { ...this.opts.report(), mode: downloadMode };
-    if (downloadMode === 'group') report.group = groupId;
+    // Only called while `announcing`, so the mode is a peering one.
+    const mode = peeringModeOf(downloadMode) ?? 'lan';
+    const report: Report = { ...this.opts.report(), mode };
+    if (mode === 'group') report.group = groupId;
     return report;
   }
 

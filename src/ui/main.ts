@@ -4,6 +4,7 @@
  * stats only.
  */
 import { createClient, type ClientDownload } from '../client/create-client.js';
+import { isTabswarmError } from '../core/errors.js';
 import { catalogSchema } from '../protocol/content-policy.js';
 import { formatBytes, formatRate, percent } from './format.js';
 import { configFromQuery } from './url-config.js';
@@ -68,6 +69,7 @@ async function startDownload(contentId: string): Promise<void> {
   try {
     current = await client.download(contentId);
   } catch (e) {
+    if (isTabswarmError(e, 'bypassed')) return showBypass(contentId);
     showError(e);
     return;
   }
@@ -113,6 +115,21 @@ function render(d: ClientDownload): void {
         ? 'Checking the whole file…'
         : `${state[0]!.toUpperCase()}${state.slice(1)} · ${peering}`;
   $<HTMLButtonElement>('dl-save').disabled = state !== 'complete';
+}
+
+/** Download mode Bypass: tabswarm steps aside and offers the file's own URL to the browser. */
+async function showBypass(contentId: string): Promise<void> {
+  const url = await client.bypassUrl(contentId);
+  $('dl-state').textContent = 'Bypass mode: tabswarm does not download this file; your browser does.';
+  const note = $('dl-simple');
+  note.hidden = false;
+  note.textContent = 'Download mode Bypass (100): no pieces, no peers, no checks by tabswarm. ';
+  const link = document.createElement('a');
+  link.id = 'dl-bypass';
+  link.href = url;
+  link.download = '';
+  link.textContent = 'Download it with the browser';
+  note.append(link);
 }
 
 function showError(e: unknown): void {

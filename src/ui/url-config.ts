@@ -1,10 +1,11 @@
 /**
  * Engine settings from the page URL's query (`?httpDelayMs=0&maxPeers=4`), for demos and
  * tests. Only known numeric and boolean keys of ClientConfig are taken, and `downloadMode`
- * (one of 'lan', 'group', 'internet') and `groupId` (1-64 of [A-Za-z0-9_-]) when valid.
+ * (one of CLIENT_DOWNLOAD_MODES: http, lan, group, internet, simple, bypass) and `groupId`
+ * (1-64 of [A-Za-z0-9_-]) when valid.
  */
-import { DEFAULT_CONFIG, type ClientConfig } from '../core/config.js';
-import { DOWNLOAD_MODES, GROUP_ID_RE, type DownloadMode } from '../protocol/arrays-messages.js';
+import { CLIENT_DOWNLOAD_MODES, DEFAULT_CONFIG, type ClientConfig, type ClientDownloadMode } from '../core/config.js';
+import { GROUP_ID_RE } from '../protocol/arrays-messages.js';
 
 export function configFromQuery(search: string): Partial<ClientConfig> {
   const params = new URLSearchParams(search);
@@ -20,7 +21,7 @@ export function configFromQuery(search: string): Partial<ClientConfig> {
     }
   }
   const mode = params.get('downloadMode');
-  if (mode !== null && (DOWNLOAD_MODES as readonly string[]).includes(mode)) out.downloadMode = mode as DownloadMode;
+  if (mode !== null && (CLIENT_DOWNLOAD_MODES as readonly string[]).includes(mode)) out.downloadMode = mode as ClientDownloadMode;
   const groupId = params.get('groupId');
   if (groupId !== null && GROUP_ID_RE.test(groupId)) out.groupId = groupId;
   return out as Partial<ClientConfig>;

@@ -53,6 +53,26 @@ describe('swarm simulation', () => {
     expect(fromCdn.download.snapshot().bytesFromCdn).toBe(content.metadata.fileSize);
   });
 
+  it('download mode HTTP (DO 0): verified from the CDN, and no announce, link or upload even beside a seeder', async () => {
+    const content = makeContent(6 * MiB + 777, 12);
+    const net = new MemoryNetwork();
+    const cdn = new MemoryCdn(content.bytes);
+    const seeder = track(startPeer(net, content, cdn, { store: await seededStore(content), config: { httpDelayMs: 60_000 } }));
+    await waitFor(seeder.download, 'complete');
+    const httpOnly = track(startPeer(net, content, cdn, { config: { httpDelayMs: 0, downloadMode: 'http' } }));
+    await waitFor(httpOnly.download, 'complete');
+    expect(httpOnly.download.peering).toBe(false);
+    expect(Buffer.from(await storedBytes(httpOnly, content)).equals(Buffer.from(content.bytes))).toBe(true);
+    const s = httpOnly.download.snapshot();
+    expect(s.bytesFromCdn).toBe(content.metadata.fileSize);
+    expect(s.bytesFromPeers).toBe(0);
+    expect(s.bytesUploaded).toBe(0);
+    expect(httpOnly.download.connectedPeers).toBe(0);
+    // The seeder never heard of it: no link was ever opened to it.
+    expect(seeder.download.connectedPeers).toBe(0);
+    expect(seeder.download.snapshot().bytesUploaded).toBe(0);
+  });
+
   it('peers that start together share the CDN load instead of each fetching the file', async () => {
     const content = makeContent(32 * MiB, 2);
     const net = new MemoryNetwork();
