@@ -63,10 +63,12 @@ describe('download mode in announces', () => {
 });
 
 describe('configFromQuery: download mode and group', () => {
-  it('takes the three modes and a valid group ID, nothing else', () => {
+  it('takes the six modes by name and a valid group ID, nothing else', () => {
     expect(configFromQuery('?downloadMode=group&groupId=room_42')).toEqual({ downloadMode: 'group', groupId: 'room_42' });
     expect(configFromQuery('?downloadMode=internet')).toEqual({ downloadMode: 'internet' });
-    expect(configFromQuery('?downloadMode=bypass&groupId=a%20b')).toEqual({});
+    for (const mode of ['http', 'simple', 'bypass']) expect(configFromQuery(`?downloadMode=${mode}`)).toEqual({ downloadMode: mode });
+    expect(configFromQuery('?downloadMode=Bypass&groupId=a%20b')).toEqual({});
+    expect(configFromQuery('?downloadMode=99')).toEqual({});
     expect(configFromQuery('?downloadMode=0&groupId=' + 'x'.repeat(65))).toEqual({});
     expect(configFromQuery('?httpDelayMs=0&downloadMode=lan')).toEqual({ httpDelayMs: 0, downloadMode: 'lan' });
   });
