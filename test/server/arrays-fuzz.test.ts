@@ -5,15 +5,14 @@
  * close the abusive ones, and still serve a well-behaved peer after every batch.
  * The frames come from fast-check with a fixed seed, so a failure replays.
  */
-import { join } from 'node:path';
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket, type RawData } from 'ws';
 import { serverMessageSchema } from '../../src/protocol/arrays-messages.js';
 import { LIMITS } from '../../src/protocol/limits.js';
 import type { ServerHandle } from '../../signaling/server.js';
 import { applyEdits, textEditArb } from '../helpers/text-edits.js';
-import { TestClient, makeTempDir, peerId, publishDeterministic, removeDir, startServer } from './helpers.js';
+import { peerId, TestClient, useContentServer } from './helpers.js';
 
 const FRAMES = 6000;
 const BATCH = 500;
@@ -22,20 +21,10 @@ const PARALLEL = 8;
 const FRAMES_PER_SOCKET = 12;
 
 describe('Arrays service under random frames', () => {
-  let dir: string;
+  const fixture = useContentServer(7);
   let server: ServerHandle;
   let contentId: string;
-
-  beforeAll(async () => {
-    dir = await makeTempDir();
-    const contentDir = join(dir, 'content');
-    contentId = (await publishDeterministic(dir, contentDir, 1000, 7)).contentId;
-    server = await startServer(contentDir);
-  });
-  afterAll(async () => {
-    await server?.close();
-    await removeDir(dir);
-  });
+  beforeAll(() => ({ server, contentId } = fixture));
 
   function frames(seed: number): Array<string | Buffer> {
     const valid = [

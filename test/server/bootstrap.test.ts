@@ -5,13 +5,13 @@
 import type { IncomingMessage } from 'node:http';
 import { request } from 'node:http';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { bootstrapSchema, discoverySchema } from '../../src/protocol/bootstrap.js';
 import { LIMITS } from '../../src/protocol/limits.js';
 import { arraysUrlFor } from '../../signaling/bootstrap.js';
 import { ConfigError, configFromEnv, resolveConfig } from '../../signaling/config.js';
 import type { ServerHandle } from '../../signaling/server.js';
-import { TestClient, makeTempDir, publishDeterministic, removeDir, startServer } from './helpers.js';
+import { startServer, TestClient, useContentServer } from './helpers.js';
 
 const STUN = { urls: 'stun:stun.example.org:3478' };
 const TURN = { urls: ['turn:turn.example.org:3478?transport=udp', 'turns:turn.example.org:443'], username: 'u', credential: 'p' };
@@ -30,20 +30,10 @@ function rawGet(url: string, headers: Record<string, string>): Promise<{ status:
 }
 
 describe('bootstrap and discovery', () => {
-  let dir: string;
+  const fixture = useContentServer(9, { iceServers: [STUN, TURN], instanceId: 'arrays-eu-1', maxPeersPerReply: 30, announceIntervalMs: 20_000 });
   let server: ServerHandle;
   let contentId: string;
-
-  beforeAll(async () => {
-    dir = await makeTempDir();
-    const contentDir = join(dir, 'content');
-    contentId = (await publishDeterministic(dir, contentDir, 1000, 9)).contentId;
-    server = await startServer(contentDir, { iceServers: [STUN, TURN], instanceId: 'arrays-eu-1', maxPeersPerReply: 30, announceIntervalMs: 20_000 });
-  });
-  afterAll(async () => {
-    await server?.close();
-    await removeDir(dir);
-  });
+  beforeAll(() => ({ server, contentId } = fixture));
 
   it('GET /api/bootstrap gives endpoints, limits and ICE servers', async () => {
     const res = await fetch(`${server.url}/api/bootstrap`);

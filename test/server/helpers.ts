@@ -6,6 +6,7 @@ import { createHash } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { afterAll, beforeAll } from 'vitest';
 import { WebSocket, type RawData } from 'ws';
 import type { ServerConfig } from '../../signaling/config.js';
 import { writeDeterministicFile } from '../../signaling/deterministic-content.js';
@@ -160,4 +161,41 @@ export class TestClient {
 /** A peer ID: 32 hex characters derived from `n`. */
 export function peerId(n: number): string {
   return sha256Hex(new TextEncoder().encode(`peer-${n}`)).slice(0, 32);
+}
+
+/** What `useContentServer` gives: read it inside tests (it is filled in `beforeAll`). */
+export interface ContentServerFixture {
+  readonly server: ServerHandle;
+  /** The content ID of the one small deterministic file published. */
+  readonly contentId: string;
+}
+
+/**
+ * Registers, in the calling `describe`, a server on 127.0.0.1 (startServer with `options`)
+ * publishing one 1,000-byte deterministic file of `seed`, and its removal after.
+ */
+export function useContentServer(seed: number, options: Partial<ServerConfig> = {}): ContentServerFixture {
+  let dir: string | undefined;
+  let server: ServerHandle | undefined;
+  let contentId: string | undefined;
+  beforeAll(async () => {
+    dir = await makeTempDir();
+    const contentDir = join(dir, 'content');
+    contentId = (await publishDeterministic(dir, contentDir, 1000, seed)).contentId;
+    server = await startServer(contentDir, options);
+  });
+  afterAll(async () => {
+    await server?.close();
+    if (dir) await removeDir(dir);
+  });
+  return {
+    get server() {
+      if (!server) throw new Error('the server starts in beforeAll');
+      return server;
+    },
+    get contentId() {
+      if (!contentId) throw new Error('the content is published in beforeAll');
+      return contentId;
+    },
+  };
 }

@@ -4,7 +4,6 @@
  */
 import { createServer as createHttpServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { register as globalRegistry } from 'prom-client';
@@ -15,7 +14,7 @@ import type { ContentStore } from '../../signaling/content-store.js';
 import { createApiHandler } from '../../signaling/http-api.js';
 import { createMetrics, createSwarmsRoute } from '../../signaling/metrics.js';
 import type { ServerHandle } from '../../signaling/server.js';
-import { TestClient, makeTempDir, peerId, publishDeterministic, removeDir, startServer, waitFor } from './helpers.js';
+import { peerId, TestClient, useContentServer, waitFor } from './helpers.js';
 
 const A = 'a'.repeat(64);
 const B = 'b'.repeat(64);
@@ -124,20 +123,10 @@ describe('createMetrics (fake sources)', () => {
 });
 
 describe('/metrics and /api/swarms in a real server', () => {
-  let dir: string;
+  const fixture = useContentServer(5);
   let server: ServerHandle;
   let contentId: string;
-
-  beforeAll(async () => {
-    dir = await makeTempDir();
-    const contentDir = join(dir, 'content');
-    contentId = (await publishDeterministic(dir, contentDir, 1000, 5)).contentId;
-    server = await startServer(contentDir);
-  });
-  afterAll(async () => {
-    await server?.close();
-    await removeDir(dir);
-  });
+  beforeAll(() => ({ server, contentId } = fixture));
 
   it('serves the exposition with the open Arrays connections and the CDN bytes', async () => {
     const client = await TestClient.connect(server.url);

@@ -3,15 +3,14 @@
  * and refuses upgrades with 503 while HTTP keeps serving; start() brings up a fresh instance
  * with empty swarms; other members pass through to the current instance.
  */
-import { join } from 'node:path';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import type { ArraysService } from '../../signaling/arrays.js';
 import { createRestartableArrays } from '../../signaling/restartable-arrays.js';
 import type { ServerHandle } from '../../signaling/server.js';
-import { TestClient, makeTempDir, peerId, publishDeterministic, removeDir, startServer, waitFor } from './helpers.js';
+import { peerId, TestClient, useContentServer, waitFor } from './helpers.js';
 
 /** The status of a refused WebSocket upgrade, or 101 if it opened. */
 function upgradeStatus(url: string): Promise<number> {
@@ -30,20 +29,10 @@ function upgradeStatus(url: string): Promise<number> {
 }
 
 describe('restartable Arrays service', () => {
-  let dir: string;
+  const fixture = useContentServer(3);
   let server: ServerHandle;
   let contentId: string;
-
-  beforeAll(async () => {
-    dir = await makeTempDir();
-    const contentDir = join(dir, 'content');
-    contentId = (await publishDeterministic(dir, contentDir, 1000, 3)).contentId;
-    server = await startServer(contentDir);
-  });
-  afterAll(async () => {
-    await server?.close();
-    await removeDir(dir);
-  });
+  beforeAll(() => ({ server, contentId } = fixture));
 
   it('stops (sockets closed with 1001, upgrades 503, HTTP still up) and starts again with empty swarms', async () => {
     const client = await TestClient.connect(server.url);
