@@ -271,21 +271,31 @@ export function createArraysService(deps: {
       return;
     }
     const t = now();
-    const kind = msg.data.type;
-    if (kind === 'answer' && !offers.mayAnswer(from, msg.to, msg.contentId, t)) {
-      strike(conn, 'unsolicited-answer', 'answer only an offer this peer sent you');
-      return;
-    }
-    if ((kind === 'candidate' || kind === 'renegotiate') && !offers.paired(from, msg.to, msg.contentId, t)) {
-      sendError(conn, 'unsolicited-signal', 'candidates go only to a peer with an offer in flight');
-      return;
-    }
+    if (!pairedOrRefused(conn, msg, from, t)) return;
     if (target.ws.bufferedAmount > MAX_TARGET_BUFFERED_BYTES) {
       sendError(conn, 'peer-busy', 'the peer is not reading its messages');
       return;
     }
-    if (kind === 'offer') offers.offered(from, msg.to, msg.contentId, t);
+    if (msg.data.type === 'offer') offers.offered(from, msg.to, msg.contentId, t);
     send(target, { type: 'signal', contentId: msg.contentId, from, data: msg.data });
+  }
+
+  /**
+   * The sender's side of the offer rule: an answer only to a peer whose offer we relayed to the
+   * sender (a strike otherwise), candidates only within such a pair. False (and the sender told)
+   * when refused.
+   */
+  function pairedOrRefused(conn: Connection, msg: Extract<ClientMessage, { type: 'signal' }>, from: string, t: number): boolean {
+    const kind = msg.data.type;
+    if (kind === 'answer' && !offers.mayAnswer(from, msg.to, msg.contentId, t)) {
+      strike(conn, 'unsolicited-answer', 'answer only an offer this peer sent you');
+      return false;
+    }
+    if ((kind === 'candidate' || kind === 'renegotiate') && !offers.paired(from, msg.to, msg.contentId, t)) {
+      sendError(conn, 'unsolicited-signal', 'candidates go only to a peer with an offer in flight');
+      return false;
+    }
+    return true;
   }
 
   /** `onSignal` for a target with no socket here: through the target's instance, same checks. */
@@ -302,19 +312,11 @@ export function createArraysService(deps: {
       return;
     }
     const t = now();
-    const kind = msg.data.type;
     // The target's instance recorded the offer when it delivered it, this one when it sent it:
     // each side checks answers and candidates against its own tracker.
-    if (kind === 'answer' && !offers.mayAnswer(from, msg.to, msg.contentId, t)) {
-      strike(conn, 'unsolicited-answer', 'answer only an offer this peer sent you');
-      return;
-    }
-    if ((kind === 'candidate' || kind === 'renegotiate') && !offers.paired(from, msg.to, msg.contentId, t)) {
-      sendError(conn, 'unsolicited-signal', 'candidates go only to a peer with an offer in flight');
-      return;
-    }
+    if (!pairedOrRefused(conn, msg, from, t)) return;
     // Recorded before publishing: the answer may come back before the publish's reply.
-    if (kind === 'offer') offers.offered(from, msg.to, msg.contentId, t);
+    if (msg.data.type === 'offer') offers.offered(from, msg.to, msg.contentId, t);
     const delivered = await relay.publish(where.instanceId, { contentId: msg.contentId, from, to: msg.to, fromScope, data: msg.data });
     if (!delivered) sendError(conn, 'unknown-peer', 'no such peer in this swarm');
   }
