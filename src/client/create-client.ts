@@ -76,15 +76,20 @@ export function createClient(options: ClientOptions = {}): TabswarmClient {
   const loadConnector = () =>
     (connector ??= loadBootstrap().then((b) => createWebRtcConnector({ iceServers: options.iceServers ?? b?.iceServers ?? [] })));
 
-  /** The Arrays instance that serves this content's swarm in our (peering) mode (Discovery), or the server's own. */
-  async function signalingFor(contentId: string, mode: DownloadMode): Promise<Signaling> {
-    let url = defaultArraysUrl(serverUrl);
+  /** The Arrays URL that serves this content's swarm in our (peering) mode (Discovery), or the server's own. Never rejects. */
+  async function arraysUrlFor(contentId: string, mode: DownloadMode): Promise<string> {
+    const fallback = defaultArraysUrl(serverUrl);
     const group = mode === 'group' ? config.groupId : undefined;
     try {
-      url = (await fetchDiscovery(serverUrl, { contentId, mode, ...(group !== undefined ? { group } : {}) })).arraysUrl;
+      return (await fetchDiscovery(serverUrl, { contentId, mode, ...(group !== undefined ? { group } : {}) })).arraysUrl;
     } catch (e) {
-      debug('discovery failed, using %s: %s', url, e instanceof Error ? e.message : String(e));
+      debug('discovery failed, using %s: %s', fallback, e instanceof Error ? e.message : String(e));
+      return fallback;
     }
+  }
+
+  /** The signaling connection to `url`, shared by the downloads that instance serves. */
+  function signalingAt(url: string): Signaling {
     let signaling = signalings.get(url);
     if (!signaling) signalings.set(url, (signaling = createWebSocketSignaling(url)));
     return signaling;
@@ -105,6 +110,12 @@ export function createClient(options: ClientOptions = {}): TabswarmClient {
       if (config.downloadMode === 'bypass') {
         throw new TabswarmError('bypassed', 'download mode Bypass (100): tabswarm steps aside; the browser downloads the file itself (client.bypassUrl)');
       }
+      const mode = peeringModeOf(config.downloadMode);
+      const mayPeer = mode !== undefined && !(mode === 'group' && config.groupId === '');
+      // Discovery and the bootstrap document are asked while the policy and metadata come, so
+      // peering costs no extra round trips; nothing connects until the content allows peering.
+      const arraysUrl = mayPeer ? arraysUrlFor(contentId, mode) : undefined;
+      if (mayPeer) void loadBootstrap();
       const content = await openContent(serverUrl, contentId, {
         fetcher,
         hasher,
@@ -115,9 +126,8 @@ export function createClient(options: ClientOptions = {}): TabswarmClient {
       const peering = content.mode === 'verified' && content.policy.peering;
       // HTTP-only and Simple never announce, nor does group mode without a group ID (Swarm):
       // those need no Arrays instance and no WebRTC.
-      const mode = peeringModeOf(config.downloadMode);
-      const wantsPeers = peering && mode !== undefined && !(mode === 'group' && config.groupId === '');
-      const [signaling, peerConnector] = wantsPeers && mode ? await Promise.all([signalingFor(contentId, mode), loadConnector()]) : [undefined, undefined];
+      const [signaling, peerConnector] =
+        peering && arraysUrl ? await Promise.all([arraysUrl.then(signalingAt), loadConnector()]) : [undefined, undefined];
       const download = new Download({
         contentId,
         metadata: content.metadata,
