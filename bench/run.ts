@@ -17,6 +17,7 @@ import { chromium, type Browser } from '@playwright/test';
 import { transferBytes } from './transfer.js';
 import type { BenchContext, BenchModule, BenchResult } from './types.js';
 import { launchOptions, removeTempDirsSync } from './util.js';
+import { fmt, table } from './table.js';
 
 interface ModuleEntry {
   name: string;
@@ -100,17 +101,6 @@ process.on('exit', removeTempDirsSync);
 const startedAt = Date.now();
 const stamp = () => `[${((Date.now() - startedAt) / 1000).toFixed(1).padStart(6)} s]`;
 const log = (line: string) => process.stderr.write(`${stamp()} ${line}\n`);
-
-function fmt(x: number | null | undefined): string {
-  if (x === null || x === undefined || !Number.isFinite(x)) return '—';
-  const a = Math.abs(x);
-  return a >= 100 ? x.toFixed(0) : a >= 10 ? x.toFixed(1) : a >= 1 ? x.toFixed(2) : x.toFixed(3);
-}
-
-function table(rows: string[][]): string {
-  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => (r[c] ?? '').length)));
-  return rows.map((r) => r.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('  ')).join('\n');
-}
 
 /** The lines a human reads after a module: its comparisons first, then its other figures. */
 function printModule(name: string, figures: BenchResult, all: Record<string, number | null>): void {

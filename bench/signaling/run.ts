@@ -56,6 +56,7 @@ import {
   type StatusEvent,
   type WindowEvent,
 } from './common.js';
+import { fmt, table } from '../table.js';
 
 const HERE = fileURLToPath(new URL('.', import.meta.url));
 const MAX_SOCKETS_PER_GENERATOR = 4000;
@@ -452,17 +453,6 @@ async function runOne(kind: ServerKind, n: number, swarmIds: Record<ServerKind, 
 }
 
 // ---- output
-
-function fmt(x: number | null | undefined): string {
-  if (x === null || x === undefined || !Number.isFinite(x)) return '—';
-  const a = Math.abs(x);
-  return a >= 100 ? x.toFixed(0) : a >= 10 ? x.toFixed(1) : a >= 1 ? x.toFixed(2) : x.toFixed(3);
-}
-
-function table(rows: string[][]): string {
-  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => (r[c] ?? '').length)));
-  return rows.map((r) => r.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('  ')).join('\n');
-}
 
 const ratio = (a: number | null | undefined, b: number | null | undefined): number | null =>
   typeof a === 'number' && typeof b === 'number' && b !== 0 && Number.isFinite(a / b) ? round(a / b, 3) : null;

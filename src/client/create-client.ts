@@ -74,7 +74,9 @@ export function createClient(options: ClientOptions = {}): TabswarmClient {
     }));
   let connector: Promise<PeerConnector> | undefined;
   const loadConnector = () =>
-    (connector ??= loadBootstrap().then((b) => createWebRtcConnector({ iceServers: options.iceServers ?? b?.iceServers ?? [] })));
+    (connector ??= (options.iceServers ? Promise.resolve(options.iceServers) : loadBootstrap().then((b) => b?.iceServers ?? [])).then((iceServers) =>
+      createWebRtcConnector({ iceServers }),
+    ));
 
   /** The Arrays URL that serves this content's swarm in our (peering) mode (Discovery), or the server's own. Never rejects. */
   async function arraysUrlFor(contentId: string, mode: DownloadMode): Promise<string> {
@@ -115,7 +117,7 @@ export function createClient(options: ClientOptions = {}): TabswarmClient {
       // Discovery and the bootstrap document are asked while the policy and metadata come, so
       // peering costs no extra round trips; nothing connects until the content allows peering.
       const arraysUrl = mayPeer ? arraysUrlFor(contentId, mode) : undefined;
-      if (mayPeer) void loadBootstrap();
+      if (mayPeer) void loadConnector();
       const content = await openContent(serverUrl, contentId, {
         fetcher,
         hasher,

@@ -279,8 +279,9 @@ export class Download {
     if (this.stopped || this._state !== 'downloading' || this.have.complete) return;
     const state = this.pickState();
     const peers = [...this.sessions.values()].filter((s) => s.ready).sort((a, b) => a.penalty - b.penalty);
+    const share = this.cdnShare();
     // Alone, pieces come in order (see pickRarest); with others, from a random start.
-    const order = peers.length > 0 && this.cdnShare().size === 1 ? () => 0 : Math.random;
+    const order = share.size === 1 ? () => 0 : Math.random;
     for (const session of peers) {
       while (session.freeSlots() > 0) {
         const i = pickRarest(state, (k) => session.has(k) && !this.failedFrom.get(k)?.has(session.id), order);
@@ -293,7 +294,7 @@ export class Download {
     const httpDelayLeft = this.swarm ? this.startedAt + this.config.httpDelayMs - now : 0;
     // Timers may fire a millisecond before Date.now() says they are due: re-arm, never assume.
     if (httpDelayLeft > 0) this.wakeIn(httpDelayLeft);
-    else this.pumpCdn(this.cdn, state, now);
+    else this.pumpCdn(this.cdn, state, share, now);
   }
 
   /** Runs pump() again after `ms`, unless a wake-up is already due sooner. */
@@ -315,16 +316,16 @@ export class Download {
    * share go to the CDN only when peers have delivered nothing for `peerStallMs` (the owner
    * stalled or is unreachable), or when we are alone.
    */
-  private pumpCdn(cdn: CdnSource, state: PickState, now: number): void {
+  private pumpCdn(cdn: CdnSource, state: PickState, { rank, size }: { rank: number; size: number }, now: number): void {
     if (this.cdnOpenedAt === 0) this.cdnOpenedAt = now;
     if (cdn.retryInMs() > 0) this.wakeIn(cdn.retryInMs());
-    const { rank, size } = this.cdnShare();
     const ours = (i: number): boolean => i % size === rank;
     const quietSince = Math.max(this.cdnOpenedAt, this.lastPeerPieceAt);
     const peersStalled = now - quietSince >= this.config.peerStallMs;
     while (cdn.freeSlots() > 0) {
-      let i = pickForCdn(state, ours, { inOrder: size === 1 });
-      if (i < 0 && (size === 1 || peersStalled)) i = pickForCdn(state, undefined, { inOrder: size === 1 });
+      const inOrder = size === 1;
+      let i = pickForCdn(state, ours, { inOrder });
+      if (i < 0 && (inOrder || peersStalled)) i = pickForCdn(state, undefined, { inOrder });
       if (i < 0) break;
       this.request(i, cdn);
     }

@@ -12,7 +12,7 @@ import { createStore, promisifyRequest } from 'idb-keyval';
 import { TabswarmError } from '../core/errors.js';
 import type { PieceStore } from '../core/ports.js';
 import { createPieceWriter } from './piece-writer.js';
-import { writeWithRetry, type WriteOutcome } from './write-with-retry.js';
+import { writeWithRetry } from './write-with-retry.js';
 
 function describe(e: unknown): string {
   if (e instanceof DOMException && e.name === 'QuotaExceededError') return "the browser's storage quota is exhausted (QuotaExceededError)";
@@ -20,12 +20,7 @@ function describe(e: unknown): string {
   return String(e);
 }
 
-export interface IdbPieceStoreOptions {
-  /** Write pieces from a recycled worker (storage/piece-writer.ts says why). Default true. */
-  writesInWorker?: boolean;
-}
-
-export function createIdbPieceStore(dbName = 'tabswarm', options: IdbPieceStoreOptions = {}): PieceStore & {
+export function createIdbPieceStore(dbName = 'tabswarm'): PieceStore & {
   /** The whole file as one Blob of pieces 0..pieceCount-1; rejects if one is missing. */
   assemble(contentId: string, pieceCount: number, mimeType: string): Promise<Blob>;
   /** Deletes every stored piece of `contentId`. */
@@ -34,23 +29,9 @@ export function createIdbPieceStore(dbName = 'tabswarm', options: IdbPieceStoreO
   close(): void;
 } {
   const store = createStore(dbName, 'pieces');
-  const writer = options.writesInWorker === false ? undefined : createPieceWriter(dbName);
+  // Writes go through a recycled worker (storage/piece-writer.ts says why); reads stay here.
+  const writer = createPieceWriter(dbName);
   const range = (contentId: string, first = 0, last = Infinity) => IDBKeyRange.bound([contentId, first], [contentId, last]);
-
-  /** One write from this thread, for when workers are not wanted (`inPage`). */
-  async function putHere(contentId: string, index: number, data: Uint8Array): Promise<WriteOutcome> {
-    try {
-      // The Blob copies the bytes; PieceStore callers hand plain ArrayBuffer-backed views.
-      const blob = new Blob([data as Uint8Array<ArrayBuffer>]);
-      await store('readwrite', (s) => {
-        s.put(blob, [contentId, index]);
-        return promisifyRequest(s.transaction);
-      });
-      return { data };
-    } catch (e) {
-      return { data, error: e instanceof Error ? { name: e.name, message: e.message } : { name: 'Error', message: String(e) } };
-    }
-  }
 
   async function op<T>(what: string, mode: IDBTransactionMode, fn: (s: IDBObjectStore) => T | PromiseLike<T>): Promise<T> {
     try {
@@ -79,7 +60,7 @@ export function createIdbPieceStore(dbName = 'tabswarm', options: IdbPieceStoreO
     },
 
     async put(contentId, index, data) {
-      const write = (bytes: Uint8Array) => (writer ? writer.put(contentId, index, bytes) : putHere(contentId, index, bytes));
+      const write = (bytes: Uint8Array) => writer.put(contentId, index, bytes);
       return writeWithRetry(write, data, `IndexedDB "${dbName}": storing piece ${index} of ${contentId}`);
     },
 
@@ -98,7 +79,7 @@ export function createIdbPieceStore(dbName = 'tabswarm', options: IdbPieceStoreO
     },
 
     close() {
-      writer?.close();
+      writer.close();
     },
 
     async clear(contentId) {
