@@ -4,7 +4,10 @@
  * Contracts (docs/protocol.md has the messages):
  * - Every text frame is parsed with `parseClientMessage`; binary, malformed or invalid frames
  *   get `error` `bad-message` and a strike; at `MAX_STRIKES` the socket is closed (1008).
- *   Frames over LIMITS.maxSignalingMessageBytes are refused by `ws` itself (close 1009).
+ *   Frames over LIMITS.maxSignalingMessageBytes are refused by the transport (arrays-socket.ts).
+ * - Transports (arrays-socket.ts): `ws` on the HTTP server's port (`handleUpgrade`, built in
+ *   here), and any other that calls `admit` and `attach` (uWebSockets on a port of its own,
+ *   arrays-uws.ts). All sockets of every transport share one set of swarms.
  * - A socket's peer ID is bound at its first `announce` and cannot change (`peer-id-mismatch`);
  *   a peer ID bound to another open socket is refused (`peer-id-taken`; it frees when that socket
  *   closes or stops answering pings: a claim pings the holder at once, and a holder silent for
@@ -34,7 +37,6 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
-import { WebSocket, WebSocketServer, type RawData } from 'ws';
 import {
   parseClientMessage,
   type ClientMessage,
@@ -43,6 +45,8 @@ import {
   type SignalData,
 } from '../src/protocol/arrays-messages.js';
 import { LIMITS } from '../src/protocol/limits.js';
+import type { Admission, ArraysDoor, ArraysSocket, ArraysSocketHandlers, UpgradeRequest } from './arrays-socket.js';
+import { createWsTransport } from './arrays-ws.js';
 import type { ServerConfig } from './config.js';
 import type { ContentReport } from './content-report.js';
 import { addressBucketOf, lanKeyOf, remoteAddressOf } from './lan-key.js';
@@ -80,8 +84,8 @@ export type ArraysConfig = Pick<
   | 'trustProxy'
 >;
 
-export interface ArraysService {
-  /** Completes a WebSocket upgrade for `/arrays` (the caller checks the path). */
+export interface ArraysService extends ArraysDoor {
+  /** Completes a WebSocket upgrade for `/arrays` with `ws` (the caller checks the path). */
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void;
   /** Members of the swarm of `contentId`. */
   swarmSize(contentId: string): Promise<number>;
@@ -124,7 +128,7 @@ export interface ArraysRelay {
 }
 
 interface Connection {
-  ws: WebSocket;
+  socket: ArraysSocket;
   /** The client's LAN (signaling/lan-key.ts), for LAN-mode scope. */
   lanKey: string;
   /** What this socket counts against in the per-address cap. */
@@ -146,12 +150,8 @@ interface Connection {
   alive: boolean;
   /** Pinged because another socket claims its peer ID (see `probe`). */
   probing: boolean;
-}
-
-function toBuffer(data: RawData): Buffer {
-  if (Buffer.isBuffer(data)) return data;
-  if (Array.isArray(data)) return Buffer.concat(data);
-  return Buffer.from(data);
+  /** Called when the transport reports the socket closed (see `close()`). */
+  onClosed: (() => void) | undefined;
 }
 
 export function createArraysService(deps: {
@@ -165,7 +165,7 @@ export function createArraysService(deps: {
    * inject addresses here. @default the socket's remote address (the last X-Forwarded-For
    * entry if `config.trustProxy`)
    */
-  addressOf?: (req: IncomingMessage) => string;
+  addressOf?: (req: UpgradeRequest) => string;
   /** Relay to peers on other instances (scale-out on Redis). @default none: every peer is local */
   relay?: ArraysRelay;
   now?: () => number;
@@ -174,17 +174,16 @@ export function createArraysService(deps: {
   const log = deps.logger.child({ component: 'arrays' });
   const now = deps.now ?? Date.now;
   const registry = deps.registry ?? new MemorySwarmRegistry({ handOutWindowMs: config.announceIntervalMs, now });
-  const addressOf = deps.addressOf ?? ((req: IncomingMessage) => remoteAddressOf(req, config.trustProxy));
+  const addressOf = deps.addressOf ?? ((req: UpgradeRequest) => remoteAddressOf(req, config.trustProxy));
   const offers = new OfferTracker(config.offerTtlMs);
   /** Open sockets per address bucket. */
   const perAddress = new Map<string, number>();
   const isPeerable = deps.isPeerable ?? (async () => true);
-  const wss = new WebSocketServer({ noServer: true, maxPayload: LIMITS.maxSignalingMessageBytes, clientTracking: false });
   const connections = new Set<Connection>();
   const byPeerId = new Map<string, Connection>();
 
   function send(conn: Connection, msg: ServerMessage): void {
-    if (conn.ws.readyState === WebSocket.OPEN) conn.ws.send(JSON.stringify(msg));
+    if (!conn.closed) conn.socket.send(JSON.stringify(msg));
   }
 
   function sendError(conn: Connection, code: string, message: string): void {
@@ -196,7 +195,7 @@ export function createArraysService(deps: {
     conn.strikes++;
     if (conn.strikes >= MAX_STRIKES && !conn.closed) {
       log.debug({ peerId: conn.peerId, strikes: conn.strikes }, 'closing socket: too many bad messages');
-      conn.ws.close(CLOSE_POLICY, 'too many bad messages');
+      conn.socket.close(CLOSE_POLICY, 'too many bad messages');
     }
   }
 
@@ -272,7 +271,7 @@ export function createArraysService(deps: {
     }
     const t = now();
     if (!pairedOrRefused(conn, msg, from, t)) return;
-    if (target.ws.bufferedAmount > MAX_TARGET_BUFFERED_BYTES) {
+    if (target.socket.bufferedAmount > MAX_TARGET_BUFFERED_BYTES) {
       sendError(conn, 'peer-busy', 'the peer is not reading its messages');
       return;
     }
@@ -336,7 +335,7 @@ export function createArraysService(deps: {
     const kind = env.data.type;
     if (kind === 'answer' && !offers.mayAnswer(env.from, env.to, env.contentId, t)) return drop('unsolicited answer');
     if ((kind === 'candidate' || kind === 'renegotiate') && !offers.paired(env.from, env.to, env.contentId, t)) return drop('unsolicited');
-    if (target.ws.bufferedAmount > MAX_TARGET_BUFFERED_BYTES) return drop('busy');
+    if (target.socket.bufferedAmount > MAX_TARGET_BUFFERED_BYTES) return drop('busy');
     if (kind === 'offer') offers.offered(env.from, env.to, env.contentId, t);
     send(target, { type: 'signal', contentId: env.contentId, from: env.from, data: env.data });
   }
@@ -383,13 +382,13 @@ export function createArraysService(deps: {
     await registry.remove(msg.contentId, conn.peerId);
   }
 
-  async function handleFrame(conn: Connection, data: RawData, isBinary: boolean): Promise<void> {
+  async function handleFrame(conn: Connection, data: Buffer, isBinary: boolean): Promise<void> {
     if (conn.closed) return;
     if (isBinary) {
       strike(conn, 'bad-message', 'binary frames are not accepted; send JSON text');
       return;
     }
-    const parsed = parseClientMessage(toBuffer(data).toString('utf8'));
+    const parsed = parseClientMessage(data.toString('utf8'));
     if (!parsed.ok) {
       strike(conn, 'bad-message', parsed.reason);
       return;
@@ -437,10 +436,11 @@ export function createArraysService(deps: {
       });
   }
 
-  function onConnection(ws: WebSocket, address: string): void {
+  /** Serves one upgraded socket (any transport); the handlers are the transport's to call. */
+  function attach(socket: ArraysSocket, address: string): ArraysSocketHandlers {
     const t = now();
     const conn: Connection = {
-      ws,
+      socket,
       lanKey: lanKeyOf(address),
       addressBucket: addressBucketOf(address),
       announces: new TokenBucket(config.announceRatePerSec, config.announceBurst, t),
@@ -455,35 +455,49 @@ export function createArraysService(deps: {
       closed: false,
       alive: true,
       probing: false,
+      onClosed: undefined,
     };
     connections.add(conn);
     perAddress.set(conn.addressBucket, (perAddress.get(conn.addressBucket) ?? 0) + 1);
     log.debug({ remote: address, lanKey: conn.lanKey, connections: connections.size }, 'connected');
 
-    ws.on('message', (data, isBinary) => {
-      if (conn.closed) return;
-      conn.alive = true;
-      if (conn.pending >= MAX_PENDING_FRAMES) {
-        conn.ws.close(CLOSE_POLICY, 'too many messages');
-        return;
-      }
-      enqueue(conn, () => handleFrame(conn, data, isBinary));
-    });
-    ws.on('pong', () => {
-      conn.alive = true;
-    });
-    // 'error' precedes 'close' (oversized frame, bad UTF-8, reset); without a listener it would throw.
-    ws.on('error', (err) => log.debug({ err: err.message, peerId: conn.peerId }, 'socket error'));
-    ws.on('close', () => {
-      conn.closed = true;
-      connections.delete(conn);
-      const open = (perAddress.get(conn.addressBucket) ?? 1) - 1;
-      if (open > 0) perAddress.set(conn.addressBucket, open);
-      else perAddress.delete(conn.addressBucket);
-      enqueue(conn, () => cleanup(conn));
-      log.debug({ peerId: conn.peerId, connections: connections.size }, 'disconnected');
-    });
+    return {
+      message(data, isBinary) {
+        if (conn.closed) return;
+        conn.alive = true;
+        if (conn.pending >= MAX_PENDING_FRAMES) {
+          conn.socket.close(CLOSE_POLICY, 'too many messages');
+          return;
+        }
+        enqueue(conn, () => handleFrame(conn, data, isBinary));
+      },
+      pong() {
+        conn.alive = true;
+      },
+      close() {
+        if (conn.closed) return;
+        conn.closed = true;
+        connections.delete(conn);
+        const open = (perAddress.get(conn.addressBucket) ?? 1) - 1;
+        if (open > 0) perAddress.set(conn.addressBucket, open);
+        else perAddress.delete(conn.addressBucket);
+        enqueue(conn, () => cleanup(conn));
+        conn.onClosed?.();
+        log.debug({ peerId: conn.peerId, connections: connections.size }, 'disconnected');
+      },
+    };
   }
+
+  function admit(req: UpgradeRequest): Admission {
+    const address = addressOf(req);
+    if ((perAddress.get(addressBucketOf(address)) ?? 0) >= config.maxSocketsPerAddress) {
+      log.debug({ remote: address }, 'refused: too many sockets from this address');
+      return { ok: false, status: 429 };
+    }
+    return { ok: true, address };
+  }
+
+  const ws = createWsTransport({ admit, attach }, log);
 
   async function sweep(): Promise<void> {
     const removed = await registry.expire(now() - config.peerExpiryMs);
@@ -497,10 +511,10 @@ export function createArraysService(deps: {
     if (holder.probing) return;
     holder.probing = true;
     holder.alive = false;
-    if (holder.ws.readyState === WebSocket.OPEN) holder.ws.ping();
+    holder.socket.ping();
     const timer = setTimeout(() => {
       holder.probing = false;
-      if (!holder.alive && !holder.closed) holder.ws.terminate();
+      if (!holder.alive && !holder.closed) holder.socket.terminate();
     }, PEER_ID_PROBE_MS);
     timer.unref();
   }
@@ -508,11 +522,11 @@ export function createArraysService(deps: {
   function heartbeat(): void {
     for (const conn of connections) {
       if (!conn.alive) {
-        conn.ws.terminate();
+        conn.socket.terminate();
         continue;
       }
       conn.alive = false;
-      if (conn.ws.readyState === WebSocket.OPEN) conn.ws.ping();
+      conn.socket.ping();
     }
   }
 
@@ -524,16 +538,9 @@ export function createArraysService(deps: {
   heartbeatTimer.unref();
 
   return {
-    handleUpgrade(req, socket, head) {
-      const address = addressOf(req);
-      // `ws` completes an upgrade synchronously (no verifyClient), so the count is exact here.
-      if ((perAddress.get(addressBucketOf(address)) ?? 0) >= config.maxSocketsPerAddress) {
-        log.debug({ remote: address }, 'refused: too many sockets from this address');
-        socket.end('HTTP/1.1 429 Too Many Requests\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
-        return;
-      }
-      wss.handleUpgrade(req, socket, head, (ws) => onConnection(ws, address));
-    },
+    handleUpgrade: ws.handleUpgrade,
+    admit,
+    attach,
     swarmSize: (contentId) => registry.swarmSize(contentId),
     get connections() {
       return connections.size;
@@ -550,16 +557,16 @@ export function createArraysService(deps: {
       const closing = [...connections].map(
         (conn) =>
           new Promise<void>((resolve) => {
-            if (conn.ws.readyState === WebSocket.CLOSED) return resolve();
-            conn.ws.once('close', () => resolve());
-            conn.ws.close(CLOSE_GOING_AWAY, 'server shutting down');
+            if (conn.closed) return resolve();
+            conn.onClosed = resolve;
+            conn.socket.close(CLOSE_GOING_AWAY, 'server shutting down');
           }),
       );
       let timer: NodeJS.Timeout | undefined;
       await Promise.race([Promise.all(closing), new Promise((resolve) => (timer = setTimeout(resolve, CLOSE_GRACE_MS)))]);
       clearTimeout(timer);
-      for (const conn of connections) conn.ws.terminate();
-      await new Promise<void>((resolve) => wss.close(() => resolve()));
+      for (const conn of connections) conn.socket.terminate();
+      await ws.close();
     },
   };
 }

@@ -47,6 +47,11 @@ export interface BootstrapDeps {
    * public URL: this instance answers for itself.
    */
   instanceFor?: (contentId: string, scopeKey: string) => Promise<{ instanceId: string; publicUrl?: string | undefined } | undefined>;
+  /**
+   * The port of this instance's uWebSockets Arrays listener (arrays-uws.ts), when it has one:
+   * plain-HTTP clients are then sent there. @default none: `/arrays` on the HTTP port
+   */
+  arraysPort?: () => number | undefined;
 }
 
 /** A Host header value: a DNS name or IPv4 address, or a bracketed IPv6 address, and an optional port. */
@@ -61,9 +66,16 @@ function lastForwarded(value: string | string[] | undefined): string | undefined
 
 /**
  * The absolute ws:/wss: URL of this instance's Arrays service for `req`, or undefined if the
- * request carries no usable Host.
+ * request carries no usable Host. With `arraysPort` (the uWebSockets listener) and no public
+ * URL, a plain-HTTP request gets that port on the same host; a TLS one keeps the HTTP port
+ * (the uWebSockets listener speaks plain ws:, and a secure page may not open ws:).
  */
-export function arraysUrlFor(req: IncomingMessage, config: Pick<BootstrapConfig, 'publicUrl' | 'trustProxy'>, arraysPath: string): string | undefined {
+export function arraysUrlFor(
+  req: IncomingMessage,
+  config: Pick<BootstrapConfig, 'publicUrl' | 'trustProxy'>,
+  arraysPath: string,
+  arraysPort?: number,
+): string | undefined {
   if (config.publicUrl !== undefined) {
     const u = new URL(config.publicUrl);
     u.protocol = u.protocol === 'https:' ? 'wss:' : 'ws:';
@@ -78,6 +90,7 @@ export function arraysUrlFor(req: IncomingMessage, config: Pick<BootstrapConfig,
     host = lastForwarded(req.headers['x-forwarded-host']) ?? host;
   }
   if (host === undefined || !HOST_RE.test(host)) return undefined;
+  if (arraysPort !== undefined && !secure) host = `${host.replace(/:\d{1,5}$/, '')}:${arraysPort}`;
   return `${secure ? 'wss' : 'ws'}://${host.toLowerCase()}${arraysPath}`;
 }
 
@@ -106,11 +119,12 @@ export function createBootstrapRoutes(deps: BootstrapDeps): { bootstrap: ApiRout
   }
 
   const bootstrap: ApiRoute = (req, res) => {
+    const port = deps.arraysPort?.();
     const body: Bootstrap = {
       version: BOOTSTRAP_VERSION,
       instanceId: config.instanceId,
       endpoints: {
-        arrays: arraysPath,
+        arrays: (port !== undefined ? arraysUrlFor(req, config, arraysPath, port) : undefined) ?? arraysPath,
         discovery: '/api/discovery',
         catalog: '/api/catalog',
         contentPolicy: '/api/content/{contentId}',
@@ -140,7 +154,7 @@ export function createBootstrapRoutes(deps: BootstrapDeps): { bootstrap: ApiRout
       return sendJsonError(req, res, 404, 'unknown content');
     }
     let instanceId = config.instanceId;
-    let arraysUrl = arraysUrlFor(req, config, arraysPath);
+    let arraysUrl = arraysUrlFor(req, config, arraysPath, deps.arraysPort?.());
     if (arraysUrl === undefined) return sendJsonError(req, res, 400, 'missing or malformed Host header');
     if (deps.instanceFor !== undefined) {
       // The partition the asker will announce into: the same key the Arrays service computes.

@@ -22,6 +22,15 @@ export interface ServerConfig {
    */
   host: string;
   /**
+   * A port of its own for the Arrays service on uWebSockets (signaling/arrays-uws.ts), for
+   * many thousands of peers per instance: about 0.5 KiB of server memory per connected peer
+   * instead of about 8 KiB with `ws` on the HTTP port. Plain-HTTP clients are sent there by
+   * Bootstrap and Discovery; `/arrays` on `port` keeps working. 0 picks a free port
+   * (`TABSWARM_ARRAYS_PORT`).
+   * @default undefined (the Arrays service only on `port`, with `ws`)
+   */
+  arraysPort: number | undefined;
+  /**
    * Published content: `meta/<contentId>.json` and `files/<contentId>`.
    * @default './content'
    */
@@ -146,6 +155,7 @@ export interface ServerConfig {
 export const DEFAULT_SERVER_CONFIG: Readonly<ServerConfig> = Object.freeze({
   port: 8080,
   host: '0.0.0.0',
+  arraysPort: undefined,
   contentDir: './content',
   cdnBaseUrl: undefined,
   cdnRateBytesPerSec: 0,
@@ -185,6 +195,9 @@ export function resolveConfig(overrides: Partial<ServerConfig> = {}): ServerConf
   const defined = Object.fromEntries(Object.entries(overrides).filter(([, v]) => v !== undefined));
   const c: ServerConfig = { ...DEFAULT_SERVER_CONFIG, ...defined };
   if (!Number.isInteger(c.port) || c.port < 0 || c.port > 65535) throw new ConfigError(`port must be 0-65535, got ${c.port}`);
+  if (c.arraysPort !== undefined && (!Number.isInteger(c.arraysPort) || c.arraysPort < 0 || c.arraysPort > 65535)) {
+    throw new ConfigError(`arraysPort (TABSWARM_ARRAYS_PORT) must be 0-65535, got ${c.arraysPort}`);
+  }
   if (!Number.isSafeInteger(c.demoSize) || c.demoSize < 0 || c.demoSize > LIMITS.maxFileSize) {
     throw new ConfigError(`demoSize must be 0-${LIMITS.maxFileSize} bytes, got ${c.demoSize}`);
   }
@@ -267,7 +280,7 @@ function stringFromEnv(env: NodeJS.ProcessEnv, name: string): string | undefined
 }
 
 /**
- * Reads the `TABSWARM_*` variables: PORT, HOST, CONTENT_DIR, CDN_BASE_URL, DEMO_SIZE, APP_DIR,
+ * Reads the `TABSWARM_*` variables: PORT, HOST, ARRAYS_PORT, CONTENT_DIR, CDN_BASE_URL, DEMO_SIZE, APP_DIR,
  * ANNOUNCE_INTERVAL_MS, PEER_EXPIRY_MS, MAX_PEERS_PER_REPLY, ANNOUNCE_RATE, ANNOUNCE_BURST,
  * SIGNAL_RATE, SIGNAL_BURST, MAX_SOCKETS_PER_ADDRESS, OFFER_TTL_MS, TRUST_PROXY, LOG_LEVEL,
  * ICE_SERVERS (JSON), PUBLIC_URL, INSTANCE_ID, REDIS_URL, REDIS_PREFIX. Unset or empty
@@ -281,6 +294,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): Partial<Ser
   return {
     port: intFromEnv(env, 'TABSWARM_PORT'),
     host: stringFromEnv(env, 'TABSWARM_HOST'),
+    arraysPort: intFromEnv(env, 'TABSWARM_ARRAYS_PORT'),
     contentDir: stringFromEnv(env, 'TABSWARM_CONTENT_DIR'),
     cdnBaseUrl: stringFromEnv(env, 'TABSWARM_CDN_BASE_URL'),
     cdnRateBytesPerSec: intFromEnv(env, 'TABSWARM_CDN_RATE'),

@@ -1,7 +1,7 @@
 /**
  * An Arrays service that can be stopped and started again inside a running server: the
  * recovery tests take the service down mid-download (every socket closed, upgrades refused
- * with 503, as a crashed or redeployed instance looks to a client) and bring up a fresh one
+ * with 503 on every transport, as a crashed or redeployed instance looks to a client) and bring up a fresh one
  * (empty swarms: the clients must re-announce), while HTTP and the CDN keep serving.
  *
  * It wraps `create()` and forwards every property of the current instance, so members added
@@ -10,6 +10,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { ArraysService } from './arrays.js';
+import type { UpgradeRequest } from './arrays-socket.js';
 
 export interface ArraysLifecycle {
   /** False between `stop()` and `start()`. */
@@ -27,7 +28,7 @@ export function createRestartableArrays(create: () => ArraysService): Restartabl
   let running = true;
   let stopping: Promise<void> | undefined;
 
-  const lifecycle: ArraysLifecycle & Pick<ArraysService, 'handleUpgrade' | 'close'> = {
+  const lifecycle: ArraysLifecycle & Pick<ArraysService, 'handleUpgrade' | 'admit' | 'close'> = {
     get running() {
       return running;
     },
@@ -45,6 +46,10 @@ export function createRestartableArrays(create: () => ArraysService): Restartabl
     handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer) {
       if (running) return current.handleUpgrade(req, socket, head);
       socket.end('HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nRetry-After: 1\r\nContent-Length: 0\r\n\r\n');
+    },
+    // Other transports (arrays-uws.ts) ask here first: refused the same way while stopped.
+    admit(req: UpgradeRequest) {
+      return running ? current.admit(req) : { ok: false, status: 503 };
     },
     async close() {
       running = false;

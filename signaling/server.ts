@@ -16,6 +16,7 @@ import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import sirv from 'sirv';
 import { createArraysService } from './arrays.js';
+import { listenUws, type UwsTransport } from './arrays-uws.js';
 import { createBootstrapRoutes } from './bootstrap.js';
 import { CDN_PREFIX, createCdnHandler } from './cdn.js';
 import { createCdnLog, type CdnLog } from './cdn-log.js';
@@ -37,6 +38,10 @@ export interface ServerHandle {
   url: string;
   /** The bound port (the real one when `port: 0` was asked). */
   port: number;
+  /** The uWebSockets Arrays listener's bound port, when `arraysPort` is set. */
+  arraysPort: number | undefined;
+  /** The Arrays URL for local clients: on `arraysPort` when set, else `/arrays` on `port`. */
+  arraysUrl: string;
   /** Counters of the CDN origin: `bytesFor(id)`, `totalBytes()`, `snapshot()`. */
   cdnLog: CdnLog;
   /** The Arrays service: `swarmSize(id)`, `connections`, `stats()`; `stop()` and `start()` for recovery tests. */
@@ -104,6 +109,8 @@ export async function createServer(options: Partial<ServerConfig> = {}, deps: Se
       isPeerable: async (contentId) => (await contents.lookup(contentId)) !== undefined,
     }),
   );
+  /** The uWebSockets Arrays listener (`arraysPort`), opened after the HTTP server. */
+  let uws: UwsTransport | undefined;
   const handleCdn = createCdnHandler({ contents, cdnLog, logger, rateBytesPerSec: config.cdnRateBytesPerSec });
   const metrics = createMetrics({
     // `contentReports()` is being added to ArraysService (signaling/arrays.ts); until it is
@@ -124,6 +131,7 @@ export async function createServer(options: Partial<ServerConfig> = {}, deps: Se
       ...createBootstrapRoutes({
         config,
         arraysPath: ARRAYS_PATH,
+        arraysPort: () => uws?.port,
         logger,
         isKnownContent: async (contentId) => (await contents.lookup(contentId)) !== undefined,
         ...(scaleOut ? { instanceFor: (contentId: string, scopeKey: string) => scaleOut.instanceFor(contentId, scopeKey) } : {}),
@@ -208,6 +216,16 @@ export async function createServer(options: Partial<ServerConfig> = {}, deps: Se
     );
   }
   server.on('error', (err) => logger.error({ err }, 'http server error'));
+  if (config.arraysPort !== undefined) {
+    try {
+      uws = await listenUws(arrays, { host: config.host, port: config.arraysPort, path: ARRAYS_PATH, logger });
+    } catch (err) {
+      await arrays.close();
+      await scaleOut?.close();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      throw new Error(`${(err as Error).message}; set TABSWARM_ARRAYS_PORT to another port`, { cause: err });
+    }
+  }
 
   const port = (server.address() as AddressInfo).port;
   let closing: Promise<void> | undefined;
@@ -216,6 +234,8 @@ export async function createServer(options: Partial<ServerConfig> = {}, deps: Se
   return {
     url: `http://${localUrlHost(config.host)}:${port}`,
     port,
+    arraysPort: uws?.port,
+    arraysUrl: `ws://${localUrlHost(config.host)}:${uws?.port ?? port}${ARRAYS_PATH}`,
     cdnLog,
     arrays,
     contents,
@@ -225,6 +245,7 @@ export async function createServer(options: Partial<ServerConfig> = {}, deps: Se
     scaleOut,
     close() {
       closing ??= (async () => {
+        uws?.close();
         await arrays.close();
         await scaleOut?.close();
         await new Promise<void>((resolve) => {

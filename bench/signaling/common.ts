@@ -18,6 +18,8 @@ export const SWARMS = 100;
 export interface ServerReady {
   ev: 'ready';
   port: number;
+  /** Where the simulated peers connect (ours: the Arrays URL of the transport asked for). */
+  url: string;
   /** Config keys the child changed from the server's defaults for the benchmark, with their values. */
   overrides: Record<string, unknown>;
 }

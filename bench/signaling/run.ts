@@ -68,6 +68,7 @@ const { values: args } = parseArgs({
     counts: { type: 'string' },
     window: { type: 'string' },
     generators: { type: 'string' },
+    arrays: { type: 'string', default: 'uws' },
     timeout: { type: 'string' },
     help: { type: 'boolean', short: 'h', default: false },
   },
@@ -76,10 +77,13 @@ const { values: args } = parseArgs({
 
 if (args.help) {
   console.log(
-    'usage: npm run bench:signaling -- [--tiny] [--json] [--counts 1000,5000,15000] [--window SECONDS] [--generators N] [--timeout SECONDS]',
+    'usage: npm run bench:signaling -- [--tiny] [--json] [--counts 1000,5000,15000] [--arrays uws|ws] [--window SECONDS] [--generators N] [--timeout SECONDS]\n' +
+      '  --arrays: our Arrays transport, uWebSockets on its own port (arraysPort, the default here) or ws on the HTTP port',
   );
   process.exit(0);
 }
+if (args.arrays !== 'uws' && args.arrays !== 'ws') throw new Error(`--arrays must be uws or ws, got ${args.arrays}`);
+const ourTransport: 'uws' | 'ws' = args.arrays;
 
 const counts = (args.counts ?? (args.tiny ? '200' : '1000,5000,15000')).split(',').map((s) => Number(s.trim()));
 if (counts.some((n) => !Number.isInteger(n) || n < 1 || n > 19_000)) {
@@ -365,12 +369,12 @@ async function measureWindow(server: Child, gens: Child[], layout: Layout, drain
 async function runOne(kind: ServerKind, n: number, swarmIds: Record<ServerKind, string[]>, contentDir: string, announceExtra: AnnounceExtra): Promise<{ figures: RunFigures; overrides: Record<string, unknown> }> {
   const figures = emptyFigures();
   let overrides: Record<string, unknown> = {};
-  const server = new Child(`${kind} server`, kind === 'ours' ? 'server-ours.ts' : 'server-tracker.ts', kind === 'ours' ? [contentDir] : []);
+  const server = new Child(`${kind} server`, kind === 'ours' ? 'server-ours.ts' : 'server-tracker.ts', kind === 'ours' ? [contentDir, ourTransport] : []);
   const gens: Child[] = [];
   try {
     const ready = await server.next<ServerReady>('ready', 60_000);
     overrides = ready.overrides;
-    const url = kind === 'ours' ? `ws://127.0.0.1:${ready.port}/arrays` : `ws://127.0.0.1:${ready.port}`;
+    const url = ready.url;
     await sleep(500);
     const idle = await gcAndRss(server);
     figures.rss_idle_mib = round(idle / 1024, 1);
@@ -505,7 +509,7 @@ async function main(): Promise<number> {
   const source = gitState();
   log(`machine: ${machine.cpus} x ${machine.cpu_model}; Node ${machine.node}; load average ${machine.loadavg_at_start.join(', ')}`);
   if (source.uncommitted.length > 0) log(`measuring ${source.commit} with uncommitted changes to ${source.uncommitted.join(', ')}`);
-  log(`counts ${counts.join(', ')}; ${windowMs / 1000} s windows${args.tiny ? ' (tiny: a smoke run, figures meaningless)' : ''}`);
+  log(`counts ${counts.join(', ')}; ${windowMs / 1000} s windows; our Arrays on ${ourTransport === 'uws' ? 'uWebSockets (its own port)' : 'ws (the HTTP port)'}${args.tiny ? ' (tiny: a smoke run, figures meaningless)' : ''}`);
 
   tempDir = mkdtempSync(join(os.tmpdir(), 'tabswarm-bench-signaling-'));
   const contentIds = await publishContents(tempDir);
@@ -558,6 +562,7 @@ async function main(): Promise<number> {
         window_s: windowMs / 1000,
         announce_extra_fields: announceExtra,
         our_server_config: ourOverrides,
+        our_arrays_transport: ourTransport,
         tracker_options: { udp: false, http: false, ws: true, stats: false, peersCacheLength: 'default (1000)' },
         total_seconds: round((Date.now() - startedAt) / 1000, 1),
         machine: { ...machine, loadavg_at_end: os.loadavg().map((x) => round(x, 2)) },

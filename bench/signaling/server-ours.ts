@@ -3,7 +3,9 @@
  * signaling/server.ts: HTTP API, CDN origin and the Arrays service on /arrays), alone in its
  * process so that its memory and CPU can be read from /proc.
  *
- * argv[2]: the content directory (published by the runner). Configuration: the `TABSWARM_*`
+ * argv[2]: the content directory (published by the runner); argv[3]: the Arrays transport,
+ * `uws` (its own port, `arraysPort`: the set-up for many peers) or `ws` (on the HTTP port, the
+ * default of `npm start`). Configuration: the `TABSWARM_*`
  * variables as `npm run serve` reads them (signaling/config.ts), then the benchmark's own
  * settings: 127.0.0.1 port 0, no demo file, log level `error`, and every per-socket or
  * per-address limit of the current config raised (all the load comes from 127.0.0.1, and
@@ -15,7 +17,8 @@ import { createServer } from '../../signaling/server.js';
 import { exitWithParent, toParent, type ServerCommand } from './common.js';
 
 const contentDir = process.argv[2];
-if (!contentDir) throw new Error('usage: server-ours.ts <contentDir>');
+const transport = process.argv[3];
+if (!contentDir || (transport !== 'uws' && transport !== 'ws')) throw new Error('usage: server-ours.ts <contentDir> uws|ws');
 
 /**
  * Config keys that cap what one socket or one address may do (announces per second per
@@ -28,7 +31,7 @@ const NOT_LIMITS = new Set(['cdnRateBytesPerSec', 'maxPeersPerReply', 'announceI
 const RAISED_VALUES = [1_000_000_000, 1_000_000, 100_000];
 
 function benchOverrides(): Record<string, unknown> {
-  const base: Record<string, unknown> = { port: 0, host: '127.0.0.1', contentDir, demoSize: 0, logLevel: 'error' };
+  const base: Record<string, unknown> = { port: 0, host: '127.0.0.1', contentDir, demoSize: 0, logLevel: 'error', ...(transport === 'uws' ? { arraysPort: 0 } : {}) };
   const limitKeys = Object.entries(DEFAULT_SERVER_CONFIG as unknown as Record<string, unknown>)
     .filter(([key, value]) => typeof value === 'number' && LIMIT_KEY.test(key) && !NOT_LIMITS.has(key))
     .map(([key]) => key);
@@ -63,4 +66,4 @@ process.on('message', (msg: ServerCommand) => {
   }
 });
 exitWithParent();
-toParent({ ev: 'ready', port: server.port, overrides: shown });
+toParent({ ev: 'ready', port: server.port, url: server.arraysUrl, overrides: shown });

@@ -25,4 +25,4 @@ process.on('message', (msg: ServerCommand) => {
   }
 });
 exitWithParent();
-toParent({ ev: 'ready', port, overrides: {} });
+toParent({ ev: 'ready', port, url: `ws://127.0.0.1:${port}`, overrides: {} });

@@ -58,7 +58,7 @@ describe('Arrays service under random frames', () => {
       while (next < batch.length) {
         const mine = batch.slice(next, next + FRAMES_PER_SOCKET);
         next += mine.length;
-        const ws = new WebSocket(server.url.replace(/^http/, 'ws') + '/arrays');
+        const ws = new WebSocket(server.arraysUrl);
         tally.sockets++;
         ws.on('error', () => undefined);
         ws.on('message', (data: RawData, isBinary: boolean) => {
@@ -98,7 +98,7 @@ describe('Arrays service under random frames', () => {
 
   /** A well-behaved peer joins and gets its peer list. */
   async function healthy(n: number): Promise<void> {
-    const c = await TestClient.connect(server.url);
+    const c = await TestClient.connect(server.arraysUrl);
     try {
       c.announce(contentId, peerId(1000 + n));
       const reply = await c.next(3000);

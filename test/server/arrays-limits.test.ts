@@ -144,11 +144,11 @@ describe('Arrays limits on the real server (socket addresses)', () => {
   it('counts sockets by the remote address of the connection', async () => {
     const server = await startServer(join(dir, 'content'), { maxSocketsPerAddress: 2 });
     try {
-      const a = await TestClient.connect(server.url);
-      const b = await TestClient.connect(server.url);
-      await expect(TestClient.connect(server.url)).rejects.toThrow(/429/);
+      const a = await TestClient.connect(server.arraysUrl);
+      const b = await TestClient.connect(server.arraysUrl);
+      await expect(TestClient.connect(server.arraysUrl)).rejects.toThrow(/429/);
       // A forged X-Forwarded-For is ignored unless the server trusts a proxy.
-      await expect(TestClient.connect(server.url, { 'x-forwarded-for': '203.0.113.50' })).rejects.toThrow(/429/);
+      await expect(TestClient.connect(server.arraysUrl, { 'x-forwarded-for': '203.0.113.50' })).rejects.toThrow(/429/);
       a.close();
       b.close();
     } finally {
@@ -160,7 +160,7 @@ describe('Arrays limits on the real server (socket addresses)', () => {
     const server = await startServer(join(dir, 'content'));
     try {
       expect(server.config.maxSocketsPerAddress).toBeGreaterThanOrEqual(32);
-      const many = await Promise.all(Array.from({ length: 32 }, () => TestClient.connect(server.url)));
+      const many = await Promise.all(Array.from({ length: 32 }, () => TestClient.connect(server.arraysUrl)));
       for (const c of many) c.close();
     } finally {
       await server.close();

@@ -69,7 +69,7 @@ describe('bootstrap and discovery', () => {
     const group = discoverySchema.parse(await (await fetch(`${server.url}/api/discovery?contentId=${contentId}&mode=group&group=site-7`)).json());
     expect(group).toMatchObject({ mode: 'group', group: 'site-7' });
     // The URL reaches the Arrays service.
-    const client = await TestClient.connect(body.arraysUrl.replace(/^ws/, 'http').replace(/\/arrays$/, ''));
+    const client = await TestClient.connect(body.arraysUrl);
     client.close();
   });
 

@@ -43,6 +43,13 @@ export async function publishDeterministic(
 }
 
 /** A server on 127.0.0.1, a free port, logging nothing, with no built app unless given. */
+/**
+ * Which transport the Arrays tests' sockets use: `ws` on the HTTP port (the default), or
+ * uWebSockets on a port of its own when TABSWARM_TEST_ARRAYS=uws (the `arrays-uws` vitest
+ * project runs the Arrays suites that way). Clients connect to `server.arraysUrl` either way.
+ */
+export const TEST_ARRAYS_TRANSPORT: 'ws' | 'uws' = process.env.TABSWARM_TEST_ARRAYS === 'uws' ? 'uws' : 'ws';
+
 export async function startServer(contentDir: string, options: Partial<ServerConfig> = {}): Promise<ServerHandle> {
   return createServer({
     host: '127.0.0.1',
@@ -50,6 +57,7 @@ export async function startServer(contentDir: string, options: Partial<ServerCon
     contentDir,
     appDir: join(contentDir, 'no-app-here'),
     logLevel: 'silent',
+    ...(TEST_ARRAYS_TRANSPORT === 'uws' ? { arraysPort: 0 } : {}),
     ...options,
   });
 }
@@ -87,8 +95,9 @@ export class TestClient {
     ws.on('error', () => undefined);
   }
 
-  static async connect(serverUrl: string, headers?: Record<string, string>): Promise<TestClient> {
-    const ws = new WebSocket(serverUrl.replace(/^http/, 'ws') + '/arrays', { headers });
+  /** Opens a socket to an Arrays URL (`server.arraysUrl`, `ws://…/arrays`). */
+  static async connect(arraysUrl: string, headers?: Record<string, string>): Promise<TestClient> {
+    const ws = new WebSocket(arraysUrl, { headers });
     await new Promise<void>((resolve, reject) => {
       ws.once('open', () => resolve());
       ws.once('error', reject);

@@ -129,7 +129,7 @@ describe('/metrics and /api/swarms in a real server', () => {
   beforeAll(() => ({ server, contentId } = fixture));
 
   it('serves the exposition with the open Arrays connections and the CDN bytes', async () => {
-    const client = await TestClient.connect(server.url);
+    const client = await TestClient.connect(server.arraysUrl);
     try {
       client.announce(contentId, peerId(1), { left: 1000 });
       await client.next();

@@ -64,7 +64,7 @@ describe('two instances on one Redis', () => {
   });
 
   async function join_(server: ServerHandle, n: number, opts: Parameters<TestClient['announce']>[2] = {}) {
-    const c = await TestClient.connect(server.url);
+    const c = await TestClient.connect(server.arraysUrl);
     clients.push(c);
     c.announce(content, peerId(n), opts);
     return { client: c, reply: await nextOf(c, 'peers'), peerId: peerId(n) };
@@ -152,7 +152,7 @@ describe('Redis restarted under load', () => {
     const listedSince = new Set<string>();
     let countListings = false;
     try {
-      for (let i = 0; i < 50; i++) peers.push({ client: await TestClient.connect((i % 2 === 0 ? a : b).url), id: peerId(1000 + i) });
+      for (let i = 0; i < 50; i++) peers.push({ client: await TestClient.connect((i % 2 === 0 ? a : b).arraysUrl), id: peerId(1000 + i) });
       // Each peer announces on its own schedule (every ANNOUNCE_MS, staggered) and reads replies.
       const loops = peers.map(async ({ client, id }, i) => {
         await sleep((i * ANNOUNCE_MS) / peers.length);
@@ -226,7 +226,7 @@ describe('Discovery with two instances on one Redis', () => {
   it('sends a newcomer to the instance that holds its swarm partition, whichever instance it asks', async () => {
     // A swarm in LAN mode lives on instance A.
     for (const n of [11, 12, 13]) {
-      const c = await TestClient.connect(a.url);
+      const c = await TestClient.connect(a.arraysUrl);
       clients.push(c);
       c.announce(content, peerId(n), { left: 0 });
       await nextOf(c, 'peers');

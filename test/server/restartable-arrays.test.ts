@@ -15,7 +15,7 @@ import { peerId, TestClient, useContentServer, waitFor } from './helpers.js';
 /** The status of a refused WebSocket upgrade, or 101 if it opened. */
 function upgradeStatus(url: string): Promise<number> {
   return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url.replace(/^http/, 'ws') + '/arrays');
+    const ws = new WebSocket(url);
     ws.once('open', () => {
       ws.close();
       resolve(101);
@@ -35,7 +35,7 @@ describe('restartable Arrays service', () => {
   beforeAll(() => ({ server, contentId } = fixture));
 
   it('stops (sockets closed with 1001, upgrades 503, HTTP still up) and starts again with empty swarms', async () => {
-    const client = await TestClient.connect(server.url);
+    const client = await TestClient.connect(server.arraysUrl);
     client.announce(contentId, peerId(1));
     expect((await client.next()).type).toBe('peers');
     expect(await server.arrays.swarmSize(contentId)).toBe(1);
@@ -45,14 +45,14 @@ describe('restartable Arrays service', () => {
     expect(server.arrays.running).toBe(false);
     expect((await client.closed).code).toBe(1001);
     expect(server.arrays.connections).toBe(0);
-    expect(await upgradeStatus(server.url)).toBe(503);
+    expect(await upgradeStatus(server.arraysUrl)).toBe(503);
     expect((await fetch(`${server.url}/api/health`)).status).toBe(200);
     await server.arrays.stop(); // idempotent
 
     server.arrays.start();
     expect(server.arrays.running).toBe(true);
     expect(await server.arrays.swarmSize(contentId)).toBe(0);
-    const again = await TestClient.connect(server.url);
+    const again = await TestClient.connect(server.arraysUrl);
     again.announce(contentId, peerId(1));
     expect((await again.next()).type).toBe('peers');
     expect(await server.arrays.swarmSize(contentId)).toBe(1);
