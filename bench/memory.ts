@@ -18,56 +18,13 @@
  *   memory_peak_rss_1g_mib, memory_peak_rss_128m_mib, memory_1g_vs_128m (ratio of peak RSS),
  *   heap_peak_mib (the large run's peak JS heap). Tiny runs use 64 and 16 MiB under the same keys.
  */
-import { readdir, readFile } from 'node:fs/promises';
 import { chromium } from '@playwright/test';
+import { byUserDataDir, chromiumTree as treeOf, rssOf, type Proc } from './proc.js';
 import type { BenchContext, BenchModule } from './types.js';
 import { MiB, installProbe, launchOptions, mbps, round, startContentServer, tempDir, type Probe } from './util.js';
 
-interface Proc {
-  pid: number;
-  ppid: number;
-  /** utime + stime, in clock ticks. */
-  cpu: number;
-  args: string[];
-}
-
-async function readProcs(): Promise<Map<number, Proc>> {
-  const procs = new Map<number, Proc>();
-  for (const name of await readdir('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      const [stat, cmdline] = await Promise.all([readFile(`/proc/${name}/stat`, 'utf8'), readFile(`/proc/${name}/cmdline`, 'utf8')]);
-      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' '); // f[0] is field 3 (state)
-      procs.set(Number(name), { pid: Number(name), ppid: Number(f[1]), cpu: Number(f[11]) + Number(f[12]), args: cmdline.split(/[\0 ]/).filter(Boolean) });
-    } catch {
-      // exited meanwhile
-      // (Chromium's zygote children rewrite their command line as one space-separated string.)
-    }
-  }
-  return procs;
-}
-
 /** The browser process started with `userDataDir`, and all its descendants. */
-async function chromiumTree(userDataDir: string): Promise<{ browser: Proc; all: Proc[] }> {
-  const procs = await readProcs();
-  const browser = [...procs.values()].find(
-    (p) => p.args.includes(`--user-data-dir=${userDataDir}`) && !p.args.some((a) => a.startsWith('--type=')),
-  );
-  if (!browser) throw new Error(`no Chromium process with --user-data-dir=${userDataDir} in /proc`);
-  const all = [browser];
-  for (let i = 0; i < all.length; i++) for (const p of procs.values()) if (p.ppid === all[i]!.pid) all.push(p);
-  return { browser, all };
-}
-
-/** VmRSS of `pid` in bytes, or 0 if it is gone. */
-async function rssOf(pid: number): Promise<number> {
-  try {
-    const m = /^VmRSS:\s+(\d+)\s+kB/m.exec(await readFile(`/proc/${pid}/status`, 'utf8'));
-    return m ? Number(m[1]) * 1024 : 0;
-  } catch {
-    return 0;
-  }
-}
+const chromiumTree = (userDataDir: string) => treeOf(byUserDataDir(userDataDir), `with --user-data-dir=${userDataDir}`);
 
 interface MemoryRun {
   peakRss: number;

@@ -14,9 +14,17 @@
  *   transfer_raw_mbps     raw data channel, first byte sent to last byte received
  *   transfer_client_mbps  tabswarm, B's first peer piece to complete, over the file size
  *   transfer_vs_raw       client / raw
+ *   transfer_{raw,client}_cpu_s_per_gib   CPU seconds of every Chromium process (both tabs,
+ *                         the browser, GPU, network and storage services) per GiB moved, over
+ *                         the raw run's send-to-last-byte and the client run's goto-to-complete
+ *   transfer_cpu_client_vs_raw            the client's CPU per byte over the raw channel's
+ *   transfer_{raw,client}_machine_busy    the machine's busy share over the same windows (all
+ *                         cores, every process of every user; 1 = saturated)
  * The WebTorrent comparison (transfer_vs_webtorrent) is made by bench/run.ts with the same size.
  */
 import type { Browser, Page } from '@playwright/test';
+import os from 'node:os';
+import { launchedByUs, startCpuWindow, type CpuWindow } from './proc.js';
 import type { BenchContext, BenchModule } from './types.js';
 // Declares window.raw, the page's API.
 import type {} from './pages/raw.js';
@@ -33,6 +41,24 @@ interface RawRun {
   /** First createOffer to last byte received. */
   totalSeconds: number;
   connectSeconds: number;
+  cpu: CpuWindow;
+}
+
+/** CPU seconds per GiB moved, and a one-line breakdown by Chromium process kind. */
+function cpuPerGib(w: CpuWindow, bytes: number): number {
+  return w.chromiumSeconds / (bytes / 2 ** 30);
+}
+/** CPU seconds per process kind as flat figures: `<prefix>renderer`, `<prefix>network`, … */
+function cpuByKind(prefix: string, w: CpuWindow): Record<string, number> {
+  return Object.fromEntries(Object.entries(w.byKind).map(([k, v]) => [`${prefix}${k.replace(/[^a-z0-9]+/gi, '_')}`, round(v, 2)]));
+}
+function describeCpu(w: CpuWindow): string {
+  const kinds = Object.entries(w.byKind)
+    .filter(([, v]) => v >= 0.05)
+    .sort((a, b) => b[1] - a[1])
+    .map(([k, v]) => `${k} ${v.toFixed(1)}`)
+    .join(', ');
+  return `Chromium CPU ${w.chromiumSeconds.toFixed(1)} s in ${w.wallSeconds.toFixed(1)} s (${kinds}); machine ${(w.machineBusy * 100).toFixed(0)}% busy of ${w.cores} cores`;
 }
 
 export async function rawRun(browser: Browser, pagesUrl: string, bytes: number): Promise<RawRun> {
@@ -58,12 +84,14 @@ export async function rawRun(browser: Browser, pagesUrl: string, bytes: number):
     }
     const connectedAt = Date.now();
     await b.evaluate((n) => window.raw.receive(n), bytes);
+    const cpu = await startCpuWindow(launchedByUs, os.cpus().length);
     const sent = await a.evaluate((n) => window.raw.send(n), bytes);
     await b.waitForFunction((n) => (window.raw.received()?.bytes ?? 0) >= n, bytes, { timeout: 300_000, polling: 20 });
+    const cpuWindow = await cpu.stop();
     const got = (await b.evaluate(() => window.raw.received()))!;
     if (got.bytes !== bytes) throw new Error(`raw: received ${got.bytes} bytes of ${bytes}`);
     await Promise.all([a.evaluate(() => window.raw.close()), b.evaluate(() => window.raw.close())]);
-    return { seconds: (got.lastAt - sent.firstAt) / 1000, totalSeconds: (got.lastAt - t0) / 1000, connectSeconds: (connectedAt - t0) / 1000 };
+    return { seconds: (got.lastAt - sent.firstAt) / 1000, totalSeconds: (got.lastAt - t0) / 1000, connectSeconds: (connectedAt - t0) / 1000, cpu: cpuWindow };
   } finally {
     await ctxA.close();
     await ctxB.close();
@@ -84,6 +112,7 @@ interface ClientRun {
   /** Pieces the whole-file hash read back from storage instead of hashing them as they came. */
   readBacks: number;
   bytesFromPeers: number;
+  cpu: CpuWindow;
 }
 
 /** Extra query settings for B and A, for experiments: BENCH_CLIENT_QUERY='wireChunkBytes=262144'. */
@@ -108,8 +137,10 @@ export async function clientRun(ctx: BenchContext, content: ContentServer): Prom
   const b = await newProbedPage(ctx.browser);
   try {
     const t0 = Date.now();
+    const cpuWindow = await startCpuWindow(launchedByUs, os.cpus().length);
     await b.page.goto(content.link({ httpDelayMs: 600_000, ...extraQuery() }));
     const p = await waitForComplete(b.page, 600_000);
+    const cpu = await cpuWindow.stop();
     const { s, readBacks } = await b.page.evaluate(() => {
       const d = window.tabswarm.current()!.download;
       return { s: d.snapshot(), readBacks: d.wholeFileReadBacks };
@@ -126,6 +157,7 @@ export async function clientRun(ctx: BenchContext, content: ContentServer): Prom
       verifySeconds: (p.completeAt - p.lastPieceAt) / 1000,
       readBacks,
       bytesFromPeers: s.bytesFromPeers,
+      cpu,
     };
   } finally {
     await b.context.close();
@@ -145,14 +177,16 @@ export const transferBench: BenchModule = async (ctx) => {
       const r = await rawRun(ctx.browser, pages.url, bytes);
       raws.push(r);
       ctx.log(
-        `transfer ${round_}/2: raw data channel ${mbps(bytes, r.seconds).toFixed(1)} MB/s (${r.seconds.toFixed(2)} s; connect ${r.connectSeconds.toFixed(2)} s)`,
+        `transfer ${round_}/2: raw data channel ${mbps(bytes, r.seconds).toFixed(1)} MB/s (${r.seconds.toFixed(2)} s; connect ${r.connectSeconds.toFixed(2)} s); ` +
+          `${cpuPerGib(r.cpu, bytes).toFixed(1)} CPU s/GiB: ${describeCpu(r.cpu)}`,
       );
       const c = await clientRun(ctx, content);
       clients.push(c);
       ctx.log(
         `transfer ${round_}/2: tabswarm ${mbps(bytes, c.seconds).toFixed(1)} MB/s (${c.seconds.toFixed(2)} s first peer piece to complete: ` +
           `pieces ${c.piecesSeconds.toFixed(2)} s + whole-file check ${c.verifySeconds.toFixed(2)} s (${c.readBacks} pieces read back); ` +
-          `goto to link open ${c.connectSeconds.toFixed(2)} s, to first piece ${c.firstPieceSeconds.toFixed(2)} s, to complete ${c.totalSeconds.toFixed(2)} s)`,
+          `goto to link open ${c.connectSeconds.toFixed(2)} s, to first piece ${c.firstPieceSeconds.toFixed(2)} s, to complete ${c.totalSeconds.toFixed(2)} s); ` +
+          `${cpuPerGib(c.cpu, bytes).toFixed(1)} CPU s/GiB: ${describeCpu(c.cpu)}`,
       );
     }
     const raw = raws.reduce((x, y) => (y.seconds < x.seconds ? y : x));
@@ -174,6 +208,13 @@ export const transferBench: BenchModule = async (ctx) => {
       transfer_client_read_backs: client.readBacks,
       transfer_client_first_piece_s: round(client.firstPieceSeconds),
       transfer_vs_raw: round(clientMbps / rawMbps),
+      transfer_raw_cpu_s_per_gib: round(cpuPerGib(raw.cpu, bytes), 2),
+      transfer_client_cpu_s_per_gib: round(cpuPerGib(client.cpu, bytes), 2),
+      transfer_cpu_client_vs_raw: round(cpuPerGib(client.cpu, bytes) / cpuPerGib(raw.cpu, bytes)),
+      transfer_raw_machine_busy: round(raw.cpu.machineBusy),
+      transfer_client_machine_busy: round(client.cpu.machineBusy),
+      ...cpuByKind('transfer_raw_cpu_s_', raw.cpu),
+      ...cpuByKind('transfer_client_cpu_s_', client.cpu),
       transfer_total_vs_raw_total: round(rawTotal / clientTotal),
     };
   } finally {
