@@ -123,6 +123,86 @@ export interface ClientConfig {
    * @default ''
    */
   groupId: string;
+
+  // ---- Delivery Optimization's controls (docs/controls.md). A rate of 0 means unlimited.
+
+  /**
+   * HTTP delay of a background download (`isBackground`): it waits longer for peers than a
+   * foreground one (DO advises 60 s background, 30 s foreground; `httpDelayMs` is the
+   * foreground one).
+   * @default 60000
+   */
+  httpDelayBackgroundMs: number;
+  /**
+   * Most bytes per second this tab uploads to peers, over all its downloads (DO's
+   * MaxUploadBandwidth). 0: unlimited.
+   * @default 0
+   */
+  maxUploadBytesPerSec: number;
+  /**
+   * Most of the tab's measured upload capacity (the highest upload rate seen over one second)
+   * that uploads may use, 0 < share <= 1 (DO's percentage of measured bandwidth). 1: no cap.
+   * @default 1
+   */
+  maxUploadShareOfCapacity: number;
+  /**
+   * Whether this tab uploads to peers at all. With false it still downloads from peers but
+   * announces no piece and refuses every request.
+   * @default true
+   */
+  uploadsEnabled: boolean;
+  /** No uploads while the device runs on battery (Battery API, where the browser has it). @default true */
+  noUploadsOnBattery: boolean;
+  /** No uploads on a metered connection (`navigator.connection`: cellular, or Save-Data on). @default true */
+  noUploadsOnMetered: boolean;
+  /**
+   * Most bytes per second that foreground downloads take from the CDN, over all of them
+   * (DO's MaxForegroundDownloadBandwidth). Peers are never throttled, as in DO. 0: unlimited.
+   * @default 0
+   */
+  maxForegroundCdnBytesPerSec: number;
+  /**
+   * The same for background downloads (DO's MaxBackgroundDownloadBandwidth). While a
+   * foreground download runs, background ones take from the CDN only what keeps them at
+   * `minBackgroundBytesPerSec`: they yield to it. 0: unlimited.
+   * @default 0
+   */
+  maxBackgroundCdnBytesPerSec: number;
+  /**
+   * A background download that gets less than this from peers tops up from the CDN, before
+   * its HTTP delay is over (DO's minimum background QoS, default 2,500 KB/s). 0: no top-up.
+   * @default 2500000
+   */
+  minBackgroundBytesPerSec: number;
+  /**
+   * Most bytes the piece cache keeps over all contents (DO's MaxCacheSize). 0: only the share
+   * below applies.
+   * @default 0
+   */
+  maxCacheBytes: number;
+  /**
+   * Most of the origin's storage quota (`navigator.storage.estimate()`) the cache may use
+   * (DO: 20% of free disk).
+   * @default 0.2
+   */
+  maxCacheShareOfQuota: number;
+  /**
+   * Contents not used for this long are evicted (DO's MaxCacheAge, 3 days). 0: no age limit.
+   * @default 259200000
+   */
+  maxCacheAgeMs: number;
+  /**
+   * Files smaller than this are downloaded from the CDN only, without peering (DO's
+   * MinFileSizeToCache, 50 MB there; 0 here so that a classroom's small files still peer).
+   * @default 0
+   */
+  minFileSizeToPeer: number;
+  /**
+   * How many contents this tab offers to peers at once, its downloads included (DO peers 4
+   * files at a time). Completed contents beyond it stop seeding, oldest first.
+   * @default 4
+   */
+  maxSeededContents: number;
 }
 
 export const DEFAULT_CONFIG: Readonly<ClientConfig> = Object.freeze({
@@ -143,6 +223,20 @@ export const DEFAULT_CONFIG: Readonly<ClientConfig> = Object.freeze({
   isBackground: false,
   downloadMode: 'lan',
   groupId: '',
+  httpDelayBackgroundMs: 60_000,
+  maxUploadBytesPerSec: 0,
+  maxUploadShareOfCapacity: 1,
+  uploadsEnabled: true,
+  noUploadsOnBattery: true,
+  noUploadsOnMetered: true,
+  maxForegroundCdnBytesPerSec: 0,
+  maxBackgroundCdnBytesPerSec: 0,
+  minBackgroundBytesPerSec: 2_500_000,
+  maxCacheBytes: 0,
+  maxCacheShareOfQuota: 0.2,
+  maxCacheAgeMs: 3 * 24 * 3600 * 1000,
+  minFileSizeToPeer: 0,
+  maxSeededContents: 4,
 });
 
 export function resolveConfig(partial: Partial<ClientConfig> = {}): ClientConfig {
