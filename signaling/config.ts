@@ -53,6 +53,17 @@ export interface ServerConfig {
    */
   appDir: string;
   /**
+   * The built library (`npm run build:lib`: tabswarm.js, its workers and types), served at
+   * `/lib/`, so that pages (the embedding example at `/examples/`) import it as a site would.
+   * @default './dist/lib'
+   */
+  libDir: string;
+  /**
+   * Example pages of the embeddable library, served at `/examples/` (`examples/embed.html`).
+   * @default './examples'
+   */
+  examplesDir: string;
+  /**
    * How often clients are told to announce again (ms); sent as `intervalMs` in `peers` replies.
    * @default 15000
    */
@@ -161,6 +172,8 @@ export const DEFAULT_SERVER_CONFIG: Readonly<ServerConfig> = Object.freeze({
   cdnRateBytesPerSec: 0,
   demoSize: 64 * 1024 * 1024,
   appDir: './dist/app',
+  libDir: './dist/lib',
+  examplesDir: './examples',
   announceIntervalMs: 15_000,
   peerExpiryMs: 45_000,
   maxPeersPerReply: 20,
@@ -300,6 +313,8 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): Partial<Ser
     cdnRateBytesPerSec: intFromEnv(env, 'TABSWARM_CDN_RATE'),
     demoSize: intFromEnv(env, 'TABSWARM_DEMO_SIZE'),
     appDir: stringFromEnv(env, 'TABSWARM_APP_DIR'),
+    libDir: stringFromEnv(env, 'TABSWARM_LIB_DIR'),
+    examplesDir: stringFromEnv(env, 'TABSWARM_EXAMPLES_DIR'),
     announceIntervalMs: intFromEnv(env, 'TABSWARM_ANNOUNCE_INTERVAL_MS'),
     peerExpiryMs: intFromEnv(env, 'TABSWARM_PEER_EXPIRY_MS'),
     maxPeersPerReply: intFromEnv(env, 'TABSWARM_MAX_PEERS_PER_REPLY'),

@@ -5,6 +5,7 @@
  *   /cdn/*            the CDN origin, HTTP Range             (cdn.ts)
  *   /metrics          Prometheus exposition                  (metrics.ts)
  *   /arrays           the Arrays WebSocket service           (arrays.ts)
+ *   /lib/*            the built library, /examples/* its example pages (libDir, examplesDir)
  *   everything else   the web app from `appDir` (single-page), or a note to build it.
  *
  * `createServer` resolves once the server listens; `close()` terminates every WebSocket and
@@ -154,12 +155,23 @@ export async function createServer(options: Partial<ServerConfig> = {}, deps: Se
       })
     : undefined;
   if (serveApp === undefined) logger.warn({ appDir: config.appDir }, 'web app not built: run `npm run build`');
+  // The library and its examples, as a site embedding tabswarm would serve them.
+  const files = (dir: string) => (isDirectory(dir) ? sirv(dir, { dev: true, etag: true }) : undefined);
+  const serveLib = files(config.libDir);
+  const serveExamples = files(config.examplesDir);
 
   function serveStatic(req: IncomingMessage, res: ServerResponse, pathname: string): void {
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       sendText(req, res, 405, 'method not allowed\n', { Allow: 'GET, HEAD' });
     } else if (pathname === ARRAYS_PATH) {
       sendText(req, res, 426, 'the Arrays service speaks WebSocket\n', { Upgrade: 'websocket' });
+    } else if (pathname.startsWith('/lib/') || pathname.startsWith('/examples/')) {
+      const lib = pathname.startsWith('/lib/');
+      const serve = lib ? serveLib : serveExamples;
+      const prefix = lib ? '/lib' : '/examples';
+      if (serve === undefined) return sendText(req, res, 404, lib ? 'the library is not built: run `npm run build`\n' : 'no examples here\n');
+      req.url = (req.url ?? '/').slice(prefix.length) || '/';
+      serve(req, res, () => sendText(req, res, 404, 'not found\n'));
     } else if (serveApp !== undefined) {
       serveApp(req, res, () => sendText(req, res, 404, 'not found\n'));
     } else {

@@ -1,15 +1,22 @@
 /**
- * The composition root in the browser: wires the core to the worker pool, IndexedDB, the
- * fetch-based CDN, the Arrays WebSocket and WebRTC. One client per tab; it may run several
- * downloads, which share its peer ID and workers. Before its first peering download it reads
- * the server's bootstrap document (ICE servers), and for each content it asks Discovery which
- * Arrays instance serves that swarm; downloads served by one instance share one connection.
+ * The composition root in the browser, and the library's public API (`import { createClient }
+ * from 'tabswarm'`): wires the core to the worker pool, IndexedDB, the fetch-based CDN, the
+ * Arrays WebSocket and WebRTC. One client per tab; it may run several downloads, which share
+ * its peer ID and workers. Before its first peering download it reads the server's bootstrap
+ * document (ICE servers), and for each content it asks Discovery which Arrays instance serves
+ * that swarm; downloads served by one instance share one connection.
+ *
+ * Settings: src/client/settings.ts says which layer wins (defaults, the page's config, the
+ * user's saved settings, URL parameters).
  */
 import createDebug from 'debug';
 import { peeringModeOf, resolveConfig, type ClientConfig } from '../core/config.js';
-import { Download } from '../core/download.js';
+import { Download, type DownloadEvents, type DownloadState } from '../core/download.js';
+import { Emitter } from '../core/emitter.js';
 import { TabswarmError } from '../core/errors.js';
-import { cdnUrlsOf, openContent, openPolicy, type OpenedContent } from '../core/open-content.js';
+import { cdnUrlsOf, openContent, openPolicy, openUrl, type OpenedContent } from '../core/open-content.js';
+import { downloadStatus, PeerRates, perfSnapshot, type DownloadStatus, type PerfSnapshot } from '../core/status.js';
+import { SHA256_HEX } from '../protocol/hex.js';
 import type { PeerConnector, Signaling } from '../core/ports.js';
 import type { DownloadMode } from '../protocol/arrays-messages.js';
 import type { Bootstrap } from '../protocol/bootstrap.js';
@@ -22,35 +29,95 @@ import { createWebRtcConnector } from '../transport/webrtc-connector.js';
 import { createWebSocketSignaling } from '../transport/ws-signaling.js';
 import { createHasherPool } from '../workers/hasher-pool.js';
 import { newPeerId } from './peer-id.js';
+import { defaultSettingsStorage, layeredSettings, loadSavedSettings, saveSettings, type SettingsStorage } from './settings.js';
 
 const debug = createDebug('tabswarm:client');
 
 export interface ClientOptions {
   /** The tabswarm server (content policy, metadata, Arrays). Default: the page's origin. */
   serverUrl?: string;
-  /** Engine settings; see src/core/config.ts for defaults. */
+  /** The page's settings; see src/core/config.ts for defaults and src/client/settings.ts for what overrides them. */
   config?: Partial<ClientConfig>;
+  /** Where the user's saved settings live; null: none. Default: localStorage (key `tabswarm:settings`). */
+  settingsStorage?: SettingsStorage | null;
+  /** URL parameters that override every other setting, for demos: pass `location.search`. Default: none. */
+  query?: Partial<ClientConfig>;
   /** STUN/TURN servers for peers on other networks; none are needed on one LAN. Default: the server's bootstrap document's. */
   iceServers?: RTCIceServer[];
   /** The CDN to use in simple mode when even the content policy is unavailable. Default: `<serverUrl>/cdn`. */
   cdnBaseUrl?: string;
 }
 
+export interface DownloadRequest {
+  /** A background download (DO's IsBackground): longer HTTP delay, yields the CDN to foreground ones. Default: the settings' `isBackground`. */
+  background?: boolean;
+  /** Aborts the download (as `abort()`). */
+  signal?: AbortSignal;
+  /** Settings for this download only, over the client's. */
+  config?: Partial<ClientConfig>;
+}
+
+/** What `on('progress')` reports, at most every 250 ms and at each stored piece. */
+export interface Progress {
+  fileSize: number;
+  /** Bytes stored so far (from peers, the CDN or the cache). */
+  bytesDone: number;
+  bytesFromPeers: number;
+  bytesFromCdn: number;
+  downloadBps: number;
+  uploadBps: number;
+  state: DownloadState;
+}
+
+export interface ClientDownloadEvents extends DownloadEvents {
+  progress: Progress;
+}
+
 export interface ClientDownload {
   readonly download: Download;
   readonly content: OpenedContent;
-  /** The verified file, once the download is complete. */
+  /** Subscribes to 'progress', 'state', 'piece', 'rejected', 'peer', 'complete' or 'error'; returns the unsubscribe function. */
+  on<K extends keyof ClientDownloadEvents>(event: K, listener: (payload: ClientDownloadEvents[K]) => void): () => void;
+  /** Resolves when the file is complete and verified; rejects with a TabswarmError if it fails or is aborted. */
+  readonly done: Promise<void>;
+  /** DO's status record of this download (Get-DeliveryOptimizationStatus). */
+  status(): DownloadStatus;
+  /** The verified file as a Blob (disk-backed pieces), once complete. */
+  blob(): Promise<Blob>;
+  /** The verified file as a stream of its pieces in order, read one at a time from storage, once complete. */
+  stream(): ReadableStream<Uint8Array>;
+  /** The verified file, now; rejects unless complete. */
   file(): Promise<Blob>;
+  /** Stops the download and its seeding; `done` rejects with kind 'aborted' if it was not complete. */
+  abort(): void;
+  /** The same as abort(). */
   stop(): void;
 }
 
 export interface TabswarmClient {
   readonly peerId: string;
-  /** Starts (or resumes) a download. In download mode Bypass it rejects with kind 'bypassed'. */
-  download(contentId: string): Promise<ClientDownload>;
+  /** The settings in effect for new downloads (all layers merged). */
+  readonly settings: ClientConfig;
+  /**
+   * Starts (or resumes) a download of a content ID (64 hex), an app link (`…#c=<id>`), or a
+   * plain http(s) URL (simple mode: HTTP only, unverified). In download mode Bypass it rejects
+   * with kind 'bypassed'.
+   */
+  download(target: string, request?: DownloadRequest): Promise<ClientDownload>;
   /** The file's URL on the CDN, for the browser to download itself (download mode Bypass). */
   bypassUrl(contentId: string): Promise<string>;
+  /** The tab's totals and every download's status (Get-DeliveryOptimizationPerfSnap). */
+  status(): PerfSnapshot;
+  /** Saves settings for this origin (merged; undefined forgets a key) and applies them to new downloads. Returns what is saved. */
+  saveSettings(changes: Partial<Record<keyof ClientConfig, unknown>>): Partial<ClientConfig>;
   close(): void;
+}
+
+/** The content ID a download target names: itself, or the `c=` of an app link; undefined for another URL. */
+export function contentIdOf(target: string): string | undefined {
+  const t = target.trim().toLowerCase();
+  if (SHA256_HEX.test(t)) return t;
+  return /[#&?]c=([0-9a-f]{64})(?:$|&)/i.exec(target)?.[1]?.toLowerCase();
 }
 
 export function createClient(options: ClientOptions = {}): TabswarmClient {
@@ -60,7 +127,16 @@ export function createClient(options: ClientOptions = {}): TabswarmClient {
   const store = createIdbPieceStore();
   const http = createFetchHttpRange();
   const fetcher = createFetchBytes();
-  const config = resolveConfig(options.config);
+  const storage = options.settingsStorage === null ? undefined : (options.settingsStorage ?? defaultSettingsStorage());
+  const pageConfig = options.config ?? {};
+  const query = options.query ?? {};
+  let config = resolveConfig(layeredSettings({ page: pageConfig, saved: loadSavedSettings(storage), query }));
+  /** Every download this client started, with what its status needs. */
+  const tracked: Array<{ download: Download; mode: ClientConfig['downloadMode']; background: boolean; startedAt: number; endedAt: number | undefined; rates: PeerRates }> = [];
+  const statusOf = (t: (typeof tracked)[number], now: number): DownloadStatus => {
+    t.rates.sample(now, t.download.snapshot().peers);
+    return downloadStatus(t.download, { mode: t.mode, background: t.background, startedAt: t.startedAt, endedAt: t.endedAt, now, rates: t.rates });
+  };
   /** One signaling connection per Arrays instance that Discovery names. */
   const signalings = new Map<string, Signaling & { close(): void }>();
   const downloads = new Set<Download>();
@@ -79,9 +155,9 @@ export function createClient(options: ClientOptions = {}): TabswarmClient {
     ));
 
   /** The Arrays URL that serves this content's swarm in our (peering) mode (Discovery), or the server's own. Never rejects. */
-  async function arraysUrlFor(contentId: string, mode: DownloadMode): Promise<string> {
+  async function arraysUrlFor(contentId: string, mode: DownloadMode, groupId: string): Promise<string> {
     const fallback = defaultArraysUrl(serverUrl);
-    const group = mode === 'group' ? config.groupId : undefined;
+    const group = mode === 'group' ? groupId : undefined;
     try {
       return (await fetchDiscovery(serverUrl, { contentId, mode, ...(group !== undefined ? { group } : {}) })).arraysUrl;
     } catch (e) {
@@ -97,6 +173,89 @@ export function createClient(options: ClientOptions = {}): TabswarmClient {
     return signaling;
   }
 
+  // Per-peer rates need samples while downloads run, whether or not anyone asks for status.
+  const sampler = setInterval(() => {
+    const now = Date.now();
+    for (const t of tracked) if (t.endedAt === undefined) t.rates.sample(now, t.download.snapshot().peers);
+  }, 1000);
+
+  function wrapDownload(download: Download, content: OpenedContent, entry: (typeof tracked)[number], signal: AbortSignal | undefined): ClientDownload {
+    const events = new Emitter<ClientDownloadEvents>();
+    const forward = <K extends keyof DownloadEvents>(name: K) => download.events.on(name, (p) => events.emit(name, p as ClientDownloadEvents[K]));
+    (['state', 'piece', 'rejected', 'peer', 'complete', 'error'] as const).forEach(forward);
+    const progress = (): Progress => {
+      const s = download.snapshot();
+      return {
+        fileSize: content.metadata.fileSize,
+        bytesDone: content.metadata.fileSize - download.bytesLeft,
+        bytesFromPeers: s.bytesFromPeers,
+        bytesFromCdn: s.bytesFromCdn,
+        downloadBps: s.downloadBps,
+        uploadBps: s.uploadBps,
+        state: download.state,
+      };
+    };
+    let lastProgressAt = 0;
+    download.events.on('piece', () => {
+      lastProgressAt = Date.now();
+      events.emit('progress', progress());
+    });
+    const ticker = setInterval(() => {
+      if (Date.now() - lastProgressAt >= 250) events.emit('progress', progress());
+    }, 250);
+    const done = new Promise<void>((resolve, reject) => {
+      const settle = (state: DownloadState) => {
+        if (state === 'complete' || state === 'failed' || state === 'stopped') {
+          entry.endedAt ??= Date.now();
+          clearInterval(ticker);
+          events.emit('progress', progress());
+        }
+        if (state === 'complete') resolve();
+        else if (state === 'failed') reject(download.error ?? new TabswarmError('aborted', 'the download failed'));
+        else if (state === 'stopped') reject(new TabswarmError('aborted', 'the download was stopped'));
+      };
+      download.events.on('state', settle);
+    });
+    done.catch(() => undefined); // a caller that never awaits `done` must not see an unhandled rejection
+    const abort = () => {
+      download.stop();
+      downloads.delete(download);
+    };
+    signal?.addEventListener('abort', abort, { once: true });
+    void download.start();
+    const assemble = () => store.assemble(download.storageId, download.pieceCount, content.metadata.mimeType);
+    return {
+      download,
+      content,
+      done,
+      on: (event, listener) => events.on(event, listener),
+      status: () => statusOf(entry, Date.now()),
+      async blob() {
+        await done;
+        return assemble();
+      },
+      stream() {
+        let next = 0;
+        return new ReadableStream<Uint8Array>({
+          async pull(controller) {
+            await done;
+            if (next >= download.pieceCount) return controller.close();
+            const piece = await store.get(download.storageId, next);
+            if (!piece) throw new TabswarmError('storage-error', `piece ${next} of ${download.contentId} is missing from storage`);
+            next++;
+            controller.enqueue(piece);
+          },
+        }, { highWaterMark: 1 });
+      },
+      async file() {
+        if (download.state !== 'complete') throw new TabswarmError('aborted', `the download is ${download.state}, not complete`);
+        return assemble();
+      },
+      abort,
+      stop: abort,
+    };
+  }
+
   return {
     peerId,
     async bypassUrl(contentId) {
@@ -108,30 +267,49 @@ export function createClient(options: ClientOptions = {}): TabswarmClient {
       }
       return cdnUrlsOf(serverUrl, contentId, policy, options.cdnBaseUrl)[0]!;
     },
-    async download(contentId) {
-      if (config.downloadMode === 'bypass') {
+    get settings() {
+      return config;
+    },
+    saveSettings(changes) {
+      const saved = saveSettings(storage, changes);
+      config = resolveConfig(layeredSettings({ page: pageConfig, saved, query }));
+      return saved;
+    },
+    status() {
+      const now = Date.now();
+      return perfSnapshot(peerId, tracked.map((t) => statusOf(t, now)));
+    },
+    async download(target, request = {}) {
+      const cfg = resolveConfig({ ...config, ...request.config, ...(request.background !== undefined ? { isBackground: request.background } : {}) });
+      if (cfg.downloadMode === 'bypass') {
         throw new TabswarmError('bypassed', 'download mode Bypass (100): tabswarm steps aside; the browser downloads the file itself (client.bypassUrl)');
       }
-      const mode = peeringModeOf(config.downloadMode);
-      const mayPeer = mode !== undefined && !(mode === 'group' && config.groupId === '');
+      request.signal?.throwIfAborted();
+      const contentId = contentIdOf(target);
+      const mode = peeringModeOf(cfg.downloadMode);
+      const mayPeer = contentId !== undefined && mode !== undefined && !(mode === 'group' && cfg.groupId === '');
       // Discovery and the bootstrap document are asked while the policy and metadata come, so
       // peering costs no extra round trips; nothing connects until the content allows peering.
-      const arraysUrl = mayPeer ? arraysUrlFor(contentId, mode) : undefined;
+      const arraysUrl = mayPeer ? arraysUrlFor(contentId, mode, cfg.groupId) : undefined;
       if (mayPeer) void loadConnector();
-      const content = await openContent(serverUrl, contentId, {
-        fetcher,
-        hasher,
-        http,
-        cdnBaseUrl: options.cdnBaseUrl,
-        noServices: config.downloadMode === 'simple',
-      });
+      const content =
+        contentId === undefined
+          ? await openUrl(target, { hasher, http })
+          : await openContent(serverUrl, contentId, {
+              fetcher,
+              hasher,
+              http,
+              cdnBaseUrl: options.cdnBaseUrl,
+              noServices: cfg.downloadMode === 'simple',
+            });
+      request.signal?.throwIfAborted();
       const peering = content.mode === 'verified' && content.policy.peering;
       // HTTP-only and Simple never announce, nor does group mode without a group ID (Swarm):
       // those need no Arrays instance and no WebRTC.
       const [signaling, peerConnector] =
         peering && arraysUrl ? await Promise.all([arraysUrl.then(signalingAt), loadConnector()]) : [undefined, undefined];
       const download = new Download({
-        contentId,
+        contentId: content.contentId,
         metadata: content.metadata,
         peerId,
         cdnUrls: content.cdnUrls,
@@ -142,24 +320,15 @@ export function createClient(options: ClientOptions = {}): TabswarmClient {
         connector: peerConnector,
         peering,
         simpleReason: content.mode === 'simple' ? content.reason : undefined,
-        config: options.config,
+        config: cfg,
       });
+      const entry = { download, mode: cfg.downloadMode, background: cfg.isBackground, startedAt: Date.now(), endedAt: undefined as number | undefined, rates: new PeerRates() };
+      tracked.push(entry);
       downloads.add(download);
-      void download.start();
-      return {
-        download,
-        content,
-        async file() {
-          if (download.state !== 'complete') throw new TabswarmError('aborted', `the download is ${download.state}, not complete`);
-          return store.assemble(download.storageId, download.pieceCount, content.metadata.mimeType);
-        },
-        stop() {
-          download.stop();
-          downloads.delete(download);
-        },
-      };
+      return wrapDownload(download, content, entry, request.signal);
     },
     close() {
+      clearInterval(sampler);
       for (const d of downloads) d.stop();
       downloads.clear();
       for (const s of signalings.values()) s.close();

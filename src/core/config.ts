@@ -239,6 +239,37 @@ export const DEFAULT_CONFIG: Readonly<ClientConfig> = Object.freeze({
   maxSeededContents: 4,
 });
 
+/** Settings that are shares (0 < x <= 1) rather than counts, rates or durations. */
+const SHARE_KEYS = new Set<keyof ClientConfig>(['maxUploadShareOfCapacity', 'maxCacheShareOfQuota']);
+/** A group ID or join code: 1 to 64 of [A-Za-z0-9_-] (the Arrays service's rule). */
+const GROUP_ID = /^[A-Za-z0-9_-]{1,64}$/;
+
+/**
+ * The valid settings of `raw` (a persisted object, a page's config, parsed URL values); every
+ * other key or value is dropped, never thrown: settings come from storage and URLs that
+ * anyone can edit. Numbers must be finite and >= 0 (shares in (0, 1]); booleans booleans;
+ * `downloadMode` one of CLIENT_DOWNLOAD_MODES; `groupId` '' or 1-64 of [A-Za-z0-9_-].
+ */
+export function sanitizeConfig(raw: Record<string, unknown>): Partial<ClientConfig> {
+  const out: Record<string, unknown> = {};
+  for (const [key, fallback] of Object.entries(DEFAULT_CONFIG)) {
+    if (!Object.hasOwn(raw, key)) continue;
+    const v = raw[key];
+    if (typeof fallback === 'number') {
+      if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) continue;
+      if (SHARE_KEYS.has(key as keyof ClientConfig) && (v <= 0 || v > 1)) continue;
+      out[key] = v;
+    } else if (typeof fallback === 'boolean') {
+      if (typeof v === 'boolean') out[key] = v;
+    } else if (key === 'downloadMode') {
+      if (typeof v === 'string' && (CLIENT_DOWNLOAD_MODES as readonly string[]).includes(v)) out[key] = v;
+    } else if (key === 'groupId') {
+      if (typeof v === 'string' && (v === '' || GROUP_ID.test(v))) out[key] = v;
+    }
+  }
+  return out as Partial<ClientConfig>;
+}
+
 export function resolveConfig(partial: Partial<ClientConfig> = {}): ClientConfig {
   const merged = { ...DEFAULT_CONFIG };
   for (const [k, v] of Object.entries(partial)) if (v !== undefined) (merged as Record<string, unknown>)[k] = v;

@@ -113,6 +113,28 @@ export function openPolicy(serverUrl: string, contentId: string, fetcher: BytesF
   return fetchPolicy(serverUrl, contentId, fetcher);
 }
 
+/**
+ * A plain URL with no tabswarm metadata (not a content ID, not an app link): simple mode, as DO
+ * downloads a file it has no metadata for: HTTP only, from that URL, unverified. Its "content
+ * ID" is the SHA-256 of the URL's text, which only keys its pieces in the store (under
+ * `simple:`), so a reload resumes it; nothing is trusted because of it.
+ */
+export async function openUrl(url: string, deps: Pick<OpenContentDeps, 'hasher' | 'http'>): Promise<OpenedContent> {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new TabswarmError('metadata-invalid', `"${url.slice(0, 200)}" is neither a content ID nor a URL`);
+  }
+  if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') throw new TabswarmError('metadata-invalid', `only http: and https: URLs can be downloaded, not ${parsed.protocol}`);
+  const { digest } = await deps.hasher.digest(new TextEncoder().encode(parsed.href));
+  const contentId = toHex(digest);
+  const last = decodeURIComponent(parsed.pathname.split('/').pop() ?? '');
+  const name = last === '' ? `${parsed.hostname}.bin` : last;
+  const opened = await probeSimple(parsed.href, 'a plain URL without tabswarm metadata: simple mode (HTTP only, unverified)', deps);
+  return { mode: 'simple', contentId, reason: opened.reason, metadata: { ...opened.metadata, name }, cdnUrls: [parsed.href] };
+}
+
 /** Simple mode: the CDN's URL from the policy if it came, else from the configured CDN base; the size from a probe. */
 async function openSimple(
   serverUrl: string,
@@ -123,11 +145,17 @@ async function openSimple(
 ): Promise<OpenedContent> {
   const name = policy?.name ?? `${contentId.slice(0, 16)}.bin`;
   const cdnUrls = cdnUrlsOf(serverUrl, contentId, policy, deps.cdnBaseUrl);
+  const { metadata } = await probeSimple(cdnUrls[0]!, reason, deps);
+  return { mode: 'simple', contentId, reason, metadata: { ...metadata, name }, cdnUrls };
+}
+
+/** The size of the file at `url` by a probe, as simple-mode metadata (no hashes). */
+async function probeSimple(url: string, reason: string, deps: Pick<OpenContentDeps, 'http'>): Promise<{ reason: string; metadata: Metadata }> {
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(), 30_000);
   let fileSize: number;
   try {
-    fileSize = await deps.http.probeSize(cdnUrls[0]!, controller.signal);
+    fileSize = await deps.http.probeSize(url, controller.signal);
   } catch (e) {
     throw new TabswarmError('cdn-error', `${reason}, and the CDN cannot be reached either: ${messageOf(e)}`, { cause: e });
   } finally {
@@ -139,14 +167,14 @@ async function openSimple(
   const metadata: Metadata = {
     format: METADATA_FORMAT,
     version: METADATA_VERSION,
-    name,
+    name: 'file.bin',
     mimeType: 'application/octet-stream',
     fileSize,
     pieceSize: DEFAULT_PIECE_SIZE,
     fileSha256: '',
     pieceSha256: [],
   };
-  return { mode: 'simple', contentId, reason, metadata, cdnUrls };
+  return { reason, metadata };
 }
 
 function messageOf(e: unknown): string {

@@ -11,7 +11,8 @@ import { configFromQuery } from './url-config.js';
 
 const $ = <T extends HTMLElement = HTMLElement>(id: string): T => document.getElementById(id) as T;
 
-const client = createClient({ config: configFromQuery(location.search) });
+// URL parameters override every other setting (src/client/settings.ts), for demos and tests.
+const client = createClient({ query: configFromQuery(location.search) });
 let current: ClientDownload | undefined;
 declare global {
   interface Window {
@@ -146,6 +147,17 @@ $('dl-save').addEventListener('click', async () => {
   const a = document.createElement('a');
   a.href = url;
   a.download = current.content.metadata.name;
+  a.click();
+  setTimeout(() => URL.revokeObjectURL(url), 60_000);
+});
+
+// DO's Get-DeliveryOptimizationPerfSnap with every download's status, as a JSON file.
+$('dl-status').addEventListener('click', () => {
+  const blob = new Blob([JSON.stringify(client.status(), null, 2)], { type: 'application/json' });
+  const url = URL.createObjectURL(blob);
+  const a = document.createElement('a');
+  a.href = url;
+  a.download = `tabswarm-status-${new Date().toISOString().replace(/[:.]/g, '-')}.json`;
   a.click();
   setTimeout(() => URL.revokeObjectURL(url), 60_000);
 });

@@ -1,28 +1,20 @@
 /**
  * Engine settings from the page URL's query (`?httpDelayMs=0&maxPeers=4`), for demos and
- * tests. Only known numeric and boolean keys of ClientConfig are taken, and `downloadMode`
- * (one of CLIENT_DOWNLOAD_MODES: http, lan, group, internet, simple, bypass) and `groupId`
- * (1-64 of [A-Za-z0-9_-]) when valid.
+ * tests: every key of ClientConfig by name, numbers and booleans (`true`/`1`) read from text,
+ * then checked like every other source of settings (`sanitizeConfig`): invalid values are
+ * dropped.
  */
-import { CLIENT_DOWNLOAD_MODES, DEFAULT_CONFIG, type ClientConfig, type ClientDownloadMode } from '../core/config.js';
-import { GROUP_ID_RE } from '../protocol/arrays-messages.js';
+import { DEFAULT_CONFIG, sanitizeConfig, type ClientConfig } from '../core/config.js';
 
 export function configFromQuery(search: string): Partial<ClientConfig> {
   const params = new URLSearchParams(search);
-  const out: Record<string, number | boolean | string> = {};
+  const raw: Record<string, unknown> = {};
   for (const [key, fallback] of Object.entries(DEFAULT_CONFIG)) {
-    const raw = params.get(key);
-    if (raw === null) continue;
-    if (typeof fallback === 'number') {
-      const n = Number(raw);
-      if (Number.isFinite(n) && n >= 0) out[key] = n;
-    } else if (typeof fallback === 'boolean') {
-      out[key] = raw === 'true' || raw === '1';
-    }
+    const text = params.get(key);
+    if (text === null) continue;
+    if (typeof fallback === 'number') raw[key] = text.trim() === '' ? NaN : Number(text);
+    else if (typeof fallback === 'boolean') raw[key] = text === 'true' || text === '1';
+    else raw[key] = text;
   }
-  const mode = params.get('downloadMode');
-  if (mode !== null && (CLIENT_DOWNLOAD_MODES as readonly string[]).includes(mode)) out.downloadMode = mode as ClientDownloadMode;
-  const groupId = params.get('groupId');
-  if (groupId !== null && GROUP_ID_RE.test(groupId)) out.groupId = groupId;
-  return out as Partial<ClientConfig>;
+  return sanitizeConfig(raw);
 }

@@ -3,7 +3,9 @@
  * WebRTC, against a real server. The first gets the file from the CDN; the next two join
  * while it seeds and get most of their bytes from peers.
  */
+import { readFile, writeFile } from 'node:fs/promises';
 import { expect, test } from '@playwright/test';
+import type { PerfSnapshot } from '../../src/core/status.js';
 import { mainThreadDigests, openPeer, savedFileSha256, startTestServer, stats, waitComplete, type TestSwarmServer } from './fixtures.js';
 
 const MiB = 1024 * 1024;
@@ -67,5 +69,30 @@ test('three browser contexts form a verified swarm and spare the CDN', async ({ 
   // The CDN did not serve the file once per peer.
   expect(cdnServed).toBeLessThan(3 * fileSize);
   expect(cdnServed).toBeGreaterThanOrEqual(fileSize);
+
+  // DO's status, exported from the page as a user would (the "Export status (JSON)" button):
+  // the same bytes as the client's counters, by source and scope.
+  const [exported] = await Promise.all([others[0]!.page.waitForEvent('download'), others[0]!.page.getByRole('button', { name: 'Export status (JSON)' }).click()]);
+  const snap = JSON.parse(await readFile(await exported.path(), 'utf8')) as PerfSnapshot;
+  await writeFile(test.info().outputPath('status-peer2.json'), JSON.stringify(snap, null, 2));
+  console.log(`status export of peer 2:\n${JSON.stringify(snap, null, 2)}`);
+  const mine = snapshots[1]!;
+  expect(snap.Files).toBe(1);
+  expect(snap.Downloads[0]).toMatchObject({
+    FileId: contentId,
+    FileSize: fileSize,
+    Status: 'Complete',
+    DownloadMode: 'Lan',
+    Priority: 'Foreground',
+    BytesFromPeers: mine.bytesFromPeers,
+    BytesFromLanPeers: mine.bytesFromPeers,
+    BytesFromHTTP: mine.bytesFromCdn,
+    TotalBytesDownloaded: fileSize,
+  });
+  expect(snap.Downloads[0]!.BytesToPeers).toBeGreaterThanOrEqual(mine.bytesUploaded);
+  expect(snap.Downloads[0]!.PercentPeerCaching).toBeCloseTo((100 * mine.bytesFromPeers) / fileSize, 0);
+  const peersWithBytes = snap.Downloads[0]!.Peers.filter((p) => p.BytesFrom > 0);
+  expect(peersWithBytes.reduce((a, p) => a + p.BytesFrom, 0)).toBe(mine.bytesFromPeers);
+  expect(snap.TotalBytesFromPeers).toBe(mine.bytesFromPeers);
   for (const p of all) await p.context.close();
 });
