@@ -152,6 +152,11 @@ export class Download {
     return n;
   }
 
+  /** Indexes of the pieces asked of some source and not yet in (for the piece map). */
+  inFlightPieces(): number[] {
+    return [...this.inFlight.keys()];
+  }
+
   snapshot(): StatsSnapshot {
     return this.stats.snapshot();
   }

@@ -6,7 +6,9 @@
 import { createClient, type ClientDownload } from '../client/create-client.js';
 import { isTabswarmError } from '../core/errors.js';
 import { catalogSchema } from '../protocol/content-policy.js';
+import { ActivityMonitor } from './activity-monitor.js';
 import { formatBytes, formatRate, percent } from './format.js';
+import { SwarmView } from './swarm-view.js';
 import { configFromQuery } from './url-config.js';
 
 const $ = <T extends HTMLElement = HTMLElement>(id: string): T => document.getElementById(id) as T;
@@ -14,13 +16,17 @@ const $ = <T extends HTMLElement = HTMLElement>(id: string): T => document.getEl
 // URL parameters override every other setting (src/client/settings.ts), for demos and tests.
 const client = createClient({ query: configFromQuery(location.search) });
 let current: ClientDownload | undefined;
+let swarmView: SwarmView | undefined;
+const activity = new ActivityMonitor({ chart: $('activity-chart'), bar: $('activity-bar'), legend: $('activity-legend'), figures: $('activity-figures') });
 declare global {
   interface Window {
-    /** For tests and the curious: the client and the current download. */
-    tabswarm: { client: typeof client; current(): ClientDownload | undefined };
+    /** For tests and the curious: the client, the current download and its swarm view. */
+    tabswarm: { client: typeof client; current(): ClientDownload | undefined; swarmView(): SwarmView | undefined };
   }
 }
-window.tabswarm = { client, current: () => current };
+window.tabswarm = { client, current: () => current, swarmView: () => swarmView };
+setInterval(() => activity.update(client.status()), 1000);
+activity.update(client.status());
 
 async function showCatalog(): Promise<void> {
   const list = $('catalog-list');
@@ -75,6 +81,9 @@ async function startDownload(contentId: string): Promise<void> {
     return;
   }
   const d = current;
+  swarmView?.close();
+  swarmView = new SwarmView(d, { canvas: $<HTMLCanvasElement>('piece-map'), mapLegend: $('piece-legend'), peers: $<HTMLTableSectionElement>('peer-rows'), log: $<HTMLOListElement>('event-log') });
+  $('swarm').hidden = false;
   $('dl-name').textContent = `${d.content.metadata.name} (${formatBytes(d.content.metadata.fileSize)})`;
   const simple = $('dl-simple');
   simple.hidden = d.download.simpleReason === undefined;
@@ -92,6 +101,7 @@ async function startDownload(contentId: string): Promise<void> {
 }
 
 function render(d: ClientDownload): void {
+  swarmView?.render();
   const s = d.download.snapshot();
   const size = d.content.metadata.fileSize;
   const received = size - d.download.bytesLeft;

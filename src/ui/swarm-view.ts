@@ -1,0 +1,142 @@
+/**
+ * The live swarm view of one download: the piece map, the peer list (per-peer rates, bytes
+ * each way, strikes, bans) and an event log (peers joining and leaving, strikes, bans,
+ * rejected pieces, simple mode and why, completion). It subscribes to the download's events
+ * and reads its status; `render()` redraws (the page calls it a few times a second).
+ */
+import type { ClientDownload } from '../client/create-client.js';
+import { PieceMap } from './piece-map.js';
+import { formatBytes, formatRate } from './format.js';
+
+export interface SwarmViewElements {
+  canvas: HTMLCanvasElement;
+  mapLegend: HTMLElement;
+  peers: HTMLTableSectionElement;
+  log: HTMLOListElement;
+}
+
+const MAX_LOG = 200;
+
+export class SwarmView {
+  readonly map: PieceMap;
+  private readonly unsubscribe: Array<() => void> = [];
+
+  constructor(
+    private readonly d: ClientDownload,
+    private readonly el: SwarmViewElements,
+  ) {
+    this.map = new PieceMap(d.download.pieceCount);
+    el.log.replaceChildren();
+    const short = (id: string) => (id === 'cdn' ? 'the CDN' : `peer ${id.slice(0, 8)}`);
+    this.unsubscribe.push(
+      d.on('piece', (p) => this.map.got(p.index, p.kind, p.source)),
+      d.on('rejected', (r) => {
+        this.map.reject(r.index);
+        this.log('rejected', `Piece ${r.index} from ${short(r.source)} rejected: ${r.reason}`);
+      }),
+      d.on('peer', (p) => {
+        const text =
+          p.event === 'connected'
+            ? `${short(p.peerId)} joined`
+            : p.event === 'disconnected'
+              ? `${short(p.peerId)} left`
+              : p.event === 'strike'
+                ? `Strike against ${short(p.peerId)}: ${p.reason ?? ''}`
+                : `${short(p.peerId)} banned: ${p.reason ?? ''}`;
+        this.log(p.event, text);
+      }),
+      d.on('complete', (c) => this.log('complete', c.verified ? 'Complete: the whole file matches its SHA-256' : 'Complete, unverified (simple mode)')),
+      d.on('error', (e) => this.log('error', `Failed: ${e.message}`)),
+    );
+    // Pieces that were already stored (a resumed download) are in `have` before any event.
+    for (let i = 0; i < d.download.pieceCount; i++) if (d.download.have.has(i)) this.map.got(i, 'store', 'store');
+    if (d.download.simpleReason !== undefined) this.log('simple', `Simple mode (HTTP only, no peers, unverified): ${d.download.simpleReason}`);
+    else if (!d.download.peering) this.log('http-only', 'HTTP only: this download does not peer (download mode, policy or file size)');
+    else this.log('start', 'Looking for peers…');
+  }
+
+  close(): void {
+    for (const u of this.unsubscribe) u();
+  }
+
+  log(kind: string, text: string): void {
+    const li = document.createElement('li');
+    li.dataset.kind = kind;
+    const time = document.createElement('time');
+    time.textContent = new Date().toLocaleTimeString();
+    li.append(time, ` ${text}`);
+    this.el.log.prepend(li);
+    while (this.el.log.children.length > MAX_LOG) this.el.log.lastElementChild?.remove();
+  }
+
+  private colour(name: string): string {
+    return getComputedStyle(document.documentElement).getPropertyValue(name).trim() || '#888';
+  }
+
+  render(): void {
+    const inFlight = new Set(this.d.download.inFlightPieces());
+    this.map.draw(this.el.canvas, inFlight, {
+      cdn: this.colour('--cdn'),
+      store: this.colour('--store'),
+      missing: this.colour('--missing'),
+      inFlight: this.colour('--inflight'),
+      rejected: this.colour('--error'),
+    });
+    const c = this.map.counts(inFlight);
+    const legend: Array<[string, string, number]> = [
+      ['cdn', 'var(--cdn)', c.cdn],
+      ['store', 'var(--store)', c.store],
+      ...Object.entries(c.peers).map(([id, n]): [string, string, number] => [`peer ${id.slice(0, 8)}`, this.map.colourOf(id) ?? '#888', n]),
+      ['in flight', 'var(--inflight)', c.inFlight],
+      ['rejected', 'var(--error)', c.rejected],
+      ['missing', 'var(--missing)', c.missing],
+    ];
+    this.el.mapLegend.replaceChildren(
+      ...legend.map(([label, colour, n]) => {
+        const li = document.createElement('li');
+        li.dataset.cell = label;
+        const swatch = document.createElement('span');
+        swatch.className = 'swatch';
+        swatch.style.background = colour;
+        li.append(swatch, `${label === 'cdn' ? 'CDN' : label === 'store' ? 'cache' : label}: ${n}`);
+        return li;
+      }),
+    );
+    const status = this.d.status();
+    const rows = status.Peers.filter((p) => p.Connected || p.BytesFrom > 0 || p.BytesTo > 0 || p.Strikes > 0).map((p) => {
+      const tr = document.createElement('tr');
+      if (p.Banned) tr.className = 'banned';
+      const cells = [
+        p.PeerId.slice(0, 8),
+        p.Banned ? 'banned' : p.Connected ? 'connected' : 'gone',
+        formatBytes(p.BytesFrom),
+        formatBytes(p.BytesTo),
+        `↓ ${formatRate(p.DownloadBps)} · ↑ ${formatRate(p.UploadBps)}`,
+        String(p.Strikes),
+      ];
+      cells.forEach((text, i) => {
+        const td = document.createElement(i === 0 ? 'th' : 'td');
+        if (i === 0) {
+          td.setAttribute('scope', 'row');
+          const swatch = document.createElement('span');
+          swatch.className = 'swatch';
+          swatch.style.background = this.map.colourOf(p.PeerId) ?? 'transparent';
+          td.append(swatch);
+        }
+        td.append(text);
+        tr.append(td);
+      });
+      return tr;
+    });
+    if (rows.length === 0) {
+      const tr = document.createElement('tr');
+      const td = document.createElement('td');
+      td.colSpan = 6;
+      td.className = 'muted';
+      td.textContent = this.d.download.peering ? 'No peers yet.' : 'No peers: this download does not peer.';
+      tr.append(td);
+      rows.push(tr);
+    }
+    this.el.peers.replaceChildren(...rows);
+  }
+}

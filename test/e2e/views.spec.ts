@@ -1,0 +1,70 @@
+/**
+ * The live views say what the client says: after a seeder and a downloader share a file in
+ * real Chromium, the downloader's piece map counts (by source, per peer) equal the download's
+ * own counters, and the activity monitor's figures equal `client.status()`. Screenshots of the
+ * page in light and dark, at desktop and phone widths, are kept with the test results.
+ * Run alone with `npm run test:e2e -- views`.
+ */
+import { expect, test } from '@playwright/test';
+import { formatBytes } from '../../src/ui/format.js';
+import { openPeer, startTestServer, waitComplete, type TestSwarmServer } from './fixtures.js';
+
+const MiB = 1024 * 1024;
+let swarm: TestSwarmServer;
+
+test.beforeAll(async () => {
+  // A slow CDN (1 MiB/s per response, 4 at once) so that the downloader's first pieces come
+  // from it before its peer link is up, and the rest from the seeder.
+  swarm = await startTestServer(9 * MiB + 99, 61, { cdnRateBytesPerSec: MiB });
+});
+test.afterAll(async () => swarm?.close());
+
+test('the piece map and the activity monitor match the client', async ({ browser }) => {
+  const { server, contentId } = swarm;
+  const seeder = await openPeer(browser, `${server.url}/?httpDelayMs=0#c=${contentId}`);
+  await waitComplete(seeder.page);
+  // The CDN from the start, the seeder once linked: both sources on the map.
+  const peer = await openPeer(browser, `${server.url}/?httpDelayMs=0#c=${contentId}`);
+  await waitComplete(peer.page);
+  await peer.page.waitForTimeout(1200); // one more activity sample and a redraw after completion
+
+  const view = await peer.page.evaluate(() => {
+    const d = window.tabswarm.current()!;
+    window.tabswarm.swarmView()!.render();
+    const counts = window.tabswarm.swarmView()!.map.counts(new Set(d.download.inFlightPieces()));
+    const s = d.download.snapshot();
+    const legend = [...document.querySelectorAll('#piece-legend li')].map((li) => li.textContent);
+    const figures = Object.fromEntries([...document.querySelectorAll('#activity-figures dd')].map((dd) => [(dd as HTMLElement).dataset.figure, dd.textContent]));
+    const sources = Object.fromEntries([...document.querySelectorAll('#activity-legend li')].map((li) => [(li as HTMLElement).dataset.source, li.textContent]));
+    return { counts, snapshot: s, legend, figures, sources, status: window.tabswarm.client.status(), pieceCount: d.download.pieceCount };
+  });
+  const { counts, snapshot: s, status } = view;
+  console.log(`piece map ${JSON.stringify(counts)}; client: ${s.piecesFromPeers} from peers, ${s.piecesFromCdn} from the CDN`);
+  // The map: every piece accounted for, by the same source the client counted.
+  expect(counts.missing + counts.inFlight + counts.rejected).toBe(0);
+  expect(counts.cdn).toBe(s.piecesFromCdn);
+  expect(counts.store).toBe(s.piecesFromStore);
+  for (const p of s.peers) expect(counts.peers[p.peerId] ?? 0).toBe(p.piecesFrom);
+  expect(counts.cdn + counts.store + Object.values(counts.peers).reduce((a, b) => a + b, 0)).toBe(view.pieceCount);
+  expect(counts.cdn).toBeGreaterThan(0);
+  expect(Object.keys(counts.peers).length).toBeGreaterThan(0);
+  expect(view.legend).toContain(`CDN: ${counts.cdn}`);
+  // The activity monitor: the status API's totals, in the page's units.
+  expect(view.figures.total).toBe(formatBytes(status.TotalBytesFromLanPeers + status.TotalBytesFromHTTP));
+  expect(view.figures['peer-share']).toBe(`${status.PercentPeerCaching.toFixed(1)}%`);
+  expect(view.figures.uploaded).toBe(formatBytes(status.TotalBytesToPeers));
+  expect(view.sources.lan).toContain(formatBytes(status.TotalBytesFromLanPeers));
+  expect(view.sources.cdn).toContain(formatBytes(status.TotalBytesFromHTTP));
+  expect(status.TotalBytesFromLanPeers).toBe(s.bytesFromPeers);
+  expect(status.TotalBytesFromHTTP).toBe(s.bytesFromCdn);
+
+  for (const scheme of ['light', 'dark'] as const) {
+    await peer.page.emulateMedia({ colorScheme: scheme });
+    await peer.page.setViewportSize({ width: 1280, height: 900 });
+    await peer.page.screenshot({ path: test.info().outputPath(`app-${scheme}.png`), fullPage: true });
+    await peer.page.setViewportSize({ width: 390, height: 844 });
+    await peer.page.screenshot({ path: test.info().outputPath(`app-${scheme}-phone.png`), fullPage: true });
+  }
+  await peer.context.close();
+  await seeder.context.close();
+});
