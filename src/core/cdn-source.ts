@@ -1,11 +1,23 @@
 /**
  * The CDN as a PieceSource: one HTTP range request per piece, over the policy's CDN URLs in
  * order (the next URL after a failure). Bytes are unverified, like a peer's.
+ *
+ * Optional pacing (bandwidth caps, a background download's top-up): the scheduler asks
+ * `admit(bytes)` before each request. Admission is taken before a piece is committed to the
+ * CDN, so a request waiting for bandwidth holds a slot but no piece: peers stay free to
+ * deliver every missing piece meanwhile.
  */
 import type { ClientConfig } from './config.js';
 import { TabswarmError } from './errors.js';
 import type { PieceSource } from './piece-source.js';
 import type { HttpRange } from './ports.js';
+
+export interface CdnPacing {
+  /** `undefined`: `bytes` may be fetched now; else a promise resolved when they may (RateLimiter.take). */
+  take(bytes: number, signal: AbortSignal): Promise<void> | undefined;
+  /** A take that had to wait has passed: the scheduler may now send a request (pump again). */
+  ready(): void;
+}
 
 export class CdnSource implements PieceSource {
   readonly id = 'cdn';
@@ -16,12 +28,17 @@ export class CdnSource implements PieceSource {
   private retryAt = 0;
   private backoffMs = 0;
   private readonly controllers = new Set<AbortController>();
+  /** Paced takes waiting, and those passed whose request has not been sent yet. */
+  private pacingQueued = 0;
+  private pacingPassed = 0;
+  private pacingAbort = new AbortController();
 
   constructor(
     private readonly http: HttpRange,
     private readonly urls: readonly string[],
     private readonly pieceSize: number,
     private readonly config: Pick<ClientConfig, 'cdnRequestsInFlight' | 'cdnRequestTimeoutMs'>,
+    private readonly pacing?: CdnPacing,
   ) {
     if (urls.length === 0) throw new TabswarmError('cdn-error', 'no CDN URL');
   }
@@ -32,7 +49,37 @@ export class CdnSource implements PieceSource {
 
   freeSlots(): number {
     if (Date.now() < this.retryAt) return 0;
-    return Math.max(0, this.config.cdnRequestsInFlight - this.inFlight);
+    return Math.max(0, this.config.cdnRequestsInFlight - this.inFlight - this.pacingQueued);
+  }
+
+  /**
+   * Whether a request of `bytes` may be sent now. False: a take was queued for it (it holds
+   * one slot until it passes, then `pacing.ready()` is called and the next `admit` is true).
+   * Always true without pacing.
+   */
+  admit(bytes: number): boolean {
+    if (!this.pacing) return true;
+    if (this.pacingPassed > 0) {
+      this.pacingPassed--;
+      return true;
+    }
+    const wait = this.pacing.take(bytes, this.pacingAbort.signal);
+    if (!wait) return true;
+    this.pacingQueued++;
+    const pacing = this.pacing;
+    const signal = this.pacingAbort.signal;
+    wait.then(
+      () => {
+        this.pacingQueued--;
+        if (signal.aborted) return;
+        this.pacingPassed++;
+        pacing.ready();
+      },
+      () => {
+        this.pacingQueued--;
+      },
+    );
+    return false;
   }
 
   /** Milliseconds until the CDN takes requests again after a failure (0 if it does now). */
@@ -76,8 +123,11 @@ export class CdnSource implements PieceSource {
     }
   }
 
-  /** Aborts every request in flight. */
+  /** Aborts every request in flight and every paced take waiting. */
   abortAll(): void {
     for (const c of this.controllers) c.abort();
+    this.pacingAbort.abort();
+    this.pacingAbort = new AbortController();
+    this.pacingPassed = 0;
   }
 }

@@ -4,9 +4,16 @@
  * whole-file SHA-256, fed as pieces are stored and finished at the end.
  *
  * Every await can return into a stopped download: each continuation checks `stopped`.
+ *
+ * Bandwidth (DO's controls, `DownloadOptions.bandwidth`): CDN requests are paced by the
+ * client's bucket for this download's priority, uploads by its upload bucket (PeerSession);
+ * peers are never throttled on download. A background download waits `httpDelayBackgroundMs`
+ * for peers, but while peers deliver less than `minBackgroundBytesPerSec` it tops up from the
+ * CDN at the difference before that delay is over.
  */
+import type { Bandwidth, BandwidthRegistration, Priority } from './bandwidth.js';
 import { Bitfield } from './bitfield.js';
-import { CdnSource } from './cdn-source.js';
+import { CdnSource, type CdnPacing } from './cdn-source.js';
 import { peeringModeOf, resolveConfig, type ClientConfig } from './config.js';
 import { Emitter } from './emitter.js';
 import { TabswarmError, isTabswarmError } from './errors.js';
@@ -14,6 +21,7 @@ import { PeerSession } from './peer-session.js';
 import { pickForCdn, pickRarest, type PickState } from './piece-picker.js';
 import type { PieceSource } from './piece-source.js';
 import type { Hasher, HttpRange, PeerConnector, PeerLink, PieceStore, Signaling } from './ports.js';
+import { RateLimiter } from './rate-limiter.js';
 import { DownloadStats, type StatsSnapshot } from './stats.js';
 import { Swarm } from './swarm.js';
 import { WholeFileHash } from './whole-file.js';
@@ -42,7 +50,38 @@ export interface DownloadOptions {
    * hash to check them against.
    */
   simpleReason?: string;
+  /**
+   * The client's bandwidth controls, ONE object shared by all its downloads (createBandwidth).
+   * Absent: nothing is limited and uploads are always allowed.
+   */
+  bandwidth?: Bandwidth;
 }
+
+/** What limits a download now (for a status report); rates in bytes per second, 0 = unlimited. */
+export interface DownloadLimits {
+  priority: Priority;
+  /** The HTTP delay in effect (foreground or background). */
+  httpDelayMs: number;
+  /** The CDN cap of this download's priority, shared with the others of that priority. */
+  cdnBytesPerSec: number;
+  /** CDN traffic is stopped: background, yielding to a foreground download, with no minimum rate. */
+  cdnPaused: boolean;
+  /** The background top-up from the CDN in effect before the HTTP delay ends (0: none now). */
+  topUpBytesPerSec: number;
+  /** The upload cap in effect, shared by all downloads. */
+  uploadBytesPerSec: number;
+  uploadsAllowed: boolean;
+  uploadsBlockedReason: string | undefined;
+}
+
+/**
+ * A background download's top-up is decided on the peers' rate over this window (sliding), and
+ * not before this long after the start.
+ */
+const TOP_UP_WINDOW_MS = 3000;
+const TOP_UP_FIRST_CHECK_MS = 1500;
+/** How often the top-up is re-evaluated while it may apply. */
+const TOP_UP_CHECK_MS = 500;
 
 export interface DownloadEvents extends Record<string, unknown> {
   state: DownloadState;
@@ -67,6 +106,8 @@ export class Download {
   readonly simpleReason: string | undefined;
   /** Where its pieces are stored: the content ID, or a separate key space in simple mode. */
   readonly storageId: string;
+  /** 'background' when `isBackground` (DO's IsBackground): longer HTTP delay, yields CDN bandwidth. */
+  readonly priority: Priority;
   private readonly config: ClientConfig;
   private readonly contentIdBytes: Uint8Array;
   private readonly inFlight = new Map<number, string>();
@@ -77,6 +118,19 @@ export class Download {
   private readonly cdn: CdnSource | undefined;
   private readonly swarm: Swarm | undefined;
   private readonly startedAt = Date.now();
+  private readonly httpDelayMs: number;
+  private registration: BandwidthRegistration | undefined;
+  /**
+   * Background only: paces CDN requests made before the HTTP delay is over to the shortfall of
+   * the peers' rate below `minBackgroundBytesPerSec`; paused while there is none, unlimited
+   * once the delay is over.
+   */
+  private readonly topUp: RateLimiter | undefined;
+  private topUpRate = 0;
+  /** Bytes of verified peer pieces, with when they came: the peers' rate for the top-up. */
+  private readonly peerArrivals: Array<{ at: number; bytes: number }> = [];
+  /** "No connected peer holds it": every piece, for the top-up's last choice. */
+  private readonly noneHeld: Uint16Array;
   /** The one pending wake-up of pump() (HTTP delay, CDN back-off, stalled peers), due at `wakeAt`. */
   private httpTimer: ReturnType<typeof setTimeout> | undefined;
   private wakeAt = 0;
@@ -100,12 +154,22 @@ export class Download {
     this.pieceCount = pieceCountOf(opts.metadata.fileSize, opts.metadata.pieceSize);
     this.have = new Bitfield(this.pieceCount);
     this.availability = new Uint16Array(this.pieceCount);
+    this.noneHeld = new Uint16Array(this.pieceCount);
+    this.priority = this.config.isBackground ? 'background' : 'foreground';
+    this.httpDelayMs = this.config.isBackground ? this.config.httpDelayBackgroundMs : this.config.httpDelayMs;
     const idBytes = fromHex(opts.contentId);
     if (!idBytes || idBytes.byteLength !== 32) throw new TabswarmError('metadata-invalid', 'content ID must be 64 hex characters');
     this.contentIdBytes = idBytes;
-    this.cdn = opts.cdnUrls.length > 0 ? new CdnSource(opts.http, opts.cdnUrls, opts.metadata.pieceSize, this.config) : undefined;
     const peeringMode = peeringModeOf(this.config.downloadMode) !== undefined;
-    if (peeringMode && opts.peering !== false && opts.simpleReason === undefined && opts.signaling && opts.connector) {
+    // DO's minimum file size to cache: smaller files come over HTTP only (still verified).
+    const bigEnough = opts.metadata.fileSize >= this.config.minFileSizeToPeer;
+    const peers = peeringMode && bigEnough && opts.peering !== false && opts.simpleReason === undefined && opts.signaling && opts.connector;
+    if (peers && this.config.isBackground && this.config.minBackgroundBytesPerSec > 0) {
+      this.topUp = new RateLimiter(0);
+      this.topUp.setPaused(true);
+    }
+    this.cdn = opts.cdnUrls.length > 0 ? new CdnSource(opts.http, opts.cdnUrls, opts.metadata.pieceSize, this.config, this.cdnPacing()) : undefined;
+    if (peers && opts.signaling && opts.connector) {
       this.swarm = new Swarm({
         contentId: opts.contentId,
         peerId: opts.peerId,
@@ -161,6 +225,22 @@ export class Download {
     return this.stats.snapshot();
   }
 
+  /** The limits this download is under now. */
+  limits(): DownloadLimits {
+    const bw = this.opts.bandwidth;
+    const cdn = bw?.cdnLimit(this.priority) ?? { bytesPerSec: 0, paused: false };
+    return {
+      priority: this.priority,
+      httpDelayMs: this.httpDelayMs,
+      cdnBytesPerSec: cdn.bytesPerSec,
+      cdnPaused: cdn.paused,
+      topUpBytesPerSec: this.topUp && !this.topUp.isPaused ? this.topUp.bytesPerSec : 0,
+      uploadBytesPerSec: bw?.limits().upload ?? 0,
+      uploadsAllowed: bw?.uploadsAllowed() ?? true,
+      uploadsBlockedReason: bw?.uploadsBlockedReason,
+    };
+  }
+
   /** Resumes from the store, joins the swarm and downloads what is missing. */
   async start(): Promise<void> {
     if (this._state !== 'idle') return;
@@ -187,6 +267,8 @@ export class Download {
     for (const s of this.sessions.values()) s.close();
     this.sessions.clear();
     this.cdn?.abortAll();
+    this.topUp?.close();
+    this.registration?.close();
     this.wholeFile?.close();
     if (this._state !== 'complete' && this._state !== 'failed') this.setState('stopped');
   }
@@ -212,6 +294,12 @@ export class Download {
 
   private setState(state: DownloadState): void {
     this._state = state;
+    // Only a download that is fetching counts in the bandwidth registry (background yields to foreground).
+    if (state === 'downloading') this.registration ??= this.opts.bandwidth?.register(this.priority);
+    else {
+      this.registration?.close();
+      this.registration = undefined;
+    }
     this.events.emit('state', state);
   }
 
@@ -232,6 +320,7 @@ export class Download {
         pieceLength: (i) => pieceLength(this.metadata, i),
         have: this.have,
         readPiece: (i) => this.readPiece(i),
+        uploads: this.opts.bandwidth,
       },
       this.config,
     );
@@ -248,11 +337,17 @@ export class Download {
       this.pump();
     });
     session.events.on('violation', (reason) => this.strike(session.id, reason));
+    // A peer that refuses a piece (uploads off, storage failing) no longer holds it for us: the
+    // piece may then come from the CDN.
+    session.events.on('refused', (i) => {
+      if (this.availability[i]! > 0) this.availability[i]!--;
+      this.pump();
+    });
     session.events.on('uploaded', (bytes) => this.stats.uploaded(session.id, bytes));
     session.events.on('closed', () => {
       if (this.sessions.get(session.id) === session) this.sessions.delete(session.id);
       if (session.ready || session.remoteHave.cardinality > 0) {
-        for (let i = 0; i < this.pieceCount; i++) if (session.remoteHave.has(i) && this.availability[i]! > 0) this.availability[i]!--;
+        for (let i = 0; i < this.pieceCount; i++) if (session.holds(i) && this.availability[i]! > 0) this.availability[i]!--;
       }
       peerStats.connected = false;
       this.events.emit('peer', { peerId: session.id, event: 'disconnected' });
@@ -296,10 +391,75 @@ export class Download {
     }
     if (!this.cdn) return;
     const now = Date.now();
-    const httpDelayLeft = this.swarm ? this.startedAt + this.config.httpDelayMs - now : 0;
+    const httpDelayLeft = this.swarm ? this.startedAt + this.httpDelayMs - now : 0;
     // Timers may fire a millisecond before Date.now() says they are due: re-arm, never assume.
-    if (httpDelayLeft > 0) this.wakeIn(httpDelayLeft);
-    else this.pumpCdn(this.cdn, state, share, now);
+    if (httpDelayLeft > 0) {
+      this.wakeIn(httpDelayLeft);
+      if (this.topUp && this.updateTopUp(now)) this.pumpCdn(this.cdn, state, share, now, true);
+    } else {
+      this.endTopUp();
+      this.pumpCdn(this.cdn, state, share, now);
+    }
+  }
+
+  /**
+   * CDN pacing: the top-up's bucket (background, before the HTTP delay ends), then the
+   * client's bucket for this priority. Undefined when neither exists: no pacing at all.
+   */
+  private cdnPacing(): CdnPacing | undefined {
+    const bandwidth = this.opts.bandwidth;
+    const topUp = this.topUp;
+    if (!bandwidth && !topUp) return undefined;
+    const capped = (bytes: number, signal: AbortSignal) => bandwidth?.takeCdn(this.priority, bytes, signal);
+    return {
+      take: (bytes, signal) => {
+        const first = topUp?.take(bytes, signal);
+        return first ? first.then(() => capped(bytes, signal)) : capped(bytes, signal);
+      },
+      ready: () => this.pump(),
+    };
+  }
+
+  /**
+   * Sets the background top-up from the peers' rate over the last few seconds: the CDN makes
+   * up what they deliver below `minBackgroundBytesPerSec`, so peers and CDN together come to
+   * about that. True while topping up.
+   */
+  private updateTopUp(now: number): boolean {
+    const topUp = this.topUp!;
+    const elapsed = now - this.startedAt;
+    if (elapsed < TOP_UP_FIRST_CHECK_MS) {
+      this.wakeIn(TOP_UP_FIRST_CHECK_MS - elapsed);
+      return false;
+    }
+    this.wakeIn(TOP_UP_CHECK_MS);
+    const from = Math.max(this.startedAt, now - TOP_UP_WINDOW_MS);
+    while (this.peerArrivals.length > 0 && this.peerArrivals[0]!.at < from) this.peerArrivals.shift();
+    let bytes = 0;
+    for (const a of this.peerArrivals) bytes += a.bytes;
+    const peerRate = (bytes * 1000) / Math.max(1, now - from);
+    const shortfall = this.config.minBackgroundBytesPerSec - peerRate;
+    // Below 5% of the minimum it is not worth a request.
+    if (shortfall < 0.05 * this.config.minBackgroundBytesPerSec) {
+      this.topUpRate = 0;
+      topUp.setPaused(true);
+      return false;
+    }
+    // Re-time the bucket only on a real change: every setRate would refill it.
+    if (Math.abs(shortfall - this.topUpRate) > 0.05 * this.config.minBackgroundBytesPerSec) {
+      this.topUpRate = shortfall;
+      topUp.setRate(shortfall);
+    }
+    topUp.setPaused(false);
+    return true;
+  }
+
+  /** The HTTP delay is over: the top-up's bucket no longer limits anything. */
+  private endTopUp(): void {
+    if (!this.topUp || (this.topUp.bytesPerSec === 0 && !this.topUp.isPaused)) return;
+    this.topUpRate = 0;
+    this.topUp.setRate(0);
+    this.topUp.setPaused(false);
   }
 
   /** Runs pump() again after `ms`, unless a wake-up is already due sooner. */
@@ -321,7 +481,7 @@ export class Download {
    * share go to the CDN only when peers have delivered nothing for `peerStallMs` (the owner
    * stalled or is unreachable), or when we are alone.
    */
-  private pumpCdn(cdn: CdnSource, state: PickState, { rank, size }: { rank: number; size: number }, now: number): void {
+  private pumpCdn(cdn: CdnSource, state: PickState, { rank, size }: { rank: number; size: number }, now: number, topUp = false): void {
     if (this.cdnOpenedAt === 0) this.cdnOpenedAt = now;
     if (cdn.retryInMs() > 0) this.wakeIn(cdn.retryInMs());
     const ours = (i: number): boolean => i % size === rank;
@@ -330,8 +490,12 @@ export class Download {
     while (cdn.freeSlots() > 0) {
       const inOrder = size === 1;
       let i = pickForCdn(state, ours, { inOrder });
-      if (i < 0 && (inOrder || peersStalled)) i = pickForCdn(state, undefined, { inOrder });
+      if (i < 0 && (inOrder || peersStalled || topUp)) i = pickForCdn(state, undefined, { inOrder });
+      // A top-up makes up for slow peers: it may take a piece they hold (not one asked of them).
+      if (i < 0 && topUp) i = pickForCdn({ ...state, availability: this.noneHeld }, undefined, { inOrder });
       if (i < 0) break;
+      // Waiting for bandwidth holds a slot, not a piece: ask again (pick afresh) when it passes.
+      if (!cdn.admit(pieceLength(this.metadata, i))) continue;
       this.request(i, cdn);
     }
     if (size > 1 && !peersStalled) this.wakeIn(quietSince + this.config.peerStallMs - now);
@@ -391,7 +555,13 @@ export class Download {
     this.stats.received(source.kind, source.id, bytes.byteLength);
     this.wholeFile?.stored(index, bytes); // gives `bytes` away
     if (source.kind === 'cdn') this.cdn?.reportSuccess();
-    if (source.kind === 'peer') this.lastPeerPieceAt = Date.now();
+    if (source.kind === 'peer') {
+      this.lastPeerPieceAt = Date.now();
+      // (`bytes` was given away above: its length is the piece's.)
+      if (this.topUp && this.lastPeerPieceAt < this.startedAt + this.httpDelayMs) {
+        this.peerArrivals.push({ at: this.lastPeerPieceAt, bytes: pieceLength(this.metadata, index) });
+      }
+    }
     this.events.emit('piece', { index, source: source.id, kind: source.kind });
     for (const s of this.sessions.values()) s.announceHave(index);
   }

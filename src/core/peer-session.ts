@@ -4,8 +4,14 @@
  *
  * Every incoming message is decoded with bounds checks first; anything malformed or out of
  * protocol is reported as a 'violation' (the download turns it into a strike) and ignored.
+ *
+ * Uploads go through the optional `UploadGate` (bandwidth.ts): each chunk takes its bytes from
+ * the upload bucket before it is sent. While uploads are not allowed we announce nothing (an
+ * empty bitfield if the session starts so, no HAVEs) and answer every request with REJECT;
+ * when they are allowed again, the pieces not yet announced are announced with HAVEs.
  */
 import { LIMITS } from '../protocol/limits.js';
+import type { UploadGate } from './bandwidth.js';
 import { Bitfield } from './bitfield.js';
 import type { ClientConfig } from './config.js';
 import { Emitter } from './emitter.js';
@@ -38,6 +44,8 @@ export interface PeerSessionContext extends WireContext {
   have: Bitfield;
   /** Reads one of our verified pieces for upload. */
   readPiece(index: number): Promise<Uint8Array | undefined>;
+  /** The client's upload controls; absent: uploads always allowed, never throttled. */
+  uploads?: UploadGate;
 }
 
 export interface PeerSessionEvents extends Record<string, unknown> {
@@ -47,7 +55,9 @@ export interface PeerSessionEvents extends Record<string, unknown> {
   have: number;
   /** The remote broke the protocol; the frame was ignored. */
   violation: string;
-  /** We sent piece bytes to the remote. */
+  /** The remote refused a piece it had announced: it is no longer a holder of it for us. */
+  refused: number;
+  /** We sent piece bytes to the remote (one event per chunk). */
   uploaded: number;
   closed: undefined;
 }
@@ -82,6 +92,13 @@ export class PeerSession implements PieceSource {
   private receiving: PendingRequest | undefined;
   private readonly uploadQueue: number[] = [];
   private uploading = false;
+  /** The piece whose chunks are going out, and whether the remote cancelled it meanwhile. */
+  private sendingIndex = -1;
+  private sendingCancelled = false;
+  /** Pieces we told the remote we hold (bitfield and HAVEs). */
+  private readonly announced: Bitfield;
+  /** Aborts upload takes waiting for bandwidth when the session ends. */
+  private readonly uploadAbort = new AbortController();
   /** The read of the piece at the head of `uploadQueue`, started while the one before is sent. */
   private readAhead: { index: number; data: Promise<Uint8Array | undefined> } | undefined;
   private started = false;
@@ -97,6 +114,7 @@ export class PeerSession implements PieceSource {
   ) {
     this.id = link.remoteId;
     this.remoteHave = new Bitfield(ctx.pieceCount);
+    this.announced = new Bitfield(ctx.pieceCount);
   }
 
   /**
@@ -108,12 +126,19 @@ export class PeerSession implements PieceSource {
     if (this.started || this.closed) return;
     this.started = true;
     this.sendFrame(encodeHandshake(this.ctx.contentId, this.ctx.pieceCount));
-    this.sendFrame(encodeBitfield(this.ctx.have.toBytes()));
+    // With uploads off, an empty bitfield: honest peers then never ask us for anything.
+    if (this.uploadsAllowed()) {
+      for (let i = 0; i < this.ctx.pieceCount; i++) if (this.ctx.have.has(i)) this.announced.set(i);
+    }
+    this.sendFrame(encodeBitfield(this.announced.toBytes()));
     this.offs.push(
       this.link.on('close', () => this.destroy()),
       this.link.on('drain', () => void this.pumpUploads()),
       this.link.on('message', (m) => this.onMessage(m)),
     );
+    if (this.ctx.uploads) {
+      this.offs.push(this.ctx.uploads.onUploadsChanged((allowed) => (allowed ? this.announceHeld() : this.refuseQueued())));
+    }
   }
 
   get ready(): boolean {
@@ -122,6 +147,11 @@ export class PeerSession implements PieceSource {
 
   has(index: number): boolean {
     return this.ready && this.remoteHave.has(index) && !this.refused.has(index);
+  }
+
+  /** Whether the remote announced `index` and has not refused it (ready or not: for availability counts). */
+  holds(index: number): boolean {
+    return this.remoteHave.has(index) && !this.refused.has(index);
   }
 
   freeSlots(): number {
@@ -159,9 +189,10 @@ export class PeerSession implements PieceSource {
     });
   }
 
-  /** Tells the remote we now hold `index`. */
+  /** Tells the remote we now hold `index` (not while uploads are off: then it is told once they are on). */
   announceHave(index: number): void {
-    if (this.gotHandshake) this.sendFrame(encodeHave(index));
+    if (!this.gotHandshake || !this.uploadsAllowed() || !this.announced.set(index)) return;
+    this.sendFrame(encodeHave(index));
   }
 
   close(): void {
@@ -180,7 +211,27 @@ export class PeerSession implements PieceSource {
     this.pending.clear();
     this.uploadQueue.length = 0;
     this.readAhead = undefined;
+    this.uploadAbort.abort();
     this.events.emit('closed', undefined);
+  }
+
+  private uploadsAllowed(): boolean {
+    return this.ctx.uploads?.uploadsAllowed() ?? true;
+  }
+
+  /** Uploads are on again (or the handshake came): HAVE for every piece held and not yet announced. */
+  private announceHeld(): void {
+    if (this.closed || !this.gotHandshake || !this.uploadsAllowed()) return;
+    for (let i = 0; i < this.ctx.pieceCount; i++) {
+      if (this.ctx.have.has(i) && this.announced.set(i)) this.sendFrame(encodeHave(i));
+    }
+  }
+
+  /** Uploads went off: refuse what is queued (the piece being sent is cut short by the pump). */
+  private refuseQueued(): void {
+    if (this.closed) return;
+    for (const index of this.uploadQueue.splice(0)) this.sendFrame(encodeReject(index));
+    this.readAhead = undefined;
   }
 
   private sendFrame(frame: Uint8Array): void {
@@ -214,6 +265,8 @@ export class PeerSession implements PieceSource {
           return this.failHandshake('handshake names other content');
         }
         this.gotHandshake = true;
+        // Pieces stored between our bitfield and this handshake were not announced yet.
+        this.announceHeld();
         return;
       }
       case 'bitfield': {
@@ -238,6 +291,9 @@ export class PeerSession implements PieceSource {
           this.sendFrame(encodeReject(frame.index));
           return this.violation(`request for piece ${frame.index}, which we never announced`);
         }
+        // Uploads off: refuse, which is no fault of the remote (it may have asked before our
+        // uploads went off).
+        if (!this.uploadsAllowed()) return this.sendFrame(encodeReject(frame.index));
         if (this.uploadQueue.length >= this.config.maxIncomingRequests) {
           this.sendFrame(encodeReject(frame.index));
           return this.violation('too many outstanding requests');
@@ -249,6 +305,7 @@ export class PeerSession implements PieceSource {
       case 'cancel': {
         const at = this.uploadQueue.indexOf(frame.index);
         if (at >= 0) this.uploadQueue.splice(at, 1);
+        if (frame.index === this.sendingIndex) this.sendingCancelled = true;
         return;
       }
       case 'reject': {
@@ -256,7 +313,10 @@ export class PeerSession implements PieceSource {
         if (!p && this.cancelled.delete(frame.index)) return; // answered after we gave up
         if (!p) return this.violation(`reject for piece ${frame.index} never requested`);
         this.finish(p);
-        this.refused.add(frame.index);
+        if (!this.refused.has(frame.index)) {
+          this.refused.add(frame.index);
+          if (this.remoteHave.has(frame.index)) this.events.emit('refused', frame.index);
+        }
         p.reject(new TabswarmError('peer-rejected', `peer ${this.id} refused piece ${frame.index}`));
         return;
       }
@@ -307,7 +367,9 @@ export class PeerSession implements PieceSource {
   /**
    * Sends queued pieces while the channel's buffer is under the high-water mark. The next
    * queued piece is read from storage while the current one goes out, so the channel does not
-   * idle through a storage read. At most two pieces are in memory here.
+   * idle through a storage read. At most two pieces are in memory here. Each chunk first takes
+   * its bytes from the upload bucket; a piece is cut short (REJECT) when uploads go off or the
+   * remote cancels it while it goes out.
    */
   private async pumpUploads(): Promise<void> {
     if (this.uploading) return;
@@ -325,15 +387,48 @@ export class PeerSession implements PieceSource {
           this.sendFrame(encodeReject(index));
           continue;
         }
-        const chunk = Math.max(1, Math.min(this.config.wireChunkBytes, LIMITS.maxWireChunk));
-        for (let off = 0; off < data.byteLength; off += chunk) {
-          this.sendFrame(encodePiece(index, off, data.subarray(off, Math.min(off + chunk, data.byteLength))));
-        }
-        this.events.emit('uploaded', data.byteLength);
+        if (!(await this.sendPiece(index, data))) return;
       }
     } finally {
       this.uploading = false;
+      this.sendingIndex = -1;
     }
+  }
+
+  /** Sends one piece chunk by chunk; false when the session closed meanwhile. */
+  private async sendPiece(index: number, data: Uint8Array): Promise<boolean> {
+    const chunk = Math.max(1, Math.min(this.config.wireChunkBytes, LIMITS.maxWireChunk));
+    const gate = this.ctx.uploads;
+    this.sendingIndex = index;
+    this.sendingCancelled = false;
+    for (let off = 0; off < data.byteLength; off += chunk) {
+      const end = Math.min(off + chunk, data.byteLength);
+      if (this.closed) return false;
+      if (gate) {
+        if (this.sendingCancelled) return true;
+        if (!gate.uploadsAllowed()) {
+          this.sendFrame(encodeReject(index));
+          return true;
+        }
+        const wait = gate.takeUpload(end - off, this.uploadAbort.signal);
+        if (wait) {
+          try {
+            await wait;
+          } catch {
+            return false; // aborted: the session closed
+          }
+          if (this.closed) return false;
+          if (this.sendingCancelled) return true;
+          if (!gate.uploadsAllowed()) {
+            this.sendFrame(encodeReject(index));
+            return true;
+          }
+        }
+      }
+      this.sendFrame(encodePiece(index, off, data.subarray(off, end)));
+      this.events.emit('uploaded', end - off);
+    }
+    return !this.closed;
   }
 
   /** One of our pieces for upload; undefined when our storage fails (we then refuse, as for a piece we lack). */
