@@ -33,6 +33,15 @@ export type BandwidthConfig = Pick<
   | 'minBackgroundBytesPerSec'
 >;
 
+const BANDWIDTH_KEYS = [
+  'maxUploadBytesPerSec',
+  'maxUploadShareOfCapacity',
+  'uploadsEnabled',
+  'maxForegroundCdnBytesPerSec',
+  'maxBackgroundCdnBytesPerSec',
+  'minBackgroundBytesPerSec',
+] as const satisfies ReadonlyArray<keyof BandwidthConfig>;
+
 /** What a peer session needs of the upload side (Bandwidth implements it). */
 export interface UploadGate {
   uploadsAllowed(): boolean;
@@ -103,7 +112,7 @@ export class Bandwidth implements UploadGate {
     config: BandwidthConfig,
     private readonly clock: Clock = systemClock,
   ) {
-    this.config = { ...config };
+    this.config = Object.fromEntries(BANDWIDTH_KEYS.map((k) => [k, config[k]])) as unknown as BandwidthConfig;
     this.upload = new RateLimiter(0, clock);
     this.foreground = new RateLimiter(0, clock);
     this.background = new RateLimiter(0, clock);
@@ -114,10 +123,16 @@ export class Bandwidth implements UploadGate {
     this.apply();
   }
 
-  /** Changes settings at run time (a settings page); the rest stay. */
+  /**
+   * Changes settings at run time (a settings page): those given, the rest stay. A whole
+   * ClientConfig may be passed; only the bandwidth settings are read.
+   */
   configure(partial: Partial<BandwidthConfig>): void {
     const wasAllowed = this.uploadsAllowed();
-    for (const [k, v] of Object.entries(partial)) if (v !== undefined) (this.config as Record<string, unknown>)[k] = v;
+    for (const k of BANDWIDTH_KEYS) {
+      const v = partial[k];
+      if (v !== undefined) (this.config as Record<string, unknown>)[k] = v;
+    }
     this.apply();
     this.uploadsMayHaveChanged(wasAllowed);
   }
@@ -314,17 +329,7 @@ export class Bandwidth implements UploadGate {
  */
 export function createBandwidth(config: Partial<ClientConfig> = {}, clock: Clock = systemClock): Bandwidth {
   const c = resolveConfig(config);
-  return new Bandwidth(
-    {
-      maxUploadBytesPerSec: c.maxUploadBytesPerSec,
-      maxUploadShareOfCapacity: c.maxUploadShareOfCapacity,
-      uploadsEnabled: c.uploadsEnabled,
-      maxForegroundCdnBytesPerSec: c.maxForegroundCdnBytesPerSec,
-      maxBackgroundCdnBytesPerSec: c.maxBackgroundCdnBytesPerSec,
-      minBackgroundBytesPerSec: c.minBackgroundBytesPerSec,
-    },
-    clock,
-  );
+  return new Bandwidth(Object.fromEntries(BANDWIDTH_KEYS.map((k) => [k, c[k]])) as unknown as BandwidthConfig, clock);
 }
 
 /** The lower of two limits where 0 means unlimited. */
