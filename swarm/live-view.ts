@@ -44,17 +44,18 @@ function totals(frame: LiveFrame) {
   const fromPeers = frame.samples.reduce((a, s) => a + (s?.bytesFromPeers ?? 0), 0);
   const fromCdn = frame.samples.reduce((a, s) => a + (s?.bytesFromCdn ?? 0), 0);
   const complete = frame.samples.filter((s) => s?.state === 'complete').length;
+  const verifying = frame.samples.filter((s) => s?.state === 'verifying').length;
   const strikes = frame.samples.reduce((a, s) => a + strikesGiven(s), 0);
   const bans = frame.samples.reduce((a, s) => a + (s?.banned.length ?? 0), 0);
   const rate = frame.samples.reduce((a, s) => a + (s?.downloadBps ?? 0), 0);
-  return { done, fromPeers, fromCdn, complete, strikes, bans, rate, all: frame.samples.length * frame.fileSize };
+  return { done, fromPeers, fromCdn, complete, verifying, strikes, bans, rate, all: frame.samples.length * frame.fileSize };
 }
 
 function footerInfo(frame: LiveFrame, withTime: boolean): string {
   const t = totals(frame);
   const share = t.fromPeers + t.fromCdn > 0 ? ((100 * t.fromPeers) / (t.fromPeers + t.fromCdn)).toFixed(1) : '0.0';
   return (
-    `${pct(t.done, t.all)} ${formatMBps(t.rate).padStart(10)}  ${t.complete}/${frame.samples.length} complete  ${share}% from peers` +
+    `${pct(t.done, t.all)} ${formatMBps(t.rate).padStart(10)}  ${t.complete}/${frame.samples.length} complete${t.verifying ? ` (${t.verifying} verifying the whole file)` : ''}  ${share}% from peers` +
     `  CDN served ${formatMiB(frame.cdnBytes)} (${(frame.cdnBytes / frame.fileSize).toFixed(2)}x the file)  strikes ${t.strikes}  bans ${t.bans}${withTime ? `  ${frame.elapsedSec.toFixed(0)} s` : ''}`
   );
 }

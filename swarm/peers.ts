@@ -38,7 +38,22 @@ export interface PeerSample {
   banned: string[];
   /** When the page saw its download complete (Date.now() in the page), 0 if not yet. */
   completeAt: number;
+  /** Every strike given, with its reason, in order. */
+  strikeLog: StrikeRecord[];
   error?: string;
+}
+
+/** A strike one peer gave: to whom and why (the download's 'peer' events, recorded in the page). */
+export interface StrikeRecord {
+  peerId: string;
+  reason: string;
+}
+
+declare global {
+  interface Window {
+    /** Filled by openBrowserPeers' init script: every strike the page's download gave. */
+    __swarmStrikes?: StrikeRecord[];
+  }
 }
 
 export function launchBrowser(): Promise<Browser> {
@@ -52,6 +67,19 @@ export async function openBrowserPeers(browser: Browser, link: string, count: nu
     Array.from({ length: count }, async (_, i) => {
       const context = await browser.newContext({ acceptDownloads: true });
       await installProbe(context);
+      // Strikes with their reasons (the status has only counts), so a ban can be explained.
+      await context.addInitScript(() => {
+        const strikes: StrikeRecord[] = [];
+        window.__swarmStrikes = strikes;
+        const timer = setInterval(() => {
+          const d = window.tabswarm?.current()?.download;
+          if (!d) return;
+          clearInterval(timer);
+          d.events.on('peer', (e) => {
+            if (e.event === 'strike' && strikes.length < 1000) strikes.push({ peerId: e.peerId, reason: e.reason ?? '' });
+          });
+        }, 2);
+      });
       const page = await context.newPage();
       const peer: BrowserPeer = { n: i + 1, peerId: '', context, page, openedAt: 0, errors: [] };
       page.on('pageerror', (e) => {
@@ -76,8 +104,9 @@ export async function samplePeer(peer: BrowserPeer, contentId: string): Promise<
   return peer.page.evaluate((id) => {
     const current = window.tabswarm?.current();
     const completeAt = window.__benchProbe?.completeAt ?? 0;
+    const strikeLog = window.__swarmStrikes ?? [];
     if (!current) {
-      return { state: 'loading', fileSize: 0, bytesDone: 0, bytesFromPeers: 0, bytesFromCdn: 0, downloadBps: 0, links: 0, strikes: {}, banned: [], completeAt };
+      return { state: 'loading', fileSize: 0, bytesDone: 0, bytesFromPeers: 0, bytesFromCdn: 0, downloadBps: 0, links: 0, strikes: {}, banned: [], completeAt, strikeLog };
     }
     const status = window.tabswarm.client.status().Downloads.find((d) => d.FileId === id) ?? current.status();
     const strikes: Record<string, number> = {};
@@ -93,6 +122,7 @@ export async function samplePeer(peer: BrowserPeer, contentId: string): Promise<
       strikes,
       banned: status.Peers.filter((p) => p.Banned).map((p) => p.PeerId),
       completeAt,
+      strikeLog,
     };
     return status.Error === undefined ? sample : { ...sample, error: status.Error };
   }, contentId);

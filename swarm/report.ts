@@ -25,6 +25,8 @@ export interface PeerResult {
   bannedPeers: string[];
   /** Whether the file saved from this peer's page has the metadata's SHA-256 (false if not checked: incomplete). */
   sha256Ok: boolean;
+  /** Every strike it gave: to whom, and the reason its download gave. */
+  strikeLog: Array<{ peerId: string; reason: string }>;
   error?: string;
 }
 
@@ -51,6 +53,8 @@ export interface SwarmReport {
   /** Lying Node WebRTC peers in the swarm, and their peer IDs. */
   liars: number;
   liarIds: string[];
+  /** Bans of peers that are not liars (browser peers banning each other), summed over the peers. */
+  honestPeersBanned: number;
   /** Every peer completed with the right SHA-256 within the timeout. */
   ok: boolean;
   /** Why not, when ok is false. */
@@ -98,5 +102,22 @@ export function summaryLines(report: SwarmReport, cdnRate: number): string[] {
       `${report.liars ? `, ${report.liars} liar${report.liars > 1 ? 's' : ''}` : ''}, CDN ${cdnRate ? `${fmt(cdnRate / 1e6)} MB/s per connection` : 'uncapped'}`,
     `CDN served ${mib(t.cdnBytes)} MiB for ${report.peers.length} copies of ${mib(t.fileBytes)} MiB: ${fmt(t.cdnBytesPerFile)}x the file; ${fmt(100 * t.peerShare)}% of the bytes came from peers`,
   ];
+  return lines;
+}
+
+/** One line per ban of a peer that is not a liar, with the reasons of the strikes that led to it. */
+export function honestBanLines(report: SwarmReport): string[] {
+  const liars = new Set(report.liarIds);
+  const name = (id: string): string => {
+    const p = report.peers.find((x) => x.peerId === id);
+    return p ? `peer ${p.peer} (${id.slice(0, 8)})` : `${id.slice(0, 8)}`;
+  };
+  const lines: string[] = [];
+  for (const p of report.peers) {
+    for (const id of p.bannedPeers.filter((x) => !liars.has(x))) {
+      const reasons = p.strikeLog.filter((s) => s.peerId === id).map((s) => s.reason);
+      lines.push(`peer ${p.peer} banned honest ${name(id)}: ${reasons.join('; ') || 'no reason recorded'}`);
+    }
+  }
   return lines;
 }

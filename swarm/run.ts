@@ -15,7 +15,7 @@ import { appIsBuilt, startSwarmContent } from './content.js';
 import { LIAR_NOTE, startLiars } from './liars.js';
 import { createLiveView } from './live-view.js';
 import { launchBrowser, openBrowserPeers, samplePeer, savedFileSha256, type BrowserPeer, type PeerSample } from './peers.js';
-import { peerTable, summaryLines, totalsOf, type PeerResult, type SwarmReport } from './report.js';
+import { honestBanLines, peerTable, summaryLines, totalsOf, type PeerResult, type SwarmReport } from './report.js';
 import { formatMBps, formatSize } from './units.js';
 
 const POLL_MS = 500;
@@ -60,7 +60,8 @@ async function run(opts: SwarmOptions, cleanup: Cleanup): Promise<SwarmReport> {
         } catch (e) {
           if (cleanup.started) throw e;
           const last = samples[i];
-          samples[i] = { ...(last ?? { fileSize: opts.size, bytesDone: 0, bytesFromPeers: 0, bytesFromCdn: 0, downloadBps: 0, links: 0, strikes: {}, banned: [], completeAt: 0 }), state: 'crashed', error: errorText(e) };
+          const none: PeerSample = { state: 'loading', fileSize: opts.size, bytesDone: 0, bytesFromPeers: 0, bytesFromCdn: 0, downloadBps: 0, links: 0, strikes: {}, banned: [], completeAt: 0, strikeLog: [] };
+          samples[i] = { ...(last ?? none), state: 'crashed', error: errorText(e) };
         }
       }),
     );
@@ -112,7 +113,8 @@ async function run(opts: SwarmOptions, cleanup: Cleanup): Promise<SwarmReport> {
   const seconds = ((timedOut || results.some((r) => r.seconds === null) ? endedAt : lastCompletion) - startedAt) / 1000;
   const totals = totalsOf(results, opts.size, content.server.cdnLog.bytesFor(content.contentId), seconds);
   const allSha256Match = results.every((r) => r.sha256Ok);
-  return { peers: results, totals, allSha256Match, liars: opts.liars, liarIds, ok: allSha256Match && !timedOut && problems.length === 0, problems };
+  const honestPeersBanned = results.reduce((a, r) => a + r.bannedPeers.filter((id) => !liarIds.includes(id)).length, 0);
+  return { peers: results, totals, allSha256Match, liars: opts.liars, liarIds, honestPeersBanned, ok: allSha256Match && !timedOut && problems.length === 0, problems };
 }
 
 function missing(p: BrowserPeer, s: PeerSample, size: number): string {
@@ -134,6 +136,7 @@ function resultOf(p: BrowserPeer, s: PeerSample, sha256Ok: boolean): PeerResult 
     banned: s.banned.length > 0,
     bannedPeers: s.banned,
     sha256Ok,
+    strikeLog: s.strikeLog,
   };
   if (s.error) result.error = s.error;
   return result;
@@ -174,6 +177,8 @@ async function main(argv: string[]): Promise<number> {
   say('');
   for (const line of summaryLines(report, opts.cdnRate)) say(line);
   if (report.liars > 0) say(`${report.liars} liar(s) (${report.liarIds.map((id) => id.slice(0, 8)).join(', ')}): ${LIAR_NOTE}; "strikes given" and "peers banned" count what each browser peer did to them`);
+  // Not a failure of the run (every copy is checked whole), but worth seeing: honest peers should never strike each other.
+  for (const line of honestBanLines(report)) say(`WARNING: ${line}`);
   for (const problem of report.problems) say(`MISSING/FAILED: ${problem}`);
   say(report.ok ? 'every copy matches the metadata\'s SHA-256' : 'the swarm did not finish cleanly (exit code 1)');
   if (opts.json) say(JSON.stringify(report));

@@ -52,6 +52,7 @@ test('npm run swarm: 3 browser peers and a liar; every copy verified, the liar b
   expect(report.totals.fileBytes).toBe(fileBytes);
   expect(report.liars).toBe(1);
   expect(report.liarIds).toHaveLength(1);
+  expect(report.honestPeersBanned).toBe(0);
   const liar = report.liarIds[0]!;
   expect(report.peers).toHaveLength(3);
   for (const p of report.peers) {
@@ -60,7 +61,8 @@ test('npm run swarm: 3 browser peers and a liar; every copy verified, the liar b
     expect(p.bytesFromPeers + p.bytesFromCdn, `peer ${p.peer}'s bytes from peers and the CDN`).toBe(fileBytes);
     expect(p.seconds).toBeGreaterThan(0);
     // Banned at the third strike (strikesToBan), and only the liar.
-    expect(p.bannedPeers, `peer ${p.peer} banned the liar`).toEqual([liar]);
+    expect(p.bannedPeers, `peer ${p.peer} banned the liar, and no one else: ${JSON.stringify(p.strikeLog)}`).toEqual([liar]);
+    expect(p.strikeLog.every((s) => s.peerId === liar), `peer ${p.peer} struck only the liar`).toBe(true);
     expect(p.banned).toBe(true);
     expect(p.bansGiven).toBe(1);
     expect(p.strikesGiven).toBeGreaterThanOrEqual(3);
