@@ -145,8 +145,14 @@ export class PeerSession implements PieceSource {
     return this.gotBitfield && !this.closed;
   }
 
+  /**
+   * Whether to ask this peer for `index` now. Not while a copy we cancelled may still be on its
+   * way: a new request would be indistinguishable from the old transfer, whose late chunks
+   * would then look out of order (an honest peer struck, and banned at three). The piece is
+   * askable again once that copy's last chunk or a REJECT has come.
+   */
   has(index: number): boolean {
-    return this.ready && this.remoteHave.has(index) && !this.refused.has(index);
+    return this.ready && this.remoteHave.has(index) && !this.refused.has(index) && !this.cancelled.has(index);
   }
 
   /** Whether the remote announced `index` and has not refused it (ready or not: for availability counts). */
@@ -166,6 +172,7 @@ export class PeerSession implements PieceSource {
   fetch(index: number, length: number): Promise<Uint8Array> {
     if (this.closed) return Promise.reject(new TabswarmError('peer-gone', `peer ${this.id} is gone`));
     if (this.pending.has(index)) return Promise.reject(new TabswarmError('protocol-violation', `piece ${index} already requested`));
+    if (this.cancelled.has(index)) return Promise.reject(new TabswarmError('protocol-violation', `piece ${index} was cancelled and may still arrive: ask another source`));
     return new Promise<Uint8Array>((resolve, reject) => {
       const request: PendingRequest = { index, buffer: new Uint8Array(length), received: 0, resolve, reject, timer: undefined };
       // A peer is stalled when it has sent no piece data at all for the timeout, not when one

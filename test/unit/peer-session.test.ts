@@ -102,6 +102,28 @@ describe('PeerSession', () => {
     expect(s.penalty).toBe(1);
   });
 
+  it('does not ask again for a cancelled piece until its late copy is over, so the late chunks never look out of order', async () => {
+    const [a, b] = await pair();
+    const { s, violations } = session(a, new Bitfield(COUNT), 100);
+    b.send(encodeHandshake(contentId, COUNT));
+    b.send(encodeBitfield(new Uint8Array([0xf0])));
+    await tick();
+    const first = s.fetch(2, PIECE);
+    b.send(encodePiece(2, 0, new Uint8Array(PIECE / 4))); // a slow peer: one chunk, then silence
+    await expect(first).rejects.toMatchObject({ kind: 'timeout' });
+    // While the old copy may still come, the piece is not askable of this peer.
+    expect(s.has(2)).toBe(false);
+    await expect(s.fetch(2, PIECE)).rejects.toMatchObject({ kind: 'protocol-violation' });
+    // The old copy's remaining chunks arrive late: dropped without blame; then it is askable again.
+    for (let off = PIECE / 4; off < PIECE; off += PIECE / 4) b.send(encodePiece(2, off, new Uint8Array(PIECE / 4)));
+    await tick();
+    expect(s.has(2)).toBe(true);
+    const again = s.fetch(2, PIECE);
+    for (let off = 0; off < PIECE; off += PIECE / 4) b.send(encodePiece(2, off, new Uint8Array(PIECE / 4).fill(7)));
+    expect((await again)[0]).toBe(7);
+    expect(violations).toEqual([]);
+  });
+
   it('closes on a handshake for other content', async () => {
     const [a, b] = await pair();
     const { s, violations } = session(a, new Bitfield(COUNT));
