@@ -27,6 +27,10 @@ export function createIdbPieceStore(dbName = 'tabswarm'): PieceStore & {
   clear(contentId: string): Promise<void>;
   /** Ends the writer worker. */
   close(): void;
+  /** Deletes one stored piece (one that failed its check when read back: core/verify-stored.ts). */
+  removePiece(contentId: string, index: number): Promise<void>;
+  /** The storage IDs that have pieces stored, in key order; walks keys only, one step per content. */
+  storageIds(): Promise<string[]>;
 } {
   const store = createStore(dbName, 'pieces');
   // Writes go through a recycled worker (storage/piece-writer.ts says why); reads stay here.
@@ -80,6 +84,31 @@ export function createIdbPieceStore(dbName = 'tabswarm'): PieceStore & {
 
     close() {
       writer.close();
+    },
+
+    async removePiece(contentId, index) {
+      await op(`deleting piece ${index} of ${contentId}`, 'readwrite', (s) => {
+        s.delete([contentId, index]);
+        return promisifyRequest(s.transaction);
+      });
+    },
+
+    async storageIds() {
+      return op('listing stored contents', 'readonly', (s) => {
+        const ids: string[] = [];
+        return new Promise<string[]>((resolve, reject) => {
+          const request = s.openKeyCursor();
+          request.onerror = () => reject(request.error);
+          request.onsuccess = () => {
+            const cursor = request.result;
+            if (!cursor) return resolve(ids);
+            const id = (cursor.key as [string, number])[0];
+            ids.push(id);
+            // An array sorts after every number, so [id, []] is just past the last piece of id.
+            cursor.continue([id, []]);
+          };
+        });
+      });
     },
 
     async clear(contentId) {
