@@ -10,6 +10,7 @@
  * user's saved settings, URL parameters).
  */
 import createDebug from 'debug';
+import { createBandwidth, type BandwidthStatus } from '../core/bandwidth.js';
 import { peeringModeOf, resolveConfig, type ClientConfig } from '../core/config.js';
 import { Download, type DownloadEvents, type DownloadState } from '../core/download.js';
 import { Emitter } from '../core/emitter.js';
@@ -29,6 +30,7 @@ import { createWebRtcConnector } from '../transport/webrtc-connector.js';
 import { createWebSocketSignaling } from '../transport/ws-signaling.js';
 import { createHasherPool } from '../workers/hasher-pool.js';
 import { newPeerId } from './peer-id.js';
+import { watchUploadConditions } from './power.js';
 import { defaultSettingsStorage, layeredSettings, loadSavedSettings, saveSettings, type SettingsStorage } from './settings.js';
 
 const debug = createDebug('tabswarm:client');
@@ -106,8 +108,10 @@ export interface TabswarmClient {
   download(target: string, request?: DownloadRequest): Promise<ClientDownload>;
   /** The file's URL on the CDN, for the browser to download itself (download mode Bypass). */
   bypassUrl(contentId: string): Promise<string>;
-  /** The tab's totals and every download's status (Get-DeliveryOptimizationPerfSnap). */
+  /** The tab's totals and every download's status (Get-DeliveryOptimizationPerfSnap), with why uploads are off if they are. */
   status(): PerfSnapshot;
+  /** The bandwidth controls in effect: limits, current rates, measured upload capacity, why uploads are blocked. */
+  bandwidth(): BandwidthStatus;
   /** Saves settings for this origin (merged; undefined forgets a key) and applies them to new downloads. Returns what is saved. */
   saveSettings(changes: Partial<Record<keyof ClientConfig, unknown>>): Partial<ClientConfig>;
   close(): void;
@@ -131,6 +135,24 @@ export function createClient(options: ClientOptions = {}): TabswarmClient {
   const pageConfig = options.config ?? {};
   const query = options.query ?? {};
   let config = resolveConfig(layeredSettings({ page: pageConfig, saved: loadSavedSettings(storage), query }));
+  /** DO's bandwidth controls, one for the whole tab: every download's uploads and CDN traffic go through it. */
+  const bandwidth = createBandwidth(config);
+  // No uploads on battery or a metered connection (DO's defaults), as the browser tells.
+  let stopWatchingPower: (() => void) | undefined;
+  let powerRules = '';
+  const watchPower = () => {
+    const rules = `${config.noUploadsOnBattery}/${config.noUploadsOnMetered}`;
+    if (rules === powerRules) return;
+    powerRules = rules;
+    stopWatchingPower?.();
+    stopWatchingPower = undefined;
+    bandwidth.setUploadsBlocked(undefined);
+    void watchUploadConditions(config, (reason) => bandwidth.setUploadsBlocked(reason)).then((stop) => {
+      if (powerRules === rules) stopWatchingPower = stop;
+      else stop();
+    });
+  };
+  watchPower();
   /** Every download this client started, with what its status needs. */
   const tracked: Array<{ download: Download; mode: ClientConfig['downloadMode']; background: boolean; startedAt: number; endedAt: number | undefined; rates: PeerRates }> = [];
   const statusOf = (t: (typeof tracked)[number], now: number): DownloadStatus => {
@@ -265,7 +287,9 @@ export function createClient(options: ClientOptions = {}): TabswarmClient {
       } catch {
         policy = undefined; // the CDN base still names it
       }
-      return cdnUrlsOf(serverUrl, contentId, policy, options.cdnBaseUrl)[0]!;
+      const url = cdnUrlsOf(serverUrl, contentId, policy, options.cdnBaseUrl)[0];
+      if (url === undefined) throw new TabswarmError('cdn-error', 'this content is shared by peers only: there is no CDN copy for the browser to download');
+      return url;
     },
     get settings() {
       return config;
@@ -273,12 +297,18 @@ export function createClient(options: ClientOptions = {}): TabswarmClient {
     saveSettings(changes) {
       const saved = saveSettings(storage, changes);
       config = resolveConfig(layeredSettings({ page: pageConfig, saved, query }));
+      bandwidth.configure(config);
+      watchPower();
       return saved;
     },
     status() {
       const now = Date.now();
-      return perfSnapshot(peerId, tracked.map((t) => statusOf(t, now)));
+      const snap = perfSnapshot(peerId, tracked.map((t) => statusOf(t, now)));
+      const blocked = bandwidth.status().uploadsBlockedReason;
+      if (blocked !== undefined) snap.UploadsBlocked = blocked;
+      return snap;
     },
+    bandwidth: () => bandwidth.status(),
     async download(target, request = {}) {
       const cfg = resolveConfig({ ...config, ...request.config, ...(request.background !== undefined ? { isBackground: request.background } : {}) });
       if (cfg.downloadMode === 'bypass') {
@@ -321,6 +351,7 @@ export function createClient(options: ClientOptions = {}): TabswarmClient {
         peering,
         simpleReason: content.mode === 'simple' ? content.reason : undefined,
         config: cfg,
+        bandwidth,
       });
       const entry = { download, mode: cfg.downloadMode, background: cfg.isBackground, startedAt: Date.now(), endedAt: undefined as number | undefined, rates: new PeerRates() };
       tracked.push(entry);
@@ -329,6 +360,8 @@ export function createClient(options: ClientOptions = {}): TabswarmClient {
     },
     close() {
       clearInterval(sampler);
+      stopWatchingPower?.();
+      bandwidth.close();
       for (const d of downloads) d.stop();
       downloads.clear();
       for (const s of signalings.values()) s.close();
