@@ -73,6 +73,12 @@ export function createCdnHandler(deps: { contents: ContentStore; cdnLog: CdnLogR
       sendText(req, res, 404, 'unknown content\n');
       return;
     }
+    if (record.filePath === undefined) {
+      // Peer-only content (shared from a browser): the server never had the file.
+      sendText(req, res, 404, 'no CDN copy: this content is shared by peers only\n');
+      return;
+    }
+    const filePath = record.filePath;
     cdnLog.recordRequest(contentId);
 
     let streamed = false;
@@ -92,8 +98,8 @@ export function createCdnHandler(deps: { contents: ContentStore; cdnLog: CdnLogR
     res.setHeader('X-Content-Type-Options', 'nosniff');
     res.setHeader('Timing-Allow-Origin', '*');
 
-    const stream = send(req, '/' + basename(record.filePath), {
-      root: dirname(record.filePath),
+    const stream = send(req, '/' + basename(filePath), {
+      root: dirname(filePath),
       acceptRanges: true,
       etag: false, // set above: the content ID
       lastModified: true,

@@ -161,6 +161,40 @@ export interface ServerConfig {
    * @default 'tabswarm:'
    */
   redisKeyPrefix: string;
+  /**
+   * Classroom sharing (`POST /api/share`, signaling/share-api.ts): shares one remote address may
+   * make per minute (a token bucket refilled at this rate; `TABSWARM_SHARE_RATE`). More get 429.
+   * @default 10
+   */
+  shareRatePerMinute: number;
+  /**
+   * Shares one remote address may make at once before the rate applies (`TABSWARM_SHARE_BURST`).
+   * @default 10
+   */
+  shareBurst: number;
+  /**
+   * How long a join code resolves after it was made (ms; `TABSWARM_JOIN_CODE_TTL_MS`). The long
+   * link of a share keeps working after that; only the short code and `/j/<code>` expire.
+   * @default 86400000 (24 h)
+   */
+  joinCodeTtlMs: number;
+  /**
+   * Serve HTTPS with a certificate the server makes for itself (`TABSWARM_TLS=auto`): self-signed,
+   * for `localhost`, this machine's name, 127.0.0.1, ::1 and its LAN addresses, kept in
+   * `<contentDir>/tls/` so its fingerprint stays the same across restarts (a new one is made
+   * when the LAN addresses change or it is within 30 days of expiry). Browsers warn once per
+   * device; after that the page is a secure context (WebCrypto, which every check needs).
+   * @default false
+   */
+  tlsAuto: boolean;
+  /**
+   * Serve HTTPS with this PEM certificate (chain) and `tlsKeyFile` (`TABSWARM_TLS_CERT`,
+   * `TABSWARM_TLS_KEY`): both or neither, and not with `tlsAuto`.
+   * @default undefined (plain HTTP, unless `tlsAuto`)
+   */
+  tlsCertFile: string | undefined;
+  /** The PEM private key of `tlsCertFile`. @default undefined */
+  tlsKeyFile: string | undefined;
 }
 
 export const DEFAULT_SERVER_CONFIG: Readonly<ServerConfig> = Object.freeze({
@@ -190,6 +224,12 @@ export const DEFAULT_SERVER_CONFIG: Readonly<ServerConfig> = Object.freeze({
   instanceId: randomBytes(8).toString('hex'),
   redisUrl: undefined,
   redisKeyPrefix: 'tabswarm:',
+  shareRatePerMinute: 10,
+  shareBurst: 10,
+  joinCodeTtlMs: 24 * 3600 * 1000,
+  tlsAuto: false,
+  tlsCertFile: undefined,
+  tlsKeyFile: undefined,
 });
 
 /** Bounds of `intervalMs` in the `peers` message schema. */
@@ -259,7 +299,26 @@ export function resolveConfig(overrides: Partial<ServerConfig> = {}): ServerConf
   if (typeof c.redisKeyPrefix !== 'string' || !/^[A-Za-z0-9_.:-]{1,64}$/.test(c.redisKeyPrefix)) {
     throw new ConfigError(`redisKeyPrefix (TABSWARM_REDIS_PREFIX) must be 1-64 of [A-Za-z0-9_.:-], got "${String(c.redisKeyPrefix)}"`);
   }
+  for (const key of ['shareRatePerMinute', 'shareBurst', 'joinCodeTtlMs'] as const) {
+    if (!Number.isFinite(c[key]) || c[key] <= 0) throw new ConfigError(`${key} must be positive, got ${c[key]}`);
+  }
+  if (typeof c.tlsAuto !== 'boolean') throw new ConfigError(`tlsAuto must be a boolean, got ${String(c.tlsAuto)}`);
+  if ((c.tlsCertFile === undefined) !== (c.tlsKeyFile === undefined)) {
+    throw new ConfigError('TABSWARM_TLS_CERT and TABSWARM_TLS_KEY go together: set both (PEM files) or neither');
+  }
+  if (c.tlsAuto && c.tlsCertFile !== undefined) {
+    throw new ConfigError('set either TABSWARM_TLS=auto (a self-signed certificate) or TABSWARM_TLS_CERT and TABSWARM_TLS_KEY (your own), not both');
+  }
   return c;
+}
+
+/** `TABSWARM_TLS`: auto (or on, true, 1) makes a certificate; off (false, 0) or unset: none. */
+function tlsAutoFromEnv(env: NodeJS.ProcessEnv): boolean | undefined {
+  const raw = env.TABSWARM_TLS?.trim().toLowerCase();
+  if (raw === undefined || raw === '') return undefined;
+  if (raw === 'auto' || raw === 'on' || raw === 'true' || raw === '1') return true;
+  if (raw === 'off' || raw === 'false' || raw === '0') return false;
+  throw new ConfigError(`TABSWARM_TLS must be auto or off, got "${raw}"`);
 }
 
 function intFromEnv(env: NodeJS.ProcessEnv, name: string): number | undefined {
@@ -296,7 +355,8 @@ function stringFromEnv(env: NodeJS.ProcessEnv, name: string): string | undefined
  * Reads the `TABSWARM_*` variables: PORT, HOST, ARRAYS_PORT, CONTENT_DIR, CDN_BASE_URL, DEMO_SIZE, APP_DIR,
  * ANNOUNCE_INTERVAL_MS, PEER_EXPIRY_MS, MAX_PEERS_PER_REPLY, ANNOUNCE_RATE, ANNOUNCE_BURST,
  * SIGNAL_RATE, SIGNAL_BURST, MAX_SOCKETS_PER_ADDRESS, OFFER_TTL_MS, TRUST_PROXY, LOG_LEVEL,
- * ICE_SERVERS (JSON), PUBLIC_URL, INSTANCE_ID, REDIS_URL, REDIS_PREFIX. Unset or empty
+ * ICE_SERVERS (JSON), PUBLIC_URL, INSTANCE_ID, REDIS_URL, REDIS_PREFIX, SHARE_RATE, SHARE_BURST,
+ * JOIN_CODE_TTL_MS, TLS (auto|off), TLS_CERT, TLS_KEY. Unset or empty
  * variables are left out, so `resolveConfig(configFromEnv())` falls back to the defaults.
  */
 export function configFromEnv(env: NodeJS.ProcessEnv = process.env): Partial<ServerConfig> {
@@ -332,5 +392,11 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): Partial<Ser
     instanceId: stringFromEnv(env, 'TABSWARM_INSTANCE_ID'),
     redisUrl: stringFromEnv(env, 'TABSWARM_REDIS_URL'),
     redisKeyPrefix: stringFromEnv(env, 'TABSWARM_REDIS_PREFIX'),
+    shareRatePerMinute: intFromEnv(env, 'TABSWARM_SHARE_RATE'),
+    shareBurst: intFromEnv(env, 'TABSWARM_SHARE_BURST'),
+    joinCodeTtlMs: intFromEnv(env, 'TABSWARM_JOIN_CODE_TTL_MS'),
+    tlsAuto: tlsAutoFromEnv(env),
+    tlsCertFile: stringFromEnv(env, 'TABSWARM_TLS_CERT'),
+    tlsKeyFile: stringFromEnv(env, 'TABSWARM_TLS_KEY'),
   };
 }

@@ -9,8 +9,14 @@
  * Content published while the server runs is picked up without a restart: a lookup of an
  * unknown ID checks the disk for it, and `refresh()` (run before each catalog reply) loads new
  * metadata files. Removing content needs a restart.
+ *
+ * Peer-only content (classroom sharing, signaling/share-api.ts): `shared/<id>.json` holds the
+ * metadata of a file that only browsers hold; the server has no copy (`filePath` undefined), so
+ * its policy names no CDN and `/cdn` answers 404 for it. It is served by lookup (policy,
+ * metadata, Discovery, the Arrays service) but not listed in the catalog. A content with both
+ * a published file and a shared entry is served as published.
  */
-import { mkdir, readdir, readFile, stat, unlink } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { CatalogEntry } from '../src/protocol/content-policy.js';
@@ -24,7 +30,21 @@ import { publishFile, sha256Hex, type PublishResult } from './publish.js';
 export interface ContentRecord extends CatalogEntry {
   pieceSize: number;
   metadataBytes: Uint8Array;
-  filePath: string;
+  /** The published file; undefined for peer-only content (shared from a browser: no CDN copy). */
+  filePath: string | undefined;
+}
+
+/** Folder of peer-only metadata (`shared/<contentId>.json`): content with no file on the server. */
+export const SHARED_DIR = 'shared';
+
+export function sharedPathOf(contentDir: string, contentId: string): string {
+  if (!isContentId(contentId)) throw new Error('not a content ID');
+  return join(contentDir, SHARED_DIR, contentId + META_SUFFIX);
+}
+
+/** Why `addPeerOnly` refused metadata (the message is for the person who sent it). */
+export class ContentRejectedError extends Error {
+  override name = 'ContentRejectedError';
 }
 
 export interface ContentStore {
@@ -39,6 +59,12 @@ export interface ContentStore {
   lookup(contentId: string): Promise<ContentRecord | undefined>;
   /** Loads metadata files that appeared since the last load. */
   refresh(): Promise<void>;
+  /**
+   * Adds peer-only content from its exact metadata bytes (parsed and checked; the content ID is
+   * their SHA-256) and keeps them in `shared/`, so it survives a restart. Idempotent; content
+   * already published with its file stays as it is. Throws ContentRejectedError for bad metadata.
+   */
+  addPeerOnly(metadataBytes: Uint8Array): Promise<ContentRecord>;
 }
 
 /** A rejected or missing ID is not checked on disk again for this long (ms). */
@@ -50,8 +76,40 @@ function errnoCode(err: unknown): string | undefined {
   return typeof err === 'object' && err !== null && 'code' in err ? String((err as { code: unknown }).code) : undefined;
 }
 
-/** Loads and checks one content ID. Never throws. */
+/** Loads and checks one content ID: published (meta/ and files/), else peer-only (shared/). Never throws. */
 async function loadOne(contentDir: string, contentId: string): Promise<LoadResult> {
+  const published = await loadPublished(contentDir, contentId);
+  if (published.ok || !published.missing) return published;
+  return loadPeerOnly(contentDir, contentId);
+}
+
+/** The record of metadata bytes whose SHA-256 must be `contentId`, without a file. */
+function peerOnlyRecord(contentId: string, bytes: Uint8Array): LoadResult {
+  if (sha256Hex(bytes) !== contentId) return { ok: false, reason: 'SHA-256 of the metadata bytes is not the content ID' };
+  const parsed = parseMetadata(bytes);
+  if (!parsed.ok) return { ok: false, reason: parsed.reason };
+  const meta = parsed.metadata;
+  return {
+    ok: true,
+    record: { contentId, name: meta.name, mimeType: meta.mimeType, fileSize: meta.fileSize, pieceSize: meta.pieceSize, metadataBytes: bytes, filePath: undefined },
+  };
+}
+
+async function loadPeerOnly(contentDir: string, contentId: string): Promise<LoadResult> {
+  let bytes: Uint8Array;
+  try {
+    const path = sharedPathOf(contentDir, contentId);
+    const st = await stat(path);
+    if (!st.isFile() || st.size > LIMITS.maxMetadataBytes) return { ok: false, reason: 'shared metadata is not a regular file within the size limit' };
+    bytes = await readFile(path);
+  } catch (err) {
+    if (errnoCode(err) === 'ENOENT') return { ok: false, reason: 'no metadata file', missing: true };
+    return { ok: false, reason: `cannot read shared metadata: ${errnoCode(err) ?? String(err)}` };
+  }
+  return peerOnlyRecord(contentId, bytes);
+}
+
+async function loadPublished(contentDir: string, contentId: string): Promise<LoadResult> {
   const metaPath = metaPathOf(contentDir, contentId);
   let bytes: Uint8Array;
   try {
@@ -142,6 +200,7 @@ export async function loadContentStore(contentDir: string, logger?: Logger): Pro
     },
     list() {
       return [...records.values()]
+        .filter((r) => r.filePath !== undefined)
         .map(({ contentId, name, mimeType, fileSize }) => ({ contentId, name, mimeType, fileSize }))
         .sort((a, b) => a.name.localeCompare(b.name) || a.contentId.localeCompare(b.contentId));
     },
@@ -156,6 +215,29 @@ export async function loadContentStore(contentDir: string, logger?: Logger): Pro
         refreshing = undefined;
       });
       return refreshing;
+    },
+    async addPeerOnly(metadataBytes) {
+      const contentId = sha256Hex(metadataBytes);
+      const known = records.get(contentId) ?? (await tryLoad(contentId, false));
+      if (known !== undefined) return known;
+      const checked = peerOnlyRecord(contentId, metadataBytes);
+      if (!checked.ok) throw new ContentRejectedError(checked.reason);
+      const path = sharedPathOf(contentDir, contentId);
+      await mkdir(join(contentDir, SHARED_DIR), { recursive: true });
+      const tmp = join(contentDir, SHARED_DIR, `.${contentId}.${process.pid}.${Date.now()}.tmp`);
+      try {
+        await writeFile(tmp, metadataBytes);
+        await rename(tmp, path);
+      } catch (err) {
+        await unlink(tmp).catch(() => undefined);
+        throw err;
+      }
+      rejected.delete(contentId);
+      if (!records.has(contentId)) {
+        records.set(contentId, checked.record);
+        logger?.info({ contentId, name: checked.record.name, fileSize: checked.record.fileSize }, 'peer-only content shared');
+      }
+      return records.get(contentId)!;
     },
   };
 }

@@ -33,15 +33,19 @@ const MAX_URL_LENGTH = 2048;
 const MAX_CATALOG_ENTRIES = 10_000;
 const IMMUTABLE = 'public, max-age=31536000, immutable';
 
-/** The content policy of `record`. CDN URLs end with the file name when it fits in a URL. */
-export function contentPolicyFor(record: Pick<ContentRecord, 'contentId' | 'name' | 'fileSize'>, cdnBaseUrl: string | undefined): ContentPolicy {
+/**
+ * The content policy of `record`. CDN URLs end with the file name when it fits in a URL.
+ * Peer-only content (no `filePath`: shared from a browser) has no CDN URL at all: peers only.
+ */
+export function contentPolicyFor(record: Pick<ContentRecord, 'contentId' | 'name' | 'fileSize'> & { filePath?: string | undefined }, cdnBaseUrl: string | undefined): ContentPolicy {
+  const peerOnly = 'filePath' in record && record.filePath === undefined;
   const base = `${cdnBaseUrl ?? '/cdn'}/${record.contentId}`;
   const named = `${base}/${encodeURIComponent(record.name)}`;
   return {
     contentId: record.contentId,
     metadataUrl: `${META_PREFIX}${record.contentId}`,
     metadataSha256: record.contentId,
-    cdnUrls: [named.length <= MAX_URL_LENGTH ? named : base],
+    cdnUrls: peerOnly ? [] : [named.length <= MAX_URL_LENGTH ? named : base],
     peering: true,
     name: record.name,
     fileSize: record.fileSize,

@@ -9,6 +9,7 @@ import { ConfigError, configFromEnv, resolveConfig } from './config.js';
 import { ensureDemoContent } from './content-store.js';
 import { createLogger } from './logger.js';
 import { createServer } from './server.js';
+import { TlsError } from './tls.js';
 
 /** IPv4 addresses of this machine's non-internal interfaces (what other devices on the LAN use). */
 function lanAddresses(): string[] {
@@ -20,10 +21,10 @@ function lanAddresses(): string[] {
 }
 
 /** URLs a person can open: localhost, plus LAN addresses when bound to every interface. */
-function openUrls(host: string, port: number): string[] {
+function openUrls(host: string, port: number, scheme: 'http' | 'https'): string[] {
   const all = host === '0.0.0.0' || host === '::' || host === '';
-  if (!all) return [`http://${host.includes(':') ? `[${host}]` : host}:${port}/`];
-  return [`http://localhost:${port}/`, ...lanAddresses().map((a) => `http://${a}:${port}/`)];
+  if (!all) return [`${scheme}://${host.includes(':') ? `[${host}]` : host}:${port}/`];
+  return [`${scheme}://localhost:${port}/`, ...lanAddresses().map((a) => `${scheme}://${a}:${port}/`)];
 }
 
 async function main(): Promise<void> {
@@ -39,15 +40,41 @@ async function main(): Promise<void> {
   }
   const logger = createLogger(config.logLevel);
   await ensureDemoContent(config.contentDir, config.demoSize, logger.child({ component: 'demo' }));
-  const server = await createServer(config, { logger });
+  let server;
+  try {
+    server = await createServer(config, { logger });
+  } catch (err) {
+    if (err instanceof TlsError) {
+      process.stderr.write(`tabswarm: ${err.message}\n`);
+      process.exit(1);
+    }
+    throw err;
+  }
 
-  const [localUrl = `${server.url}/`, ...lanUrls] = openUrls(config.host, server.port);
+  const scheme = server.tls ? 'https' : 'http';
+  const [localUrl = `${server.url}/`, ...lanUrls] = openUrls(config.host, server.port, scheme);
+  const tlsLines = server.tls
+    ? [
+        `    HTTPS:    ${server.tls.source === 'auto' ? 'a self-signed certificate made for this machine' : 'your certificate'} (${server.tls.certPath})`,
+        `              SHA-256 fingerprint ${server.tls.fingerprint256}`,
+        ...(server.tls.source === 'auto'
+          ? [
+              `              Each device warns once: choose "Advanced", then "Proceed" (compare the fingerprint if you like).`,
+              `              The certificate is kept, so devices stay accepted across restarts.`,
+            ]
+          : []),
+      ]
+    : lanUrls.length > 0
+      ? [`    note:     over plain HTTP, only localhost pages can check files; for other devices start with TABSWARM_TLS=auto`]
+      : [];
   const catalog = server.contents.list();
   const lines = [
     '',
     `  tabswarm is running`,
     `    open:     ${localUrl}`,
     ...lanUrls.map((u) => `    on LAN:   ${u}`),
+    `    share:    ${(lanUrls[0] ?? localUrl)}share.html   (share a file with a class: link, QR code, join code)`,
+    ...tlsLines,
     `    content:  ${resolve(config.contentDir)} (${catalog.length} published)`,
     ...catalog.slice(0, 10).map((c) => `    ${c.name} (${c.fileSize} bytes)\n      content ID: ${c.contentId}\n      link:       ${localUrl}#c=${c.contentId}`),
     ...(catalog.length > 10 ? [`    ... and ${catalog.length - 10} more at ${localUrl}api/catalog`] : []),

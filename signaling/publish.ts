@@ -18,8 +18,7 @@ import { basename, dirname, join } from 'node:path';
 import { LIMITS } from '../src/protocol/limits.js';
 import {
   DEFAULT_PIECE_SIZE,
-  METADATA_FORMAT,
-  METADATA_VERSION,
+  buildMetadata,
   encodeMetadata,
   parseMetadata,
   pieceCountOf,
@@ -183,16 +182,14 @@ export async function publishFile(filePath: string, options: PublishOptions): Pr
   const hashes = await hashPieces(createReadStream(filePath, { highWaterMark: pieceSize }), pieceSize);
   if (hashes.fileSize !== before.size) throw new PublishError(`${filePath} changed size while it was being hashed`);
 
-  const metadata: Metadata = {
-    format: METADATA_FORMAT,
-    version: METADATA_VERSION,
+  const metadata: Metadata = buildMetadata({
     name,
     mimeType,
     fileSize: hashes.fileSize,
     pieceSize,
     fileSha256: hashes.fileSha256,
     pieceSha256: hashes.pieceSha256,
-  };
+  });
   const metadataBytes = encodeMetadata(metadata);
   const parsed = parseMetadata(metadataBytes);
   if (!parsed.ok) throw new PublishError(`built invalid metadata: ${parsed.reason}`); // our own bug

@@ -5,15 +5,21 @@
  *   /cdn/*            the CDN origin, HTTP Range             (cdn.ts)
  *   /metrics          Prometheus exposition                  (metrics.ts)
  *   /arrays           the Arrays WebSocket service           (arrays.ts)
+ *   /api/share, /api/join/*, /j/*   classroom sharing: peer-only content, join codes (share-api.ts)
  *   /lib/*            the built library, /examples/* its example pages (libDir, examplesDir)
  *   everything else   the web app from `appDir` (single-page), or a note to build it.
+ *
+ * With TLS (`tlsAuto`, or `tlsCertFile` and `tlsKeyFile`: tls.ts) the same port speaks HTTPS
+ * (and WSS for /arrays); a plain-HTTP request that reaches it is redirected to its https: URL,
+ * so an address typed without `https://` still lands on the secure page.
  *
  * `createServer` resolves once the server listens; `close()` terminates every WebSocket and
  * HTTP connection (including downloads in progress) and resolves when the port is released.
  */
 import { existsSync, statSync } from 'node:fs';
-import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer as createHttpServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import { createServer as createNetServer, type AddressInfo, type Server as NetServer, type Socket } from 'node:net';
 import type { Logger } from 'pino';
 import sirv from 'sirv';
 import { createArraysService } from './arrays.js';
@@ -30,13 +36,17 @@ import { createLogger } from './logger.js';
 import { createMetrics, createSwarmsRoute, type Metrics } from './metrics.js';
 import { createRedisScaleOut, type RedisScaleOut } from './redis-scale-out.js';
 import { createRestartableArrays, type RestartableArrays } from './restartable-arrays.js';
+import { createShareApi } from './share-api.js';
 import type { SwarmRegistry } from './swarm-registry.js';
+import { loadTls, type TlsMaterial } from './tls.js';
 
 export const ARRAYS_PATH = '/arrays';
 
 export interface ServerHandle {
-  /** Base URL for local clients, e.g. `http://127.0.0.1:8080` (no trailing slash). */
+  /** Base URL for local clients, e.g. `http://127.0.0.1:8080` (`https:` with TLS; no trailing slash). */
   url: string;
+  /** The certificate served when TLS is on (never the key): fingerprint, names, where it is. */
+  tls: Omit<TlsMaterial, 'key'> | undefined;
   /** The bound port (the real one when `port: 0` was asked). */
   port: number;
   /** The uWebSockets Arrays listener's bound port, when `arraysPort` is set. */
@@ -82,9 +92,23 @@ function isDirectory(path: string): boolean {
   return existsSync(path) && statSync(path).isDirectory();
 }
 
+/** A plain-HTTP request that reached the TLS port: sent to the same URL over https. */
+function redirectToHttps(req: IncomingMessage, res: ServerResponse): void {
+  const host = req.headers.host;
+  if (host === undefined || !/^[A-Za-z0-9.:[\]-]{1,300}$/.test(host)) {
+    return sendText(req, res, 400, 'this tabswarm server speaks HTTPS only: open the https:// address it printed\n');
+  }
+  res.statusCode = 308;
+  res.setHeader('Location', `https://${host}${req.url ?? '/'}`);
+  res.setHeader('Content-Length', '0');
+  res.end();
+}
+
 export async function createServer(options: Partial<ServerConfig> = {}, deps: ServerDeps = {}): Promise<ServerHandle> {
   const config = resolveConfig(options);
   const logger = deps.logger ?? createLogger(config.logLevel);
+  // Before anything listens or connects: a bad certificate stops the start with its reason.
+  const tls = await loadTls(config, logger.child({ component: 'tls' }));
   const contents = await loadContentStore(config.contentDir, logger.child({ component: 'content' }));
   const cdnLog = createCdnLog();
   // Scale-out: with a Redis URL, the registry and the signal relay are shared through Redis.
@@ -121,6 +145,7 @@ export async function createServer(options: Partial<ServerConfig> = {}, deps: Se
     cdnLog,
     logger,
   });
+  const shareApi = createShareApi({ contents, config, logger });
   const handleApi = createApiHandler({
     contents,
     cdnLog,
@@ -183,18 +208,39 @@ export async function createServer(options: Partial<ServerConfig> = {}, deps: Se
   async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const pathname = pathnameOf(req);
     if (pathname.startsWith(CDN_PREFIX)) return handleCdn(req, res, pathname);
+    if (await shareApi.handle(req, res, pathname)) return;
     if (await handleApi(req, res, pathname)) return;
     if (await metrics.handle(req, res, pathname)) return;
     serveStatic(req, res, pathname);
   }
 
-  const server = createHttpServer((req, res) => {
+  const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
     route(req, res).catch((err: unknown) => {
       logger.error({ err, url: req.url }, 'request failed');
       if (!res.headersSent) sendText(req, res, 500, 'internal error\n');
       else res.destroy();
     });
-  });
+  };
+  // Without TLS, one HTTP server listens. With TLS, a TCP listener looks at each connection's
+  // first byte: a TLS handshake (0x16) goes to the HTTPS server, anything else to a plain HTTP
+  // server that redirects to https:. Both are fed connections; only the listener listens.
+  const server: HttpServer = tls ? createHttpsServer({ cert: tls.cert, key: tls.key }, onRequest) : createHttpServer(onRequest);
+  const plain: HttpServer | undefined = tls ? createHttpServer(redirectToHttps) : undefined;
+  const sockets = new Set<Socket>();
+  const listener: NetServer = tls
+    ? createNetServer((socket) => {
+        sockets.add(socket);
+        socket.once('close', () => sockets.delete(socket));
+        socket.on('error', () => socket.destroy());
+        socket.once('data', (first: Buffer) => {
+          socket.pause();
+          socket.unshift(first);
+          (first[0] === 0x16 ? server : plain!).emit('connection', socket);
+          process.nextTick(() => socket.resume());
+        });
+      })
+    : server;
+  plain?.on('clientError', (_err, socket) => socket.destroy());
   server.on('clientError', (_err, socket) => {
     if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
     else socket.destroy();
@@ -210,9 +256,9 @@ export async function createServer(options: Partial<ServerConfig> = {}, deps: Se
 
   try {
     await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(config.port, config.host, () => {
-        server.off('error', reject);
+      listener.once('error', reject);
+      listener.listen(config.port, config.host, () => {
+        listener.off('error', reject);
         resolve();
       });
     });
@@ -227,27 +273,29 @@ export async function createServer(options: Partial<ServerConfig> = {}, deps: Se
       { cause: err },
     );
   }
-  server.on('error', (err) => logger.error({ err }, 'http server error'));
+  listener.on('error', (err) => logger.error({ err }, 'http server error'));
   if (config.arraysPort !== undefined) {
     try {
       uws = await listenUws(arrays, { host: config.host, port: config.arraysPort, path: ARRAYS_PATH, logger });
     } catch (err) {
       await arrays.close();
       await scaleOut?.close();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await new Promise<void>((resolve) => listener.close(() => resolve()));
       throw new Error(`${(err as Error).message}; set TABSWARM_ARRAYS_PORT to another port`, { cause: err });
     }
   }
 
-  const port = (server.address() as AddressInfo).port;
+  const port = (listener.address() as AddressInfo).port;
   let closing: Promise<void> | undefined;
-  logger.info({ host: config.host, port, contentDir: config.contentDir, contents: contents.size }, 'listening');
+  logger.info({ host: config.host, port, tls: tls?.source ?? 'off', contentDir: config.contentDir, contents: contents.size }, 'listening');
+  const scheme = tls ? 'https' : 'http';
 
   return {
-    url: `http://${localUrlHost(config.host)}:${port}`,
+    url: `${scheme}://${localUrlHost(config.host)}:${port}`,
+    tls: tls ? { cert: tls.cert, source: tls.source, fingerprint256: tls.fingerprint256, altNames: tls.altNames, validTo: tls.validTo, certPath: tls.certPath } : undefined,
     port,
     arraysPort: uws?.port,
-    arraysUrl: `ws://${localUrlHost(config.host)}:${uws?.port ?? port}${ARRAYS_PATH}`,
+    arraysUrl: uws ? `ws://${localUrlHost(config.host)}:${uws.port}${ARRAYS_PATH}` : `${tls ? 'wss' : 'ws'}://${localUrlHost(config.host)}:${port}${ARRAYS_PATH}`,
     cdnLog,
     arrays,
     contents,
@@ -261,8 +309,10 @@ export async function createServer(options: Partial<ServerConfig> = {}, deps: Se
         await arrays.close();
         await scaleOut?.close();
         await new Promise<void>((resolve) => {
-          server.close(() => resolve());
+          listener.close(() => resolve());
           server.closeAllConnections();
+          plain?.closeAllConnections();
+          for (const socket of sockets) socket.destroy();
         });
       })();
       return closing;

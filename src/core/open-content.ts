@@ -6,6 +6,10 @@
  * When the policy or the metadata cannot be had, or the metadata fails its checks, the
  * content opens in simple mode, as in DO: HTTP only, no peers, and nothing to verify pieces
  * against (docs/security.md says what that leaves open).
+ *
+ * Peer-only content (a policy with no CDN URL: shared from a browser, signaling/share-api.ts)
+ * opens verified with `cdnUrls` empty, and the download waits for peers; if its metadata fails
+ * its checks there is no simple mode (no CDN to fall back on): that fails with the reason.
  */
 import { TabswarmError, isTabswarmError } from './errors.js';
 import type { Hasher, HttpRange } from './ports.js';
@@ -60,6 +64,10 @@ export async function openContent(serverUrl: string, contentId: string, deps: Op
     return { mode: 'verified', contentId, policy, metadata, cdnUrls: policy.cdnUrls.map((u) => new URL(u, policyUrl).href) };
   } catch (e) {
     if (!isTabswarmError(e)) throw e;
+    // Peer-only content (shared from a browser): no CDN copy, so no simple mode to fall back on.
+    if (policy !== undefined && policy.cdnUrls.length === 0) {
+      throw new TabswarmError(e.kind, `${e.message}; this content is shared by peers only (there is no CDN copy), so it cannot be downloaded unverified either`, { cause: e });
+    }
     return openSimple(serverUrl, contentId, e.message, policy, deps);
   }
 }

@@ -16,14 +16,19 @@ export const contentPolicySchema = z
     metadataUrl: url,
     /** SHA-256 of the metadata bytes; equal to the content ID for published content. */
     metadataSha256: z.string().regex(SHA256_HEX),
-    /** URLs of the whole file on the CDN, tried in order; each must answer HTTP Range requests. */
-    cdnUrls: z.array(url).min(1).max(8),
+    /**
+     * URLs of the whole file on the CDN, tried in order; each must answer HTTP Range requests.
+     * Empty for peer-only content (shared from a browser, no CDN copy): peers only, and then
+     * `peering` must be true.
+     */
+    cdnUrls: z.array(url).max(8),
     /** Whether peer-to-peer is allowed for this content; false means HTTP only (still verified). */
     peering: z.boolean(),
     name: boundedString(LIMITS.maxNameLength, 1),
     fileSize: z.number().int().min(0).max(LIMITS.maxFileSize),
   })
-  .strict();
+  .strict()
+  .refine((p) => p.cdnUrls.length > 0 || p.peering, { message: 'a policy with no CDN URL must allow peering', path: ['cdnUrls'] });
 export type ContentPolicy = z.infer<typeof contentPolicySchema>;
 
 export const catalogEntrySchema = z

@@ -101,3 +101,41 @@ export function encodeMetadata(meta: Metadata): Uint8Array {
   };
   return new TextEncoder().encode(JSON.stringify(ordered) + '\n');
 }
+
+/** What a publisher measures of a file; `buildMetadata` adds the format and version. */
+export interface MetadataFields {
+  name: string;
+  mimeType: string;
+  fileSize: number;
+  pieceSize: number;
+  fileSha256: string;
+  pieceSha256: string[];
+}
+
+/**
+ * The metadata of a hashed file, as every publisher builds it (signaling/publish.ts on the
+ * server, the share page in the browser); `encodeMetadata` of it gives the bytes whose
+ * SHA-256 is the content ID. Not checked here: run the bytes through `parseMetadata`.
+ */
+export function buildMetadata(fields: MetadataFields): Metadata {
+  return {
+    format: METADATA_FORMAT,
+    version: METADATA_VERSION,
+    name: fields.name,
+    mimeType: fields.mimeType,
+    fileSize: fields.fileSize,
+    pieceSize: fields.pieceSize,
+    fileSha256: fields.fileSha256,
+    pieceSha256: fields.pieceSha256,
+  };
+}
+
+/**
+ * The piece size for a file of `fileSize` bytes: the 1 MiB default, doubled while the file
+ * would have more than `LIMITS.maxPieces` pieces (never past `LIMITS.maxPieceSize`).
+ */
+export function pieceSizeFor(fileSize: number): number {
+  let size = DEFAULT_PIECE_SIZE;
+  while (pieceCountOf(fileSize, size) > LIMITS.maxPieces && size < LIMITS.maxPieceSize) size *= 2;
+  return size;
+}

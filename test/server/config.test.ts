@@ -28,6 +28,15 @@ describe('server config', () => {
       instanceId: expect.stringMatching(/^[0-9a-f]{16}$/),
       redisUrl: undefined,
       redisKeyPrefix: 'tabswarm:',
+      arraysPort: undefined,
+      libDir: './dist/lib',
+      examplesDir: './examples',
+      shareRatePerMinute: 10,
+      shareBurst: 10,
+      joinCodeTtlMs: 24 * 3600 * 1000,
+      tlsAuto: false,
+      tlsCertFile: undefined,
+      tlsKeyFile: undefined,
     });
     expect(resolveConfig({ port: undefined })).toEqual(resolveConfig());
   });

@@ -1,0 +1,224 @@
+/**
+ * Classroom sharing: a browser publishes the metadata of a file it holds, and its receivers
+ * download it from that browser and from each other; the server never has the file.
+ *
+ *   POST /api/share          body: the exact metadata bytes (at most LIMITS.maxMetadataBytes),
+ *                            parsed with parseMetadata; content ID = SHA-256 of the bytes as
+ *                            sent. 201 { contentId, joinCode, groupId, link, shortLink,
+ *                            expiresAt, lanLinks }. 400 bad metadata, 413 too large,
+ *                            429 too many shares from one address (token bucket per address).
+ *   GET  /api/join/<code>    { contentId, groupId, link, shortLink, expiresAt }; 404 unknown or expired.
+ *   GET  /j/<code>           302 to the link (a short URL for a QR code or a board); 404 page otherwise.
+ *
+ * The content is peer-only (content-store.ts): its policy names no CDN, `/cdn` answers 404 for
+ * it. Every receiver joins download mode Group with the share's own group ID, so the sharer and
+ * its receivers are one swarm partition (docs/services.md, scopes) whatever their addresses.
+ * The link is `<origin>/?downloadMode=group&groupId=<group>#c=<contentId>`: the content ID
+ * rides in the fragment, the root of trust, as in every tabswarm link.
+ */
+import { randomBytes } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { TLSSocket } from 'node:tls';
+import type { Logger } from 'pino';
+import { LIMITS } from '../src/protocol/limits.js';
+import type { ServerConfig } from './config.js';
+import { ContentRejectedError, type ContentStore } from './content-store.js';
+import { logRequest } from './http-api.js';
+import { sendJson, sendJsonError, sendText, setCors } from './http-util.js';
+import { JoinCodes, type JoinEntry } from './join-codes.js';
+import { addressBucketOf, remoteAddressOf } from './lan-key.js';
+import { lanAddresses } from './tls.js';
+import { TokenBucket } from './token-bucket.js';
+
+export const SHARE_PATH = '/api/share';
+export const JOIN_API_PREFIX = '/api/join/';
+export const JOIN_PAGE_PREFIX = '/j/';
+
+export interface ShareReply {
+  contentId: string;
+  joinCode: string;
+  groupId: string;
+  /** `<origin>/?downloadMode=group&groupId=<group>#c=<contentId>` (relative when the request had no usable Host). */
+  link: string;
+  /** `<origin>/j/<code>`: resolves to `link` while the code lives. */
+  shortLink: string;
+  /** When the join code expires (ISO 8601). */
+  expiresAt: string;
+  /** When the request came to a loopback address: the same link on each LAN address, for the other devices. */
+  lanLinks: string[];
+}
+
+export interface ShareApiDeps {
+  contents: ContentStore;
+  config: Pick<ServerConfig, 'shareRatePerMinute' | 'shareBurst' | 'joinCodeTtlMs' | 'trustProxy' | 'publicUrl' | 'host'>;
+  logger: Logger;
+  /** The clock (ms), for tests. */
+  now?: () => number;
+}
+
+const HOST_RE = /^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,62})(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}))*\.?|\[[0-9A-Fa-f:.]{2,45}\])(?::\d{1,5})?$/;
+const LOOPBACK_HOST_RE = /^(?:localhost|127(?:\.\d{1,3}){3}|\[::1\])(?::(\d{1,5}))?$/i;
+/** Most addresses whose buckets are kept; past it the table starts again (bounded memory). */
+const MAX_BUCKETS = 10_000;
+
+function lastForwarded(value: string | string[] | undefined): string | undefined {
+  const raw = Array.isArray(value) ? value.join(',') : value;
+  const last = raw?.split(',').pop()?.trim();
+  return last === undefined || last === '' ? undefined : last;
+}
+
+export function createShareApi(deps: ShareApiDeps) {
+  const { contents, config } = deps;
+  const now = deps.now ?? Date.now;
+  const log = deps.logger.child({ component: 'share' });
+  const codes = new JoinCodes({ ttlMs: config.joinCodeTtlMs, now });
+  const buckets = new Map<string, TokenBucket>();
+
+  /** The origin links are built on: the public URL, else the request's scheme and Host; '' if none is usable. */
+  function originOf(req: IncomingMessage): { origin: string; host: string | undefined; secure: boolean } {
+    if (config.publicUrl !== undefined) return { origin: config.publicUrl, host: undefined, secure: config.publicUrl.startsWith('https:') };
+    let secure = (req.socket as Partial<TLSSocket>).encrypted === true;
+    let host = req.headers.host;
+    if (config.trustProxy) {
+      const proto = lastForwarded(req.headers['x-forwarded-proto'])?.toLowerCase();
+      if (proto === 'https' || proto === 'http') secure = proto === 'https';
+      host = lastForwarded(req.headers['x-forwarded-host']) ?? host;
+    }
+    if (host === undefined || !HOST_RE.test(host)) return { origin: '', host: undefined, secure };
+    return { origin: `${secure ? 'https' : 'http'}://${host.toLowerCase()}`, host: host.toLowerCase(), secure };
+  }
+
+  const linkPath = (e: JoinEntry) => `/?downloadMode=group&groupId=${e.groupId}#c=${e.contentId}`;
+
+  function linksOf(req: IncomingMessage, e: JoinEntry) {
+    const { origin, host, secure } = originOf(req);
+    const lanLinks: string[] = [];
+    const loopback = host === undefined ? null : LOOPBACK_HOST_RE.exec(host);
+    const allInterfaces = config.host === '0.0.0.0' || config.host === '::' || config.host === '';
+    if (loopback && allInterfaces) {
+      const port = loopback[1] === undefined ? '' : `:${loopback[1]}`;
+      for (const a of lanAddresses()) if (!a.includes(':')) lanLinks.push(`${secure ? 'https' : 'http'}://${a}${port}${JOIN_PAGE_PREFIX}${e.code}`);
+    }
+    return { link: `${origin}${linkPath(e)}`, shortLink: `${origin}${JOIN_PAGE_PREFIX}${e.code}`, expiresAt: new Date(e.expiresAt).toISOString(), lanLinks };
+  }
+
+  function allowed(req: IncomingMessage): boolean {
+    const key = addressBucketOf(remoteAddressOf(req, config.trustProxy));
+    let bucket = buckets.get(key);
+    if (bucket === undefined) {
+      if (buckets.size >= MAX_BUCKETS) buckets.clear();
+      bucket = new TokenBucket(config.shareRatePerMinute / 60, config.shareBurst, now());
+      buckets.set(key, bucket);
+    }
+    return bucket.take(now());
+  }
+
+  /** The request body, or undefined (and the reply sent) when it is over `max` bytes. */
+  function readBody(req: IncomingMessage, res: ServerResponse, max: number): Promise<Uint8Array | undefined> {
+    return new Promise((resolve, reject) => {
+      const declared = Number(req.headers['content-length']);
+      const tooLarge = () => {
+        sendJsonError(req, res, 413, `the metadata is over the ${LIMITS.maxMetadataBytes}-byte limit`);
+        res.once('finish', () => req.destroy());
+        resolve(undefined);
+      };
+      if (Number.isFinite(declared) && declared > max) return tooLarge();
+      const chunks: Buffer[] = [];
+      let size = 0;
+      let over = false;
+      req.on('data', (chunk: Buffer) => {
+        if (over) return;
+        size += chunk.length;
+        if (size > max) {
+          over = true;
+          chunks.length = 0;
+          req.pause();
+          tooLarge();
+          return;
+        }
+        chunks.push(chunk);
+      });
+      req.on('end', () => {
+        if (!over) resolve(new Uint8Array(Buffer.concat(chunks)));
+      });
+      req.on('error', reject);
+    });
+  }
+
+  async function share(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if (!allowed(req)) {
+      return sendJson(req, res, 429, { error: 'too many shares from this address; wait a minute and try again' }, { 'Retry-After': '60' });
+    }
+    const body = await readBody(req, res, LIMITS.maxMetadataBytes);
+    if (body === undefined) return;
+    if (body.byteLength === 0) return sendJsonError(req, res, 400, 'the body must be the metadata JSON bytes; it was empty');
+    let record;
+    try {
+      record = await contents.addPeerOnly(body);
+    } catch (err) {
+      if (err instanceof ContentRejectedError) return sendJsonError(req, res, 400, `bad metadata: ${err.message}`);
+      throw err;
+    }
+    const groupId = `class-${randomBytes(8).toString('hex')}`;
+    const entry = codes.create(record.contentId, groupId);
+    log.info({ contentId: record.contentId, name: record.name, fileSize: record.fileSize, peerOnly: record.filePath === undefined, joinCode: entry.code }, 'content shared');
+    const reply: ShareReply = { contentId: record.contentId, joinCode: entry.code, groupId, ...linksOf(req, entry) };
+    sendJson(req, res, 201, reply, { 'Cache-Control': 'no-store' });
+  }
+
+  function join(req: IncomingMessage, res: ServerResponse, code: string): void {
+    const entry = codes.resolve(decodeURIComponent(code));
+    if (entry === undefined) return sendJsonError(req, res, 404, 'unknown or expired join code');
+    sendJson(req, res, 200, { contentId: entry.contentId, groupId: entry.groupId, joinCode: entry.code, ...linksOf(req, entry) }, { 'Cache-Control': 'no-store' });
+  }
+
+  function joinPage(req: IncomingMessage, res: ServerResponse, code: string): void {
+    let entry: JoinEntry | undefined;
+    try {
+      entry = codes.resolve(decodeURIComponent(code));
+    } catch {
+      entry = undefined;
+    }
+    if (entry === undefined) {
+      return sendText(req, res, 404, `This join code (${code.slice(0, 16)}) is unknown or has expired (codes last ${Math.round(config.joinCodeTtlMs / 3600_000)} h).\nAsk the person sharing for a new link or code.\n`, {
+        'Cache-Control': 'no-store',
+      });
+    }
+    res.statusCode = 302;
+    res.setHeader('Location', linkPath(entry));
+    res.setHeader('Cache-Control', 'no-store');
+    res.setHeader('Content-Length', '0');
+    res.end();
+  }
+
+  return {
+    codes,
+    /** Handles `/api/share`, `/api/join/<code>` and `/j/<code>`; returns false for other paths. */
+    async handle(req: IncomingMessage, res: ServerResponse, pathname: string): Promise<boolean> {
+      const isShare = pathname === SHARE_PATH;
+      const isJoinApi = pathname.startsWith(JOIN_API_PREFIX);
+      const isJoinPage = pathname.startsWith(JOIN_PAGE_PREFIX);
+      if (!isShare && !isJoinApi && !isJoinPage) return false;
+      if (!isJoinPage) logRequest(log, req, res);
+      setCors(res);
+      const allow = isShare ? 'POST, OPTIONS' : 'GET, HEAD';
+      if (req.method === 'OPTIONS') {
+        res.setHeader('Access-Control-Allow-Methods', allow);
+        res.setHeader('Access-Control-Allow-Headers', 'Content-Type');
+        res.setHeader('Content-Length', '0');
+        res.statusCode = 204;
+        res.end();
+        return true;
+      }
+      const ok = isShare ? req.method === 'POST' : req.method === 'GET' || req.method === 'HEAD';
+      if (!ok) {
+        sendJson(req, res, 405, { error: 'method not allowed' }, { Allow: allow });
+        return true;
+      }
+      if (isShare) await share(req, res);
+      else if (isJoinApi) join(req, res, pathname.slice(JOIN_API_PREFIX.length));
+      else joinPage(req, res, pathname.slice(JOIN_PAGE_PREFIX.length));
+      return true;
+    },
+  };
+}
