@@ -1,8 +1,10 @@
+import { resolve } from 'node:path';
 import { defineConfig } from 'vite';
 
 /**
  * The web app is built to dist/app and served by the tabswarm server (signaling/).
  * Workers are ES modules so comlink and hash-wasm load in them as in the page.
+ * Two pages: the app (index.html) and the classroom share page (share.html).
  */
 export default defineConfig({
   root: 'src/ui',
@@ -12,6 +14,12 @@ export default defineConfig({
     emptyOutDir: true,
     target: 'es2022',
     sourcemap: true,
+    rollupOptions: {
+      input: {
+        main: resolve(import.meta.dirname, 'src/ui/index.html'),
+        share: resolve(import.meta.dirname, 'src/ui/share.html'),
+      },
+    },
   },
   worker: { format: 'es' },
   server: {
