@@ -17,6 +17,7 @@ import { CdnSource, type CdnPacing } from './cdn-source.js';
 import { peeringModeOf, resolveConfig, type ClientConfig } from './config.js';
 import { Emitter } from './emitter.js';
 import { TabswarmError, isTabswarmError } from './errors.js';
+import { verifiedPieceReader } from './verify-stored.js';
 import { PeerSession } from './peer-session.js';
 import { pickForCdn, pickRarest, type PickState } from './piece-picker.js';
 import type { PieceSource } from './piece-source.js';
@@ -55,6 +56,12 @@ export interface DownloadOptions {
    * Absent: nothing is limited and uploads are always allowed.
    */
   bandwidth?: Bandwidth;
+  /**
+   * The content is complete in the store and was verified whole when it completed (the piece
+   * cache says so, docs/cache.md): start as a seeder without reading the whole file back.
+   * Every piece is still re-hashed before it is served. Default false.
+   */
+  trustStored?: boolean;
 }
 
 /** What limits a download now (for a status report); rates in bytes per second, 0 = unlimited. */
@@ -254,6 +261,7 @@ export class Download {
     }
     this.wholeFile = new WholeFileHash(this.opts.hasher, this.pieceCount, (i) => this.readPiece(i), (i) => this.have.has(i));
     this.swarm?.start();
+    if (this.have.complete && this.opts.trustStored === true && this.simpleReason === undefined) return this.completeFromStore();
     if (this.have.complete) return void this.finish();
     this.pump();
   }
@@ -272,6 +280,25 @@ export class Download {
     this.wholeFile?.close();
     if (this._state !== 'complete' && this._state !== 'failed') this.setState('stopped');
   }
+
+  /** Pieces whose stored copy failed its re-check: never served again in this session. */
+  private readonly badStored = new Set<number>();
+  private verifiedReader: ((index: number) => Promise<Uint8Array | undefined>) | undefined;
+  /** Reads a stored piece for a peer, only if it still matches its SHA-256 (core/verify-stored.ts). */
+  private readonly servePiece = (index: number): Promise<Uint8Array | undefined> => {
+    this.verifiedReader ??= verifiedPieceReader({
+      read: (i) => (this.badStored.has(i) ? Promise.resolve(undefined) : this.readPiece(i)),
+      hasher: this.opts.hasher,
+      expectedSha256: (i) => this.metadata.pieceSha256[i],
+      onCorrupt: (i, reason) => {
+        this.badStored.add(i);
+        this.stats.rejected();
+        this.events.emit('rejected', { index: i, source: 'store', reason });
+        void this.opts.store.remove?.(this.storageId, i).catch(() => undefined);
+      },
+    });
+    return this.verifiedReader(index);
+  };
 
   /** Reads one verified piece (for assembly or upload). */
   readPiece(index: number): Promise<Uint8Array | undefined> {
@@ -319,7 +346,8 @@ export class Download {
         pieceCount: this.pieceCount,
         pieceLength: (i) => pieceLength(this.metadata, i),
         have: this.have,
-        readPiece: (i) => this.readPiece(i),
+        // Served pieces are hashed again (docs/cache.md): the store may have changed since.
+        readPiece: this.servePiece,
         uploads: this.opts.bandwidth,
       },
       this.config,
@@ -588,6 +616,14 @@ export class Download {
     this.stats.cdnError();
     this.cdn?.reportFailure();
     if (this.cdn) this.wakeIn(this.cdn.retryInMs());
+  }
+
+  /** Complete without the whole-file read (`trustStored`): a cached, already verified content, now seeded. */
+  private completeFromStore(): void {
+    this._fileSha256 = this.metadata.fileSha256;
+    this.setState('complete');
+    this.events.emit('complete', { fileSha256: this.metadata.fileSha256, verified: true });
+    this.swarm?.announce();
   }
 
   private async finish(): Promise<void> {

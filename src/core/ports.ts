@@ -35,6 +35,8 @@ export interface PieceStore {
    * uses instead of `data` afterwards (and may keep or transfer: the store keeps no reference).
    */
   put(contentId: string, index: number, data: Uint8Array): Promise<Uint8Array>;
+  /** Deletes one stored piece (a stored copy that failed its re-check). Optional: a store without it keeps the piece, which is then never served. */
+  remove?(contentId: string, index: number): Promise<void>;
 }
 
 /** One HTTP range request. Resolves with exactly the bytes [start, end) or rejects with a TabswarmError of kind 'cdn-error'. */

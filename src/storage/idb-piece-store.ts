@@ -28,7 +28,7 @@ export function createIdbPieceStore(dbName = 'tabswarm'): PieceStore & {
   /** Ends the writer worker. */
   close(): void;
   /** Deletes one stored piece (one that failed its check when read back: core/verify-stored.ts). */
-  removePiece(contentId: string, index: number): Promise<void>;
+  remove(contentId: string, index: number): Promise<void>;
   /** The storage IDs that have pieces stored, in key order; walks keys only, one step per content. */
   storageIds(): Promise<string[]>;
 } {
@@ -86,7 +86,7 @@ export function createIdbPieceStore(dbName = 'tabswarm'): PieceStore & {
       writer.close();
     },
 
-    async removePiece(contentId, index) {
+    async remove(contentId, index) {
       await op(`deleting piece ${index} of ${contentId}`, 'readwrite', (s) => {
         s.delete([contentId, index]);
         return promisifyRequest(s.transaction);

@@ -8,10 +8,16 @@ import { isTabswarmError } from '../core/errors.js';
 import { catalogSchema } from '../protocol/content-policy.js';
 import { ActivityMonitor } from './activity-monitor.js';
 import { formatBytes, formatRate, percent } from './format.js';
+import { showSecureContextNotice } from './secure-context.js';
+import { waitingForPeersNote } from './share/receiver-notice.js';
 import { SwarmView } from './swarm-view.js';
 import { configFromQuery } from './url-config.js';
 
 const $ = <T extends HTMLElement = HTMLElement>(id: string): T => document.getElementById(id) as T;
+
+// Without a secure context there is no crypto.subtle: nothing could be verified. The notice
+// says what to do (open the https address); the page goes no further.
+if (!showSecureContextNotice()) throw new Error('tabswarm needs a secure context (HTTPS or localhost): see the notice on the page');
 
 // URL parameters override every other setting (src/client/settings.ts), for demos and tests.
 const client = createClient({ query: configFromQuery(location.search) });
@@ -102,6 +108,12 @@ async function startDownload(contentId: string): Promise<void> {
 
 function render(d: ClientDownload): void {
   swarmView?.render();
+  if (d.download.simpleReason === undefined) {
+    // A classroom share has no CDN copy: say that it waits for the sharer, not that it stalls.
+    const waiting = waitingForPeersNote(d);
+    $('dl-simple').hidden = waiting === undefined;
+    $('dl-simple').textContent = waiting ?? '';
+  }
   const s = d.download.snapshot();
   const size = d.content.metadata.fileSize;
   const received = size - d.download.bytesLeft;

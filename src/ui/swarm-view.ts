@@ -27,7 +27,7 @@ export class SwarmView {
   ) {
     this.map = new PieceMap(d.download.pieceCount);
     el.log.replaceChildren();
-    const short = (id: string) => (id === 'cdn' ? 'the CDN' : `peer ${id.slice(0, 8)}`);
+    const short = (id: string) => (id === 'cdn' ? 'the CDN' : id === 'store' ? 'this tab\'s cache' : `peer ${id.slice(0, 8)}`);
     this.unsubscribe.push(
       d.on('piece', (p) => this.map.got(p.index, p.kind, p.source)),
       d.on('rejected', (r) => {

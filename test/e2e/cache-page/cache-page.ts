@@ -107,7 +107,7 @@ const api = {
       expectedSha256: (i) => metadata.pieceSha256[i],
       onCorrupt: (index, reason) => {
         corrupt.push({ index, reason });
-        removals.push(store.removePiece(contentId, index));
+        removals.push(store.remove(contentId, index));
       },
     });
     let served = 0;
