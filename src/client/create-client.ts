@@ -22,7 +22,10 @@ import type { PeerConnector, Signaling } from '../core/ports.js';
 import type { DownloadMode } from '../protocol/arrays-messages.js';
 import type { Bootstrap } from '../protocol/bootstrap.js';
 import type { ContentPolicy } from '../protocol/content-policy.js';
+import { contentsToSeed } from '../core/cache-policy.js';
+import { verifyStoredMetadata } from '../core/verify-stored.js';
 import { createIdbPieceStore } from '../storage/idb-piece-store.js';
+import { createPieceCache, type CacheRecord } from '../storage/piece-cache.js';
 import { createFetchBytes } from '../transport/fetch-bytes.js';
 import { createFetchHttpRange } from '../transport/fetch-http-range.js';
 import { defaultArraysUrl, fetchBootstrap, fetchDiscovery } from '../transport/fetch-services.js';
@@ -44,6 +47,8 @@ export interface ClientOptions {
   settingsStorage?: SettingsStorage | null;
   /** URL parameters that override every other setting, for demos: pass `location.search`. Default: none. */
   query?: Partial<ClientConfig>;
+  /** Offer the contents complete in this origin's cache to peers while the page is open (up to `maxSeededContents`). Default: true. */
+  seedCache?: boolean;
   /** STUN/TURN servers for peers on other networks; none are needed on one LAN. Default: the server's bootstrap document's. */
   iceServers?: RTCIceServer[];
   /** The CDN to use in simple mode when even the content policy is unavailable. Default: `<serverUrl>/cdn`. */
@@ -112,6 +117,13 @@ export interface TabswarmClient {
   status(): PerfSnapshot;
   /** The bandwidth controls in effect: limits, current rates, measured upload capacity, why uploads are blocked. */
   bandwidth(): BandwidthStatus;
+  /** The piece cache of this origin: every content, its bytes, whether complete, pinned, when last used (least recently used first). */
+  cached(): Promise<CacheRecord[]>;
+  /** Never evict this content (`pin`), or let it go again (`unpin`); rejects with 'storage-error' if it is not cached. */
+  pin(contentId: string): Promise<void>;
+  unpin(contentId: string): Promise<void>;
+  /** Deletes a cached content (it must not be downloading or seeding in this tab). */
+  evict(contentId: string): Promise<void>;
   /** Saves settings for this origin (merged; undefined forgets a key) and applies them to new downloads. Returns what is saved. */
   saveSettings(changes: Partial<Record<keyof ClientConfig, unknown>>): Partial<ClientConfig>;
   close(): void;
@@ -195,6 +207,32 @@ export function createClient(options: ClientOptions = {}): TabswarmClient {
     return signaling;
   }
 
+  /**
+   * The piece cache (docs/cache.md): one record per content, evicted by age and least recent use
+   * within the limits, never while this tab or another uses it. Its failures never fail a download.
+   */
+  const cache = createPieceCache({ pieces: store });
+  const quiet = (what: string) => (e: unknown) => debug('cache: %s failed: %s', what, e instanceof Error ? e.message : String(e));
+  const activeIds = () => new Set([...downloads].map((d) => d.storageId));
+  const enforceCache = () => cache.enforce(config, activeIds()).then(
+    (r) => r.evicted.length > 0 && debug('cache: evicted %o', r.evicted),
+    quiet('eviction'),
+  );
+  const renewTimer = setInterval(() => void cache.renew(activeIds()).catch(quiet('lease renewal')), 30_000);
+
+  /**
+   * DO's "files peered at once": completed downloads and cached contents offered to peers are
+   * at most `maxSeededContents`; the ones completed longest ago stop seeding first.
+   */
+  function limitSeeding(): void {
+    const seeding = tracked.filter((t) => t.download.state === 'complete' && downloads.has(t.download)).sort((a, b) => (a.endedAt ?? 0) - (b.endedAt ?? 0));
+    for (const t of seeding.slice(0, Math.max(0, seeding.length - config.maxSeededContents))) {
+      t.download.stop();
+      downloads.delete(t.download);
+      void cache.release(t.download.storageId).catch(quiet('release'));
+    }
+  }
+
   // Per-peer rates need samples while downloads run, whether or not anyone asks for status.
   const sampler = setInterval(() => {
     const now = Date.now();
@@ -218,9 +256,23 @@ export function createClient(options: ClientOptions = {}): TabswarmClient {
       };
     };
     let lastProgressAt = 0;
+    let recordedAt = 0;
+    let piecesSinceRecord = 0;
     download.events.on('piece', () => {
       lastProgressAt = Date.now();
       events.emit('progress', progress());
+      // The cache's byte count, every 16 pieces or 2 s (it sizes eviction; a reload recounts anyway).
+      if (++piecesSinceRecord >= 16 || lastProgressAt - recordedAt >= 2000) {
+        piecesSinceRecord = 0;
+        recordedAt = lastProgressAt;
+        void cache.recordBytes(download.storageId, content.metadata.fileSize - download.bytesLeft).catch(quiet('byte count'));
+      }
+    });
+    download.events.on('complete', () => {
+      void cache
+        .recordBytes(download.storageId, content.metadata.fileSize, true)
+        .then(enforceCache, quiet('completion'))
+        .finally(limitSeeding);
     });
     const ticker = setInterval(() => {
       if (Date.now() - lastProgressAt >= 250) events.emit('progress', progress());
@@ -241,7 +293,7 @@ export function createClient(options: ClientOptions = {}): TabswarmClient {
     done.catch(() => undefined); // a caller that never awaits `done` must not see an unhandled rejection
     const abort = () => {
       download.stop();
-      downloads.delete(download);
+      if (downloads.delete(download)) void cache.release(download.storageId).catch(quiet('release'));
     };
     signal?.addEventListener('abort', abort, { once: true });
     void download.start();
@@ -277,6 +329,45 @@ export function createClient(options: ClientOptions = {}): TabswarmClient {
       stop: abort,
     };
   }
+
+  /**
+   * Offers the contents complete in the cache to peers (DO keeps seeding what it cached): the
+   * most recently used first, within `maxSeededContents`. Cached metadata is hashed against its
+   * content ID first; a seed starts complete (`trustStored`) and re-hashes every piece it serves.
+   */
+  async function seedFromCache(): Promise<void> {
+    const mode = peeringModeOf(config.downloadMode);
+    if (mode === undefined || (mode === 'group' && config.groupId === '')) return;
+    const records = (await cache.list()).filter((r) => r.complete && r.seedable && r.metadataJson !== undefined && r.storageId === r.contentId);
+    for (const id of contentsToSeed(records, config.maxSeededContents, downloads.size)) {
+      const record = records.find((r) => r.storageId === id)!;
+      if ([...downloads].some((d) => d.storageId === id)) continue;
+      try {
+        const metadata = await verifyStoredMetadata(id, record.metadataJson!, hasher);
+        const [signaling, connector] = await Promise.all([arraysUrlFor(id, mode, config.groupId).then(signalingAt), loadConnector()]);
+        if ([...downloads].some((d) => d.storageId === id)) continue; // the page opened it meanwhile
+        const download = new Download({ contentId: id, metadata, peerId, cdnUrls: [], hasher, store, http, signaling, connector, peering: true, config, bandwidth, trustStored: true });
+        const entry = { download, mode: config.downloadMode, background: true, startedAt: Date.now(), endedAt: undefined as number | undefined, rates: new PeerRates() };
+        await cache.touch({ contentId: id, metadata, seedable: true });
+        tracked.push(entry);
+        downloads.add(download);
+        await download.start();
+        entry.endedAt = Date.now();
+        // A seed that finds pieces missing (removed by another tab meanwhile) has no CDN to fill them: it stops.
+        if (download.state !== 'complete') {
+          download.stop();
+          downloads.delete(download);
+          void cache.release(id).catch(quiet('release'));
+          continue;
+        }
+        debug('seeding %s (%s) from the cache', id, metadata.name);
+      } catch (e) {
+        quiet(`seeding ${id}`)(e);
+        if (e instanceof TabswarmError && (e.kind === 'metadata-hash-mismatch' || e.kind === 'metadata-invalid')) await cache.remove(id).catch(quiet('removal'));
+      }
+    }
+  }
+  void enforceCache().then(() => (options.seedCache === false ? undefined : seedFromCache())).catch(quiet('seeding'));
 
   return {
     peerId,
@@ -353,13 +444,41 @@ export function createClient(options: ClientOptions = {}): TabswarmClient {
         config: cfg,
         bandwidth,
       });
+      // One Download per content in a tab: a seed of it from the cache gives way.
+      for (const d of downloads) {
+        if (d.storageId === download.storageId) {
+          d.stop();
+          downloads.delete(d);
+        }
+      }
+      await cache
+        .touch({
+          contentId: content.contentId,
+          storageId: download.storageId,
+          ...(content.mode === 'verified' ? { metadata: content.metadata } : {}),
+          fileName: content.metadata.name,
+          fileSize: content.metadata.fileSize,
+          seedable: peering,
+        })
+        .then(() => cache.recount(download.storageId, content.metadata))
+        .catch(quiet('record'));
       const entry = { download, mode: cfg.downloadMode, background: cfg.isBackground, startedAt: Date.now(), endedAt: undefined as number | undefined, rates: new PeerRates() };
       tracked.push(entry);
       downloads.add(download);
+      void enforceCache();
       return wrapDownload(download, content, entry, request.signal);
+    },
+    cached: () => cache.list(),
+    pin: (contentId) => cache.pin(contentId),
+    unpin: (contentId) => cache.unpin(contentId),
+    async evict(contentId) {
+      if ([...downloads].some((d) => d.storageId === contentId)) throw new TabswarmError('storage-error', 'this content is downloading or seeding in this tab: stop it first');
+      await cache.remove(contentId);
     },
     close() {
       clearInterval(sampler);
+      clearInterval(renewTimer);
+      for (const d of downloads) void cache.release(d.storageId).catch(quiet('release'));
       stopWatchingPower?.();
       bandwidth.close();
       for (const d of downloads) d.stop();
