@@ -78,6 +78,8 @@ export interface Progress {
 
 export interface ClientDownloadEvents extends DownloadEvents {
   progress: Progress;
+  /** The connection to this download's Arrays service: lost (retried in `retryInMs`) or back. */
+  arrays: { event: 'connected' | 'disconnected'; retryInMs?: number };
 }
 
 export interface ClientDownload {
@@ -239,8 +241,18 @@ export function createClient(options: ClientOptions = {}): TabswarmClient {
     for (const t of tracked) if (t.endedAt === undefined) t.rates.sample(now, t.download.snapshot().peers);
   }, 1000);
 
-  function wrapDownload(download: Download, content: OpenedContent, entry: (typeof tracked)[number], signal: AbortSignal | undefined): ClientDownload {
+  function wrapDownload(
+    download: Download,
+    content: OpenedContent,
+    entry: (typeof tracked)[number],
+    signal: AbortSignal | undefined,
+    signaling: Signaling | undefined,
+  ): ClientDownload {
     const events = new Emitter<ClientDownloadEvents>();
+    const unsubscribe = [
+      signaling?.on('open', () => events.emit('arrays', { event: 'connected' })),
+      signaling?.on('closed', ({ retryInMs }) => events.emit('arrays', { event: 'disconnected', retryInMs })),
+    ];
     const forward = <K extends keyof DownloadEvents>(name: K) => download.events.on(name, (p) => events.emit(name, p as ClientDownloadEvents[K]));
     (['state', 'piece', 'rejected', 'peer', 'complete', 'error'] as const).forEach(forward);
     const progress = (): Progress => {
@@ -292,6 +304,7 @@ export function createClient(options: ClientOptions = {}): TabswarmClient {
     });
     done.catch(() => undefined); // a caller that never awaits `done` must not see an unhandled rejection
     const abort = () => {
+      for (const u of unsubscribe) u?.();
       download.stop();
       if (downloads.delete(download)) void cache.release(download.storageId).catch(quiet('release'));
     };
@@ -466,7 +479,7 @@ export function createClient(options: ClientOptions = {}): TabswarmClient {
       tracked.push(entry);
       downloads.add(download);
       void enforceCache();
-      return wrapDownload(download, content, entry, request.signal);
+      return wrapDownload(download, content, entry, request.signal, signaling);
     },
     cached: () => cache.list(),
     pin: (contentId) => cache.pin(contentId),

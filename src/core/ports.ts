@@ -55,6 +55,8 @@ export interface SignalingEvents extends Record<string, unknown> {
   error: { code: string; message: string };
   /** The connection to the Arrays service (re)opened: announce again. */
   open: undefined;
+  /** The connection is down (or could not open); another attempt comes in `retryInMs`. */
+  closed: { retryInMs: number };
 }
 
 /** The Arrays service, shared by every download of a tab. */

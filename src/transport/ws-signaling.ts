@@ -137,6 +137,7 @@ export function createWebSocketSignaling(url: string, options: WebSocketSignalin
     const attempt = failures++;
     const delay = backoffDelay(attempt, minMs, maxMs, random);
     debug('reconnecting in %d ms (attempt %d)', delay, attempt);
+    events.emit('closed', { retryInMs: delay });
     try {
       options.onReconnectScheduled?.(delay, attempt);
     } catch (e) {

@@ -45,6 +45,12 @@ export class SwarmView {
                 : `${short(p.peerId)} banned: ${p.reason ?? ''}`;
         this.log(p.event, text);
       }),
+      d.on('arrays', (a) =>
+        this.log(
+          'reconnect',
+          a.event === 'connected' ? 'Connected to the Arrays service (peer lists and signaling)' : `Lost the Arrays service; reconnecting in ${(Math.max(0, a.retryInMs ?? 0) / 1000).toFixed(1)} s (data channels already open keep going)`,
+        ),
+      ),
       d.on('complete', (c) => this.log('complete', c.verified ? 'Complete: the whole file matches its SHA-256' : 'Complete, unverified (simple mode)')),
       d.on('error', (e) => this.log('error', `Failed: ${e.message}`)),
     );

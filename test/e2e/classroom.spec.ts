@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { expect, test, type Browser, type BrowserContext, type Page } from '@playwright/test';
 import { writeDeterministicFile } from '../../signaling/deterministic-content.js';
 import { createServer, type ServerHandle } from '../../signaling/server.js';
-import { openPeer, savedFileSha256, stats, waitComplete, type PeerPage } from './fixtures.js';
+import { openPeer, savedFileSha256, screenshot, stats, waitComplete, type PeerPage } from './fixtures.js';
 
 const MiB = 1024 * 1024;
 
@@ -128,11 +128,11 @@ test('a teacher shares a file: three receivers get it from the tab and each othe
     await waitFinished(sharer.page, 3);
     await expect(sharer.page.locator('#share-finished')).toHaveText('3');
     await expect(sharer.page.locator('#share-keep-open')).toContainText('3 devices have the whole file');
-    await sharer.page.screenshot({ path: test.info().outputPath('share-3-finished.png'), fullPage: true });
-    await receivers[1]!.page.screenshot({ path: test.info().outputPath('receiver-complete.png'), fullPage: true });
+    await screenshot(sharer.page, 'share-3-finished');
+    await screenshot(receivers[1]!.page, 'receiver-complete');
     // On a phone's width.
     await sharer.page.setViewportSize({ width: 390, height: 844 });
-    await sharer.page.screenshot({ path: test.info().outputPath('share-phone-390.png'), fullPage: true });
+    await screenshot(sharer.page, 'share-phone-390');
 
     // The join code resolves from the share page's form, to the same link.
     const joiner = await browser.newContext();
@@ -284,7 +284,7 @@ test('opened over plain HTTP on a LAN address, the pages say why they cannot wor
     await expect(notice).toContainText('TABSWARM_TLS=auto');
     await expect(notice.getByRole('link')).toHaveAttribute('href', `https://${address}:${room.server.port}/share.html`);
     await expect(page.locator('#share-pick')).toBeHidden();
-    await page.screenshot({ path: test.info().outputPath('share-not-secure-phone.png'), fullPage: true });
+    await screenshot(page, 'share-not-secure-phone');
     await context.close();
   } finally {
     await room.close();

@@ -6,7 +6,7 @@
  * Run alone with `npm run test:e2e -- embed`.
  */
 import { expect, test, type Page } from '@playwright/test';
-import { openPeer, startTestServer, waitComplete, type TestSwarmServer } from './fixtures.js';
+import { openPeer, screenshot, startTestServer, waitComplete, type TestSwarmServer } from './fixtures.js';
 
 const MiB = 1024 * 1024;
 let swarm: TestSwarmServer;
@@ -52,7 +52,7 @@ test('the example page downloads with the public API: from a seeding tab, verifi
   expect(status.BytesFromLanPeers).toBe(status.BytesFromPeers);
   // The page's text says the same as the API.
   await expect(page.locator('#state')).toContainText(`${fileSize} bytes read back as a stream`);
-  await page.screenshot({ path: test.info().outputPath('example-page.png'), fullPage: true });
+  await screenshot(page, 'example-page');
   expect(errors).toEqual([]);
   await context.close();
   await seeder.context.close();

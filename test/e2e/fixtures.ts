@@ -3,10 +3,10 @@
  * deterministic test file, and helpers to drive one browser context per peer.
  */
 import { createHash } from 'node:crypto';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Browser, BrowserContext, Page } from '@playwright/test';
+import { test, type Browser, type BrowserContext, type Page } from '@playwright/test';
 import { deterministicChunk, writeDeterministicFile } from '../../signaling/deterministic-content.js';
 import { publishFile } from '../../signaling/publish.js';
 import type { ServerConfig } from '../../signaling/config.js';
@@ -188,4 +188,18 @@ export function peerEvents(page: Page): Promise<PeerEventLog> {
 /** The page's peer ID (a new one on every page load). */
 export function peerIdOf(page: Page): Promise<string> {
   return page.evaluate(() => window.tabswarm.client.peerId);
+}
+
+/**
+ * A full-page screenshot kept with the test's results, and, when UPDATE_SCREENSHOTS=1, also as
+ * docs/screenshots/<name>.png: the README's pictures are taken by the tests, never by hand
+ * (`UPDATE_SCREENSHOTS=1 npm run test:e2e -- views embed classroom`).
+ */
+export async function screenshot(page: Page, name: string): Promise<void> {
+  const path = test.info().outputPath(`${name}.png`);
+  await page.screenshot({ path, fullPage: true });
+  if (process.env.UPDATE_SCREENSHOTS === '1') {
+    await mkdir('docs/screenshots', { recursive: true });
+    await copyFile(path, `docs/screenshots/${name}.png`);
+  }
 }

@@ -88,6 +88,15 @@ test('a download survives the Arrays service going down, and the pages reconnect
   await poll(() => server.arrays.connections === 2, 60_000, 'both pages to reconnect', 50);
   await poll(async () => (await server.arrays.swarmSize(contentId)) === 2, 30_000, 'both pages to re-announce', 50);
   console.log(`reconnect attempts while the service was down: ${attemptsWhileDown}; sockets opened in all: ${downloader.sockets.length}`);
+  // The swarm view's event log told the user: the service lost, then back.
+  const log = await downloader.page.evaluate(() => [...document.querySelectorAll('#event-log li[data-kind="reconnect"]')].map((li) => li.textContent ?? ''));
+  expect(log.some((t) => t.includes('Lost the Arrays service; reconnecting in'))).toBe(true);
+  await poll(
+    () => downloader.page.evaluate(() => [...document.querySelectorAll('#event-log li[data-kind="reconnect"]')].some((li) => li.textContent?.includes('Connected to the Arrays service'))),
+    10_000,
+    'the reconnection in the event log',
+    50,
+  );
 
   for (const p of [seeder, downloader]) await p.context.close();
 });

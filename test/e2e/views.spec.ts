@@ -7,7 +7,7 @@
  */
 import { expect, test } from '@playwright/test';
 import { formatBytes } from '../../src/ui/format.js';
-import { openPeer, startTestServer, waitComplete, type TestSwarmServer } from './fixtures.js';
+import { openPeer, screenshot, startTestServer, waitComplete, type TestSwarmServer } from './fixtures.js';
 
 const MiB = 1024 * 1024;
 let swarm: TestSwarmServer;
@@ -61,9 +61,9 @@ test('the piece map and the activity monitor match the client', async ({ browser
   for (const scheme of ['light', 'dark'] as const) {
     await peer.page.emulateMedia({ colorScheme: scheme });
     await peer.page.setViewportSize({ width: 1280, height: 900 });
-    await peer.page.screenshot({ path: test.info().outputPath(`app-${scheme}.png`), fullPage: true });
+    await screenshot(peer.page, `app-${scheme}`);
     await peer.page.setViewportSize({ width: 390, height: 844 });
-    await peer.page.screenshot({ path: test.info().outputPath(`app-${scheme}-phone.png`), fullPage: true });
+    await screenshot(peer.page, `app-${scheme}-phone`);
   }
   await peer.context.close();
   await seeder.context.close();

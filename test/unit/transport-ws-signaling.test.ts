@@ -187,9 +187,14 @@ describe('createWebSocketSignaling', () => {
 
   it('keeps retrying while the server refuses, then stops for good on close()', async () => {
     const signaling = createWebSocketSignaling(url, { WebSocketImpl, reconnectMinMs: 10, reconnectMaxMs: 20 });
+    const closed: number[] = [];
+    signaling.on('closed', ({ retryInMs }) => closed.push(retryInMs));
     // Drop every connection at once: the client must keep coming back.
     onConnection.push((ws) => ws.terminate());
     while (connections.length < 3) await new Promise((r) => setTimeout(r, 10));
+    // Each loss is reported with the wait before the next attempt (what the page shows).
+    expect(closed.length).toBeGreaterThanOrEqual(2);
+    for (const ms of closed) expect(ms).toBeLessThanOrEqual(20);
     signaling.close();
     expect(signaling.connected).toBe(false);
     const count = connections.length;
