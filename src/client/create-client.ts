@@ -85,6 +85,8 @@ export interface ClientDownloadEvents extends DownloadEvents {
 export interface ClientDownload {
   readonly download: Download;
   readonly content: OpenedContent;
+  /** Why this download does not peer although its mode and policy would (no WebRTC in this browser), if so. */
+  readonly peeringOff: string | undefined;
   /** Subscribes to 'progress', 'state', 'piece', 'rejected', 'peer', 'complete' or 'error'; returns the unsubscribe function. */
   on<K extends keyof ClientDownloadEvents>(event: K, listener: (payload: ClientDownloadEvents[K]) => void): () => void;
   /** Resolves when the file is complete and verified; rejects with a TabswarmError if it fails or is aborted. */
@@ -247,6 +249,7 @@ export function createClient(options: ClientOptions = {}): TabswarmClient {
     entry: (typeof tracked)[number],
     signal: AbortSignal | undefined,
     signaling: Signaling | undefined,
+    peeringOff?: string,
   ): ClientDownload {
     const events = new Emitter<ClientDownloadEvents>();
     const unsubscribe = [
@@ -314,6 +317,7 @@ export function createClient(options: ClientOptions = {}): TabswarmClient {
     return {
       download,
       content,
+      peeringOff,
       done,
       on: (event, listener) => events.on(event, listener),
       status: () => statusOf(entry, Date.now()),
@@ -437,7 +441,16 @@ export function createClient(options: ClientOptions = {}): TabswarmClient {
               noServices: cfg.downloadMode === 'simple',
             });
       request.signal?.throwIfAborted();
-      const peering = content.mode === 'verified' && content.policy.peering;
+      // A browser without WebRTC (disabled by a policy or an extension) cannot trade pieces.
+      const noWebRtc = typeof globalThis.RTCPeerConnection !== 'function';
+      const peeringOff =
+        noWebRtc && content.mode === 'verified' && content.policy.peering && mayPeer
+          ? 'this browser offers no WebRTC (RTCPeerConnection), so it cannot trade pieces with other tabs: the file comes from the CDN only, still verified'
+          : undefined;
+      if (peeringOff !== undefined && content.cdnUrls.length === 0) {
+        throw new TabswarmError('peer-gone', 'this file is shared by peers only, and this browser offers no WebRTC (RTCPeerConnection) to reach them: open it in a browser with WebRTC');
+      }
+      const peering = content.mode === 'verified' && content.policy.peering && !noWebRtc;
       // HTTP-only and Simple never announce, nor does group mode without a group ID (Swarm):
       // those need no Arrays instance and no WebRTC.
       const [signaling, peerConnector] =
@@ -479,7 +492,7 @@ export function createClient(options: ClientOptions = {}): TabswarmClient {
       tracked.push(entry);
       downloads.add(download);
       void enforceCache();
-      return wrapDownload(download, content, entry, request.signal, signaling);
+      return wrapDownload(download, content, entry, request.signal, signaling, peeringOff);
     },
     cached: () => cache.list(),
     pin: (contentId) => cache.pin(contentId),

@@ -110,9 +110,10 @@ function render(d: ClientDownload): void {
   swarmView?.render();
   if (d.download.simpleReason === undefined) {
     // A classroom share has no CDN copy: say that it waits for the sharer, not that it stalls.
-    const waiting = waitingForPeersNote(d);
-    $('dl-simple').hidden = waiting === undefined;
-    $('dl-simple').textContent = waiting ?? '';
+    // A browser without WebRTC downloads from the CDN only: say why no peer shows up.
+    const note = waitingForPeersNote(d) ?? (d.peeringOff === undefined ? undefined : `No peers: ${d.peeringOff}.`);
+    $('dl-simple').hidden = note === undefined;
+    $('dl-simple').textContent = note ?? '';
   }
   const s = d.download.snapshot();
   const size = d.content.metadata.fileSize;

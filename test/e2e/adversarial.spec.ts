@@ -11,7 +11,7 @@
  * pieces (or banned it), and only then brings in the honest seeder, so liars and seeder then
  * serve side by side. The seeder is an honest Node peer where it is a leecher's only source,
  * and otherwise a browser tab that got the file from the CDN once (beforeAll) and then left
- * the swarm ("parked": navigated away, its pieces kept in IndexedDB); it comes back by
+ * the swarm ("parked": navigated away with seeding off, its pieces kept in IndexedDB); it comes back by
  * reopening the content link, resuming from IndexedDB.
  *
  * The Node peers open with the core's own timing (`eager`); 'wire timing' also forces their
@@ -67,9 +67,12 @@ class ParkedSeeder {
     return seeder;
   }
 
-  /** The tab leaves the swarm: a page without a content link (its pieces stay in IndexedDB). */
+  /**
+   * The tab leaves the swarm: a page without a content link (its pieces stay in IndexedDB),
+   * with the seeding limit at 0, since a page otherwise seeds what its cache holds.
+   */
   async park(): Promise<void> {
-    await this.peer.page.goto(`${this.swarm.server.url}/?parked=${++this.loads}`);
+    await this.peer.page.goto(`${this.swarm.server.url}/?maxSeededContents=0&parked=${++this.loads}`);
   }
 
   /** The tab reopens the content link: it resumes from IndexedDB, complete, and seeds. Returns its new peer ID. */

@@ -97,3 +97,23 @@ test('Bypass (DO 100): tabswarm downloads nothing and offers the browser the fil
   expect(createHash('sha256').update(await readFile((await download.path())!)).digest('hex')).toBe(swarm.fileSha256);
   await tab.context.close();
 });
+
+test('a browser without WebRTC downloads from the CDN, verified, and says why no peer shows up', async ({ browser }) => {
+  const seed = await seeder(browser);
+  const context = await browser.newContext({ acceptDownloads: true });
+  // WebRTC turned off (a policy, a privacy extension): no RTCPeerConnection at all.
+  await context.addInitScript(() => {
+    delete (window as unknown as { RTCPeerConnection?: unknown }).RTCPeerConnection;
+  });
+  const page = await context.newPage();
+  await page.goto(`${swarm.server.url}/?httpDelayMs=0#c=${swarm.contentId}`);
+  await waitComplete(page);
+  const s = await stats(page);
+  expect(s.bytesFromCdn).toBe(swarm.fileSize);
+  expect(s.bytesFromPeers).toBe(0);
+  await expect(page.locator('#dl-simple')).toContainText('No peers: this browser offers no WebRTC');
+  await expect(page.locator('#dl-state')).toContainText('verified');
+  expect(await savedFileSha256(page)).toBe(swarm.fileSha256);
+  await context.close();
+  await seed.context.close();
+});
