@@ -185,6 +185,7 @@ export class Download {
         config: this.config,
         report: () => this.report(),
         onLink: (link) => this.onLink(link),
+        isComplete: () => this.have.complete,
       });
     }
   }
@@ -358,10 +359,12 @@ export class Download {
     this.events.emit('peer', { peerId: session.id, event: 'connected' });
     session.events.on('ready', () => {
       for (let i = 0; i < this.pieceCount; i++) if (session.remoteHave.has(i)) this.availability[i]!++;
+      if (this.dropIfBothSeeds(session)) return;
       this.pump();
     });
     session.events.on('have', (i) => {
       this.availability[i]!++;
+      if (this.dropIfBothSeeds(session)) return;
       this.pump();
     });
     session.events.on('violation', (reason) => this.strike(session.id, reason));
@@ -592,6 +595,18 @@ export class Download {
     }
     this.events.emit('piece', { index, source: source.id, kind: source.kind });
     for (const s of this.sessions.values()) s.announceHave(index);
+    if (this.have.complete) for (const s of [...this.sessions.values()]) this.dropIfBothSeeds(s);
+  }
+
+  /**
+   * Closes a link between two seeds: neither has anything to give the other, and each link
+   * holds one of `maxPeers` slots on both sides that a newcomer needs (a classroom of 30 filled
+   * every seed's slots with other seeds, and late receivers found no seed to link to).
+   */
+  private dropIfBothSeeds(session: PeerSession): boolean {
+    if (!this.have.complete || !session.ready || !session.remoteHave.complete || this.stopped) return false;
+    session.close();
+    return true;
   }
 
   private reject(index: number, source: PieceSource, reason: string): void {

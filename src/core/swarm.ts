@@ -22,6 +22,12 @@ export interface SwarmOptions {
   report(): ProgressReport;
   /** Called once per link when its data channel opens. */
   onLink(link: PeerLink): void;
+  /**
+   * Whether this tab holds the whole file. A complete tab does not link to peers listed with
+   * nothing left: two seeds have nothing to trade, and the link would hold a slot (maxPeers)
+   * that a newcomer needs. @default never complete
+   */
+  isComplete?(): boolean;
 }
 
 interface LinkEntry {
@@ -52,7 +58,8 @@ export class Swarm {
         if (m.contentId !== contentId) return;
         this.intervalMs = m.intervalMs;
         this.listed = new Map(m.peers.filter((p) => p.peerId !== this.opts.peerId).map((p) => [p.peerId, p.left]));
-        for (const p of m.peers) this.maybeConnect(p.peerId);
+        const complete = this.opts.isComplete?.() === true;
+        for (const p of m.peers) if (!(complete && p.left === 0)) this.maybeConnect(p.peerId);
       }),
       signaling.on('signal', (m) => {
         if (m.contentId === contentId) this.onSignal(m.from, m.data);

@@ -36,6 +36,25 @@ describe('swarm simulation', () => {
     expect(seeder.download.snapshot().bytesUploaded).toBeGreaterThan(0);
   });
 
+  it('seeds drop their links to other seeds, and a complete tab does not link to listed seeds, so newcomers find free slots', async () => {
+    const content = makeContent(6 * MiB + 7, 31);
+    const net = new MemoryNetwork();
+    const cdn = new MemoryCdn(content.bytes);
+    const seeder = track(startPeer(net, content, cdn, { store: await seededStore(content), config: { httpDelayMs: 60_000 } }));
+    await waitFor(seeder.download, 'complete');
+    // Two more seeds (complete from their stores) and two leechers, with room for 2 links each.
+    const seeds = await Promise.all([1, 2].map(async () => track(startPeer(net, content, cdn, { store: await seededStore(content), config: { httpDelayMs: 60_000, maxPeers: 2 } }))));
+    await Promise.all(seeds.map((p) => waitFor(p.download, 'complete')));
+    await new Promise((r) => setTimeout(r, 50));
+    for (const p of [seeder, ...seeds]) expect(p.download.connectedPeers).toBe(0);
+    const leechers = [1, 2].map(() => track(startPeer(net, content, cdn, { config: { httpDelayMs: 60_000, maxPeers: 2 } })));
+    await Promise.all(leechers.map((l) => waitFor(l.download, 'complete')));
+    for (const l of leechers) expect(l.download.snapshot().bytesFromPeers).toBe(content.metadata.fileSize);
+    await new Promise((r) => setTimeout(r, 50));
+    // Everyone is a seed now: no link is left between them.
+    for (const p of [seeder, ...seeds, ...leechers]) expect(p.download.connectedPeers).toBe(0);
+  });
+
   it('a tab downloading alone gets pieces in order, so its whole-file hash reads nothing back', async () => {
     const content = makeContent(12 * MiB + 12345, 11);
     const net = new MemoryNetwork();
