@@ -218,6 +218,13 @@ export function createClient(options: ClientOptions = {}): TabswarmClient {
   const cache = createPieceCache({ pieces: store });
   const quiet = (what: string) => (e: unknown) => debug('cache: %s failed: %s', what, e instanceof Error ? e.message : String(e));
   const activeIds = () => new Set([...downloads].map((d) => d.storageId));
+  /**
+   * Contents a `download()` call is opening (from its start to its Download joining
+   * `downloads`): a seed from the cache must not start for them meanwhile, or two Downloads of
+   * one content would answer the same peers' signals with one peer ID.
+   */
+  const opening = new Map<string, number>();
+  const isTaken = (storageId: string) => (opening.get(storageId) ?? 0) > 0 || [...downloads].some((d) => d.storageId === storageId);
   const enforceCache = () => cache.enforce(config, activeIds()).then(
     (r) => r.evicted.length > 0 && debug('cache: evicted %o', r.evicted),
     quiet('eviction'),
@@ -347,6 +354,87 @@ export function createClient(options: ClientOptions = {}): TabswarmClient {
     };
   }
 
+  async function openDownload(target: string, request: DownloadRequest = {}): Promise<ClientDownload> {
+    const cfg = resolveConfig({ ...config, ...request.config, ...(request.background !== undefined ? { isBackground: request.background } : {}) });
+    if (cfg.downloadMode === 'bypass') {
+      throw new TabswarmError('bypassed', 'download mode Bypass (100): tabswarm steps aside; the browser downloads the file itself (client.bypassUrl)');
+    }
+    request.signal?.throwIfAborted();
+    const contentId = contentIdOf(target);
+    const mode = peeringModeOf(cfg.downloadMode);
+    const mayPeer = contentId !== undefined && mode !== undefined && !(mode === 'group' && cfg.groupId === '');
+    // Discovery and the bootstrap document are asked while the policy and metadata come, so
+    // peering costs no extra round trips; nothing connects until the content allows peering.
+    const arraysUrl = mayPeer ? arraysUrlFor(contentId, mode, cfg.groupId) : undefined;
+    if (mayPeer) void loadConnector();
+    const content =
+      contentId === undefined
+        ? await openUrl(target, { hasher, http })
+        : await openContent(serverUrl, contentId, {
+            fetcher,
+            hasher,
+            http,
+            cdnBaseUrl: options.cdnBaseUrl,
+            noServices: cfg.downloadMode === 'simple',
+          });
+    request.signal?.throwIfAborted();
+    // A browser without WebRTC (disabled by a policy or an extension) cannot trade pieces.
+    const noWebRtc = typeof globalThis.RTCPeerConnection !== 'function';
+    const peeringOff =
+      noWebRtc && content.mode === 'verified' && content.policy.peering && mayPeer
+        ? 'this browser offers no WebRTC (RTCPeerConnection), so it cannot trade pieces with other tabs: the file comes from the CDN only, still verified'
+        : undefined;
+    if (peeringOff !== undefined && content.cdnUrls.length === 0) {
+      throw new TabswarmError('peer-gone', 'this file is shared by peers only, and this browser offers no WebRTC (RTCPeerConnection) to reach them: open it in a browser with WebRTC');
+    }
+    const peering = content.mode === 'verified' && content.policy.peering && !noWebRtc;
+    // HTTP-only and Simple never announce, nor does group mode without a group ID (Swarm):
+    // those need no Arrays instance and no WebRTC.
+    const [signaling, peerConnector] =
+      peering && arraysUrl ? await Promise.all([arraysUrl.then(signalingAt), loadConnector()]) : [undefined, undefined];
+    const download = new Download({
+      contentId: content.contentId,
+      metadata: content.metadata,
+      peerId,
+      cdnUrls: content.cdnUrls,
+      hasher,
+      store,
+      http,
+      signaling,
+      connector: peerConnector,
+      peering,
+      simpleReason: content.mode === 'simple' ? content.reason : undefined,
+      config: cfg,
+      bandwidth,
+    });
+    await cache
+      .touch({
+        contentId: content.contentId,
+        storageId: download.storageId,
+        ...(content.mode === 'verified' ? { metadata: content.metadata } : {}),
+        fileName: content.metadata.name,
+        fileSize: content.metadata.fileSize,
+        seedable: peering,
+      })
+      .then(() => cache.recount(download.storageId, content.metadata))
+      .catch(quiet('record'));
+    // One Download per content in a tab: a seed of it from the cache gives way (no await
+    // between this and joining `downloads`, so nothing else can start one in between).
+    for (const d of downloads) {
+      if (d.storageId === download.storageId) {
+        d.stop();
+        downloads.delete(d);
+        const at = tracked.findIndex((t) => t.download === d);
+        if (at >= 0) tracked.splice(at, 1);
+      }
+    }
+    const entry = { download, mode: cfg.downloadMode, background: cfg.isBackground, startedAt: Date.now(), endedAt: undefined as number | undefined, rates: new PeerRates() };
+    tracked.push(entry);
+    downloads.add(download);
+    void enforceCache();
+    return wrapDownload(download, content, entry, request.signal, signaling, peeringOff);
+  }
+
   /**
    * Offers the contents complete in the cache to peers (DO keeps seeding what it cached): the
    * most recently used first, within `maxSeededContents`. Cached metadata is hashed against its
@@ -358,16 +446,16 @@ export function createClient(options: ClientOptions = {}): TabswarmClient {
     const records = (await cache.list()).filter((r) => r.complete && r.seedable && r.metadataJson !== undefined && r.storageId === r.contentId);
     for (const id of contentsToSeed(records, config.maxSeededContents, downloads.size)) {
       const record = records.find((r) => r.storageId === id)!;
-      if ([...downloads].some((d) => d.storageId === id)) continue;
+      if (isTaken(id)) continue;
       try {
         const metadata = await verifyStoredMetadata(id, record.metadataJson!, hasher);
         const [signaling, connector] = await Promise.all([arraysUrlFor(id, mode, config.groupId).then(signalingAt), loadConnector()]);
-        if ([...downloads].some((d) => d.storageId === id)) continue; // the page opened it meanwhile
+        if (isTaken(id)) continue; // the page opened it meanwhile: no await from here to `downloads.add`
         const download = new Download({ contentId: id, metadata, peerId, cdnUrls: [], hasher, store, http, signaling, connector, peering: true, config, bandwidth, trustStored: true });
         const entry = { download, mode: config.downloadMode, background: true, startedAt: Date.now(), endedAt: undefined as number | undefined, rates: new PeerRates() };
-        await cache.touch({ contentId: id, metadata, seedable: true });
         tracked.push(entry);
         downloads.add(download);
+        void cache.touch({ contentId: id, metadata, seedable: true }).catch(quiet('record'));
         await download.start();
         entry.endedAt = Date.now();
         // A seed that finds pieces missing (removed by another tab meanwhile) has no CDN to fill them: it stops.
@@ -418,81 +506,13 @@ export function createClient(options: ClientOptions = {}): TabswarmClient {
     },
     bandwidth: () => bandwidth.status(),
     async download(target, request = {}) {
-      const cfg = resolveConfig({ ...config, ...request.config, ...(request.background !== undefined ? { isBackground: request.background } : {}) });
-      if (cfg.downloadMode === 'bypass') {
-        throw new TabswarmError('bypassed', 'download mode Bypass (100): tabswarm steps aside; the browser downloads the file itself (client.bypassUrl)');
+      const id = contentIdOf(target);
+      if (id !== undefined) opening.set(id, (opening.get(id) ?? 0) + 1);
+      try {
+        return await openDownload(target, request);
+      } finally {
+        if (id !== undefined) opening.set(id, (opening.get(id) ?? 1) - 1);
       }
-      request.signal?.throwIfAborted();
-      const contentId = contentIdOf(target);
-      const mode = peeringModeOf(cfg.downloadMode);
-      const mayPeer = contentId !== undefined && mode !== undefined && !(mode === 'group' && cfg.groupId === '');
-      // Discovery and the bootstrap document are asked while the policy and metadata come, so
-      // peering costs no extra round trips; nothing connects until the content allows peering.
-      const arraysUrl = mayPeer ? arraysUrlFor(contentId, mode, cfg.groupId) : undefined;
-      if (mayPeer) void loadConnector();
-      const content =
-        contentId === undefined
-          ? await openUrl(target, { hasher, http })
-          : await openContent(serverUrl, contentId, {
-              fetcher,
-              hasher,
-              http,
-              cdnBaseUrl: options.cdnBaseUrl,
-              noServices: cfg.downloadMode === 'simple',
-            });
-      request.signal?.throwIfAborted();
-      // A browser without WebRTC (disabled by a policy or an extension) cannot trade pieces.
-      const noWebRtc = typeof globalThis.RTCPeerConnection !== 'function';
-      const peeringOff =
-        noWebRtc && content.mode === 'verified' && content.policy.peering && mayPeer
-          ? 'this browser offers no WebRTC (RTCPeerConnection), so it cannot trade pieces with other tabs: the file comes from the CDN only, still verified'
-          : undefined;
-      if (peeringOff !== undefined && content.cdnUrls.length === 0) {
-        throw new TabswarmError('peer-gone', 'this file is shared by peers only, and this browser offers no WebRTC (RTCPeerConnection) to reach them: open it in a browser with WebRTC');
-      }
-      const peering = content.mode === 'verified' && content.policy.peering && !noWebRtc;
-      // HTTP-only and Simple never announce, nor does group mode without a group ID (Swarm):
-      // those need no Arrays instance and no WebRTC.
-      const [signaling, peerConnector] =
-        peering && arraysUrl ? await Promise.all([arraysUrl.then(signalingAt), loadConnector()]) : [undefined, undefined];
-      const download = new Download({
-        contentId: content.contentId,
-        metadata: content.metadata,
-        peerId,
-        cdnUrls: content.cdnUrls,
-        hasher,
-        store,
-        http,
-        signaling,
-        connector: peerConnector,
-        peering,
-        simpleReason: content.mode === 'simple' ? content.reason : undefined,
-        config: cfg,
-        bandwidth,
-      });
-      // One Download per content in a tab: a seed of it from the cache gives way.
-      for (const d of downloads) {
-        if (d.storageId === download.storageId) {
-          d.stop();
-          downloads.delete(d);
-        }
-      }
-      await cache
-        .touch({
-          contentId: content.contentId,
-          storageId: download.storageId,
-          ...(content.mode === 'verified' ? { metadata: content.metadata } : {}),
-          fileName: content.metadata.name,
-          fileSize: content.metadata.fileSize,
-          seedable: peering,
-        })
-        .then(() => cache.recount(download.storageId, content.metadata))
-        .catch(quiet('record'));
-      const entry = { download, mode: cfg.downloadMode, background: cfg.isBackground, startedAt: Date.now(), endedAt: undefined as number | undefined, rates: new PeerRates() };
-      tracked.push(entry);
-      downloads.add(download);
-      void enforceCache();
-      return wrapDownload(download, content, entry, request.signal, signaling, peeringOff);
     },
     cached: () => cache.list(),
     pin: (contentId) => cache.pin(contentId),

@@ -43,6 +43,15 @@ test('a page reopened without a download seeds what its cache holds; maxSeededCo
   expect(server.cdnLog.bytesFor(contentId)).toBe(cdnAfterA); // nobody fetched from the CDN again
   await b.context.close();
 
+  // Opening the content link itself on a page whose cache holds it: one Download, not a seed and
+  // a download racing (they would answer the same peers with one peer ID).
+  await a.page.goto(`${server.url}/?httpDelayMs=0#c=${contentId}`);
+  await waitComplete(a.page);
+  await a.page.waitForTimeout(1000); // the cache seeding has run by now, if it was going to
+  const reopened = await a.page.evaluate(() => window.tabswarm.client.status());
+  expect(reopened.Files).toBe(1);
+  expect(reopened.Downloads[0]).toMatchObject({ FileId: contentId, Status: 'Complete', BytesFromCache: fileSize, TotalBytesDownloaded: 0 });
+
   // With the seeding limit at 0, the reopened page offers nothing: the next newcomer uses the CDN.
   await a.page.goto(`${server.url}/?maxSeededContents=0`);
   await a.page.waitForTimeout(1500);
