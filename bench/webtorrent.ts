@@ -28,10 +28,12 @@
 import { readFile } from 'node:fs/promises';
 import { createServer, type Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import os from 'node:os';
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import type { Browser, BrowserContext, Page } from '@playwright/test';
 import TrackerServer from 'bittorrent-tracker/server';
+import { launchedByUs, startCpuWindow } from './proc.js';
 import type { BenchContext, BenchResult } from './types.js';
 import {
   destroyClientInPage,
@@ -185,12 +187,16 @@ export async function webtorrentTransfer(ctx: BenchContext & WebTorrentBenchOpti
         })
         .catch(() => {});
     }, 5_000);
+    // CPU of every Chromium process over the leech (tracker handshake to done, and the leecher's
+    // read-back check after it), as bench/transfer.ts measures tabswarm's: bench/proc.ts.
+    const cpu = await startCpuWindow(launchedByUs, os.cpus().length);
     const got: LeechResult = await leecher.page.evaluate(leechInPage, {
       magnetURI: seed.magnetURI,
       announce: [servers.trackerUrl],
       store,
       timeoutMs,
     });
+    const cpuWindow = await cpu.stop();
     clearInterval(progressTimer);
     progressTimer = undefined;
 
@@ -200,7 +206,8 @@ export async function webtorrentTransfer(ctx: BenchContext & WebTorrentBenchOpti
     const transferS = got.doneS - got.firstBlockS;
     log(
       `webtorrent: peer connected ${fmt(got.wireS)} s, metadata ${fmt(got.metadataS)} s, first block ${fmt(got.firstBlockS)} s, ` +
-        `done ${fmt(got.doneS)} s; ${fmt(got.received / MiB, 1)} MiB received, SHA-256 matches`,
+        `done ${fmt(got.doneS)} s; ${fmt(got.received / MiB, 1)} MiB received, SHA-256 matches; ` +
+        `Chromium CPU ${fmt(cpuWindow.chromiumSeconds, 1)} s in ${fmt(cpuWindow.wallSeconds, 1)} s (${fmt(cpuWindow.chromiumSeconds / (sizeBytes / 2 ** 30), 1)} CPU s/GiB), machine ${fmt(cpuWindow.machineBusy * 100, 0)}% busy`,
     );
 
     servers.quiet();
@@ -209,6 +216,9 @@ export async function webtorrentTransfer(ctx: BenchContext & WebTorrentBenchOpti
       webtorrent_mbps: sizeBytes / transferS / 1e6,
       webtorrent_total_s: got.doneS,
       webtorrent_connect_s: got.wireS,
+      /** CPU seconds of every Chromium process per GiB, over the whole leech (its read-back check included). */
+      webtorrent_cpu_s_per_gib: cpuWindow.chromiumSeconds / (sizeBytes / 2 ** 30),
+      webtorrent_machine_busy: cpuWindow.machineBusy,
     };
   } finally {
     if (progressTimer) clearInterval(progressTimer);
