@@ -68,3 +68,28 @@ test('the piece map and the activity monitor match the client', async ({ browser
   await peer.context.close();
   await seeder.context.close();
 });
+
+test('keyboard only: the catalog, the download and the status export are reachable and usable with Tab and Enter', async ({ browser }) => {
+  const { server, contentId } = swarm;
+  const context = await browser.newContext({ acceptDownloads: true });
+  const page = await context.newPage();
+  await page.goto(`${server.url}/?httpDelayMs=0`);
+  await page.locator('#catalog-list a').first().waitFor();
+  // Tab until the catalog's Download link has the focus, then Enter.
+  const focusedText = () => page.evaluate(() => document.activeElement?.textContent?.trim() ?? '');
+  for (let i = 0; i < 10 && (await focusedText()) !== 'Download'; i++) await page.keyboard.press('Tab');
+  expect(await focusedText()).toBe('Download');
+  await page.keyboard.press('Enter');
+  await page.waitForFunction((id) => window.tabswarm.current()?.download.contentId === id && window.tabswarm.current()?.download.state === 'complete', contentId, { timeout: 60_000 });
+  // Save file and Export status are buttons in the tab order.
+  for (let i = 0; i < 20 && (await focusedText()) !== 'Save file'; i++) await page.keyboard.press('Tab');
+  expect(await focusedText()).toBe('Save file');
+  await page.keyboard.press('Tab');
+  expect(await focusedText()).toBe('Export status (JSON)');
+  const [exported] = await Promise.all([page.waitForEvent('download'), page.keyboard.press('Enter')]);
+  expect(exported.suggestedFilename()).toMatch(/^tabswarm-status-.*\.json$/);
+  // Focus is visible: the focused button has an outline.
+  const outline = await page.evaluate(() => getComputedStyle(document.activeElement!).outlineStyle);
+  expect(outline).not.toBe('none');
+  await context.close();
+});
