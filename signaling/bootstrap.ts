@@ -65,6 +65,22 @@ function lastForwarded(value: string | string[] | undefined): string | undefined
 }
 
 /**
+ * The Host a request came for and whether it came over TLS; behind a trusted proxy, the last
+ * X-Forwarded-Proto and X-Forwarded-Host (ours) instead. `host` is undefined (lower-cased
+ * otherwise) when the request carries no usable Host, so no link is ever built on a bad one.
+ */
+export function requestHost(req: IncomingMessage, trustProxy: boolean): { host: string | undefined; secure: boolean } {
+  let secure = (req.socket as Partial<TLSSocket>).encrypted === true;
+  let host = req.headers.host;
+  if (trustProxy) {
+    const proto = lastForwarded(req.headers['x-forwarded-proto'])?.toLowerCase();
+    if (proto === 'https' || proto === 'http') secure = proto === 'https';
+    host = lastForwarded(req.headers['x-forwarded-host']) ?? host;
+  }
+  return { host: host !== undefined && HOST_RE.test(host) ? host.toLowerCase() : undefined, secure };
+}
+
+/**
  * The absolute ws:/wss: URL of this instance's Arrays service for `req`, or undefined if the
  * request carries no usable Host. With `arraysPort` (the uWebSockets listener) and no public
  * URL, a plain-HTTP request gets that port on the same host; a TLS one keeps the HTTP port
@@ -82,14 +98,10 @@ export function arraysUrlFor(
     u.pathname = `${u.pathname.replace(/\/+$/, '')}${arraysPath}`;
     return u.href;
   }
-  let secure = (req.socket as Partial<TLSSocket>).encrypted === true;
-  let host = req.headers.host;
-  if (config.trustProxy) {
-    const proto = lastForwarded(req.headers['x-forwarded-proto'])?.toLowerCase();
-    if (proto === 'https' || proto === 'http') secure = proto === 'https';
-    host = lastForwarded(req.headers['x-forwarded-host']) ?? host;
-  }
-  if (host === undefined || !HOST_RE.test(host)) return undefined;
+  const origin = requestHost(req, config.trustProxy);
+  const { secure } = origin;
+  let { host } = origin;
+  if (host === undefined) return undefined;
   if (arraysPort !== undefined && !secure) host = `${host.replace(/:\d{1,5}$/, '')}:${arraysPort}`;
   return `${secure ? 'wss' : 'ws'}://${host.toLowerCase()}${arraysPath}`;
 }

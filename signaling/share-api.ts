@@ -18,9 +18,9 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { TLSSocket } from 'node:tls';
 import type { Logger } from 'pino';
 import { LIMITS } from '../src/protocol/limits.js';
+import { requestHost } from './bootstrap.js';
 import type { ServerConfig } from './config.js';
 import { ContentRejectedError, type ContentStore } from './content-store.js';
 import { logRequest } from './http-api.js';
@@ -56,16 +56,9 @@ export interface ShareApiDeps {
   now?: () => number;
 }
 
-const HOST_RE = /^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,62})(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}))*\.?|\[[0-9A-Fa-f:.]{2,45}\])(?::\d{1,5})?$/;
 const LOOPBACK_HOST_RE = /^(?:localhost|127(?:\.\d{1,3}){3}|\[::1\])(?::(\d{1,5}))?$/i;
 /** Most addresses whose buckets are kept; past it the table starts again (bounded memory). */
 const MAX_BUCKETS = 10_000;
-
-function lastForwarded(value: string | string[] | undefined): string | undefined {
-  const raw = Array.isArray(value) ? value.join(',') : value;
-  const last = raw?.split(',').pop()?.trim();
-  return last === undefined || last === '' ? undefined : last;
-}
 
 export function createShareApi(deps: ShareApiDeps) {
   const { contents, config } = deps;
@@ -77,15 +70,8 @@ export function createShareApi(deps: ShareApiDeps) {
   /** The origin links are built on: the public URL, else the request's scheme and Host; '' if none is usable. */
   function originOf(req: IncomingMessage): { origin: string; host: string | undefined; secure: boolean } {
     if (config.publicUrl !== undefined) return { origin: config.publicUrl, host: undefined, secure: config.publicUrl.startsWith('https:') };
-    let secure = (req.socket as Partial<TLSSocket>).encrypted === true;
-    let host = req.headers.host;
-    if (config.trustProxy) {
-      const proto = lastForwarded(req.headers['x-forwarded-proto'])?.toLowerCase();
-      if (proto === 'https' || proto === 'http') secure = proto === 'https';
-      host = lastForwarded(req.headers['x-forwarded-host']) ?? host;
-    }
-    if (host === undefined || !HOST_RE.test(host)) return { origin: '', host: undefined, secure };
-    return { origin: `${secure ? 'https' : 'http'}://${host.toLowerCase()}`, host: host.toLowerCase(), secure };
+    const { host, secure } = requestHost(req, config.trustProxy);
+    return { origin: host === undefined ? '' : `${secure ? 'https' : 'http'}://${host}`, host, secure };
   }
 
   const linkPath = (e: JoinEntry) => `/?downloadMode=group&groupId=${e.groupId}#c=${e.contentId}`;

@@ -4,38 +4,21 @@
  */
 import type { Bandwidth } from '../../src/core/bandwidth.js';
 import type { ClientConfig } from '../../src/core/config.js';
-import { Download } from '../../src/core/download.js';
+import type { Download } from '../../src/core/download.js';
 import type { TestContent } from './content.js';
 import type { MemoryCdn } from './memory-http.js';
 import type { MemoryNetwork } from './memory-network.js';
 import { MemoryStore } from './memory-store.js';
-import { createNodeHasher } from './node-hasher.js';
-import { newPeerId, type SimPeer } from './sim-peer.js';
+import { startPeer, type SimPeer } from './sim-peer.js';
 
+/** startPeer with a shared Bandwidth (the client's one object for all its downloads). */
 export function startBandwidthPeer(
   net: MemoryNetwork,
   content: TestContent,
   cdn: MemoryCdn,
   options: { bandwidth?: Bandwidth; store?: MemoryStore; config?: Partial<ClientConfig>; peering?: boolean } = {},
 ): SimPeer {
-  const peerId = newPeerId();
-  const store = options.store ?? new MemoryStore();
-  const download = new Download({
-    contentId: content.contentId,
-    metadata: content.metadata,
-    peerId,
-    cdnUrls: ['mem://cdn'],
-    hasher: createNodeHasher(),
-    store,
-    http: cdn,
-    signaling: net.signaling(peerId),
-    connector: net.connector(peerId),
-    peering: options.peering ?? true,
-    bandwidth: options.bandwidth,
-    config: { httpDelayMs: 50, announceIntervalMs: 200, ...options.config },
-  });
-  void download.start();
-  return { peerId, download, store };
+  return startPeer(net, content, cdn, options);
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));

@@ -13,6 +13,7 @@ import type { MemoryNetwork } from './memory-network.js';
 import { MemoryStore } from './memory-store.js';
 import { createNodeHasher } from './node-hasher.js';
 import { Swarm } from '../../src/core/swarm.js';
+import type { Bandwidth } from '../../src/core/bandwidth.js';
 
 export const newPeerId = (): string => randomBytes(16).toString('hex');
 
@@ -26,7 +27,7 @@ export function startPeer(
   net: MemoryNetwork,
   content: TestContent,
   cdn: MemoryCdn,
-  options: { store?: MemoryStore; config?: Partial<ClientConfig>; peering?: boolean; simpleReason?: string } = {},
+  options: { store?: MemoryStore; config?: Partial<ClientConfig>; peering?: boolean; simpleReason?: string; bandwidth?: Bandwidth } = {},
 ): SimPeer {
   const peerId = newPeerId();
   const store = options.store ?? new MemoryStore();
@@ -42,6 +43,7 @@ export function startPeer(
     connector: net.connector(peerId),
     peering: options.peering ?? true,
     simpleReason: options.simpleReason,
+    bandwidth: options.bandwidth,
     config: { httpDelayMs: 50, announceIntervalMs: 200, ...options.config },
   });
   void download.start();
