@@ -11,19 +11,18 @@
  */
 import createDebug from 'debug';
 import { createBandwidth, type BandwidthStatus } from '../core/bandwidth.js';
+import { contentsToSeed } from '../core/cache-policy.js';
 import { peeringModeOf, resolveConfig, type ClientConfig } from '../core/config.js';
-import { Download, type DownloadEvents, type DownloadState } from '../core/download.js';
-import { Emitter } from '../core/emitter.js';
+import { Download } from '../core/download.js';
 import { TabswarmError } from '../core/errors.js';
 import { cdnUrlsOf, openContent, openPolicy, openUrl, type OpenedContent } from '../core/open-content.js';
-import { downloadStatus, PeerRates, perfSnapshot, type DownloadStatus, type PerfSnapshot } from '../core/status.js';
-import { SHA256_HEX } from '../protocol/hex.js';
 import type { PeerConnector, Signaling } from '../core/ports.js';
+import { downloadStatus, PeerRates, perfSnapshot, type DownloadStatus, type PerfSnapshot } from '../core/status.js';
+import { verifyStoredMetadata } from '../core/verify-stored.js';
 import type { DownloadMode } from '../protocol/arrays-messages.js';
 import type { Bootstrap } from '../protocol/bootstrap.js';
 import type { ContentPolicy } from '../protocol/content-policy.js';
-import { contentsToSeed } from '../core/cache-policy.js';
-import { verifyStoredMetadata } from '../core/verify-stored.js';
+import { SHA256_HEX } from '../protocol/hex.js';
 import { createIdbPieceStore } from '../storage/idb-piece-store.js';
 import { createPieceCache, type CacheRecord } from '../storage/piece-cache.js';
 import { createFetchBytes } from '../transport/fetch-bytes.js';
@@ -32,6 +31,7 @@ import { defaultArraysUrl, fetchBootstrap, fetchDiscovery } from '../transport/f
 import { createWebRtcConnector } from '../transport/webrtc-connector.js';
 import { createWebSocketSignaling } from '../transport/ws-signaling.js';
 import { createHasherPool } from '../workers/hasher-pool.js';
+import { createClientDownload, type ClientDownload } from './client-download.js';
 import { newPeerId } from './peer-id.js';
 import { watchUploadConditions } from './power.js';
 import { defaultSettingsStorage, layeredSettings, loadSavedSettings, saveSettings, type SettingsStorage } from './settings.js';
@@ -55,6 +55,8 @@ export interface ClientOptions {
   cdnBaseUrl?: string;
 }
 
+export type { ClientDownload, ClientDownloadEvents, Progress } from './client-download.js';
+
 export interface DownloadRequest {
   /** A background download (DO's IsBackground): longer HTTP delay, yields the CDN to foreground ones. Default: the settings' `isBackground`. */
   background?: boolean;
@@ -62,47 +64,6 @@ export interface DownloadRequest {
   signal?: AbortSignal;
   /** Settings for this download only, over the client's. */
   config?: Partial<ClientConfig>;
-}
-
-/** What `on('progress')` reports, at most every 250 ms and at each stored piece. */
-export interface Progress {
-  fileSize: number;
-  /** Bytes stored so far (from peers, the CDN or the cache). */
-  bytesDone: number;
-  bytesFromPeers: number;
-  bytesFromCdn: number;
-  downloadBps: number;
-  uploadBps: number;
-  state: DownloadState;
-}
-
-export interface ClientDownloadEvents extends DownloadEvents {
-  progress: Progress;
-  /** The connection to this download's Arrays service: lost (retried in `retryInMs`) or back. */
-  arrays: { event: 'connected' | 'disconnected'; retryInMs?: number };
-}
-
-export interface ClientDownload {
-  readonly download: Download;
-  readonly content: OpenedContent;
-  /** Why this download does not peer although its mode and policy would (no WebRTC in this browser), if so. */
-  readonly peeringOff: string | undefined;
-  /** Subscribes to 'progress', 'state', 'piece', 'rejected', 'peer', 'complete' or 'error'; returns the unsubscribe function. */
-  on<K extends keyof ClientDownloadEvents>(event: K, listener: (payload: ClientDownloadEvents[K]) => void): () => void;
-  /** Resolves when the file is complete and verified; rejects with a TabswarmError if it fails or is aborted. */
-  readonly done: Promise<void>;
-  /** DO's status record of this download (Get-DeliveryOptimizationStatus). */
-  status(): DownloadStatus;
-  /** The verified file as a Blob (disk-backed pieces), once complete. */
-  blob(): Promise<Blob>;
-  /** The verified file as a stream of its pieces in order, read one at a time from storage, once complete. */
-  stream(): ReadableStream<Uint8Array>;
-  /** The verified file, now; rejects unless complete. */
-  file(): Promise<Blob>;
-  /** Stops the download and its seeding; `done` rejects with kind 'aborted' if it was not complete. */
-  abort(): void;
-  /** The same as abort(). */
-  stop(): void;
 }
 
 export interface TabswarmClient {
@@ -250,6 +211,7 @@ export function createClient(options: ClientOptions = {}): TabswarmClient {
     for (const t of tracked) if (t.endedAt === undefined) t.rates.sample(now, t.download.snapshot().peers);
   }, 1000);
 
+  /** The caller's handle on `download` (client-download.ts), tied into the cache and the seeding limit. */
   function wrapDownload(
     download: Download,
     content: OpenedContent,
@@ -258,100 +220,35 @@ export function createClient(options: ClientOptions = {}): TabswarmClient {
     signaling: Signaling | undefined,
     peeringOff?: string,
   ): ClientDownload {
-    const events = new Emitter<ClientDownloadEvents>();
-    const unsubscribe = [
-      signaling?.on('open', () => events.emit('arrays', { event: 'connected' })),
-      signaling?.on('closed', ({ retryInMs }) => events.emit('arrays', { event: 'disconnected', retryInMs })),
-    ];
-    const forward = <K extends keyof DownloadEvents>(name: K) => download.events.on(name, (p) => events.emit(name, p as ClientDownloadEvents[K]));
-    (['state', 'piece', 'rejected', 'peer', 'complete', 'error'] as const).forEach(forward);
-    const progress = (): Progress => {
-      const s = download.snapshot();
-      return {
-        fileSize: content.metadata.fileSize,
-        bytesDone: content.metadata.fileSize - download.bytesLeft,
-        bytesFromPeers: s.bytesFromPeers,
-        bytesFromCdn: s.bytesFromCdn,
-        downloadBps: s.downloadBps,
-        uploadBps: s.uploadBps,
-        state: download.state,
-      };
-    };
-    let lastProgressAt = 0;
     let recordedAt = 0;
     let piecesSinceRecord = 0;
-    download.events.on('piece', () => {
-      lastProgressAt = Date.now();
-      events.emit('progress', progress());
-      // The cache's byte count, every 16 pieces or 2 s (it sizes eviction; a reload recounts anyway).
-      if (++piecesSinceRecord >= 16 || lastProgressAt - recordedAt >= 2000) {
-        piecesSinceRecord = 0;
-        recordedAt = lastProgressAt;
-        void cache.recordBytes(download.storageId, content.metadata.fileSize - download.bytesLeft).catch(quiet('byte count'));
-      }
-    });
-    download.events.on('complete', () => {
-      void cache
-        .recordBytes(download.storageId, content.metadata.fileSize, true)
-        .then(enforceCache, quiet('completion'))
-        .finally(limitSeeding);
-    });
-    const ticker = setInterval(() => {
-      if (Date.now() - lastProgressAt >= 250) events.emit('progress', progress());
-    }, 250);
-    const done = new Promise<void>((resolve, reject) => {
-      const settle = (state: DownloadState) => {
-        if (state === 'complete' || state === 'failed' || state === 'stopped') {
-          entry.endedAt ??= Date.now();
-          clearInterval(ticker);
-          events.emit('progress', progress());
-        }
-        if (state === 'complete') resolve();
-        else if (state === 'failed') reject(download.error ?? new TabswarmError('aborted', 'the download failed'));
-        else if (state === 'stopped') reject(new TabswarmError('aborted', 'the download was stopped'));
-      };
-      download.events.on('state', settle);
-    });
-    done.catch(() => undefined); // a caller that never awaits `done` must not see an unhandled rejection
-    const abort = () => {
-      for (const u of unsubscribe) u?.();
-      download.stop();
-      if (downloads.delete(download)) void cache.release(download.storageId).catch(quiet('release'));
-    };
-    signal?.addEventListener('abort', abort, { once: true });
-    void download.start();
-    const assemble = () => store.assemble(download.storageId, download.pieceCount, content.metadata.mimeType);
-    return {
-      download,
-      content,
+    return createClientDownload(download, content, {
+      store,
+      signal,
+      signaling,
       peeringOff,
-      done,
-      on: (event, listener) => events.on(event, listener),
       status: () => statusOf(entry, Date.now()),
-      async blob() {
-        await done;
-        return assemble();
+      ended: () => {
+        entry.endedAt ??= Date.now();
       },
-      stream() {
-        let next = 0;
-        return new ReadableStream<Uint8Array>({
-          async pull(controller) {
-            await done;
-            if (next >= download.pieceCount) return controller.close();
-            const piece = await store.get(download.storageId, next);
-            if (!piece) throw new TabswarmError('storage-error', `piece ${next} of ${download.contentId} is missing from storage`);
-            next++;
-            controller.enqueue(piece);
-          },
-        }, { highWaterMark: 1 });
+      // The cache's byte count, every 16 pieces or 2 s (it sizes eviction; a reload recounts anyway).
+      stored(bytesDone) {
+        const now = Date.now();
+        if (++piecesSinceRecord < 16 && now - recordedAt < 2000) return;
+        piecesSinceRecord = 0;
+        recordedAt = now;
+        void cache.recordBytes(download.storageId, bytesDone).catch(quiet('byte count'));
       },
-      async file() {
-        if (download.state !== 'complete') throw new TabswarmError('aborted', `the download is ${download.state}, not complete`);
-        return assemble();
+      completed() {
+        void cache
+          .recordBytes(download.storageId, content.metadata.fileSize, true)
+          .then(enforceCache, quiet('completion'))
+          .finally(limitSeeding);
       },
-      abort,
-      stop: abort,
-    };
+      aborted() {
+        if (downloads.delete(download)) void cache.release(download.storageId).catch(quiet('release'));
+      },
+    });
   }
 
   async function openDownload(target: string, request: DownloadRequest = {}): Promise<ClientDownload> {

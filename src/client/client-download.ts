@@ -1,0 +1,165 @@
+/**
+ * What `client.download()` hands back: one download seen from the page or the embedding site.
+ * Progress events (at each stored piece, and every 250 ms), `done`, DO's status, the verified
+ * file as a Blob or a stream read one piece at a time from storage, and abort. The client
+ * (create-client.ts) ties it to its cache and seeding limit through the hooks of
+ * `ClientDownloadHooks`; this file knows nothing of either.
+ */
+import type { Download, DownloadEvents, DownloadState } from '../core/download.js';
+import { Emitter } from '../core/emitter.js';
+import { TabswarmError } from '../core/errors.js';
+import type { OpenedContent } from '../core/open-content.js';
+import type { Signaling } from '../core/ports.js';
+import type { DownloadStatus } from '../core/status.js';
+
+/** What `on('progress')` reports, at most every 250 ms and at each stored piece. */
+export interface Progress {
+  fileSize: number;
+  /** Bytes stored so far (from peers, the CDN or the cache). */
+  bytesDone: number;
+  bytesFromPeers: number;
+  bytesFromCdn: number;
+  downloadBps: number;
+  uploadBps: number;
+  state: DownloadState;
+}
+
+export interface ClientDownloadEvents extends DownloadEvents {
+  progress: Progress;
+  /** The connection to this download's Arrays service: lost (retried in `retryInMs`) or back. */
+  arrays: { event: 'connected' | 'disconnected'; retryInMs?: number };
+}
+
+export interface ClientDownload {
+  readonly download: Download;
+  readonly content: OpenedContent;
+  /** Why this download does not peer although its mode and policy would (no WebRTC in this browser), if so. */
+  readonly peeringOff: string | undefined;
+  /** Subscribes to 'progress', 'state', 'piece', 'rejected', 'peer', 'complete', 'error' or 'arrays'; returns the unsubscribe function. */
+  on<K extends keyof ClientDownloadEvents>(event: K, listener: (payload: ClientDownloadEvents[K]) => void): () => void;
+  /** Resolves when the file is complete and verified; rejects with a TabswarmError if it fails or is aborted. */
+  readonly done: Promise<void>;
+  /** DO's status record of this download (Get-DeliveryOptimizationStatus). */
+  status(): DownloadStatus;
+  /** The verified file as a Blob (disk-backed pieces), once complete. */
+  blob(): Promise<Blob>;
+  /** The verified file as a stream of its pieces in order, read one at a time from storage, once complete. */
+  stream(): ReadableStream<Uint8Array>;
+  /** The verified file, now; rejects unless complete. */
+  file(): Promise<Blob>;
+  /** Stops the download and its seeding; `done` rejects with kind 'aborted' if it was not complete. */
+  abort(): void;
+  /** The same as abort(). */
+  stop(): void;
+}
+
+/** What a ClientDownload needs of its client. */
+export interface ClientDownloadHooks {
+  store: {
+    get(storageId: string, index: number): Promise<Uint8Array | undefined>;
+    assemble(storageId: string, pieceCount: number, mimeType: string): Promise<Blob>;
+  };
+  /** Aborts the download, as `abort()`. */
+  signal: AbortSignal | undefined;
+  /** The download's Arrays connection, for the 'arrays' events. */
+  signaling: Signaling | undefined;
+  peeringOff: string | undefined;
+  status(): DownloadStatus;
+  /** The download completed, failed or stopped (once). */
+  ended(): void;
+  /** A piece was stored; `bytesDone` of the file are now. */
+  stored(bytesDone: number): void;
+  completed(): void;
+  /** The caller aborted it. */
+  aborted(): void;
+}
+
+/** Wraps `download` (not started) and starts it. */
+export function createClientDownload(download: Download, content: OpenedContent, hooks: ClientDownloadHooks): ClientDownload {
+  const events = new Emitter<ClientDownloadEvents>();
+  const unsubscribe = [
+    hooks.signaling?.on('open', () => events.emit('arrays', { event: 'connected' })),
+    hooks.signaling?.on('closed', ({ retryInMs }) => events.emit('arrays', { event: 'disconnected', retryInMs })),
+  ];
+  const forward = <K extends keyof DownloadEvents>(name: K) => download.events.on(name, (p) => events.emit(name, p as ClientDownloadEvents[K]));
+  (['state', 'piece', 'rejected', 'peer', 'complete', 'error'] as const).forEach(forward);
+  const fileSize = content.metadata.fileSize;
+  const progress = (): Progress => {
+    const s = download.snapshot();
+    return {
+      fileSize,
+      bytesDone: fileSize - download.bytesLeft,
+      bytesFromPeers: s.bytesFromPeers,
+      bytesFromCdn: s.bytesFromCdn,
+      downloadBps: s.downloadBps,
+      uploadBps: s.uploadBps,
+      state: download.state,
+    };
+  };
+  let lastProgressAt = 0;
+  download.events.on('piece', () => {
+    lastProgressAt = Date.now();
+    const p = progress();
+    events.emit('progress', p);
+    hooks.stored(p.bytesDone);
+  });
+  download.events.on('complete', () => hooks.completed());
+  const ticker = setInterval(() => {
+    if (Date.now() - lastProgressAt >= 250) events.emit('progress', progress());
+  }, 250);
+  const done = new Promise<void>((resolve, reject) => {
+    download.events.on('state', (state) => {
+      if (state === 'complete' || state === 'failed' || state === 'stopped') {
+        hooks.ended();
+        clearInterval(ticker);
+        events.emit('progress', progress());
+      }
+      if (state === 'complete') resolve();
+      else if (state === 'failed') reject(download.error ?? new TabswarmError('aborted', 'the download failed'));
+      else if (state === 'stopped') reject(new TabswarmError('aborted', 'the download was stopped'));
+    });
+  });
+  done.catch(() => undefined); // a caller that never awaits `done` must not see an unhandled rejection
+  const abort = () => {
+    for (const u of unsubscribe) u?.();
+    download.stop();
+    hooks.aborted();
+  };
+  hooks.signal?.addEventListener('abort', abort, { once: true });
+  void download.start();
+  const assemble = () => hooks.store.assemble(download.storageId, download.pieceCount, content.metadata.mimeType);
+  return {
+    download,
+    content,
+    peeringOff: hooks.peeringOff,
+    done,
+    on: (event, listener) => events.on(event, listener),
+    status: hooks.status,
+    async blob() {
+      await done;
+      return assemble();
+    },
+    stream() {
+      let next = 0;
+      return new ReadableStream<Uint8Array>(
+        {
+          async pull(controller) {
+            await done;
+            if (next >= download.pieceCount) return controller.close();
+            const piece = await hooks.store.get(download.storageId, next);
+            if (!piece) throw new TabswarmError('storage-error', `piece ${next} of ${download.contentId} is missing from storage`);
+            next++;
+            controller.enqueue(piece);
+          },
+        },
+        { highWaterMark: 1 },
+      );
+    },
+    async file() {
+      if (download.state !== 'complete') throw new TabswarmError('aborted', `the download is ${download.state}, not complete`);
+      return assemble();
+    },
+    abort,
+    stop: abort,
+  };
+}
