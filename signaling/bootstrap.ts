@@ -26,7 +26,7 @@ import { LIMITS } from '../src/protocol/limits.js';
 import type { ApiRoute } from './http-api.js';
 import type { ServerConfig } from './config.js';
 import { sendJson, sendJsonError } from './http-util.js';
-import { lanKeyOf, remoteAddressOf } from './lan-key.js';
+import { lanKeyOf, lastForwarded, remoteAddressOf } from './lan-key.js';
 import { scopeKeyOf } from './swarm-registry.js';
 
 export type BootstrapConfig = Pick<
@@ -57,12 +57,6 @@ export interface BootstrapDeps {
 /** A Host header value: a DNS name or IPv4 address, or a bracketed IPv6 address, and an optional port. */
 const HOST_RE = /^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,62})(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}))*\.?|\[[0-9A-Fa-f:.]{2,45}\])(?::\d{1,5})?$/;
 
-/** The last entry of a comma-separated forwarding header (the one our trusted proxy added). */
-function lastForwarded(value: string | string[] | undefined): string | undefined {
-  const raw = Array.isArray(value) ? value.join(',') : value;
-  const last = raw?.split(',').pop()?.trim();
-  return last === undefined || last === '' ? undefined : last;
-}
 
 /**
  * The Host a request came for and whether it came over TLS; behind a trusted proxy, the last

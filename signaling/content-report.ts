@@ -5,8 +5,10 @@
  * Prometheus text (signaling/metrics.ts); produced by `ArraysService.contentReports()`.
  */
 
-/** DO download modes that take part in a swarm (the others never announce). */
-export type PeeringScope = 'lan' | 'group' | 'internet';
+import type { DownloadMode } from '../src/protocol/arrays-messages.js';
+
+/** DO download modes that take part in a swarm (the others never announce): arrays-messages' DownloadMode. */
+export type PeeringScope = DownloadMode;
 
 export interface ContentReport {
   contentId: string;

@@ -21,7 +21,7 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { CatalogEntry } from '../src/protocol/content-policy.js';
 import { LIMITS } from '../src/protocol/limits.js';
-import { parseMetadata } from '../src/protocol/metadata.js';
+import { parseMetadata, type Metadata } from '../src/protocol/metadata.js';
 import { META_SUFFIX, filePathOf, isContentId, metaDirOf, metaPathOf } from './content-paths.js';
 import { writeDeterministicFile } from './deterministic-content.js';
 import { publishFile, sha256Hex, type PublishResult } from './publish.js';
@@ -83,12 +83,15 @@ async function loadOne(contentDir: string, contentId: string): Promise<LoadResul
   return loadPeerOnly(contentDir, contentId);
 }
 
-/** The record of metadata bytes whose SHA-256 must be `contentId`, without a file. */
-function peerOnlyRecord(contentId: string, bytes: Uint8Array): LoadResult {
+/** Metadata bytes checked against their content ID (SHA-256) and parsed: every loader's first step. */
+function checkedMetadata(contentId: string, bytes: Uint8Array): { ok: true; metadata: Metadata } | { ok: false; reason: string } {
   if (sha256Hex(bytes) !== contentId) return { ok: false, reason: 'SHA-256 of the metadata bytes is not the content ID' };
   const parsed = parseMetadata(bytes);
-  if (!parsed.ok) return { ok: false, reason: parsed.reason };
-  const meta = parsed.metadata;
+  return parsed.ok ? { ok: true, metadata: parsed.metadata } : { ok: false, reason: parsed.reason };
+}
+
+/** The record of peer-only content (no file) from metadata already checked against its content ID. */
+function peerOnlyRecord(contentId: string, bytes: Uint8Array, meta: Metadata): LoadResult {
   return {
     ok: true,
     record: { contentId, name: meta.name, mimeType: meta.mimeType, fileSize: meta.fileSize, pieceSize: meta.pieceSize, metadataBytes: bytes, filePath: undefined },
@@ -106,7 +109,8 @@ async function loadPeerOnly(contentDir: string, contentId: string): Promise<Load
     if (errnoCode(err) === 'ENOENT') return { ok: false, reason: 'no metadata file', missing: true };
     return { ok: false, reason: `cannot read shared metadata: ${errnoCode(err) ?? String(err)}` };
   }
-  return peerOnlyRecord(contentId, bytes);
+  const checked = checkedMetadata(contentId, bytes);
+  return checked.ok ? peerOnlyRecord(contentId, bytes, checked.metadata) : checked;
 }
 
 async function loadPublished(contentDir: string, contentId: string): Promise<LoadResult> {
@@ -121,10 +125,9 @@ async function loadPublished(contentDir: string, contentId: string): Promise<Loa
     if (errnoCode(err) === 'ENOENT') return { ok: false, reason: 'no metadata file', missing: true };
     return { ok: false, reason: `cannot read metadata: ${errnoCode(err) ?? String(err)}` };
   }
-  if (sha256Hex(bytes) !== contentId) return { ok: false, reason: 'SHA-256 of the metadata bytes is not the content ID' };
-  const parsed = parseMetadata(bytes);
-  if (!parsed.ok) return { ok: false, reason: parsed.reason };
-  const meta = parsed.metadata;
+  const checked = checkedMetadata(contentId, bytes);
+  if (!checked.ok) return checked;
+  const meta = checked.metadata;
   const filePath = filePathOf(contentDir, contentId);
   try {
     const st = await stat(filePath);
@@ -220,7 +223,10 @@ export async function loadContentStore(contentDir: string, logger?: Logger): Pro
       const contentId = sha256Hex(metadataBytes);
       const known = records.get(contentId) ?? (await tryLoad(contentId, false));
       if (known !== undefined) return known;
-      const checked = peerOnlyRecord(contentId, metadataBytes);
+      // The content ID was just computed from these bytes: only the parse is left to check.
+      const parsed = parseMetadata(metadataBytes);
+      if (!parsed.ok) throw new ContentRejectedError(parsed.reason);
+      const checked = peerOnlyRecord(contentId, metadataBytes, parsed.metadata);
       if (!checked.ok) throw new ContentRejectedError(checked.reason);
       const path = sharedPathOf(contentDir, contentId);
       await mkdir(join(contentDir, SHARED_DIR), { recursive: true });

@@ -98,6 +98,13 @@ export function addressBucketOf(address: string): string {
   return trimmed.slice(0, 64);
 }
 
+/** The last entry of a comma-separated forwarding header (the one our trusted proxy added). */
+export function lastForwarded(value: string | string[] | undefined): string | undefined {
+  const raw = Array.isArray(value) ? value.join(',') : value;
+  const last = raw?.split(',').pop()?.trim();
+  return last === undefined || last === '' ? undefined : last;
+}
+
 /**
  * The client address of an upgrade request: the socket's peer, or, only when the server is
  * configured to sit behind a trusted reverse proxy, the last `X-Forwarded-For` entry (the one
@@ -105,9 +112,7 @@ export function addressBucketOf(address: string): string {
  */
 export function remoteAddressOf(req: { socket: { remoteAddress?: string }; headers: Record<string, string | string[] | undefined> }, trustProxy: boolean): string {
   if (trustProxy) {
-    const header = req.headers['x-forwarded-for'];
-    const raw = Array.isArray(header) ? header.join(',') : header;
-    const last = raw?.split(',').at(-1)?.trim();
+    const last = lastForwarded(req.headers['x-forwarded-for']);
     if (last) return last;
   }
   return req.socket.remoteAddress ?? '';

@@ -3,28 +3,19 @@
  * a demo file published if the content directory is empty, then the server, until SIGINT or
  * SIGTERM. Prints where to open the app and the links of the published content.
  */
-import { networkInterfaces } from 'node:os';
 import { resolve } from 'node:path';
 import { ConfigError, configFromEnv, resolveConfig } from './config.js';
 import { ensureDemoContent } from './content-store.js';
 import { createLogger } from './logger.js';
 import { createServer } from './server.js';
-import { TlsError } from './tls.js';
-
-/** IPv4 addresses of this machine's non-internal interfaces (what other devices on the LAN use). */
-function lanAddresses(): string[] {
-  const out: string[] = [];
-  for (const addrs of Object.values(networkInterfaces())) {
-    for (const a of addrs ?? []) if (a.family === 'IPv4' && !a.internal) out.push(a.address);
-  }
-  return out;
-}
+import { bindsAllInterfaces, lanAddresses, TlsError } from './tls.js';
 
 /** URLs a person can open: localhost, plus LAN addresses when bound to every interface. */
 function openUrls(host: string, port: number, scheme: 'http' | 'https'): string[] {
-  const all = host === '0.0.0.0' || host === '::' || host === '';
-  if (!all) return [`${scheme}://${host.includes(':') ? `[${host}]` : host}:${port}/`];
-  return [`${scheme}://localhost:${port}/`, ...lanAddresses().map((a) => `${scheme}://${a}:${port}/`)];
+  if (!bindsAllInterfaces(host)) return [`${scheme}://${host.includes(':') ? `[${host}]` : host}:${port}/`];
+  return [`${scheme}://localhost:${port}/`, ...lanAddresses()
+    .filter((a) => !a.includes(':'))
+    .map((a) => `${scheme}://${a}:${port}/`)];
 }
 
 async function main(): Promise<void> {

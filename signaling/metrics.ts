@@ -26,12 +26,12 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 import type { CdnLog } from './cdn-log.js';
-import type { ContentReport, PeeringScope } from './content-report.js';
+import { DOWNLOAD_MODES } from '../src/protocol/arrays-messages.js';
+import type { ContentReport } from './content-report.js';
 import { logRequest } from './http-api.js';
 import { answeredByMethodCheck, sendJson, sendJsonError, sendText } from './http-util.js';
 
 export const METRICS_PATH = '/metrics';
-const SCOPES: readonly PeeringScope[] = ['lan', 'group', 'internet'];
 
 export interface MetricsDeps {
   /** The per-content aggregates, read at each scrape (`ArraysService.contentReports()`). */
@@ -103,7 +103,7 @@ export function createMetrics(deps: MetricsDeps): Metrics {
     for (const g of perContentGauges) g.reset();
     for (const r of list) {
       const id = { content_id: r.contentId };
-      for (const scope of SCOPES) peers.set({ ...id, scope }, r.peersByScope[scope] ?? 0);
+      for (const scope of DOWNLOAD_MODES) peers.set({ ...id, scope }, r.peersByScope[scope] ?? 0);
       seeders.set(id, r.seeders);
       uploaded.set(id, r.uploaded);
       downloaded.set(id, r.downloaded);

@@ -20,6 +20,7 @@ import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { LIMITS } from '../src/protocol/limits.js';
+import type { ShareReply } from '../src/protocol/share.js';
 import { requestHost } from './bootstrap.js';
 import type { ServerConfig } from './config.js';
 import { ContentRejectedError, type ContentStore } from './content-store.js';
@@ -27,26 +28,13 @@ import { logRequest } from './http-api.js';
 import { sendJson, sendJsonError, sendText, setCors } from './http-util.js';
 import { JoinCodes, type JoinEntry } from './join-codes.js';
 import { addressBucketOf, remoteAddressOf } from './lan-key.js';
-import { lanAddresses } from './tls.js';
+import { bindsAllInterfaces, lanAddresses } from './tls.js';
 import { TokenBucket } from './token-bucket.js';
 
 export const SHARE_PATH = '/api/share';
 export const JOIN_API_PREFIX = '/api/join/';
 export const JOIN_PAGE_PREFIX = '/j/';
 
-export interface ShareReply {
-  contentId: string;
-  joinCode: string;
-  groupId: string;
-  /** `<origin>/?downloadMode=group&groupId=<group>#c=<contentId>` (relative when the request had no usable Host). */
-  link: string;
-  /** `<origin>/j/<code>`: resolves to `link` while the code lives. */
-  shortLink: string;
-  /** When the join code expires (ISO 8601). */
-  expiresAt: string;
-  /** When the request came to a loopback address: the same link on each LAN address, for the other devices. */
-  lanLinks: string[];
-}
 
 export interface ShareApiDeps {
   contents: ContentStore;
@@ -80,8 +68,7 @@ export function createShareApi(deps: ShareApiDeps) {
     const { origin, host, secure } = originOf(req);
     const lanLinks: string[] = [];
     const loopback = host === undefined ? null : LOOPBACK_HOST_RE.exec(host);
-    const allInterfaces = config.host === '0.0.0.0' || config.host === '::' || config.host === '';
-    if (loopback && allInterfaces) {
+    if (loopback && bindsAllInterfaces(config.host)) {
       const port = loopback[1] === undefined ? '' : `:${loopback[1]}`;
       for (const a of lanAddresses()) if (!a.includes(':')) lanLinks.push(`${secure ? 'https' : 'http'}://${a}${port}${JOIN_PAGE_PREFIX}${e.code}`);
     }
@@ -155,7 +142,8 @@ export function createShareApi(deps: ShareApiDeps) {
   function join(req: IncomingMessage, res: ServerResponse, code: string): void {
     const entry = codes.resolve(decodeURIComponent(code));
     if (entry === undefined) return sendJsonError(req, res, 404, 'unknown or expired join code');
-    sendJson(req, res, 200, { contentId: entry.contentId, groupId: entry.groupId, joinCode: entry.code, ...linksOf(req, entry) }, { 'Cache-Control': 'no-store' });
+    const reply: ShareReply = { contentId: entry.contentId, groupId: entry.groupId, joinCode: entry.code, ...linksOf(req, entry) };
+    sendJson(req, res, 200, reply, { 'Cache-Control': 'no-store' });
   }
 
   function joinPage(req: IncomingMessage, res: ServerResponse, code: string): void {

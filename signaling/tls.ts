@@ -50,6 +50,11 @@ export function lanAddresses(): string[] {
   return out;
 }
 
+/** Whether a bind address is every interface (then the LAN addresses above reach the server). */
+export function bindsAllInterfaces(host: string): boolean {
+  return host === '0.0.0.0' || host === '::' || host === '';
+}
+
 /** What an automatic certificate must cover: DNS names and IP addresses. */
 export function autoCertNames(addresses: string[] = lanAddresses(), host: string = hostname()): { dns: string[]; ips: string[] } {
   const dns = ['localhost'];

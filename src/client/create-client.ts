@@ -397,7 +397,7 @@ export function createClient(options: ClientOptions = {}): TabswarmClient {
     status() {
       const now = Date.now();
       const snap = perfSnapshot(peerId, tracked.map((t) => statusOf(t, now)));
-      const blocked = bandwidth.status().uploadsBlockedReason;
+      const blocked = bandwidth.uploadsBlockedReason;
       if (blocked !== undefined) snap.UploadsBlocked = blocked;
       return snap;
     },

@@ -81,12 +81,10 @@ export interface BandwidthStatus {
 
 export interface BandwidthEvents extends Record<string, unknown> {
   uploads: { allowed: boolean; reason: string | undefined };
-  limits: BandwidthLimits;
 }
 
 /** An active download's place in the priority registry; `close()` when it stops downloading. */
 export interface BandwidthRegistration {
-  readonly priority: Priority;
   close(): void;
 }
 
@@ -106,7 +104,6 @@ export class Bandwidth implements UploadGate {
   private windowSecond = -1;
   private windowBytes = 0;
   private windowThrottled = false;
-  private lastLimits: BandwidthLimits | undefined;
 
   constructor(
     config: BandwidthConfig,
@@ -135,10 +132,6 @@ export class Bandwidth implements UploadGate {
     }
     this.apply();
     this.uploadsMayHaveChanged(wasAllowed);
-  }
-
-  get settings(): Readonly<BandwidthConfig> {
-    return this.config;
   }
 
   // ---- uploads
@@ -186,7 +179,6 @@ export class Bandwidth implements UploadGate {
     this.apply();
     let closed = false;
     return {
-      priority,
       close: () => {
         if (closed) return;
         closed = true;
@@ -275,16 +267,13 @@ export class Bandwidth implements UploadGate {
     };
   }
 
-  /** Puts the limits in effect into the buckets, and tells listeners when they changed. */
+  /** Puts the limits in effect into the buckets. */
   private apply(): void {
     const limits = this.computeLimits();
     if (this.upload.bytesPerSec !== limits.upload) this.upload.setRate(limits.upload);
     if (this.foreground.bytesPerSec !== limits.foregroundCdn) this.foreground.setRate(limits.foregroundCdn);
     if (this.background.bytesPerSec !== limits.backgroundCdn) this.background.setRate(limits.backgroundCdn);
     this.background.setPaused(limits.backgroundCdnPaused);
-    const last = this.lastLimits;
-    this.lastLimits = limits;
-    if (last && !sameLimits(last, limits)) this.events.emit('limits', limits);
   }
 
   private uploadsMayHaveChanged(wasAllowed: boolean): void {
@@ -328,8 +317,8 @@ export class Bandwidth implements UploadGate {
  * every Download (`DownloadOptions.bandwidth`).
  */
 export function createBandwidth(config: Partial<ClientConfig> = {}, clock: Clock = systemClock): Bandwidth {
-  const c = resolveConfig(config);
-  return new Bandwidth(Object.fromEntries(BANDWIDTH_KEYS.map((k) => [k, c[k]])) as unknown as BandwidthConfig, clock);
+  // The constructor keeps only the bandwidth settings.
+  return new Bandwidth(resolveConfig(config), clock);
 }
 
 /** The lower of two limits where 0 means unlimited. */
@@ -339,15 +328,4 @@ function minLimit(a: number, b: number): number {
   if (x === 0) return y;
   if (y === 0) return x;
   return Math.min(x, y);
-}
-
-function sameLimits(a: BandwidthLimits, b: BandwidthLimits): boolean {
-  return (
-    a.upload === b.upload &&
-    a.uploadCapacity === b.uploadCapacity &&
-    a.foregroundCdn === b.foregroundCdn &&
-    a.backgroundCdn === b.backgroundCdn &&
-    a.backgroundCdnPaused === b.backgroundCdnPaused &&
-    a.backgroundYielding === b.backgroundYielding
-  );
 }

@@ -2,7 +2,7 @@
  * Client configuration: every tunable of the download engine, with its default, in one
  * place. Components take only the `Pick<>` they use. docs/configuration.md mirrors this.
  */
-import type { DownloadMode } from '../protocol/arrays-messages.js';
+import { GROUP_ID_RE, type DownloadMode } from '../protocol/arrays-messages.js';
 
 /**
  * DO's download modes, by name: 'http' (DO 0: HTTP only, still verified, no peering), 'lan'
@@ -241,8 +241,6 @@ export const DEFAULT_CONFIG: Readonly<ClientConfig> = Object.freeze({
 
 /** Settings that are shares (0 < x <= 1) rather than counts, rates or durations. */
 const SHARE_KEYS = new Set<keyof ClientConfig>(['maxUploadShareOfCapacity', 'maxCacheShareOfQuota']);
-/** A group ID or join code: 1 to 64 of [A-Za-z0-9_-] (the Arrays service's rule). */
-const GROUP_ID = /^[A-Za-z0-9_-]{1,64}$/;
 
 /**
  * The valid settings of `raw` (a persisted object, a page's config, parsed URL values); every
@@ -264,7 +262,7 @@ export function sanitizeConfig(raw: Record<string, unknown>): Partial<ClientConf
     } else if (key === 'downloadMode') {
       if (typeof v === 'string' && (CLIENT_DOWNLOAD_MODES as readonly string[]).includes(v)) out[key] = v;
     } else if (key === 'groupId') {
-      if (typeof v === 'string' && (v === '' || GROUP_ID.test(v))) out[key] = v;
+      if (typeof v === 'string' && (v === '' || GROUP_ID_RE.test(v))) out[key] = v;
     }
   }
   return out as Partial<ClientConfig>;

@@ -136,8 +136,6 @@ export class Download {
   private topUpRate = 0;
   /** Bytes of verified peer pieces, with when they came: the peers' rate for the top-up. */
   private readonly peerArrivals: Array<{ at: number; bytes: number }> = [];
-  /** "No connected peer holds it": every piece, for the top-up's last choice. */
-  private readonly noneHeld: Uint16Array;
   /** The one pending wake-up of pump() (HTTP delay, CDN back-off, stalled peers), due at `wakeAt`. */
   private httpTimer: ReturnType<typeof setTimeout> | undefined;
   private wakeAt = 0;
@@ -161,7 +159,6 @@ export class Download {
     this.pieceCount = pieceCountOf(opts.metadata.fileSize, opts.metadata.pieceSize);
     this.have = new Bitfield(this.pieceCount);
     this.availability = new Uint16Array(this.pieceCount);
-    this.noneHeld = new Uint16Array(this.pieceCount);
     this.priority = this.config.isBackground ? 'background' : 'foreground';
     this.httpDelayMs = this.config.isBackground ? this.config.httpDelayBackgroundMs : this.config.httpDelayMs;
     const idBytes = fromHex(opts.contentId);
@@ -523,7 +520,7 @@ export class Download {
       let i = pickForCdn(state, ours, { inOrder });
       if (i < 0 && (inOrder || peersStalled || topUp)) i = pickForCdn(state, undefined, { inOrder });
       // A top-up makes up for slow peers: it may take a piece they hold (not one asked of them).
-      if (i < 0 && topUp) i = pickForCdn({ ...state, availability: this.noneHeld }, undefined, { inOrder });
+      if (i < 0 && topUp) i = pickForCdn(state, undefined, { inOrder, evenIfHeld: true });
       if (i < 0) break;
       // Waiting for bandwidth holds a slot, not a piece: ask again (pick afresh) when it passes.
       if (!cdn.admit(pieceLength(this.metadata, i))) continue;

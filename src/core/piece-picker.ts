@@ -44,18 +44,19 @@ export function pickRarest(state: PickState, holds: (index: number) => boolean, 
  * random (reservoir sampling, one pass), not "from a random start onwards": tabs that walk
  * forward from different starts catch up with each other and then fetch the same frontier
  * pieces. A tab that downloads alone asks for `inOrder`: the lowest such piece, so its
- * whole-file hash is fed as the pieces come.
+ * whole-file hash is fed as the pieces come. `evenIfHeld` also takes pieces a peer holds (a
+ * background download topping up from the CDN when its peers are too slow).
  */
 export function pickForCdn(
   state: PickState,
   accept: (index: number) => boolean = () => true,
-  options: { inOrder?: boolean; random?: () => number } = {},
+  options: { inOrder?: boolean; random?: () => number; evenIfHeld?: boolean } = {},
 ): number {
   const random = options.random ?? Math.random;
   let chosen = -1;
   let seen = 0;
   for (let i = 0; i < state.pieceCount; i++) {
-    if (state.have.has(i) || state.inFlight.has(i) || state.availability[i] !== 0 || !accept(i)) continue;
+    if (state.have.has(i) || state.inFlight.has(i) || (state.availability[i] !== 0 && !options.evenIfHeld) || !accept(i)) continue;
     if (options.inOrder) return i;
     seen++;
     if (random() * seen < 1) chosen = i;

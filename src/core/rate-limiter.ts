@@ -75,13 +75,6 @@ export class RateLimiter {
     return this.queue.length;
   }
 
-  /** Whether a take of any size would pass now without waiting. */
-  get open(): boolean {
-    if (this.paused || this.queue.length > 0) return false;
-    if (this.rate === 0) return true;
-    this.refill();
-    return this.tokens >= 0;
-  }
 
   /**
    * Changes the rate (0 = unlimited). Tokens earned at the old rate are kept up to the new

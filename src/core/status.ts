@@ -207,9 +207,6 @@ export interface PerfSnapshot {
   PeersBanned: number;
   /** Set by the client: why uploads are off now (battery, metered, disabled), if they are. */
   UploadsBlocked?: string;
-  /** Set by the client: bytes the piece cache holds, and its limit. */
-  CacheBytes?: number;
-  CacheLimitBytes?: number;
   Downloads: DownloadStatus[];
 }
 

@@ -47,10 +47,13 @@ const progressShape = {
 export const reportSchema = z
   .object({ ...progressShape, mode: z.enum(DOWNLOAD_MODES), group: groupIdSchema.optional() })
   .strict()
-  .superRefine((r, ctx) => {
-    if (r.mode === 'group' && r.group === undefined) ctx.addIssue({ code: 'custom', path: ['group'], message: "mode 'group' needs a group" });
-    if (r.mode !== 'group' && r.group !== undefined) ctx.addIssue({ code: 'custom', path: ['group'], message: "only mode 'group' takes a group" });
-  });
+  .superRefine(refineModeGroup);
+
+/** The rule of every message that names a scope: `group` is required in group mode and refused otherwise. */
+export function refineModeGroup(v: { mode: DownloadMode; group?: string | undefined }, ctx: z.RefinementCtx): void {
+  if (v.mode === 'group' && v.group === undefined) ctx.addIssue({ code: 'custom', path: ['group'], message: "mode 'group' needs a group" });
+  if (v.mode !== 'group' && v.group !== undefined) ctx.addIssue({ code: 'custom', path: ['group'], message: "only mode 'group' takes a group" });
+}
 export type Report = z.infer<typeof reportSchema>;
 /** What a download knows of itself; the swarm adds the mode and group from the configuration. */
 export type ProgressReport = Omit<Report, 'mode' | 'group'>;

@@ -7,7 +7,7 @@
  *   GET /api/discovery?contentId=&mode=[&group=]         -> discoverySchema (query: discoveryQuerySchema)
  */
 import { z } from 'zod';
-import { DOWNLOAD_MODES, groupIdSchema } from './arrays-messages.js';
+import { DOWNLOAD_MODES, groupIdSchema, refineModeGroup } from './arrays-messages.js';
 import { boundedString } from './bounded-string.js';
 import { SHA256_HEX } from './hex.js';
 
@@ -91,10 +91,7 @@ export const discoveryQuerySchema = z
     group: groupIdSchema.optional(),
   })
   .strict()
-  .superRefine((q, ctx) => {
-    if (q.mode === 'group' && q.group === undefined) ctx.addIssue({ code: 'custom', path: ['group'], message: "mode 'group' needs a group" });
-    if (q.mode !== 'group' && q.group !== undefined) ctx.addIssue({ code: 'custom', path: ['group'], message: "only mode 'group' takes a group" });
-  });
+  .superRefine(refineModeGroup);
 export type DiscoveryQuery = z.infer<typeof discoveryQuerySchema>;
 
 /** `GET /api/discovery`: the Arrays instance that serves this swarm. */

@@ -12,13 +12,8 @@ import { createStore, promisifyRequest } from 'idb-keyval';
 import { TabswarmError } from '../core/errors.js';
 import type { PieceStore } from '../core/ports.js';
 import { createPieceWriter } from './piece-writer.js';
+import { asStorageError } from './storage-error.js';
 import { writeWithRetry } from './write-with-retry.js';
-
-function describe(e: unknown): string {
-  if (e instanceof DOMException && e.name === 'QuotaExceededError') return "the browser's storage quota is exhausted (QuotaExceededError)";
-  if (e instanceof Error) return `${e.name}: ${e.message}`;
-  return String(e);
-}
 
 export function createIdbPieceStore(dbName = 'tabswarm'): PieceStore & {
   /** The whole file as one Blob of pieces 0..pieceCount-1; rejects if one is missing. */
@@ -37,13 +32,8 @@ export function createIdbPieceStore(dbName = 'tabswarm'): PieceStore & {
   const writer = createPieceWriter(dbName);
   const range = (contentId: string, first = 0, last = Infinity) => IDBKeyRange.bound([contentId, first], [contentId, last]);
 
-  async function op<T>(what: string, mode: IDBTransactionMode, fn: (s: IDBObjectStore) => T | PromiseLike<T>): Promise<T> {
-    try {
-      return await store(mode, fn);
-    } catch (e) {
-      throw new TabswarmError('storage-error', `IndexedDB "${dbName}": ${what} failed: ${describe(e)}`, { cause: e });
-    }
-  }
+  const op = <T>(what: string, mode: IDBTransactionMode, fn: (s: IDBObjectStore) => T | PromiseLike<T>): Promise<T> =>
+    asStorageError(dbName, what, () => store(mode, fn));
 
   return {
     async list(contentId) {
@@ -56,11 +46,7 @@ export function createIdbPieceStore(dbName = 'tabswarm'): PieceStore & {
       const blob = await op(what, 'readonly', (s) => promisifyRequest(s.get([contentId, index]) as IDBRequest<unknown>));
       if (blob === undefined) return undefined;
       if (!(blob instanceof Blob)) throw new TabswarmError('storage-error', `IndexedDB "${dbName}": ${what}: not a Blob`);
-      try {
-        return new Uint8Array(await blob.arrayBuffer());
-      } catch (e) {
-        throw new TabswarmError('storage-error', `IndexedDB "${dbName}": ${what} failed: ${describe(e)}`, { cause: e });
-      }
+      return asStorageError(dbName, what, async () => new Uint8Array(await blob.arrayBuffer()));
     },
 
     async put(contentId, index, data) {

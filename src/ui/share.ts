@@ -16,6 +16,7 @@ import { createClient, type ClientDownload, type TabswarmClient } from '../clien
 import { toHex } from '../protocol/hex.js';
 import { LIMITS } from '../protocol/limits.js';
 import { buildMetadata, encodeMetadata, parseMetadata, pieceSizeFor } from '../protocol/metadata.js';
+import { shareReplySchema, type ShareReply } from '../protocol/share.js';
 import { createIdbPieceStore } from '../storage/idb-piece-store.js';
 import { createHasherPool } from '../workers/hasher-pool.js';
 import { formatBytes, formatRate } from './format.js';
@@ -27,15 +28,6 @@ const $ = <T extends HTMLElement = HTMLElement>(id: string): T => document.getEl
 
 type Phase = 'idle' | 'hashing' | 'publishing' | 'storing' | 'seeding' | 'failed';
 
-interface ShareReply {
-  contentId: string;
-  joinCode: string;
-  groupId: string;
-  link: string;
-  shortLink: string;
-  expiresAt: string;
-  lanLinks: string[];
-}
 
 interface ShareState {
   phase: Phase;
@@ -132,9 +124,11 @@ async function share(file: File): Promise<void> {
     state.phase = 'publishing';
     $('share-hash-state').textContent = 'Publishing the file description (not the file) to the server…';
     const res = await fetch('/api/share', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: metadataBytes as Uint8Array<ArrayBuffer> });
-    const body = (await res.json().catch(() => ({}))) as Partial<ShareReply> & { error?: string };
-    if (!res.ok) throw new Error(`the server refused the share (HTTP ${res.status}): ${body.error ?? 'no reason given'}`);
-    const reply = body as ShareReply;
+    const body: unknown = await res.json().catch(() => ({}));
+    if (!res.ok) throw new Error(`the server refused the share (HTTP ${res.status}): ${(body as { error?: string }).error ?? 'no reason given'}`);
+    const parsed = shareReplySchema.safeParse(body);
+    if (!parsed.success) throw new Error(`the server's answer is not a share reply (${parsed.error.issues[0]?.message ?? 'invalid'})`);
+    const reply = parsed.data;
     if (reply.contentId !== contentId) throw new Error(`the server names content ${String(reply.contentId).slice(0, 12)}…, but this file's is ${contentId.slice(0, 12)}…`);
     Object.assign(state, { contentId, joinCode: reply.joinCode, link: reply.link, shortLink: reply.shortLink, groupId: reply.groupId });
     await showShare(reply);
@@ -297,8 +291,9 @@ $('join-form').addEventListener('submit', (e) => {
       const res = await fetch(`/api/join/${encodeURIComponent(code)}`, { cache: 'no-store' });
       if (res.status === 404) throw new Error(`No share has the code "${code}" (codes expire after a day). Check it with the person sharing.`);
       if (!res.ok) throw new Error(`The server answered HTTP ${res.status}.`);
-      const { contentId, groupId } = (await res.json()) as { contentId: string; groupId: string };
-      location.href = `/?downloadMode=group&groupId=${encodeURIComponent(groupId)}#c=${contentId}`;
+      const parsed = shareReplySchema.safeParse(await res.json());
+      if (!parsed.success) throw new Error('The server answered with something that is not a join reply.');
+      location.href = parsed.data.link; // the server builds links; the page does not build them again
     } catch (err) {
       error.hidden = false;
       error.textContent = err instanceof Error ? err.message : String(err);
