@@ -52,7 +52,7 @@ import type { ContentReport } from './content-report.js';
 import { addressBucketOf, lanKeyOf, remoteAddressOf } from './lan-key.js';
 import { OfferTracker } from './offer-tracker.js';
 import { MemorySwarmRegistry, scopeKeyOf, type SwarmRegistry, type SwarmStats } from './swarm-registry.js';
-import { TokenBucket } from './token-bucket.js';
+import { TokenBucket } from '../src/protocol/token-bucket.js';
 
 /** Bad frames tolerated on one socket before it is closed. */
 export const MAX_STRIKES = 10;

@@ -29,7 +29,7 @@ import { sendJson, sendJsonError, sendText, setCors } from './http-util.js';
 import { JoinCodes, type JoinEntry } from './join-codes.js';
 import { addressBucketOf, remoteAddressOf } from './lan-key.js';
 import { bindsAllInterfaces, lanAddresses } from './tls.js';
-import { TokenBucket } from './token-bucket.js';
+import { TokenBucket } from '../src/protocol/token-bucket.js';
 
 export const SHARE_PATH = '/api/share';
 export const JOIN_API_PREFIX = '/api/join/';

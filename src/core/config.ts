@@ -19,8 +19,9 @@ export function peeringModeOf(mode: ClientDownloadMode): DownloadMode | undefine
 
 export interface ClientConfig {
   /**
-   * How long a download waits for peers before asking the CDN for pieces no peer holds
-   * (DO's HTTP delay). Pieces that a connected peer holds are never fetched from the CDN.
+   * How long a download waits for peers before asking the CDN (DO's HTTP delay). Once it is
+   * over, the CDN takes the pieces that no healthy peer holds (a peer that lags does not count:
+   * `peerIdleMs`), and, when it has nothing else to do, pieces asked of a lagging peer.
    * @default 2000
    */
   httpDelayMs: number;
@@ -33,22 +34,87 @@ export interface ClientConfig {
    */
   peerStallMs: number;
   /**
-   * Piece requests kept in flight to one peer. Enough to keep a data channel busy while
-   * earlier pieces are verified.
+   * Most piece requests kept in flight to one peer. Enough to keep a data channel busy while
+   * earlier pieces are verified. A stranger gets `strangerRequestsInFlight`; a peer gets no
+   * more than its measured rate delivers in about 2 s, and half as many after each miss.
    * @default 8
    */
   peerRequestsInFlight: number;
+  /**
+   * Once the HTTP delay is over, the CDN also takes pieces that healthy peers hold but nobody
+   * is fetching while the peers deliver less than this share of the CDN's rate (both measured
+   * over the last 3 s; before the CDN's rate is known, 4 × `minPeerBytesPerSec`). Peers that
+   * keep up are never undercut; a slow one does not set the pace of the whole download.
+   * @default 0.25
+   */
+  peerShareOfCdnRate: number;
   /**
    * Range requests kept in flight to the CDN.
    * @default 4
    */
   cdnRequestsInFlight: number;
   /**
-   * A peer that has not finished a requested piece within this time is treated as stalled:
-   * the piece goes back to the pool and the peer is deprioritised (not banned).
-   * @default 20000
+   * The least rate, in bytes per second, at which a peer is worth waiting for (DO: peers that
+   * cannot deliver at the minimum rate are not waited for). A request sent while the peer
+   * already owed us B bytes must be complete within `peerDeadlineGraceMs` plus
+   * (B + the piece's length) at this rate, or it is cancelled and the peer has a miss; a peer
+   * delivering below it lags (see `peerIdleMs`).
+   * @default 131072
    */
-  peerRequestTimeoutMs: number;
+  minPeerBytesPerSec: number;
+  /**
+   * The fixed part of every request's deadline: round trips, the peer reading the piece, a
+   * busy machine. Also how long a busy peer may run below `minPeerBytesPerSec` before it lags.
+   * @default 3000
+   */
+  peerDeadlineGraceMs: number;
+  /**
+   * A peer that owes us data and has sent nothing for this long lags: it is asked for nothing
+   * more until it completes a piece, the pieces it holds no longer keep the CDN (once the HTTP
+   * delay is over) or other peers from them, and what it was asked may be taken back and asked
+   * of another source. Each miss (a deadline passed, or a request taken back while it lagged)
+   * halves what it may be asked at once; at nothing it is dropped (`relinkBackoffMs`).
+   * @default 1500
+   */
+  peerIdleMs: number;
+  /**
+   * Requests in flight to a stranger: a peer that has not yet delivered a verified piece in
+   * this download (probation).
+   * @default 1
+   */
+  strangerRequestsInFlight: number;
+  /**
+   * Strikes after which a stranger is banned: a peer that has delivered no verified piece yet
+   * is banned at its first bad piece or protocol violation.
+   * @default 1
+   */
+  strangerStrikesToBan: number;
+  /**
+   * Bytes we may upload to one peer that bought it nothing new (pieces it cancelled part-way,
+   * pieces sent whole before and asked again), beyond which such a request is a violation.
+   * Together with "never a piece it announced" this bounds what a peer can make us upload to
+   * the file once plus this.
+   * @default 4194304
+   */
+  uploadWasteBytes: number;
+  /**
+   * CANCELs one peer may send at once (a token bucket's size), refilled at `peerCancelsPerSec`;
+   * each CANCEL past it is a violation (request/cancel churn).
+   * @default 32
+   */
+  peerCancelBurst: number;
+  /** @default 1 */
+  peerCancelsPerSec: number;
+  /**
+   * After a link to a peer closes (for any reason but a ban or two seeds parting), the tab
+   * neither connects to that peer nor accepts its offers for this long, doubling with every
+   * further close up to `maxRelinkBackoffMs`. A peer whose channel dies or that is dropped for
+   * lagging cannot make the tab reconnect to it over and over.
+   * @default 10000
+   */
+  relinkBackoffMs: number;
+  /** @default 600000 */
+  maxRelinkBackoffMs: number;
   /**
    * Timeout for one CDN range request.
    * @default 30000
@@ -209,8 +275,18 @@ export const DEFAULT_CONFIG: Readonly<ClientConfig> = Object.freeze({
   httpDelayMs: 2000,
   peerStallMs: 10_000,
   peerRequestsInFlight: 8,
+  peerShareOfCdnRate: 0.25,
   cdnRequestsInFlight: 4,
-  peerRequestTimeoutMs: 20_000,
+  minPeerBytesPerSec: 128 * 1024,
+  peerDeadlineGraceMs: 3000,
+  peerIdleMs: 1500,
+  strangerRequestsInFlight: 1,
+  strangerStrikesToBan: 1,
+  uploadWasteBytes: 4 * 1024 * 1024,
+  peerCancelBurst: 32,
+  peerCancelsPerSec: 1,
+  relinkBackoffMs: 10_000,
+  maxRelinkBackoffMs: 600_000,
   cdnRequestTimeoutMs: 30_000,
   wireChunkBytes: 64 * 1024,
   sendBufferHighBytes: 4 * 1024 * 1024,
@@ -240,7 +316,7 @@ export const DEFAULT_CONFIG: Readonly<ClientConfig> = Object.freeze({
 });
 
 /** Settings that are shares (0 < x <= 1) rather than counts, rates or durations. */
-const SHARE_KEYS = new Set<keyof ClientConfig>(['maxUploadShareOfCapacity', 'maxCacheShareOfQuota']);
+const SHARE_KEYS = new Set<keyof ClientConfig>(['maxUploadShareOfCapacity', 'maxCacheShareOfQuota', 'peerShareOfCdnRate']);
 
 /**
  * The valid settings of `raw` (a persisted object, a page's config, parsed URL values); every

@@ -24,7 +24,7 @@ import type { PieceSource } from './piece-source.js';
 import type { Hasher, HttpRange, PeerConnector, PeerLink, PieceStore, Signaling } from './ports.js';
 import { RateLimiter } from './rate-limiter.js';
 import { DownloadStats, type StatsSnapshot } from './stats.js';
-import { Swarm } from './swarm.js';
+import { Swarm, type BannedAddresses } from './swarm.js';
 import { WholeFileHash } from './whole-file.js';
 import { fromHex, toHex } from '../protocol/hex.js';
 import { pieceCountOf, pieceLength, type Metadata } from '../protocol/metadata.js';
@@ -62,6 +62,11 @@ export interface DownloadOptions {
    * Every piece is still re-hashed before it is served. Default false.
    */
   trustStored?: boolean;
+  /**
+   * The addresses of the peers the tab banned, shared by its downloads (LAN and group modes:
+   * Swarm). Absent: each download keeps none.
+   */
+  bannedAddresses?: BannedAddresses;
 }
 
 /** What limits a download now (for a status report); rates in bytes per second, 0 = unlimited. */
@@ -86,6 +91,8 @@ export interface DownloadLimits {
  * not before this long after the start.
  */
 const TOP_UP_WINDOW_MS = 3000;
+/** The peers' rate is measured over this window (sliding). */
+const PEER_RATE_WINDOW_MS = 3000;
 const TOP_UP_FIRST_CHECK_MS = 1500;
 /** How often the top-up is re-evaluated while it may apply. */
 const TOP_UP_CHECK_MS = 500;
@@ -96,7 +103,7 @@ export interface DownloadEvents extends Record<string, unknown> {
   piece: { index: number; source: string; kind: 'peer' | 'cdn' | 'store' };
   /** A piece failed verification and was discarded. */
   rejected: { index: number; source: string; reason: string };
-  peer: { peerId: string; event: 'connected' | 'disconnected' | 'banned' | 'strike'; reason?: string };
+  peer: { peerId: string; event: 'connected' | 'disconnected' | 'banned' | 'strike' | 'dropped'; reason?: string };
   /** All pieces are stored; the whole file is verified (unless `verified` is false: simple mode). */
   complete: { fileSha256: string; verified: boolean };
   error: TabswarmError;
@@ -117,10 +124,17 @@ export class Download {
   readonly priority: Priority;
   private readonly config: ClientConfig;
   private readonly contentIdBytes: Uint8Array;
-  private readonly inFlight = new Map<number, string>();
+  /** Pieces asked of a source and not yet settled; the entry's identity tells a request from a later one of the same piece. */
+  private readonly inFlight = new Map<number, { source: PieceSource }>();
   /** Sources whose copy of a piece failed verification: that piece is asked of someone else. */
   private readonly failedFrom = new Map<number, Set<string>>();
+  /**
+   * How many healthy peers (ready, not lagging: PeerSession.healthy) hold each piece. A piece
+   * held only by lagging peers counts as held by nobody: the CDN and rarest-first treat it so.
+   */
   private readonly availability: Uint16Array;
+  /** The sessions whose pieces are counted in `availability`. */
+  private readonly counted = new Set<PeerSession>();
   private readonly sessions = new Map<string, PeerSession>();
   private readonly cdn: CdnSource | undefined;
   private readonly swarm: Swarm | undefined;
@@ -134,7 +148,10 @@ export class Download {
    */
   private readonly topUp: RateLimiter | undefined;
   private topUpRate = 0;
-  /** Bytes of verified peer pieces, with when they came: the peers' rate for the top-up. */
+  /**
+   * Bytes of verified peer pieces of the last PEER_RATE_WINDOW_MS, with when they came: the
+   * peers' rate, for the top-up and for when the CDN takes pieces peers hold (peersTooSlow).
+   */
   private readonly peerArrivals: Array<{ at: number; bytes: number }> = [];
   /** The one pending wake-up of pump() (HTTP delay, CDN back-off, stalled peers), due at `wakeAt`. */
   private httpTimer: ReturnType<typeof setTimeout> | undefined;
@@ -183,6 +200,13 @@ export class Download {
         report: () => this.report(),
         onLink: (link) => this.onLink(link),
         isComplete: () => this.have.complete,
+        bannedAddresses: opts.bannedAddresses,
+        onAddressBan: (peerId, address) => {
+          const p = this.stats.peer(peerId);
+          if (p.banned) return;
+          p.banned = true;
+          this.events.emit('peer', { peerId, event: 'banned', reason: `at the address of a banned peer (${address})` });
+        },
       });
     }
   }
@@ -352,15 +376,17 @@ export class Download {
     );
     this.sessions.set(session.id, session);
     const peerStats = this.stats.peer(session.id);
+    // A peer that delivered verified pieces over an earlier link is no stranger.
+    if (peerStats.piecesFrom > 0) session.pace.trust();
     peerStats.connected = true;
     this.events.emit('peer', { peerId: session.id, event: 'connected' });
     session.events.on('ready', () => {
-      for (let i = 0; i < this.pieceCount; i++) if (session.remoteHave.has(i)) this.availability[i]!++;
+      this.recount(session);
       if (this.dropIfBothSeeds(session)) return;
       this.pump();
     });
     session.events.on('have', (i) => {
-      this.availability[i]!++;
+      if (this.counted.has(session)) this.availability[i]!++;
       if (this.dropIfBothSeeds(session)) return;
       this.pump();
     });
@@ -368,15 +394,17 @@ export class Download {
     // A peer that refuses a piece (uploads off, storage failing) no longer holds it for us: the
     // piece may then come from the CDN.
     session.events.on('refused', (i) => {
-      if (this.availability[i]! > 0) this.availability[i]!--;
+      if (this.counted.has(session) && this.availability[i]! > 0) this.availability[i]!--;
       this.pump();
+    });
+    session.events.on('missed', ({ drop }) => {
+      peerStats.timeouts++;
+      if (drop) this.dropPeer(session, 'missed its deadlines');
     });
     session.events.on('uploaded', (bytes) => this.stats.uploaded(session.id, bytes));
     session.events.on('closed', () => {
       if (this.sessions.get(session.id) === session) this.sessions.delete(session.id);
-      if (session.ready || session.remoteHave.cardinality > 0) {
-        for (let i = 0; i < this.pieceCount; i++) if (session.holds(i) && this.availability[i]! > 0) this.availability[i]!--;
-      }
+      this.uncount(session);
       peerStats.connected = false;
       this.events.emit('peer', { peerId: session.id, event: 'disconnected' });
       this.pump();
@@ -384,13 +412,46 @@ export class Download {
     session.start();
   }
 
-  /** A strike against a peer; at `strikesToBan` it is banned for this content. */
+  /** Counts (or stops counting) the session's pieces in `availability`, as its health says. */
+  private recount(session: PeerSession): void {
+    if (session.healthy && this.sessions.get(session.id) === session) {
+      if (this.counted.has(session)) return;
+      this.counted.add(session);
+      for (let i = 0; i < this.pieceCount; i++) if (session.holds(i)) this.availability[i]!++;
+    } else {
+      this.uncount(session);
+    }
+  }
+
+  private uncount(session: PeerSession): void {
+    if (!this.counted.delete(session)) return;
+    for (let i = 0; i < this.pieceCount; i++) if (session.holds(i) && this.availability[i]! > 0) this.availability[i]!--;
+  }
+
+  /**
+   * Drops a peer that lags beyond its last chance (its window is down to nothing): the link is
+   * closed, and the swarm will not link to it again for a while (Swarm.drop). Not a strike:
+   * slow is not dishonest.
+   */
+  private dropPeer(session: PeerSession, reason: string): void {
+    if (this.stopped || this.sessions.get(session.id) !== session) return;
+    this.stats.peer(session.id).drops++;
+    this.events.emit('peer', { peerId: session.id, event: 'dropped', reason });
+    if (this.swarm) this.swarm.drop(session.id);
+    else session.close();
+  }
+
+  /**
+   * A strike against a peer; at `strikesToBan` it is banned for this content, and a stranger
+   * (no verified piece from it yet) at `strangerStrikesToBan`.
+   */
   private strike(peerId: string, reason: string): void {
     const p = this.stats.peer(peerId);
     if (p.banned) return;
     p.strikes++;
     this.events.emit('peer', { peerId, event: 'strike', reason });
-    if (p.strikes >= this.config.strikesToBan) {
+    const stranger = p.piecesFrom === 0;
+    if (p.strikes >= (stranger ? this.config.strangerStrikesToBan : this.config.strikesToBan)) {
       p.banned = true;
       this.swarm?.ban(peerId);
       this.sessions.get(peerId)?.close();
@@ -405,14 +466,18 @@ export class Download {
   /** Fills every free request slot; called whenever something changes. */
   private pump(): void {
     if (this.stopped || this._state !== 'downloading' || this.have.complete) return;
+    this.checkPace();
     const state = this.pickState();
-    const peers = [...this.sessions.values()].filter((s) => s.ready).sort((a, b) => a.penalty - b.penalty);
+    const peers = [...this.sessions.values()].filter((s) => s.healthy).sort((a, b) => a.pace.misses - b.pace.misses);
     const share = this.cdnShare();
     // Alone, pieces come in order (see pickRarest); with others, from a random start.
     const order = share.size === 1 ? () => 0 : Math.random;
     for (const session of peers) {
       while (session.freeSlots() > 0) {
-        const i = pickRarest(state, (k) => session.has(k) && !this.failedFrom.get(k)?.has(session.id), order);
+        const usable = (k: number) => session.has(k) && !this.failedFrom.get(k)?.has(session.id);
+        let i = pickRarest(state, usable, order);
+        // Nothing new for it: it may take over a piece a lagging peer was asked for.
+        if (i < 0) i = this.takeBack(usable);
         if (i < 0) break;
         this.request(i, session);
       }
@@ -428,6 +493,44 @@ export class Download {
       this.endTopUp();
       this.pumpCdn(this.cdn, state, share, now);
     }
+  }
+
+  /**
+   * Re-evaluates which peers lag (PeerPace): a peer that starts lagging stops counting in
+   * `availability`, one that completed a piece counts again. Wakes the scheduler when the next
+   * peer may start lagging.
+   */
+  private checkPace(): void {
+    let next = Infinity;
+    for (const session of this.sessions.values()) {
+      if (!session.ready) continue;
+      session.checkPace();
+      if (session.healthy !== this.counted.has(session)) this.recount(session);
+      next = Math.min(next, session.nextPaceCheckAt());
+    }
+    if (next < Infinity) this.wakeIn(next - Date.now());
+  }
+
+  /** A piece in flight with a lagging peer that `usable` accepts (see takeBack); -1 if none. */
+  private laggingRequest(usable: (index: number) => boolean): number {
+    for (const [i, { source }] of this.inFlight) {
+      if (source instanceof PeerSession && !source.healthy && usable(i)) return i;
+    }
+    return -1;
+  }
+
+  /**
+   * A piece in flight with a lagging peer that `usable` accepts, taken back from that peer (a
+   * CANCEL; a miss for it) so that the caller can ask another source; -1 if none. One source
+   * per piece still holds: the lagging peer's copy is dropped if it comes after all.
+   */
+  private takeBack(usable: (index: number) => boolean): number {
+    const i = this.laggingRequest(usable);
+    const from = i < 0 ? undefined : this.inFlight.get(i)?.source;
+    if (!(from instanceof PeerSession)) return -1;
+    this.inFlight.delete(i);
+    if (from.reassign(i)) this.dropPeer(from, 'lagged until nothing was left to ask of it');
+    return i;
   }
 
   /**
@@ -461,11 +564,7 @@ export class Download {
       return false;
     }
     this.wakeIn(TOP_UP_CHECK_MS);
-    const from = Math.max(this.startedAt, now - TOP_UP_WINDOW_MS);
-    while (this.peerArrivals.length > 0 && this.peerArrivals[0]!.at < from) this.peerArrivals.shift();
-    let bytes = 0;
-    for (const a of this.peerArrivals) bytes += a.bytes;
-    const peerRate = (bytes * 1000) / Math.max(1, now - from);
+    const peerRate = this.peerRate(now, TOP_UP_WINDOW_MS);
     const shortfall = this.config.minBackgroundBytesPerSec - peerRate;
     // Below 5% of the minimum it is not worth a request.
     if (shortfall < 0.05 * this.config.minBackgroundBytesPerSec) {
@@ -480,6 +579,29 @@ export class Download {
     }
     topUp.setPaused(false);
     return true;
+  }
+
+  /** Bytes per second of verified peer pieces over the last `windowMs` (at most PEER_RATE_WINDOW_MS) since the start. */
+  private peerRate(now: number, windowMs = PEER_RATE_WINDOW_MS): number {
+    while (this.peerArrivals.length > 0 && this.peerArrivals[0]!.at < now - PEER_RATE_WINDOW_MS) this.peerArrivals.shift();
+    const from = Math.max(this.startedAt, now - windowMs);
+    let bytes = 0;
+    for (const a of this.peerArrivals) if (a.at >= from) bytes += a.bytes;
+    return (bytes * 1000) / Math.max(1, now - from);
+  }
+
+  /**
+   * Whether the peers deliver too little to keep the CDN off the pieces they hold: less than
+   * `peerShareOfCdnRate` of what the CDN delivers, or, before the CDN has delivered anything,
+   * less than 4 × `minPeerBytesPerSec`. Then, once the HTTP delay is over, the CDN takes pieces
+   * that a healthy but slow peer holds and nobody is fetching (an honest peer at 256 KiB/s is
+   * used for what it gives, not waited for).
+   */
+  private peersTooSlow(cdn: CdnSource, now: number): boolean {
+    const cap = this.opts.bandwidth?.cdnLimit(this.priority).bytesPerSec ?? 0;
+    const cdnRate = cap > 0 && cdn.capacityBytesPerSec > 0 ? Math.min(cap, cdn.capacityBytesPerSec) : cdn.capacityBytesPerSec;
+    const floor = cdnRate > 0 ? cdnRate * this.config.peerShareOfCdnRate : 4 * this.config.minPeerBytesPerSec;
+    return this.peerRate(now) < floor;
   }
 
   /** The HTTP delay is over: the top-up's bucket no longer limits anything. */
@@ -519,11 +641,19 @@ export class Download {
       const inOrder = size === 1;
       let i = pickForCdn(state, ours, { inOrder });
       if (i < 0 && (inOrder || peersStalled || topUp)) i = pickForCdn(state, undefined, { inOrder });
-      // A top-up makes up for slow peers: it may take a piece they hold (not one asked of them).
-      if (i < 0 && topUp) i = pickForCdn(state, undefined, { inOrder, evenIfHeld: true });
-      if (i < 0) break;
+      // A top-up makes up for slow peers: it may take a piece they hold (not one asked of them);
+      // so may the CDN once the HTTP delay is over, when the peers are too slow.
+      if (i < 0 && (topUp || this.peersTooSlow(cdn, now))) i = pickForCdn(state, undefined, { inOrder, evenIfHeld: true });
       // Waiting for bandwidth holds a slot, not a piece: ask again (pick afresh) when it passes.
-      if (!cdn.admit(pieceLength(this.metadata, i))) continue;
+      if (i >= 0 && !cdn.admit(pieceLength(this.metadata, i))) continue;
+      // Nothing else for the CDN: it takes over what a lagging peer was asked for.
+      if (i < 0) {
+        const lagging = this.laggingRequest(() => true);
+        if (lagging < 0) break;
+        if (!cdn.admit(pieceLength(this.metadata, lagging))) continue;
+        i = this.takeBack((k) => k === lagging);
+      }
+      if (i < 0) break;
       this.request(i, cdn);
     }
     if (size > 1 && !peersStalled) this.wakeIn(quietSince + this.config.peerStallMs - now);
@@ -546,14 +676,16 @@ export class Download {
   }
 
   private request(index: number, source: PieceSource): void {
-    this.inFlight.set(index, source.id);
+    const entry = { source };
+    this.inFlight.set(index, entry);
     const length = pieceLength(this.metadata, index);
     source
       .fetch(index, length)
       .then((data) => this.accept(index, source, data))
-      .catch((e: unknown) => this.onFetchError(source, e))
+      .catch(() => this.onFetchError(source))
       .finally(() => {
-        this.inFlight.delete(index);
+        // Taken back (takeBack) and asked again of another source: that request is not this one's.
+        if (this.inFlight.get(index) === entry) this.inFlight.delete(index);
         if (this.have.complete) void this.finish();
         else this.pump();
       });
@@ -585,10 +717,9 @@ export class Download {
     if (source.kind === 'cdn') this.cdn?.reportSuccess();
     if (source.kind === 'peer') {
       this.lastPeerPieceAt = Date.now();
+      this.sessions.get(source.id)?.verified();
       // (`bytes` was given away above: its length is the piece's.)
-      if (this.topUp && this.lastPeerPieceAt < this.startedAt + this.httpDelayMs) {
-        this.peerArrivals.push({ at: this.lastPeerPieceAt, bytes: pieceLength(this.metadata, index) });
-      }
+      this.peerArrivals.push({ at: this.lastPeerPieceAt, bytes: pieceLength(this.metadata, index) });
     }
     this.events.emit('piece', { index, source: source.id, kind: source.kind });
     for (const s of this.sessions.values()) s.announceHave(index);
@@ -602,7 +733,8 @@ export class Download {
    */
   private dropIfBothSeeds(session: PeerSession): boolean {
     if (!this.have.complete || !session.ready || !session.remoteHave.complete || this.stopped) return false;
-    session.close();
+    if (this.swarm) this.swarm.release(session.id);
+    else session.close();
     return true;
   }
 
@@ -616,11 +748,12 @@ export class Download {
     else this.strike(source.id, reason);
   }
 
-  private onFetchError(source: PieceSource, e: unknown): void {
-    if (this.stopped) return;
-    if (source.kind === 'cdn') return this.cdnFailed();
-    // A stalled or refusing peer is not a liar: it is deprioritised (PeerSession.penalty), not struck.
-    if (isTabswarmError(e, 'timeout')) this.stats.peer(source.id).timeouts++;
+  /**
+   * A request failed. The CDN backs off. A stalled, slow or refusing peer is not a liar: its
+   * session counted the miss and asks it for less (PeerPace); nothing is struck here.
+   */
+  private onFetchError(source: PieceSource): void {
+    if (!this.stopped && source.kind === 'cdn') this.cdnFailed();
   }
 
   /** A CDN request failed or its bytes were wrong: count it, back off, and come back then. */

@@ -1,9 +1,16 @@
 /**
  * One peer's side of the wire protocol over an open PeerLink: the handshake, what the remote
- * holds, our requests to it (as a PieceSource) and its requests to us (the upload side).
+ * holds, our requests to it (as a PieceSource, paced by PeerPace) and its requests to us (the
+ * upload side, bounded by UploadBudget). docs/protocol.md §4 is the contract.
  *
  * Every incoming message is decoded with bounds checks first; anything malformed or out of
  * protocol is reported as a 'violation' (the download turns it into a strike) and ignored.
+ *
+ * Receiving: each request has a deadline (PeerPace); past it the request is cancelled, the
+ * piece goes back to the pool and the peer has a miss ('missed'). The scheduler may also take
+ * a request back (`reassign`) to ask another source. A cancelled piece is not asked of this
+ * peer again until the remote has answered the CANCEL (a REJECT) or its last chunk has come:
+ * a new request would be indistinguishable from the old transfer.
  *
  * Uploads go through the optional `UploadGate` (bandwidth.ts): each chunk takes its bytes from
  * the upload bucket before it is sent. While uploads are not allowed we announce nothing (an
@@ -16,8 +23,10 @@ import { Bitfield } from './bitfield.js';
 import type { ClientConfig } from './config.js';
 import { Emitter } from './emitter.js';
 import { TabswarmError } from './errors.js';
+import { PeerPace, type PaceConfig } from './peer-pace.js';
 import type { PieceSource } from './piece-source.js';
 import type { PeerLink } from './ports.js';
+import { UploadBudget, type UploadBudgetConfig } from './upload-budget.js';
 import {
   decodeFrame,
   encodeBitfield,
@@ -32,10 +41,7 @@ import {
   WIRE_VERSION,
 } from '../protocol/wire.js';
 
-export type PeerSessionConfig = Pick<
-  ClientConfig,
-  'wireChunkBytes' | 'sendBufferHighBytes' | 'maxIncomingRequests' | 'peerRequestsInFlight' | 'peerRequestTimeoutMs'
->;
+export type PeerSessionConfig = PaceConfig & UploadBudgetConfig & Pick<ClientConfig, 'wireChunkBytes' | 'sendBufferHighBytes' | 'maxIncomingRequests'>;
 
 /** What a session needs from its download. */
 export interface PeerSessionContext extends WireContext {
@@ -46,6 +52,8 @@ export interface PeerSessionContext extends WireContext {
   readPiece(index: number): Promise<Uint8Array | undefined>;
   /** The client's upload controls; absent: uploads always allowed, never throttled. */
   uploads?: UploadGate;
+  /** Time in ms (Date.now by default). */
+  now?: () => number;
 }
 
 export interface PeerSessionEvents extends Record<string, unknown> {
@@ -57,6 +65,8 @@ export interface PeerSessionEvents extends Record<string, unknown> {
   violation: string;
   /** The remote refused a piece it had announced: it is no longer a holder of it for us. */
   refused: number;
+  /** A request passed its deadline and was cancelled. `drop`: the peer's window is down to nothing. */
+  missed: { index: number; drop: boolean };
   /** We sent piece bytes to the remote (one event per chunk). */
   uploaded: number;
   closed: undefined;
@@ -66,6 +76,7 @@ interface PendingRequest {
   index: number;
   buffer: Uint8Array;
   received: number;
+  sentAt: number;
   resolve(data: Uint8Array): void;
   reject(e: TabswarmError): void;
   timer: ReturnType<typeof setTimeout> | undefined;
@@ -77,15 +88,16 @@ export class PeerSession implements PieceSource {
   readonly events = new Emitter<PeerSessionEvents>();
   /** Pieces the remote holds, as it announced them. */
   readonly remoteHave: Bitfield;
-  /** Lower is better; stalls raise it. The scheduler asks better peers first. */
-  penalty = 0;
+  /** How much we ask of the remote and how long we wait for it. */
+  readonly pace: PeerPace;
+  /** What the remote may make us upload. */
+  readonly budget: UploadBudget;
+  private readonly now: () => number;
   private readonly refused = new Set<number>();
   private readonly pending = new Map<number, PendingRequest>();
-  /** When the remote last sent piece data (ms). */
-  private lastDataAt = 0;
   /**
-   * Pieces we cancelled after a timeout: the remote may already be sending them, so their
-   * chunks are dropped, not taken as unrequested. Bounded by the pieces we ever request.
+   * Pieces we cancelled and whose end the remote has not confirmed yet (a REJECT, or the last
+   * chunk): their chunks are dropped, not taken as unrequested. Bounded by the piece count.
    */
   private readonly cancelled = new Set<number>();
   /** The piece whose chunks are arriving: a sender sends one piece's chunks back to back. */
@@ -113,8 +125,11 @@ export class PeerSession implements PieceSource {
     private readonly config: PeerSessionConfig,
   ) {
     this.id = link.remoteId;
+    this.now = ctx.now ?? Date.now;
     this.remoteHave = new Bitfield(ctx.pieceCount);
     this.announced = new Bitfield(ctx.pieceCount);
+    this.pace = new PeerPace(config);
+    this.budget = new UploadBudget(ctx.pieceCount, config, this.now());
   }
 
   /**
@@ -135,6 +150,7 @@ export class PeerSession implements PieceSource {
       this.link.on('close', () => this.destroy()),
       this.link.on('drain', () => void this.pumpUploads()),
       this.link.on('message', (m) => this.onMessage(m)),
+      this.link.on('malformed', (what) => this.violation(`${what}: frames are binary`)),
     );
     if (this.ctx.uploads) {
       this.offs.push(this.ctx.uploads.onUploadsChanged((allowed) => (allowed ? this.announceHeld() : this.refuseQueued())));
@@ -147,9 +163,7 @@ export class PeerSession implements PieceSource {
 
   /**
    * Whether to ask this peer for `index` now. Not while a copy we cancelled may still be on its
-   * way: a new request would be indistinguishable from the old transfer, whose late chunks
-   * would then look out of order (an honest peer struck, and banned at three). The piece is
-   * askable again once that copy's last chunk or a REJECT has come.
+   * way (see the module comment).
    */
   has(index: number): boolean {
     return this.ready && this.remoteHave.has(index) && !this.refused.has(index) && !this.cancelled.has(index);
@@ -160,8 +174,14 @@ export class PeerSession implements PieceSource {
     return this.remoteHave.has(index) && !this.refused.has(index);
   }
 
+  /** Ready and not lagging: its pieces count as available, and it may be asked for more. */
+  get healthy(): boolean {
+    return this.ready && !this.pace.isLagging;
+  }
+
   freeSlots(): number {
-    return this.ready ? Math.max(0, this.config.peerRequestsInFlight - this.pending.size) : 0;
+    if (!this.healthy) return 0;
+    return Math.max(0, this.pace.limit(this.ctx.pieceLength(0)) - this.pending.size);
   }
 
   /** Requests currently outstanding with this peer. */
@@ -169,31 +189,56 @@ export class PeerSession implements PieceSource {
     return this.pending.size;
   }
 
+  /** Whether `index` is asked of this peer and not yet answered. */
+  owes(index: number): boolean {
+    return this.pending.has(index);
+  }
+
+  /** Re-evaluates whether the peer lags (PeerPace); true when that changed. */
+  checkPace(): boolean {
+    return this.pace.check(this.now(), this.pending.size);
+  }
+
+  /** When `checkPace` should run next (ms since epoch; Infinity: not needed). */
+  nextPaceCheckAt(): number {
+    return this.pace.nextCheckAt(this.now(), this.pending.size);
+  }
+
   fetch(index: number, length: number): Promise<Uint8Array> {
     if (this.closed) return Promise.reject(new TabswarmError('peer-gone', `peer ${this.id} is gone`));
     if (this.pending.has(index)) return Promise.reject(new TabswarmError('protocol-violation', `piece ${index} already requested`));
     if (this.cancelled.has(index)) return Promise.reject(new TabswarmError('protocol-violation', `piece ${index} was cancelled and may still arrive: ask another source`));
     return new Promise<Uint8Array>((resolve, reject) => {
-      const request: PendingRequest = { index, buffer: new Uint8Array(length), received: 0, resolve, reject, timer: undefined };
-      // A peer is stalled when it has sent no piece data at all for the timeout, not when one
-      // request waits long: requests are served one after another, and a busy machine is slow.
-      const check = (): void => {
-        const silentFor = Date.now() - Math.max(this.lastDataAt, requestedAt);
-        if (silentFor < this.config.peerRequestTimeoutMs) {
-          request.timer = setTimeout(check, this.config.peerRequestTimeoutMs - silentFor);
-          return;
-        }
-        this.pending.delete(index);
-        this.cancelled.add(index);
-        this.penalty++;
-        this.sendFrame(encodeCancel(index));
-        reject(new TabswarmError('timeout', `peer ${this.id} sent nothing for ${Math.round(silentFor / 1000)} s`));
-      };
-      const requestedAt = Date.now();
-      request.timer = setTimeout(check, this.config.peerRequestTimeoutMs);
+      const now = this.now();
+      let owed = 0;
+      for (const p of this.pending.values()) owed += p.buffer.byteLength - p.received;
+      const request: PendingRequest = { index, buffer: new Uint8Array(length), received: 0, sentAt: now, resolve, reject, timer: undefined };
+      const deadline = this.pace.deadline(now, owed, length);
+      request.timer = setTimeout(() => this.expire(request, deadline), Math.max(0, deadline - now));
       this.pending.set(index, request);
+      this.pace.sent(now, this.pending.size);
       this.sendFrame(encodeRequest(index));
     });
+  }
+
+  /**
+   * Takes a request back to ask another source (the scheduler's steal): CANCEL, and the fetch
+   * rejects with kind 'aborted'. A peer that lags when this happens has a miss. True when the
+   * peer should be dropped (its window is down to nothing).
+   */
+  reassign(index: number): boolean {
+    const p = this.pending.get(index);
+    if (!p) return false;
+    const lagging = this.pace.isLagging;
+    this.cancelRequest(p);
+    const drop = lagging && this.pace.miss();
+    p.reject(new TabswarmError('aborted', `piece ${index} taken back from peer ${this.id}, which lags`));
+    return drop;
+  }
+
+  /** A piece from this peer passed verification: its window grows, and it is no stranger. */
+  verified(): void {
+    this.pace.verified();
   }
 
   /** Tells the remote we now hold `index` (not while uploads are off: then it is told once they are on). */
@@ -205,6 +250,29 @@ export class PeerSession implements PieceSource {
   close(): void {
     this.link.close();
     this.destroy();
+  }
+
+  private expire(p: PendingRequest, deadline: number): void {
+    if (this.pending.get(p.index) !== p) return;
+    // Timers may fire a little early: re-arm, never assume.
+    const early = deadline - this.now();
+    if (early > 0) {
+      p.timer = setTimeout(() => this.expire(p, deadline), early);
+      return;
+    }
+    this.cancelRequest(p);
+    const drop = this.pace.miss();
+    const seconds = Math.round((this.now() - p.sentAt) / 100) / 10;
+    p.reject(new TabswarmError('timeout', `peer ${this.id} sent ${p.received} of ${p.buffer.byteLength} bytes of piece ${p.index} in ${seconds} s`));
+    this.events.emit('missed', { index: p.index, drop });
+  }
+
+  /** Forgets a pending request and tells the remote (CANCEL); its late chunks are then dropped. */
+  private cancelRequest(p: PendingRequest): void {
+    this.finish(p);
+    this.cancelled.add(p.index);
+    if (this.receiving === p) this.receiving = undefined;
+    this.sendFrame(encodeCancel(p.index));
   }
 
   private destroy(): void {
@@ -260,22 +328,16 @@ export class PeerSession implements PieceSource {
     if (!decoded.ok) return this.violation(decoded.reason);
     const frame = decoded.frame;
     if (!this.gotHandshake && frame.type !== 'handshake') return this.violation(`${frame.type} before handshake`);
+    if (this.gotHandshake && !this.gotBitfield && frame.type !== 'bitfield' && frame.type !== 'handshake') {
+      return this.violation(`${frame.type} before bitfield`);
+    }
     this.handle(frame);
   }
 
   private handle(frame: Frame): void {
     switch (frame.type) {
-      case 'handshake': {
-        if (this.gotHandshake) return this.violation('second handshake');
-        if (frame.version !== WIRE_VERSION) return this.failHandshake(`unsupported wire version ${frame.version}`);
-        if (frame.pieceCount !== this.ctx.pieceCount || !equalBytes(frame.contentId, this.ctx.contentId)) {
-          return this.failHandshake('handshake names other content');
-        }
-        this.gotHandshake = true;
-        // Pieces stored between our bitfield and this handshake were not announced yet.
-        this.announceHeld();
-        return;
-      }
+      case 'handshake':
+        return this.onHandshake(frame);
       case 'bitfield': {
         if (this.gotBitfield) return this.violation('second bitfield');
         const bits = new Bitfield(this.ctx.pieceCount, frame.bits);
@@ -285,79 +347,119 @@ export class PeerSession implements PieceSource {
         return;
       }
       case 'have': {
+        // A repeated HAVE changes nothing and costs nothing: ignored.
         if (this.remoteHave.set(frame.index)) {
           this.refused.delete(frame.index);
-          if (this.gotBitfield) this.events.emit('have', frame.index);
+          this.events.emit('have', frame.index);
         }
         return;
       }
-      case 'request': {
-        if (!this.ctx.have.has(frame.index)) {
-          // We announce every piece we hold and never drop one, so an honest peer only asks for
-          // pieces we hold: anything else is a probe or a flood.
-          this.sendFrame(encodeReject(frame.index));
-          return this.violation(`request for piece ${frame.index}, which we never announced`);
-        }
-        // Uploads off: refuse, which is no fault of the remote (it may have asked before our
-        // uploads went off).
-        if (!this.uploadsAllowed()) return this.sendFrame(encodeReject(frame.index));
-        if (this.uploadQueue.length >= this.config.maxIncomingRequests) {
-          this.sendFrame(encodeReject(frame.index));
-          return this.violation('too many outstanding requests');
-        }
-        this.uploadQueue.push(frame.index);
-        void this.pumpUploads();
-        return;
-      }
-      case 'cancel': {
-        const at = this.uploadQueue.indexOf(frame.index);
-        if (at >= 0) this.uploadQueue.splice(at, 1);
-        if (frame.index === this.sendingIndex) this.sendingCancelled = true;
-        return;
-      }
-      case 'reject': {
-        const p = this.pending.get(frame.index);
-        if (!p && this.cancelled.delete(frame.index)) return; // answered after we gave up
-        if (!p) return this.violation(`reject for piece ${frame.index} never requested`);
-        this.finish(p);
-        if (!this.refused.has(frame.index)) {
-          this.refused.add(frame.index);
-          if (this.remoteHave.has(frame.index)) this.events.emit('refused', frame.index);
-        }
-        p.reject(new TabswarmError('peer-rejected', `peer ${this.id} refused piece ${frame.index}`));
-        return;
-      }
-      case 'piece': {
-        this.lastDataAt = Date.now();
-        const p = this.pending.get(frame.index);
-        if (!p && this.cancelled.has(frame.index)) {
-          if (frame.offset + frame.data.byteLength >= this.ctx.pieceLength(frame.index)) this.cancelled.delete(frame.index);
-          return; // a piece we gave up on, still arriving: not a lie
-        }
-        const partial = this.receiving;
-        if (partial && partial !== p && this.pending.get(partial.index) === partial) {
-          // Another piece started before this one was whole: it was cut short.
-          this.finish(partial);
-          partial.reject(new TabswarmError('piece-length-mismatch', `piece ${partial.index} ended after ${partial.received} bytes`));
-          this.violation(`piece ${partial.index} truncated at ${partial.received} bytes`);
-        }
-        this.receiving = undefined;
-        if (!p) return this.violation(`piece ${frame.index} was never requested`);
-        if (frame.offset !== p.received) {
-          this.finish(p);
-          p.reject(new TabswarmError('protocol-violation', `piece ${frame.index} chunk at ${frame.offset}, expected ${p.received}`));
-          return this.violation(`piece ${frame.index} chunk out of order`);
-        }
-        p.buffer.set(frame.data, frame.offset);
-        p.received += frame.data.byteLength;
-        if (p.received === p.buffer.byteLength) {
-          this.finish(p);
-          p.resolve(p.buffer);
-        } else {
-          this.receiving = p;
-        }
-        return;
-      }
+      case 'request':
+        return this.onRequest(frame.index);
+      case 'cancel':
+        return this.onCancel(frame.index);
+      case 'reject':
+        return this.onReject(frame.index);
+      case 'piece':
+        return this.onPiece(frame.index, frame.offset, frame.data);
+    }
+  }
+
+  private onHandshake(frame: Extract<Frame, { type: 'handshake' }>): void {
+    if (this.gotHandshake) return this.violation('second handshake');
+    if (frame.version !== WIRE_VERSION) return this.failHandshake(`unsupported wire version ${frame.version}`);
+    if (frame.pieceCount !== this.ctx.pieceCount || !equalBytes(frame.contentId, this.ctx.contentId)) {
+      return this.failHandshake('handshake names other content');
+    }
+    this.gotHandshake = true;
+    // Pieces stored between our bitfield and this handshake were not announced yet.
+    this.announceHeld();
+  }
+
+  private onRequest(index: number): void {
+    if (!this.ctx.have.has(index)) {
+      // We announce every piece we hold and never drop one, so an honest peer only asks for
+      // pieces we hold: anything else is a probe or a flood.
+      this.sendFrame(encodeReject(index));
+      return this.violation(`request for piece ${index}, which we never announced`);
+    }
+    if (this.uploadQueue.includes(index) || this.sendingIndex === index) return this.violation(`second request for piece ${index}`);
+    const refused = this.budget.request(index, this.remoteHave.has(index));
+    if (refused !== undefined) {
+      this.sendFrame(encodeReject(index));
+      return this.violation(refused);
+    }
+    // Uploads off: refuse, which is no fault of the remote (it may have asked before our
+    // uploads went off).
+    if (!this.uploadsAllowed()) return this.sendFrame(encodeReject(index));
+    if (this.uploadQueue.length >= this.config.maxIncomingRequests) {
+      this.sendFrame(encodeReject(index));
+      return this.violation('too many outstanding requests');
+    }
+    this.uploadQueue.push(index);
+    void this.pumpUploads();
+  }
+
+  /**
+   * CANCEL: a queued request is dropped and a piece going out is cut at the next chunk; both are
+   * answered with REJECT, so the remote knows the piece is over. A CANCEL for a piece already
+   * sent whole or never asked changes nothing. Every CANCEL takes from the churn budget.
+   */
+  private onCancel(index: number): void {
+    const churn = this.budget.cancel(this.now());
+    const at = this.uploadQueue.indexOf(index);
+    if (at >= 0) {
+      this.uploadQueue.splice(at, 1);
+      if (this.readAhead?.index === index) this.readAhead = undefined;
+      this.sendFrame(encodeReject(index));
+    } else if (index === this.sendingIndex) {
+      this.sendingCancelled = true;
+    }
+    if (churn !== undefined) this.violation(churn);
+  }
+
+  private onReject(index: number): void {
+    const p = this.pending.get(index);
+    if (!p && this.cancelled.delete(index)) return; // the answer to our CANCEL
+    if (!p) return this.violation(`reject for piece ${index} never requested`);
+    this.finish(p);
+    if (!this.refused.has(index)) {
+      this.refused.add(index);
+      if (this.remoteHave.has(index)) this.events.emit('refused', index);
+    }
+    p.reject(new TabswarmError('peer-rejected', `peer ${this.id} refused piece ${index}`));
+  }
+
+  private onPiece(index: number, offset: number, data: Uint8Array): void {
+    const now = this.now();
+    this.pace.data(now, data.byteLength);
+    const p = this.pending.get(index);
+    if (!p && this.cancelled.has(index)) {
+      if (offset + data.byteLength >= this.ctx.pieceLength(index)) this.cancelled.delete(index);
+      return; // a piece we gave up on, still arriving: not a lie
+    }
+    const partial = this.receiving;
+    if (partial && partial !== p && this.pending.get(partial.index) === partial) {
+      // Another piece started before this one was whole: it was cut short.
+      this.finish(partial);
+      partial.reject(new TabswarmError('piece-length-mismatch', `piece ${partial.index} ended after ${partial.received} bytes`));
+      this.violation(`piece ${partial.index} truncated at ${partial.received} bytes`);
+    }
+    this.receiving = undefined;
+    if (!p) return this.violation(`piece ${index} was never requested`);
+    if (offset !== p.received) {
+      this.finish(p);
+      p.reject(new TabswarmError('protocol-violation', `piece ${index} chunk at ${offset}, expected ${p.received}`));
+      return this.violation(`piece ${index} chunk out of order`);
+    }
+    p.buffer.set(data, offset);
+    p.received += data.byteLength;
+    if (p.received === p.buffer.byteLength) {
+      this.finish(p);
+      this.pace.complete(now, p.sentAt, p.buffer.byteLength, this.pending.size);
+      p.resolve(p.buffer);
+    } else {
+      this.receiving = p;
     }
   }
 
@@ -369,6 +471,7 @@ export class PeerSession implements PieceSource {
   private finish(p: PendingRequest): void {
     clearTimeout(p.timer);
     this.pending.delete(p.index);
+    if (this.pending.size === 0) this.pace.idle();
   }
 
   /**
@@ -384,13 +487,17 @@ export class PeerSession implements PieceSource {
     try {
       while (!this.closed && this.uploadQueue.length > 0 && this.link.bufferedAmount < this.config.sendBufferHighBytes) {
         const index = this.uploadQueue.shift()!;
+        // From here a CANCEL of `index` cuts it (it may come while the piece is read).
+        this.sendingIndex = index;
+        this.sendingCancelled = false;
         const ahead = this.readAhead;
         this.readAhead = undefined;
         const data = await (ahead?.index === index ? ahead.data : this.read(index));
         if (this.closed) return;
         const next = this.uploadQueue[0];
         if (next !== undefined) this.readAhead = { index: next, data: this.read(next) };
-        if (!data) {
+        // No data (our storage failed), or the remote has announced it since it asked: REJECT.
+        if (!data || this.remoteHave.has(index) || this.sendingCancelled) {
           this.sendFrame(encodeReject(index));
           continue;
         }
@@ -406,17 +513,19 @@ export class PeerSession implements PieceSource {
   private async sendPiece(index: number, data: Uint8Array): Promise<boolean> {
     const chunk = Math.max(1, Math.min(this.config.wireChunkBytes, LIMITS.maxWireChunk));
     const gate = this.ctx.uploads;
-    this.sendingIndex = index;
-    this.sendingCancelled = false;
+    let sent = 0;
+    /** Ends the piece early with a REJECT (cancelled, or uploads went off): true, the session goes on. */
+    const cut = (): boolean => {
+      this.budget.ended(index, sent, false);
+      this.sendFrame(encodeReject(index));
+      return true;
+    };
     for (let off = 0; off < data.byteLength; off += chunk) {
       const end = Math.min(off + chunk, data.byteLength);
       if (this.closed) return false;
+      if (this.sendingCancelled) return cut();
       if (gate) {
-        if (this.sendingCancelled) return true;
-        if (!gate.uploadsAllowed()) {
-          this.sendFrame(encodeReject(index));
-          return true;
-        }
+        if (!gate.uploadsAllowed()) return cut();
         const wait = gate.takeUpload(end - off, this.uploadAbort.signal);
         if (wait) {
           try {
@@ -425,16 +534,14 @@ export class PeerSession implements PieceSource {
             return false; // aborted: the session closed
           }
           if (this.closed) return false;
-          if (this.sendingCancelled) return true;
-          if (!gate.uploadsAllowed()) {
-            this.sendFrame(encodeReject(index));
-            return true;
-          }
+          if (this.sendingCancelled || !gate.uploadsAllowed()) return cut();
         }
       }
       this.sendFrame(encodePiece(index, off, data.subarray(off, end)));
+      sent += end - off;
       this.events.emit('uploaded', end - off);
     }
+    this.budget.ended(index, sent, true);
     return !this.closed;
   }
 

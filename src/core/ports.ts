@@ -74,8 +74,10 @@ export interface PeerLinkEvents extends Record<string, unknown> {
   signal: SignalData;
   /** The data channel is open. */
   open: undefined;
-  /** One binary message from the remote peer. */
+  /** One binary message from the remote peer (a 0-byte one included). */
   message: Uint8Array;
+  /** A message that is not a binary frame (a text message): out of protocol. */
+  malformed: string;
   /** The send buffer fell below the transport's low-water mark. */
   drain: undefined;
   /** The link closed, for whatever reason; emitted once. */
@@ -95,6 +97,12 @@ export interface PeerLink {
   send(frame: Uint8Array): void;
   /** Bytes queued and not yet sent. */
   readonly bufferedAmount: number;
+  /**
+   * The remote's network address as this side's connection sees it (the remote candidate of
+   * the selected pair), once open; undefined when unknown. Optional: a transport without it
+   * never has a peer refused by address.
+   */
+  remoteAddress?(): Promise<string | undefined>;
   close(): void;
   on<K extends keyof PeerLinkEvents>(event: K, listener: (payload: PeerLinkEvents[K]) => void): () => void;
 }

@@ -11,7 +11,10 @@ export interface PeerStats {
   uploaded: number;
   piecesFrom: number;
   strikes: number;
+  /** Requests that passed their deadline (PeerPace). */
   timeouts: number;
+  /** Times the tab dropped the peer for lagging (docs/protocol.md, "Deadlines"). */
+  drops: number;
   banned: boolean;
   connected: boolean;
 }
@@ -47,7 +50,7 @@ export class DownloadStats {
   peer(peerId: string): PeerStats {
     let p = this.peers.get(peerId);
     if (!p) {
-      p = { peerId, downloaded: 0, uploaded: 0, piecesFrom: 0, strikes: 0, timeouts: 0, banned: false, connected: false };
+      p = { peerId, downloaded: 0, uploaded: 0, piecesFrom: 0, strikes: 0, timeouts: 0, drops: 0, banned: false, connected: false };
       this.peers.set(peerId, p);
     }
     return p;

@@ -2,6 +2,14 @@
  * The peer connections of one download: announces to the Arrays service, connects to the
  * peers it hands out, accepts their offers, resolves offer glare, and keeps banned peers out.
  * It knows nothing of pieces: each open link is handed to `onLink`.
+ *
+ * Who it will not link to:
+ * - a banned peer, for the rest of the session (the ban is reported to the Arrays service);
+ * - in LAN and group modes, any peer at an address (its WebRTC remote address) where a peer it
+ *   banned was: a liar that comes back under a new peer ID is refused, and banned too;
+ * - for a while, a peer whose link closed for any reason but a ban or two seeds parting (it was
+ *   dropped for lagging, its channel died, it never opened): `relinkBackoffMs`, doubling with
+ *   every further close up to `maxRelinkBackoffMs`, both for our offers and for its offers.
  */
 import { GROUP_ID_RE, type ProgressReport, type Report, type SignalData } from '../protocol/arrays-messages.js';
 import { peeringModeOf, type ClientConfig } from './config.js';
@@ -9,8 +17,34 @@ import type { PeerConnector, PeerLink, Signaling } from './ports.js';
 
 export type SwarmConfig = Pick<
   ClientConfig,
-  'maxPeers' | 'peersWanted' | 'announceIntervalMs' | 'connectTimeoutMs' | 'downloadMode' | 'groupId'
+  'maxPeers' | 'peersWanted' | 'announceIntervalMs' | 'connectTimeoutMs' | 'downloadMode' | 'groupId' | 'relinkBackoffMs' | 'maxRelinkBackoffMs'
 >;
+
+/** The addresses of peers the tab banned, shared by all its downloads for the page's session. */
+export interface BannedAddresses {
+  has(address: string): boolean;
+  add(address: string): void;
+  readonly size: number;
+}
+
+/** A BannedAddresses in memory, holding at most `max` addresses (the oldest forgotten first). */
+export function bannedAddresses(max = 1024): BannedAddresses {
+  const set = new Set<string>();
+  return {
+    has: (a) => set.has(a),
+    add(a) {
+      set.delete(a);
+      set.add(a);
+      while (set.size > max) set.delete(set.values().next().value!);
+    },
+    get size() {
+      return set.size;
+    },
+  };
+}
+
+/** Peers remembered for relink back-off; the oldest are forgotten beyond this. */
+const MAX_RELINK_ENTRIES = 4096;
 
 export interface SwarmOptions {
   contentId: string;
@@ -28,17 +62,29 @@ export interface SwarmOptions {
    * that a newcomer needs. @default never complete
    */
   isComplete?(): boolean;
+  /** The tab's banned addresses, used in LAN and group modes. @default none kept */
+  bannedAddresses?: BannedAddresses;
+  /** A peer was refused or banned because its address is one a banned peer had. */
+  onAddressBan?(peerId: string, address: string): void;
 }
+
+/** Why we closed a link ourselves; undefined while open or when the link closed on its own. */
+type Closing = 'ban' | 'drop' | 'release' | 'glare' | 'stop';
 
 interface LinkEntry {
   link: PeerLink;
   initiator: boolean;
   open: boolean;
+  closing: Closing | undefined;
+  /** The remote's address (WebRTC), once known; only looked up where banned addresses apply. */
+  address: string | undefined;
 }
 
 export class Swarm {
   private readonly links = new Map<string, LinkEntry>();
   private readonly banned = new Set<string>();
+  /** Peers not to link to before `until` (ms), and how many closes that took. */
+  private readonly relink = new Map<string, { until: number; closes: number }>();
   private readonly offs: Array<() => void> = [];
   private timer: ReturnType<typeof setTimeout> | undefined;
   private intervalMs: number;
@@ -113,8 +159,53 @@ export class Swarm {
     if (this.banned.has(peerId)) return;
     this.banned.add(peerId);
     if (!this.stopped) this.opts.signaling.ban(this.opts.contentId, peerId);
-    this.links.get(peerId)?.link.close();
+    const entry = this.links.get(peerId);
+    if (entry?.address !== undefined) this.addressBook?.add(entry.address);
+    this.closeLink(peerId, 'ban');
+  }
+
+  /**
+   * Closes the link to a peer that lagged beyond its last chance; it is not linked again
+   * before its relink back-off (`relinkBackoffMs`, doubling) is over.
+   */
+  drop(peerId: string): void {
+    this.closeLink(peerId, 'drop');
+  }
+
+  /** Closes the link to a peer with no penalty (two seeds parting). */
+  release(peerId: string): void {
+    this.closeLink(peerId, 'release');
+  }
+
+  /** Whether a link to `peerId` must wait (relink back-off). */
+  backingOff(peerId: string): boolean {
+    const r = this.relink.get(peerId);
+    return r !== undefined && Date.now() < r.until;
+  }
+
+  private closeLink(peerId: string, why: Closing): void {
+    const entry = this.links.get(peerId);
+    if (!entry) return;
+    entry.closing ??= why;
     this.links.delete(peerId);
+    if (why === 'drop') this.backOff(peerId);
+    entry.link.close();
+  }
+
+  /** The next close of `peerId` makes it wait twice as long as the last one. */
+  private backOff(peerId: string): void {
+    const { relinkBackoffMs, maxRelinkBackoffMs } = this.opts.config;
+    const closes = (this.relink.get(peerId)?.closes ?? 0) + 1;
+    const wait = Math.min(maxRelinkBackoffMs, relinkBackoffMs * 2 ** Math.min(closes - 1, 30));
+    this.relink.delete(peerId);
+    this.relink.set(peerId, { until: Date.now() + wait, closes });
+    while (this.relink.size > MAX_RELINK_ENTRIES) this.relink.delete(this.relink.keys().next().value!);
+  }
+
+  /** Banned addresses apply in LAN and group modes only (internet peers may share one address). */
+  private get addressBook(): BannedAddresses | undefined {
+    const mode = this.opts.config.downloadMode;
+    return mode === 'lan' || mode === 'group' ? this.opts.bannedAddresses : undefined;
   }
 
   /**
@@ -152,13 +243,12 @@ export class Swarm {
     clearTimeout(this.timer);
     for (const off of this.offs) off();
     this.opts.signaling.leave(this.opts.contentId);
-    for (const e of this.links.values()) e.link.close();
-    this.links.clear();
+    for (const id of [...this.links.keys()]) this.closeLink(id, 'stop');
   }
 
   private maybeConnect(remoteId: string): void {
     if (this.stopped || remoteId === this.opts.peerId || this.banned.has(remoteId) || this.links.has(remoteId)) return;
-    if (this.links.size >= this.opts.config.maxPeers) return;
+    if (this.links.size >= this.opts.config.maxPeers || this.backingOff(remoteId)) return;
     this.track(remoteId, this.opts.connector.connect(remoteId, true), true);
   }
 
@@ -168,20 +258,19 @@ export class Swarm {
     if (existing && existing.initiator && data.type === 'offer') {
       // Glare: both sides offered. The lower peer ID keeps its own offer; the other answers.
       if (this.opts.peerId < from) return;
-      this.links.delete(from);
-      existing.link.close();
+      this.closeLink(from, 'glare');
     } else if (existing) {
       existing.link.signal(data);
       return;
     }
-    if (data.type !== 'offer' || this.links.size >= this.opts.config.maxPeers) return;
+    if (data.type !== 'offer' || this.links.size >= this.opts.config.maxPeers || this.backingOff(from)) return;
     const link = this.opts.connector.connect(from, false);
     this.track(from, link, false);
     link.signal(data);
   }
 
   private track(remoteId: string, link: PeerLink, initiator: boolean): void {
-    const entry: LinkEntry = { link, initiator, open: false };
+    const entry: LinkEntry = { link, initiator, open: false, closing: undefined, address: undefined };
     this.links.set(remoteId, entry);
     // A link whose channel never opens (ICE failed, peer vanished) must not hold its slot.
     const timer = setTimeout(() => {
@@ -193,11 +282,40 @@ export class Swarm {
     link.on('open', () => {
       if (this.stopped || this.links.get(remoteId) !== entry) return link.close();
       entry.open = true;
-      this.opts.onLink(link);
+      const book = this.addressBook;
+      if (!book || !link.remoteAddress) return this.opts.onLink(link);
+      // With no banned address yet the link is used at once, and its address looked up for a
+      // later ban; otherwise nothing goes over it before its address is checked.
+      const checkFirst = book.size > 0;
+      if (!checkFirst) this.opts.onLink(link);
+      void link
+        .remoteAddress()
+        .catch(() => undefined)
+        .then((address) => this.addressKnown(remoteId, entry, address, checkFirst));
     });
     link.on('close', () => {
       clearTimeout(timer);
       if (this.links.get(remoteId) === entry) this.links.delete(remoteId);
+      // Closed by the remote, by the transport or by the connect timeout: not at once again.
+      if (entry.closing === undefined) this.backOff(remoteId);
     });
+  }
+
+  /**
+   * A link's remote address is known (or cannot be): a peer at a banned address is banned in
+   * turn, even if its link is already in use (two IDs of one liar linked at once); a link that
+   * waited for the check is handed over when it passes.
+   */
+  private addressKnown(remoteId: string, entry: LinkEntry, address: string | undefined, waited: boolean): void {
+    entry.address = address;
+    const book = this.addressBook;
+    if (address !== undefined && this.banned.has(remoteId)) book?.add(address);
+    if (this.stopped || this.links.get(remoteId) !== entry) return;
+    if (address !== undefined && book?.has(address)) {
+      this.opts.onAddressBan?.(remoteId, address);
+      this.ban(remoteId);
+      return;
+    }
+    if (waited) this.opts.onLink(entry.link);
   }
 }

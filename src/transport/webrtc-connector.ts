@@ -5,11 +5,12 @@
  * simple-peer's prebuilt browser bundle is imported, not the package entry: the bundle carries
  * its own Buffer and stream, so Vite needs no Node polyfills.
  *
- * Data bypasses simple-peer's stream on the way out: `send` writes to the RTCDataChannel
+ * Data bypasses simple-peer's stream both ways. Out: `send` writes to the RTCDataChannel
  * (simple-peer's `_channel`) and backpressure is the channel's own `bufferedAmount` with
  * `bufferedAmountLowThreshold = lowWaterMark`, because simple-peer's stream stops at 64 KiB
- * queued, far below what fills a data channel. Incoming messages still go through its stream
- * (it must be consumed anyway) and keep their boundaries.
+ * queued, far below what fills a data channel. In: simple-peer's channel message handler is
+ * replaced, because its stream silently drops a 0-byte message (which the wire protocol counts
+ * as a violation) and turns a text message into bytes; each message is delivered as it came.
  *
  * simple-peer's errors never escape: a failure of any kind closes the link, and 'close' is
  * emitted exactly once with the reason.
@@ -80,7 +81,7 @@ function createLink(remoteId: string, initiator: boolean, iceServers: RTCIceServ
    * Messages that arrive before the first 'message' listener (the remote side may open and
    * send its handshake before simple-peer tells us 'connect'): kept, then delivered in order.
    */
-  let early: Uint8Array[] | undefined = [];
+  let early: Array<Uint8Array | string> | undefined = [];
 
   function finish(reason: string): void {
     if (closed) return;
@@ -132,14 +133,24 @@ function createLink(remoteId: string, initiator: boolean, iceServers: RTCIceServ
     }
     events.emit('open', undefined);
   });
-  peer?.on('data', (chunk: Uint8Array) => {
-    if (closed) return;
-    const message = new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength);
-    if (!early) return events.emit('message', message);
-    // Nobody listens yet, so nothing paces the sender: bound what is kept.
-    if (early.length >= MAX_EARLY_MESSAGES) return finish(`more than ${MAX_EARLY_MESSAGES} messages before the link opened`);
-    early.push(message);
-  });
+  function deliver(message: Uint8Array | string): void {
+    if (typeof message === 'string') events.emit('malformed', `a text message of ${message.length} characters`);
+    else events.emit('message', message);
+  }
+  if (peer) {
+    // simple-peer calls `this._onChannelMessage(event)` from the channel's onmessage, for the
+    // messages that come before its 'connect' as for the others.
+    (peer as unknown as { _onChannelMessage(e: MessageEvent): void })._onChannelMessage = (e: MessageEvent) => {
+      if (closed) return;
+      const data: unknown = e.data;
+      const message = typeof data === 'string' ? data : data instanceof ArrayBuffer ? new Uint8Array(data) : ArrayBuffer.isView(data) ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength) : undefined;
+      if (message === undefined) return void events.emit('malformed', 'a message of an unknown kind');
+      if (!early) return deliver(message);
+      // Nobody listens yet, so nothing paces the sender: bound what is kept.
+      if (early.length >= MAX_EARLY_MESSAGES) return finish(`more than ${MAX_EARLY_MESSAGES} messages before the link opened`);
+      early.push(message);
+    };
+  }
   peer?.on('error', (e: Error) => finish(`WebRTC error: ${reasonOf(e)}`));
   peer?.on('close', () => finish('connection closed'));
 
@@ -167,6 +178,7 @@ function createLink(remoteId: string, initiator: boolean, iceServers: RTCIceServ
     get bufferedAmount() {
       return channel?.bufferedAmount ?? 0;
     },
+    remoteAddress: () => remoteAddressOf(peer),
     close() {
       finish('closed locally');
     },
@@ -175,9 +187,34 @@ function createLink(remoteId: string, initiator: boolean, iceServers: RTCIceServ
       if (event === 'message' && early) {
         const pending = early;
         early = undefined;
-        for (const m of pending) events.emit('message', m);
+        for (const m of pending) deliver(m);
       }
       return off;
     },
   };
+}
+
+/**
+ * The remote candidate's address of the connection's selected pair (getStats), or undefined.
+ * In LAN and group modes a tab refuses peers at the address of a peer it banned (core/swarm.ts).
+ */
+async function remoteAddressOf(peer: SimplePeer.Instance | undefined): Promise<string | undefined> {
+  const pc = (peer as unknown as { _pc?: RTCPeerConnection } | undefined)?._pc;
+  if (!pc) return undefined;
+  interface Stat {
+    type?: string;
+    selectedCandidatePairId?: string;
+    remoteCandidateId?: string;
+    nominated?: boolean;
+    state?: string;
+    address?: string;
+    ip?: string;
+  }
+  const report = await pc.getStats();
+  const stats: Stat[] = [];
+  report.forEach((r: Stat) => stats.push(r));
+  const selectedId = stats.find((r) => r.type === 'transport' && r.selectedCandidatePairId)?.selectedCandidatePairId;
+  const pair = (selectedId ? (report.get(selectedId) as Stat | undefined) : undefined) ?? stats.find((r) => r.type === 'candidate-pair' && r.nominated && r.state === 'succeeded');
+  const remote = pair?.remoteCandidateId ? (report.get(pair.remoteCandidateId) as Stat | undefined) : undefined;
+  return remote?.address || remote?.ip || undefined;
 }

@@ -14,6 +14,9 @@ import { MemoryStore } from './memory-store.js';
 import { createNodeHasher } from './node-hasher.js';
 import { Swarm } from '../../src/core/swarm.js';
 import type { Bandwidth } from '../../src/core/bandwidth.js';
+import type { PeerLink } from '../../src/core/ports.js';
+import { createShaper, type Shape, type ShapeTiming, type Shaper } from './shapers.js';
+import { churn, type ChurnStats } from './churn.js';
 
 export const newPeerId = (): string => randomBytes(16).toString('hex');
 
@@ -27,7 +30,7 @@ export function startPeer(
   net: MemoryNetwork,
   content: TestContent,
   cdn: MemoryCdn,
-  options: { store?: MemoryStore; config?: Partial<ClientConfig>; peering?: boolean; simpleReason?: string; bandwidth?: Bandwidth } = {},
+  options: { store?: MemoryStore; config?: Partial<ClientConfig>; peering?: boolean; simpleReason?: string; bandwidth?: Bandwidth; noCdn?: boolean } = {},
 ): SimPeer {
   const peerId = newPeerId();
   const store = options.store ?? new MemoryStore();
@@ -35,7 +38,7 @@ export function startPeer(
     contentId: content.contentId,
     metadata: content.metadata,
     peerId,
-    cdnUrls: ['mem://cdn'],
+    cdnUrls: options.noCdn ? [] : ['mem://cdn'],
     hasher: createNodeHasher(),
     store,
     http: cdn,
@@ -86,15 +89,18 @@ export async function storedBytes(peer: SimPeer, content: TestContent): Promise<
 
 /**
  * A peer that speaks the real wire protocol, claims every piece, and serves `corrupt(piece)`
- * instead of the true bytes.
+ * instead of the true bytes; with `shape`, its frames also go out as that stalling peer sends
+ * them (shapers.ts). `links` counts the links it opened.
  */
 export function startLiar(
   net: MemoryNetwork,
   content: TestContent,
   corrupt: (piece: Uint8Array) => Uint8Array,
-  options: { claimsPieces?: boolean } = {},
-): { peerId: string; stop(): void } {
-  const peerId = newPeerId();
+  options: { claimsPieces?: boolean; shape?: Shape; timing?: Partial<ShapeTiming>; peerId?: string } = {},
+): { peerId: string; links: () => number; stop(): void } {
+  const peerId = options.peerId ?? newPeerId();
+  const shapers: Shaper[] = [];
+  let links = 0;
   const have = new Bitfield(content.metadata.pieceSha256.length);
   if (options.claimsPieces !== false) for (let i = 0; i < have.size; i++) have.set(i);
   const swarm = new Swarm({
@@ -104,7 +110,24 @@ export function startLiar(
     connector: net.connector(peerId),
     config: { ...DEFAULT_CONFIG, announceIntervalMs: 200 },
     report: () => ({ uploaded: 0, downloaded: 0, downloadedCdn: 0, left: 0, peersWanted: 20, isBackground: false, uploadedBps: 0, downloadBps: 0 }),
-    onLink: (link) => {
+    onLink: (raw) => {
+      links++;
+      let link: PeerLink = raw;
+      if (options.shape) {
+        const shaper = createShaper(options.shape, (i) => pieceLength(content.metadata, i), (f) => raw.send(f), options.timing);
+        shapers.push(shaper);
+        raw.on('close', () => shaper.stop());
+        link = {
+          remoteId: raw.remoteId,
+          signal: (d) => raw.signal(d),
+          send: (f) => shaper.send(f),
+          get bufferedAmount() {
+            return raw.bufferedAmount;
+          },
+          close: () => raw.close(),
+          on: (event, listener) => raw.on(event, listener),
+        };
+      }
       const session = new PeerSession(
         link,
         {
@@ -123,5 +146,48 @@ export function startLiar(
     },
   });
   swarm.start();
-  return { peerId, stop: () => swarm.stop() };
+  return {
+    peerId,
+    links: () => links,
+    stop: () => {
+      for (const sh of shapers) sh.stop();
+      swarm.stop();
+    },
+  };
+}
+
+/** A request/cancel churner (churn.ts) in the memory swarm; `stats` sums its links' counters. */
+export function startChurner(
+  net: MemoryNetwork,
+  content: TestContent,
+  options: { claimsAll: boolean; everyMs?: number; cancelAfterMs?: number },
+): { peerId: string; stats: () => ChurnStats; stop(): void } {
+  const peerId = newPeerId();
+  const all: ChurnStats[] = [];
+  const swarm = new Swarm({
+    contentId: content.contentId,
+    peerId,
+    signaling: net.signaling(peerId),
+    connector: net.connector(peerId),
+    config: { ...DEFAULT_CONFIG, announceIntervalMs: 200 },
+    report: () => ({ uploaded: 0, downloaded: 0, downloadedCdn: 0, left: options.claimsAll ? 0 : content.metadata.fileSize, peersWanted: 20, isBackground: false, uploadedBps: 0, downloadBps: 0 }),
+    onLink: (link) => {
+      all.push(
+        churn(link, {
+          contentId: fromHex(content.contentId)!,
+          pieceCount: content.metadata.pieceSha256.length,
+          claimsAll: options.claimsAll,
+          everyMs: options.everyMs ?? 2,
+          cancelAfterMs: options.cancelAfterMs ?? 0,
+        }),
+      );
+    },
+  });
+  swarm.start();
+  const sum = (): ChurnStats => {
+    const t: ChurnStats = { requests: 0, cancels: 0, bytesReceived: 0, rejects: 0 };
+    for (const s of all) for (const k of Object.keys(t) as Array<keyof ChurnStats>) t[k] += s[k];
+    return t;
+  };
+  return { peerId, stats: sum, stop: () => swarm.stop() };
 }

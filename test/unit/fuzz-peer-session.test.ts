@@ -150,11 +150,20 @@ afterAll(() => {
  * The upload queue is private and has no accessor; the cap on it is exactly the property under
  * test, so read it through `any`. If the field is renamed this fails loudly rather than passing.
  */
-function uploadQueueLength(s: PeerSession): number {
+function uploadQueue(s: PeerSession): number[] {
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   const q: unknown = (s as any).uploadQueue;
   if (!Array.isArray(q)) throw new Error('PeerSession.uploadQueue is no longer an array: update this test');
-  return q.length;
+  return q as number[];
+}
+const uploadQueueLength = (s: PeerSession): number => uploadQueue(s).length;
+
+/** The piece the upload side is sending (or reading to send), -1 if none; private, read like the queue. */
+function sendingIndex(s: PeerSession): number {
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  const i: unknown = (s as any).sendingIndex;
+  if (typeof i !== 'number') throw new Error('PeerSession.sendingIndex is no longer a number: update this test');
+  return i;
 }
 
 async function runSequence(setup: Setup, ops: Op[]): Promise<void> {
@@ -169,7 +178,7 @@ async function runSequence(setup: Setup, ops: Op[]): Promise<void> {
     ...DEFAULT_CONFIG,
     wireChunkBytes: setup.wireChunkBytes,
     maxIncomingRequests: setup.maxIncomingRequests,
-    peerRequestTimeoutMs: 60_000, // never fires within a sequence; close() clears it
+    peerDeadlineGraceMs: 60_000, // deadlines never pass within a sequence; close() clears them
   };
 
   // The model of what the session has accepted so far, from the frames it was delivered, in order.
@@ -178,6 +187,10 @@ async function runSequence(setup: Setup, ops: Op[]): Promise<void> {
   const fetched = new Set<number>();
   let before = 0;
   let queuedBefore = 0;
+  /** For a REQUEST: already queued or going out; announced by the remote; refused by the waste budget. */
+  let duplicateBefore = false;
+  let remoteHeldBefore = false;
+  let wasteRefusedBefore = false;
   let decodedBefore: ReturnType<typeof decodeFrame> | undefined;
   let delivered = 0;
 
@@ -187,6 +200,12 @@ async function runSequence(setup: Setup, ops: Op[]): Promise<void> {
     before = violations.length;
     queuedBefore = uploadQueueLength(session);
     decodedBefore = decodeFrame(m, wire);
+    if (decodedBefore.ok && decodedBefore.frame.type === 'request') {
+      const i = decodedBefore.frame.index;
+      duplicateBefore = uploadQueue(session).includes(i) || sendingIndex(session) === i;
+      remoteHeldBefore = session.remoteHave.has(i);
+      wasteRefusedBefore = session.budget.request(i, false) !== undefined;
+    }
   });
 
   const session = new PeerSession(
@@ -216,6 +235,7 @@ async function runSequence(setup: Setup, ops: Op[]): Promise<void> {
     };
     if (!d.ok) expectViolations(1, 1, `undecodable frame (${d.reason})`);
     else if (!handshakeDone && d.frame.type !== 'handshake') expectViolations(1, 1, `${d.frame.type} before handshake`);
+    else if (!bitfieldDone && d.frame.type !== 'handshake' && d.frame.type !== 'bitfield') expectViolations(1, 1, `${d.frame.type} before bitfield`);
     else {
       const f = d.frame;
       switch (f.type) {
@@ -236,11 +256,17 @@ async function runSequence(setup: Setup, ops: Op[]): Promise<void> {
           if (!session.ready) problems.push('not ready after a bitfield');
           break;
         case 'have':
-        case 'cancel':
           expectViolations(0, 0, f.type);
+          break;
+        case 'cancel':
+          // Past the churn budget (a token bucket) a CANCEL is a violation.
+          expectViolations(0, 1, f.type);
           break;
         case 'request':
           if (!have.has(f.index)) expectViolations(1, 1, 'request for a piece never announced');
+          else if (duplicateBefore) expectViolations(1, 1, 'request for a piece already queued or going out');
+          else if (remoteHeldBefore) expectViolations(1, 1, 'request for a piece the remote announced');
+          else if (wasteRefusedBefore) expectViolations(1, 1, 'request past the waste budget');
           else if (queuedBefore >= setup.maxIncomingRequests) expectViolations(1, 1, `request with ${queuedBefore} queued`);
           else expectViolations(0, 0, `request with ${queuedBefore} queued`);
           break;

@@ -49,8 +49,8 @@ describe('downloadStatus', () => {
       piecesRejected: 1,
       peersBanned: 1,
       peers: [
-        { peerId: 'p1', downloaded: 4 * MiB, uploaded: MiB, piecesFrom: 4, strikes: 0, timeouts: 0, banned: false, connected: true },
-        { peerId: 'p2', downloaded: 2 * MiB, uploaded: 2 * MiB, piecesFrom: 2, strikes: 3, timeouts: 1, banned: true, connected: false },
+        { peerId: 'p1', downloaded: 4 * MiB, uploaded: MiB, piecesFrom: 4, strikes: 0, timeouts: 0, drops: 0, banned: false, connected: true },
+        { peerId: 'p2', downloaded: 2 * MiB, uploaded: 2 * MiB, piecesFrom: 2, strikes: 3, timeouts: 1, drops: 0, banned: true, connected: false },
       ],
     });
     const st = downloadStatus(source(s), { mode: 'group', background: true, startedAt: 1000, endedAt: undefined, now: 13_500 });
@@ -99,7 +99,7 @@ describe('downloadStatus', () => {
 describe('PeerRates', () => {
   it('gives bytes per second over the sampled window', () => {
     const rates = new PeerRates(5000);
-    const peer = (down: number, up: number) => [{ peerId: 'p', downloaded: down, uploaded: up, piecesFrom: 0, strikes: 0, timeouts: 0, banned: false, connected: true }];
+    const peer = (down: number, up: number) => [{ peerId: 'p', downloaded: down, uploaded: up, piecesFrom: 0, strikes: 0, timeouts: 0, drops: 0, banned: false, connected: true }];
     rates.sample(0, peer(0, 0));
     rates.sample(1000, peer(MiB, 0));
     rates.sample(2000, peer(2 * MiB, MiB));

@@ -132,7 +132,7 @@ describe('swarm simulation', () => {
     expect(got.every((s) => s.bytesFromPeers > 0)).toBe(true);
   });
 
-  it('discards a liar\'s pieces, blames only the liar, bans it, and still delivers the right bytes', async () => {
+  it('discards a liar\'s pieces, blames only the liar, bans it at its first bad piece (a stranger), and still delivers the right bytes', async () => {
     const content = makeContent(10 * MiB, 4);
     const net = new MemoryNetwork();
     const cdn = new MemoryCdn(content.bytes);
@@ -150,11 +150,12 @@ describe('swarm simulation', () => {
     const liarStats = s.peers.find((p) => p.peerId === liar.peerId);
     const honestStats = s.peers.find((p) => p.peerId === honest.peerId);
     expect(liarStats?.banned).toBe(true);
-    expect(liarStats?.strikes).toBe(3);
+    // Probation: a peer that never delivered a verified piece is banned at its first bad one.
+    expect(liarStats?.strikes).toBe(1);
     expect(liarStats?.piecesFrom).toBe(0);
     expect(honestStats?.strikes).toBe(0);
     expect(honestStats?.banned).toBe(false);
-    expect(s.piecesRejected).toBe(3);
+    expect(s.piecesRejected).toBe(1);
     expect(s.peersBanned).toBe(1);
     // The ban was reported to the Arrays service, which no longer lists the liar to this peer.
     expect(net.bans.get(`${content.contentId}:${leecher.peerId}`)).toEqual(new Set([liar.peerId]));

@@ -1,6 +1,8 @@
 /**
  * A token bucket: `burst` tokens at most, refilled at `ratePerSec`. Each accepted event takes
- * one. Used per socket to cap announces and signals (signaling/arrays.ts).
+ * one. The protocol's per-sender rate limits are token buckets: announces and signals per
+ * socket (signaling/arrays.ts), shares per address (signaling/share-api.ts), CANCELs per peer
+ * (src/core/upload-budget.ts).
  */
 export class TokenBucket {
   #tokens: number;

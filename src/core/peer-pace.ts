@@ -1,0 +1,157 @@
+/**
+ * How much to ask of one peer, and when to stop waiting for it: the receiving side's pacing,
+ * kept apart from the wire so that it can be driven by a test clock.
+ *
+ * - **Window.** Requests kept in flight to the peer. A stranger (no verified piece from it
+ *   yet) gets `strangerRequestsInFlight` (1: probation). Each verified piece widens the window,
+ *   doubling until the first miss and by one after, up to `peerRequestsInFlight` and to what
+ *   the peer's measured rate drains in PIPELINE_SECONDS, so a slow peer never holds more than
+ *   a couple of seconds of the download. Each miss halves it; at 0 the peer is dropped.
+ * - **Deadlines** (DO: peers that cannot deliver at the minimum rate are not waited for). A
+ *   request sent when `bytesAhead` bytes were already owed by the peer must be complete by
+ *   `sentAt + peerDeadlineGraceMs + (bytesAhead + length) / minPeerBytesPerSec`; past it the
+ *   request is cancelled and counts as a miss.
+ * - **Lagging.** A peer that owes us data and has sent nothing for `peerIdleMs`, or has
+ *   delivered less than `minPeerBytesPerSec` since it became busy (after the grace), lags.
+ *   A lagging peer gets no new request, the pieces it holds stop keeping others (the CDN
+ *   included) from them, and what it was asked may be taken by another source (a steal,
+ *   also a miss). It stops lagging only when it completes a piece.
+ */
+import type { ClientConfig } from './config.js';
+
+export type PaceConfig = Pick<
+  ClientConfig,
+  'peerRequestsInFlight' | 'strangerRequestsInFlight' | 'minPeerBytesPerSec' | 'peerDeadlineGraceMs' | 'peerIdleMs'
+>;
+
+/** A peer's window is capped at what its rate drains in this long (at least one request). */
+export const PIPELINE_SECONDS = 2;
+/** Weight of the newest sample in the peer's rate (exponentially weighted average). */
+const RATE_WEIGHT = 0.3;
+
+export class PeerPace {
+  private window: number;
+  private trusted = false;
+  private missed = false;
+  /** Bytes per second the peer delivered pieces at (0: not measured yet). */
+  private rate = 0;
+  /** Since when the peer has owed us data without a break, and the bytes it sent since. */
+  private busySince = 0;
+  private bytesSinceBusy = 0;
+  private lastDataAt = 0;
+  /** When the last piece completed (the next piece's service starts no earlier). */
+  private lastCompleteAt = 0;
+  private lagging = false;
+  /** Deadline misses and steals while lagging, over the session. */
+  misses = 0;
+
+  constructor(private readonly config: PaceConfig) {
+    this.window = Math.max(1, config.strangerRequestsInFlight);
+  }
+
+  /** Whether the peer has delivered a verified piece in this session or before. */
+  get isTrusted(): boolean {
+    return this.trusted;
+  }
+
+  get isLagging(): boolean {
+    return this.lagging;
+  }
+
+  /** Bytes per second it delivered at, 0 when not measured yet. */
+  get bytesPerSec(): number {
+    return this.rate;
+  }
+
+  /** The peer delivered before (an earlier link of this download): not a stranger. */
+  trust(): void {
+    if (this.trusted) return;
+    this.trusted = true;
+    this.window = Math.max(this.window, Math.min(this.config.peerRequestsInFlight, 2));
+  }
+
+  /** Requests the peer may have in flight now, given the piece length to come. */
+  limit(pieceLength: number): number {
+    if (!this.trusted) return Math.min(this.window, Math.max(1, this.config.strangerRequestsInFlight));
+    let cap = this.config.peerRequestsInFlight;
+    if (this.rate > 0) cap = Math.min(cap, Math.max(1, Math.ceil((this.rate * PIPELINE_SECONDS) / Math.max(1, pieceLength))));
+    return Math.min(this.window, cap);
+  }
+
+  /** The deadline of a request of `length` bytes sent now, with `bytesAhead` already owed. */
+  deadline(now: number, bytesAhead: number, length: number): number {
+    const minRate = Math.max(1, this.config.minPeerBytesPerSec);
+    return now + this.config.peerDeadlineGraceMs + ((bytesAhead + length) * 1000) / minRate;
+  }
+
+  /** A request went out; `owed` is how many requests are now pending (this one included). */
+  sent(now: number, owed: number): void {
+    if (owed === 1) {
+      this.busySince = now;
+      this.bytesSinceBusy = 0;
+    }
+  }
+
+  data(now: number, bytes: number): void {
+    this.lastDataAt = now;
+    this.bytesSinceBusy += bytes;
+  }
+
+  /** A piece's last byte came; `sentAt` is when it was asked. `owed`: requests still pending. */
+  complete(now: number, sentAt: number, length: number, owed: number): void {
+    const start = Math.max(sentAt, this.lastCompleteAt);
+    const sample = (length * 1000) / Math.max(1, now - start);
+    this.rate = this.rate === 0 ? sample : this.rate * (1 - RATE_WEIGHT) + sample * RATE_WEIGHT;
+    this.lastCompleteAt = now;
+    this.lagging = false;
+    this.busySince = owed > 0 ? now : 0;
+    this.bytesSinceBusy = 0;
+  }
+
+  /** Nothing is owed any more (answered, refused or cancelled). */
+  idle(): void {
+    this.busySince = 0;
+    this.bytesSinceBusy = 0;
+  }
+
+  /** A piece from this peer passed verification: it is no stranger, and its window grows. */
+  verified(): void {
+    this.trusted = true;
+    const max = this.config.peerRequestsInFlight;
+    this.window = Math.min(max, this.missed ? this.window + 1 : Math.max(2, this.window * 2));
+  }
+
+  /** A deadline passed, or a lagging request was taken by another source. True: drop the peer. */
+  miss(): boolean {
+    this.misses++;
+    this.missed = true;
+    this.window = Math.floor(this.window / 2);
+    return this.window === 0;
+  }
+
+  /**
+   * Re-evaluates lagging at `now` (it is sticky until a piece completes). True when it changed.
+   * `owed`: requests pending.
+   */
+  check(now: number, owed: number): boolean {
+    if (this.lagging || owed === 0 || this.busySince === 0) return false;
+    const quietFor = now - Math.max(this.lastDataAt, this.busySince);
+    const busyFor = now - this.busySince;
+    const slow = busyFor >= this.config.peerDeadlineGraceMs && (this.bytesSinceBusy * 1000) / busyFor < this.config.minPeerBytesPerSec;
+    if (quietFor < this.config.peerIdleMs && !slow) return false;
+    this.lagging = true;
+    return true;
+  }
+
+  /**
+   * When `check` should run next (ms since epoch), or Infinity while nothing is owed: when the
+   * peer turns idle, at the end of the grace, and after it as often as the idle time (a peer
+   * can slow down below the minimum rate without ever falling quiet that long).
+   */
+  nextCheckAt(now: number, owed: number): number {
+    if (this.lagging || owed === 0 || this.busySince === 0) return Infinity;
+    const idleAt = Math.max(this.lastDataAt, this.busySince) + this.config.peerIdleMs;
+    const graceEnds = this.busySince + this.config.peerDeadlineGraceMs;
+    return Math.min(idleAt, now < graceEnds ? graceEnds : now + this.config.peerIdleMs);
+  }
+}
