@@ -8,11 +8,15 @@
  * - Transports (arrays-socket.ts): `ws` on the HTTP server's port (`handleUpgrade`, built in
  *   here), and any other that calls `admit` and `attach` (uWebSockets on a port of its own,
  *   arrays-uws.ts). All sockets of every transport share one set of swarms.
- * - A socket's peer ID is bound at its first `announce` and cannot change (`peer-id-mismatch`);
- *   a peer ID bound to another open socket is refused (`peer-id-taken`; it frees when that socket
- *   closes or stops answering pings: a claim pings the holder at once, and a holder silent for
- *   PEER_ID_PROBE_MS is terminated). A mismatch counts as a strike. So `from` in a relayed
- *   `signal` is always the sender's own peer ID: it cannot be spoofed.
+ * - A socket's first message is `hello` with the peer's secret; the peer ID derived from it
+ *   (src/protocol/peer-identity.ts) is bound to the socket and answered with `welcome`. Anything
+ *   else first is `hello-first`, a second hello `hello-again`, an announce for another ID
+ *   `peer-id-mismatch` (each a strike). Only the secret's holder can have the ID: a socket that
+ *   presents the secret of an ID bound elsewhere takes it over at once (the tab reconnected;
+ *   the old socket is closed with 4001). So `from` in a relayed `signal` cannot be spoofed.
+ * - Per remote address (signaling/address-guard.ts): new peer IDs per content are rate limited
+ *   (`too-many-peer-ids`), and an address whose peer IDs others keep banning is quarantined for
+ *   that content: its peers are listed to no one and their signals relayed to no one.
  * - Swarms exist only for content this server publishes for peering (`unknown-content`).
  * - Scopes (DO's download modes): each announce names a mode; the member joins the partition
  *   of its content keyed by `scopeKeyOf` (`lan:<lanKey of its address>`, `group:<id>`,
@@ -40,6 +44,7 @@ import type { Logger } from 'pino';
 import {
   parseClientMessage,
   type ClientMessage,
+  type InReplyTo,
   type ServerMessage,
   type Report,
   type SignalData,
@@ -52,6 +57,8 @@ import type { ContentReport } from './content-report.js';
 import { addressBucketOf, lanKeyOf, remoteAddressOf } from './lan-key.js';
 import { OfferTracker } from './offer-tracker.js';
 import { MemorySwarmRegistry, scopeKeyOf, type SwarmRegistry, type SwarmStats } from './swarm-registry.js';
+import { AddressGuard } from './address-guard.js';
+import { peerIdOfSecret } from '../src/protocol/peer-identity.js';
 import { TokenBucket } from '../src/protocol/token-bucket.js';
 
 /** Bad frames tolerated on one socket before it is closed. */
@@ -65,8 +72,8 @@ const MAX_TARGET_BUFFERED_BYTES = 4 * 1024 * 1024;
 /** WebSocket close code for a policy violation. */
 const CLOSE_POLICY = 1008;
 const CLOSE_GOING_AWAY = 1001;
-/** How long a socket holding a peer ID that another socket claims has to answer a ping. */
-export const PEER_ID_PROBE_MS = 2000;
+/** WebSocket close code of a socket whose peer ID a newer socket of the same peer took over. */
+export const CLOSE_REPLACED = 4001;
 /** How long `close()` waits for clients to complete the closing handshake. */
 const CLOSE_GRACE_MS = 250;
 
@@ -82,6 +89,11 @@ export type ArraysConfig = Pick<
   | 'maxSocketsPerAddress'
   | 'offerTtlMs'
   | 'trustProxy'
+  | 'newPeerIdsPerMinute'
+  | 'newPeerIdsBurst'
+  | 'quarantineBannedIds'
+  | 'quarantineReporters'
+  | 'quarantineMs'
 >;
 
 export interface ArraysService extends ArraysDoor {
@@ -131,7 +143,7 @@ interface Connection {
   socket: ArraysSocket;
   /** The client's LAN (signaling/lan-key.ts), for LAN-mode scope. */
   lanKey: string;
-  /** What this socket counts against in the per-address cap. */
+  /** What this socket counts against in the per-address cap and the address guard. */
   addressBucket: string;
   announces: TokenBucket;
   signals: TokenBucket;
@@ -148,8 +160,6 @@ interface Connection {
   closed: boolean;
   /** Answered the last ping (or sent something) since the last heartbeat. */
   alive: boolean;
-  /** Pinged because another socket claims its peer ID (see `probe`). */
-  probing: boolean;
   /** Called when the transport reports the socket closed (see `close()`). */
   onClosed: (() => void) | undefined;
 }
@@ -181,17 +191,35 @@ export function createArraysService(deps: {
   const isPeerable = deps.isPeerable ?? (async () => true);
   const connections = new Set<Connection>();
   const byPeerId = new Map<string, Connection>();
+  const guard = new AddressGuard(config);
 
   function send(conn: Connection, msg: ServerMessage): void {
     if (!conn.closed) conn.socket.send(JSON.stringify(msg));
   }
 
-  function sendError(conn: Connection, code: string, message: string): void {
-    send(conn, { type: 'error', code, message: message.slice(0, 1024) });
+  /** What an error answers, from the message that caused it. */
+  function replyTo(msg: ClientMessage | undefined): InReplyTo {
+    if (!msg) return { type: 'unknown' };
+    switch (msg.type) {
+      case 'hello':
+        return { type: 'hello' };
+      case 'announce':
+        return { type: 'announce', contentId: msg.contentId, peerId: msg.peerId };
+      case 'signal':
+        return { type: 'signal', contentId: msg.contentId, peerId: msg.to };
+      case 'leave':
+        return { type: 'leave', contentId: msg.contentId };
+      case 'ban':
+        return { type: 'ban', contentId: msg.contentId, peerId: msg.peerId };
+    }
   }
 
-  function strike(conn: Connection, code: string, message: string): void {
-    sendError(conn, code, message);
+  function sendError(conn: Connection, code: string, message: string, msg?: ClientMessage): void {
+    send(conn, { type: 'error', code, message: message.slice(0, 1024), inReplyTo: replyTo(msg) });
+  }
+
+  function strike(conn: Connection, code: string, message: string, msg?: ClientMessage): void {
+    sendError(conn, code, message, msg);
     conn.strikes++;
     if (conn.strikes >= MAX_STRIKES && !conn.closed) {
       log.debug({ peerId: conn.peerId, strikes: conn.strikes }, 'closing socket: too many bad messages');
@@ -199,80 +227,102 @@ export function createArraysService(deps: {
     }
   }
 
+  /**
+   * Binds the peer ID of the hello's secret to this socket. A socket already holding it (the
+   * same tab on a socket the server has not yet noticed is dead) is closed: the ID is the
+   * secret holder's, and the secret holder is here.
+   */
+  function onHello(conn: Connection, msg: Extract<ClientMessage, { type: 'hello' }>): void {
+    if (conn.peerId !== undefined) return strike(conn, 'hello-again', 'a connection says hello once', msg);
+    const peerId = peerIdOfSecret(msg.secret)!;
+    const holder = byPeerId.get(peerId);
+    if (holder !== undefined && holder !== conn && !holder.closed) {
+      log.debug({ peerId }, 'peer reconnected: its old socket is replaced');
+      holder.socket.close(CLOSE_REPLACED, 'replaced by a newer connection of this peer');
+    }
+    conn.peerId = peerId;
+    byPeerId.set(peerId, conn);
+    send(conn, { type: 'welcome', peerId });
+  }
+
   async function onAnnounce(conn: Connection, msg: Extract<ClientMessage, { type: 'announce' }>): Promise<void> {
     if (!conn.announces.take(now())) {
-      strike(conn, 'rate-limited', `at most ${config.announceRatePerSec} announces per second`);
+      strike(conn, 'rate-limited', `at most ${config.announceRatePerSec} announces per second`, msg);
       return;
     }
-    if (conn.peerId === undefined) {
-      const holder = byPeerId.get(msg.peerId);
-      if (holder !== undefined && holder !== conn && !holder.closed) {
-        // Often the same tab come back on a new socket while its old one is not yet known to
-        // be dead: ask the holder now instead of waiting for the next heartbeat (up to
-        // peerExpiryMs), so the ID frees within PEER_ID_PROBE_MS if it is gone.
-        probe(holder);
-        sendError(conn, 'peer-id-taken', 'this peer ID is in use on another connection');
-        return;
-      }
-      conn.peerId = msg.peerId;
-      byPeerId.set(msg.peerId, conn);
-    } else if (conn.peerId !== msg.peerId) {
-      strike(conn, 'peer-id-mismatch', 'a connection keeps the peer ID of its first announce');
+    if (conn.peerId !== msg.peerId) {
+      strike(conn, 'peer-id-mismatch', "announce with the peer ID of this connection's hello", msg);
       return;
     }
     if (!conn.swarms.has(msg.contentId)) {
       if (conn.swarms.size >= MAX_SWARMS_PER_SOCKET) {
-        sendError(conn, 'too-many-swarms', `at most ${MAX_SWARMS_PER_SOCKET} contents per connection; leave one first`);
+        sendError(conn, 'too-many-swarms', `at most ${MAX_SWARMS_PER_SOCKET} contents per connection; leave one first`, msg);
         return;
       }
       if (!(await isPeerable(msg.contentId))) {
-        sendError(conn, 'unknown-content', 'this server has no peerable content with this ID');
+        sendError(conn, 'unknown-content', 'this server has no peerable content with this ID', msg);
         return;
       }
       if (conn.closed) return;
+      if (!guard.admit(msg.contentId, conn.addressBucket, msg.peerId, now())) {
+        sendError(conn, 'too-many-peer-ids', `at most ${config.newPeerIdsPerMinute} new peer IDs per minute from one address for one content`, msg);
+        return;
+      }
     }
     conn.swarms.add(msg.contentId);
     const scopeKey = scopeKeyOf(msg.report, conn.lanKey);
     if (deps.relay !== undefined) conn.lastAnnounce.set(msg.contentId, { scopeKey, report: msg.report });
     await registry.upsert(msg.contentId, scopeKey, msg.peerId, msg.report, now());
+    const t = now();
+    // A quarantined address's peers get nobody, and nobody gets them.
+    if (guard.isQuarantined(msg.contentId, conn.addressBucket, t)) {
+      send(conn, { type: 'peers', contentId: msg.contentId, peers: [], intervalMs: config.announceIntervalMs });
+      return;
+    }
     const max = Math.min(msg.report.peersWanted, config.maxPeersPerReply);
+    const quarantined = guard.quarantinedPeers(msg.contentId, t);
     const banned = conn.bans.get(msg.contentId);
+    const exclude = quarantined.size === 0 ? banned : new Set([...(banned ?? []), ...quarantined]);
     // The registry samples extra candidates for the excluded ones; the filter below is a second guard.
-    const peers = (
-      await registry.selectPeers({ contentId: msg.contentId, peerId: msg.peerId, left: msg.report.left, max, exclude: banned })
-    )
-      .filter((p) => p.peerId !== msg.peerId && !banned?.has(p.peerId))
+    const peers = (await registry.selectPeers({ contentId: msg.contentId, peerId: msg.peerId, left: msg.report.left, max, exclude }))
+      .filter((p) => p.peerId !== msg.peerId && !exclude?.has(p.peerId))
       .slice(0, max);
     send(conn, { type: 'peers', contentId: msg.contentId, peers, intervalMs: config.announceIntervalMs });
   }
 
   async function onSignal(conn: Connection, msg: Extract<ClientMessage, { type: 'signal' }>): Promise<void> {
     if (!conn.signals.take(now())) {
-      strike(conn, 'rate-limited', `at most ${config.signalRatePerSec} signals per second`);
+      strike(conn, 'rate-limited', `at most ${config.signalRatePerSec} signals per second`, msg);
       return;
     }
     const from = conn.peerId;
     const fromScope = from === undefined || !conn.swarms.has(msg.contentId) ? undefined : await registry.scopeOf(msg.contentId, from);
     if (from === undefined || fromScope === undefined) {
-      sendError(conn, 'not-in-swarm', 'announce this content before signaling in its swarm');
+      sendError(conn, 'not-in-swarm', 'announce this content before signaling in its swarm', msg);
+      return;
+    }
+    // A quarantined peer's signals go nowhere, and no signal goes to one: as if it did not exist.
+    const t0 = now();
+    if (guard.isQuarantined(msg.contentId, conn.addressBucket, t0) || guard.isQuarantinedPeer(msg.contentId, msg.to, t0)) {
+      sendError(conn, 'unknown-peer', 'no such peer in this swarm', msg);
       return;
     }
     const target = byPeerId.get(msg.to);
     if ((target === undefined || target.closed) && deps.relay !== undefined) return relayRemote(conn, msg, from, fromScope, deps.relay);
     // A peer of another scope is answered exactly like a peer that does not exist.
     if (target === undefined || target.closed || target === conn || (await registry.scopeOf(msg.contentId, msg.to)) !== fromScope) {
-      sendError(conn, 'unknown-peer', 'no such peer in this swarm');
+      sendError(conn, 'unknown-peer', 'no such peer in this swarm', msg);
       return;
     }
     if (target.bans.get(msg.contentId)?.has(from)) {
       // The target banned the sender: it must not hear from it again through us.
-      sendError(conn, 'unknown-peer', 'no such peer in this swarm');
+      sendError(conn, 'unknown-peer', 'no such peer in this swarm', msg);
       return;
     }
     const t = now();
     if (!pairedOrRefused(conn, msg, from, t)) return;
     if (target.socket.bufferedAmount > MAX_TARGET_BUFFERED_BYTES) {
-      sendError(conn, 'peer-busy', 'the peer is not reading its messages');
+      sendError(conn, 'peer-busy', 'the peer is not reading its messages', msg);
       return;
     }
     if (msg.data.type === 'offer') offers.offered(from, msg.to, msg.contentId, t);
@@ -287,11 +337,11 @@ export function createArraysService(deps: {
   function pairedOrRefused(conn: Connection, msg: Extract<ClientMessage, { type: 'signal' }>, from: string, t: number): boolean {
     const kind = msg.data.type;
     if (kind === 'answer' && !offers.mayAnswer(from, msg.to, msg.contentId, t)) {
-      strike(conn, 'unsolicited-answer', 'answer only an offer this peer sent you');
+      strike(conn, 'unsolicited-answer', 'answer only an offer this peer sent you', msg);
       return false;
     }
     if ((kind === 'candidate' || kind === 'renegotiate') && !offers.paired(from, msg.to, msg.contentId, t)) {
-      sendError(conn, 'unsolicited-signal', 'candidates go only to a peer with an offer in flight');
+      sendError(conn, 'unsolicited-signal', 'candidates go only to a peer with an offer in flight', msg);
       return false;
     }
     return true;
@@ -307,7 +357,7 @@ export function createArraysService(deps: {
   ): Promise<void> {
     const where = await relay.locate(msg.contentId, msg.to);
     if (where === undefined || where.instanceId === relay.instanceId || where.scopeKey !== fromScope) {
-      sendError(conn, 'unknown-peer', 'no such peer in this swarm');
+      sendError(conn, 'unknown-peer', 'no such peer in this swarm', msg);
       return;
     }
     const t = now();
@@ -317,7 +367,7 @@ export function createArraysService(deps: {
     // Recorded before publishing: the answer may come back before the publish's reply.
     if (msg.data.type === 'offer') offers.offered(from, msg.to, msg.contentId, t);
     const delivered = await relay.publish(where.instanceId, { contentId: msg.contentId, from, to: msg.to, fromScope, data: msg.data });
-    if (!delivered) sendError(conn, 'unknown-peer', 'no such peer in this swarm');
+    if (!delivered) sendError(conn, 'unknown-peer', 'no such peer in this swarm', msg);
   }
 
   /**
@@ -367,13 +417,16 @@ export function createArraysService(deps: {
 
   function onBan(conn: Connection, msg: Extract<ClientMessage, { type: 'ban' }>): void {
     if (conn.peerId === undefined || !conn.swarms.has(msg.contentId)) {
-      sendError(conn, 'not-in-swarm', 'announce this content before reporting bans in its swarm');
+      sendError(conn, 'not-in-swarm', 'announce this content before reporting bans in its swarm', msg);
       return;
     }
     let set = conn.bans.get(msg.contentId);
     if (set === undefined) conn.bans.set(msg.contentId, (set = new Set()));
-    if (set.size < LIMITS.maxBansPerSwarm) set.add(msg.peerId);
-    log.info({ contentId: msg.contentId, by: conn.peerId, banned: msg.peerId }, 'peer banned by a peer');
+    if (set.has(msg.peerId) || set.size >= LIMITS.maxBansPerSwarm) return;
+    set.add(msg.peerId);
+    log.debug({ contentId: msg.contentId, by: conn.peerId, banned: msg.peerId }, 'peer banned by a peer');
+    const quarantined = guard.reportBan(msg.contentId, conn.addressBucket, msg.peerId, now());
+    if (quarantined !== undefined) log.info({ contentId: msg.contentId, address: quarantined }, 'address quarantined for a content: its peer IDs were banned by peers of other addresses');
   }
 
   async function onLeave(conn: Connection, msg: Extract<ClientMessage, { type: 'leave' }>): Promise<void> {
@@ -394,8 +447,11 @@ export function createArraysService(deps: {
       return;
     }
     const msg = parsed.value;
+    if (msg.type !== 'hello' && conn.peerId === undefined) return strike(conn, 'hello-first', 'say hello (with your peer secret) first', msg);
     try {
       switch (msg.type) {
+        case 'hello':
+          return onHello(conn, msg);
         case 'announce':
           return await onAnnounce(conn, msg);
         case 'signal':
@@ -408,7 +464,7 @@ export function createArraysService(deps: {
     } catch (err) {
       // The registry (or the relay) failed: a shared store is down. Not the client's fault: no strike.
       log.warn({ err: (err as Error).message, peerId: conn.peerId, type: msg.type }, 'registry unavailable');
-      sendError(conn, 'unavailable', 'the swarm registry is unavailable; try again later');
+      sendError(conn, 'unavailable', 'the swarm registry is unavailable; try again later', msg);
     }
   }
 
@@ -454,7 +510,6 @@ export function createArraysService(deps: {
       pending: 0,
       closed: false,
       alive: true,
-      probing: false,
       onClosed: undefined,
     };
     connections.add(conn);
@@ -504,19 +559,6 @@ export function createArraysService(deps: {
     for (const { contentId, peerId } of removed) byPeerId.get(peerId)?.swarms.delete(contentId);
     if (removed.length > 0) log.debug({ removed: removed.length }, 'expired silent peers');
     offers.sweep(now());
-  }
-
-  /** Pings `holder` at once; terminates it unless it answers within PEER_ID_PROBE_MS. */
-  function probe(holder: Connection): void {
-    if (holder.probing) return;
-    holder.probing = true;
-    holder.alive = false;
-    holder.socket.ping();
-    const timer = setTimeout(() => {
-      holder.probing = false;
-      if (!holder.alive && !holder.closed) holder.socket.terminate();
-    }, PEER_ID_PROBE_MS);
-    timer.unref();
   }
 
   function heartbeat(): void {

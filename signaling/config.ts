@@ -116,6 +116,36 @@ export interface ServerConfig {
    */
   offerTtlMs: number;
   /**
+   * New peer IDs one remote address (IPv4 address or IPv6 /64) may bring into one content's
+   * swarm per minute (a token bucket refilled at this rate; `TABSWARM_NEW_PEER_IDS_RATE`);
+   * past it the announce gets `error` `too-many-peer-ids` and the peer stays out of the swarm.
+   * A tab that reconnects with its own ID is not new. A class of 30 behind one NAT fits in
+   * the burst.
+   * @default 30
+   */
+  newPeerIdsPerMinute: number;
+  /**
+   * New peer IDs one address may bring into one swarm at once (`TABSWARM_NEW_PEER_IDS_BURST`).
+   * @default 64
+   */
+  newPeerIdsBurst: number;
+  /**
+   * An address is quarantined for a content (its peers listed to no one, their signals relayed
+   * to no one) when this many distinct peer IDs that announced from it were banned for that
+   * content by peers of `quarantineReporters` other addresses, within `quarantineMs`
+   * (`TABSWARM_QUARANTINE_BANNED_IDS`).
+   * @default 3
+   */
+  quarantineBannedIds: number;
+  /** Distinct reporting addresses needed for a quarantine (`TABSWARM_QUARANTINE_REPORTERS`). @default 2 */
+  quarantineReporters: number;
+  /**
+   * How long a quarantine lasts, and the window over which ban reports add up
+   * (`TABSWARM_QUARANTINE_MS`).
+   * @default 1800000 (30 min)
+   */
+  quarantineMs: number;
+  /**
    * Whether the server sits behind a trusted reverse proxy: if true, the client address (for
    * LAN scope and the per-address cap) is the last `X-Forwarded-For` entry, else the socket's.
    * @default false
@@ -217,6 +247,11 @@ export const DEFAULT_SERVER_CONFIG: Readonly<ServerConfig> = Object.freeze({
   signalBurst: 100,
   maxSocketsPerAddress: 64,
   offerTtlMs: 30_000,
+  newPeerIdsPerMinute: 30,
+  newPeerIdsBurst: 64,
+  quarantineBannedIds: 3,
+  quarantineReporters: 2,
+  quarantineMs: 30 * 60 * 1000,
   trustProxy: false,
   logLevel: 'info',
   iceServers: [],
@@ -263,7 +298,19 @@ export function resolveConfig(overrides: Partial<ServerConfig> = {}): ServerConf
     throw new ConfigError(`maxPeersPerReply must be a non-negative integer, got ${c.maxPeersPerReply}`);
   }
   c.maxPeersPerReply = Math.min(c.maxPeersPerReply, LIMITS.maxPeersPerReply);
-  for (const key of ['announceRatePerSec', 'announceBurst', 'signalRatePerSec', 'signalBurst', 'maxSocketsPerAddress', 'offerTtlMs'] as const) {
+  for (const key of [
+    'announceRatePerSec',
+    'announceBurst',
+    'signalRatePerSec',
+    'signalBurst',
+    'maxSocketsPerAddress',
+    'offerTtlMs',
+    'newPeerIdsPerMinute',
+    'newPeerIdsBurst',
+    'quarantineBannedIds',
+    'quarantineReporters',
+    'quarantineMs',
+  ] as const) {
     if (!Number.isFinite(c[key]) || c[key] <= 0) throw new ConfigError(`${key} must be positive, got ${c[key]}`);
   }
   if (typeof c.trustProxy !== 'boolean') throw new ConfigError(`trustProxy must be a boolean, got ${String(c.trustProxy)}`);
@@ -354,7 +401,8 @@ function stringFromEnv(env: NodeJS.ProcessEnv, name: string): string | undefined
 /**
  * Reads the `TABSWARM_*` variables: PORT, HOST, ARRAYS_PORT, CONTENT_DIR, CDN_BASE_URL, DEMO_SIZE, APP_DIR,
  * ANNOUNCE_INTERVAL_MS, PEER_EXPIRY_MS, MAX_PEERS_PER_REPLY, ANNOUNCE_RATE, ANNOUNCE_BURST,
- * SIGNAL_RATE, SIGNAL_BURST, MAX_SOCKETS_PER_ADDRESS, OFFER_TTL_MS, TRUST_PROXY, LOG_LEVEL,
+ * SIGNAL_RATE, SIGNAL_BURST, MAX_SOCKETS_PER_ADDRESS, OFFER_TTL_MS, NEW_PEER_IDS_RATE,
+ * NEW_PEER_IDS_BURST, QUARANTINE_BANNED_IDS, QUARANTINE_REPORTERS, QUARANTINE_MS, TRUST_PROXY, LOG_LEVEL,
  * ICE_SERVERS (JSON), PUBLIC_URL, INSTANCE_ID, REDIS_URL, REDIS_PREFIX, SHARE_RATE, SHARE_BURST,
  * JOIN_CODE_TTL_MS, TLS (auto|off), TLS_CERT, TLS_KEY. Unset or empty
  * variables are left out, so `resolveConfig(configFromEnv())` falls back to the defaults.
@@ -384,6 +432,11 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): Partial<Ser
     signalBurst: intFromEnv(env, 'TABSWARM_SIGNAL_BURST'),
     maxSocketsPerAddress: intFromEnv(env, 'TABSWARM_MAX_SOCKETS_PER_ADDRESS'),
     offerTtlMs: intFromEnv(env, 'TABSWARM_OFFER_TTL_MS'),
+    newPeerIdsPerMinute: intFromEnv(env, 'TABSWARM_NEW_PEER_IDS_RATE'),
+    newPeerIdsBurst: intFromEnv(env, 'TABSWARM_NEW_PEER_IDS_BURST'),
+    quarantineBannedIds: intFromEnv(env, 'TABSWARM_QUARANTINE_BANNED_IDS'),
+    quarantineReporters: intFromEnv(env, 'TABSWARM_QUARANTINE_REPORTERS'),
+    quarantineMs: intFromEnv(env, 'TABSWARM_QUARANTINE_MS'),
     trustProxy: boolFromEnv(env, 'TABSWARM_TRUST_PROXY'),
     logLevel: logLevel as LogLevel | undefined,
     // Checked against iceServersSchema by resolveConfig.

@@ -14,6 +14,7 @@ import { createBandwidth, type BandwidthStatus } from '../core/bandwidth.js';
 import { contentsToSeed } from '../core/cache-policy.js';
 import { peeringModeOf, resolveConfig, type ClientConfig } from '../core/config.js';
 import { Download } from '../core/download.js';
+import { bannedAddresses } from '../core/swarm.js';
 import { TabswarmError } from '../core/errors.js';
 import { cdnUrlsOf, openContent, openPolicy, openUrl, type OpenedContent } from '../core/open-content.js';
 import type { PeerConnector, Signaling } from '../core/ports.js';
@@ -32,7 +33,7 @@ import { createWebRtcConnector } from '../transport/webrtc-connector.js';
 import { createWebSocketSignaling } from '../transport/ws-signaling.js';
 import { createHasherPool } from '../workers/hasher-pool.js';
 import { createClientDownload, type ClientDownload } from './client-download.js';
-import { newPeerId } from './peer-id.js';
+import { newPeerIdentity } from './peer-id.js';
 import { watchUploadConditions } from './power.js';
 import { defaultSettingsStorage, layeredSettings, loadSavedSettings, saveSettings, type SettingsStorage } from './settings.js';
 
@@ -103,7 +104,8 @@ export function contentIdOf(target: string): string | undefined {
 
 export function createClient(options: ClientOptions = {}): TabswarmClient {
   const serverUrl = options.serverUrl ?? location.origin;
-  const peerId = newPeerId();
+  const identity = newPeerIdentity();
+  const peerId = identity.peerId;
   const hasher = createHasherPool();
   const store = createIdbPieceStore();
   const http = createFetchHttpRange();
@@ -114,6 +116,8 @@ export function createClient(options: ClientOptions = {}): TabswarmClient {
   let config = resolveConfig(layeredSettings({ page: pageConfig, saved: loadSavedSettings(storage), query }));
   /** DO's bandwidth controls, one for the whole tab: every download's uploads and CDN traffic go through it. */
   const bandwidth = createBandwidth(config);
+  /** Addresses of the peers this tab banned, for the page's session (refused in LAN and group modes). */
+  const banned = bannedAddresses();
   // No uploads on battery or a metered connection (DO's defaults), as the browser tells.
   let stopWatchingPower: (() => void) | undefined;
   let powerRules = '';
@@ -168,7 +172,7 @@ export function createClient(options: ClientOptions = {}): TabswarmClient {
   /** The signaling connection to `url`, shared by the downloads that instance serves. */
   function signalingAt(url: string): Signaling {
     let signaling = signalings.get(url);
-    if (!signaling) signalings.set(url, (signaling = createWebSocketSignaling(url)));
+    if (!signaling) signalings.set(url, (signaling = createWebSocketSignaling(url, { peerSecret: identity.secret })));
     return signaling;
   }
 
@@ -303,6 +307,7 @@ export function createClient(options: ClientOptions = {}): TabswarmClient {
       simpleReason: content.mode === 'simple' ? content.reason : undefined,
       config: cfg,
       bandwidth,
+      bannedAddresses: banned,
     });
     await cache
       .touch({
@@ -348,7 +353,7 @@ export function createClient(options: ClientOptions = {}): TabswarmClient {
         const metadata = await verifyStoredMetadata(id, record.metadataJson!, hasher);
         const [signaling, connector] = await Promise.all([arraysUrlFor(id, mode, config.groupId).then(signalingAt), loadConnector()]);
         if (isTaken(id)) continue; // the page opened it meanwhile: no await from here to `downloads.add`
-        const download = new Download({ contentId: id, metadata, peerId, cdnUrls: [], hasher, store, http, signaling, connector, peering: true, config, bandwidth, trustStored: true });
+        const download = new Download({ contentId: id, metadata, peerId, cdnUrls: [], hasher, store, http, signaling, connector, peering: true, config, bandwidth, trustStored: true, bannedAddresses: banned });
         const entry = { download, mode: config.downloadMode, background: true, startedAt: Date.now(), endedAt: undefined as number | undefined, rates: new PeerRates() };
         tracked.push(entry);
         downloads.add(download);

@@ -1,6 +1,9 @@
-import { toHex } from '../protocol/hex.js';
+import { peerIdentityOf } from '../protocol/peer-identity.js';
 
-/** A fresh random peer ID (16 bytes, hex) for this page's lifetime. */
-export function newPeerId(): string {
-  return toHex(crypto.getRandomValues(new Uint8Array(16)));
+/**
+ * This page's identity for its lifetime: a secret it shows only to the Arrays service, and the
+ * peer ID derived from it (src/protocol/peer-identity.ts).
+ */
+export function newPeerIdentity(): { secret: string; peerId: string } {
+  return peerIdentityOf(crypto.getRandomValues(new Uint8Array(32)));
 }

@@ -3,7 +3,7 @@
  * (src/transport, src/storage, src/workers) and the Node test doubles implement them; the
  * core imports none of those.
  */
-import type { PeerInfo, Report, SignalData } from '../protocol/arrays-messages.js';
+import type { InReplyTo, PeerInfo, Report, SignalData } from '../protocol/arrays-messages.js';
 
 /** SHA-256, off the main thread in the browser (a worker pool). */
 export interface Hasher {
@@ -52,7 +52,8 @@ export interface HttpRange {
 export interface SignalingEvents extends Record<string, unknown> {
   peers: { contentId: string; peers: PeerInfo[]; intervalMs: number };
   signal: { contentId: string; from: string; data: SignalData };
-  error: { code: string; message: string };
+  /** An `error` from the service; `inReplyTo` names the message it answers. */
+  error: { code: string; message: string; inReplyTo?: InReplyTo };
   /** The connection to the Arrays service (re)opened: announce again. */
   open: undefined;
   /** The connection is down (or could not open); another attempt comes in `retryInMs`. */

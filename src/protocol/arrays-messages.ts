@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { PEER_ID_HEX, SHA256_HEX } from './hex.js';
+import { PEER_SECRET_HEX } from './peer-identity.js';
 import { boundedString, utf8Length } from './bounded-string.js';
 import { LIMITS } from './limits.js';
 
@@ -80,6 +81,8 @@ export const signalDataSchema = z.discriminatedUnion('type', [
 export type SignalData = z.infer<typeof signalDataSchema>;
 
 export const clientMessageSchema = z.discriminatedUnion('type', [
+  /** The first message on every socket: the secret the peer ID derives from (peer-identity.ts). */
+  z.object({ type: z.literal('hello'), secret: z.string().regex(PEER_SECRET_HEX) }).strict(),
   z.object({ type: z.literal('announce'), contentId, peerId, report: reportSchema }).strict(),
   z.object({ type: z.literal('signal'), contentId, to: peerId, data: signalDataSchema }).strict(),
   z.object({ type: z.literal('leave'), contentId }).strict(),
@@ -89,6 +92,16 @@ export const clientMessageSchema = z.discriminatedUnion('type', [
 export type ClientMessage = z.infer<typeof clientMessageSchema>;
 
 export const peerInfoSchema = z.object({ peerId, left: count }).strict();
+
+/** What an `error` answers: the type of the client message that caused it, and its content and peer. */
+export const inReplyToSchema = z
+  .object({
+    type: z.enum(['hello', 'announce', 'signal', 'leave', 'ban', 'unknown']),
+    contentId: contentId.optional(),
+    peerId: peerId.optional(),
+  })
+  .strict();
+export type InReplyTo = z.infer<typeof inReplyToSchema>;
 export type PeerInfo = z.infer<typeof peerInfoSchema>;
 
 export const serverMessageSchema = z.discriminatedUnion('type', [
@@ -102,7 +115,9 @@ export const serverMessageSchema = z.discriminatedUnion('type', [
     })
     .strict(),
   z.object({ type: z.literal('signal'), contentId, from: peerId, data: signalDataSchema }).strict(),
-  z.object({ type: z.literal('error'), code: boundedString(64), message: boundedString(1024) }).strict(),
+  /** The answer to `hello`: the peer ID now bound to this socket. */
+  z.object({ type: z.literal('welcome'), peerId }).strict(),
+  z.object({ type: z.literal('error'), code: boundedString(64), message: boundedString(1024), inReplyTo: inReplyToSchema.optional() }).strict(),
 ]);
 export type ServerMessage = z.infer<typeof serverMessageSchema>;
 

@@ -7,8 +7,10 @@
  *   [0, min(maxMs, minMs * 2^n)]. So a thousand tabs cut off by one service restart do not
  *   come back in lockstep. The attempt count resets only after a connection stayed open
  *   `stableMs`, so a server that accepts and drops at once is not hammered.
- * - 'open' is emitted on every (re)connect; listeners announce again then (src/core/swarm.ts
- *   re-announces and re-sends its bans on 'open').
+ * - On every (re)connect the first frame is `hello` with the tab's peer secret (the server
+ *   binds the peer ID derived from it to the socket, taking it back from a socket of ours it
+ *   has not noticed is dead), then 'open' is emitted; listeners announce again then
+ *   (src/core/swarm.ts re-announces and re-sends its bans on 'open').
  * - Nothing sent while disconnected can grow without bound: announces, leaves and bans are
  *   dropped (the server forgot us; 'open' re-derives them); signals (the WebRTC offer,
  *   answer and candidates of a link being set up) are kept in a queue of at most
@@ -30,6 +32,11 @@ const OPEN = 1;
 export const DEFAULT_BACKOFF = Object.freeze({ minMs: 500, maxMs: 30_000, stableMs: 10_000, maxQueuedSignals: 256 });
 
 export interface WebSocketSignalingOptions {
+  /**
+   * The tab's peer secret (64 hex characters, src/protocol/peer-identity.ts), sent as `hello`
+   * first on every connection. Required by the Arrays service: without it nothing is accepted.
+   */
+  peerSecret?: string;
   /** The WebSocket class; defaults to the global one. */
   WebSocketImpl?: typeof WebSocket;
   /** Base of the exponential backoff: the ceiling of the first reconnect delay. @default 500 */
@@ -111,6 +118,7 @@ export function createWebSocketSignaling(url: string, options: WebSocketSignalin
       debug('connected to %s', url);
       openedAt = Date.now();
       opens++;
+      if (options.peerSecret !== undefined) trySend(socket, JSON.stringify({ type: 'hello', secret: options.peerSecret } satisfies ClientMessage));
       events.emit('open', undefined);
       // Signals queued while away go out after the re-announce the 'open' listeners made.
       while (queue.length > 0 && ws === socket && socket.readyState === OPEN) {
@@ -156,9 +164,11 @@ export function createWebSocketSignaling(url: string, options: WebSocketSignalin
         return events.emit('peers', { contentId: m.contentId, peers: m.peers, intervalMs: m.intervalMs });
       case 'signal':
         return events.emit('signal', { contentId: m.contentId, from: m.from, data: m.data });
+      case 'welcome':
+        return void debug('bound as peer %s', m.peerId);
       case 'error':
-        debug('server error %s: %s', m.code, m.message);
-        return events.emit('error', { code: m.code, message: m.message });
+        debug('server error %s: %s (%o)', m.code, m.message, m.inReplyTo);
+        return events.emit('error', { code: m.code, message: m.message, inReplyTo: m.inReplyTo });
     }
   }
 

@@ -2,9 +2,9 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { LIMITS } from '../../src/protocol/limits.js';
 import { serverMessageSchema } from '../../src/protocol/arrays-messages.js';
-import { MAX_STRIKES, PEER_ID_PROBE_MS } from '../../signaling/arrays.js';
+import { CLOSE_REPLACED, MAX_STRIKES } from '../../signaling/arrays.js';
 import type { ServerHandle } from '../../signaling/server.js';
-import { TEST_ARRAYS_TRANSPORT, TestClient, makeTempDir, peerId, publishDeterministic, removeDir, startServer, waitFor } from './helpers.js';
+import { TEST_ARRAYS_TRANSPORT, TestClient, makeTempDir, peerId, peerSecret, publishDeterministic, removeDir, startServer, waitFor } from './helpers.js';
 
 const OFFER = { type: 'offer', sdp: 'v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\n' } as const;
 const CANDIDATE = { type: 'candidate', candidate: { candidate: 'candidate:1 1 udp 1 127.0.0.1 5000 typ host', sdpMid: '0', sdpMLineIndex: 0 } } as const;
@@ -102,6 +102,7 @@ describe('Arrays service', () => {
     a.client.send({ type: 'signal', contentId: content2, to: c.peerId, data: OFFER });
     expect(await a.client.next()).toMatchObject({ type: 'error', code: 'not-in-swarm' });
     const stranger = await connect();
+    stranger.hello(peerSecret(77));
     stranger.send({ type: 'signal', contentId: content1, to: a.peerId, data: OFFER });
     expect(await stranger.next()).toMatchObject({ type: 'error', code: 'not-in-swarm' });
     a.client.send({ type: 'signal', contentId: content1, to: peerId(404), data: OFFER });
@@ -126,6 +127,7 @@ describe('Arrays service', () => {
     expect((await honest.client.next()).peers.map((p: { peerId: string }) => p.peerId)).toContain(liar.peerId);
     // A ban before announcing is refused.
     const stranger = await connect();
+    stranger.hello(peerSecret(78));
     stranger.send({ type: 'ban', contentId: content1, peerId: liar.peerId });
     expect(await stranger.next()).toMatchObject({ type: 'error', code: 'not-in-swarm' });
   });
@@ -178,43 +180,47 @@ describe('Arrays service', () => {
     expect(after.reply.type).toBe('peers');
   });
 
-  it('binds the peer ID to the socket', async () => {
+  it('binds the peer ID of the hello secret to the socket: nothing before hello, no other ID after it', async () => {
+    const silent = await connect();
+    silent.announce(content1, 'ab'.repeat(16)); // an ID with no known secret: no hello is sent
+    expect(await silent.next()).toMatchObject({ type: 'error', code: 'hello-first', inReplyTo: { type: 'announce', contentId: content1 } });
     const a = await join_(content1, 1);
+    expect(a.client.welcomes).toEqual([a.peerId]);
+    // Another socket that does not hold the secret cannot announce the ID: its own hello binds
+    // its own ID, and announcing another one is a mismatch (a strike).
     const thief = await connect();
+    thief.hello(peerSecret(99));
     thief.announce(content1, a.peerId);
-    expect(await thief.next()).toMatchObject({ type: 'error', code: 'peer-id-taken' });
+    expect(await thief.next()).toMatchObject({ type: 'error', code: 'peer-id-mismatch', inReplyTo: { type: 'announce', peerId: a.peerId } });
+    expect(thief.welcomes).toEqual([peerId(99)]);
+    thief.hello(peerSecret(98));
+    expect(await thief.next()).toMatchObject({ type: 'error', code: 'hello-again' });
     a.client.announce(content2, peerId(2));
     expect(await a.client.next()).toMatchObject({ type: 'error', code: 'peer-id-mismatch' });
-    // The same ID works in another swarm on its own socket; after it closes, the ID is free again.
+    // The same ID works in another swarm on its own socket.
     a.client.announce(content2, a.peerId);
     expect((await a.client.next()).type).toBe('peers');
-    a.client.close();
-    await waitFor(async () => (await server.arrays.swarmSize(content1)) === 0 && (await server.arrays.swarmSize(content2)) === 0);
-    thief.announce(content1, a.peerId);
-    expect((await thief.next()).type).toBe('peers');
+    expect(await server.arrays.swarmSize(content1)).toBe(1);
   });
 
-  it('frees a peer ID held by a socket that no longer answers, within seconds of a claim', async () => {
+  it('a tab that comes back on a new socket takes its peer ID back at once; the old socket is closed', async () => {
     const gone = await join_(content1, 40);
-    // The old socket of a tab that came back: open to the server, but it reads nothing any more
-    // (so it answers no ping).
+    // The old socket of a tab that came back: open to the server, but it reads nothing any more.
     (gone.client.ws as unknown as { _socket: { pause(): void } })._socket.pause();
     const back = await connect();
-    back.announce(content1, gone.peerId);
-    expect(await back.next()).toMatchObject({ type: 'error', code: 'peer-id-taken' });
-    // The server ends the silent socket (its member leaves) within the probe time.
-    await waitFor(async () => (await server.arrays.swarmSize(content1)) === 0, PEER_ID_PROBE_MS + 1000, 'the silent holder ended');
+    const t0 = Date.now();
     back.announce(content1, gone.peerId);
     expect((await back.next()).type).toBe('peers');
-    // A holder that answers keeps its ID.
-    const alive = await join_(content1, 41);
-    const claimant = await connect();
-    claimant.announce(content1, alive.peerId);
-    expect(await claimant.next()).toMatchObject({ type: 'error', code: 'peer-id-taken' });
-    await new Promise((r) => setTimeout(r, PEER_ID_PROBE_MS + 300));
-    claimant.announce(content1, alive.peerId);
-    expect(await claimant.next()).toMatchObject({ type: 'error', code: 'peer-id-taken' });
-  }, 10_000);
+    expect(Date.now() - t0).toBeLessThan(1000);
+    expect(back.welcomes).toEqual([gone.peerId]);
+    (gone.client.ws as unknown as { _socket: { resume(): void } })._socket.resume();
+    expect((await gone.client.closed).code).toBe(CLOSE_REPLACED);
+    expect(await server.arrays.swarmSize(content1)).toBe(1);
+    // A signal to the ID reaches the new socket.
+    const other = await join_(content1, 41, { left: 1000 });
+    other.client.send({ type: 'signal', contentId: content1, to: gone.peerId, data: OFFER });
+    expect(await back.next()).toMatchObject({ type: 'signal', from: other.peerId });
+  });
 
   it('removes a peer on leave and on close', async () => {
     const a = await join_(content1, 1);

@@ -12,6 +12,7 @@ import type { ServerConfig } from '../../signaling/config.js';
 import { writeDeterministicFile } from '../../signaling/deterministic-content.js';
 import { publishFile, type PublishResult } from '../../signaling/publish.js';
 import { createServer, type ServerHandle } from '../../signaling/server.js';
+import { peerIdOfSecret } from '../../src/protocol/peer-identity.js';
 
 export const MiB = 1024 * 1024;
 /** 3.5 MiB: four pieces of 1 MiB, the last one short. */
@@ -76,10 +77,17 @@ export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeou
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type AnyMessage = Record<string, any>;
 
-/** A raw `ws` client that queues every message it receives (parsed JSON). */
+/**
+ * A raw `ws` client that queues every message it receives (parsed JSON). It says `hello` with
+ * the secret of the first peer ID it announces (when that ID came from `peerId(n)`), as a
+ * client does; `welcome` replies are kept apart (`welcomes`), not queued.
+ */
 export class TestClient {
   readonly ws: WebSocket;
   readonly closed: Promise<{ code: number; reason: string }>;
+  /** The peer IDs the server bound to this socket (`welcome` replies). */
+  readonly welcomes: string[] = [];
+  #helloed = false;
   #queue: AnyMessage[] = [];
   #waiters: Array<(m: AnyMessage) => void> = [];
 
@@ -88,6 +96,7 @@ export class TestClient {
     this.closed = new Promise((resolve) => ws.once('close', (code, reason) => resolve({ code, reason: reason.toString() })));
     ws.on('message', (data: RawData) => {
       const msg = JSON.parse(Buffer.isBuffer(data) ? data.toString('utf8') : String(data)) as AnyMessage;
+      if (msg.type === 'welcome') return void this.welcomes.push(msg.peerId as string);
       const waiter = this.#waiters.shift();
       if (waiter) waiter(msg);
       else this.#queue.push(msg);
@@ -107,6 +116,12 @@ export class TestClient {
 
   send(message: AnyMessage | string): void {
     this.ws.send(typeof message === 'string' ? message : JSON.stringify(message));
+  }
+
+  /** Says hello with `secret` (64 hex characters). */
+  hello(secret: string): void {
+    this.#helloed = true;
+    this.send({ type: 'hello', secret });
   }
 
   /** The next message received (queued or future); fails after `timeoutMs`. */
@@ -143,6 +158,8 @@ export class TestClient {
     peerId: string,
     opts: { left?: number; peersWanted?: number; mode?: 'lan' | 'group' | 'internet'; group?: string } = {},
   ): void {
+    const secret = SECRETS.get(peerId);
+    if (!this.#helloed && secret !== undefined) this.hello(secret);
     this.send({
       type: 'announce',
       contentId,
@@ -167,9 +184,20 @@ export class TestClient {
   }
 }
 
-/** A peer ID: 32 hex characters derived from `n`. */
+/** The secret of test peer `n`: 64 hex characters derived from `n`. */
+export function peerSecret(n: number): string {
+  return sha256Hex(new TextEncoder().encode(`peer-secret-${n}`));
+}
+
+/** The secrets of the peer IDs handed out by `peerId`, for TestClient's hello. */
+const SECRETS = new Map<string, string>();
+
+/** Test peer `n`'s ID: the one its secret stands for (src/protocol/peer-identity.ts). */
 export function peerId(n: number): string {
-  return sha256Hex(new TextEncoder().encode(`peer-${n}`)).slice(0, 32);
+  const secret = peerSecret(n);
+  const id = peerIdOfSecret(secret)!;
+  SECRETS.set(id, secret);
+  return id;
 }
 
 /** What `useContentServer` gives: read it inside tests (it is filled in `beforeAll`). */

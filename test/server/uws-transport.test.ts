@@ -13,7 +13,7 @@ import { addressFromUws } from '../../signaling/arrays-uws.js';
 import { arraysUrlFor } from '../../signaling/bootstrap.js';
 import { ConfigError, configFromEnv, resolveConfig } from '../../signaling/config.js';
 import { lanKeyOf } from '../../signaling/lan-key.js';
-import { makeTempDir, peerId, publishDeterministic, removeDir, startServer, TestClient, useContentServer } from './helpers.js';
+import { makeTempDir, peerId, peerSecret, publishDeterministic, removeDir, startServer, TestClient, useContentServer } from './helpers.js';
 
 const OFFER = { type: 'offer', sdp: 'v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\n' } as const;
 const ANSWER = { type: 'answer', sdp: 'v=0\r\no=- 3 4 IN IP4 127.0.0.1\r\n' } as const;
@@ -48,10 +48,11 @@ describe('the Arrays service on ws and uWebSockets at once', () => {
       expect(await onWs.next()).toEqual({ type: 'signal', contentId, from: peerId(2), data: OFFER });
       onWs.send({ type: 'signal', contentId, to: peerId(2), data: ANSWER });
       expect(await onUws.next()).toEqual({ type: 'signal', contentId, from: peerId(1), data: ANSWER });
-      // A peer ID bound on one transport cannot be taken on the other.
+      // A peer ID bound on one transport cannot be announced on the other without its secret.
       const thief = await TestClient.connect(server.arraysUrl);
+      thief.hello(peerSecret(3));
       thief.announce(contentId, peerId(1));
-      expect(await thief.next()).toMatchObject({ type: 'error', code: 'peer-id-taken' });
+      expect(await thief.next()).toMatchObject({ type: 'error', code: 'peer-id-mismatch' });
       // The per-address cap (3 here) counts both transports: a fourth socket is refused on either.
       await expect(TestClient.connect(server.arraysUrl)).rejects.toThrow(/429/);
       await expect(TestClient.connect(`ws://127.0.0.1:${server.port}/arrays`)).rejects.toThrow(/429/);

@@ -125,6 +125,21 @@ describe('createWebSocketSignaling', () => {
     }
   });
 
+  it('says hello with the peer secret first on every connection, before the announces of open', async () => {
+    const secret = 'cd'.repeat(32);
+    const signaling = createWebSocketSignaling(url, { WebSocketImpl, peerSecret: secret, reconnectMinMs: 10, reconnectMaxMs: 20 });
+    try {
+      signaling.on('open', () => signaling.announce(CONTENT, ME, REPORT));
+      await receivedCount(2);
+      connections[0]!.terminate();
+      await receivedCount(4);
+      expect(received.map((m) => m.type)).toEqual(['hello', 'announce', 'hello', 'announce']);
+      expect(received[0]).toEqual({ type: 'hello', secret });
+    } finally {
+      signaling.close();
+    }
+  });
+
   it('ignores garbage frames without throwing', async () => {
     const signaling = createWebSocketSignaling(url, { WebSocketImpl });
     try {

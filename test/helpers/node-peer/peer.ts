@@ -23,6 +23,7 @@ import { PeerSession } from '../../../src/core/peer-session.js';
 import type { PeerLink, PeerLinkEvents } from '../../../src/core/ports.js';
 import { Swarm } from '../../../src/core/swarm.js';
 import { fromHex } from '../../../src/protocol/hex.js';
+import { peerIdentityOf } from '../../../src/protocol/peer-identity.js';
 import { pieceCountOf, pieceLength, type Metadata } from '../../../src/protocol/metadata.js';
 import { FrameType, PIECE_HEADER_BYTES, encodeBitfield, encodeHandshake, encodeRequest } from '../../../src/protocol/wire.js';
 import { createWebRtcConnector } from '../../../src/transport/webrtc-connector.js';
@@ -172,12 +173,14 @@ function hastyWrtc(base: unknown, frames: Uint8Array[], sent: () => void): unkno
   return { ...mod, RTCPeerConnection };
 }
 
-export const newNodePeerId = (): string => randomBytes(16).toString('hex');
+/** A fresh identity (secret and the peer ID derived from it), as a tab draws one per page load. */
+export const newNodePeerIdentity = (): { secret: string; peerId: string } => peerIdentityOf(randomBytes(32));
 
 export async function runNodePeer(options: NodePeerOptions): Promise<LocalNodePeer> {
   const { contentId, metadata, fileBytes, behaviour } = options;
   const strikesIgnored = options.strikesIgnored ?? true;
-  const peerId = newNodePeerId();
+  const identity = newNodePeerIdentity();
+  const peerId = identity.peerId;
   const log = (format: string, ...args: unknown[]) => debug(`%s [%s %s] ${format}`, new Date().toISOString().slice(11, 23), behaviour, peerId.slice(0, 8), ...args);
   const pieceCount = pieceCountOf(metadata.fileSize, metadata.pieceSize);
   const lengthOf = (i: number): number => pieceLength(metadata, i);
@@ -199,7 +202,7 @@ export async function runNodePeer(options: NodePeerOptions): Promise<LocalNodePe
   const wrtc = handshakeMode === 'hasty' ? hastyWrtc(baseWrtc, openingFrames, () => (stats.framesSent += openingFrames.length)) : baseWrtc;
   const arraysUrl = new URL('/arrays', options.serverUrl);
   arraysUrl.protocol = arraysUrl.protocol === 'https:' ? 'wss:' : 'ws:';
-  const signaling = createWebSocketSignaling(arraysUrl.href, { WebSocketImpl: WebSocket as unknown as typeof globalThis.WebSocket });
+  const signaling = createWebSocketSignaling(arraysUrl.href, { WebSocketImpl: WebSocket as unknown as typeof globalThis.WebSocket, peerSecret: identity.secret });
   signaling.on('error', (e) => log('server error %s: %s', e.code, e.message));
   const rtc = createWebRtcConnector({ wrtc });
   let linkSeq = 0;
