@@ -123,6 +123,8 @@ export async function testContentBytes(swarm: TestSwarmServer, seed: number): Pr
 export interface PeerEventLog {
   strikes: Array<{ peerId: string; reason: string; at: number }>;
   bans: Array<{ peerId: string; reason: string; at: number }>;
+  /** Peers dropped for lagging (not a ban). */
+  drops: Array<{ peerId: string; reason: string; at: number }>;
   rejected: Array<{ index: number; source: string; reason: string; at: number }>;
 }
 
@@ -156,7 +158,7 @@ export async function openLoggedPeer(browser: Browser, url: string, options: Log
     }, options.slowGetStatsMs);
   }
   await context.addInitScript(() => {
-    const log: PeerEventLog = { strikes: [], bans: [], rejected: [] };
+    const log: PeerEventLog = { strikes: [], bans: [], drops: [], rejected: [] };
     window.__tabswarmEvents = log;
     // The download is created once the content's metadata is in; its first peer event comes
     // only after a WebRTC link opened, long after this finds it.
@@ -167,6 +169,7 @@ export async function openLoggedPeer(browser: Browser, url: string, options: Log
       d.events.on('peer', (e) => {
         if (e.event === 'strike') log.strikes.push({ peerId: e.peerId, reason: e.reason ?? '', at: Date.now() });
         if (e.event === 'banned') log.bans.push({ peerId: e.peerId, reason: e.reason ?? '', at: Date.now() });
+        if (e.event === 'dropped') log.drops.push({ peerId: e.peerId, reason: e.reason ?? '', at: Date.now() });
       });
       d.events.on('rejected', (e) => log.rejected.push({ ...e, at: Date.now() }));
     }, 2);
@@ -182,7 +185,7 @@ export async function openLoggedPeer(browser: Browser, url: string, options: Log
 }
 
 export function peerEvents(page: Page): Promise<PeerEventLog> {
-  return page.evaluate(() => window.__tabswarmEvents ?? { strikes: [], bans: [], rejected: [] });
+  return page.evaluate(() => window.__tabswarmEvents ?? { strikes: [], bans: [], drops: [], rejected: [] });
 }
 
 /** The page's peer ID (a new one on every page load). */

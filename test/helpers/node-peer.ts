@@ -25,6 +25,8 @@ export interface NodePeer {
   linkOpensWith(remoteId: string): number[];
   /** Remote peers currently linked. */
   linkedPeers(): string[];
+  /** Every peer ID it announced under, the first one (`peerId`) first. */
+  peerIds(): string[];
   /** Fetches the counters now (child process) or does nothing (in process). */
   sync(): Promise<void>;
   /** How the child process died if it did so on its own (e.g. 'signal SIGSEGV'). */
@@ -48,6 +50,7 @@ export async function startNodePeer(options: StartNodePeerOptions): Promise<Node
       requestsFrom: (id) => p.state().requests[id] ?? 0,
       linkOpensWith: (id) => p.state().opens[id] ?? [],
       linkedPeers: () => p.state().linked,
+      peerIds: () => p.state().peerIds,
       sync: async () => undefined,
       crashed: undefined,
       stop: () => p.stop(),
@@ -67,7 +70,8 @@ const CHILD = fileURLToPath(new URL('./node-peer/child.ts', import.meta.url));
 async function startChild(options: NodePeerOptions): Promise<NodePeer> {
   const child: ChildProcess = fork(CHILD, [], { execArgv: ['--import', 'tsx'], serialization: 'advanced', stdio: 'inherit' });
   let state: NodePeerState = {
-    stats: { framesSent: 0, piecesServed: 0, requestsReceived: 0, linksOpened: 0, violationsSeen: 0, floods: 0 },
+    stats: { framesSent: 0, piecesServed: 0, requestsReceived: 0, linksOpened: 0, violationsSeen: 0, floods: 0, churnRequests: 0, churnCancels: 0, churnBytesReceived: 0, rotations: 0 },
+    peerIds: [],
     requests: {},
     opens: {},
     linked: [],
@@ -128,6 +132,7 @@ async function startChild(options: NodePeerOptions): Promise<NodePeer> {
     requestsFrom: (id) => state.requests[id] ?? 0,
     linkOpensWith: (id) => [...(state.opens[id] ?? [])],
     linkedPeers: () => [...state.linked],
+    peerIds: () => [...state.peerIds],
     async sync() {
       if (crashed || stopping || !child.connected) return;
       const reply = next(['state'], 5_000);

@@ -2,17 +2,20 @@
  * The Node peer itself, in this process (test/helpers/node-peer.ts runs it in a child process
  * by default, where a crash of the native WebRTC module cannot take the test runner down).
  *
- * A real tabswarm peer: the real Arrays WebSocket (`ws`), real WebRTC (@roamhq/wrtc under
- * simple-peer), the core Swarm and one core PeerSession per link, seeding every piece from
+ * A real tabswarm peer: the real Arrays WebSocket (`ws`, with a `hello` and its own secret),
+ * real WebRTC under simple-peer (node-datachannel bound to an address of its own by default,
+ * or @roamhq/wrtc), the core Swarm and one core PeerSession per link, seeding every piece from
  * `fileBytes`. It is what test/helpers/sim-peer.ts's startLiar is in memory, over the wire a
  * browser sees.
  *
  * Misbehaviour is a transform of the frames the honest PeerSession sends (docs/protocol.md
  * §4): the link handed to the session has its `send` wrapped, so everything else (handshake,
- * bitfield, backpressure, the upload queue) is the core's own code.
+ * bitfield, backpressure, the upload queue) is the core's own code. The churner replaces the
+ * session by test/helpers/churn.ts.
  *
  * A liar keeps answering until the victim closes the link; it never bans anyone, never
- * throws out of an event listener, and logs only with DEBUG=tabswarm:node-peer.
+ * throws out of an event listener, and logs only with DEBUG=tabswarm:node-peer. With `rotate`
+ * it comes back under a new peer ID each time a link is closed on it.
  */
 import { randomBytes, randomInt } from 'node:crypto';
 import createDebug from 'debug';
@@ -22,33 +25,44 @@ import { DEFAULT_CONFIG } from '../../../src/core/config.js';
 import { PeerSession } from '../../../src/core/peer-session.js';
 import type { PeerLink, PeerLinkEvents } from '../../../src/core/ports.js';
 import { Swarm } from '../../../src/core/swarm.js';
+import type { SignalData } from '../../../src/protocol/arrays-messages.js';
 import { fromHex } from '../../../src/protocol/hex.js';
 import { peerIdentityOf } from '../../../src/protocol/peer-identity.js';
 import { pieceCountOf, pieceLength, type Metadata } from '../../../src/protocol/metadata.js';
-import { FrameType, PIECE_HEADER_BYTES, encodeBitfield, encodeHandshake, encodeRequest } from '../../../src/protocol/wire.js';
+import { FrameType, encodeBitfield, encodeHandshake, encodePiece, encodeRequest } from '../../../src/protocol/wire.js';
 import { createWebRtcConnector } from '../../../src/transport/webrtc-connector.js';
 import { createWebSocketSignaling } from '../../../src/transport/ws-signaling.js';
+import { churn, type ChurnStats } from '../churn.js';
+import { SHAPES, createShaper, type Shape, type ShapeTiming } from '../shapers.js';
+import { hastyWrtc } from './hasty-wrtc.js';
+import { LIES, OVERSIZE_BYTES, lie, type Lie } from './lies.js';
+
+export { OVERSIZE_BYTES };
 
 const debug = createDebug('tabswarm:node-peer');
 
-export const BEHAVIOURS = ['honest', 'flip', 'truncate', 'oversize', 'wrong-index', 'garbage', 'flood', 'flood-held'] as const;
+export const BEHAVIOURS = ['honest', ...LIES, 'flood', 'flood-held', ...SHAPES, 'churn', 'zero-frame', 'oversize-frame'] as const;
 
 /**
  * - `honest`: the core's frames, unchanged.
- * - `flip`: the first data byte of each piece (its PIECE frame at offset 0) is inverted.
- * - `truncate`: the last PIECE frame of each piece is dropped (the piece arrives short).
- * - `oversize`: the last PIECE frame of each piece carries OVERSIZE_BYTES more (runs past the piece).
- * - `wrong-index`: every PIECE frame is labelled (index + 1) % pieceCount.
- * - `garbage`: every PIECE frame is replaced by random bytes of the same length.
+ * - `flip`, `truncate`, `oversize`, `wrong-index`, `garbage`: lies about piece bytes (lies.ts).
  * - `flood`: the moment the remote's bitfield arrives (both handshakes done), FLOOD_REQUESTS
  *   REQUEST frames for random valid indexes, before any piece; honest otherwise.
  * - `flood-held`: like `flood`, but sent once the remote holds a piece (its bitfield or first
  *   HAVE), for random pieces among those it holds; honest otherwise.
+ * - `silent`, `half-then-silent`, `trickle`, `slow`: claims every piece, then stalls (shapers.ts).
+ * - `churn`: claims every piece, then asks for the remote's pieces and cancels them, over and
+ *   over (churn.ts); serves nothing.
+ * - `zero-frame`: once the remote's bitfield is in, sends one 0-byte message; honest otherwise.
+ * - `oversize-frame`: once the remote's bitfield is in, sends one OVERSIZE_FRAME_BYTES message
+ *   (a PIECE frame too large for the channel); honest otherwise. On wrtc, and on
+ *   node-datachannel as it is, the sender's own channel dies of it; with `deliverOversize` the
+ *   remote's advertised maximum message size is rewritten so that the message goes through.
  */
 export type Behaviour = (typeof BEHAVIOURS)[number];
 
 export const FLOOD_REQUESTS = 10_000;
-export const OVERSIZE_BYTES = 1024;
+export const OVERSIZE_FRAME_BYTES = 300 * 1024;
 
 export interface NodePeerOptions {
   /** The tabswarm server, e.g. http://127.0.0.1:port (its Arrays service is at /arrays). */
@@ -72,7 +86,7 @@ export interface NodePeerOptions {
    *   certainly listens. The protocol allows it (each side sends its handshake when its side
    *   opens; nothing says when the other side will read it);
    * - `hasty`: the instant the RTCDataChannel itself opens, before simple-peer's 'connect' (which
-   *   waits for a getStats round trip), as a peer on another WebRTC stack would.
+   *   waits for a getStats round trip), as a peer on another WebRTC stack would. wrtc only.
    */
   handshake?: 'eager' | 'polite' | 'hasty';
   /**
@@ -81,6 +95,30 @@ export interface NodePeerOptions {
    * @default the server's interval only
    */
   announceEveryMs?: number;
+  /**
+   * The WebRTC stack: node-datachannel (the default), whose ICE candidates are `bindAddress`
+   * alone, so that a browser sees this peer at an address of its own (a tab refuses the
+   * address of a peer it banned, in LAN mode: it must not be the honest peers' address too);
+   * or @roamhq/wrtc (always for the `hasty` handshake), on every address of the machine.
+   */
+  stack?: 'datachannel' | 'wrtc';
+  /**
+   * node-datachannel only: the address of this peer's ICE candidates and of its Arrays socket.
+   * @default a random address of 127.0.0.0/8 (2 to 250 in the last byte)
+   */
+  bindAddress?: string;
+  /** Comes back under a new peer ID after a link is closed on it, at most this many times. @default 0 */
+  rotate?: number;
+  /** The timing of the stalling behaviours (shapers.ts). */
+  shapeTiming?: Partial<ShapeTiming>;
+  /** `oversize-frame` on node-datachannel: make the frame reach the remote (see Behaviour). */
+  deliverOversize?: boolean;
+  /**
+   * The lies (lies.ts) start only after this many pieces went out honestly on a link, so the
+   * victim trusts the peer (it is no stranger any more) and asks it for several at once.
+   * @default 0
+   */
+  honestFirst?: number;
 }
 
 export interface NodePeerStats {
@@ -96,11 +134,19 @@ export interface NodePeerStats {
   violationsSeen: number;
   /** Flood bursts sent (each FLOOD_REQUESTS frames). */
   floods: number;
+  /** The churner's REQUESTs and CANCELs sent, and the piece bytes it got for them. */
+  churnRequests: number;
+  churnCancels: number;
+  churnBytesReceived: number;
+  /** Times it came back under a new peer ID. */
+  rotations: number;
 }
 
 /** What a Node peer reports about itself (also what the child process sends its parent). */
 export interface NodePeerState {
   stats: NodePeerStats;
+  /** Every peer ID it announced under, in order (more than one with `rotate`). */
+  peerIds: string[];
   /** REQUEST frames received, per remote peer. */
   requests: Record<string, number>;
   /** When (Date.now()) each data channel opened, per remote peer. */
@@ -128,60 +174,47 @@ function loadWrtc(): Promise<unknown> {
 }
 
 /**
- * A wrtc whose data channels send `frames` the moment they open (both the channel this side
- * creates and the one the remote announces), ahead of simple-peer's 'connect'.
+ * node-datachannel's WebRTC API, with every RTCPeerConnection bound to `bindAddress` (and, with
+ * `maxMessageSize`, accepting and sending messages that large).
  */
-function hastyWrtc(base: unknown, frames: Uint8Array[], sent: () => void): unknown {
-  interface Channel {
-    readyState: string;
-    send(data: Uint8Array): void;
-    addEventListener(type: string, listener: () => void): void;
-  }
+async function loadDatachannel(bindAddress: string, maxMessageSize: number | undefined): Promise<unknown> {
   interface Pc {
-    createDataChannel(...args: unknown[]): Channel | undefined;
-    addEventListener(type: string, listener: (e: { channel?: Channel }) => void): void;
+    createOffer(...a: unknown[]): Promise<{ type: string; sdp: string }>;
+    createAnswer(...a: unknown[]): Promise<{ type: string; sdp: string }>;
   }
-  const mod = base as { RTCPeerConnection: new (...args: unknown[]) => Pc };
-  const arm = (ch: Channel | undefined): void => {
-    if (!ch) return;
-    let done = false;
-    const go = (): void => {
-      if (done) return;
-      done = true;
-      try {
-        for (const f of frames) ch.send(f);
-        sent();
-      } catch (e) {
-        debug('hasty send failed: %O', e);
-      }
-    };
-    if (ch.readyState === 'open') go();
-    else ch.addEventListener('open', go);
-  };
-  function RTCPeerConnection(...args: unknown[]): Pc {
-    const pc = new mod.RTCPeerConnection(...args);
-    pc.addEventListener('datachannel', (e) => arm(e.channel));
-    const create = pc.createDataChannel.bind(pc);
-    pc.createDataChannel = (...a: unknown[]) => {
-      const ch = create(...a);
-      arm(ch);
-      return ch;
-    };
+  const mod = (await import('node-datachannel/polyfill')) as unknown as { RTCPeerConnection: new (config?: Record<string, unknown>) => Pc };
+  const Base = mod.RTCPeerConnection;
+  function RTCPeerConnection(config: Record<string, unknown> = {}): Pc {
+    const pc = new Base({ ...config, bindAddress, ...(maxMessageSize ? { maxMessageSize } : {}) });
+    // simple-peer assigns to the description's `sdp`, a getter in the polyfill: hand it plain objects.
+    const plain = (d: { type: string; sdp: string }) => ({ type: d.type, sdp: d.sdp });
+    const offer = pc.createOffer.bind(pc);
+    const answer = pc.createAnswer.bind(pc);
+    pc.createOffer = (...a: unknown[]) => offer(...a).then(plain);
+    pc.createAnswer = (...a: unknown[]) => answer(...a).then(plain);
     return pc;
   }
-  RTCPeerConnection.prototype = mod.RTCPeerConnection.prototype;
+  RTCPeerConnection.prototype = Base.prototype;
   return { ...mod, RTCPeerConnection };
 }
 
 /** A fresh identity (secret and the peer ID derived from it), as a tab draws one per page load. */
 export const newNodePeerIdentity = (): { secret: string; peerId: string } => peerIdentityOf(randomBytes(32));
 
+/** The `ws` class with every socket opened from `localAddress`. */
+function boundWebSocket(localAddress: string | undefined): typeof globalThis.WebSocket {
+  if (localAddress === undefined) return WebSocket as unknown as typeof globalThis.WebSocket;
+  class Bound extends WebSocket {
+    constructor(url: string | URL, protocols?: string | string[]) {
+      super(url, protocols, { localAddress });
+    }
+  }
+  return Bound as unknown as typeof globalThis.WebSocket;
+}
+
 export async function runNodePeer(options: NodePeerOptions): Promise<LocalNodePeer> {
   const { contentId, metadata, fileBytes, behaviour } = options;
   const strikesIgnored = options.strikesIgnored ?? true;
-  const identity = newNodePeerIdentity();
-  const peerId = identity.peerId;
-  const log = (format: string, ...args: unknown[]) => debug(`%s [%s %s] ${format}`, new Date().toISOString().slice(11, 23), behaviour, peerId.slice(0, 8), ...args);
   const pieceCount = pieceCountOf(metadata.fileSize, metadata.pieceSize);
   const lengthOf = (i: number): number => pieceLength(metadata, i);
   if (fileBytes.byteLength !== metadata.fileSize) throw new Error(`fileBytes has ${fileBytes.byteLength} bytes, the metadata says ${metadata.fileSize}`);
@@ -191,21 +224,51 @@ export async function runNodePeer(options: NodePeerOptions): Promise<LocalNodePe
   const have = new Bitfield(pieceCount);
   for (let i = 0; i < pieceCount; i++) have.set(i);
 
-  const stats: NodePeerStats = { framesSent: 0, piecesServed: 0, requestsReceived: 0, linksOpened: 0, violationsSeen: 0, floods: 0 };
+  const stats: NodePeerStats = {
+    framesSent: 0,
+    piecesServed: 0,
+    requestsReceived: 0,
+    linksOpened: 0,
+    violationsSeen: 0,
+    floods: 0,
+    churnRequests: 0,
+    churnCancels: 0,
+    churnBytesReceived: 0,
+    rotations: 0,
+  };
+  const churns: ChurnStats[] = [];
+  const peerIds: string[] = [];
   const requestsByRemote = new Map<string, number>();
   const opensByRemote = new Map<string, number[]>();
   const sessions = new Set<PeerSession>();
+  const links = new Set<PeerLink>();
+  const cleanups = new Set<() => void>();
 
   const handshakeMode = options.handshake ?? 'eager';
+  const stack = handshakeMode === 'hasty' ? 'wrtc' : (options.stack ?? 'datachannel');
+  const bindAddress = stack === 'datachannel' ? (options.bindAddress ?? `127.0.0.${randomInt(2, 251)}`) : undefined;
+  const deliverOversize = behaviour === 'oversize-frame' && options.deliverOversize === true && stack === 'datachannel';
   const openingFrames = [encodeHandshake(contentIdBytes, pieceCount), encodeBitfield(have.toBytes())];
-  const baseWrtc = await loadWrtc();
-  const wrtc = handshakeMode === 'hasty' ? hastyWrtc(baseWrtc, openingFrames, () => (stats.framesSent += openingFrames.length)) : baseWrtc;
+  const wrtc =
+    stack === 'datachannel'
+      ? await loadDatachannel(bindAddress!, deliverOversize ? 1024 * 1024 : undefined)
+      : handshakeMode === 'hasty'
+        ? hastyWrtc(await loadWrtc(), openingFrames, () => (stats.framesSent += openingFrames.length))
+        : await loadWrtc();
   const arraysUrl = new URL('/arrays', options.serverUrl);
   arraysUrl.protocol = arraysUrl.protocol === 'https:' ? 'wss:' : 'ws:';
-  const signaling = createWebSocketSignaling(arraysUrl.href, { WebSocketImpl: WebSocket as unknown as typeof globalThis.WebSocket, peerSecret: identity.secret });
-  signaling.on('error', (e) => log('server error %s: %s', e.code, e.message));
   const rtc = createWebRtcConnector({ wrtc });
+  let current: { peerId: string; stop(): void } | undefined;
+  let stopping = false;
+  let log = (format: string, ...args: unknown[]) => debug(`[%s] ${format}`, behaviour, ...args);
   let linkSeq = 0;
+
+  /** Rewrites the max-message-size the remote advertises (deliverOversize), so ours goes out. */
+  function munge(d: SignalData): SignalData {
+    if (!deliverOversize || (d.type !== 'offer' && d.type !== 'answer')) return d;
+    return { ...d, sdp: d.sdp.replace(/a=max-message-size:\d+/, 'a=max-message-size:1048576') };
+  }
+
   const connector: typeof rtc = {
     connect(remoteId, initiator) {
       const link = rtc.connect(remoteId, initiator);
@@ -216,49 +279,13 @@ export async function runNodePeer(options: NodePeerOptions): Promise<LocalNodePe
       link.on('close', (e) => log('link #%d close: %s', n, e.reason));
       const signal = link.signal.bind(link);
       return Object.assign(link, {
-        signal(d: Parameters<typeof signal>[0]) {
+        signal(d: SignalData) {
           log('link #%d signal in %s', n, d.type);
-          signal(d);
+          signal(munge(d));
         },
       });
     },
   };
-
-  /** What goes on the wire instead of `frame` (nothing, one frame, or a changed copy). */
-  function transform(frame: Uint8Array): Uint8Array[] {
-    if (frame[0] !== FrameType.Piece || frame.byteLength <= PIECE_HEADER_BYTES) return [frame];
-    const view = new DataView(frame.buffer, frame.byteOffset, frame.byteLength);
-    const index = view.getUint32(1);
-    const offset = view.getUint32(5);
-    const dataLength = frame.byteLength - PIECE_HEADER_BYTES;
-    const last = offset + dataLength >= lengthOf(index);
-    switch (behaviour) {
-      case 'flip': {
-        if (offset !== 0) return [frame];
-        const out = frame.slice();
-        out[PIECE_HEADER_BYTES] = out[PIECE_HEADER_BYTES]! ^ 0xff;
-        return [out];
-      }
-      case 'truncate':
-        return last ? [] : [frame];
-      case 'oversize': {
-        if (!last) return [frame];
-        const out = new Uint8Array(frame.byteLength + OVERSIZE_BYTES);
-        out.set(frame);
-        out.set(randomBytes(OVERSIZE_BYTES), frame.byteLength);
-        return [out];
-      }
-      case 'wrong-index': {
-        const out = frame.slice();
-        new DataView(out.buffer).setUint32(1, (index + 1) % pieceCount);
-        return [out];
-      }
-      case 'garbage':
-        return [new Uint8Array(randomBytes(frame.byteLength))];
-      default:
-        return [frame];
-    }
-  }
 
   function flood(link: PeerLink, pick: () => number): void {
     stats.floods++;
@@ -270,6 +297,18 @@ export async function runNodePeer(options: NodePeerOptions): Promise<LocalNodePe
       }
     } catch (e) {
       log('flood interrupted: %O', e);
+    }
+  }
+
+  /** One frame out of protocol (zero-frame, oversize-frame), once the remote has opened. */
+  function misframe(link: PeerLink): void {
+    const frame = behaviour === 'zero-frame' ? new Uint8Array(0) : encodePiece(0, 0, new Uint8Array(OVERSIZE_FRAME_BYTES - 9));
+    log('sending a %d-byte frame to %s', frame.byteLength, link.remoteId.slice(0, 8));
+    try {
+      link.send(frame);
+      stats.framesSent++;
+    } catch (e) {
+      log('misframe failed: %O', e);
     }
   }
 
@@ -285,11 +324,25 @@ export async function runNodePeer(options: NodePeerOptions): Promise<LocalNodePe
     /** Our BITFIELD is on the wire: anything sent from now on comes after the opening. */
     let openingOut = handshakeMode === 'hasty';
     let afterOpening: (() => void) | undefined;
+    const wire = (frame: Uint8Array): void => {
+      link.send(frame);
+      stats.framesSent++;
+    };
+    const shaper = (SHAPES as readonly string[]).includes(behaviour) ? createShaper(behaviour as Shape, lengthOf, wire, options.shapeTiming) : undefined;
+    if (shaper) link.on('close', () => shaper.stop());
+    /** Pieces whose first chunk went out on this link, in order: the first `honestFirst` are true. */
+    const started: number[] = [];
+    const lying = (frame: Uint8Array): boolean => {
+      if (!(LIES as readonly string[]).includes(behaviour) || frame[0] !== FrameType.Piece) return false;
+      const v = new DataView(frame.buffer, frame.byteOffset, frame.byteLength);
+      const index = v.getUint32(1);
+      if (v.getUint32(5) === 0 && !started.includes(index)) started.push(index);
+      const ordinal = started.indexOf(index);
+      return ordinal < 0 || ordinal >= (options.honestFirst ?? 0);
+    };
     const put = (frame: Uint8Array): void => {
-      for (const out of transform(frame)) {
-        link.send(out);
-        stats.framesSent++;
-      }
+      if (shaper) shaper.send(frame);
+      else for (const out of lying(frame) ? lie(behaviour as Lie, frame, pieceCount, lengthOf) : [frame]) wire(out);
       if (frame[0] === FrameType.Bitfield && !openingOut) {
         openingOut = true;
         const then = afterOpening;
@@ -316,6 +369,7 @@ export async function runNodePeer(options: NodePeerOptions): Promise<LocalNodePe
         stats.requestsReceived++;
         requestsByRemote.set(link.remoteId, (requestsByRemote.get(link.remoteId) ?? 0) + 1);
       }
+      if ((behaviour === 'zero-frame' || behaviour === 'oversize-frame') && type === FrameType.Bitfield) whenOpen(() => misframe(link));
       if (behaviour !== 'flood' && behaviour !== 'flood-held') return;
       if (type === FrameType.Bitfield) {
         const bits = new Bitfield(pieceCount, m.subarray(1));
@@ -367,90 +421,148 @@ export async function runNodePeer(options: NodePeerOptions): Promise<LocalNodePe
     };
   }
 
-  const swarm = new Swarm({
-    contentId,
-    peerId,
-    signaling,
-    connector,
-    config: DEFAULT_CONFIG,
-    report: () => ({ uploaded: 0, downloaded: 0, downloadedCdn: 0, left: 0, peersWanted: 20, isBackground: false, uploadedBps: 0, downloadBps: 0 }),
-    onLink(link) {
-      stats.linksOpened++;
-      opensByRemote.set(link.remoteId, [...(opensByRemote.get(link.remoteId) ?? []), Date.now()]);
-      log('link open with %s', link.remoteId.slice(0, 8));
-      let violations = 0;
-      const session = new PeerSession(
-        wrap(link),
-        {
-          contentId: contentIdBytes,
-          pieceCount,
-          pieceLength: lengthOf,
-          have,
-          readPiece: async (i) => {
-            if (i < 0 || i >= pieceCount) return undefined;
-            const start = i * metadata.pieceSize;
-            return fileBytes.subarray(start, start + lengthOf(i));
-          },
-        },
-        DEFAULT_CONFIG,
-      );
-      sessions.add(session);
-      session.events.on('uploaded', () => {
-        stats.piecesServed++;
-      });
-      session.events.on('violation', (reason) => {
-        stats.violationsSeen++;
-        violations++;
-        log('violation by %s: %s', link.remoteId.slice(0, 8), reason);
-        if (!strikesIgnored && violations >= DEFAULT_CONFIG.strikesToBan) session.close();
-      });
-      session.events.on('closed', () => {
-        sessions.delete(session);
-        log('link closed with %s', link.remoteId.slice(0, 8));
-      });
-      session.start();
-    },
-  });
-  // Returns once the server has the peer in the swarm (its first announce was answered).
-  const announced = new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`node peer ${peerId}: no answer to its announce within 10 s`)), 10_000);
-    const off = signaling.on('peers', (m) => {
-      if (m.contentId !== contentId) return;
-      clearTimeout(timer);
-      off();
-      resolve();
+  function onLink(link: PeerLink): void {
+    stats.linksOpened++;
+    links.add(link);
+    opensByRemote.set(link.remoteId, [...(opensByRemote.get(link.remoteId) ?? []), Date.now()]);
+    log('link open with %s', link.remoteId.slice(0, 8));
+    link.on('close', () => {
+      links.delete(link);
+      log('link closed with %s', link.remoteId.slice(0, 8));
+      // Banned (or dropped): come back as someone new.
+      if (!stopping && stats.rotations < (options.rotate ?? 0)) rotate();
     });
-  });
-  swarm.start();
-  try {
-    await announced;
-  } catch (e) {
-    swarm.stop();
-    signaling.close();
-    throw e;
+    if (behaviour === 'churn') {
+      churns.push(churn(link, { contentId: contentIdBytes!, pieceCount, claimsAll: true, everyMs: 5, cancelAfterMs: 0 }));
+      return;
+    }
+    let violations = 0;
+    const session = new PeerSession(
+      wrap(link),
+      {
+        contentId: contentIdBytes!,
+        pieceCount,
+        pieceLength: lengthOf,
+        have,
+        readPiece: async (i) => {
+          if (i < 0 || i >= pieceCount) return undefined;
+          const start = i * metadata.pieceSize;
+          return fileBytes.subarray(start, start + lengthOf(i));
+        },
+      },
+      DEFAULT_CONFIG,
+    );
+    sessions.add(session);
+    session.events.on('uploaded', () => {
+      stats.piecesServed++;
+    });
+    session.events.on('violation', (reason) => {
+      stats.violationsSeen++;
+      violations++;
+      log('violation by %s: %s', link.remoteId.slice(0, 8), reason);
+      if (!strikesIgnored && violations >= DEFAULT_CONFIG.strikesToBan) session.close();
+    });
+    session.events.on('closed', () => sessions.delete(session));
+    session.start();
   }
-  const announcer = options.announceEveryMs ? setInterval(() => swarm.announce(), options.announceEveryMs) : undefined;
+
+  /** Joins the swarm under a fresh identity; resolves once the server answered its first announce. */
+  async function incarnate(): Promise<{ peerId: string; stop(): void }> {
+    const identity = newNodePeerIdentity();
+    const peerId = identity.peerId;
+    peerIds.push(peerId);
+    log = (format: string, ...args: unknown[]) => debug(`%s [%s %s] ${format}`, new Date().toISOString().slice(11, 23), behaviour, peerId.slice(0, 8), ...args);
+    const signaling = createWebSocketSignaling(arraysUrl.href, { WebSocketImpl: boundWebSocket(bindAddress), peerSecret: identity.secret });
+    signaling.on('error', (e) => log('server error %s: %s', e.code, e.message));
+    const swarm = new Swarm({
+      contentId,
+      peerId,
+      signaling,
+      connector,
+      config: { ...DEFAULT_CONFIG, relinkBackoffMs: 100, maxRelinkBackoffMs: 100 },
+      report: () => ({ uploaded: 0, downloaded: 0, downloadedCdn: 0, left: 0, peersWanted: 20, isBackground: false, uploadedBps: 0, downloadBps: 0 }),
+      onLink,
+    });
+    // Returns once the server has the peer in the swarm (its first announce was answered).
+    const announced = new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`node peer ${peerId}: no answer to its announce within 10 s`)), 10_000);
+      const off = signaling.on('peers', (m) => {
+        if (m.contentId !== contentId) return;
+        clearTimeout(timer);
+        off();
+        resolve();
+      });
+    });
+    swarm.start();
+    const announcer = options.announceEveryMs ? setInterval(() => swarm.announce(), options.announceEveryMs) : undefined;
+    const stop = () => {
+      clearInterval(announcer);
+      swarm.stop();
+      // Let the leave reach the server before the socket goes.
+      setTimeout(() => signaling.close(), 50);
+    };
+    cleanups.add(stop);
+    try {
+      await announced;
+    } catch (e) {
+      stop();
+      throw e;
+    }
+    return { peerId, stop };
+  }
+
+  let rotating = false;
+  function rotate(): void {
+    if (rotating) return;
+    rotating = true;
+    stats.rotations++;
+    // Out of every swarm and link under the old ID, then in again under a new one.
+    current?.stop();
+    for (const l of [...links]) l.close();
+    void incarnate().then(
+      (next) => {
+        current = next;
+        rotating = false;
+        if (stopping) next.stop();
+      },
+      (e: unknown) => {
+        rotating = false;
+        log('could not come back: %O', e);
+      },
+    );
+  }
+
+  current = await incarnate();
+  const first = current.peerId;
 
   let stopped: Promise<void> | undefined;
+  const collectChurn = (): void => {
+    stats.churnRequests = churns.reduce((n, c) => n + c.requests, 0);
+    stats.churnCancels = churns.reduce((n, c) => n + c.cancels, 0);
+    stats.churnBytesReceived = churns.reduce((n, c) => n + c.bytesReceived, 0);
+  };
   return {
-    peerId,
+    peerId: first,
     behaviour,
     stats,
-    state: () => ({
-      stats: { ...stats },
-      requests: Object.fromEntries(requestsByRemote),
-      opens: Object.fromEntries([...opensByRemote].map(([k, v]) => [k, [...v]])),
-      linked: [...sessions].map((s) => s.id),
-    }),
+    state: () => {
+      collectChurn();
+      return {
+        stats: { ...stats },
+        peerIds: [...peerIds],
+        requests: Object.fromEntries(requestsByRemote),
+        opens: Object.fromEntries([...opensByRemote].map(([k, v]) => [k, [...v]])),
+        linked: [...links].map((l) => l.remoteId),
+      };
+    },
     stop() {
       stopped ??= (async () => {
-        clearInterval(announcer);
-        swarm.stop();
+        stopping = true;
+        for (const c of cleanups) c();
         for (const s of sessions) s.close();
+        for (const l of links) l.close();
         sessions.clear();
-        // Let the leave reach the server before the socket goes.
-        await new Promise((r) => setTimeout(r, 50));
-        signaling.close();
+        await new Promise((r) => setTimeout(r, 100));
       })();
       return stopped;
     },

@@ -1,0 +1,228 @@
+/**
+ * No peer holds a download hostage, makes it waste, or comes back as someone new: one test per
+ * row of the table of the issue that asked for it, in real Chromium under the page's default
+ * settings (2 s HTTP delay), two tabs opening one file together with a Node peer that speaks the
+ * real protocol over real WebRTC and misbehaves (test/helpers/node-peer.ts; each Node peer on an
+ * address of its own, 127.0.0.x).
+ *
+ * Each row's tabs must finish with the right bytes within 1.3 times the time the same two tabs
+ * take with no such peer at all (measured in this file, before the rows: the slower of two
+ * runs, printed with each row), strike no honest peer, and show the row's own outcome: the
+ * staller dropped, the churner given nothing and banned, the bad frames struck, the rotating
+ * liar costing each tab at most 4 bad pieces.
+ */
+import { expect, test, type Browser } from '@playwright/test';
+import { startNodePeer, type Behaviour, type NodePeer, type NodePeerOptions } from '../helpers/node-peer.js';
+import {
+  openLoggedPeer,
+  peerEvents,
+  peerIdOf,
+  savedFileSha256,
+  startTestServer,
+  stats,
+  testContentBytes,
+  waitComplete,
+  type PeerPage,
+  type TestContentBytes,
+  type TestSwarmServer,
+} from './fixtures.js';
+import type { StatsSnapshot } from '../../src/core/stats.js';
+
+const MiB = 1024 * 1024;
+const SIZE = 24 * MiB + 4321;
+/** The issue's bound: a misbehaving peer may cost at most 30% of the clean time. */
+const MAX_RATIO = 1.3;
+
+let swarm: TestSwarmServer;
+let content: TestContentBytes;
+/** The two tabs' time to both complete with no Node peer in the swarm (the slower of two runs). */
+let cleanSeconds = 0;
+
+interface Tab {
+  page: PeerPage;
+  peerId: string;
+}
+
+interface Row {
+  tabs: Tab[];
+  seconds: number;
+  snaps: StatsSnapshot[];
+}
+
+async function openTabs(browser: Browser, pages: PeerPage[]): Promise<Tab[]> {
+  const url = `${swarm.server.url}/#c=${swarm.contentId}`;
+  const opened = await Promise.all([0, 1].map(() => openLoggedPeer(browser, url)));
+  pages.push(...opened);
+  return Promise.all(opened.map(async (page) => ({ page, peerId: await peerIdOf(page.page) })));
+}
+
+/** Opens the two tabs, waits until both complete, and returns their state. */
+async function runTabs(browser: Browser, pages: PeerPage[]): Promise<Row> {
+  const t0 = Date.now();
+  const tabs = await openTabs(browser, pages);
+  await Promise.all(tabs.map((t) => waitComplete(t.page.page, 120_000)));
+  const seconds = (Date.now() - t0) / 1000;
+  return { tabs, seconds, snaps: await Promise.all(tabs.map((t) => stats(t.page.page))) };
+}
+
+function nodePeer(behaviour: Behaviour, extra: Partial<NodePeerOptions> = {}): Promise<NodePeer> {
+  return startNodePeer({
+    serverUrl: swarm.server.url,
+    contentId: swarm.contentId,
+    metadata: content.metadata,
+    fileBytes: content.fileBytes,
+    behaviour,
+    announceEveryMs: 500,
+    ...extra,
+  });
+}
+
+/** Every tab saved the right file, and struck nobody but `liars`. */
+async function expectRightBytesNoHonestStrikes(row: Row, liars: string[]): Promise<void> {
+  for (const t of row.tabs) {
+    expect(await savedFileSha256(t.page.page), `tab ${t.peerId.slice(0, 8)}'s saved file`).toBe(swarm.fileSha256);
+    const log = await peerEvents(t.page.page);
+    expect(log.strikes.filter((s) => !liars.includes(s.peerId)), 'strikes against honest peers').toEqual([]);
+  }
+}
+
+function expectInTime(row: Row, what: string): void {
+  console.log(`${what}: ${row.seconds.toFixed(2)} s with it, ${cleanSeconds.toFixed(2)} s without it (${(row.seconds / cleanSeconds).toFixed(2)}x)`);
+  expect(row.seconds, `${what}: within ${MAX_RATIO}x the clean time (${cleanSeconds.toFixed(2)} s)`).toBeLessThanOrEqual(MAX_RATIO * cleanSeconds);
+}
+
+test.describe('no peer holds a download hostage', () => {
+  let pages: PeerPage[] = [];
+  let nodes: NodePeer[] = [];
+
+  test.beforeAll(async ({ browser }) => {
+    swarm = await startTestServer(SIZE, 77);
+    content = await testContentBytes(swarm, 77);
+    const times: number[] = [];
+    for (let i = 0; i < 2; i++) {
+      const clean: PeerPage[] = [];
+      const row = await runTabs(browser, clean);
+      times.push(row.seconds);
+      for (const p of clean) await p.context.close();
+    }
+    cleanSeconds = Math.max(...times);
+    console.log(`clean: two tabs, ${(SIZE / MiB).toFixed(1)} MiB, no Node peer: ${times.map((t) => t.toFixed(2)).join(' s, ')} s`);
+  });
+  test.afterAll(async () => swarm?.close());
+  test.afterEach(async () => {
+    await Promise.all(pages.map((p) => p.context.close().catch(() => undefined)));
+    await Promise.all(nodes.map((n) => n.stop().catch(() => undefined)));
+    pages = [];
+    nodes = [];
+  });
+
+  const stallers: Array<{ behaviour: Behaviour; what: string }> = [
+    { behaviour: 'silent', what: 'announces every piece, then answers nothing' },
+    { behaviour: 'half-then-silent', what: 'sends half of a requested piece, then silence' },
+    { behaviour: 'trickle', what: 'trickles 1 KiB every 15 s' },
+    { behaviour: 'slow', what: 'sends a 64 KiB chunk every 2 s' },
+  ];
+  for (const s of stallers) {
+    test(`a peer that ${s.what}: both tabs finish from the CDN in time, and drop it without a strike`, async ({ browser }) => {
+      const staller = await nodePeer(s.behaviour);
+      nodes.push(staller);
+      const row = await runTabs(browser, pages);
+      expectInTime(row, s.behaviour);
+      await expectRightBytesNoHonestStrikes(row, []);
+      await staller.sync();
+      for (const [i, snap] of row.snaps.entries()) {
+        const p = snap.peers.find((x) => x.peerId === staller.peerId);
+        // It was linked and asked (or the tab would not have been put to the test).
+        expect(staller.requestsFrom(row.tabs[i]!.peerId), 'requests the staller got').toBeGreaterThanOrEqual(1);
+        expect(p?.strikes ?? 0).toBe(0);
+        expect(p?.banned ?? false).toBe(false);
+        expect(p?.piecesFrom ?? 0).toBe(0);
+        expect(snap.bytesFromCdn + snap.bytesFromPeers).toBe(swarm.fileSize);
+      }
+    });
+  }
+
+  test('a peer that claims every piece and asks for pieces and cancels them: the tabs upload nothing to it, ban it, and finish in time', async ({ browser }) => {
+    const churner = await nodePeer('churn');
+    nodes.push(churner);
+    const row = await runTabs(browser, pages);
+    expectInTime(row, 'churn');
+    await expectRightBytesNoHonestStrikes(row, [churner.peerId]);
+    await churner.sync();
+    console.log(`churner: ${churner.stats.churnRequests} requests, ${churner.stats.churnCancels} cancels, ${churner.stats.churnBytesReceived} bytes received`);
+    expect(churner.stats.churnBytesReceived, 'piece bytes uploaded to the churner').toBe(0);
+    for (const snap of row.snaps) {
+      const p = snap.peers.find((x) => x.peerId === churner.peerId);
+      expect(p?.uploaded ?? 0).toBe(0);
+      expect(p?.banned).toBe(true);
+    }
+  });
+
+  test('a peer that sends a 0-byte frame is struck for it and banned (a stranger)', async ({ browser }) => {
+    const peer = await nodePeer('zero-frame');
+    nodes.push(peer);
+    const row = await runTabs(browser, pages);
+    await expectRightBytesNoHonestStrikes(row, [peer.peerId]);
+    for (const t of row.tabs) {
+      const log = await peerEvents(t.page.page);
+      expect(log.strikes.filter((s) => s.peerId === peer.peerId).map((s) => s.reason)).toEqual(['empty frame']);
+      expect(log.bans.map((b) => b.peerId)).toContain(peer.peerId);
+    }
+  });
+
+  test('a peer that sends a 300 KiB frame: its channel dies, the tabs finish in time and do not offer to it again', async ({ browser }) => {
+    const peer = await nodePeer('oversize-frame');
+    nodes.push(peer);
+    const row = await runTabs(browser, pages);
+    expectInTime(row, 'oversize frame');
+    await expectRightBytesNoHonestStrikes(row, [peer.peerId]);
+    // It re-announces every 500 ms and offers again; each tab linked to it once (its relink
+    // back-off, 10 s and doubling, outlasts the test).
+    await new Promise((r) => setTimeout(r, 3000));
+    await peer.sync();
+    for (const t of row.tabs) expect(peer.linkOpensWith(t.peerId).length, `links opened with tab ${t.peerId.slice(0, 8)}`).toBeLessThanOrEqual(1);
+  });
+
+  test('a 300 KiB frame that does reach the tab is a violation: the sender is banned', async ({ browser }) => {
+    const peer = await nodePeer('oversize-frame', { deliverOversize: true });
+    nodes.push(peer);
+    const row = await runTabs(browser, pages);
+    await expectRightBytesNoHonestStrikes(row, [peer.peerId]);
+    for (const t of row.tabs) {
+      const log = await peerEvents(t.page.page);
+      expect(log.strikes.find((s) => s.peerId === peer.peerId)?.reason).toMatch(/frame of \d+ bytes is too large/);
+      expect(log.bans.map((b) => b.peerId)).toContain(peer.peerId);
+    }
+  });
+
+  test('a liar banned and back under new peer IDs costs each tab at most 4 bad pieces', async ({ browser }) => {
+    const liar = await nodePeer('flip', { rotate: 30 });
+    nodes.push(liar);
+    const row = await runTabs(browser, pages);
+    expectInTime(row, 'rotating liar');
+    await liar.sync();
+    const ids = liar.peerIds();
+    await expectRightBytesNoHonestStrikes(row, ids);
+    console.log(`rotating liar: ${ids.length} peer IDs; bad pieces per tab ${row.snaps.map((s) => s.piecesRejected).join(', ')}; banned per tab ${row.snaps.map((s) => s.peersBanned).join(', ')}`);
+    for (const snap of row.snaps) {
+      expect(snap.piecesRejected, 'bad pieces taken from the liar').toBeLessThanOrEqual(4);
+      expect(snap.peersBanned).toBeGreaterThanOrEqual(1);
+    }
+  });
+
+  test('an honest but slow peer (256 KiB/s) is used for what it gives, never struck, dropped or banned', async ({ browser }) => {
+    const slow = await nodePeer('slow', { shapeTiming: { slowEveryMs: 250 } });
+    nodes.push(slow);
+    const row = await runTabs(browser, pages);
+    expectInTime(row, 'honest slow peer');
+    await expectRightBytesNoHonestStrikes(row, []);
+    const given = row.snaps.map((s) => s.peers.find((x) => x.peerId === slow.peerId));
+    console.log(`slow honest peer gave ${given.map((p) => p?.piecesFrom ?? 0).join(', ')} pieces`);
+    expect(given.reduce((n, p) => n + (p?.piecesFrom ?? 0), 0), 'pieces from the slow peer, both tabs').toBeGreaterThanOrEqual(1);
+    for (const p of given) {
+      expect(p?.strikes ?? 0).toBe(0);
+      expect(p?.banned ?? false).toBe(false);
+      expect(p?.drops ?? 0).toBe(0);
+    }
+  });
+});
