@@ -49,6 +49,7 @@ const MODULES: ModuleEntry[] = [
   { name: 'swarm-offload', file: './swarm-offload.js', load: () => importOptional<BenchModule>('./swarm-offload.js', 'swarmOffload') },
   { name: 'first-piece', file: './first-piece.js', load: async () => (await import('./first-piece.js')).firstPieceBench },
   { name: 'memory', file: './memory.js', load: async () => (await import('./memory.js')).memoryBench },
+  { name: 'hostage', file: './hostage.js', load: async () => (await import('./hostage.js')).hostageBench },
 ];
 
 /** The headline figures, and the modules each needs. */
@@ -62,6 +63,11 @@ const HEADLINE: Record<string, string[]> = {
   first_piece_p95_s: ['first-piece'],
   memory_1g_vs_128m: ['memory'],
   heap_peak_mib: ['memory'],
+  stall_time_vs_clean: ['hostage'],
+  upload_amplification: ['hostage'],
+  liar_rotating_bad_pieces_per_tab: ['hostage'],
+  liar_rotating_time_vs_clean: ['hostage'],
+  honest_newcomer_first_piece_vs_before: ['hostage'],
 };
 
 /** Figure, its reference and their ratio (ratio = figure / reference unless said otherwise). */
@@ -70,6 +76,8 @@ const COMPARISONS: Array<{ figure: string; reference: string; ratio: string; not
   { figure: 'transfer_client_mbps', reference: 'transfer_raw_mbps', ratio: 'transfer_vs_raw', note: 'tab to tab: tabswarm vs raw RTCDataChannel (MB/s)' },
   { figure: 'transfer_client_mbps', reference: 'webtorrent_mbps', ratio: 'transfer_vs_webtorrent', note: 'tab to tab: tabswarm vs WebTorrent (MB/s)' },
   { figure: 'memory_peak_rss_1g_mib', reference: 'memory_peak_rss_128m_mib', ratio: 'memory_1g_vs_128m', note: 'tab renderer peak RSS: large file vs small (MiB)' },
+  { figure: 'liar_rotating_time_s', reference: 'hostage_clean_s', ratio: 'liar_rotating_time_vs_clean', note: 'two tabs: with a liar coming back under new IDs vs no such peer (s)' },
+  { figure: 'first_piece_with_probation_s', reference: 'first_piece_without_probation_s', ratio: 'honest_newcomer_first_piece_vs_before', note: "a newcomer's first piece: probation vs none (s)" },
 ];
 
 const { values: args } = parseArgs({

@@ -1,9 +1,10 @@
 /**
  * The liars of `--liars K`: Node WebRTC peers (test/helpers/node-peer.ts, each in a child
  * process) that run the core's Swarm and PeerSession over the real Arrays service and real
- * WebRTC (@roamhq/wrtc), hold every piece, and corrupt each one they serve (behaviour 'flip':
- * the first byte of every piece inverted). Honest peers hash every piece, strike the sender of
- * a bad one, and ban it at the third strike.
+ * WebRTC (node-datachannel, each at an address of its own), hold every piece, and corrupt each
+ * one they serve (behaviour 'flip': the first byte of every piece inverted). Honest peers hash
+ * every piece, strike the sender of a bad one, and ban it: at once, since a liar that never
+ * delivered a good piece is a stranger on probation.
  */
 import { startNodePeer, type NodePeer } from '../test/helpers/node-peer.js';
 import type { SwarmContent } from './content.js';

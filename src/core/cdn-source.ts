@@ -101,9 +101,9 @@ export class CdnSource implements PieceSource {
     this.retryAt = 0;
   }
 
-  /** What the CDN delivers with every slot busy (bytes per second); 0 until a request completed. */
-  get capacityBytesPerSec(): number {
-    return this.requestRate * this.config.cdnRequestsInFlight;
+  /** What one CDN request delivers (bytes per second, averaged); 0 until a request completed. */
+  get requestBytesPerSec(): number {
+    return this.requestRate;
   }
 
   async fetch(index: number, length: number): Promise<Uint8Array> {

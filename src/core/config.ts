@@ -1,6 +1,6 @@
 /**
  * Client configuration: every tunable of the download engine, with its default, in one
- * place. Components take only the `Pick<>` they use. docs/configuration.md mirrors this.
+ * place. Components take only the `Pick<>` they use. docs/controls.md mirrors this.
  */
 import { GROUP_ID_RE, type DownloadMode } from '../protocol/arrays-messages.js';
 
@@ -41,10 +41,11 @@ export interface ClientConfig {
    */
   peerRequestsInFlight: number;
   /**
-   * Once the HTTP delay is over, the CDN also takes pieces that healthy peers hold but nobody
-   * is fetching while the peers deliver less than this share of the CDN's rate (both measured
-   * over the last 3 s; before the CDN's rate is known, 4 × `minPeerBytesPerSec`). Peers that
-   * keep up are never undercut; a slow one does not set the pace of the whole download.
+   * A peer that delivers a piece slower than this share of what one CDN request delivers
+   * (before any CDN request completed: slower than 4 × `minPeerBytesPerSec`) is slow: it is
+   * still asked for pieces, but the pieces only slow peers hold count as held by no one, so
+   * once the HTTP delay is over the CDN takes them. A slow peer does not set the pace of the
+   * whole download; peers that keep up are never undercut.
    * @default 0.25
    */
   peerShareOfCdnRate: number;
@@ -58,7 +59,8 @@ export interface ClientConfig {
    * cannot deliver at the minimum rate are not waited for). A request sent while the peer
    * already owed us B bytes must be complete within `peerDeadlineGraceMs` plus
    * (B + the piece's length) at this rate, or it is cancelled and the peer has a miss; a peer
-   * delivering below it lags (see `peerIdleMs`).
+   * delivering below it lags (see `peerIdleMs`). A download with no CDN (a classroom share)
+   * has nothing better to go to, and uses an eighth of it.
    * @default 131072
    */
   minPeerBytesPerSec: number;
@@ -70,10 +72,12 @@ export interface ClientConfig {
   peerDeadlineGraceMs: number;
   /**
    * A peer that owes us data and has sent nothing for this long lags: it is asked for nothing
-   * more until it completes a piece, the pieces it holds no longer keep the CDN (once the HTTP
-   * delay is over) or other peers from them, and what it was asked may be taken back and asked
-   * of another source. Each miss (a deadline passed, or a request taken back while it lagged)
-   * halves what it may be asked at once; at nothing it is dropped (`relinkBackoffMs`).
+   * more until it completes a piece, and the pieces it holds no longer keep the CDN (once the
+   * HTTP delay is over) from them. What it was asked may be taken back and asked of another
+   * source: by the CDN when it has nothing else to do, and, from a stranger, by a trusted peer
+   * that has nothing else to do. A lagging peer left with nothing to deliver is dropped
+   * (`relinkBackoffMs`); so is one whose missed deadlines halved what it may be asked down to
+   * nothing.
    * @default 1500
    */
   peerIdleMs: number;
@@ -93,13 +97,15 @@ export interface ClientConfig {
    * Bytes we may upload to one peer that bought it nothing new (pieces it cancelled part-way,
    * pieces sent whole before and asked again), beyond which such a request is a violation.
    * Together with "never a piece it announced" this bounds what a peer can make us upload to
-   * the file once plus this.
-   * @default 4194304
+   * the file once plus this. An honest peer wastes a few pieces at most per link (it gives up
+   * on a sender only after misses, each halving what it asks, and then drops it).
+   * @default 16777216
    */
   uploadWasteBytes: number;
   /**
-   * CANCELs one peer may send at once (a token bucket's size), refilled at `peerCancelsPerSec`;
-   * each CANCEL past it is a violation (request/cancel churn).
+   * Quick CANCELs (within 1 s of their REQUEST, LIMITS.quickCancelMs) one peer may send at once
+   * (a token bucket's size), refilled at `peerCancelsPerSec`; each one past it is a violation
+   * (request/cancel churn). Later CANCELs are free: an honest peer cancels a slow sender.
    * @default 32
    */
   peerCancelBurst: number;
@@ -282,7 +288,7 @@ export const DEFAULT_CONFIG: Readonly<ClientConfig> = Object.freeze({
   peerIdleMs: 1500,
   strangerRequestsInFlight: 1,
   strangerStrikesToBan: 1,
-  uploadWasteBytes: 4 * 1024 * 1024,
+  uploadWasteBytes: 16 * 1024 * 1024,
   peerCancelBurst: 32,
   peerCancelsPerSec: 1,
   relinkBackoffMs: 10_000,

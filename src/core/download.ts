@@ -129,12 +129,19 @@ export class Download {
   /** Sources whose copy of a piece failed verification: that piece is asked of someone else. */
   private readonly failedFrom = new Map<number, Set<string>>();
   /**
-   * How many healthy peers (ready, not lagging: PeerSession.healthy) hold each piece. A piece
-   * held only by lagging peers counts as held by nobody: the CDN and rarest-first treat it so.
+   * How many useful peers hold each piece: ready, not lagging (PeerSession.healthy) and not
+   * slow (`slow`). A piece held only by lagging or slow peers counts as held by nobody: the CDN
+   * (once the HTTP delay is over) and rarest-first treat it so.
    */
   private readonly availability: Uint16Array;
   /** The sessions whose pieces are counted in `availability`. */
   private readonly counted = new Set<PeerSession>();
+  /**
+   * Peers slower per piece than `peerShareOfCdnRate` of one CDN request (with hysteresis: they
+   * leave the set above 1.5 times that). Still asked for pieces, within their window; but the
+   * pieces only they hold go to the CDN, so a slow peer does not set the download's pace.
+   */
+  private readonly slow = new Set<PeerSession>();
   private readonly sessions = new Map<string, PeerSession>();
   private readonly cdn: CdnSource | undefined;
   private readonly swarm: Swarm | undefined;
@@ -372,7 +379,9 @@ export class Download {
         readPiece: this.servePiece,
         uploads: this.opts.bandwidth,
       },
-      this.config,
+      // With no CDN there is nothing better to go to: a peer is waited for down to an eighth of
+      // the minimum rate (a stalled one still is not).
+      this.cdn ? this.config : { ...this.config, minPeerBytesPerSec: this.config.minPeerBytesPerSec / 8 },
     );
     this.sessions.set(session.id, session);
     const peerStats = this.stats.peer(session.id);
@@ -414,7 +423,7 @@ export class Download {
 
   /** Counts (or stops counting) the session's pieces in `availability`, as its health says. */
   private recount(session: PeerSession): void {
-    if (session.healthy && this.sessions.get(session.id) === session) {
+    if (this.useful(session) && this.sessions.get(session.id) === session) {
       if (this.counted.has(session)) return;
       this.counted.add(session);
       for (let i = 0; i < this.pieceCount; i++) if (session.holds(i)) this.availability[i]!++;
@@ -423,7 +432,24 @@ export class Download {
     }
   }
 
+  /**
+   * Healthy, trusted (it delivered a verified piece: a stranger's claims count for nothing yet)
+   * and not slower per piece than the CDN's threshold (see `slow`).
+   */
+  private useful(session: PeerSession): boolean {
+    if (!session.healthy || !session.pace.isTrusted) return false;
+    const rate = session.pace.bytesPerSec;
+    const cdnRate = this.cdn?.requestBytesPerSec ?? 0;
+    // No CDN to take over: nobody is too slow. A peer not measured yet is not slow.
+    if (!this.cdn || rate === 0) return !this.slow.has(session);
+    const threshold = cdnRate > 0 ? cdnRate * this.config.peerShareOfCdnRate : 4 * this.config.minPeerBytesPerSec;
+    if (rate < threshold) this.slow.add(session);
+    else if (rate > 1.5 * threshold) this.slow.delete(session);
+    return !this.slow.has(session);
+  }
+
   private uncount(session: PeerSession): void {
+    this.slow.delete(session);
     if (!this.counted.delete(session)) return;
     for (let i = 0; i < this.pieceCount; i++) if (session.holds(i) && this.availability[i]! > 0) this.availability[i]!--;
   }
@@ -476,8 +502,10 @@ export class Download {
       while (session.freeSlots() > 0) {
         const usable = (k: number) => session.has(k) && !this.failedFrom.get(k)?.has(session.id);
         let i = pickRarest(state, usable, order);
-        // Nothing new for it: it may take over a piece a lagging peer was asked for.
-        if (i < 0) i = this.takeBack(usable);
+        // Nothing new for it: a trusted peer may take over a piece a lagging stranger was asked
+        // for. (A trusted peer that lags is waited for until its deadline, or relieved by the
+        // CDN: honest peers of an overloaded swarm must not take pieces from each other in turn.)
+        if (i < 0 && session.pace.isTrusted) i = this.takeBack(usable, true);
         if (i < 0) break;
         this.request(i, session);
       }
@@ -505,31 +533,32 @@ export class Download {
     for (const session of this.sessions.values()) {
       if (!session.ready) continue;
       session.checkPace();
-      if (session.healthy !== this.counted.has(session)) this.recount(session);
+      if (this.useful(session) !== this.counted.has(session)) this.recount(session);
       next = Math.min(next, session.nextPaceCheckAt());
     }
     if (next < Infinity) this.wakeIn(next - Date.now());
   }
 
-  /** A piece in flight with a lagging peer that `usable` accepts (see takeBack); -1 if none. */
-  private laggingRequest(usable: (index: number) => boolean): number {
+  /** A piece in flight with a lagging peer (a stranger, with `strangers`) that `usable` accepts; -1 if none. */
+  private laggingRequest(usable: (index: number) => boolean, strangers: boolean): number {
     for (const [i, { source }] of this.inFlight) {
-      if (source instanceof PeerSession && !source.healthy && usable(i)) return i;
+      if (source instanceof PeerSession && source.ready && source.pace.isLagging && (!strangers || !source.pace.isTrusted) && usable(i)) return i;
     }
     return -1;
   }
 
   /**
    * A piece in flight with a lagging peer that `usable` accepts, taken back from that peer (a
-   * CANCEL; a miss for it) so that the caller can ask another source; -1 if none. One source
-   * per piece still holds: the lagging peer's copy is dropped if it comes after all.
+   * CANCEL) so that the caller can ask another source; -1 if none. One source per piece still
+   * holds: the lagging peer's copy is dropped if it comes after all. A lagging peer left with
+   * nothing to deliver is dropped.
    */
-  private takeBack(usable: (index: number) => boolean): number {
-    const i = this.laggingRequest(usable);
+  private takeBack(usable: (index: number) => boolean, strangers = false): number {
+    const i = this.laggingRequest(usable, strangers);
     const from = i < 0 ? undefined : this.inFlight.get(i)?.source;
     if (!(from instanceof PeerSession)) return -1;
     this.inFlight.delete(i);
-    if (from.reassign(i)) this.dropPeer(from, 'lagged until nothing was left to ask of it');
+    if (from.reassign(i)) this.dropPeer(from, 'it lags, and everything asked of it went to other sources');
     return i;
   }
 
@@ -590,20 +619,6 @@ export class Download {
     return (bytes * 1000) / Math.max(1, now - from);
   }
 
-  /**
-   * Whether the peers deliver too little to keep the CDN off the pieces they hold: less than
-   * `peerShareOfCdnRate` of what the CDN delivers, or, before the CDN has delivered anything,
-   * less than 4 × `minPeerBytesPerSec`. Then, once the HTTP delay is over, the CDN takes pieces
-   * that a healthy but slow peer holds and nobody is fetching (an honest peer at 256 KiB/s is
-   * used for what it gives, not waited for).
-   */
-  private peersTooSlow(cdn: CdnSource, now: number): boolean {
-    const cap = this.opts.bandwidth?.cdnLimit(this.priority).bytesPerSec ?? 0;
-    const cdnRate = cap > 0 && cdn.capacityBytesPerSec > 0 ? Math.min(cap, cdn.capacityBytesPerSec) : cdn.capacityBytesPerSec;
-    const floor = cdnRate > 0 ? cdnRate * this.config.peerShareOfCdnRate : 4 * this.config.minPeerBytesPerSec;
-    return this.peerRate(now) < floor;
-  }
-
   /** The HTTP delay is over: the top-up's bucket no longer limits anything. */
   private endTopUp(): void {
     if (!this.topUp || (this.topUp.bytesPerSec === 0 && !this.topUp.isPaused)) return;
@@ -641,14 +656,13 @@ export class Download {
       const inOrder = size === 1;
       let i = pickForCdn(state, ours, { inOrder });
       if (i < 0 && (inOrder || peersStalled || topUp)) i = pickForCdn(state, undefined, { inOrder });
-      // A top-up makes up for slow peers: it may take a piece they hold (not one asked of them);
-      // so may the CDN once the HTTP delay is over, when the peers are too slow.
-      if (i < 0 && (topUp || this.peersTooSlow(cdn, now))) i = pickForCdn(state, undefined, { inOrder, evenIfHeld: true });
+      // A top-up makes up for slow peers: it may take a piece they hold (not one asked of them).
+      if (i < 0 && topUp) i = pickForCdn(state, undefined, { inOrder, evenIfHeld: true });
       // Waiting for bandwidth holds a slot, not a piece: ask again (pick afresh) when it passes.
       if (i >= 0 && !cdn.admit(pieceLength(this.metadata, i))) continue;
       // Nothing else for the CDN: it takes over what a lagging peer was asked for.
       if (i < 0) {
-        const lagging = this.laggingRequest(() => true);
+        const lagging = this.laggingRequest(() => true, false);
         if (lagging < 0) break;
         if (!cdn.admit(pieceLength(this.metadata, lagging))) continue;
         i = this.takeBack((k) => k === lagging);

@@ -6,7 +6,8 @@
  *   yet) gets `strangerRequestsInFlight` (1: probation). Each verified piece widens the window,
  *   doubling until the first miss and by one after, up to `peerRequestsInFlight` and to what
  *   the peer's measured rate drains in PIPELINE_SECONDS, so a slow peer never holds more than
- *   a couple of seconds of the download. Each miss halves it; at 0 the peer is dropped.
+ *   a couple of seconds of the download. Each missed deadline halves it; at 0 the peer is
+ *   dropped.
  * - **Deadlines** (DO: peers that cannot deliver at the minimum rate are not waited for). A
  *   request sent when `bytesAhead` bytes were already owed by the peer must be complete by
  *   `sentAt + peerDeadlineGraceMs + (bytesAhead + length) / minPeerBytesPerSec`; past it the
@@ -14,8 +15,9 @@
  * - **Lagging.** A peer that owes us data and has sent nothing for `peerIdleMs`, or has
  *   delivered less than `minPeerBytesPerSec` since it became busy (after the grace), lags.
  *   A lagging peer gets no new request, the pieces it holds stop keeping others (the CDN
- *   included) from them, and what it was asked may be taken by another source (a steal,
- *   also a miss). It stops lagging only when it completes a piece.
+ *   included) from them, and what it was asked may be taken back for another source (the
+ *   scheduler's rule: core/download.ts); once nothing is left to ask of it, it is dropped. It
+ *   stops lagging only when it completes a piece.
  */
 import type { ClientConfig } from './config.js';
 
@@ -42,7 +44,7 @@ export class PeerPace {
   /** When the last piece completed (the next piece's service starts no earlier). */
   private lastCompleteAt = 0;
   private lagging = false;
-  /** Deadline misses and steals while lagging, over the session. */
+  /** Deadlines missed, over the session. */
   misses = 0;
 
   constructor(private readonly config: PaceConfig) {
@@ -121,7 +123,7 @@ export class PeerPace {
     this.window = Math.min(max, this.missed ? this.window + 1 : Math.max(2, this.window * 2));
   }
 
-  /** A deadline passed, or a lagging request was taken by another source. True: drop the peer. */
+  /** A deadline passed. True: drop the peer (its window is down to nothing). */
   miss(): boolean {
     this.misses++;
     this.missed = true;

@@ -103,6 +103,8 @@ export class PeerSession implements PieceSource {
   /** The piece whose chunks are arriving: a sender sends one piece's chunks back to back. */
   private receiving: PendingRequest | undefined;
   private readonly uploadQueue: number[] = [];
+  /** When each queued or outgoing piece was asked for (ms): a CANCEL soon after is churn. */
+  private readonly askedAt = new Map<number, number>();
   private uploading = false;
   /** The piece whose chunks are going out, and whether the remote cancelled it meanwhile. */
   private sendingIndex = -1;
@@ -223,17 +225,15 @@ export class PeerSession implements PieceSource {
 
   /**
    * Takes a request back to ask another source (the scheduler's steal): CANCEL, and the fetch
-   * rejects with kind 'aborted'. A peer that lags when this happens has a miss. True when the
-   * peer should be dropped (its window is down to nothing).
+   * rejects with kind 'aborted'. True when the peer should be dropped: it lags and has nothing
+   * left to deliver (it is not waited for).
    */
   reassign(index: number): boolean {
     const p = this.pending.get(index);
     if (!p) return false;
-    const lagging = this.pace.isLagging;
     this.cancelRequest(p);
-    const drop = lagging && this.pace.miss();
     p.reject(new TabswarmError('aborted', `piece ${index} taken back from peer ${this.id}, which lags`));
-    return drop;
+    return this.pace.isLagging && this.pending.size === 0;
   }
 
   /** A piece from this peer passed verification: its window grows, and it is no stranger. */
@@ -285,6 +285,7 @@ export class PeerSession implements PieceSource {
     }
     this.pending.clear();
     this.uploadQueue.length = 0;
+    this.askedAt.clear();
     this.readAhead = undefined;
     this.uploadAbort.abort();
     this.events.emit('closed', undefined);
@@ -305,7 +306,10 @@ export class PeerSession implements PieceSource {
   /** Uploads went off: refuse what is queued (the piece being sent is cut short by the pump). */
   private refuseQueued(): void {
     if (this.closed) return;
-    for (const index of this.uploadQueue.splice(0)) this.sendFrame(encodeReject(index));
+    for (const index of this.uploadQueue.splice(0)) {
+      this.askedAt.delete(index);
+      this.sendFrame(encodeReject(index));
+    }
     this.readAhead = undefined;
   }
 
@@ -397,6 +401,7 @@ export class PeerSession implements PieceSource {
       return this.violation('too many outstanding requests');
     }
     this.uploadQueue.push(index);
+    this.askedAt.set(index, this.now());
     void this.pumpUploads();
   }
 
@@ -406,10 +411,12 @@ export class PeerSession implements PieceSource {
    * sent whole or never asked changes nothing. Every CANCEL takes from the churn budget.
    */
   private onCancel(index: number): void {
-    const churn = this.budget.cancel(this.now());
+    const asked = this.askedAt.get(index);
+    const churn = this.budget.cancel(this.now(), asked === undefined ? undefined : this.now() - asked);
     const at = this.uploadQueue.indexOf(index);
     if (at >= 0) {
       this.uploadQueue.splice(at, 1);
+      this.askedAt.delete(index);
       if (this.readAhead?.index === index) this.readAhead = undefined;
       this.sendFrame(encodeReject(index));
     } else if (index === this.sendingIndex) {
@@ -498,10 +505,13 @@ export class PeerSession implements PieceSource {
         if (next !== undefined) this.readAhead = { index: next, data: this.read(next) };
         // No data (our storage failed), or the remote has announced it since it asked: REJECT.
         if (!data || this.remoteHave.has(index) || this.sendingCancelled) {
+          this.askedAt.delete(index);
           this.sendFrame(encodeReject(index));
           continue;
         }
-        if (!(await this.sendPiece(index, data))) return;
+        const ok = await this.sendPiece(index, data);
+        this.askedAt.delete(index);
+        if (!ok) return;
       }
     } finally {
       this.uploading = false;

@@ -99,11 +99,12 @@ export interface PeerLink {
   /** Bytes queued and not yet sent. */
   readonly bufferedAmount: number;
   /**
-   * The remote's network address as this side's connection sees it (the remote candidate of
-   * the selected pair), once open; undefined when unknown. Optional: a transport without it
-   * never has a peer refused by address.
+   * Once open: the remote's network address as this side's connection sees it (the remote
+   * candidate of the selected pair; undefined when unknown), and every address this side
+   * offered (its local candidates). Optional: a transport without it never has a peer refused
+   * by address.
    */
-  remoteAddress?(): Promise<string | undefined>;
+  addresses?(): Promise<{ local: string[]; remote: string | undefined }>;
   close(): void;
   on<K extends keyof PeerLinkEvents>(event: K, listener: (payload: PeerLinkEvents[K]) => void): () => void;
 }

@@ -42,7 +42,10 @@ export interface PeerStatus {
   UploadBps: number;
   PiecesFrom: number;
   Strikes: number;
+  /** Requests that passed their deadline (docs/protocol.md, "Deadlines"). */
   Timeouts: number;
+  /** Times the tab dropped the peer for lagging: slow or stalled, not dishonest. */
+  Drops: number;
   Banned: boolean;
   Connected: boolean;
 }
@@ -175,6 +178,7 @@ export function downloadStatus(d: StatusSource, ctx: StatusContext): DownloadSta
         PiecesFrom: p.piecesFrom,
         Strikes: p.strikes,
         Timeouts: p.timeouts,
+        Drops: p.drops,
         Banned: p.banned,
         Connected: p.connected,
       };

@@ -6,7 +6,9 @@
  * Who it will not link to:
  * - a banned peer, for the rest of the session (the ban is reported to the Arrays service);
  * - in LAN and group modes, any peer at an address (its WebRTC remote address) where a peer it
- *   banned was: a liar that comes back under a new peer ID is refused, and banned too;
+ *   banned was: a liar that comes back under a new peer ID is refused, and banned too. An
+ *   address that is also this side's own (another tab or browser of the same device) is never
+ *   kept: it would take every honest tab of the device with it;
  * - for a while, a peer whose link closed for any reason but a ban or two seeds parting (it was
  *   dropped for lagging, its channel died, it never opened): `relinkBackoffMs`, doubling with
  *   every further close up to `maxRelinkBackoffMs`, both for our offers and for its offers.
@@ -283,15 +285,16 @@ export class Swarm {
       if (this.stopped || this.links.get(remoteId) !== entry) return link.close();
       entry.open = true;
       const book = this.addressBook;
-      if (!book || !link.remoteAddress) return this.opts.onLink(link);
+      if (!book || !link.addresses) return this.opts.onLink(link);
       // With no banned address yet the link is used at once, and its address looked up for a
       // later ban; otherwise nothing goes over it before its address is checked.
       const checkFirst = book.size > 0;
       if (!checkFirst) this.opts.onLink(link);
       void link
-        .remoteAddress()
-        .catch(() => undefined)
-        .then((address) => this.addressKnown(remoteId, entry, address, checkFirst));
+        .addresses()
+        .catch(() => ({ local: [] as string[], remote: undefined }))
+        // The same device: nothing to tell a liar from the honest tabs beside it by.
+        .then(({ local, remote }) => this.addressKnown(remoteId, entry, remote !== undefined && local.includes(remote) ? undefined : remote, checkFirst));
     });
     link.on('close', () => {
       clearTimeout(timer);

@@ -8,11 +8,14 @@
  *   of a piece already sent whole. Once the waste passes `uploadWasteBytes`, a request for a
  *   piece we already started sending it is a violation and refused. So what one peer can make
  *   us send is at most the file once plus `uploadWasteBytes` plus one piece.
- * - CANCELs go through a token bucket (`peerCancelBurst`, refilled at `peerCancelsPerSec`):
- *   past it each CANCEL is a violation (request/cancel churn).
+ * - A CANCEL that comes within LIMITS.quickCancelMs of its REQUEST (or names nothing asked)
+ *   takes a token from a bucket (`peerCancelBurst`, refilled at `peerCancelsPerSec`): past it
+ *   each is a violation (request/cancel churn). An honest receiver cancels only a sender that
+ *   was silent or slow for longer (PeerPace), and that costs it nothing here.
  */
 import { Bitfield } from './bitfield.js';
 import type { ClientConfig } from './config.js';
+import { LIMITS } from '../protocol/limits.js';
 import { TokenBucket } from '../protocol/token-bucket.js';
 
 export type UploadBudgetConfig = Pick<ClientConfig, 'uploadWasteBytes' | 'peerCancelBurst' | 'peerCancelsPerSec'>;
@@ -50,9 +53,13 @@ export class UploadBudget {
     return undefined;
   }
 
-  /** A CANCEL arrived (whatever it names). */
-  cancel(now: number): BudgetVerdict {
-    return this.cancels.take(now) ? undefined : `more than ${this.config.peerCancelBurst} CANCELs at over ${this.config.peerCancelsPerSec}/s`;
+  /**
+   * A CANCEL arrived, `sinceRequestMs` after the REQUEST it withdraws (undefined: it withdraws
+   * nothing we were asked and have not answered).
+   */
+  cancel(now: number, sinceRequestMs: number | undefined): BudgetVerdict {
+    if (sinceRequestMs !== undefined && sinceRequestMs >= LIMITS.quickCancelMs) return undefined;
+    return this.cancels.take(now) ? undefined : `more than ${this.config.peerCancelBurst} quick CANCELs at over ${this.config.peerCancelsPerSec}/s`;
   }
 
   /** A send of piece `index` ended after `bytes` bytes; `whole`: it went out to its last byte. */

@@ -32,4 +32,9 @@ export const LIMITS = {
    * data) must fit in one 256 KiB data-channel message, Chromium's largest.
    */
   maxWireChunk: 256 * 1024 - 9,
+  /**
+   * A CANCEL that comes sooner than this after its REQUEST (ms) is churn: a receiver gives up
+   * on a request only after the sender was silent or slow for longer (docs/protocol.md §5).
+   */
+  quickCancelMs: 1000,
 } as const;

@@ -178,7 +178,7 @@ function createLink(remoteId: string, initiator: boolean, iceServers: RTCIceServ
     get bufferedAmount() {
       return channel?.bufferedAmount ?? 0;
     },
-    remoteAddress: () => remoteAddressOf(peer),
+    addresses: () => addressesOf(peer),
     close() {
       finish('closed locally');
     },
@@ -195,16 +195,18 @@ function createLink(remoteId: string, initiator: boolean, iceServers: RTCIceServ
 }
 
 /**
- * The remote candidate's address of the connection's selected pair (getStats), or undefined.
- * In LAN and group modes a tab refuses peers at the address of a peer it banned (core/swarm.ts).
+ * The remote candidate's address of the connection's selected pair, and the addresses of
+ * every local candidate (getStats). In
+ * LAN and group modes a tab refuses peers at the address of a peer it banned (core/swarm.ts).
  */
-async function remoteAddressOf(peer: SimplePeer.Instance | undefined): Promise<string | undefined> {
+async function addressesOf(peer: SimplePeer.Instance | undefined): Promise<{ local: string[]; remote: string | undefined }> {
   const pc = (peer as unknown as { _pc?: RTCPeerConnection } | undefined)?._pc;
-  if (!pc) return undefined;
+  if (!pc) return { local: [], remote: undefined };
   interface Stat {
     type?: string;
     selectedCandidatePairId?: string;
     remoteCandidateId?: string;
+    localCandidateId?: string;
     nominated?: boolean;
     state?: string;
     address?: string;
@@ -215,6 +217,10 @@ async function remoteAddressOf(peer: SimplePeer.Instance | undefined): Promise<s
   report.forEach((r: Stat) => stats.push(r));
   const selectedId = stats.find((r) => r.type === 'transport' && r.selectedCandidatePairId)?.selectedCandidatePairId;
   const pair = (selectedId ? (report.get(selectedId) as Stat | undefined) : undefined) ?? stats.find((r) => r.type === 'candidate-pair' && r.nominated && r.state === 'succeeded');
-  const remote = pair?.remoteCandidateId ? (report.get(pair.remoteCandidateId) as Stat | undefined) : undefined;
-  return remote?.address || remote?.ip || undefined;
+  const candidate = (id: string | undefined): string | undefined => {
+    const c = id ? (report.get(id) as Stat | undefined) : undefined;
+    return c?.address || c?.ip || undefined;
+  };
+  const local = stats.filter((r) => r.type === 'local-candidate').map((r) => r.address || r.ip || '').filter((a) => a !== '');
+  return { local, remote: candidate(pair?.remoteCandidateId) };
 }

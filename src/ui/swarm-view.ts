@@ -42,7 +42,9 @@ export class SwarmView {
               ? `${short(p.peerId)} left`
               : p.event === 'strike'
                 ? `Strike against ${short(p.peerId)}: ${p.reason ?? ''}`
-                : `${short(p.peerId)} banned: ${p.reason ?? ''}`;
+                : p.event === 'dropped'
+                  ? `${short(p.peerId)} dropped, not waited for (no strike): ${p.reason ?? ''}`
+                  : `${short(p.peerId)} banned: ${p.reason ?? ''}`;
         this.log(p.event, text);
       }),
       d.on('arrays', (a) =>
@@ -114,7 +116,7 @@ export class SwarmView {
       if (p.Banned) tr.className = 'banned';
       const cells = [
         p.PeerId.slice(0, 8),
-        p.Banned ? 'banned' : p.Connected ? 'connected' : 'gone',
+        p.Banned ? 'banned' : p.Connected ? 'connected' : p.Drops > 0 ? 'dropped' : 'gone',
         formatBytes(p.BytesFrom),
         formatBytes(p.BytesTo),
         `↓ ${formatRate(p.DownloadBps)} · ↑ ${formatRate(p.UploadBps)}`,

@@ -60,12 +60,13 @@ test('npm run swarm: 3 browser peers and a liar; every copy verified, the liar b
     expect(p.state).toBe('complete');
     expect(p.bytesFromPeers + p.bytesFromCdn, `peer ${p.peer}'s bytes from peers and the CDN`).toBe(fileBytes);
     expect(p.seconds).toBeGreaterThan(0);
-    // Banned at the third strike (strikesToBan), and only the liar.
+    // Banned, and only the liar: at its first bad piece, since it never delivered a good one
+    // (a stranger is on probation), or at the third strike (strikesToBan) had it done so.
     expect(p.bannedPeers, `peer ${p.peer} banned the liar, and no one else: ${JSON.stringify(p.strikeLog)}`).toEqual([liar]);
     expect(p.strikeLog.every((s) => s.peerId === liar), `peer ${p.peer} struck only the liar`).toBe(true);
     expect(p.banned).toBe(true);
     expect(p.bansGiven).toBe(1);
-    expect(p.strikesGiven).toBeGreaterThanOrEqual(3);
+    expect(p.strikesGiven).toBeGreaterThanOrEqual(1);
   }
   // The totals add up: what the peers got, and what the CDN origin served at least once.
   expect(report.totals.bytesFromPeers + report.totals.bytesFromCdn).toBe(3 * fileBytes);

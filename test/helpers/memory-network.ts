@@ -14,6 +14,8 @@ export class MemoryNetwork {
   private nextLink = 0;
   /** Bytes carried by all links, by sender. */
   readonly sentBy = new Map<string, number>();
+  /** Each peer's network address, as the other end of a link sees it (`PeerLink.addresses`); unset: none known. */
+  readonly addressOf = new Map<string, string>();
 
   signaling(peerId: string): MemorySignaling {
     const s = new MemorySignaling(this, peerId);
@@ -129,6 +131,11 @@ export class MemoryLink implements PeerLink {
 
   /** What the link reports as queued; tests raise it to simulate a full send buffer. */
   buffered = 0;
+
+  async addresses(): Promise<{ local: string[]; remote: string | undefined }> {
+    const own = this.net.addressOf.get(this.localId);
+    return { local: own === undefined ? [] : [own], remote: this.net.addressOf.get(this.remoteId) };
+  }
 
   get bufferedAmount(): number {
     return this.buffered;

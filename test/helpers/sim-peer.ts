@@ -12,7 +12,7 @@ import type { MemoryCdn } from './memory-http.js';
 import type { MemoryNetwork } from './memory-network.js';
 import { MemoryStore } from './memory-store.js';
 import { createNodeHasher } from './node-hasher.js';
-import { Swarm } from '../../src/core/swarm.js';
+import { Swarm, bannedAddresses } from '../../src/core/swarm.js';
 import type { Bandwidth } from '../../src/core/bandwidth.js';
 import type { PeerLink } from '../../src/core/ports.js';
 import { createShaper, type Shape, type ShapeTiming, type Shaper } from './shapers.js';
@@ -47,6 +47,8 @@ export function startPeer(
     peering: options.peering ?? true,
     simpleReason: options.simpleReason,
     bandwidth: options.bandwidth,
+    // Each simulated tab keeps its own banned addresses, as a page does (createClient).
+    bannedAddresses: bannedAddresses(),
     config: { httpDelayMs: 50, announceIntervalMs: 200, ...options.config },
   });
   void download.start();

@@ -28,6 +28,15 @@ const FAST: Partial<ClientConfig> = { httpDelayMs: 100, peerIdleMs: 100, peerDea
 /** Timings of the shaped peers, scaled down the same way. */
 const TIMING = { trickleBytes: 1024, trickleEveryMs: 1000, slowEveryMs: 150 };
 
+/** Polls `cond` until true; fails after `ms`. */
+async function until(what: string, cond: () => boolean, ms = 10_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`timed out waiting until ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
 async function timed(p: SimPeer): Promise<number> {
   const t0 = Date.now();
   await waitFor(p.download, 'complete', 15_000);
@@ -60,8 +69,10 @@ describe('a peer that claims every piece and stalls holds no download hostage', 
       expect(st!.banned).toBe(false);
       expect(s.bytesFromCdn + s.bytesFromPeers).toBe(content.metadata.fileSize);
       // Unfixed, the tab waits for as long as the peer stays (the test's 15 s timeout). The
-      // bound: the time without it, plus the idle time to notice and a few scheduling turns.
-      expect(ms).toBeLessThan(cleanMs + 4 * FAST.peerIdleMs! + 300);
+      // bound is loose on purpose (the ratio is measured by the benchmark and the browser test,
+      // test/e2e/hostage.spec.ts): the time without it, plus the idle time to notice, plus slack
+      // for a loaded machine.
+      expect(ms).toBeLessThan(2 * cleanMs + 4 * FAST.peerIdleMs! + 1500);
     });
   }
 
@@ -141,5 +152,81 @@ describe('no upload amplification', () => {
     console.log(`churner: ${churner.stats().requests} requests, ${churner.stats().cancels} cancels, ${churner.stats().bytesReceived} bytes received`);
     expect(s.bytesUploaded).toBeLessThanOrEqual(content.metadata.fileSize + DEFAULT_CONFIG.uploadWasteBytes + content.metadata.pieceSize);
     expect(s.peers.find((p) => p.peerId === churner.peerId)?.banned).toBe(true);
+  });
+});
+
+describe('honest peers under load strike nobody', () => {
+  it('leechers that take pieces back from a lagging seeder and from each other never strike an honest peer', async () => {
+    const content = makeContent(6 * MiB, 76);
+    const net = new MemoryNetwork();
+    // An honest seeder that sends in bursts with pauses longer than the idle time: it lags, is
+    // taken from, and recovers, again and again.
+    const seeder = startLiar(net, content, (p) => p, { shape: 'slow', timing: { slowEveryMs: 130 } });
+    stops.push(() => seeder.stop());
+    const fast = { ...FAST, peerIdleMs: 100, relinkBackoffMs: 200, maxRelinkBackoffMs: 400 };
+    const honest = track(startPeer(net, content, new MemoryCdn(content.bytes), { store: await seededStore(content), noCdn: true, config: fast }));
+    await waitFor(honest.download, 'complete');
+    const leechers = [1, 2, 3, 4, 5].map(() => track(startPeer(net, content, new MemoryCdn(content.bytes), { noCdn: true, config: fast })));
+    await Promise.all(leechers.map((l) => waitFor(l.download, 'complete', 30_000)));
+    for (const p of [honest, ...leechers]) {
+      const s = p.download.snapshot();
+      const struck = s.peers.filter((x) => x.strikes > 0);
+      expect(struck, `strikes by ${p.peerId.slice(0, 6)}`).toEqual([]);
+    }
+  });
+});
+
+describe('a liar pays per address, not per peer ID (LAN mode)', () => {
+  it('a tab that banned a liar refuses, and bans, a new peer ID at its address; a peer at its own address is never refused for it', async () => {
+    const content = makeContent(6 * MiB, 77);
+    const net = new MemoryNetwork();
+    const flip = (p: Uint8Array) => {
+      p[0] = p[0]! ^ 0xff;
+      return p;
+    };
+    const first = startLiar(net, content, flip, { peerId: '1'.repeat(32) });
+    net.addressOf.set(first.peerId, '192.168.1.66');
+    stops.push(() => first.stop());
+    // The tab and an honest seeder share one device's address.
+    const seederStore = await seededStore(content);
+    const tab = track(startPeer(net, content, new MemoryCdn(content.bytes), { config: { httpDelayMs: 60_000 } }));
+    net.addressOf.set(tab.peerId, '192.168.1.10');
+    await until('the first liar is banned', () => tab.download.snapshot().peers.some((p) => p.peerId === first.peerId && p.banned));
+    const s1 = tab.download.snapshot();
+    expect(s1.peers.find((p) => p.peerId === first.peerId)?.banned).toBe(true);
+    expect(s1.piecesRejected).toBe(1);
+    // The liar comes back under a new peer ID, from the same address: refused before any piece.
+    const second = startLiar(net, content, flip, { peerId: '2'.repeat(32) });
+    net.addressOf.set(second.peerId, '192.168.1.66');
+    stops.push(() => second.stop());
+    const seeder = track(startPeer(net, content, new MemoryCdn(content.bytes), { store: seederStore, config: { httpDelayMs: 60_000 } }));
+    net.addressOf.set(seeder.peerId, '192.168.1.10');
+    await waitFor(tab.download, 'complete');
+    const s2 = tab.download.snapshot();
+    expect(s2.peers.find((p) => p.peerId === second.peerId)?.banned).toBe(true);
+    expect(s2.piecesRejected).toBe(1);
+    expect(s2.peers.find((p) => p.peerId === seeder.peerId)?.banned).toBe(false);
+    expect(s2.peers.find((p) => p.peerId === seeder.peerId)?.piecesFrom).toBe(6);
+    expect(net.bans.get(`${content.contentId}:${tab.peerId}`)).toEqual(new Set([first.peerId, second.peerId]));
+  });
+
+  it("a liar at the tab's own address (the same device) is banned per ID only: the honest tabs there are not refused", async () => {
+    const content = makeContent(4 * MiB, 78);
+    const net = new MemoryNetwork();
+    const liar = startLiar(net, content, (p) => {
+      p[0] = p[0]! ^ 0xff;
+      return p;
+    });
+    net.addressOf.set(liar.peerId, '192.168.1.10');
+    stops.push(() => liar.stop());
+    const tab = track(startPeer(net, content, new MemoryCdn(content.bytes), { config: { httpDelayMs: 60_000 } }));
+    net.addressOf.set(tab.peerId, '192.168.1.10');
+    await until('the liar is banned', () => tab.download.snapshot().peers.some((p) => p.peerId === liar.peerId && p.banned));
+    const seeder = track(startPeer(net, content, new MemoryCdn(content.bytes), { store: await seededStore(content), config: { httpDelayMs: 60_000 } }));
+    net.addressOf.set(seeder.peerId, '192.168.1.10');
+    await waitFor(tab.download, 'complete');
+    const s = tab.download.snapshot();
+    expect(s.peers.find((p) => p.peerId === seeder.peerId)?.banned).toBe(false);
+    expect(s.peers.find((p) => p.peerId === seeder.peerId)?.piecesFrom).toBe(4);
   });
 });

@@ -113,6 +113,8 @@ export interface NodePeerOptions {
   shapeTiming?: Partial<ShapeTiming>;
   /** `oversize-frame` on node-datachannel: make the frame reach the remote (see Behaviour). */
   deliverOversize?: boolean;
+  /** `churn`: whether it claims every piece (the default, as the issue's churner did) or none. */
+  churnClaimsAll?: boolean;
   /**
    * The lies (lies.ts) start only after this many pieces went out honestly on a link, so the
    * victim trusts the peer (it is no stranger any more) and asks it for several at once.
@@ -433,7 +435,7 @@ export async function runNodePeer(options: NodePeerOptions): Promise<LocalNodePe
       if (!stopping && stats.rotations < (options.rotate ?? 0)) rotate();
     });
     if (behaviour === 'churn') {
-      churns.push(churn(link, { contentId: contentIdBytes!, pieceCount, claimsAll: true, everyMs: 5, cancelAfterMs: 0 }));
+      churns.push(churn(link, { contentId: contentIdBytes!, pieceCount, claimsAll: options.churnClaimsAll ?? true, everyMs: 5, cancelAfterMs: 0 }));
       return;
     }
     let violations = 0;
