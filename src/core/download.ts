@@ -91,8 +91,6 @@ export interface DownloadLimits {
  * not before this long after the start.
  */
 const TOP_UP_WINDOW_MS = 3000;
-/** The peers' rate is measured over this window (sliding). */
-const PEER_RATE_WINDOW_MS = 3000;
 const TOP_UP_FIRST_CHECK_MS = 1500;
 /** How often the top-up is re-evaluated while it may apply. */
 const TOP_UP_CHECK_MS = 500;
@@ -129,9 +127,9 @@ export class Download {
   /** Sources whose copy of a piece failed verification: that piece is asked of someone else. */
   private readonly failedFrom = new Map<number, Set<string>>();
   /**
-   * How many useful peers hold each piece: ready, not lagging (PeerSession.healthy) and not
-   * slow (`slow`). A piece held only by lagging or slow peers counts as held by nobody: the CDN
-   * (once the HTTP delay is over) and rarest-first treat it so.
+   * How many useful peers hold each piece (`useful`: ready, not lagging, trusted, not slow). A
+   * piece held only by strangers, lagging or slow peers counts as held by nobody: the CDN (once
+   * the HTTP delay is over) and rarest-first treat it so.
    */
   private readonly availability: Uint16Array;
   /** The sessions whose pieces are counted in `availability`. */
@@ -155,10 +153,7 @@ export class Download {
    */
   private readonly topUp: RateLimiter | undefined;
   private topUpRate = 0;
-  /**
-   * Bytes of verified peer pieces of the last PEER_RATE_WINDOW_MS, with when they came: the
-   * peers' rate, for the top-up and for when the CDN takes pieces peers hold (peersTooSlow).
-   */
+  /** Bytes of verified peer pieces, with when they came: the peers' rate for the top-up. */
   private readonly peerArrivals: Array<{ at: number; bytes: number }> = [];
   /** The one pending wake-up of pump() (HTTP delay, CDN back-off, stalled peers), due at `wakeAt`. */
   private httpTimer: ReturnType<typeof setTimeout> | undefined;
@@ -593,7 +588,11 @@ export class Download {
       return false;
     }
     this.wakeIn(TOP_UP_CHECK_MS);
-    const peerRate = this.peerRate(now, TOP_UP_WINDOW_MS);
+    const from = Math.max(this.startedAt, now - TOP_UP_WINDOW_MS);
+    while (this.peerArrivals.length > 0 && this.peerArrivals[0]!.at < from) this.peerArrivals.shift();
+    let bytes = 0;
+    for (const a of this.peerArrivals) bytes += a.bytes;
+    const peerRate = (bytes * 1000) / Math.max(1, now - from);
     const shortfall = this.config.minBackgroundBytesPerSec - peerRate;
     // Below 5% of the minimum it is not worth a request.
     if (shortfall < 0.05 * this.config.minBackgroundBytesPerSec) {
@@ -608,15 +607,6 @@ export class Download {
     }
     topUp.setPaused(false);
     return true;
-  }
-
-  /** Bytes per second of verified peer pieces over the last `windowMs` (at most PEER_RATE_WINDOW_MS) since the start. */
-  private peerRate(now: number, windowMs = PEER_RATE_WINDOW_MS): number {
-    while (this.peerArrivals.length > 0 && this.peerArrivals[0]!.at < now - PEER_RATE_WINDOW_MS) this.peerArrivals.shift();
-    const from = Math.max(this.startedAt, now - windowMs);
-    let bytes = 0;
-    for (const a of this.peerArrivals) if (a.at >= from) bytes += a.bytes;
-    return (bytes * 1000) / Math.max(1, now - from);
   }
 
   /** The HTTP delay is over: the top-up's bucket no longer limits anything. */
@@ -733,7 +723,9 @@ export class Download {
       this.lastPeerPieceAt = Date.now();
       this.sessions.get(source.id)?.verified();
       // (`bytes` was given away above: its length is the piece's.)
-      this.peerArrivals.push({ at: this.lastPeerPieceAt, bytes: pieceLength(this.metadata, index) });
+      if (this.topUp && this.lastPeerPieceAt < this.startedAt + this.httpDelayMs) {
+        this.peerArrivals.push({ at: this.lastPeerPieceAt, bytes: pieceLength(this.metadata, index) });
+      }
     }
     this.events.emit('piece', { index, source: source.id, kind: source.kind });
     for (const s of this.sessions.values()) s.announceHave(index);

@@ -257,6 +257,13 @@ export class Swarm {
   private onSignal(from: string, data: SignalData): void {
     if (this.stopped || from === this.opts.peerId || this.banned.has(from)) return;
     const existing = this.links.get(from);
+    if (existing?.open && data.type === 'offer') {
+      // An offer over a link that is open: the remote dropped its side (its channel died, it
+      // restarted). That is a close like any other: the link goes, and the relink back-off
+      // applies to the new offer too.
+      existing.link.close();
+      return;
+    }
     if (existing && existing.initiator && data.type === 'offer') {
       // Glare: both sides offered. The lower peer ID keeps its own offer; the other answers.
       if (this.opts.peerId < from) return;

@@ -151,11 +151,12 @@ test.describe('no peer holds a download hostage', () => {
     await churner.sync();
     console.log(`churner: ${churner.stats.churnRequests} requests, ${churner.stats.churnCancels} cancels, ${churner.stats.churnBytesReceived} bytes received`);
     expect(churner.stats.churnBytesReceived, 'piece bytes uploaded to the churner').toBe(0);
-    for (const snap of row.snaps) {
-      const p = snap.peers.find((x) => x.peerId === churner.peerId);
-      expect(p?.uploaded ?? 0).toBe(0);
-      expect(p?.banned).toBe(true);
-    }
+    expect(churner.stats.churnRequests, 'the churner asked for pieces').toBeGreaterThan(0);
+    // Now, not at completion: it may have asked a tab after that tab completed. A complete tab
+    // parts with it as two seeds part before reading what it asked; a downloading one bans it.
+    const now = await Promise.all(row.tabs.map((t) => stats(t.page.page)));
+    for (const snap of now) expect(snap.peers.find((x) => x.peerId === churner.peerId)?.uploaded ?? 0).toBe(0);
+    expect(now.filter((snap) => snap.peers.find((x) => x.peerId === churner.peerId)?.banned).length, 'tabs that banned the churner').toBeGreaterThanOrEqual(1);
   });
 
   test('a peer that sends a 0-byte frame is struck for it and banned (a stranger)', async ({ browser }) => {

@@ -27,6 +27,8 @@ export interface NodePeer {
   linkedPeers(): string[];
   /** Every peer ID it announced under, the first one (`peerId`) first. */
   peerIds(): string[];
+  /** `churn`: REQUEST frames it sent to one remote peer. */
+  churnRequestsTo(remoteId: string): number;
   /** Fetches the counters now (child process) or does nothing (in process). */
   sync(): Promise<void>;
   /** How the child process died if it did so on its own (e.g. 'signal SIGSEGV'). */
@@ -51,6 +53,7 @@ export async function startNodePeer(options: StartNodePeerOptions): Promise<Node
       linkOpensWith: (id) => p.state().opens[id] ?? [],
       linkedPeers: () => p.state().linked,
       peerIds: () => p.state().peerIds,
+      churnRequestsTo: (id) => p.state().churnRequestsTo[id] ?? 0,
       sync: async () => undefined,
       crashed: undefined,
       stop: () => p.stop(),
@@ -73,6 +76,7 @@ async function startChild(options: NodePeerOptions): Promise<NodePeer> {
     stats: { framesSent: 0, piecesServed: 0, requestsReceived: 0, linksOpened: 0, violationsSeen: 0, floods: 0, churnRequests: 0, churnCancels: 0, churnBytesReceived: 0, rotations: 0 },
     peerIds: [],
     requests: {},
+    churnRequestsTo: {},
     opens: {},
     linked: [],
   };
@@ -133,6 +137,7 @@ async function startChild(options: NodePeerOptions): Promise<NodePeer> {
     linkOpensWith: (id) => [...(state.opens[id] ?? [])],
     linkedPeers: () => [...state.linked],
     peerIds: () => [...state.peerIds],
+    churnRequestsTo: (id) => state.churnRequestsTo[id] ?? 0,
     async sync() {
       if (crashed || stopping || !child.connected) return;
       const reply = next(['state'], 5_000);

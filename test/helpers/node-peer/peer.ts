@@ -151,6 +151,8 @@ export interface NodePeerState {
   peerIds: string[];
   /** REQUEST frames received, per remote peer. */
   requests: Record<string, number>;
+  /** `churn`: REQUEST frames sent, per remote peer. */
+  churnRequestsTo: Record<string, number>;
   /** When (Date.now()) each data channel opened, per remote peer. */
   opens: Record<string, number[]>;
   /** Remote peers currently linked. */
@@ -238,7 +240,8 @@ export async function runNodePeer(options: NodePeerOptions): Promise<LocalNodePe
     churnBytesReceived: 0,
     rotations: 0,
   };
-  const churns: ChurnStats[] = [];
+  /** The churner's counters, per link, with the remote each link went to. */
+  const churns: Array<{ remoteId: string; stats: ChurnStats }> = [];
   const peerIds: string[] = [];
   const requestsByRemote = new Map<string, number>();
   const opensByRemote = new Map<string, number[]>();
@@ -435,7 +438,7 @@ export async function runNodePeer(options: NodePeerOptions): Promise<LocalNodePe
       if (!stopping && stats.rotations < (options.rotate ?? 0)) rotate();
     });
     if (behaviour === 'churn') {
-      churns.push(churn(link, { contentId: contentIdBytes!, pieceCount, claimsAll: options.churnClaimsAll ?? true, everyMs: 5, cancelAfterMs: 0 }));
+      churns.push({ remoteId: link.remoteId, stats: churn(link, { contentId: contentIdBytes!, pieceCount, claimsAll: options.churnClaimsAll ?? true, everyMs: 5, cancelAfterMs: 0 }) });
       return;
     }
     let violations = 0;
@@ -539,9 +542,14 @@ export async function runNodePeer(options: NodePeerOptions): Promise<LocalNodePe
 
   let stopped: Promise<void> | undefined;
   const collectChurn = (): void => {
-    stats.churnRequests = churns.reduce((n, c) => n + c.requests, 0);
-    stats.churnCancels = churns.reduce((n, c) => n + c.cancels, 0);
-    stats.churnBytesReceived = churns.reduce((n, c) => n + c.bytesReceived, 0);
+    stats.churnRequests = churns.reduce((n, c) => n + c.stats.requests, 0);
+    stats.churnCancels = churns.reduce((n, c) => n + c.stats.cancels, 0);
+    stats.churnBytesReceived = churns.reduce((n, c) => n + c.stats.bytesReceived, 0);
+  };
+  const churnRequestsTo = (): Record<string, number> => {
+    const out: Record<string, number> = {};
+    for (const c of churns) out[c.remoteId] = (out[c.remoteId] ?? 0) + c.stats.requests;
+    return out;
   };
   return {
     peerId: first,
@@ -553,6 +561,7 @@ export async function runNodePeer(options: NodePeerOptions): Promise<LocalNodePe
         stats: { ...stats },
         peerIds: [...peerIds],
         requests: Object.fromEntries(requestsByRemote),
+        churnRequestsTo: churnRequestsTo(),
         opens: Object.fromEntries([...opensByRemote].map(([k, v]) => [k, [...v]])),
         linked: [...links].map((l) => l.remoteId),
       };
