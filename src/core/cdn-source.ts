@@ -32,8 +32,6 @@ export class CdnSource implements PieceSource {
   private pacingQueued = 0;
   private pacingPassed = 0;
   private pacingAbort = new AbortController();
-  /** Bytes per second of one request, averaged (exponentially weighted) over the verified ones; 0 until one came. */
-  private requestRate = 0;
 
   constructor(
     private readonly http: HttpRange,
@@ -101,11 +99,6 @@ export class CdnSource implements PieceSource {
     this.retryAt = 0;
   }
 
-  /** What one CDN request delivers (bytes per second, averaged); 0 until a request completed. */
-  get requestBytesPerSec(): number {
-    return this.requestRate;
-  }
-
   async fetch(index: number, length: number): Promise<Uint8Array> {
     const start = index * this.pieceSize;
     const controller = new AbortController();
@@ -113,14 +106,11 @@ export class CdnSource implements PieceSource {
     this.controllers.add(controller);
     this.inFlight++;
     const url = this.urls[this.urlIndex % this.urls.length]!;
-    const startedAt = Date.now();
     try {
       const data = await this.http.get(url, start, start + length, controller.signal);
       if (data.byteLength !== length) {
         throw new TabswarmError('cdn-error', `CDN sent ${data.byteLength} bytes for piece ${index}, expected ${length}`);
       }
-      const sample = (length * 1000) / Math.max(1, Date.now() - startedAt);
-      this.requestRate = this.requestRate === 0 ? sample : 0.7 * this.requestRate + 0.3 * sample;
       return data;
     } catch (e) {
       this.urlIndex++;

@@ -41,14 +41,14 @@ export interface ClientConfig {
    */
   peerRequestsInFlight: number;
   /**
-   * A peer that delivers a piece slower than this share of what one CDN request delivers
-   * (before any CDN request completed: slower than 4 × `minPeerBytesPerSec`) is slow: it is
-   * still asked for pieces, but the pieces only slow peers hold count as held by no one, so
-   * once the HTTP delay is over the CDN takes them. A slow peer does not set the pace of the
-   * whole download; peers that keep up are never undercut.
-   * @default 0.25
+   * A peer that delivers a piece slower than this (bytes per second, measured piece by piece)
+   * is slow: it is still asked for pieces, within its window, but the pieces only slow peers
+   * hold count as held by no one, so once the HTTP delay is over the CDN takes them. A slow
+   * peer does not set the pace of the whole download; peers faster than this are preferred to
+   * the CDN, which is what spares it.
+   * @default 524288
    */
-  peerShareOfCdnRate: number;
+  slowPeerBytesPerSec: number;
   /**
    * Range requests kept in flight to the CDN.
    * @default 4
@@ -71,7 +71,8 @@ export interface ClientConfig {
    */
   peerDeadlineGraceMs: number;
   /**
-   * A peer that owes us data and has sent nothing for this long lags: it is asked for nothing
+   * A stranger that owes us data and has sent nothing for this long lags (a trusted peer, one
+   * that delivered a verified piece, after `peerDeadlineGraceMs`): it is asked for nothing
    * more until it completes a piece, and the pieces it holds no longer keep the CDN (once the
    * HTTP delay is over) from them. What it was asked may be taken back and asked of another
    * source: by the CDN when it has nothing else to do, and, from a stranger, by a trusted peer
@@ -281,7 +282,7 @@ export const DEFAULT_CONFIG: Readonly<ClientConfig> = Object.freeze({
   httpDelayMs: 2000,
   peerStallMs: 10_000,
   peerRequestsInFlight: 8,
-  peerShareOfCdnRate: 0.25,
+  slowPeerBytesPerSec: 512 * 1024,
   cdnRequestsInFlight: 4,
   minPeerBytesPerSec: 128 * 1024,
   peerDeadlineGraceMs: 3000,
@@ -322,7 +323,7 @@ export const DEFAULT_CONFIG: Readonly<ClientConfig> = Object.freeze({
 });
 
 /** Settings that are shares (0 < x <= 1) rather than counts, rates or durations. */
-const SHARE_KEYS = new Set<keyof ClientConfig>(['maxUploadShareOfCapacity', 'maxCacheShareOfQuota', 'peerShareOfCdnRate']);
+const SHARE_KEYS = new Set<keyof ClientConfig>(['maxUploadShareOfCapacity', 'maxCacheShareOfQuota']);
 
 /**
  * The valid settings of `raw` (a persisted object, a page's config, parsed URL values); every

@@ -135,9 +135,9 @@ export class Download {
   /** The sessions whose pieces are counted in `availability`. */
   private readonly counted = new Set<PeerSession>();
   /**
-   * Peers slower per piece than `peerShareOfCdnRate` of one CDN request (with hysteresis: they
-   * leave the set above 1.5 times that). Still asked for pieces, within their window; but the
-   * pieces only they hold go to the CDN, so a slow peer does not set the download's pace.
+   * Peers slower per piece than `slowPeerBytesPerSec` (with hysteresis: they leave the set
+   * above 1.5 times that). Still asked for pieces, within their window; but the pieces only
+   * they hold go to the CDN, so a slow peer does not set the download's pace.
    */
   private readonly slow = new Set<PeerSession>();
   private readonly sessions = new Map<string, PeerSession>();
@@ -155,6 +155,9 @@ export class Download {
   private topUpRate = 0;
   /** Bytes of verified peer pieces, with when they came: the peers' rate for the top-up. */
   private readonly peerArrivals: Array<{ at: number; bytes: number }> = [];
+  /** pump() is running; and something asked for it meanwhile (it runs once more). */
+  private pumping = false;
+  private pumpAgain = false;
   /** The one pending wake-up of pump() (HTTP delay, CDN back-off, stalled peers), due at `wakeAt`. */
   private httpTimer: ReturnType<typeof setTimeout> | undefined;
   private wakeAt = 0;
@@ -429,15 +432,14 @@ export class Download {
 
   /**
    * Healthy, trusted (it delivered a verified piece: a stranger's claims count for nothing yet)
-   * and not slower per piece than the CDN's threshold (see `slow`).
+   * and not slow (see `slow`).
    */
   private useful(session: PeerSession): boolean {
     if (!session.healthy || !session.pace.isTrusted) return false;
     const rate = session.pace.bytesPerSec;
-    const cdnRate = this.cdn?.requestBytesPerSec ?? 0;
     // No CDN to take over: nobody is too slow. A peer not measured yet is not slow.
     if (!this.cdn || rate === 0) return !this.slow.has(session);
-    const threshold = cdnRate > 0 ? cdnRate * this.config.peerShareOfCdnRate : 4 * this.config.minPeerBytesPerSec;
+    const threshold = this.config.slowPeerBytesPerSec;
     if (rate < threshold) this.slow.add(session);
     else if (rate > 1.5 * threshold) this.slow.delete(session);
     return !this.slow.has(session);
@@ -484,8 +486,28 @@ export class Download {
     return { pieceCount: this.pieceCount, have: this.have, inFlight: this.inFlight, availability: this.availability };
   }
 
-  /** Fills every free request slot; called whenever something changes. */
+  /**
+   * Fills every free request slot; called whenever something changes. Never re-entered: what it
+   * does (dropping a peer, say) can emit events whose handlers call it again, and a nested pass
+   * would pick the piece the outer one is about to ask for; the outer pass runs again instead.
+   */
   private pump(): void {
+    if (this.pumping) {
+      this.pumpAgain = true;
+      return;
+    }
+    this.pumping = true;
+    try {
+      do {
+        this.pumpAgain = false;
+        this.pumpOnce();
+      } while (this.pumpAgain);
+    } finally {
+      this.pumping = false;
+    }
+  }
+
+  private pumpOnce(): void {
     if (this.stopped || this._state !== 'downloading' || this.have.complete) return;
     this.checkPace();
     const state = this.pickState();
@@ -534,10 +556,15 @@ export class Download {
     if (next < Infinity) this.wakeIn(next - Date.now());
   }
 
-  /** A piece in flight with a lagging peer (a stranger, with `strangers`) that `usable` accepts; -1 if none. */
+  /**
+   * A piece that a lagging peer (a stranger, with `strangers`) still owes us and `usable`
+   * accepts; -1 if none. Only what it owes: a piece whose bytes came and are being verified is
+   * in flight still, and must not be asked again.
+   */
   private laggingRequest(usable: (index: number) => boolean, strangers: boolean): number {
     for (const [i, { source }] of this.inFlight) {
-      if (source instanceof PeerSession && source.ready && source.pace.isLagging && (!strangers || !source.pace.isTrusted) && usable(i)) return i;
+      if (!(source instanceof PeerSession) || !source.ready || !source.pace.isLagging || !source.owes(i)) continue;
+      if ((!strangers || !source.pace.isTrusted) && usable(i)) return i;
     }
     return -1;
   }
@@ -665,12 +692,15 @@ export class Download {
 
   /**
    * Our rank among the peers downloading this content with us: those connected and still
-   * missing pieces, those still connecting, and those the Arrays service listed as downloading
-   * (links take seconds to come up on a busy machine, and tabs that each think they are alone
-   * all fetch everything).
+   * missing pieces, those still connecting (unless the Arrays service listed them as seeders),
+   * and those the Arrays service listed as downloading (links take seconds to come up on a busy
+   * machine, and tabs that each think they are alone all fetch everything). A peer that calls
+   * itself a seeder is nobody's share, even while its link is still coming up: a staller that
+   * claims every piece would otherwise hold a share of the CDN's pieces for `peerStallMs`.
    */
   private cdnShare(): { rank: number; size: number } {
-    const ids = new Set([this.opts.peerId, ...(this.swarm?.listedDownloaders() ?? []), ...(this.swarm?.linkedPeers() ?? [])]);
+    const linked = (this.swarm?.linkedPeers() ?? []).filter((id) => !this.swarm?.listedAsSeeder(id));
+    const ids = new Set([this.opts.peerId, ...(this.swarm?.listedDownloaders() ?? []), ...linked]);
     for (const s of this.sessions.values()) {
       if (s.ready && !s.remoteHave.complete) ids.add(s.id);
       else if (s.ready) ids.delete(s.id); // listed as downloading, but it has finished since

@@ -12,8 +12,9 @@
  *   request sent when `bytesAhead` bytes were already owed by the peer must be complete by
  *   `sentAt + peerDeadlineGraceMs + (bytesAhead + length) / minPeerBytesPerSec`; past it the
  *   request is cancelled and counts as a miss.
- * - **Lagging.** A peer that owes us data and has sent nothing for `peerIdleMs`, or has
- *   delivered less than `minPeerBytesPerSec` since it became busy (after the grace), lags.
+ * - **Lagging.** A peer that owes us data and has sent nothing for `peerIdleMs` (a trusted
+ *   one: for `peerDeadlineGraceMs`, since a busy machine pauses an honest peer now and then),
+ *   or has delivered less than `minPeerBytesPerSec` since it became busy (after the grace), lags.
  *   A lagging peer gets no new request, the pieces it holds stop keeping others (the CDN
  *   included) from them, and what it was asked may be taken back for another source (the
  *   scheduler's rule: core/download.ts); once nothing is left to ask of it, it is dropped. It
@@ -140,9 +141,14 @@ export class PeerPace {
     const quietFor = now - Math.max(this.lastDataAt, this.busySince);
     const busyFor = now - this.busySince;
     const slow = busyFor >= this.config.peerDeadlineGraceMs && (this.bytesSinceBusy * 1000) / busyFor < this.config.minPeerBytesPerSec;
-    if (quietFor < this.config.peerIdleMs && !slow) return false;
+    if (quietFor < this.idleLimit() && !slow) return false;
     this.lagging = true;
     return true;
+  }
+
+  /** How long a silence makes the peer lag: longer for a peer that has proved itself. */
+  private idleLimit(): number {
+    return this.trusted ? Math.max(this.config.peerIdleMs, this.config.peerDeadlineGraceMs) : this.config.peerIdleMs;
   }
 
   /**
@@ -152,7 +158,7 @@ export class PeerPace {
    */
   nextCheckAt(now: number, owed: number): number {
     if (this.lagging || owed === 0 || this.busySince === 0) return Infinity;
-    const idleAt = Math.max(this.lastDataAt, this.busySince) + this.config.peerIdleMs;
+    const idleAt = Math.max(this.lastDataAt, this.busySince) + this.idleLimit();
     const graceEnds = this.busySince + this.config.peerDeadlineGraceMs;
     return Math.min(idleAt, now < graceEnds ? graceEnds : now + this.config.peerIdleMs);
   }

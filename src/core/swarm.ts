@@ -220,6 +220,11 @@ export class Swarm {
     return out;
   }
 
+  /** Whether the Arrays service's last list showed `peerId` with nothing left (a seeder). */
+  listedAsSeeder(peerId: string): boolean {
+    return this.listed.get(peerId) === 0;
+  }
+
   /** Peers we have a link with or to, open or still connecting. */
   linkedPeers(): string[] {
     return [...this.links.keys()];

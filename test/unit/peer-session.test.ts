@@ -197,10 +197,13 @@ describe('PeerSession', () => {
     s.verified();
     expect(s.pace.isTrusted).toBe(true);
     expect(s.freeSlots()).toBeGreaterThanOrEqual(2);
-    // Asked for a piece, it sends nothing: after peerIdleMs it lags, and is asked for nothing more.
+    // Asked for a piece, it sends nothing: it lags (a trusted peer after the grace, 100 ms
+    // here, rather than peerIdleMs), and is asked for nothing more.
     const stuck = s.fetch(1, PIECE);
     expect(s.checkPace()).toBe(false);
-    await new Promise((r) => setTimeout(r, 80));
+    await new Promise((r) => setTimeout(r, 60));
+    expect(s.checkPace()).toBe(false);
+    await new Promise((r) => setTimeout(r, 60));
     expect(s.checkPace()).toBe(true);
     expect(s.healthy).toBe(false);
     expect(s.freeSlots()).toBe(0);
@@ -227,7 +230,7 @@ describe('PeerSession', () => {
     await tick();
     s.pace.trust(); // two requests at once
     const stuck = [s.fetch(0, PIECE), s.fetch(1, PIECE)];
-    await new Promise((r) => setTimeout(r, 50));
+    await new Promise((r) => setTimeout(r, 130));
     s.checkPace();
     expect(s.reassign(0)).toBe(false);
     expect(s.reassign(1)).toBe(true);
