@@ -20,16 +20,17 @@ export function peeringModeOf(mode: ClientDownloadMode): DownloadMode | undefine
 export interface ClientConfig {
   /**
    * How long a download waits for peers before asking the CDN (DO's HTTP delay). Once it is
-   * over, the CDN takes the pieces that no healthy peer holds (a peer that lags does not count:
-   * `peerIdleMs`), and, when it has nothing else to do, pieces asked of a lagging peer.
+   * over, the CDN takes the pieces that no useful peer holds (a peer that lags, missed its
+   * last deadline or is slow does not count: `peerIdleMs`, `slowPeerBytesPerSec`), and, in the
+   * endgame (every missing piece asked of someone), pieces asked of a lagging peer.
    * @default 2000
    */
   httpDelayMs: number;
   /**
    * Tabs downloading together split the pieces no peer holds, each fetching its share from
    * the CDN. Another tab's share is fetched from the CDN only once peers have delivered
-   * nothing for this long (the owner stalled or is unreachable); a tab that leaves the swarm
-   * gives its share back at once.
+   * nothing for this long (the owner stalled or is unreachable), and then only the pieces no
+   * peer that keeps up holds; a tab that leaves the swarm gives its share back at once.
    * @default 10000
    */
   peerStallMs: number;
@@ -59,27 +60,30 @@ export interface ClientConfig {
    * cannot deliver at the minimum rate are not waited for). A request sent while the peer
    * already owed us B bytes must be complete within `peerDeadlineGraceMs` plus
    * (B + the piece's length) at this rate, or it is cancelled and the peer has a miss; a peer
-   * delivering below it lags (see `peerIdleMs`). A download with no CDN (a classroom share)
-   * has nothing better to go to, and uses an eighth of it.
-   * @default 131072
+   * delivering below it lags (see `peerIdleMs`). A peer that misses a deadline while still
+   * sending at a quarter of this keeps a window of one (an overloaded honest machine); one that
+   * sends less is dropped. A download with no CDN (a classroom share) has nothing better to go
+   * to, and uses an eighth of it. (Honest tabs on a loaded 2-core machine, eight at once, send
+   * 50-100 KiB/s per link: docs/benchmarks.md.)
+   * @default 65536
    */
   minPeerBytesPerSec: number;
   /**
    * The fixed part of every request's deadline: round trips, the peer reading the piece, a
-   * busy machine. Also how long a busy peer may run below `minPeerBytesPerSec` before it lags.
-   * @default 3000
+   * busy machine. Also how long a busy peer may run below `minPeerBytesPerSec` before it lags,
+   * and how long a trusted peer may fall quiet.
+   * @default 6000
    */
   peerDeadlineGraceMs: number;
   /**
    * A stranger that owes us data and has sent nothing for this long lags (a trusted peer, one
    * that delivered a verified piece, after `peerDeadlineGraceMs`): it is asked for nothing
-   * more until it completes a piece, and the pieces it holds no longer keep the CDN (once the
-   * HTTP delay is over) from them. What it was asked may be taken back and asked of another
-   * source: by the CDN when it has nothing else to do, and, from a stranger, by a trusted peer
-   * that has nothing else to do. A lagging peer left with nothing to deliver is dropped
-   * (`relinkBackoffMs`); so is one whose missed deadlines halved what it may be asked down to
-   * nothing.
-   * @default 1500
+   * more until it completes a piece or owes nothing, and the pieces it holds no longer keep
+   * the CDN (once the HTTP delay is over) from them. In the endgame what it was asked may be
+   * taken back and asked of another source: by the CDN, and, from a stranger, by a trusted
+   * peer that has nothing else to do. A peer whose missed deadlines halved what it may be
+   * asked down to nothing is dropped (`relinkBackoffMs`).
+   * @default 3000
    */
   peerIdleMs: number;
   /**
@@ -284,9 +288,9 @@ export const DEFAULT_CONFIG: Readonly<ClientConfig> = Object.freeze({
   peerRequestsInFlight: 8,
   slowPeerBytesPerSec: 512 * 1024,
   cdnRequestsInFlight: 4,
-  minPeerBytesPerSec: 128 * 1024,
-  peerDeadlineGraceMs: 3000,
-  peerIdleMs: 1500,
+  minPeerBytesPerSec: 64 * 1024,
+  peerDeadlineGraceMs: 6000,
+  peerIdleMs: 3000,
   strangerRequestsInFlight: 1,
   strangerStrikesToBan: 1,
   uploadWasteBytes: 16 * 1024 * 1024,

@@ -127,8 +127,8 @@ export class Download {
   /** Sources whose copy of a piece failed verification: that piece is asked of someone else. */
   private readonly failedFrom = new Map<number, Set<string>>();
   /**
-   * How many useful peers hold each piece (`useful`: ready, not lagging, trusted, not slow). A
-   * piece held only by strangers, lagging or slow peers counts as held by nobody: the CDN (once
+   * How many useful peers hold each piece (`useful`: ready, not lagging, trusted, not behind,
+   * not slow). A piece held only by strangers, lagging, behind or slow peers counts as held by nobody: the CDN (once
    * the HTTP delay is over) and rarest-first treat it so.
    */
   private readonly availability: Uint16Array;
@@ -431,11 +431,14 @@ export class Download {
   }
 
   /**
-   * Healthy, trusted (it delivered a verified piece: a stranger's claims count for nothing yet)
-   * and not slow (see `slow`).
+   * Healthy, trusted (it delivered a verified piece: a stranger's claims count for nothing yet),
+   * not behind (its last deadline missed) and not slow (see `slow`).
    */
   private useful(session: PeerSession): boolean {
     if (!session.healthy || !session.pace.isTrusted) return false;
+    // A peer that missed its last deadline (and completed nothing since) is asked again, but
+    // what it holds goes to faster sources meanwhile.
+    if (this.cdn && session.pace.missedLast) return false;
     const rate = session.pace.bytesPerSec;
     // No CDN to take over: nobody is too slow. A peer not measured yet is not slow.
     if (!this.cdn || rate === 0) return !this.slow.has(session);
@@ -452,9 +455,9 @@ export class Download {
   }
 
   /**
-   * Drops a peer that lags beyond its last chance (its window is down to nothing): the link is
-   * closed, and the swarm will not link to it again for a while (Swarm.drop). Not a strike:
-   * slow is not dishonest.
+   * Drops a peer whose missed deadlines halved its window to nothing: the link is closed, and
+   * the swarm will not link to it again for a while (Swarm.drop). Not a strike: slow is not
+   * dishonest.
    */
   private dropPeer(session: PeerSession, reason: string): void {
     if (this.stopped || this.sessions.get(session.id) !== session) return;
@@ -519,10 +522,11 @@ export class Download {
       while (session.freeSlots() > 0) {
         const usable = (k: number) => session.has(k) && !this.failedFrom.get(k)?.has(session.id);
         let i = pickRarest(state, usable, order);
-        // Nothing new for it: a trusted peer may take over a piece a lagging stranger was asked
-        // for. (A trusted peer that lags is waited for until its deadline, or relieved by the
-        // CDN: honest peers of an overloaded swarm must not take pieces from each other in turn.)
-        if (i < 0 && session.pace.isTrusted) i = this.takeBack(usable, true);
+        // Nothing new for it, and nothing left but what is in flight (the endgame): a trusted
+        // peer may take over a piece a lagging stranger was asked for. (A trusted peer that lags
+        // is waited for until its deadline, or relieved by the CDN: honest peers of an
+        // overloaded swarm must not take pieces from each other in turn.)
+        if (i < 0 && session.pace.isTrusted && this.endgame()) i = this.takeBack(usable, true);
         if (i < 0) break;
         this.request(i, session);
       }
@@ -572,16 +576,26 @@ export class Download {
   /**
    * A piece in flight with a lagging peer that `usable` accepts, taken back from that peer (a
    * CANCEL) so that the caller can ask another source; -1 if none. One source per piece still
-   * holds: the lagging peer's copy is dropped if it comes after all. A lagging peer left with
-   * nothing to deliver is dropped.
+   * holds: the lagging peer's copy is dropped if it comes after all.
    */
   private takeBack(usable: (index: number) => boolean, strangers = false): number {
     const i = this.laggingRequest(usable, strangers);
     const from = i < 0 ? undefined : this.inFlight.get(i)?.source;
     if (!(from instanceof PeerSession)) return -1;
     this.inFlight.delete(i);
-    if (from.reassign(i)) this.dropPeer(from, 'it lags, and everything asked of it went to other sources');
+    from.reassign(i);
     return i;
+  }
+
+  /**
+   * Whether every missing piece is asked of someone: then a request a lagging peer holds up is
+   * all that stands between the download and its end, and it is worth taking back. Before, the
+   * other sources have other pieces to fetch, and taking back from peers that pause (a busy
+   * machine) would only move the load to the CDN.
+   */
+  private endgame(): boolean {
+    for (let i = 0; i < this.pieceCount; i++) if (!this.have.has(i) && !this.inFlight.has(i)) return false;
+    return true;
   }
 
   /**
@@ -661,7 +675,8 @@ export class Download {
    * (piece i is "ours" when i mod N equals our rank among the N downloading peers we see), so
    * each piece crosses the CDN about once and the rest is traded. Pieces of another tab's
    * share go to the CDN only when peers have delivered nothing for `peerStallMs` (the owner
-   * stalled or is unreachable), or when we are alone.
+   * stalled or is unreachable), and then only those no peer that keeps up holds, or when we are
+   * alone.
    */
   private pumpCdn(cdn: CdnSource, state: PickState, { rank, size }: { rank: number; size: number }, now: number, topUp = false): void {
     if (this.cdnOpenedAt === 0) this.cdnOpenedAt = now;
@@ -672,14 +687,16 @@ export class Download {
     while (cdn.freeSlots() > 0) {
       const inOrder = size === 1;
       let i = pickForCdn(state, ours, { inOrder });
-      if (i < 0 && (inOrder || peersStalled || topUp)) i = pickForCdn(state, undefined, { inOrder });
+      if (i < 0 && (inOrder || topUp)) i = pickForCdn(state, undefined, { inOrder });
+      // Peers stalled: another tab's share too, but only what no peer that keeps up holds.
+      if (i < 0 && peersStalled) i = pickForCdn(state, this.heldByNoHealthyPeer);
       // A top-up makes up for slow peers: it may take a piece they hold (not one asked of them).
       if (i < 0 && topUp) i = pickForCdn(state, undefined, { inOrder, evenIfHeld: true });
       // Waiting for bandwidth holds a slot, not a piece: ask again (pick afresh) when it passes.
       if (i >= 0 && !cdn.admit(pieceLength(this.metadata, i))) continue;
-      // Nothing else for the CDN: it takes over what a lagging peer was asked for.
+      // Nothing else for the CDN, in the endgame: it takes over what a lagging peer was asked for.
       if (i < 0) {
-        const lagging = this.laggingRequest(() => true, false);
+        const lagging = this.endgame() ? this.laggingRequest(() => true, false) : -1;
         if (lagging < 0) break;
         if (!cdn.admit(pieceLength(this.metadata, lagging))) continue;
         i = this.takeBack((k) => k === lagging);
@@ -689,6 +706,17 @@ export class Download {
     }
     if (size > 1 && !peersStalled) this.wakeIn(quietSince + this.config.peerStallMs - now);
   }
+
+  /**
+   * Whether no linked peer that is keeping up (lagging ones aside, strangers and slow ones
+   * included) holds the piece. Peers that have stalled take over another tab's share of the
+   * CDN only for such pieces: the rest is in the swarm, and fetching it would fetch it once per
+   * tab (an overloaded machine pauses every tab at once).
+   */
+  private readonly heldByNoHealthyPeer = (index: number): boolean => {
+    for (const s of this.sessions.values()) if (s.healthy && s.holds(index)) return false;
+    return true;
+  };
 
   /**
    * Our rank among the peers downloading this content with us: those connected and still

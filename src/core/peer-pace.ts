@@ -7,7 +7,7 @@
  *   doubling until the first miss and by one after, up to `peerRequestsInFlight` and to what
  *   the peer's measured rate drains in PIPELINE_SECONDS, so a slow peer never holds more than
  *   a couple of seconds of the download. Each missed deadline halves it; at 0 the peer is
- *   dropped.
+ *   dropped (a peer still sending at half the minimum rate keeps one: see `miss`).
  * - **Deadlines** (DO: peers that cannot deliver at the minimum rate are not waited for). A
  *   request sent when `bytesAhead` bytes were already owed by the peer must be complete by
  *   `sentAt + peerDeadlineGraceMs + (bytesAhead + length) / minPeerBytesPerSec`; past it the
@@ -16,9 +16,9 @@
  *   one: for `peerDeadlineGraceMs`, since a busy machine pauses an honest peer now and then),
  *   or has delivered less than `minPeerBytesPerSec` since it became busy (after the grace), lags.
  *   A lagging peer gets no new request, the pieces it holds stop keeping others (the CDN
- *   included) from them, and what it was asked may be taken back for another source (the
- *   scheduler's rule: core/download.ts); once nothing is left to ask of it, it is dropped. It
- *   stops lagging only when it completes a piece.
+ *   included) from them, and in the endgame what it was asked may be taken back for another
+ *   source (the scheduler's rule: core/download.ts). It stops lagging when it completes a
+ *   piece, or when nothing is left that it owes.
  */
 import type { ClientConfig } from './config.js';
 
@@ -45,6 +45,8 @@ export class PeerPace {
   /** When the last piece completed (the next piece's service starts no earlier). */
   private lastCompleteAt = 0;
   private lagging = false;
+  /** Its last request missed its deadline, and no piece has completed since. */
+  private behind = false;
   /** Deadlines missed, over the session. */
   misses = 0;
 
@@ -59,6 +61,11 @@ export class PeerPace {
 
   get isLagging(): boolean {
     return this.lagging;
+  }
+
+  /** Whether its last request missed its deadline (until it completes a piece). */
+  get missedLast(): boolean {
+    return this.behind;
   }
 
   /** Bytes per second it delivered at, 0 when not measured yet. */
@@ -107,14 +114,16 @@ export class PeerPace {
     this.rate = this.rate === 0 ? sample : this.rate * (1 - RATE_WEIGHT) + sample * RATE_WEIGHT;
     this.lastCompleteAt = now;
     this.lagging = false;
+    this.behind = false;
     this.busySince = owed > 0 ? now : 0;
     this.bytesSinceBusy = 0;
   }
 
-  /** Nothing is owed any more (answered, refused or cancelled). */
+  /** Nothing is owed any more (answered, refused or cancelled): there is nothing to judge it by. */
   idle(): void {
     this.busySince = 0;
     this.bytesSinceBusy = 0;
+    this.lagging = false;
   }
 
   /** A piece from this peer passed verification: it is no stranger, and its window grows. */
@@ -124,11 +133,23 @@ export class PeerPace {
     this.window = Math.min(max, this.missed ? this.window + 1 : Math.max(2, this.window * 2));
   }
 
-  /** A deadline passed. True: drop the peer (its window is down to nothing). */
-  miss(): boolean {
+  /**
+   * A deadline passed at `now`. The window halves; true: drop the peer (its window is down to
+   * nothing). A peer still sending at half the minimum rate or more keeps a window of one: it
+   * is slow (an overloaded machine serving many tabs), not stalled, and dropping it would
+   * throw away what it is half-way through; it lags, so it is asked for nothing more while it
+   * lags. A peer that fell quiet, or trickles, is dropped.
+   */
+  miss(now: number): boolean {
     this.misses++;
     this.missed = true;
-    this.window = Math.floor(this.window / 2);
+    this.behind = true;
+    const busyFor = now - this.busySince;
+    const flowing =
+      this.busySince > 0 &&
+      now - this.lastDataAt < 2 * this.config.peerDeadlineGraceMs &&
+      (this.bytesSinceBusy * 1000) / Math.max(1, busyFor) >= this.config.minPeerBytesPerSec / 4;
+    this.window = Math.max(flowing ? 1 : 0, Math.floor(this.window / 2));
     return this.window === 0;
   }
 

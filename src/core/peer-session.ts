@@ -225,15 +225,14 @@ export class PeerSession implements PieceSource {
 
   /**
    * Takes a request back to ask another source (the scheduler's steal): CANCEL, and the fetch
-   * rejects with kind 'aborted'. True when the peer should be dropped: it lags and has nothing
-   * left to deliver (it is not waited for).
+   * rejects with kind 'aborted'. Not a miss: the peer is asked for nothing more while it lags,
+   * and it is dropped if its own deadlines pass.
    */
-  reassign(index: number): boolean {
+  reassign(index: number): void {
     const p = this.pending.get(index);
-    if (!p) return false;
+    if (!p) return;
     this.cancelRequest(p);
     p.reject(new TabswarmError('aborted', `piece ${index} taken back from peer ${this.id}, which lags`));
-    return this.pace.isLagging && this.pending.size === 0;
   }
 
   /** A piece from this peer passed verification: its window grows, and it is no stranger. */
@@ -260,8 +259,9 @@ export class PeerSession implements PieceSource {
       p.timer = setTimeout(() => this.expire(p, deadline), early);
       return;
     }
+    // Judged before the cancel, which may leave nothing owed (and nothing to judge by).
+    const drop = this.pace.miss(this.now());
     this.cancelRequest(p);
-    const drop = this.pace.miss();
     const seconds = Math.round((this.now() - p.sentAt) / 100) / 10;
     p.reject(new TabswarmError('timeout', `peer ${this.id} sent ${p.received} of ${p.buffer.byteLength} bytes of piece ${p.index} in ${seconds} s`));
     this.events.emit('missed', { index: p.index, drop });

@@ -91,18 +91,20 @@ describe('a peer that claims every piece and stalls holds no download hostage', 
     expect(s.peers.find((p) => p.peerId === seeder.peerId)?.piecesFrom).toBe(6);
   });
 
-  it('a stalling stranger is dropped, and not linked again while its relink back-off lasts', async () => {
+  it('a silent stranger misses its deadline, is dropped, and not linked again while its relink back-off lasts', async () => {
     const content = makeContent(6 * MiB, 72);
     const net = new MemoryNetwork();
     const staller = startLiar(net, content, (p) => p, { shape: 'silent' });
     stops.push(() => staller.stop());
-    const tab = track(startPeer(net, content, new MemoryCdn(content.bytes), { config: FAST }));
-    await timed(tab);
-    // It announces every 200 ms and offers again; the tab is complete by now but stays linked to
-    // nobody it dropped.
+    // No CDN, so nothing takes its piece back before the deadline: 200 ms + 1 MiB at 16 MiB/s.
+    const tab = track(startPeer(net, content, new MemoryCdn(content.bytes), { noCdn: true, config: { ...FAST, minPeerBytesPerSec: 8 * 16 * MiB } }));
+    await until('the staller is dropped', () => (tab.download.snapshot().peers.find((p) => p.peerId === staller.peerId)?.drops ?? 0) > 0);
+    // It announces every 200 ms and offers again; the tab links to nobody it dropped.
     await new Promise((r) => setTimeout(r, 600));
     const st = tab.download.snapshot().peers.find((p) => p.peerId === staller.peerId)!;
+    expect(st.timeouts).toBe(1);
     expect(st.drops).toBe(1);
+    expect(st.strikes).toBe(0);
     expect(st.connected).toBe(false);
     expect(staller.links()).toBe(1);
   });
