@@ -63,7 +63,7 @@ export interface ClientConfig {
    * delivering below it lags (see `peerIdleMs`). A peer that misses a deadline while still
    * sending at a quarter of this keeps a window of one (an overloaded honest machine); one that
    * sends less is dropped. A download with no CDN (a classroom share) has nothing better to go
-   * to, and uses an eighth of it. (Honest tabs on a loaded 2-core machine, eight at once, send
+   * to, and uses a quarter of it. (Honest tabs on a loaded 2-core machine, eight at once, send
    * 50-100 KiB/s per link: docs/benchmarks.md.)
    * @default 65536
    */

@@ -128,8 +128,8 @@ export class Download {
   private readonly failedFrom = new Map<number, Set<string>>();
   /**
    * How many useful peers hold each piece (`useful`: ready, not lagging, trusted, not behind,
-   * not slow). A piece held only by strangers, lagging, behind or slow peers counts as held by nobody: the CDN (once
-   * the HTTP delay is over) and rarest-first treat it so.
+   * not slow). A piece held only by strangers, lagging, behind or slow peers counts as held by
+   * nobody: the CDN (once the HTTP delay is over) and rarest-first treat it so.
    */
   private readonly availability: Uint16Array;
   /** The sessions whose pieces are counted in `availability`. */
@@ -377,9 +377,9 @@ export class Download {
         readPiece: this.servePiece,
         uploads: this.opts.bandwidth,
       },
-      // With no CDN there is nothing better to go to: a peer is waited for down to an eighth of
+      // With no CDN there is nothing better to go to: a peer is waited for down to a quarter of
       // the minimum rate (a stalled one still is not).
-      this.cdn ? this.config : { ...this.config, minPeerBytesPerSec: this.config.minPeerBytesPerSec / 8 },
+      this.cdn ? this.config : { ...this.config, minPeerBytesPerSec: this.config.minPeerBytesPerSec / 4 },
     );
     this.sessions.set(session.id, session);
     const peerStats = this.stats.peer(session.id);
@@ -525,7 +525,8 @@ export class Download {
         // Nothing new for it, and nothing left but what is in flight (the endgame): a trusted
         // peer may take over a piece a lagging stranger was asked for. (A trusted peer that lags
         // is waited for until its deadline, or relieved by the CDN: honest peers of an
-        // overloaded swarm must not take pieces from each other in turn.)
+        // overloaded swarm must not take pieces from each other in turn, and a class of 30
+        // strangers that did so on a loaded machine passed pieces round and completed none.)
         if (i < 0 && session.pace.isTrusted && this.endgame()) i = this.takeBack(usable, true);
         if (i < 0) break;
         this.request(i, session);

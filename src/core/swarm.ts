@@ -9,11 +9,9 @@
  *   banned was: a liar that comes back under a new peer ID is refused, and banned too. An
  *   address that is also this side's own (another tab or browser of the same device) is never
  *   kept: it would take every honest tab of the device with it;
- * - for a while, a peer whose link we dropped (it lagged past its last chance) or whose open
- *   link closed by its side or the transport (its channel died): `relinkBackoffMs`, doubling
- *   with every further close up to `maxRelinkBackoffMs`, both for our offers and for its
- *   offers. A link that never opened is tried again at the next announce: on a busy machine
- *   connects time out, and an offer costs little.
+ * - for a while, a peer whose link closed for any reason but a ban or two seeds parting (it was
+ *   dropped for lagging, its channel died, it never opened): `relinkBackoffMs`, doubling with
+ *   every further close up to `maxRelinkBackoffMs`, both for our offers and for its offers.
  */
 import { GROUP_ID_RE, type ProgressReport, type Report, type SignalData } from '../protocol/arrays-messages.js';
 import { peeringModeOf, type ClientConfig } from './config.js';
@@ -313,10 +311,8 @@ export class Swarm {
     link.on('close', () => {
       clearTimeout(timer);
       if (this.links.get(remoteId) === entry) this.links.delete(remoteId);
-      // An open link closed by the remote or by the transport (its channel died): not at once
-      // again. A link that never opened (the connect timeout, a busy machine, a peer at its
-      // limit) is tried again at the next announce: it cost one offer.
-      if (entry.closing === undefined && entry.open) this.backOff(remoteId);
+      // Closed by the remote, by the transport or by the connect timeout: not at once again.
+      if (entry.closing === undefined) this.backOff(remoteId);
     });
   }
 

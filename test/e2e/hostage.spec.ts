@@ -142,7 +142,9 @@ test.describe('no peer holds a download hostage', () => {
         expect(staller.requestsFrom(row.tabs[i]!.peerId), 'requests the staller got').toBeGreaterThanOrEqual(1);
         expect(p?.strikes ?? 0).toBe(0);
         expect(p?.banned ?? false).toBe(false);
-        expect(p?.piecesFrom ?? 0).toBe(0);
+        // Nothing from a staller; a peer that is only slow (32 KiB/s) may finish a piece now
+        // and then within its deadline, and that piece is as good as any.
+        expect(p?.piecesFrom ?? 0).toBeLessThanOrEqual(s.behaviour === 'slow' ? 2 : 0);
         expect(snap.bytesFromCdn + snap.bytesFromPeers).toBe(swarm.fileSize);
       }
     });

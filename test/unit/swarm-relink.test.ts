@@ -1,7 +1,8 @@
 /**
- * The relink back-off (Swarm): a link whose channel opened and then died, or that we dropped,
- * is not tried again before `relinkBackoffMs`; a link that never opened (a connect timeout on a
- * busy machine, a peer at its limit) is tried again at the next list of peers.
+ * The relink back-off (Swarm): a link that never opened (the connect timeout), whose channel
+ * opened and then died, or that we dropped, is not tried again before `relinkBackoffMs`,
+ * doubling with each further close. (Offering again at every list to peers that do not answer
+ * kept a class of 30 on a 2-core machine busy with connection attempts.)
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { DEFAULT_CONFIG } from '../../src/core/config.js';
@@ -67,14 +68,17 @@ function setup() {
 describe('Swarm relink back-off', () => {
   afterEach(() => vi.useRealTimers());
 
-  it('tries a link that never opened again at the next list', () => {
+  it('waits before offering again to a peer whose link never opened', () => {
     vi.useFakeTimers();
     const { swarm, links, list } = setup();
     list();
     expect(links).toHaveLength(1);
     vi.advanceTimersByTime(1000); // the connect timeout closes it
     expect(links[0]!.closed).toBe(true);
-    expect(swarm.backingOff(THEM)).toBe(false);
+    expect(swarm.backingOff(THEM)).toBe(true);
+    list();
+    expect(links).toHaveLength(1);
+    vi.advanceTimersByTime(10_000);
     list();
     expect(links).toHaveLength(2);
     swarm.stop();
