@@ -37,7 +37,7 @@ export interface ClientConfig {
   /**
    * Most piece requests kept in flight to one peer. Enough to keep a data channel busy while
    * earlier pieces are verified. A stranger gets `strangerRequestsInFlight`; a peer gets no
-   * more than its measured rate delivers in about 2 s, and half as many after each miss.
+   * more than its measured rate delivers in about 2 s (at least 2), and half as many after each miss.
    * @default 8
    */
   peerRequestsInFlight: number;

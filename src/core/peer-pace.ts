@@ -5,9 +5,10 @@
  * - **Window.** Requests kept in flight to the peer. A stranger (no verified piece from it
  *   yet) gets `strangerRequestsInFlight` (1: probation). Each verified piece widens the window,
  *   doubling until the first miss and by one after, up to `peerRequestsInFlight` and to what
- *   the peer's measured rate drains in PIPELINE_SECONDS, so a slow peer never holds more than
- *   a couple of seconds of the download. Each missed deadline halves it; at 0 the peer is
- *   dropped (a peer still sending at half the minimum rate keeps one: see `miss`).
+ *   the peer's measured rate drains in PIPELINE_SECONDS (at least 2), so a slow peer never
+ *   holds more than a couple of seconds of the download. Each missed deadline halves it; at 0
+ *   the peer is dropped (a peer still sending at a quarter of the minimum rate keeps one: see
+ *   `miss`).
  * - **Deadlines** (DO: peers that cannot deliver at the minimum rate are not waited for). A
  *   request sent when `bytesAhead` bytes were already owed by the peer must be complete by
  *   `sentAt + peerDeadlineGraceMs + (bytesAhead + length) / minPeerBytesPerSec`; past it the
@@ -27,7 +28,7 @@ export type PaceConfig = Pick<
   'peerRequestsInFlight' | 'strangerRequestsInFlight' | 'minPeerBytesPerSec' | 'peerDeadlineGraceMs' | 'peerIdleMs'
 >;
 
-/** A peer's window is capped at what its rate drains in this long (at least one request). */
+/** A trusted peer's window is capped at what its rate drains in this long (at least two requests). */
 export const PIPELINE_SECONDS = 2;
 /** Weight of the newest sample in the peer's rate (exponentially weighted average). */
 const RATE_WEIGHT = 0.3;
@@ -84,7 +85,9 @@ export class PeerPace {
   limit(pieceLength: number): number {
     if (!this.trusted) return Math.min(this.window, Math.max(1, this.config.strangerRequestsInFlight));
     let cap = this.config.peerRequestsInFlight;
-    if (this.rate > 0) cap = Math.min(cap, Math.max(1, Math.ceil((this.rate * PIPELINE_SECONDS) / Math.max(1, pieceLength))));
+    // At least two: one request at a time leaves the channel idle between pieces, and a peer
+    // that cuts each piece short shows it only when the next one starts.
+    if (this.rate > 0) cap = Math.min(cap, Math.max(2, Math.ceil((this.rate * PIPELINE_SECONDS) / Math.max(1, pieceLength))));
     return Math.min(this.window, cap);
   }
 

@@ -104,7 +104,7 @@ export interface NodePeerOptions {
   stack?: 'datachannel' | 'wrtc';
   /**
    * node-datachannel only: the address of this peer's ICE candidates and of its Arrays socket.
-   * @default a random address of 127.0.0.0/8 (2 to 250 in the last byte)
+   * @default the next address of 127.0.0.2-250 (each Node peer of a process its own)
    */
   bindAddress?: string;
   /** Comes back under a new peer ID after a link is closed on it, at most this many times. @default 0 */
@@ -175,6 +175,19 @@ let wrtcPromise: Promise<unknown> | undefined;
 function loadWrtc(): Promise<unknown> {
   wrtcPromise ??= import('@roamhq/wrtc').then((m: WrtcModule) => m.default ?? m);
   return wrtcPromise;
+}
+
+/** The last byte of the address the previous Node peer of this process was given. */
+let lastAddressByte = randomInt(2, 251);
+
+/**
+ * The next address of 127.0.0.2-250, in turn from a random start: Node peers alive together
+ * never share one (two honest and lying peers at one address would be refused together, as a
+ * tab refuses the address of a peer it banned).
+ */
+function nextLoopbackAddress(): string {
+  lastAddressByte = lastAddressByte >= 250 ? 2 : lastAddressByte + 1;
+  return `127.0.0.${lastAddressByte}`;
 }
 
 /**
@@ -251,7 +264,7 @@ export async function runNodePeer(options: NodePeerOptions): Promise<LocalNodePe
 
   const handshakeMode = options.handshake ?? 'eager';
   const stack = handshakeMode === 'hasty' ? 'wrtc' : (options.stack ?? 'datachannel');
-  const bindAddress = stack === 'datachannel' ? (options.bindAddress ?? `127.0.0.${randomInt(2, 251)}`) : undefined;
+  const bindAddress = stack === 'datachannel' ? (options.bindAddress ?? nextLoopbackAddress()) : undefined;
   const deliverOversize = behaviour === 'oversize-frame' && options.deliverOversize === true && stack === 'datachannel';
   const openingFrames = [encodeHandshake(contentIdBytes, pieceCount), encodeBitfield(have.toBytes())];
   const wrtc =
