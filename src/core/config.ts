@@ -30,7 +30,8 @@ export interface ClientConfig {
    * Tabs downloading together split the pieces no peer holds, each fetching its share from
    * the CDN. Another tab's share is fetched from the CDN only once peers have delivered
    * nothing for this long (the owner stalled or is unreachable), and then only the pieces no
-   * peer that keeps up holds; a tab that leaves the swarm gives its share back at once.
+   * linked peer holds (one that missed its last deadline aside); a tab that leaves the swarm
+   * gives its share back at once.
    * @default 10000
    */
   peerStallMs: number;

@@ -676,8 +676,8 @@ export class Download {
    * (piece i is "ours" when i mod N equals our rank among the N downloading peers we see), so
    * each piece crosses the CDN about once and the rest is traded. Pieces of another tab's
    * share go to the CDN only when peers have delivered nothing for `peerStallMs` (the owner
-   * stalled or is unreachable), and then only those no peer that keeps up holds, or when we are
-   * alone.
+   * stalled or is unreachable), and then only those no peer holds (see `heldByNoPeer`), or
+   * when we are alone.
    */
   private pumpCdn(cdn: CdnSource, state: PickState, { rank, size }: { rank: number; size: number }, now: number, topUp = false): void {
     if (this.cdnOpenedAt === 0) this.cdnOpenedAt = now;
@@ -689,8 +689,8 @@ export class Download {
       const inOrder = size === 1;
       let i = pickForCdn(state, ours, { inOrder });
       if (i < 0 && (inOrder || topUp)) i = pickForCdn(state, undefined, { inOrder });
-      // Peers stalled: another tab's share too, but only what no peer that keeps up holds.
-      if (i < 0 && peersStalled) i = pickForCdn(state, this.heldByNoHealthyPeer);
+      // Peers stalled: another tab's share too, but only what no peer holds.
+      if (i < 0 && peersStalled) i = pickForCdn(state, this.heldByNoPeer);
       // A top-up makes up for slow peers: it may take a piece they hold (not one asked of them).
       if (i < 0 && topUp) i = pickForCdn(state, undefined, { inOrder, evenIfHeld: true });
       // Waiting for bandwidth holds a slot, not a piece: ask again (pick afresh) when it passes.
@@ -709,13 +709,14 @@ export class Download {
   }
 
   /**
-   * Whether no linked peer that is keeping up (lagging ones aside, strangers and slow ones
-   * included) holds the piece. Peers that have stalled take over another tab's share of the
-   * CDN only for such pieces: the rest is in the swarm, and fetching it would fetch it once per
-   * tab (an overloaded machine pauses every tab at once).
+   * Whether no linked peer holds the piece but those that missed their last deadline (lagging,
+   * strangers and slow ones count: an overloaded machine pauses every tab at once, and each tab
+   * fetching what the others hold would fetch it once per tab). Peers that have stalled take
+   * over another tab's share of the CDN only for such pieces. A peer that claims pieces and
+   * stalls misses its deadline, and is dropped at it (PeerPace.miss).
    */
-  private readonly heldByNoHealthyPeer = (index: number): boolean => {
-    for (const s of this.sessions.values()) if (s.healthy && s.holds(index)) return false;
+  private readonly heldByNoPeer = (index: number): boolean => {
+    for (const s of this.sessions.values()) if (s.ready && !s.pace.missedLast && s.holds(index)) return false;
     return true;
   };
 
