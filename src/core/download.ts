@@ -709,14 +709,18 @@ export class Download {
   }
 
   /**
-   * Whether no linked peer holds the piece but those that missed their last deadline (lagging,
-   * strangers and slow ones count: an overloaded machine pauses every tab at once, and each tab
-   * fetching what the others hold would fetch it once per tab). Peers that have stalled take
-   * over another tab's share of the CDN only for such pieces. A peer that claims pieces and
-   * stalls misses its deadline, and is dropped at it (PeerPace.miss).
+   * Whether no linked peer holds the piece, but for those that missed their last deadline and
+   * strangers that lag (trusted peers that lag, and slow ones, count: an overloaded machine
+   * pauses every tab at once, and each tab fetching what the others hold would fetch it once
+   * per tab; a stranger that claims pieces and falls silent must not keep them from the CDN
+   * until its deadline). Peers that have stalled take over another tab's share of the CDN only
+   * for such pieces.
    */
   private readonly heldByNoPeer = (index: number): boolean => {
-    for (const s of this.sessions.values()) if (s.ready && !s.pace.missedLast && s.holds(index)) return false;
+    for (const s of this.sessions.values()) {
+      if (!s.ready || s.pace.missedLast || (s.pace.isLagging && !s.pace.isTrusted)) continue;
+      if (s.holds(index)) return false;
+    }
     return true;
   };
 
