@@ -62,7 +62,16 @@ function setup() {
   });
   swarm.start();
   const list = () => signalingEvents.emit('peers', { contentId: CONTENT, peers: [{ peerId: THEM, left: 5 }], intervalMs: 60_000 });
-  return { swarm, links, opened, list };
+  /** A list now finds no new link; after `ms` more, one does (the back-off is `ms` long). */
+  const expectRelinkAfter = (ms: number) => {
+    const before = links.length;
+    list();
+    expect(links).toHaveLength(before);
+    vi.advanceTimersByTime(ms);
+    list();
+    expect(links).toHaveLength(before + 1);
+  };
+  return { swarm, links, opened, list, expectRelinkAfter };
 }
 
 describe('Swarm relink back-off', () => {
@@ -70,40 +79,29 @@ describe('Swarm relink back-off', () => {
 
   it('waits before offering again to a peer whose link never opened', () => {
     vi.useFakeTimers();
-    const { swarm, links, list } = setup();
+    const { swarm, links, list, expectRelinkAfter } = setup();
     list();
     expect(links).toHaveLength(1);
     vi.advanceTimersByTime(1000); // the connect timeout closes it
     expect(links[0]!.closed).toBe(true);
     expect(swarm.backingOff(THEM)).toBe(true);
-    list();
-    expect(links).toHaveLength(1);
-    vi.advanceTimersByTime(10_000);
-    list();
-    expect(links).toHaveLength(2);
+    expectRelinkAfter(10_000);
     swarm.stop();
   });
 
   it('waits before linking again to a peer whose open link died, twice as long the next time', () => {
     vi.useFakeTimers();
-    const { swarm, links, opened, list } = setup();
+    const { swarm, links, opened, list, expectRelinkAfter } = setup();
     list();
     links[0]!.events.emit('open', undefined);
     expect(opened).toHaveLength(1);
     links[0]!.close(); // its channel died
     expect(swarm.backingOff(THEM)).toBe(true);
-    list();
-    expect(links).toHaveLength(1);
-    vi.advanceTimersByTime(10_000);
-    list();
-    expect(links).toHaveLength(2);
+    expectRelinkAfter(10_000);
     links[1]!.events.emit('open', undefined);
     links[1]!.close();
     vi.advanceTimersByTime(10_000);
-    list();
-    expect(links).toHaveLength(2);
-    vi.advanceTimersByTime(10_000);
-    list();
+    expectRelinkAfter(10_000); // 20 s in all
     expect(links).toHaveLength(3);
     swarm.stop();
   });
