@@ -13,6 +13,7 @@
  */
 import type { Bandwidth, BandwidthRegistration, Priority } from './bandwidth.js';
 import { Bitfield } from './bitfield.js';
+import { cdnShareOf, type CdnShare } from './cdn-share.js';
 import { CdnSource, type CdnPacing } from './cdn-source.js';
 import { peeringModeOf, resolveConfig, type ClientConfig } from './config.js';
 import { Emitter } from './emitter.js';
@@ -124,6 +125,9 @@ export class Download {
   private readonly contentIdBytes: Uint8Array;
   /** Pieces asked of a source and not yet settled; the entry's identity tells a request from a later one of the same piece. */
   private readonly inFlight = new Map<number, { source: PieceSource }>();
+  /** The CDN share (cdnShare), kept while the set of peers it was computed for holds. */
+  private share: CdnShare = { size: 1, ours: () => true };
+  private shareKey = '';
   /** Sources whose copy of a piece failed verification: that piece is asked of someone else. */
   private readonly failedFrom = new Map<number, Set<string>>();
   /**
@@ -589,13 +593,23 @@ export class Download {
   }
 
   /**
-   * Whether every missing piece is asked of someone: then a request a lagging peer holds up is
-   * all that stands between the download and its end, and it is worth taking back. Before, the
-   * other sources have other pieces to fetch, and taking back from peers that pause (a busy
-   * machine) would only move the load to the CDN.
+   * Whether nothing is left to ask for but what is in flight: every missing piece is asked of
+   * someone, or can be asked of no one now (no ready peer that does not lag holds it, and it is
+   * not ours to fetch from the CDN). Then a request a lagging peer holds up stands between the
+   * download and its end, and it is worth taking back. Before, the other sources have other
+   * work, and taking pieces back from peers that pause (a busy machine) would only move the
+   * load to the CDN. ("Every missing piece in flight" is not enough: two tabs that each asked a
+   * staller for a piece of their own CDN share each waited for the other's, which neither
+   * could ask anyone for, until the staller's deadline.)
    */
   private endgame(): boolean {
-    for (let i = 0; i < this.pieceCount; i++) if (!this.have.has(i) && !this.inFlight.has(i)) return false;
+    const askable = [...this.sessions.values()].filter((s) => s.healthy);
+    const share = this.cdn ? this.share : undefined;
+    for (let i = 0; i < this.pieceCount; i++) {
+      if (this.have.has(i) || this.inFlight.has(i)) continue;
+      if (share?.ours(i)) return false;
+      for (const s of askable) if (s.has(i) && !this.failedFrom.get(i)?.has(s.id)) return false;
+    }
     return true;
   }
 
@@ -672,17 +686,16 @@ export class Download {
   }
 
   /**
-   * The CDN's share. Tabs downloading together split the pieces no peer holds by index
-   * (piece i is "ours" when i mod N equals our rank among the N downloading peers we see), so
-   * each piece crosses the CDN about once and the rest is traded. Pieces of another tab's
+   * The CDN's share. Tabs downloading together split the pieces no peer holds (each piece has
+   * one owner among the downloading peers we see: `cdnShare`), so each piece crosses the CDN
+   * about once and the rest is traded. Pieces of another tab's
    * share go to the CDN only when peers have delivered nothing for `peerStallMs` (the owner
    * stalled or is unreachable), and then only those no peer holds (see `heldByNoPeer`), or
    * when we are alone.
    */
-  private pumpCdn(cdn: CdnSource, state: PickState, { rank, size }: { rank: number; size: number }, now: number, topUp = false): void {
+  private pumpCdn(cdn: CdnSource, state: PickState, { ours, size }: CdnShare, now: number, topUp = false): void {
     if (this.cdnOpenedAt === 0) this.cdnOpenedAt = now;
     if (cdn.retryInMs() > 0) this.wakeIn(cdn.retryInMs());
-    const ours = (i: number): boolean => i % size === rank;
     const quietSince = Math.max(this.cdnOpenedAt, this.lastPeerPieceAt);
     const peersStalled = now - quietSince >= this.config.peerStallMs;
     while (cdn.freeSlots() > 0) {
@@ -690,7 +703,7 @@ export class Download {
       let i = pickForCdn(state, ours, { inOrder });
       if (i < 0 && (inOrder || topUp)) i = pickForCdn(state, undefined, { inOrder });
       // Peers stalled: another tab's share too, but only what no peer holds.
-      if (i < 0 && peersStalled) i = pickForCdn(state, this.heldByNoPeer);
+      if (i < 0 && peersStalled) i = pickForCdn(state, (k) => this.heldByNoPeer(k));
       // A top-up makes up for slow peers: it may take a piece they hold (not one asked of them).
       if (i < 0 && topUp) i = pickForCdn(state, undefined, { inOrder, evenIfHeld: true });
       // Waiting for bandwidth holds a slot, not a piece: ask again (pick afresh) when it passes.
@@ -712,35 +725,44 @@ export class Download {
    * Whether no linked peer holds the piece, but for those that missed their last deadline and
    * strangers that lag (trusted peers that lag, and slow ones, count: an overloaded machine
    * pauses every tab at once, and each tab fetching what the others hold would fetch it once
-   * per tab; a stranger that claims pieces and falls silent must not keep them from the CDN
-   * until its deadline). Peers that have stalled take over another tab's share of the CDN only
-   * for such pieces.
+   * per tab; a stranger that claims pieces and falls silent, or sends under the minimum rate,
+   * must not keep them from the CDN until its deadline). Peers that have stalled take over
+   * another tab's share of the CDN only for such pieces.
    */
-  private readonly heldByNoPeer = (index: number): boolean => {
+  private heldByNoPeer(index: number): boolean {
     for (const s of this.sessions.values()) {
       if (!s.ready || s.pace.missedLast || (s.pace.isLagging && !s.pace.isTrusted)) continue;
       if (s.holds(index)) return false;
     }
     return true;
-  };
+  }
 
   /**
-   * Our rank among the peers downloading this content with us: those connected and still
-   * missing pieces, those still connecting (unless the Arrays service listed them as seeders),
-   * and those the Arrays service listed as downloading (links take seconds to come up on a busy
-   * machine, and tabs that each think they are alone all fetch everything). A peer that calls
-   * itself a seeder is nobody's share, even while its link is still coming up: a staller that
-   * claims every piece would otherwise hold a share of the CDN's pieces for `peerStallMs`.
+   * Our share of the CDN's pieces (cdn-share.ts) among the peers downloading this content with
+   * us: those connected and still missing pieces, and those the Arrays service listed last as
+   * downloading (links take seconds to come up on a busy machine, and tabs that each think
+   * they are alone all fetch everything; a young swarm announces after 1, 2 and 4 s, so the
+   * list soon has everyone). Not counted: a peer listed as a seeder, whatever bitfield it
+   * shows us (a staller would otherwise hold a share for `peerStallMs`), and a peer that offered a link
+   * but is not listed, until that link is up (a liar that comes back under new IDs leaves links
+   * that never open behind it; counting them, two tabs each left up to 8 phantom shares of the
+   * file for the CDN to fetch after `peerStallMs`).
    */
-  private cdnShare(): { rank: number; size: number } {
-    const linked = (this.swarm?.linkedPeers() ?? []).filter((id) => !this.swarm?.listedAsSeeder(id));
-    const ids = new Set([this.opts.peerId, ...(this.swarm?.listedDownloaders() ?? []), ...linked]);
+  private cdnShare(): CdnShare {
+    const ids = new Set([this.opts.peerId, ...(this.swarm?.listedDownloaders() ?? [])]);
     for (const s of this.sessions.values()) {
-      if (s.ready && !s.remoteHave.complete) ids.add(s.id);
-      else if (s.ready) ids.delete(s.id); // listed as downloading, but it has finished since
+      if (!s.ready) continue;
+      // Listed as downloading, but it has finished since; or listed as a seeder, and showing us
+      // less than everything (a staller that tells each peer another story).
+      if (s.remoteHave.complete || this.swarm?.listedAsSeeder(s.id)) ids.delete(s.id);
+      else ids.add(s.id);
     }
-    const sorted = [...ids].sort();
-    return { rank: sorted.indexOf(this.opts.peerId), size: sorted.length };
+    const key = [...ids].sort().join(',');
+    if (key !== this.shareKey) {
+      this.shareKey = key;
+      this.share = cdnShareOf(this.opts.peerId, ids, this.pieceCount);
+    }
+    return this.share;
   }
 
   private request(index: number, source: PieceSource): void {

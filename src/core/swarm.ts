@@ -9,9 +9,11 @@
  *   banned was: a liar that comes back under a new peer ID is refused, and banned too. An
  *   address that is also this side's own (another tab or browser of the same device) is never
  *   kept: it would take every honest tab of the device with it;
- * - for a while, a peer whose link closed for any reason but a ban or two seeds parting (it was
- *   dropped for lagging, its channel died, it never opened): `relinkBackoffMs`, doubling with
- *   every further close up to `maxRelinkBackoffMs`, both for our offers and for its offers.
+ * - for a while, a peer whose link closed for any reason but a ban (it was dropped for lagging,
+ *   its channel died, it never opened, or we parted as two seeds): `relinkBackoffMs`, doubling
+ *   with every further close up to `maxRelinkBackoffMs`, both for our offers and for its offers.
+ *   (Two seeds have nothing to trade; a seeder that offers again at every announce would
+ *   otherwise cost a WebRTC set-up every few hundred milliseconds.)
  */
 import { GROUP_ID_RE, type ProgressReport, type Report, type SignalData } from '../protocol/arrays-messages.js';
 import { peeringModeOf, type ClientConfig } from './config.js';
@@ -174,7 +176,10 @@ export class Swarm {
     this.closeLink(peerId, 'drop');
   }
 
-  /** Closes the link to a peer with no penalty (two seeds parting). */
+  /**
+   * Closes the link to a peer with no strike (two seeds parting); it is not linked again before
+   * its relink back-off: two seeds stay seeds, and each new link would cost both a set-up.
+   */
   release(peerId: string): void {
     this.closeLink(peerId, 'release');
   }
@@ -190,7 +195,7 @@ export class Swarm {
     if (!entry) return;
     entry.closing ??= why;
     this.links.delete(peerId);
-    if (why === 'drop') this.backOff(peerId);
+    if (why === 'drop' || why === 'release') this.backOff(peerId);
     entry.link.close();
   }
 
@@ -223,11 +228,6 @@ export class Swarm {
   /** Whether the Arrays service's last list showed `peerId` with nothing left (a seeder). */
   listedAsSeeder(peerId: string): boolean {
     return this.listed.get(peerId) === 0;
-  }
-
-  /** Peers we have a link with or to, open or still connecting. */
-  linkedPeers(): string[] {
-    return [...this.links.keys()];
   }
 
   isBanned(peerId: string): boolean {

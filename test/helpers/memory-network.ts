@@ -81,6 +81,16 @@ export class MemoryNetwork {
     responder.emitter.emit('signal', { type: 'answer', sdp: responder.linkId });
   }
 
+  /**
+   * An offer to `to` from `from`, a peer that is not in the swarm: the answer has nowhere to
+   * go, so the link never opens (a peer that offered and vanished, as a liar leaves each of
+   * its old IDs).
+   */
+  ghostOffer(contentId: string, from: string, to: string): void {
+    const link = this.createLink(from, to, false);
+    this.clients.get(to)?.emitter.emit('signal', { contentId, from, data: { type: 'offer', sdp: link.linkId } });
+  }
+
   countSent(peerId: string, bytes: number): void {
     this.sentBy.set(peerId, (this.sentBy.get(peerId) ?? 0) + bytes);
   }

@@ -92,17 +92,25 @@ export async function storedBytes(peer: SimPeer, content: TestContent): Promise<
 /**
  * A peer that speaks the real wire protocol, claims every piece, and serves `corrupt(piece)`
  * instead of the true bytes; with `shape`, its frames also go out as that stalling peer sends
- * them (shapers.ts). `links` counts the links it opened.
+ * them (shapers.ts). `links` counts the links it opened, `asked` the pieces it was asked for.
  */
 export function startLiar(
   net: MemoryNetwork,
   content: TestContent,
   corrupt: (piece: Uint8Array) => Uint8Array,
-  options: { claimsPieces?: boolean; shape?: Shape; timing?: Partial<ShapeTiming>; peerId?: string } = {},
-): { peerId: string; links: () => number; stop(): void } {
+  options: {
+    claimsPieces?: boolean;
+    /** The pieces it claims to each peer (by that peer's ID); a liar may tell each peer another story. */
+    claimsTo?: (remoteId: string, index: number) => boolean;
+    shape?: Shape;
+    timing?: Partial<ShapeTiming>;
+    peerId?: string;
+  } = {},
+): { peerId: string; links: () => number; asked: () => number; stop(): void } {
   const peerId = options.peerId ?? newPeerId();
   const shapers: Shaper[] = [];
   let links = 0;
+  let asked = 0;
   const have = new Bitfield(content.metadata.pieceSha256.length);
   if (options.claimsPieces !== false) for (let i = 0; i < have.size; i++) have.set(i);
   const swarm = new Swarm({
@@ -130,14 +138,20 @@ export function startLiar(
           on: (event, listener) => raw.on(event, listener),
         };
       }
+      let told = have;
+      if (options.claimsTo) {
+        told = new Bitfield(have.size);
+        for (let i = 0; i < have.size; i++) if (options.claimsTo(raw.remoteId, i)) told.set(i);
+      }
       const session = new PeerSession(
         link,
         {
           contentId: fromHex(content.contentId)!,
           pieceCount: have.size,
           pieceLength: (i) => pieceLength(content.metadata, i),
-          have,
+          have: told,
           readPiece: async (i) => {
+            asked++;
             const size = content.metadata.pieceSize;
             return corrupt(content.bytes.slice(i * size, i * size + pieceLength(content.metadata, i)));
           },
@@ -151,6 +165,7 @@ export function startLiar(
   return {
     peerId,
     links: () => links,
+    asked: () => asked,
     stop: () => {
       for (const sh of shapers) sh.stop();
       swarm.stop();

@@ -6,6 +6,7 @@
  * (test/e2e/hostage.spec.ts) meets the same peers at the issue's real timings.
  */
 import { afterEach, describe, expect, it } from 'vitest';
+import { cdnShareOf } from '../../src/core/cdn-share.js';
 import { DEFAULT_CONFIG, type ClientConfig } from '../../src/core/config.js';
 import { makeContent, type TestContent } from '../helpers/content.js';
 import { MemoryCdn } from '../helpers/memory-http.js';
@@ -75,6 +76,37 @@ describe('a peer that claims every piece and stalls holds no download hostage', 
       expect(ms).toBeLessThan(2 * cleanMs + 4 * FAST.peerIdleMs! + 1500);
     });
   }
+
+  it('two tabs that each asked a silent peer for a piece of their own CDN share do not wait for its deadline', async () => {
+    const content = makeContent(8 * MiB, 73);
+    const net = new MemoryNetwork();
+    const cdn = new MemoryCdn(content.bytes);
+    // Long deadlines (1 MiB at 8 KiB/s) and no stall rule: only the endgame can end the wait.
+    const config = { ...FAST, minPeerBytesPerSec: 8 * 1024, peerStallMs: 60_000 };
+    const tabs: SimPeer[] = [];
+    // It tells each tab it holds one piece only, the first of that tab's own share: each tab
+    // asks it for that piece, and needs the other's, which the other tab never gets.
+    const staller = startLiar(net, content, (p) => p, {
+      shape: 'silent',
+      claimsTo: (remoteId, i) => {
+        const share = cdnShareOf(remoteId, tabs.map((t) => t.peerId), content.metadata.pieceSha256.length);
+        return i === content.metadata.pieceSha256.findIndex((_, k) => share.ours(k));
+      },
+    });
+    stops.push(() => staller.stop());
+    await new Promise((r) => setTimeout(r, 20));
+    tabs.push(...[0, 1].map(() => track(startPeer(net, content, cdn, { config }))));
+    await Promise.all(tabs.map((t) => waitFor(t.download, 'complete', 10_000)));
+    expect(staller.asked(), 'pieces the tabs asked of the staller').toBe(2);
+    for (const t of tabs) {
+      await expectRightBytes(t, content);
+      const st = t.download.snapshot().peers.find((p) => p.peerId === staller.peerId);
+      expect(st, 'the staller was linked').toBeDefined();
+      // Taken back before its deadline (1 MiB at 8 KiB/s: 128 s), not timed out.
+      expect(st!.timeouts).toBe(0);
+      expect(st!.strikes).toBe(0);
+    }
+  });
 
   it('with no CDN at all (a classroom share), an honest peer takes over the pieces a stalled one was asked for', async () => {
     const content = makeContent(6 * MiB, 71);

@@ -1,7 +1,7 @@
 /**
  * The relink back-off (Swarm): a link that never opened (the connect timeout), whose channel
- * opened and then died, or that we dropped, is not tried again before `relinkBackoffMs`,
- * doubling with each further close. (Offering again at every list to peers that do not answer
+ * opened and then died, that we dropped, or that two seeds closed, is not tried again before
+ * `relinkBackoffMs`, doubling with each further close. (Offering again at every list to peers that do not answer
  * kept a class of 30 on a 2-core machine busy with connection attempts.)
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
@@ -71,7 +71,8 @@ function setup() {
     list();
     expect(links).toHaveLength(before + 1);
   };
-  return { swarm, links, opened, list, expectRelinkAfter };
+  const offer = () => signalingEvents.emit('signal', { contentId: CONTENT, from: THEM, data: { type: 'offer', sdp: 'v=0' } });
+  return { swarm, links, opened, list, offer, expectRelinkAfter };
 }
 
 describe('Swarm relink back-off', () => {
@@ -115,6 +116,22 @@ describe('Swarm relink back-off', () => {
     list();
     expect(links).toHaveLength(1);
     expect(swarm.backingOff(THEM)).toBe(true);
+    swarm.stop();
+  });
+
+  it('does not take a new offer from a seed it parted with (two seeds) before the back-off', () => {
+    vi.useFakeTimers();
+    const { swarm, links, offer } = setup();
+    offer();
+    expect(links).toHaveLength(1);
+    links[0]!.events.emit('open', undefined);
+    swarm.release(THEM);
+    expect(swarm.backingOff(THEM)).toBe(true);
+    offer(); // a seeder that offers at every announce
+    expect(links).toHaveLength(1);
+    vi.advanceTimersByTime(10_000);
+    offer();
+    expect(links).toHaveLength(2);
     swarm.stop();
   });
 });

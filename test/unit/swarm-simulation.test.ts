@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { makeContent } from '../helpers/content.js';
 import { MemoryCdn } from '../helpers/memory-http.js';
 import { MemoryNetwork } from '../helpers/memory-network.js';
-import { seededStore, startLiar, startPeer, storedBytes, waitFor, type SimPeer } from '../helpers/sim-peer.js';
+import { newPeerId, seededStore, startLiar, startPeer, storedBytes, waitFor, type SimPeer } from '../helpers/sim-peer.js';
 import { MemoryStore } from '../helpers/memory-store.js';
 
 const MiB = 1024 * 1024;
@@ -106,6 +106,17 @@ describe('swarm simulation', () => {
     // Four copies delivered; the tabs split the CDN's share, so it served about one.
     expect(cdn.bytesServed).toBeLessThan(1.5 * content.metadata.fileSize);
     expect(fromPeers).toBeGreaterThan(2 * content.metadata.fileSize);
+  });
+
+  it('links that never open (offers from peers gone since) take no share of the CDN', async () => {
+    const content = makeContent(8 * MiB, 4);
+    const net = new MemoryNetwork();
+    const cdn = new MemoryCdn(content.bytes);
+    // Alone but for offers that never open; after `peerStallMs` a tab would fetch others' shares.
+    const tab = track(startPeer(net, content, cdn, { config: { httpDelayMs: 0, peerStallMs: 60_000, connectTimeoutMs: 60_000 } }));
+    for (let g = 0; g < 5; g++) net.ghostOffer(content.contentId, newPeerId(), tab.peerId);
+    await waitFor(tab.download, 'complete', 5000);
+    expect(cdn.bytesServed).toBe(content.metadata.fileSize);
   });
 
   it('finishes from the rest of the swarm and the CDN when the seeder leaves mid-download', async () => {
