@@ -22,16 +22,17 @@ export interface ClientConfig {
    * How long a download waits for peers before asking the CDN (DO's HTTP delay). Once it is
    * over, the CDN takes the pieces that no useful peer holds (a peer that lags, missed its
    * last deadline or is slow does not count: `peerIdleMs`, `slowPeerBytesPerSec`), and, in the
-   * endgame (every missing piece asked of someone), pieces asked of a lagging peer.
+   * endgame (every missing piece asked of someone, or held by no peer that can be asked),
+   * pieces asked of a lagging peer.
    * @default 2000
    */
   httpDelayMs: number;
   /**
    * Tabs downloading together split the pieces no peer holds, each fetching its share from
-   * the CDN. Another tab's share is fetched from the CDN only once peers have delivered
-   * nothing for this long (the owner stalled or is unreachable), and then only the pieces no
-   * linked peer holds (one that missed its last deadline aside); a tab that leaves the swarm
-   * gives its share back at once.
+   * the CDN (src/core/cdn-share.ts). Another tab's share is fetched from the CDN only once
+   * peers have delivered nothing for this long (the owner stalled or is unreachable), and then
+   * only the pieces no linked peer holds (one that missed its last deadline, or a stranger
+   * that lags, aside); a tab that leaves the swarm gives its share back at once.
    * @default 10000
    */
   peerStallMs: number;

@@ -19,7 +19,8 @@
  *   A lagging peer gets no new request, the pieces it holds stop keeping others (the CDN
  *   included) from them, and in the endgame what it was asked may be taken back for another
  *   source (the scheduler's rule: core/download.ts). It stops lagging when it completes a
- *   piece, or when nothing is left that it owes.
+ *   piece, or when nothing is left that it owes (`peerDeadlineGraceMs` later if that was
+ *   because a piece was taken back from it: `takenBack`).
  */
 import type { ClientConfig } from './config.js';
 
@@ -46,6 +47,8 @@ export class PeerPace {
   /** When the last piece completed (the next piece's service starts no earlier). */
   private lastCompleteAt = 0;
   private lagging = false;
+  /** After a piece was taken back from it, it lags (is asked nothing) until then at least. */
+  private coolUntil = 0;
   /** Its last request missed its deadline, and no piece has completed since. */
   private behind = false;
   /** Deadlines missed, over the session. */
@@ -117,6 +120,7 @@ export class PeerPace {
     this.rate = this.rate === 0 ? sample : this.rate * (1 - RATE_WEIGHT) + sample * RATE_WEIGHT;
     this.lastCompleteAt = now;
     this.lagging = false;
+    this.coolUntil = 0;
     this.behind = false;
     this.busySince = owed > 0 ? now : 0;
     this.bytesSinceBusy = 0;
@@ -126,7 +130,18 @@ export class PeerPace {
   idle(): void {
     this.busySince = 0;
     this.bytesSinceBusy = 0;
-    this.lagging = false;
+    if (this.coolUntil === 0) this.lagging = false;
+  }
+
+  /**
+   * A piece it owed was taken back because it lagged (the endgame). It stays lagging, asked
+   * for nothing, for `peerDeadlineGraceMs` even though it owes nothing now: a peer that sends
+   * just often enough not to fall quiet would otherwise be asked for the next missing piece at
+   * once, and hold that one for the grace too (a tab waited for one staller piece after another).
+   */
+  takenBack(now: number): void {
+    this.lagging = true;
+    this.coolUntil = now + this.config.peerDeadlineGraceMs;
   }
 
   /** A piece from this peer passed verification: it is no stranger, and its window grows. */
@@ -161,6 +176,11 @@ export class PeerPace {
    * `owed`: requests pending.
    */
   check(now: number, owed: number): boolean {
+    if (this.lagging && owed === 0 && this.coolUntil > 0 && now >= this.coolUntil) {
+      this.coolUntil = 0;
+      this.lagging = false;
+      return true;
+    }
     if (this.lagging || owed === 0 || this.busySince === 0) return false;
     const quietFor = now - Math.max(this.lastDataAt, this.busySince);
     const busyFor = now - this.busySince;
@@ -181,6 +201,7 @@ export class PeerPace {
    * can slow down below the minimum rate without ever falling quiet that long).
    */
   nextCheckAt(now: number, owed: number): number {
+    if (this.lagging && owed === 0 && this.coolUntil > 0) return this.coolUntil;
     if (this.lagging || owed === 0 || this.busySince === 0) return Infinity;
     const idleAt = Math.max(this.lastDataAt, this.busySince) + this.idleLimit();
     const graceEnds = this.busySince + this.config.peerDeadlineGraceMs;

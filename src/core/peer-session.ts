@@ -232,6 +232,7 @@ export class PeerSession implements PieceSource {
     const p = this.pending.get(index);
     if (!p) return;
     this.cancelRequest(p);
+    this.pace.takenBack(this.now());
     p.reject(new TabswarmError('aborted', `piece ${index} taken back from peer ${this.id}, which lags`));
   }
 

@@ -6,12 +6,11 @@
  * address of its own, 127.0.0.x).
  *
  * Each row's tabs must finish with the right bytes while the peer is still there (the issue saw
- * them wait until it left), within 2.5 times the time the same two tabs take with no such peer
+ * them wait until it left), within 1.3 times the time the same two tabs take with no such peer
  * at all (measured in this file, before the rows: the slower of two runs, printed with each
  * row; the issue's rows took 3 to 6 times as long, or never ended), strike no honest peer, and
- * show the row's own outcome: the
- * staller dropped, the churner given nothing and banned, the bad frames struck, the rotating
- * liar costing each tab at most 4 bad pieces.
+ * show the row's own outcome: the staller dropped, the churner given nothing and banned, the
+ * bad frames struck, the rotating liar costing each tab at most 4 bad pieces.
  */
 import { expect, test, type Browser } from '@playwright/test';
 import { startNodePeer, type Behaviour, type NodePeer, type NodePeerOptions } from '../helpers/node-peer.js';
@@ -33,11 +32,11 @@ import type { StatsSnapshot } from '../../src/core/stats.js';
 const MiB = 1024 * 1024;
 const SIZE = 24 * MiB + 4321;
 /**
- * A bound that no hostage-taking passes, loose enough for a loaded 2-core CI machine: what a
- * misbehaving peer costs is measured, as a ratio to the clean run of the same moment, by
- * bench/hostage.ts (docs/benchmarks.md), not asserted here.
+ * The issue's bound, against the slower of two clean runs (the first run of a fresh browser is
+ * often the slower; two clean runs of one machine differed by 1.45 times). The benchmark
+ * (bench/hostage.ts, docs/benchmarks.md) measures the same ratios on a 64 MiB file.
  */
-const MAX_RATIO = 2.5;
+const MAX_RATIO = 1.3;
 
 let swarm: TestSwarmServer;
 let content: TestContentBytes;
@@ -209,8 +208,8 @@ test.describe('no peer holds a download hostage', () => {
     nodes.push(liar);
     const row = await runTabs(browser, pages);
     // Each new peer ID costs each tab a WebRTC link set-up before its address can be refused
-    // (1.0-2.0x here, the issue's run 6x): a looser bound.
-    expectInTime(row, 'rotating liar', 3);
+    // (the issue's run took 6 times as long).
+    expectInTime(row, 'rotating liar');
     await liar.sync();
     const ids = liar.peerIds();
     await expectRightBytesNoHonestStrikes(row, ids);
@@ -225,7 +224,9 @@ test.describe('no peer holds a download hostage', () => {
     const slow = await nodePeer('slow', { shapeTiming: { slowEveryMs: 250 } });
     nodes.push(slow);
     const row = await runTabs(browser, pages);
-    expectInTime(row, 'honest slow peer');
+    // Not a row of the issue's table: used for what it gives, its last pieces are waited for
+    // (it is not lagging), which may cost a few seconds on a 24 MiB file.
+    expectInTime(row, 'honest slow peer', 2);
     await expectRightBytesNoHonestStrikes(row, []);
     const given = row.snaps.map((s) => s.peers.find((x) => x.peerId === slow.peerId));
     console.log(`slow honest peer gave ${given.map((p) => p?.piecesFrom ?? 0).join(', ')} pieces`);

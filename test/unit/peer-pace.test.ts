@@ -72,3 +72,23 @@ describe('PeerPace: a missed deadline', () => {
     expect(pace.limit(MiB)).toBe(1);
   });
 });
+
+describe('PeerPace: a piece taken back', () => {
+  it('keeps the peer lagging, asked for nothing, for the grace after a take-back; then it may be asked again', () => {
+    // 64 KiB every 2 s: never quiet for the idle time, under the minimum rate after the grace.
+    const pace = new PeerPace(CONFIG);
+    pace.sent(T0, 1);
+    for (let t = T0 + 2000; t <= T0 + 6000; t += 2000) pace.data(t, 64 * KiB);
+    expect(pace.check(T0 + 6000, 1)).toBe(true);
+    expect(pace.isLagging).toBe(true);
+    // The endgame takes its piece back: it owes nothing now, and still lags.
+    pace.idle();
+    pace.takenBack(T0 + 6000);
+    expect(pace.isLagging).toBe(true);
+    expect(pace.nextCheckAt(T0 + 6000, 0)).toBe(T0 + 12_000);
+    expect(pace.check(T0 + 11_999, 0)).toBe(false);
+    expect(pace.isLagging).toBe(true);
+    expect(pace.check(T0 + 12_000, 0)).toBe(true);
+    expect(pace.isLagging).toBe(false);
+  });
+});
