@@ -594,8 +594,8 @@ export class Download {
 
   /**
    * Whether nothing is left to ask for but what is in flight: every missing piece is asked of
-   * someone, or can be asked of no one now (no ready peer that does not lag holds it, and it is
-   * not ours to fetch from the CDN). Then a request a lagging peer holds up stands between the
+   * someone, or can be asked of no one now (no ready peer that does not lag, and had no piece
+   * taken back just now, holds it, and it is not ours to fetch from the CDN). Then a request a lagging peer holds up stands between the
    * download and its end, and it is worth taking back. Before, the other sources have other
    * work, and taking pieces back from peers that pause (a busy machine) would only move the
    * load to the CDN. ("Every missing piece in flight" is not enough: two tabs that each asked a
@@ -603,7 +603,8 @@ export class Download {
    * could ask anyone for, until the staller's deadline.)
    */
   private endgame(): boolean {
-    const askable = [...this.sessions.values()].filter((s) => s.healthy);
+    const now = Date.now();
+    const askable = [...this.sessions.values()].filter((s) => s.healthy && !s.pace.isCooling(now));
     const share = this.cdn ? this.share : undefined;
     for (let i = 0; i < this.pieceCount; i++) {
       if (this.have.has(i) || this.inFlight.has(i)) continue;

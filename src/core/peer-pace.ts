@@ -19,8 +19,8 @@
  *   A lagging peer gets no new request, the pieces it holds stop keeping others (the CDN
  *   included) from them, and in the endgame what it was asked may be taken back for another
  *   source (the scheduler's rule: core/download.ts). It stops lagging when it completes a
- *   piece, or when nothing is left that it owes (`peerDeadlineGraceMs` later if that was
- *   because a piece was taken back from it: `takenBack`).
+ *   piece, or when nothing is left that it owes (if that is because a piece was taken back
+ *   from it, it is asked nothing more for `peerDeadlineGraceMs`: `takenBack`).
  */
 import type { ClientConfig } from './config.js';
 
@@ -47,7 +47,7 @@ export class PeerPace {
   /** When the last piece completed (the next piece's service starts no earlier). */
   private lastCompleteAt = 0;
   private lagging = false;
-  /** After a piece was taken back from it, it lags (is asked nothing) until then at least. */
+  /** After a piece was taken back from it, it is asked nothing until then. */
   private coolUntil = 0;
   /** Its last request missed its deadline, and no piece has completed since. */
   private behind = false;
@@ -130,18 +130,25 @@ export class PeerPace {
   idle(): void {
     this.busySince = 0;
     this.bytesSinceBusy = 0;
-    if (this.coolUntil === 0) this.lagging = false;
+    this.lagging = false;
   }
 
   /**
-   * A piece it owed was taken back because it lagged (the endgame). It stays lagging, asked
-   * for nothing, for `peerDeadlineGraceMs` even though it owes nothing now: a peer that sends
+   * A piece it owed was taken back because it lagged (the endgame). It is asked for nothing
+   * for `peerDeadlineGraceMs`, though it owes nothing now and no longer lags: a peer that sends
    * just often enough not to fall quiet would otherwise be asked for the next missing piece at
    * once, and hold that one for the grace too (a tab waited for one staller piece after another).
    */
   takenBack(now: number): void {
-    this.lagging = true;
     this.coolUntil = now + this.config.peerDeadlineGraceMs;
+  }
+
+  /**
+   * Whether it is asked for nothing now after a take-back (`takenBack`). Not lagging: what it
+   * holds still counts (an honest tab that paused keeps sparing the CDN the pieces it has).
+   */
+  isCooling(now: number): boolean {
+    return now < this.coolUntil;
   }
 
   /** A piece from this peer passed verification: it is no stranger, and its window grows. */
@@ -176,11 +183,6 @@ export class PeerPace {
    * `owed`: requests pending.
    */
   check(now: number, owed: number): boolean {
-    if (this.lagging && owed === 0 && this.coolUntil > 0 && now >= this.coolUntil) {
-      this.coolUntil = 0;
-      this.lagging = false;
-      return true;
-    }
     if (this.lagging || owed === 0 || this.busySince === 0) return false;
     const quietFor = now - Math.max(this.lastDataAt, this.busySince);
     const busyFor = now - this.busySince;
@@ -201,7 +203,7 @@ export class PeerPace {
    * can slow down below the minimum rate without ever falling quiet that long).
    */
   nextCheckAt(now: number, owed: number): number {
-    if (this.lagging && owed === 0 && this.coolUntil > 0) return this.coolUntil;
+    if (owed === 0 && now < this.coolUntil) return this.coolUntil;
     if (this.lagging || owed === 0 || this.busySince === 0) return Infinity;
     const idleAt = Math.max(this.lastDataAt, this.busySince) + this.idleLimit();
     const graceEnds = this.busySince + this.config.peerDeadlineGraceMs;

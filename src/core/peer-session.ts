@@ -182,7 +182,7 @@ export class PeerSession implements PieceSource {
   }
 
   freeSlots(): number {
-    if (!this.healthy) return 0;
+    if (!this.healthy || this.pace.isCooling(this.now())) return 0;
     return Math.max(0, this.pace.limit(this.ctx.pieceLength(0)) - this.pending.size);
   }
 
