@@ -74,7 +74,7 @@ describe('PeerPace: a missed deadline', () => {
 });
 
 describe('PeerPace: a piece taken back', () => {
-  it('asks the peer for nothing for the grace after a take-back (it does not lag: what it holds still counts)', () => {
+  it('asks a stranger for nothing for the grace after a take-back (it does not lag: what it holds still counts); not a trusted peer', () => {
     // 64 KiB every 2 s: never quiet for the idle time, under the minimum rate after the grace.
     const pace = new PeerPace(CONFIG);
     pace.sent(T0, 1);
@@ -90,5 +90,10 @@ describe('PeerPace: a piece taken back', () => {
     expect(pace.nextCheckAt(T0 + 6000, 0)).toBe(T0 + 12_000);
     expect(pace.isCooling(T0 + 12_000)).toBe(false);
     expect(pace.nextCheckAt(T0 + 12_000, 0)).toBe(Infinity);
+
+    const trusted = new PeerPace(CONFIG);
+    trusted.trust();
+    trusted.takenBack(T0);
+    expect(trusted.isCooling(T0 + 1)).toBe(false);
   });
 });
