@@ -31,13 +31,16 @@ export interface CdnShare {
   ours(index: number): boolean;
 }
 
+/** A tab alone: every piece is its own. */
+export const ALONE: CdnShare = Object.freeze({ size: 1, ours: () => true });
+
 /**
  * The share of `self` among `ids` (which may or may not include it) for `pieceCount` pieces.
  * Computed once per set: O(pieces × peers) integer hashes.
  */
 export function cdnShareOf(self: string, ids: Iterable<string>, pieceCount: number): CdnShare {
   const others = [...new Set(ids)].filter((id) => id !== self).map(keyOf);
-  if (others.length === 0) return { size: 1, ours: () => true };
+  if (others.length === 0) return ALONE;
   const me = keyOf(self);
   const mine = new Uint8Array(pieceCount);
   for (let i = 0; i < pieceCount; i++) {

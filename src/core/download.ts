@@ -13,7 +13,7 @@
  */
 import type { Bandwidth, BandwidthRegistration, Priority } from './bandwidth.js';
 import { Bitfield } from './bitfield.js';
-import { cdnShareOf, type CdnShare } from './cdn-share.js';
+import { ALONE, cdnShareOf, type CdnShare } from './cdn-share.js';
 import { CdnSource, type CdnPacing } from './cdn-source.js';
 import { peeringModeOf, resolveConfig, type ClientConfig } from './config.js';
 import { Emitter } from './emitter.js';
@@ -126,7 +126,7 @@ export class Download {
   /** Pieces asked of a source and not yet settled; the entry's identity tells a request from a later one of the same piece. */
   private readonly inFlight = new Map<number, { source: PieceSource }>();
   /** The CDN share (cdnShare), kept while the set of peers it was computed for holds. */
-  private share: CdnShare = { size: 1, ours: () => true };
+  private share: CdnShare = ALONE;
   private shareKey = '';
   /** Sources whose copy of a piece failed verification: that piece is asked of someone else. */
   private readonly failedFrom = new Map<number, Set<string>>();
@@ -595,10 +595,10 @@ export class Download {
   /**
    * Whether nothing is left to ask for but what is in flight: every missing piece is asked of
    * someone, or can be asked of no one now (no ready peer that does not lag, and had no piece
-   * taken back just now, holds it, and it is not ours to fetch from the CDN). Then a request a lagging peer holds up stands between the
-   * download and its end, and it is worth taking back. Before, the other sources have other
-   * work, and taking pieces back from peers that pause (a busy machine) would only move the
-   * load to the CDN. ("Every missing piece in flight" is not enough: two tabs that each asked a
+   * taken back just now, holds it, and it is not ours to fetch from the CDN). Then a request a
+   * lagging peer holds up stands between the download and its end, and it is worth taking
+   * back. Before, the other sources have other work, and taking pieces back from peers that
+   * pause (a busy machine) would only move the load to the CDN. ("Every missing piece in flight" is not enough: two tabs that each asked a
    * staller for a piece of their own CDN share each waited for the other's, which neither
    * could ask anyone for, until the staller's deadline.)
    */
@@ -689,10 +689,9 @@ export class Download {
   /**
    * The CDN's share. Tabs downloading together split the pieces no peer holds (each piece has
    * one owner among the downloading peers we see: `cdnShare`), so each piece crosses the CDN
-   * about once and the rest is traded. Pieces of another tab's
-   * share go to the CDN only when peers have delivered nothing for `peerStallMs` (the owner
-   * stalled or is unreachable), and then only those no peer holds (see `heldByNoPeer`), or
-   * when we are alone.
+   * about once and the rest is traded. Pieces of another tab's share go to the CDN only when
+   * peers have delivered nothing for `peerStallMs` (the owner stalled or is unreachable), and
+   * then only those no peer holds (see `heldByNoPeer`), or when we are alone.
    */
   private pumpCdn(cdn: CdnSource, state: PickState, { ours, size }: CdnShare, now: number, topUp = false): void {
     if (this.cdnOpenedAt === 0) this.cdnOpenedAt = now;
@@ -704,7 +703,7 @@ export class Download {
       let i = pickForCdn(state, ours, { inOrder });
       if (i < 0 && (inOrder || topUp)) i = pickForCdn(state, undefined, { inOrder });
       // Peers stalled: another tab's share too, but only what no peer holds.
-      if (i < 0 && peersStalled) i = pickForCdn(state, (k) => this.heldByNoPeer(k));
+      if (i < 0 && peersStalled) i = pickForCdn(state, this.heldByNoPeer);
       // A top-up makes up for slow peers: it may take a piece they hold (not one asked of them).
       if (i < 0 && topUp) i = pickForCdn(state, undefined, { inOrder, evenIfHeld: true });
       // Waiting for bandwidth holds a slot, not a piece: ask again (pick afresh) when it passes.
@@ -730,13 +729,13 @@ export class Download {
    * must not keep them from the CDN until its deadline). Peers that have stalled take over
    * another tab's share of the CDN only for such pieces.
    */
-  private heldByNoPeer(index: number): boolean {
+  private readonly heldByNoPeer = (index: number): boolean => {
     for (const s of this.sessions.values()) {
       if (!s.ready || s.pace.missedLast || (s.pace.isLagging && !s.pace.isTrusted)) continue;
       if (s.holds(index)) return false;
     }
     return true;
-  }
+  };
 
   /**
    * Our share of the CDN's pieces (cdn-share.ts) among the peers downloading this content with
@@ -744,10 +743,10 @@ export class Download {
    * downloading (links take seconds to come up on a busy machine, and tabs that each think
    * they are alone all fetch everything; a young swarm announces after 1, 2 and 4 s, so the
    * list soon has everyone). Not counted: a peer listed as a seeder, whatever bitfield it
-   * shows us (a staller would otherwise hold a share for `peerStallMs`), and a peer that offered a link
-   * but is not listed, until that link is up (a liar that comes back under new IDs leaves links
-   * that never open behind it; counting them, two tabs each left up to 8 phantom shares of the
-   * file for the CDN to fetch after `peerStallMs`).
+   * shows us (a staller would otherwise hold a share for `peerStallMs`), and a peer that
+   * offered a link but is not listed, until that link is up (a liar that comes back under new
+   * IDs leaves links that never open behind it; counting them, two tabs each left up to 8
+   * phantom shares of the file for the CDN to fetch after `peerStallMs`).
    */
   private cdnShare(): CdnShare {
     const ids = new Set([this.opts.peerId, ...(this.swarm?.listedDownloaders() ?? [])]);

@@ -136,8 +136,9 @@ export class PeerPace {
   /**
    * A piece it owed was taken back because it lagged (the endgame). A stranger is asked for
    * nothing for `peerDeadlineGraceMs`, though it owes nothing now and no longer lags: one that
-   * sends just often enough not to fall quiet would otherwise be asked for the next missing piece at
-   * once, and hold that one for the grace too (a tab waited for one staller piece after another).
+   * sends just often enough not to fall quiet would otherwise be asked for the next missing
+   * piece at once, and hold that one for the grace too (a tab waited for one staller piece
+   * after another).
    * Not a trusted peer: on an overloaded machine honest tabs lag and are taken back from
    * often; with every peer held off so, eight tabs took 3.9 and 5.6 copies of the file from the
    * CDN in two runs (1.8 without).

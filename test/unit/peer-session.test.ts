@@ -216,6 +216,7 @@ describe('PeerSession', () => {
     expect(frames).toContain('cancel 1');
     expect(s.pace.misses).toBe(0);
     expect(s.healthy).toBe(true);
+    expect(s.freeSlots()).toBeGreaterThan(0);
     // Completing a piece ends the lag.
     b.send(encodeReject(1));
     await tick();
