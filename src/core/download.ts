@@ -216,6 +216,10 @@ export class Download {
           p.banned = true;
           this.events.emit('peer', { peerId, event: 'banned', reason: `at the address of a banned peer (${address})` });
         },
+        // A frame the channel cannot carry kills it: a violation like any malformed frame. The
+        // ban it may bring is not reported, nor kept by address: a crashed browser's channel
+        // dies the same way, and quarantine is for evidence that cannot be an accident.
+        onLinkDied: (peerId, reason) => this.strike(peerId, `its data channel died (${reason})`, false),
       });
     }
   }
@@ -473,9 +477,10 @@ export class Download {
 
   /**
    * A strike against a peer; at `strikesToBan` it is banned for this content, and a stranger
-   * (no verified piece from it yet) at `strangerStrikesToBan`.
+   * (no verified piece from it yet) at `strangerStrikesToBan`. `accuse` false: the ban is this
+   * tab's alone (Swarm.ban).
    */
-  private strike(peerId: string, reason: string): void {
+  private strike(peerId: string, reason: string, accuse = true): void {
     const p = this.stats.peer(peerId);
     if (p.banned) return;
     p.strikes++;
@@ -483,7 +488,7 @@ export class Download {
     const stranger = p.piecesFrom === 0;
     if (p.strikes >= (stranger ? this.config.strangerStrikesToBan : this.config.strikesToBan)) {
       p.banned = true;
-      this.swarm?.ban(peerId);
+      this.swarm?.ban(peerId, accuse);
       this.sessions.get(peerId)?.close();
       this.events.emit('peer', { peerId, event: 'banned', reason });
     }

@@ -81,8 +81,13 @@ export interface PeerLinkEvents extends Record<string, unknown> {
   malformed: string;
   /** The send buffer fell below the transport's low-water mark. */
   drain: undefined;
-  /** The link closed, for whatever reason; emitted once. */
-  close: { reason: string };
+  /**
+   * The link closed, for whatever reason; emitted once. `died`: the data channel died under an
+   * open link (the remote's side aborted it, or the channel failed) rather than being closed.
+   * A frame too large for the channel kills it so; a page closing or a peer closing the link
+   * does not count (a transport that cannot tell never sets it).
+   */
+  close: { reason: string; died?: boolean };
 }
 
 /**

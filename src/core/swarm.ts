@@ -4,7 +4,8 @@
  * It knows nothing of pieces: each open link is handed to `onLink`.
  *
  * Who it will not link to:
- * - a banned peer, for the rest of the session (the ban is reported to the Arrays service);
+ * - a banned peer, for the rest of the session (the ban is reported to the Arrays service,
+ *   unless it came of a dead channel: `ban`'s `accuse`);
  * - in LAN and group modes, any peer at an address (its WebRTC remote address) where a peer it
  *   banned was: a liar that comes back under a new peer ID is refused, and banned too. An
  *   address that is also this side's own (another tab or browser of the same device) is never
@@ -70,6 +71,11 @@ export interface SwarmOptions {
   bannedAddresses?: BannedAddresses;
   /** A peer was refused or banned because its address is one a banned peer had. */
   onAddressBan?(peerId: string, address: string): void;
+  /**
+   * An open link's data channel died under it (PeerLinkEvents' `died`), with no close of ours
+   * under way: the download counts it against the peer. The relink back-off applies meanwhile.
+   */
+  onLinkDied?(peerId: string, reason: string): void;
 }
 
 /** Why we closed a link ourselves; undefined while open or when the link closed on its own. */
@@ -87,6 +93,8 @@ interface LinkEntry {
 export class Swarm {
   private readonly links = new Map<string, LinkEntry>();
   private readonly banned = new Set<string>();
+  /** Banned without accusation (`ban`'s `accuse`): never reported, never kept by address. */
+  private readonly unaccused = new Set<string>();
   /** Peers not to link to before `until` (ms), and how many closes that took. */
   private readonly relink = new Map<string, { until: number; closes: number }>();
   private readonly offs: Array<() => void> = [];
@@ -117,7 +125,7 @@ export class Swarm {
       signaling.on('open', () => {
         this.announce();
         // The service may have restarted or moved us: tell it our bans again.
-        for (const id of this.banned) signaling.ban(contentId, id);
+        for (const id of this.banned) if (!this.unaccused.has(id)) signaling.ban(contentId, id);
       }),
     );
     this.announce();
@@ -157,11 +165,17 @@ export class Swarm {
 
   /**
    * Closes the peer's link, never connects to it again in this session, and reports the ban
-   * to the Arrays service so it stops listing the peer to us.
+   * to the Arrays service so it stops listing the peer to us. With `accuse` false (evidence that
+   * could be an accident: a dead channel) the ban is neither reported nor kept by address: a
+   * crashed browser's reopened page must not pay for it.
    */
-  ban(peerId: string): void {
+  ban(peerId: string, accuse = true): void {
     if (this.banned.has(peerId)) return;
     this.banned.add(peerId);
+    if (!accuse) {
+      this.unaccused.add(peerId);
+      return this.closeLink(peerId, 'ban');
+    }
     if (!this.stopped) this.opts.signaling.ban(this.opts.contentId, peerId);
     const entry = this.links.get(peerId);
     if (entry?.address !== undefined) this.addressBook?.add(entry.address);
@@ -308,11 +322,13 @@ export class Swarm {
         // The same device: nothing to tell a liar from the honest tabs beside it by.
         .then(({ local, remote }) => this.addressKnown(remoteId, entry, remote !== undefined && local.includes(remote) ? undefined : remote, checkFirst));
     });
-    link.on('close', () => {
+    link.on('close', ({ reason, died }) => {
       clearTimeout(timer);
       if (this.links.get(remoteId) === entry) this.links.delete(remoteId);
       // Closed by the remote, by the transport or by the connect timeout: not at once again.
-      if (entry.closing === undefined) this.backOff(remoteId);
+      if (entry.closing !== undefined) return;
+      this.backOff(remoteId);
+      if (died && entry.open && !this.stopped) this.opts.onLinkDied?.(remoteId, reason);
     });
   }
 
@@ -324,7 +340,7 @@ export class Swarm {
   private addressKnown(remoteId: string, entry: LinkEntry, address: string | undefined, waited: boolean): void {
     entry.address = address;
     const book = this.addressBook;
-    if (address !== undefined && this.banned.has(remoteId)) book?.add(address);
+    if (address !== undefined && this.banned.has(remoteId) && !this.unaccused.has(remoteId)) book?.add(address);
     if (this.stopped || this.links.get(remoteId) !== entry) return;
     if (address !== undefined && book?.has(address)) {
       this.opts.onAddressBan?.(remoteId, address);

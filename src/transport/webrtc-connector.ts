@@ -53,6 +53,17 @@ function toSignalData(s: PeerSignal): SignalData | undefined {
 }
 
 /** simple-peer's errors carry a `code` (ERR_DATA_CHANNEL, ERR_ICE_CONNECTION_FAILURE, ...): keep it. */
+/**
+ * Whether an error from simple-peer means the open data channel died under us: a channel error
+ * (an SCTP abort from the remote, which a frame too large for the channel causes) that is not
+ * Chromium's ordinary teardown. A page that closes, or a tab that closes the link while its
+ * abort overtakes the channel's close, aborts with the reason "Close called"; that is a peer
+ * leaving, not a violation.
+ */
+function channelDied(e: Error): boolean {
+  return (e as { code?: unknown }).code === 'ERR_DATA_CHANNEL' && !/Close called/i.test(e.message);
+}
+
 function reasonOf(e: unknown): string {
   if (!(e instanceof Error)) return String(e);
   const code = (e as { code?: unknown }).code;
@@ -83,10 +94,10 @@ function createLink(remoteId: string, initiator: boolean, iceServers: RTCIceServ
    */
   let early: Array<Uint8Array | string> | undefined = [];
 
-  function finish(reason: string): void {
+  function finish(reason: string, died = false): void {
     if (closed) return;
     closed = true;
-    log('closed: %s', reason);
+    log('closed: %s%s', reason, died ? ' (the channel died)' : '');
     channel = undefined;
     clearInterval(poll);
     try {
@@ -94,7 +105,7 @@ function createLink(remoteId: string, initiator: boolean, iceServers: RTCIceServ
     } catch (e) {
       log('destroy failed: %O', e);
     }
-    events.emit('close', { reason });
+    events.emit('close', { reason, died });
   }
 
   try {
@@ -151,7 +162,7 @@ function createLink(remoteId: string, initiator: boolean, iceServers: RTCIceServ
       early.push(message);
     };
   }
-  peer?.on('error', (e: Error) => finish(`WebRTC error: ${reasonOf(e)}`));
+  peer?.on('error', (e: Error) => finish(`WebRTC error: ${reasonOf(e)}`, channelDied(e)));
   peer?.on('close', () => finish('connection closed'));
 
   return {

