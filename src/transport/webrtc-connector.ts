@@ -60,7 +60,7 @@ function toSignalData(s: PeerSignal): SignalData | undefined {
  * abort overtakes the channel's close, aborts with the reason "Close called"; that is a peer
  * leaving, not a violation.
  */
-function channelDied(e: Error): boolean {
+export function channelDied(e: Error): boolean {
   return (e as { code?: unknown }).code === 'ERR_DATA_CHANNEL' && !/Close called/i.test(e.message);
 }
 

@@ -229,6 +229,27 @@ test.describe('no peer holds a download hostage', () => {
     await expectInTime(browser, row, 'oversize frame', pages, nodes);
   });
 
+  test('an honest tab closed in the middle of its download is not struck: its channel closes, it does not die', async ({ browser }) => {
+    const [a, b] = await openTabs(browser, pages);
+    // Linked and trading: a piece from each other both ways.
+    const fromOther = (t: Tab, other: Tab) =>
+      stats(t.page.page).then(
+        (s) => s.peers.find((p) => p.peerId === other.peerId)?.piecesFrom ?? 0,
+        () => 0, // no download yet: the metadata is still on its way
+      );
+    await expect.poll(async () => Math.min(await fromOther(a!, b!), await fromOther(b!, a!)), { timeout: 60_000 }).toBeGreaterThanOrEqual(1);
+    expect((await stats(a!.page.page)).bytesFromCdn + (await stats(a!.page.page)).bytesFromPeers).toBeLessThan(swarm.fileSize);
+    // Chromium ends the association with an abort when a page closes ("Close called"); which
+    // the other tab sees first, that abort, the channel's close or a failed send, is a race
+    // (channelDied's unit test holds the abort's case). None of them is a violation.
+    await b!.page.page.close();
+    await waitComplete(a!.page.page, 120_000);
+    expect(await savedFileSha256(a!.page.page)).toBe(swarm.fileSha256);
+    const log = await peerEvents(a!.page.page);
+    expect(log.strikes, 'strikes in the tab that stayed').toEqual([]);
+    expect(log.bans).toEqual([]);
+  });
+
   test('a 300 KiB frame that does reach the tab is a violation: the sender is banned', async ({ browser }) => {
     const peer = await nodePeer('oversize-frame', { deliverOversize: true });
     nodes.push(peer);

@@ -6,7 +6,7 @@ import wrtc from '@roamhq/wrtc';
 import { describe, expect, it } from 'vitest';
 import type { PeerLink, PeerLinkEvents } from '../../src/core/ports.js';
 import { signalDataSchema } from '../../src/protocol/arrays-messages.js';
-import { createWebRtcConnector } from '../../src/transport/webrtc-connector.js';
+import { channelDied, createWebRtcConnector } from '../../src/transport/webrtc-connector.js';
 
 const A = 'aa'.repeat(16);
 const B = 'bb'.repeat(16);
@@ -120,5 +120,17 @@ describe('createWebRtcConnector', () => {
     const closed = next(b, 'close');
     expect(() => b.signal({ type: 'answer', sdp: 'this is not SDP' })).not.toThrow();
     expect((await closed).reason).toMatch(/error/i);
+  });
+});
+
+describe('channelDied', () => {
+  const err = (code: string, message: string) => Object.assign(new Error(message), { code });
+  it('is a channel error that is not Chromium closing a page or a link', () => {
+    // What a Chromium tab saw when a Node peer's stack aborted on its own 300 KiB frame.
+    expect(channelDied(err('ERR_DATA_CHANNEL', 'User-Initiated Abort, reason='))).toBe(true);
+    // What it saw when the tab at the other end was closed.
+    expect(channelDied(err('ERR_DATA_CHANNEL', 'User-Initiated Abort, reason=Close called'))).toBe(false);
+    expect(channelDied(err('ERR_ICE_CONNECTION_FAILURE', 'Ice connection failed.'))).toBe(false);
+    expect(channelDied(new Error('User-Initiated Abort, reason='))).toBe(false);
   });
 });
