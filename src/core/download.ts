@@ -144,6 +144,8 @@ export class Download {
    * they hold go to the CDN, so a slow peer does not set the download's pace.
    */
   private readonly slow = new Set<PeerSession>();
+  /** Peers with a strike on evidence (not a dead channel): their ban is reported. As many as `stats`' peers. */
+  private readonly accused = new Set<string>();
   private readonly sessions = new Map<string, PeerSession>();
   private readonly cdn: CdnSource | undefined;
   private readonly swarm: Swarm | undefined;
@@ -477,18 +479,19 @@ export class Download {
 
   /**
    * A strike against a peer; at `strikesToBan` it is banned for this content, and a stranger
-   * (no verified piece from it yet) at `strangerStrikesToBan`. `accuse` false: the ban is this
-   * tab's alone (Swarm.ban).
+   * (no verified piece from it yet) at `strangerStrikesToBan`. `accuse` false (a dead channel):
+   * the ban is this tab's alone (Swarm.ban), unless an earlier strike was evidence (a bad piece).
    */
   private strike(peerId: string, reason: string, accuse = true): void {
     const p = this.stats.peer(peerId);
     if (p.banned) return;
     p.strikes++;
+    if (accuse) this.accused.add(peerId);
     this.events.emit('peer', { peerId, event: 'strike', reason });
     const stranger = p.piecesFrom === 0;
     if (p.strikes >= (stranger ? this.config.strangerStrikesToBan : this.config.strikesToBan)) {
       p.banned = true;
-      this.swarm?.ban(peerId, accuse);
+      this.swarm?.ban(peerId, this.accused.has(peerId));
       this.sessions.get(peerId)?.close();
       this.events.emit('peer', { peerId, event: 'banned', reason });
     }

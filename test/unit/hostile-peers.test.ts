@@ -246,6 +246,34 @@ describe('a channel that dies under a link counts against the peer', () => {
     expect(st.strikes).toBe(2);
     expect(st.banned).toBe(false);
   });
+
+  it('a peer banned at a dead channel after bad pieces is reported like any liar', async () => {
+    const content = makeContent(8 * MiB, 81);
+    const net = new MemoryNetwork();
+    // Its first piece is good (it is trusted), the next two are bad, and the fourth kills the channel.
+    let served = 0;
+    const liar = startLiar(
+      net,
+      content,
+      (p) => {
+        served++;
+        if (served === 2 || served === 3) p[0] = p[0]! ^ 0xff;
+        return p;
+      },
+      { abortAfter: 3 },
+    );
+    stops.push(() => liar.stop());
+    const tab = track(startPeer(net, content, new MemoryCdn(content.bytes), { config: FAST }));
+    await waitFor(tab.download, 'complete', 15_000);
+    await expectRightBytes(tab, content);
+    // The death counts once the liar is listed again (it announces every 200 ms).
+    await until('the liar is banned', () => tab.download.snapshot().peers.some((p) => p.peerId === liar.peerId && p.banned));
+    const st = tab.download.snapshot().peers.find((p) => p.peerId === liar.peerId)!;
+    expect(st.piecesFrom).toBe(1);
+    expect(st.strikes).toBe(3);
+    expect(st.banned).toBe(true);
+    expect(net.bans.get(`${content.contentId}:${tab.peerId}`)).toContain(liar.peerId);
+  });
 });
 
 describe('a liar pays per address, not per peer ID (LAN mode)', () => {
