@@ -103,6 +103,11 @@ export class AddressGuard {
     return address;
   }
 
+  /** The address bucket `peerId` last joined a swarm from, if it is still remembered. */
+  addressOfPeer(peerId: string): string | undefined {
+    return this.addressOf.get(peerId);
+  }
+
   /** Whether peers announcing from `address` are quarantined for `contentId`. */
   isQuarantined(contentId: string, address: string, now: number): boolean {
     return this.quarantineOf(contentId, address, now) !== undefined;

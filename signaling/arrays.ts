@@ -45,6 +45,7 @@ import {
   parseClientMessage,
   type ClientMessage,
   type InReplyTo,
+  type PeerInfo,
   type ServerMessage,
   type Report,
   type SignalData,
@@ -58,6 +59,7 @@ import { addressBucketOf, lanKeyOf, remoteAddressOf } from './lan-key.js';
 import { OfferTracker } from './offer-tracker.js';
 import { MemorySwarmRegistry, scopeKeyOf, type SwarmRegistry, type SwarmStats } from './swarm-registry.js';
 import { AddressGuard } from './address-guard.js';
+import { originTagger } from './origin-tag.js';
 import { peerIdOfSecret } from '../src/protocol/peer-identity.js';
 import { TokenBucket } from '../src/protocol/token-bucket.js';
 
@@ -119,6 +121,8 @@ export interface RelayEnvelope {
   /** The sender's scope partition, as the sender's instance read it. */
   fromScope: string;
   data: SignalData;
+  /** The sender's origin tag for this content, as its instance computed it (origin-tag.ts). */
+  origin?: string;
 }
 
 /**
@@ -127,6 +131,8 @@ export interface RelayEnvelope {
  */
 export interface ArraysRelay {
   readonly instanceId: string;
+  /** The origin-tag key every instance shares (origin-tag.ts); undefined: this instance's own. */
+  readonly originKey?: Uint8Array;
   /** The member's partition and the instance its socket announced through, or undefined. */
   locate(contentId: string, peerId: string): Promise<{ scopeKey: string; instanceId: string } | undefined>;
   /** Sends to that instance; false if nothing listens there (the instance is gone). */
@@ -192,6 +198,13 @@ export function createArraysService(deps: {
   const connections = new Set<Connection>();
   const byPeerId = new Map<string, Connection>();
   const guard = new AddressGuard(config);
+  const originOf = originTagger(deps.relay?.originKey);
+
+  /** A listed peer with its origin tag, when this instance knows the address it announced from. */
+  function withOrigin(contentId: string, p: PeerInfo): PeerInfo {
+    const address = guard.addressOfPeer(p.peerId);
+    return address === undefined ? p : { ...p, origin: originOf(contentId, address) };
+  }
 
   function send(conn: Connection, msg: ServerMessage): void {
     if (!conn.closed) conn.socket.send(JSON.stringify(msg));
@@ -286,8 +299,9 @@ export function createArraysService(deps: {
     // The registry samples extra candidates for the excluded ones; the filter below is a second guard.
     const peers = (await registry.selectPeers({ contentId: msg.contentId, peerId: msg.peerId, left: msg.report.left, max, exclude }))
       .filter((p) => p.peerId !== msg.peerId && !exclude?.has(p.peerId))
-      .slice(0, max);
-    send(conn, { type: 'peers', contentId: msg.contentId, peers, intervalMs: config.announceIntervalMs });
+      .slice(0, max)
+      .map((p) => withOrigin(msg.contentId, p));
+    send(conn, { type: 'peers', contentId: msg.contentId, peers, intervalMs: config.announceIntervalMs, origin: originOf(msg.contentId, conn.addressBucket) });
   }
 
   async function onSignal(conn: Connection, msg: Extract<ClientMessage, { type: 'signal' }>): Promise<void> {
@@ -326,7 +340,7 @@ export function createArraysService(deps: {
       return;
     }
     if (msg.data.type === 'offer') offers.offered(from, msg.to, msg.contentId, t);
-    send(target, { type: 'signal', contentId: msg.contentId, from, data: msg.data });
+    send(target, { type: 'signal', contentId: msg.contentId, from, data: msg.data, origin: originOf(msg.contentId, conn.addressBucket) });
   }
 
   /**
@@ -366,7 +380,8 @@ export function createArraysService(deps: {
     if (!pairedOrRefused(conn, msg, from, t)) return;
     // Recorded before publishing: the answer may come back before the publish's reply.
     if (msg.data.type === 'offer') offers.offered(from, msg.to, msg.contentId, t);
-    const delivered = await relay.publish(where.instanceId, { contentId: msg.contentId, from, to: msg.to, fromScope, data: msg.data });
+    const origin = originOf(msg.contentId, conn.addressBucket);
+    const delivered = await relay.publish(where.instanceId, { contentId: msg.contentId, from, to: msg.to, fromScope, data: msg.data, origin });
     if (!delivered) sendError(conn, 'unknown-peer', 'no such peer in this swarm', msg);
   }
 
@@ -387,7 +402,7 @@ export function createArraysService(deps: {
     if ((kind === 'candidate' || kind === 'renegotiate') && !offers.paired(env.from, env.to, env.contentId, t)) return drop('unsolicited');
     if (target.socket.bufferedAmount > MAX_TARGET_BUFFERED_BYTES) return drop('busy');
     if (kind === 'offer') offers.offered(env.from, env.to, env.contentId, t);
-    send(target, { type: 'signal', contentId: env.contentId, from: env.from, data: env.data });
+    send(target, { type: 'signal', contentId: env.contentId, from: env.from, data: env.data, origin: env.origin });
   }
 
   const stopListening = deps.relay?.listen((env) => {

@@ -9,17 +9,22 @@
  * - The instance map: `P instances` (zset, instanceId scored by its last heartbeat, ms) and
  *   `P instance-info` (hash, instanceId -> JSON `{publicUrl, startedAt}`), refreshed every
  *   `heartbeatMs`; an instance is live while its heartbeat is younger than `instanceTtlMs`.
+ * - The origin-tag key (origin-tag.ts) is `P origin-key`, written once by the first instance
+ *   (SET NX) and read by every other, so one address has one tag on every instance. An
+ *   instance that cannot reach Redis at start uses a key of its own (logged): its tags then
+ *   match only its own peers'.
  * - Messages on the bus are JSON parsed with `relayEnvelopeSchema`; anything else is logged
  *   and dropped.
  */
 import { Redis, type RedisOptions } from 'ioredis';
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import { z } from 'zod';
-import { signalDataSchema } from '../src/protocol/arrays-messages.js';
+import { originTagSchema, signalDataSchema } from '../src/protocol/arrays-messages.js';
 import { instanceIdSchema } from '../src/protocol/bootstrap.js';
 import { PEER_ID_HEX, SHA256_HEX } from '../src/protocol/hex.js';
 import type { ArraysRelay, RelayEnvelope } from './arrays.js';
+import { ORIGIN_KEY_BYTES } from './origin-tag.js';
 import { DEFAULT_REDIS_KEY_PREFIX, RedisSwarmRegistry } from './redis-swarm-registry.js';
 
 /** A `signal` crossing from the sender's instance to the target's. */
@@ -34,6 +39,7 @@ export const relayEnvelopeSchema = z
     /** The sender's partition, as its instance read it from the registry. */
     fromScope: z.string().min(1).max(256),
     data: signalDataSchema,
+    origin: originTagSchema.optional(),
   })
   .strict();
 
@@ -146,8 +152,8 @@ export async function createRedisScaleOut(options: RedisScaleOutOptions): Promis
       log.warn({ reason: parsed.error.issues[0]?.message ?? 'not JSON', bytes: text.length }, 'malformed relay message dropped');
       return;
     }
-    const { contentId, from, to, fromScope, data } = parsed.data;
-    handler?.({ contentId, from, to, fromScope, data });
+    const { contentId, from, to, fromScope, data, origin } = parsed.data;
+    handler?.({ contentId, from, to, fromScope, data, origin });
   });
 
   const registry = new RedisSwarmRegistry(redis, { prefix, instanceId, handOutWindowMs: options.handOutWindowMs });
@@ -169,6 +175,10 @@ export async function createRedisScaleOut(options: RedisScaleOutOptions): Promis
   if (!ready) log.warn({ url: options.url.replace(/\/\/[^@]*@/, '//***@') }, 'redis not reachable yet; retrying in the background');
   sub.subscribe(channel).catch((err: unknown) => log.warn({ err: (err as Error).message }, 'subscribe failed; retried on reconnect'));
   await heartbeat().catch(() => undefined);
+  const originKey = await sharedOriginKey().catch((err: unknown) => {
+    log.warn({ err: (err as Error).message }, 'origin-tag key not shared (redis unreachable): this instance uses its own');
+    return randomBytes(ORIGIN_KEY_BYTES);
+  });
   const heartbeatTimer = setInterval(() => {
     heartbeat().catch(() => undefined); // logged by the connection's error listener
   }, heartbeatMs);
@@ -179,6 +189,15 @@ export async function createRedisScaleOut(options: RedisScaleOutOptions): Promis
     heartbeat().catch(() => undefined);
     resync?.();
   });
+
+  /** The key every instance tags origins with: the first instance's, kept in Redis. */
+  async function sharedOriginKey(): Promise<Uint8Array> {
+    const key = `${prefix}origin-key`;
+    await redis.set(key, randomBytes(ORIGIN_KEY_BYTES).toString('hex'), 'NX');
+    const hex = await redis.get(key);
+    if (hex === null || !/^[0-9a-f]+$/.test(hex) || hex.length < 2 * ORIGIN_KEY_BYTES) throw new Error(`${key} is not ${ORIGIN_KEY_BYTES} bytes of hex`);
+    return Buffer.from(hex, 'hex');
+  }
 
   async function liveInstances(): Promise<LiveInstance[]> {
     const t = Date.now();
@@ -201,6 +220,7 @@ export async function createRedisScaleOut(options: RedisScaleOutOptions): Promis
 
   const relay: ArraysRelay = {
     instanceId,
+    originKey,
     locate: (contentId, peerId) => registry.locate(contentId, peerId),
     async publish(target, env) {
       const message = JSON.stringify({ v: 1, type: 'signal', fromInstance: instanceId, ...env });

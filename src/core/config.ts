@@ -129,6 +129,16 @@ export interface ClientConfig {
   /** @default 600000 */
   maxRelinkBackoffMs: number;
   /**
+   * A data channel that dies under an open link counts against the peer only once the peer
+   * shows it is still here: it signals to this tab again, or the Arrays service lists it in a
+   * reply that came at least this long after the death (the tab announces again then to ask).
+   * A page that closes or crashes leaves the service as its channel dies, and is struck by
+   * no one; a peer that killed the channel with an oversized frame and stays is. A death not
+   * confirmed within 60 s is forgotten.
+   * @default 2000
+   */
+  channelDeathRecheckMs: number;
+  /**
    * Timeout for one CDN range request.
    * @default 30000
    */
@@ -300,6 +310,7 @@ export const DEFAULT_CONFIG: Readonly<ClientConfig> = Object.freeze({
   peerCancelsPerSec: 1,
   relinkBackoffMs: 10_000,
   maxRelinkBackoffMs: 600_000,
+  channelDeathRecheckMs: 2000,
   cdnRequestTimeoutMs: 30_000,
   wireChunkBytes: 64 * 1024,
   sendBufferHighBytes: 4 * 1024 * 1024,

@@ -212,11 +212,11 @@ export class Download {
         onLink: (link) => this.onLink(link),
         isComplete: () => this.have.complete,
         bannedAddresses: opts.bannedAddresses,
-        onAddressBan: (peerId, address) => {
+        onAddressBan: (peerId, where) => {
           const p = this.stats.peer(peerId);
           if (p.banned) return;
           p.banned = true;
-          this.events.emit('peer', { peerId, event: 'banned', reason: `at the address of a banned peer (${address})` });
+          this.events.emit('peer', { peerId, event: 'banned', reason: `at the address of a banned peer (${where})` });
         },
         // A frame the channel cannot carry kills it: a violation like any malformed frame. The
         // ban it may bring is not reported, nor kept by address: a crashed browser's channel
@@ -606,9 +606,10 @@ export class Download {
    * taken back just now, holds it, and it is not ours to fetch from the CDN). Then a request a
    * lagging peer holds up stands between the download and its end, and it is worth taking
    * back. Before, the other sources have other work, and taking pieces back from peers that
-   * pause (a busy machine) would only move the load to the CDN. ("Every missing piece in flight" is not enough: two tabs that each asked a
-   * staller for a piece of their own CDN share each waited for the other's, which neither
-   * could ask anyone for, until the staller's deadline.)
+   * pause (a busy machine) would only move the load to the CDN. ("Every missing piece in
+   * flight" is not enough: two tabs that each asked a staller for a piece of their own CDN
+   * share each waited for the other's, which neither could ask anyone for, until the
+   * staller's deadline.)
    */
   private endgame(): boolean {
     const now = Date.now();

@@ -50,8 +50,10 @@ export interface HttpRange {
 }
 
 export interface SignalingEvents extends Record<string, unknown> {
-  peers: { contentId: string; peers: PeerInfo[]; intervalMs: number };
-  signal: { contentId: string; from: string; data: SignalData };
+  /** `origin`: the asker's own origin tag (docs/protocol.md, "Origin tags"), when the service gives one. */
+  peers: { contentId: string; peers: PeerInfo[]; intervalMs: number; origin?: string };
+  /** `origin`: the sender's origin tag, when the service gives one. */
+  signal: { contentId: string; from: string; data: SignalData; origin?: string };
   /** An `error` from the service; `inReplyTo` names the message it answers. */
   error: { code: string; message: string; inReplyTo?: InReplyTo };
   /** The connection to the Arrays service (re)opened: announce again. */

@@ -10,6 +10,14 @@
  *   banned was: a liar that comes back under a new peer ID is refused, and banned too. An
  *   address that is also this side's own (another tab or browser of the same device) is never
  *   kept: it would take every honest tab of the device with it;
+ * - in LAN and group modes, any peer with the origin tag (docs/protocol.md, "Origin tags": the
+ *   Arrays service's name for the address it announced from) of a peer it banned for evidence:
+ *   refused before any WebRTC set-up, from the list and from its offers, and banned by this
+ *   tab alone (not reported: the tab has no evidence against that ID). A tag that is also
+ *   this side's own is never kept (a class behind one NAT, the tabs of one device);
+ * - a peer whose open channel died under it and that shows it is still here (it signals again,
+ *   or is listed `channelDeathRecheckMs` later): that death is handed to `onLinkDied`, which
+ *   may strike and ban it; a page that closed is not listed again and is struck by no one;
  * - for a while, a peer whose link closed for any reason but a ban (it was dropped for lagging,
  *   its channel died, it never opened, or we parted as two seeds): `relinkBackoffMs`, doubling
  *   with every further close up to `maxRelinkBackoffMs`, both for our offers and for its offers.
@@ -22,7 +30,15 @@ import type { PeerConnector, PeerLink, Signaling } from './ports.js';
 
 export type SwarmConfig = Pick<
   ClientConfig,
-  'maxPeers' | 'peersWanted' | 'announceIntervalMs' | 'connectTimeoutMs' | 'downloadMode' | 'groupId' | 'relinkBackoffMs' | 'maxRelinkBackoffMs'
+  | 'maxPeers'
+  | 'peersWanted'
+  | 'announceIntervalMs'
+  | 'connectTimeoutMs'
+  | 'downloadMode'
+  | 'groupId'
+  | 'relinkBackoffMs'
+  | 'maxRelinkBackoffMs'
+  | 'channelDeathRecheckMs'
 >;
 
 /** The addresses of peers the tab banned, shared by all its downloads for the page's session. */
@@ -51,6 +67,14 @@ export function bannedAddresses(max = 1024): BannedAddresses {
 /** Peers remembered for relink back-off; the oldest are forgotten beyond this. */
 const MAX_RELINK_ENTRIES = 4096;
 
+/** A dead channel the peer has not shown itself again after within this long is forgotten. */
+const DEATH_WATCH_MS = 60_000;
+/** Dead channels waiting at once; the oldest are forgotten beyond this. */
+const MAX_DEATHS = 256;
+
+/** Origin tags remembered (of listed and signaling peers, and banned ones); oldest forgotten first. */
+const MAX_ORIGINS = 4096;
+
 export interface SwarmOptions {
   contentId: string;
   peerId: string;
@@ -69,11 +93,15 @@ export interface SwarmOptions {
   isComplete?(): boolean;
   /** The tab's banned addresses, used in LAN and group modes. @default none kept */
   bannedAddresses?: BannedAddresses;
-  /** A peer was refused or banned because its address is one a banned peer had. */
-  onAddressBan?(peerId: string, address: string): void;
+  /**
+   * A peer was refused or banned because its address (`where`: the WebRTC address, or
+   * "origin <tag>") is one a peer banned for evidence had.
+   */
+  onAddressBan?(peerId: string, where: string): void;
   /**
    * An open link's data channel died under it (PeerLinkEvents' `died`), with no close of ours
-   * under way: the download counts it against the peer. The relink back-off applies meanwhile.
+   * under way, and the peer has shown since that it is still here (`channelDeathRecheckMs`):
+   * the download counts it against the peer. The relink back-off applies meanwhile.
    */
   onLinkDied?(peerId: string, reason: string): void;
 }
@@ -104,6 +132,15 @@ export class Swarm {
   private announces = 0;
   /** The peers of the last `peers` reply, with the bytes they had left then. */
   private listed = new Map<string, number>();
+  /** Dead channels waiting for their peer to show it is still here: when, and why. */
+  private readonly deaths = new Map<string, { at: number; reason: string }>();
+  private recheckTimer: ReturnType<typeof setTimeout> | undefined;
+  /** The origin tag of each peer the service listed or relayed a signal from lately. */
+  private readonly origins = new Map<string, string>();
+  /** This tab's own origin tag, from the last `peers` reply. */
+  private ownOrigin: string | undefined;
+  /** Origin tags of peers banned for evidence (LAN and group modes). */
+  private readonly bannedOrigins = new Set<string>();
 
   constructor(private readonly opts: SwarmOptions) {
     this.intervalMs = opts.config.announceIntervalMs;
@@ -115,12 +152,19 @@ export class Swarm {
       signaling.on('peers', (m) => {
         if (m.contentId !== contentId) return;
         this.intervalMs = m.intervalMs;
+        if (m.origin !== undefined) this.ownOrigin = m.origin;
+        for (const p of m.peers) if (p.origin !== undefined) this.noteOrigin(p.peerId, p.origin);
         this.listed = new Map(m.peers.filter((p) => p.peerId !== this.opts.peerId).map((p) => [p.peerId, p.left]));
+        // Before linking: a peer whose dead channel this list confirms is struck (and perhaps
+        // banned) first, not offered to.
+        this.settleDeaths();
         const complete = this.opts.isComplete?.() === true;
         for (const p of m.peers) if (!(complete && p.left === 0)) this.maybeConnect(p.peerId);
       }),
       signaling.on('signal', (m) => {
-        if (m.contentId === contentId) this.onSignal(m.from, m.data);
+        if (m.contentId !== contentId) return;
+        if (m.origin !== undefined) this.noteOrigin(m.from, m.origin);
+        this.onSignal(m.from, m.data);
       }),
       signaling.on('open', () => {
         this.announce();
@@ -180,6 +224,44 @@ export class Swarm {
     const entry = this.links.get(peerId);
     if (entry?.address !== undefined) this.addressBook?.add(entry.address);
     this.closeLink(peerId, 'ban');
+    this.banOrigin(peerId);
+  }
+
+  /** Whether this download refuses peers by address (LAN and group modes). */
+  private get addressScoped(): boolean {
+    const mode = this.opts.config.downloadMode;
+    return mode === 'lan' || mode === 'group';
+  }
+
+  private noteOrigin(peerId: string, origin: string): void {
+    this.origins.delete(peerId);
+    this.origins.set(peerId, origin);
+    while (this.origins.size > MAX_ORIGINS) this.origins.delete(this.origins.keys().next().value!);
+  }
+
+  /**
+   * A peer was banned for evidence: its origin tag is kept (unless it is ours), and the other
+   * peers linked with that tag are refused at once (two IDs of one liar linked together).
+   */
+  private banOrigin(peerId: string): void {
+    const origin = this.origins.get(peerId);
+    if (!this.addressScoped || origin === undefined || origin === this.ownOrigin) return;
+    this.bannedOrigins.add(origin);
+    while (this.bannedOrigins.size > MAX_ORIGINS) this.bannedOrigins.delete(this.bannedOrigins.values().next().value!);
+    for (const id of [...this.links.keys()]) this.refusedByOrigin(id);
+  }
+
+  /**
+   * Whether `peerId` has the origin tag of a peer banned for evidence; if so it is banned by
+   * this tab alone (not reported, not kept by address), before any link is set up to it.
+   */
+  private refusedByOrigin(peerId: string): boolean {
+    if (this.bannedOrigins.size === 0 || this.banned.has(peerId)) return false;
+    const origin = this.origins.get(peerId);
+    if (origin === undefined || origin === this.ownOrigin || !this.bannedOrigins.has(origin)) return false;
+    this.opts.onAddressBan?.(peerId, `origin ${origin}`);
+    this.ban(peerId, false);
+    return true;
   }
 
   /**
@@ -225,8 +307,7 @@ export class Swarm {
 
   /** Banned addresses apply in LAN and group modes only (internet peers may share one address). */
   private get addressBook(): BannedAddresses | undefined {
-    const mode = this.opts.config.downloadMode;
-    return mode === 'lan' || mode === 'group' ? this.opts.bannedAddresses : undefined;
+    return this.addressScoped ? this.opts.bannedAddresses : undefined;
   }
 
   /**
@@ -262,6 +343,8 @@ export class Swarm {
     if (this.stopped) return;
     this.stopped = true;
     clearTimeout(this.timer);
+    clearTimeout(this.recheckTimer);
+    this.deaths.clear();
     for (const off of this.offs) off();
     this.opts.signaling.leave(this.opts.contentId);
     for (const id of [...this.links.keys()]) this.closeLink(id, 'stop');
@@ -269,12 +352,15 @@ export class Swarm {
 
   private maybeConnect(remoteId: string): void {
     if (this.stopped || remoteId === this.opts.peerId || this.banned.has(remoteId) || this.links.has(remoteId)) return;
-    if (this.links.size >= this.opts.config.maxPeers || this.backingOff(remoteId)) return;
+    if (this.links.size >= this.opts.config.maxPeers || this.backingOff(remoteId) || this.refusedByOrigin(remoteId)) return;
     this.track(remoteId, this.opts.connector.connect(remoteId, true), true);
   }
 
   private onSignal(from: string, data: SignalData): void {
-    if (this.stopped || from === this.opts.peerId || this.banned.has(from)) return;
+    if (this.stopped || from === this.opts.peerId) return;
+    // Signaling again after its channel died: it is still here, so the death counts.
+    if (this.deaths.has(from)) this.confirmDeath(from);
+    if (this.banned.has(from) || this.refusedByOrigin(from)) return;
     const existing = this.links.get(from);
     if (existing?.open && data.type === 'offer') {
       // An offer over a link that is open: the remote dropped its side (its channel died, it
@@ -328,8 +414,46 @@ export class Swarm {
       // Closed by the remote, by the transport or by the connect timeout: not at once again.
       if (entry.closing !== undefined) return;
       this.backOff(remoteId);
-      if (died && entry.open && !this.stopped) this.opts.onLinkDied?.(remoteId, reason);
+      if (died && entry.open && !this.stopped) this.channelDied(remoteId, reason);
     });
+  }
+
+  /**
+   * An open link's channel died. A page that closed (or crashed) dies the same way as a channel
+   * killed by an oversized frame, so the death waits for the peer to show it is still here: an
+   * offer or any signal from it, or a `peers` list asked for `channelDeathRecheckMs` later that
+   * still names it. One extra announce per recheck period, whatever the number of deaths.
+   */
+  private channelDied(peerId: string, reason: string): void {
+    this.deaths.delete(peerId);
+    this.deaths.set(peerId, { at: Date.now(), reason });
+    while (this.deaths.size > MAX_DEATHS) this.deaths.delete(this.deaths.keys().next().value!);
+    if (this.recheckTimer !== undefined) return;
+    this.recheckTimer = setTimeout(() => {
+      this.recheckTimer = undefined;
+      this.announce();
+    }, this.opts.config.channelDeathRecheckMs);
+  }
+
+  /** Deaths the last `peers` list settles: named after the recheck time, or too old. */
+  private settleDeaths(): void {
+    const now = Date.now();
+    for (const [id, d] of this.deaths) {
+      if (now - d.at > DEATH_WATCH_MS) this.deaths.delete(id);
+      else if (now - d.at >= this.opts.config.channelDeathRecheckMs && this.listed.has(id)) this.confirmDeath(id);
+    }
+    // Some still wait: a list that came before their recheck time does not settle them.
+    if (this.deaths.size > 0 && this.recheckTimer === undefined) {
+      const next = Math.min(...[...this.deaths.values()].map((d) => d.at + this.opts.config.channelDeathRecheckMs - now));
+      if (next > 0) this.recheckTimer = setTimeout(() => ((this.recheckTimer = undefined), this.announce()), next);
+    }
+  }
+
+  private confirmDeath(peerId: string): void {
+    const d = this.deaths.get(peerId);
+    if (!d) return;
+    this.deaths.delete(peerId);
+    this.opts.onLinkDied?.(peerId, d.reason);
   }
 
   /**

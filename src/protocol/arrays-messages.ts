@@ -91,7 +91,15 @@ export const clientMessageSchema = z.discriminatedUnion('type', [
 ]);
 export type ClientMessage = z.infer<typeof clientMessageSchema>;
 
-export const peerInfoSchema = z.object({ peerId, left: count }).strict();
+/**
+ * An origin tag: the Arrays service's opaque name for the address a peer announced from (an
+ * IPv4 address or an IPv6 /64), keyed per content so that it cannot be compared across
+ * contents or turned back into the address. Two peers of one content with the same tag came
+ * from the same address (docs/protocol.md, "Origin tags").
+ */
+export const originTagSchema = z.string().regex(/^[0-9a-f]{16}$/);
+
+export const peerInfoSchema = z.object({ peerId, left: count, origin: originTagSchema.optional() }).strict();
 
 /** What an `error` answers: the type of the client message that caused it, and its content and peer. */
 export const inReplyToSchema = z
@@ -112,9 +120,12 @@ export const serverMessageSchema = z.discriminatedUnion('type', [
       peers: z.array(peerInfoSchema).max(LIMITS.maxPeersPerReply),
       /** When to announce again (ms). */
       intervalMs: z.number().int().min(1000).max(3_600_000),
+      /** The asker's own origin tag for this content. */
+      origin: originTagSchema.optional(),
     })
     .strict(),
-  z.object({ type: z.literal('signal'), contentId, from: peerId, data: signalDataSchema }).strict(),
+  /** A relayed signal; `origin` is the sender's origin tag for this content. */
+  z.object({ type: z.literal('signal'), contentId, from: peerId, data: signalDataSchema, origin: originTagSchema.optional() }).strict(),
   /** The answer to `hello`: the peer ID now bound to this socket. */
   z.object({ type: z.literal('welcome'), peerId }).strict(),
   z.object({ type: z.literal('error'), code: boundedString(64), message: boundedString(1024), inReplyTo: inReplyToSchema.optional() }).strict(),

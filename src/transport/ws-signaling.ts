@@ -161,9 +161,9 @@ export function createWebSocketSignaling(url: string, options: WebSocketSignalin
     const m = parsed.value;
     switch (m.type) {
       case 'peers':
-        return events.emit('peers', { contentId: m.contentId, peers: m.peers, intervalMs: m.intervalMs });
+        return events.emit('peers', { contentId: m.contentId, peers: m.peers, intervalMs: m.intervalMs, origin: m.origin });
       case 'signal':
-        return events.emit('signal', { contentId: m.contentId, from: m.from, data: m.data });
+        return events.emit('signal', { contentId: m.contentId, from: m.from, data: m.data, origin: m.origin });
       case 'welcome':
         return void debug('bound as peer %s', m.peerId);
       case 'error':

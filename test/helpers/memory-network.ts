@@ -16,6 +16,8 @@ export class MemoryNetwork {
   readonly sentBy = new Map<string, number>();
   /** Each peer's network address, as the other end of a link sees it (`PeerLink.addresses`); unset: none known. */
   readonly addressOf = new Map<string, string>();
+  /** Each peer's origin tag, as the service would give it (docs/protocol.md); unset: none given. */
+  readonly originOf = new Map<string, string>();
 
   signaling(peerId: string): MemorySignaling {
     const s = new MemorySignaling(this, peerId);
@@ -40,15 +42,16 @@ export class MemoryNetwork {
     swarm.set(peerId, { left: report.left });
     const peers = [...swarm.entries()]
       .filter(([id]) => id !== peerId && !this.bans.get(`${contentId}:${peerId}`)?.has(id))
-      .map(([id, p]) => ({ peerId: id, left: p.left }))
+      .map(([id, p]) => ({ peerId: id, left: p.left, origin: this.originOf.get(id) }))
       .slice(0, report.peersWanted);
-    setTimeout(() => this.clients.get(peerId)?.emitter.emit('peers', { contentId, peers, intervalMs: 1000 }), 0);
+    const origin = this.originOf.get(peerId);
+    setTimeout(() => this.clients.get(peerId)?.emitter.emit('peers', { contentId, peers, intervalMs: 1000, origin }), 0);
   }
 
   relay(contentId: string, from: string, to: string, data: SignalData): void {
     const swarm = this.swarms.get(contentId);
     if (!swarm?.has(from) || !swarm.has(to)) return;
-    setTimeout(() => this.clients.get(to)?.emitter.emit('signal', { contentId, from, data }), 0);
+    setTimeout(() => this.clients.get(to)?.emitter.emit('signal', { contentId, from, data, origin: this.originOf.get(from) }), 0);
   }
 
   leave(contentId: string, peerId: string): void {

@@ -107,13 +107,16 @@ export function startLiar(
     peerId?: string;
     /** Kills each link's channel (MemoryLink.abort) once it has served this many pieces on it. */
     abortAfter?: number;
+    /** With abortAfter: it leaves the swarm as it kills the channel (a page that closes). */
+    leaveOnAbort?: boolean;
     /** Its own relink back-off (it refuses offers meanwhile). @default DEFAULT_CONFIG's */
     relinkBackoffMs?: number;
   } = {},
-): { peerId: string; links: () => number; asked: () => number; stop(): void } {
+): { peerId: string; links: () => number; linksWith: (remoteId: string) => number; asked: () => number; stop(): void } {
   const peerId = options.peerId ?? newPeerId();
   const shapers: Shaper[] = [];
   let links = 0;
+  const linksByRemote = new Map<string, number>();
   let asked = 0;
   const have = new Bitfield(content.metadata.pieceSha256.length);
   if (options.claimsPieces !== false) for (let i = 0; i < have.size; i++) have.set(i);
@@ -126,6 +129,7 @@ export function startLiar(
     report: () => ({ uploaded: 0, downloaded: 0, downloadedCdn: 0, left: 0, peersWanted: 20, isBackground: false, uploadedBps: 0, downloadBps: 0 }),
     onLink: (raw) => {
       links++;
+      linksByRemote.set(raw.remoteId, (linksByRemote.get(raw.remoteId) ?? 0) + 1);
       let link: PeerLink = raw;
       if (options.shape) {
         const shaper = createShaper(options.shape, (i) => pieceLength(content.metadata, i), (f) => raw.send(f), options.timing);
@@ -159,6 +163,7 @@ export function startLiar(
             asked++;
             if (options.abortAfter !== undefined && servedHere++ >= options.abortAfter) {
               (raw as MemoryLink).abort();
+              if (options.leaveOnAbort) stop();
               throw new Error('the channel died');
             }
             const size = content.metadata.pieceSize;
@@ -171,15 +176,11 @@ export function startLiar(
     },
   });
   swarm.start();
-  return {
-    peerId,
-    links: () => links,
-    asked: () => asked,
-    stop: () => {
-      for (const sh of shapers) sh.stop();
-      swarm.stop();
-    },
-  };
+  function stop(): void {
+    for (const sh of shapers) sh.stop();
+    swarm.stop();
+  }
+  return { peerId, links: () => links, linksWith: (id) => linksByRemote.get(id) ?? 0, asked: () => asked, stop };
 }
 
 /** A request/cancel churner (churn.ts) in the memory swarm; `stats` sums its links' counters. */

@@ -105,4 +105,33 @@ describe('Arrays: per-address limits on peer IDs, and quarantine', () => {
     const fresh = await join('10.0.0.10', 10);
     for (const p of peers) expect(fresh.peers).toContain(p.peerId);
   });
+
+  it('tags each listed peer and each relayed signal with an origin tag: one per address and content, not the address', async () => {
+    const tagsOf = (reply: AnyMessage): Record<string, string> => Object.fromEntries((reply.peers as Array<{ peerId: string; origin: string }>).map((p) => [p.peerId, p.origin]));
+    const liar1 = await join('192.168.9.66', 31);
+    const liar2 = await join('192.168.9.66', 32);
+    const honest = await join('192.168.9.10', 33);
+    const asker = await join('192.168.9.20', 34);
+    asker.client.announce(CONTENT, asker.peerId, { left: 1000, peersWanted: 50 });
+    const reply = await asker.client.next();
+    const tags = tagsOf(reply);
+    for (const t of [...Object.values(tags), reply.origin as string]) expect(t).toMatch(/^[0-9a-f]{16}$/);
+    // Two IDs of one address share a tag; other addresses, the asker's own included, differ.
+    expect(tags[liar1.peerId]).toBe(tags[liar2.peerId]);
+    expect(new Set([tags[liar1.peerId], tags[honest.peerId], reply.origin]).size).toBe(3);
+    // The asker's own tag is the one others see for it.
+    honest.client.announce(CONTENT, honest.peerId, { left: 1000, peersWanted: 50 });
+    expect(tagsOf(await honest.client.next())[asker.peerId]).toBe(reply.origin);
+    // A relayed signal carries the sender's tag.
+    liar2.client.send({ type: 'signal', contentId: CONTENT, to: asker.peerId, data: OFFER });
+    expect(await asker.client.next()).toMatchObject({ type: 'signal', from: liar2.peerId, origin: tags[liar2.peerId] });
+    // Another content: another tag for the same address (tags cannot be linked across contents).
+    const elsewhere = await join('192.168.9.66', 35, OTHER);
+    const otherAsker = await join('192.168.9.20', 36, OTHER);
+    expect(otherAsker.peers).toContain(elsewhere.peerId);
+    otherAsker.client.announce(OTHER, otherAsker.peerId, { left: 1000, peersWanted: 50 });
+    const otherTags = tagsOf(await otherAsker.client.next());
+    expect(otherTags[elsewhere.peerId]).toMatch(/^[0-9a-f]{16}$/);
+    expect(otherTags[elsewhere.peerId]).not.toBe(tags[liar1.peerId]);
+  });
 });

@@ -49,14 +49,16 @@ describe('Arrays service', () => {
 
   it('gives a peer the other members of its swarm, and no one else', async () => {
     const a = await join_(content1, 1, { left: 0 });
-    expect(a.reply).toEqual({ type: 'peers', contentId: content1, peers: [], intervalMs: 15_000 });
+    // Every client here comes from 127.0.0.1: one origin tag (docs/protocol.md, "Origin tags").
+    expect(a.reply).toEqual({ type: 'peers', contentId: content1, peers: [], intervalMs: 15_000, origin: expect.stringMatching(/^[0-9a-f]{16}$/) });
+    const origin = a.reply.origin as string;
     const b = await join_(content1, 2, { left: 500 });
-    expect(b.reply.peers).toEqual([{ peerId: a.peerId, left: 0 }]);
+    expect(b.reply.peers).toEqual([{ peerId: a.peerId, left: 0, origin }]);
     const c = await join_(content2, 3);
     expect(c.reply.peers).toEqual([]);
     // Announcing again refreshes and lists the others, not itself.
     a.client.announce(content1, a.peerId);
-    expect((await a.client.next()).peers).toEqual([{ peerId: b.peerId, left: 500 }]);
+    expect((await a.client.next()).peers).toEqual([{ peerId: b.peerId, left: 500, origin }]);
     expect(await server.arrays.swarmSize(content1)).toBe(2);
     expect(await server.arrays.swarmSize(content2)).toBe(1);
   });
@@ -67,7 +69,7 @@ describe('Arrays service', () => {
     const seeder = await join_(content1, 20, { left: 0 });
     const asker = await join_(content1, 21, { left: 1000, peersWanted: 2 });
     expect(asker.reply.peers).toHaveLength(2);
-    expect(asker.reply.peers[0]).toEqual({ peerId: seeder.peerId, left: 0 });
+    expect(asker.reply.peers[0]).toEqual({ peerId: seeder.peerId, left: 0, origin: asker.reply.origin });
     // Ties are spread: over several asks, more than one leecher gets listed second (fewer
     // than the announce burst of 20, so none is rate-limited).
     const seconds = new Set<string>();
@@ -84,9 +86,10 @@ describe('Arrays service', () => {
     const a = await join_(content1, 1);
     const b = await join_(content1, 2);
     a.client.send({ type: 'signal', contentId: content1, to: b.peerId, data: OFFER });
-    expect(await b.client.next()).toEqual({ type: 'signal', contentId: content1, from: a.peerId, data: OFFER });
+    const origin = a.reply.origin as string;
+    expect(await b.client.next()).toEqual({ type: 'signal', contentId: content1, from: a.peerId, data: OFFER, origin });
     b.client.send({ type: 'signal', contentId: content1, to: a.peerId, data: CANDIDATE });
-    expect(await a.client.next()).toEqual({ type: 'signal', contentId: content1, from: b.peerId, data: CANDIDATE });
+    expect(await a.client.next()).toEqual({ type: 'signal', contentId: content1, from: b.peerId, data: CANDIDATE, origin });
 
     // A forged `from` is not part of the client message: refused, nothing relayed.
     a.client.send({ type: 'signal', contentId: content1, to: b.peerId, from: peerId(99), data: OFFER });
@@ -118,7 +121,7 @@ describe('Arrays service', () => {
     expect(asker.reply.peers.map((p: { peerId: string }) => p.peerId).sort()).toEqual([liar.peerId, honest.peerId].sort());
     asker.client.send({ type: 'ban', contentId: content1, peerId: liar.peerId });
     asker.client.announce(content1, asker.peerId, { left: 1000 });
-    expect((await asker.client.next()).peers).toEqual([{ peerId: honest.peerId, left: 0 }]);
+    expect((await asker.client.next()).peers).toEqual([{ peerId: honest.peerId, left: 0, origin: asker.reply.origin }]);
     // The banned peer can no longer reach the banner, but others still can, and others still see the liar.
     liar.client.send({ type: 'signal', contentId: content1, to: asker.peerId, data: OFFER });
     expect(await liar.client.next()).toMatchObject({ type: 'error', code: 'unknown-peer' });
@@ -168,7 +171,7 @@ describe('Arrays service', () => {
     a.client.announce(content1, a.peerId);
     expect((await a.client.next()).peers).toEqual([]);
     const fresh = await join_(content1, 3);
-    expect(fresh.reply.peers).toEqual([{ peerId: a.peerId, left: 0 }]);
+    expect(fresh.reply.peers).toEqual([{ peerId: a.peerId, left: 0, origin: fresh.reply.origin }]);
   });
 
   it(`closes a socket after ${MAX_STRIKES} bad messages (1008)`, async () => {

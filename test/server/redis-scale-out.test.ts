@@ -74,7 +74,11 @@ describe('two instances on one Redis', () => {
     const pa = await join_(a, 1, { left: 0 });
     expect(pa.reply.peers).toEqual([]);
     const pb = await join_(b, 2, { left: 500 });
+    // A peer of another instance is listed without an origin tag (this instance does not know
+    // its address), but both instances tag one address alike: they share the key through Redis.
     expect(pb.reply.peers).toEqual([{ peerId: pa.peerId, left: 0 }]);
+    expect(pb.reply.origin).toMatch(/^[0-9a-f]{16}$/);
+    expect(pb.reply.origin).toBe(pa.reply.origin);
     const other = await join_(b, 3, { mode: 'group', group: 'class-7B' });
     expect(other.reply.peers).toEqual([]);
     // Across scopes a signal finds no one, exactly as a peer that does not exist.
@@ -102,11 +106,13 @@ describe('two instances on one Redis', () => {
     expect((await nextOf(pb.client, 'error')).code).toBe('unsolicited-signal');
 
     pb.client.send({ type: 'signal', contentId: content, to: pa.peerId, data: OFFER });
-    expect(await nextOf(pa.client, 'signal')).toEqual({ type: 'signal', contentId: content, from: pb.peerId, data: OFFER });
+    // The sender's origin tag crosses with the signal.
+    const origin = pb.reply.origin as string;
+    expect(await nextOf(pa.client, 'signal')).toEqual({ type: 'signal', contentId: content, from: pb.peerId, data: OFFER, origin });
     pb.client.send({ type: 'signal', contentId: content, to: pa.peerId, data: CANDIDATE });
     expect((await nextOf(pa.client, 'signal')).data).toEqual(CANDIDATE);
     pa.client.send({ type: 'signal', contentId: content, to: pb.peerId, data: ANSWER });
-    expect(await nextOf(pb.client, 'signal')).toEqual({ type: 'signal', contentId: content, from: pa.peerId, data: ANSWER });
+    expect(await nextOf(pb.client, 'signal')).toEqual({ type: 'signal', contentId: content, from: pa.peerId, data: ANSWER, origin });
     pa.client.send({ type: 'signal', contentId: content, to: pb.peerId, data: CANDIDATE });
     expect((await nextOf(pb.client, 'signal')).data).toEqual(CANDIDATE);
 

@@ -43,11 +43,15 @@ describe('the Arrays service on ws and uWebSockets at once', () => {
       onWs.announce(contentId, peerId(1));
       expect((await onWs.next()).peers).toEqual([]);
       onUws.announce(contentId, peerId(2), { left: 1000 });
-      expect((await onUws.next()).peers).toEqual([{ peerId: peerId(1), left: 0 }]);
+      const reply = await onUws.next();
+      // One address, one origin tag, whichever transport (docs/protocol.md, "Origin tags").
+      const origin = reply.origin as string;
+      expect(origin).toMatch(/^[0-9a-f]{16}$/);
+      expect(reply.peers).toEqual([{ peerId: peerId(1), left: 0, origin }]);
       onUws.send({ type: 'signal', contentId, to: peerId(1), data: OFFER });
-      expect(await onWs.next()).toEqual({ type: 'signal', contentId, from: peerId(2), data: OFFER });
+      expect(await onWs.next()).toEqual({ type: 'signal', contentId, from: peerId(2), data: OFFER, origin });
       onWs.send({ type: 'signal', contentId, to: peerId(2), data: ANSWER });
-      expect(await onUws.next()).toEqual({ type: 'signal', contentId, from: peerId(1), data: ANSWER });
+      expect(await onUws.next()).toEqual({ type: 'signal', contentId, from: peerId(1), data: ANSWER, origin });
       // A peer ID bound on one transport cannot be announced on the other without its secret.
       const thief = await TestClient.connect(server.arraysUrl);
       thief.hello(peerSecret(3));

@@ -25,7 +25,7 @@ afterEach(() => {
 });
 
 /** The scheduler's timings, scaled down about 15 times. */
-const FAST: Partial<ClientConfig> = { httpDelayMs: 100, peerIdleMs: 100, peerDeadlineGraceMs: 200, relinkBackoffMs: 60_000 };
+const FAST: Partial<ClientConfig> = { httpDelayMs: 100, peerIdleMs: 100, peerDeadlineGraceMs: 200, relinkBackoffMs: 60_000, channelDeathRecheckMs: 100 };
 /** Timings of the shaped peers, scaled down the same way. */
 const TIMING = { trickleBytes: 1024, trickleEveryMs: 1000, slowEveryMs: 150 };
 
@@ -216,9 +216,9 @@ describe('a channel that dies under a link counts against the peer', () => {
   it('a stranger whose channel dies (an oversized frame) is banned by the tab alone: not reported, not linked again', async () => {
     const content = makeContent(4 * MiB, 79);
     const net = new MemoryNetwork();
-    const killer = startLiar(net, content, (p) => p, { abortAfter: 0 });
+    const killer = startLiar(net, content, (p) => p, { abortAfter: 0, relinkBackoffMs: 50 });
     stops.push(() => killer.stop());
-    // A short relink back-off: only the ban keeps it away.
+    // Short relink back-offs on both sides: only the ban keeps it away.
     const tab = track(startPeer(net, content, new MemoryCdn(content.bytes), { config: { ...FAST, relinkBackoffMs: 50 } }));
     await waitFor(tab.download, 'complete', 15_000);
     await expectRightBytes(tab, content);
@@ -247,6 +247,27 @@ describe('a channel that dies under a link counts against the peer', () => {
     expect(st.banned).toBe(false);
   });
 
+  it('a peer whose channel dies as it leaves the swarm (a page that closed) is struck by no one', async () => {
+    const content = makeContent(4 * MiB, 82);
+    const net = new MemoryNetwork();
+    const leaver = startLiar(net, content, (p) => p, { abortAfter: 1, leaveOnAbort: true });
+    stops.push(() => leaver.stop());
+    const tab = track(startPeer(net, content, new MemoryCdn(content.bytes), { config: FAST }));
+    const struck: string[] = [];
+    tab.download.events.on('peer', (e) => {
+      if (e.event === 'strike' || e.event === 'banned') struck.push(`${e.event}: ${e.reason}`);
+    });
+    await waitFor(tab.download, 'complete', 15_000);
+    await expectRightBytes(tab, content);
+    // Well past the recheck: the tab asked the service again and the leaver was not listed.
+    await new Promise((r) => setTimeout(r, 500));
+    const st = tab.download.snapshot().peers.find((p) => p.peerId === leaver.peerId)!;
+    expect(st.piecesFrom).toBe(1);
+    expect(struck).toEqual([]);
+    expect(st.strikes).toBe(0);
+    expect(leaver.links()).toBe(1);
+  });
+
   it('a peer banned at a dead channel after bad pieces is reported like any liar', async () => {
     const content = makeContent(8 * MiB, 81);
     const net = new MemoryNetwork();
@@ -266,7 +287,7 @@ describe('a channel that dies under a link counts against the peer', () => {
     const tab = track(startPeer(net, content, new MemoryCdn(content.bytes), { config: FAST }));
     await waitFor(tab.download, 'complete', 15_000);
     await expectRightBytes(tab, content);
-    // The death counts once the liar is listed again (it announces every 200 ms).
+    // The dead channel (its third strike) may come after the tab completed from the CDN.
     await until('the liar is banned', () => tab.download.snapshot().peers.some((p) => p.peerId === liar.peerId && p.banned));
     const st = tab.download.snapshot().peers.find((p) => p.peerId === liar.peerId)!;
     expect(st.piecesFrom).toBe(1);
@@ -328,5 +349,62 @@ describe('a liar pays per address, not per peer ID (LAN mode)', () => {
     const s = tab.download.snapshot();
     expect(s.peers.find((p) => p.peerId === seeder.peerId)?.banned).toBe(false);
     expect(s.peers.find((p) => p.peerId === seeder.peerId)?.piecesFrom).toBe(4);
+  });
+});
+
+describe('a liar pays per origin tag, before any link (LAN and group modes)', () => {
+  const flip = (p: Uint8Array) => {
+    p[0] = p[0]! ^ 0xff;
+    return p;
+  };
+
+  /** A liar banned by the tab, then a second ID with the same origin tag; what the tab did. */
+  async function secondIdOfOneOrigin(seed: number, config: Partial<ClientConfig>, tags: { liar: string; tab: string }) {
+    const content = makeContent(4 * MiB, seed);
+    const net = new MemoryNetwork();
+    const first = startLiar(net, content, flip, { peerId: '1'.repeat(32) });
+    net.originOf.set(first.peerId, tags.liar);
+    stops.push(() => first.stop());
+    const tab = track(startPeer(net, content, new MemoryCdn(content.bytes), { config: { httpDelayMs: 60_000, ...config } }));
+    net.originOf.set(tab.peerId, tags.tab);
+    await until('the first liar is banned', () => tab.download.snapshot().peers.some((p) => p.peerId === first.peerId && p.banned));
+    // Its next ID, from the same address; an honest seeder with the tab's own tag (the same NAT) comes too.
+    const second = startLiar(net, content, flip, { peerId: '2'.repeat(32) });
+    net.originOf.set(second.peerId, tags.liar);
+    stops.push(() => second.stop());
+    const seeder = track(startPeer(net, content, new MemoryCdn(content.bytes), { store: await seededStore(content), config: { httpDelayMs: 60_000, ...config } }));
+    net.originOf.set(seeder.peerId, tags.tab);
+    await waitFor(tab.download, 'complete');
+    await expectRightBytes(tab, content);
+    return { net, content, tab, first, second, seeder };
+  }
+
+  it('a new peer ID with the tag of a banned liar is refused before any link, banned by the tab alone; the tabs of its own tag are not', async () => {
+    const { net, content, tab, first, second, seeder } = await secondIdOfOneOrigin(83, {}, { liar: 'a'.repeat(16), tab: 'b'.repeat(16) });
+    // The second ID announces and offers every 200 ms: never a link, never a piece.
+    await new Promise((r) => setTimeout(r, 500));
+    expect(second.linksWith(tab.peerId)).toBe(0);
+    const s = tab.download.snapshot();
+    expect(s.peers.find((p) => p.peerId === second.peerId)?.banned).toBe(true);
+    expect(s.piecesRejected).toBe(1);
+    expect(s.peers.find((p) => p.peerId === seeder.peerId)?.banned).toBe(false);
+    expect(s.peers.find((p) => p.peerId === seeder.peerId)?.piecesFrom).toBe(4);
+    // Only the ID the tab has evidence against is reported to the service.
+    expect(net.bans.get(`${content.contentId}:${tab.peerId}`)).toEqual(new Set([first.peerId]));
+  });
+
+  it("a liar with the tab's own tag (one NAT) is banned per ID only: its next ID is linked, and banned at its bad piece", async () => {
+    const { tab, second, seeder } = await secondIdOfOneOrigin(84, {}, { liar: 'c'.repeat(16), tab: 'c'.repeat(16) });
+    expect(second.linksWith(tab.peerId)).toBe(1);
+    const s = tab.download.snapshot();
+    expect(s.peers.find((p) => p.peerId === second.peerId)?.banned).toBe(true);
+    expect(s.piecesRejected).toBe(2);
+    expect(s.peers.find((p) => p.peerId === seeder.peerId)?.banned).toBe(false);
+  });
+
+  it('in internet mode tags are not used (peers behind one address may be strangers to each other)', async () => {
+    const { tab, second } = await secondIdOfOneOrigin(85, { downloadMode: 'internet' }, { liar: 'd'.repeat(16), tab: 'e'.repeat(16) });
+    expect(second.linksWith(tab.peerId)).toBe(1);
+    expect(tab.download.snapshot().piecesRejected).toBe(2);
   });
 });

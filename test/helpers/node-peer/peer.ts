@@ -107,8 +107,14 @@ export interface NodePeerOptions {
    * @default the next address of 127.0.0.2-250 (each Node peer of a process its own)
    */
   bindAddress?: string;
-  /** Comes back under a new peer ID after a link is closed on it, at most this many times. @default 0 */
+  /**
+   * Comes back under a new peer ID after a link is closed on it, or when no link opened under
+   * its current ID within `rotateIdleMs` (its new IDs are refused), at most this many times.
+   * @default 0
+   */
   rotate?: number;
+  /** @default 3000 */
+  rotateIdleMs?: number;
   /** The timing of the stalling behaviours (shapers.ts). */
   shapeTiming?: Partial<ShapeTiming>;
   /** `oversize-frame` on node-datachannel: make the frame reach the remote (see Behaviour). */
@@ -542,6 +548,7 @@ export async function runNodePeer(options: NodePeerOptions): Promise<LocalNodePe
         current = next;
         rotating = false;
         if (stopping) next.stop();
+        else rotateIfIdle(next);
       },
       (e: unknown) => {
         rotating = false;
@@ -550,7 +557,20 @@ export async function runNodePeer(options: NodePeerOptions): Promise<LocalNodePe
     );
   }
 
+  /** With `rotate`: an ID that no one links to within `rotateIdleMs` is given up for a new one. */
+  function rotateIfIdle(incarnation: { peerId: string }): void {
+    if (!options.rotate) return;
+    const opened = stats.linksOpened;
+    const timer = setTimeout(() => {
+      cleanups.delete(cancel);
+      if (!stopping && current === incarnation && stats.linksOpened === opened && stats.rotations < (options.rotate ?? 0)) rotate();
+    }, options.rotateIdleMs ?? 3000);
+    const cancel = () => clearTimeout(timer);
+    cleanups.add(cancel);
+  }
+
   current = await incarnate();
+  rotateIfIdle(current);
   const first = current.peerId;
 
   let stopped: Promise<void> | undefined;
