@@ -209,6 +209,99 @@ export interface ServerConfig {
    */
   joinCodeTtlMs: number;
   /**
+   * Resource limits against anonymous clients (docs/security.md, "Limits"). Each is per remote
+   * address (an IPv4 address or an IPv6 /64) and/or in total; past it that client is refused
+   * and everyone else keeps being served.
+   *
+   * HTTP: time to receive a request's headers (`TABSWARM_HTTP_HEADERS_TIMEOUT_MS`); a slower
+   * client's connection is closed (408).
+   * @default 10000
+   */
+  httpHeadersTimeoutMs: number;
+  /** Time to receive a whole request, body included (`TABSWARM_HTTP_REQUEST_TIMEOUT_MS`). @default 60000 */
+  httpRequestTimeoutMs: number;
+  /** How long an idle keep-alive connection stays open (`TABSWARM_HTTP_KEEPALIVE_TIMEOUT_MS`). @default 5000 */
+  httpKeepAliveTimeoutMs: number;
+  /**
+   * A response (a /cdn download, say) whose reader takes nothing for this long is closed, as
+   * nginx's `send_timeout` (`TABSWARM_HTTP_SEND_TIMEOUT_MS`).
+   * @default 30000
+   */
+  httpSendTimeoutMs: number;
+  /**
+   * Open TCP connections from one address on the HTTP port, WebSocket ones included
+   * (`TABSWARM_MAX_CONNECTIONS_PER_ADDRESS`); past it a new connection is closed at once. A
+   * class of 30 browsers behind one NAT needs about 7 each.
+   * @default 256
+   */
+  maxConnectionsPerAddress: number;
+  /**
+   * Open TCP connections on the HTTP port in total (`TABSWARM_MAX_CONNECTIONS`); lowered at
+   * start to the process's file-descriptor limit less a headroom of 256, so that the server
+   * never runs out of descriptors for its own files.
+   * @default 10000
+   */
+  maxConnections: number;
+  /**
+   * Open Arrays WebSockets in total, both transports (`TABSWARM_MAX_ARRAYS_SOCKETS`); past it
+   * an upgrade is refused (HTTP 503).
+   * @default 50000
+   */
+  maxArraysSockets: number;
+  /**
+   * `ban` messages one socket may send per second once its burst is spent
+   * (`TABSWARM_BAN_RATE`); past it a ban is ignored and answered `rate-limited` (no strike: a
+   * tab tells a restarted service all its bans at once).
+   * @default 2
+   */
+  banRatePerSec: number;
+  /** `ban` messages one socket may send at once (`TABSWARM_BAN_BURST`). @default 64 */
+  banBurst: number;
+  /**
+   * The bearer token that `/metrics` and `/api/swarms` ask for (`TABSWARM_METRICS_TOKEN`).
+   * Unset: they answer only clients on this machine (loopback socket address, and never
+   * behind `trustProxy`), 404 to anyone else.
+   * @default undefined
+   */
+  metricsToken: string | undefined;
+  /**
+   * Contents with series of their own in a scrape (`TABSWARM_METRICS_TOP_CONTENTS`), the
+   * largest swarms; the rest are summed under `content_id="other"`, so a scrape stays small
+   * whatever the number of swarms. Unlisted classroom shares never get a series of their own.
+   * @default 50
+   */
+  metricsTopContents: number;
+  /**
+   * The largest metadata file `POST /api/share` accepts (`TABSWARM_SHARE_MAX_METADATA_BYTES`):
+   * sized for a 64 GiB file in 1 MiB pieces. Larger gets 413.
+   * @default 6291456 (6 MiB)
+   */
+  shareMaxMetadataBytes: number;
+  /** Live shares in total (`TABSWARM_SHARE_MAX_TOTAL`); past it a new share gets 503, no one's is evicted. @default 10000 */
+  shareMaxTotal: number;
+  /** Bytes of share metadata on disk in total (`TABSWARM_SHARE_MAX_TOTAL_BYTES`); past it 503. @default 1073741824 (1 GiB) */
+  shareMaxTotalBytes: number;
+  /** Live shares of one address (`TABSWARM_SHARE_MAX_PER_ADDRESS`); past it 429. @default 20 */
+  shareMaxPerAddress: number;
+  /** Bytes of share metadata of one address (`TABSWARM_SHARE_MAX_BYTES_PER_ADDRESS`); past it 429. @default 67108864 (64 MiB) */
+  shareMaxBytesPerAddress: number;
+  /**
+   * How long a share lives (`TABSWARM_SHARE_TTL_MS`): its metadata is deleted after it, or
+   * earlier by its sharer (`DELETE /api/share/<contentId>` with the secret it got).
+   * @default 86400000 (24 h)
+   */
+  shareTtlMs: number;
+  /** Join-code lookups one address may make per minute once its burst is spent (`TABSWARM_JOIN_RATE`). @default 10 */
+  joinRatePerMinute: number;
+  /** Join-code lookups one address may make at once (`TABSWARM_JOIN_BURST`). @default 20 */
+  joinBurst: number;
+  /**
+   * Failed join-code lookups per minute from all addresses together (`TABSWARM_JOIN_FAILURES_PER_MINUTE`);
+   * past it lookups get 429 until the minute's budget refills (guessing from many addresses).
+   * @default 600
+   */
+  joinFailuresPerMinute: number;
+  /**
    * Serve HTTPS with a certificate the server makes for itself (`TABSWARM_TLS=auto`): self-signed,
    * for `localhost`, this machine's name, 127.0.0.1, ::1 and its LAN addresses, kept in
    * `<contentDir>/tls/` so its fingerprint stays the same across restarts (a new one is made
@@ -262,6 +355,26 @@ export const DEFAULT_SERVER_CONFIG: Readonly<ServerConfig> = Object.freeze({
   shareRatePerMinute: 10,
   shareBurst: 10,
   joinCodeTtlMs: 24 * 3600 * 1000,
+  httpHeadersTimeoutMs: 10_000,
+  httpRequestTimeoutMs: 60_000,
+  httpKeepAliveTimeoutMs: 5_000,
+  httpSendTimeoutMs: 30_000,
+  maxConnectionsPerAddress: 256,
+  maxConnections: 10_000,
+  maxArraysSockets: 50_000,
+  banRatePerSec: 2,
+  banBurst: 64,
+  metricsToken: undefined,
+  metricsTopContents: 50,
+  shareMaxMetadataBytes: 6 * 1024 * 1024,
+  shareMaxTotal: 10_000,
+  shareMaxTotalBytes: 1024 * 1024 * 1024,
+  shareMaxPerAddress: 20,
+  shareMaxBytesPerAddress: 64 * 1024 * 1024,
+  shareTtlMs: 24 * 3600 * 1000,
+  joinRatePerMinute: 10,
+  joinBurst: 20,
+  joinFailuresPerMinute: 600,
   tlsAuto: false,
   tlsCertFile: undefined,
   tlsKeyFile: undefined,
@@ -346,8 +459,37 @@ export function resolveConfig(overrides: Partial<ServerConfig> = {}): ServerConf
   if (typeof c.redisKeyPrefix !== 'string' || !/^[A-Za-z0-9_.:-]{1,64}$/.test(c.redisKeyPrefix)) {
     throw new ConfigError(`redisKeyPrefix (TABSWARM_REDIS_PREFIX) must be 1-64 of [A-Za-z0-9_.:-], got "${String(c.redisKeyPrefix)}"`);
   }
-  for (const key of ['shareRatePerMinute', 'shareBurst', 'joinCodeTtlMs'] as const) {
+  for (const key of [
+    'shareRatePerMinute',
+    'shareBurst',
+    'joinCodeTtlMs',
+    'httpHeadersTimeoutMs',
+    'httpRequestTimeoutMs',
+    'httpKeepAliveTimeoutMs',
+    'httpSendTimeoutMs',
+    'maxConnectionsPerAddress',
+    'maxConnections',
+    'maxArraysSockets',
+    'banRatePerSec',
+    'banBurst',
+    'metricsTopContents',
+    'shareMaxMetadataBytes',
+    'shareMaxTotal',
+    'shareMaxTotalBytes',
+    'shareMaxPerAddress',
+    'shareMaxBytesPerAddress',
+    'shareTtlMs',
+    'joinRatePerMinute',
+    'joinBurst',
+    'joinFailuresPerMinute',
+  ] as const) {
     if (!Number.isFinite(c[key]) || c[key] <= 0) throw new ConfigError(`${key} must be positive, got ${c[key]}`);
+  }
+  if (c.shareMaxMetadataBytes > LIMITS.maxMetadataBytes) {
+    throw new ConfigError(`shareMaxMetadataBytes must be at most ${LIMITS.maxMetadataBytes}, got ${c.shareMaxMetadataBytes}`);
+  }
+  if (c.metricsToken !== undefined && (typeof c.metricsToken !== 'string' || c.metricsToken.length < 16)) {
+    throw new ConfigError('metricsToken (TABSWARM_METRICS_TOKEN) must be at least 16 characters');
   }
   if (typeof c.tlsAuto !== 'boolean') throw new ConfigError(`tlsAuto must be a boolean, got ${String(c.tlsAuto)}`);
   if ((c.tlsCertFile === undefined) !== (c.tlsKeyFile === undefined)) {
@@ -404,7 +546,11 @@ function stringFromEnv(env: NodeJS.ProcessEnv, name: string): string | undefined
  * SIGNAL_RATE, SIGNAL_BURST, MAX_SOCKETS_PER_ADDRESS, OFFER_TTL_MS, NEW_PEER_IDS_RATE,
  * NEW_PEER_IDS_BURST, QUARANTINE_BANNED_IDS, QUARANTINE_REPORTERS, QUARANTINE_MS, TRUST_PROXY, LOG_LEVEL,
  * ICE_SERVERS (JSON), PUBLIC_URL, INSTANCE_ID, REDIS_URL, REDIS_PREFIX, SHARE_RATE, SHARE_BURST,
- * JOIN_CODE_TTL_MS, TLS (auto|off), TLS_CERT, TLS_KEY. Unset or empty
+ * JOIN_CODE_TTL_MS, HTTP_HEADERS_TIMEOUT_MS, HTTP_REQUEST_TIMEOUT_MS, HTTP_KEEPALIVE_TIMEOUT_MS,
+ * HTTP_SEND_TIMEOUT_MS, MAX_CONNECTIONS_PER_ADDRESS, MAX_CONNECTIONS, MAX_ARRAYS_SOCKETS, BAN_RATE,
+ * BAN_BURST, METRICS_TOKEN, METRICS_TOP_CONTENTS, SHARE_MAX_METADATA_BYTES, SHARE_MAX_TOTAL,
+ * SHARE_MAX_TOTAL_BYTES, SHARE_MAX_PER_ADDRESS, SHARE_MAX_BYTES_PER_ADDRESS, SHARE_TTL_MS, JOIN_RATE,
+ * JOIN_BURST, JOIN_FAILURES_PER_MINUTE, TLS (auto|off), TLS_CERT, TLS_KEY. Unset or empty
  * variables are left out, so `resolveConfig(configFromEnv())` falls back to the defaults.
  */
 export function configFromEnv(env: NodeJS.ProcessEnv = process.env): Partial<ServerConfig> {
@@ -448,6 +594,26 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): Partial<Ser
     shareRatePerMinute: intFromEnv(env, 'TABSWARM_SHARE_RATE'),
     shareBurst: intFromEnv(env, 'TABSWARM_SHARE_BURST'),
     joinCodeTtlMs: intFromEnv(env, 'TABSWARM_JOIN_CODE_TTL_MS'),
+    httpHeadersTimeoutMs: intFromEnv(env, 'TABSWARM_HTTP_HEADERS_TIMEOUT_MS'),
+    httpRequestTimeoutMs: intFromEnv(env, 'TABSWARM_HTTP_REQUEST_TIMEOUT_MS'),
+    httpKeepAliveTimeoutMs: intFromEnv(env, 'TABSWARM_HTTP_KEEPALIVE_TIMEOUT_MS'),
+    httpSendTimeoutMs: intFromEnv(env, 'TABSWARM_HTTP_SEND_TIMEOUT_MS'),
+    maxConnectionsPerAddress: intFromEnv(env, 'TABSWARM_MAX_CONNECTIONS_PER_ADDRESS'),
+    maxConnections: intFromEnv(env, 'TABSWARM_MAX_CONNECTIONS'),
+    maxArraysSockets: intFromEnv(env, 'TABSWARM_MAX_ARRAYS_SOCKETS'),
+    banRatePerSec: intFromEnv(env, 'TABSWARM_BAN_RATE'),
+    banBurst: intFromEnv(env, 'TABSWARM_BAN_BURST'),
+    metricsToken: stringFromEnv(env, 'TABSWARM_METRICS_TOKEN'),
+    metricsTopContents: intFromEnv(env, 'TABSWARM_METRICS_TOP_CONTENTS'),
+    shareMaxMetadataBytes: intFromEnv(env, 'TABSWARM_SHARE_MAX_METADATA_BYTES'),
+    shareMaxTotal: intFromEnv(env, 'TABSWARM_SHARE_MAX_TOTAL'),
+    shareMaxTotalBytes: intFromEnv(env, 'TABSWARM_SHARE_MAX_TOTAL_BYTES'),
+    shareMaxPerAddress: intFromEnv(env, 'TABSWARM_SHARE_MAX_PER_ADDRESS'),
+    shareMaxBytesPerAddress: intFromEnv(env, 'TABSWARM_SHARE_MAX_BYTES_PER_ADDRESS'),
+    shareTtlMs: intFromEnv(env, 'TABSWARM_SHARE_TTL_MS'),
+    joinRatePerMinute: intFromEnv(env, 'TABSWARM_JOIN_RATE'),
+    joinBurst: intFromEnv(env, 'TABSWARM_JOIN_BURST'),
+    joinFailuresPerMinute: intFromEnv(env, 'TABSWARM_JOIN_FAILURES_PER_MINUTE'),
     tlsAuto: tlsAutoFromEnv(env),
     tlsCertFile: stringFromEnv(env, 'TABSWARM_TLS_CERT'),
     tlsKeyFile: stringFromEnv(env, 'TABSWARM_TLS_KEY'),

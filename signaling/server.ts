@@ -23,6 +23,7 @@ import { createServer as createNetServer, type AddressInfo, type Server as NetSe
 import type { Logger } from 'pino';
 import sirv from 'sirv';
 import { createArraysService } from './arrays.js';
+import { createConnectionGuard, type ConnectionGuard } from './connection-guard.js';
 import { listenUws, type UwsTransport } from './arrays-uws.js';
 import { createBootstrapRoutes } from './bootstrap.js';
 import { CDN_PREFIX, createCdnHandler } from './cdn.js';
@@ -66,6 +67,8 @@ export interface ServerHandle {
   metrics: Metrics;
   /** The shared registry, relay and instance map when `redisUrl` is set (`instanceFor` for Discovery). */
   scaleOut: RedisScaleOut | undefined;
+  /** The HTTP port's TCP connections: open, refused at a cap, closed for a stalled send. */
+  connections: Pick<ConnectionGuard, 'open' | 'maxConnections' | 'refused' | 'sendTimeouts'>;
   close(): Promise<void>;
 }
 
@@ -186,6 +189,11 @@ export async function createServer(options: Partial<ServerConfig> = {}, deps: Se
   const serveExamples = files(config.examplesDir);
 
   function serveStatic(req: IncomingMessage, res: ServerResponse, pathname: string): void {
+    // Static files are the app's assets, the library and its examples: small, and always
+    // sent whole. sirv's Range handling mis-serves suffix ranges (`bytes=-5` gave the first 6
+    // bytes) and throws on reversed or huge ones, so no range reaches it.
+    delete req.headers.range;
+    delete req.headers['if-range'];
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       sendText(req, res, 405, 'method not allowed\n', { Allow: 'GET, HEAD' });
     } else if (pathname === ARRAYS_PATH) {
@@ -224,11 +232,24 @@ export async function createServer(options: Partial<ServerConfig> = {}, deps: Se
   // Without TLS, one HTTP server listens. With TLS, a TCP listener looks at each connection's
   // first byte: a TLS handshake (0x16) goes to the HTTPS server, anything else to a plain HTTP
   // server that redirects to https:. Both are fed connections; only the listener listens.
-  const server: HttpServer = tls ? createHttpsServer({ cert: tls.cert, key: tls.key }, onRequest) : createHttpServer(onRequest);
-  const plain: HttpServer | undefined = tls ? createHttpServer(redirectToHttps) : undefined;
+  // Timeouts as nginx's client_header_timeout, client_body_timeout and keepalive_timeout; the
+  // check runs every second (Node's default is 30 s, which lets a slow-header client hold a
+  // socket that long whatever the timeout).
+  const timeouts = {
+    headersTimeout: Math.min(config.httpHeadersTimeoutMs, config.httpRequestTimeoutMs),
+    requestTimeout: config.httpRequestTimeoutMs,
+    keepAliveTimeout: config.httpKeepAliveTimeoutMs,
+    connectionsCheckingInterval: Math.min(1000, config.httpHeadersTimeoutMs),
+  };
+  const server: HttpServer = tls ? createHttpsServer({ cert: tls.cert, key: tls.key, ...timeouts }, onRequest) : createHttpServer(timeouts, onRequest);
+  const plain: HttpServer | undefined = tls ? createHttpServer(timeouts, redirectToHttps) : undefined;
   const sockets = new Set<Socket>();
+  // Per-address and total connection caps and the send timeout, on the TCP connections of
+  // the HTTP port (the TLS listener's, or the plain server's).
+  const connections = createConnectionGuard(config, logger.child({ component: 'connections' }));
   const listener: NetServer = tls
     ? createNetServer((socket) => {
+        if (!connections.admit(socket)) return;
         sockets.add(socket);
         socket.once('close', () => sockets.delete(socket));
         socket.on('error', () => socket.destroy());
@@ -240,9 +261,11 @@ export async function createServer(options: Partial<ServerConfig> = {}, deps: Se
         });
       })
     : server;
+  if (!tls) server.on('connection', (socket: Socket) => connections.admit(socket));
   plain?.on('clientError', (_err, socket) => socket.destroy());
-  server.on('clientError', (_err, socket) => {
-    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
+  server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
+    const timedOut = err.code === 'ERR_HTTP_REQUEST_TIMEOUT';
+    if (socket.writable) socket.end(timedOut ? 'HTTP/1.1 408 Request Timeout\r\nConnection: close\r\n\r\n' : 'HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
     else socket.destroy();
   });
   server.on('upgrade', (req, socket, head) => {
@@ -303,8 +326,10 @@ export async function createServer(options: Partial<ServerConfig> = {}, deps: Se
     logger,
     metrics,
     scaleOut,
+    connections,
     close() {
       closing ??= (async () => {
+        connections.close();
         uws?.close();
         await arrays.close();
         await scaleOut?.close();
