@@ -85,6 +85,13 @@ export async function listenUws(door: ArraysDoor, options: { host: string; port:
           req.forEach((key, value) => {
             headers[key] = value;
           });
+          // RFC 6455 §4.4: only version 13 exists; `ws` refuses others, and so must this door.
+          if (headers['sec-websocket-version'] !== '13') {
+            res.writeStatus('426 Upgrade Required');
+            res.writeHeader('Sec-WebSocket-Version', '13');
+            res.end();
+            return;
+          }
           const remoteAddress = addressFromUws(Buffer.from(res.getRemoteAddressAsText()).toString());
           const admission = door.admit({ headers, socket: { remoteAddress } });
           if (!admission.ok) {

@@ -96,6 +96,9 @@ export type ArraysConfig = Pick<
   | 'quarantineBannedIds'
   | 'quarantineReporters'
   | 'quarantineMs'
+  | 'maxArraysSockets'
+  | 'banRatePerSec'
+  | 'banBurst'
 >;
 
 export interface ArraysService extends ArraysDoor {
@@ -153,6 +156,8 @@ interface Connection {
   addressBucket: string;
   announces: TokenBucket;
   signals: TokenBucket;
+  /** `ban` messages that are new (a repeat costs nothing); past it they are ignored. */
+  banReports: TokenBucket;
   peerId: string | undefined;
   swarms: Set<string>;
   /** The last announce per swarm (scope and report), to put the member back into a restarted shared registry. */
@@ -436,8 +441,10 @@ export function createArraysService(deps: {
       return;
     }
     let set = conn.bans.get(msg.contentId);
+    if (set?.has(msg.peerId) === true || (set?.size ?? 0) >= LIMITS.maxBansPerSwarm) return;
+    // Not a strike: a tab tells a restarted service every ban it holds at once.
+    if (!conn.banReports.take(now())) return sendError(conn, 'rate-limited', `at most ${config.banRatePerSec} new bans per second`, msg);
     if (set === undefined) conn.bans.set(msg.contentId, (set = new Set()));
-    if (set.has(msg.peerId) || set.size >= LIMITS.maxBansPerSwarm) return;
     set.add(msg.peerId);
     log.debug({ contentId: msg.contentId, by: conn.peerId, banned: msg.peerId }, 'peer banned by a peer');
     const quarantined = guard.reportBan(msg.contentId, conn.addressBucket, msg.peerId, now());
@@ -447,6 +454,8 @@ export function createArraysService(deps: {
   async function onLeave(conn: Connection, msg: Extract<ClientMessage, { type: 'leave' }>): Promise<void> {
     if (conn.peerId === undefined || !conn.swarms.delete(msg.contentId)) return;
     conn.lastAnnounce.delete(msg.contentId);
+    // Its bans for that swarm go with it (it tells them again if it comes back).
+    conn.bans.delete(msg.contentId);
     await registry.remove(msg.contentId, conn.peerId);
   }
 
@@ -516,6 +525,7 @@ export function createArraysService(deps: {
       addressBucket: addressBucketOf(address),
       announces: new TokenBucket(config.announceRatePerSec, config.announceBurst, t),
       signals: new TokenBucket(config.signalRatePerSec, config.signalBurst, t),
+      banReports: new TokenBucket(config.banRatePerSec, config.banBurst, t),
       peerId: undefined,
       swarms: new Set(),
       lastAnnounce: new Map(),
@@ -560,6 +570,10 @@ export function createArraysService(deps: {
 
   function admit(req: UpgradeRequest): Admission {
     const address = addressOf(req);
+    if (connections.size >= config.maxArraysSockets) {
+      log.debug({ connections: connections.size }, 'refused: the Arrays service is full');
+      return { ok: false, status: 503 };
+    }
     if ((perAddress.get(addressBucketOf(address)) ?? 0) >= config.maxSocketsPerAddress) {
       log.debug({ remote: address }, 'refused: too many sockets from this address');
       return { ok: false, status: 429 };
@@ -571,7 +585,11 @@ export function createArraysService(deps: {
 
   async function sweep(): Promise<void> {
     const removed = await registry.expire(now() - config.peerExpiryMs);
-    for (const { contentId, peerId } of removed) byPeerId.get(peerId)?.swarms.delete(contentId);
+    for (const { contentId, peerId } of removed) {
+      const conn = byPeerId.get(peerId);
+      conn?.swarms.delete(contentId);
+      conn?.bans.delete(contentId);
+    }
     if (removed.length > 0) log.debug({ removed: removed.length }, 'expired silent peers');
     offers.sweep(now());
   }
