@@ -111,6 +111,8 @@ export interface ArraysService extends ArraysDoor {
   stats(): Promise<SwarmStats & { connections: number }>;
   /** The members' last reports aggregated per content (every scope partition summed). */
   contentReports(): Promise<ContentReport[]>;
+  /** One content's report (every partition), or undefined when nobody is in its swarm. */
+  contentReport(contentId: string): Promise<ContentReport | undefined>;
   /** Terminates every socket and stops the timers. */
   close(): Promise<void>;
 }
@@ -624,6 +626,7 @@ export function createArraysService(deps: {
       return { ...(await registry.stats()), connections: connections.size };
     },
     contentReports: () => registry.contentReports(),
+    contentReport: (contentId) => registry.contentReport(contentId),
     async close() {
       stopListening?.();
       clearInterval(sweepTimer);

@@ -5,6 +5,7 @@
  *   GET /api/catalog             { contents: CatalogEntry[] }        (catalogSchema)
  *   GET /api/content/<id>        the content policy                  (contentPolicySchema)
  *   GET /api/cdn-log             the CDN log snapshot (cdn-log.ts)
+ *   GET /api/swarm/<id>          { contentId, peers, seeders } of one content's swarm (public)
  *   GET /api/<name>              extra routes given in `ApiDeps.routes` (swarms, bootstrap, discovery)
  *   GET /meta/<id>               the exact metadata bytes; sha256(bytes) = id
  *
@@ -23,6 +24,7 @@ import type { CdnLog } from './cdn-log.js';
 import type { ServerConfig } from './config.js';
 import { isContentId } from './content-paths.js';
 import type { ContentRecord, ContentStore } from './content-store.js';
+import type { ContentReport } from './content-report.js';
 import { answeredByMethodCheck, etagMatches, sendJson, sendJsonError, setCors } from './http-util.js';
 
 export const API_PREFIX = '/api/';
@@ -81,6 +83,11 @@ export interface ApiDeps {
   health?: () => Promise<object>;
   /** Extra routes by name: `/api/<name>` (exact match), e.g. `swarms`, `bootstrap`, `discovery`. */
   routes?: Record<string, ApiRoute>;
+  /**
+   * One content's swarm, for `GET /api/swarm/<contentId>` (public: knowing the ID is the
+   * capability, and nothing lists the IDs of unlisted shares). @default no swarm anywhere
+   */
+  swarmReport?: (contentId: string) => Promise<Pick<ContentReport, 'peers' | 'seeders'> | undefined>;
 }
 
 export function createApiHandler(deps: ApiDeps) {
@@ -106,6 +113,15 @@ export function createApiHandler(deps: ApiDeps) {
     res.setHeader('Content-Length', String(record.metadataBytes.byteLength));
     res.setHeader('X-Content-Type-Options', 'nosniff');
     res.end(req.method === 'HEAD' ? undefined : record.metadataBytes);
+  }
+
+  /** `GET /api/swarm/<contentId>`: `{ contentId, peers, seeders }` of that content's swarm (zeros when empty). */
+  async function serveSwarm(req: IncomingMessage, res: ServerResponse, id: string): Promise<void> {
+    setCors(res);
+    if (!isContentId(id)) return sendJsonError(req, res, 400, 'malformed content ID');
+    if ((await contents.lookup(id)) === undefined) return sendJsonError(req, res, 404, 'unknown content');
+    const r = await deps.swarmReport?.(id);
+    sendJson(req, res, 200, { contentId: id, peers: r?.peers ?? 0, seeders: r?.seeders ?? 0 }, { 'Cache-Control': 'no-store' });
   }
 
   async function servePolicy(req: IncomingMessage, res: ServerResponse, id: string): Promise<void> {
@@ -146,6 +162,8 @@ export function createApiHandler(deps: ApiDeps) {
       sendJson(req, res, 200, catalog);
     } else if (route.startsWith('content/')) {
       await servePolicy(req, res, route.slice('content/'.length));
+    } else if (route.startsWith('swarm/')) {
+      await serveSwarm(req, res, route.slice('swarm/'.length));
     } else if (route === 'cdn-log') {
       sendJson(req, res, 200, cdnLog.snapshot());
     } else {

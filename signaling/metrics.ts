@@ -21,6 +21,12 @@
  * The swarm figures are gauges of the members' self-reported sums: a member leaving takes its
  * bytes out of them, so they are not counters. Every value is read at scrape time from its
  * source; scrapes run one at a time, so two concurrent ones never mix their values.
+ *
+ * Bounded and private: only the `topContents` largest swarms (by members, then CDN bytes) have
+ * series of their own; every other content is summed under `content_id="other"`, so a scrape
+ * stays the same size with 40,000 swarms. Unlisted content (classroom shares, `isUnlisted`)
+ * never gets a series or an entry of its own. Both views answer only the operator
+ * (operator-access.ts).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
@@ -30,6 +36,10 @@ import { DOWNLOAD_MODES } from '../src/protocol/arrays-messages.js';
 import type { ContentReport } from './content-report.js';
 import { logRequest } from './http-api.js';
 import { answeredByMethodCheck, sendJson, sendJsonError, sendText } from './http-util.js';
+import { refusedNonOperator, type OperatorAccessConfig } from './operator-access.js';
+
+/** The label of everything summed outside the top contents. */
+export const OTHER_CONTENT = 'other';
 
 export const METRICS_PATH = '/metrics';
 
@@ -42,6 +52,18 @@ export interface MetricsDeps {
   logger: Logger;
   /** Register prom-client's default process metrics. @default true */
   defaultMetrics?: boolean;
+  /** Who may scrape. @default loopback clients only, no proxy */
+  access?: OperatorAccessConfig;
+  /** Contents with series of their own (`metricsTopContents`). @default 50 */
+  topContents?: number;
+  /** Whether a content is unlisted (a classroom share): never named in a scrape. @default none */
+  isUnlisted?: (contentId: string) => boolean;
+}
+
+/** `/api/swarms`: the top contents' reports by content ID, and the rest summed. */
+export interface SwarmsView {
+  swarms: ContentReport[];
+  other: { contents: number; peers: number; seeders: number };
 }
 
 export interface Metrics {
@@ -49,8 +71,10 @@ export interface Metrics {
   readonly registry: Registry;
   /** The exposition text and its content type, read fresh. */
   render(): Promise<{ contentType: string; body: string }>;
-  /** `{ swarms }` as served at `GET /api/swarms`, sorted by content ID. */
-  swarms(): Promise<{ swarms: ContentReport[] }>;
+  /** As served at `GET /api/swarms`: the top contents sorted by content ID, the rest summed. */
+  swarms(): Promise<SwarmsView>;
+  /** Who may read it. */
+  readonly access: OperatorAccessConfig;
   /** Handles `GET /metrics`; returns false for other paths. */
   handle(req: IncomingMessage, res: ServerResponse, pathname: string): Promise<boolean>;
 }
@@ -90,18 +114,42 @@ export function createMetrics(deps: MetricsDeps): Metrics {
   });
   const perContentGauges = [seeders, uploaded, downloaded, downloadedCdn, left, uploadBps, downloadBps];
 
-  async function reports(): Promise<ContentReport[]> {
-    const list = await deps.contentReports();
-    return [...list].sort((a, b) => (a.contentId < b.contentId ? -1 : a.contentId > b.contentId ? 1 : 0));
+  const access = deps.access ?? { metricsToken: undefined, trustProxy: false };
+  const topN = deps.topContents ?? 50;
+  const isUnlisted = deps.isUnlisted ?? (() => false);
+
+  /** The top contents (listed, largest swarms first, then most CDN bytes) and the rest summed. */
+  function rank(list: ContentReport[]): { top: ContentReport[]; other: ContentReport } {
+    const cdn = deps.cdnLog.snapshot().contents;
+    const cdnBytesOf = (id: string) => cdn[id]?.bytes ?? 0;
+    const ranked = list.filter((r) => !isUnlisted(r.contentId)).sort((a, b) => b.peers - a.peers || cdnBytesOf(b.contentId) - cdnBytesOf(a.contentId));
+    const top = ranked.slice(0, topN);
+    const named = new Set(top.map((r) => r.contentId));
+    const other: ContentReport = { contentId: OTHER_CONTENT, peers: 0, seeders: 0, peersByScope: { lan: 0, group: 0, internet: 0 }, uploaded: 0, downloaded: 0, downloadedCdn: 0, left: 0, uploadedBps: 0, downloadBps: 0 };
+    for (const r of list) {
+      if (named.has(r.contentId)) continue;
+      other.peers += r.peers;
+      other.seeders += r.seeders;
+      for (const scope of DOWNLOAD_MODES) other.peersByScope[scope] += r.peersByScope[scope] ?? 0;
+      other.uploaded += r.uploaded;
+      other.downloaded += r.downloaded;
+      other.downloadedCdn += r.downloadedCdn;
+      other.left += r.left;
+      other.uploadedBps += r.uploadedBps;
+      other.downloadBps += r.downloadBps;
+    }
+    top.sort((a, b) => (a.contentId < b.contentId ? -1 : a.contentId > b.contentId ? 1 : 0));
+    return { top, other };
   }
 
   /** Sets every gauge from its source; a content no longer reported disappears from the output. */
   async function refresh(): Promise<void> {
-    const list = await reports();
+    const all = await deps.contentReports();
+    const { top, other } = rank(all);
     const cdn = deps.cdnLog.snapshot();
     peers.reset();
     for (const g of perContentGauges) g.reset();
-    for (const r of list) {
+    for (const r of other.peers > 0 ? [...top, other] : top) {
       const id = { content_id: r.contentId };
       for (const scope of DOWNLOAD_MODES) peers.set({ ...id, scope }, r.peersByScope[scope] ?? 0);
       seeders.set(id, r.seeders);
@@ -112,15 +160,18 @@ export function createMetrics(deps: MetricsDeps): Metrics {
       uploadBps.set(id, r.uploadedBps);
       downloadBps.set(id, r.downloadBps);
     }
-    swarmCount.set(list.filter((r) => r.peers > 0).length);
+    swarmCount.set(all.filter((r) => r.peers > 0).length);
     connections.set(deps.arraysConnections());
     // The CDN log is the source of truth; the counters mirror it (it may be reset by tests).
+    // The same bound: the top contents by bytes, the rest under "other".
     cdnBytes.reset();
     cdnRequests.reset();
-    for (const [contentId, e] of Object.entries(cdn.contents)) {
-      cdnBytes.inc({ content_id: contentId }, e.bytes);
-      cdnRequests.inc({ content_id: contentId }, e.requests);
-    }
+    const byBytes = Object.entries(cdn.contents).sort(([, a], [, b]) => b.bytes - a.bytes);
+    byBytes.forEach(([contentId, e], i) => {
+      const label = i < topN && !isUnlisted(contentId) ? contentId : OTHER_CONTENT;
+      cdnBytes.inc({ content_id: label }, e.bytes);
+      cdnRequests.inc({ content_id: label }, e.requests);
+    });
   }
 
   let tail: Promise<unknown> = Promise.resolve();
@@ -136,13 +187,17 @@ export function createMetrics(deps: MetricsDeps): Metrics {
   return {
     registry,
     render,
+    access,
     async swarms() {
-      return { swarms: await reports() };
+      const all = await deps.contentReports();
+      const { top, other } = rank(all);
+      return { swarms: top, other: { contents: all.length - top.length, peers: other.peers, seeders: other.seeders } };
     },
     async handle(req, res, pathname) {
       if (pathname !== METRICS_PATH) return false;
       logRequest(log, req, res);
       if (answeredByMethodCheck(req, res)) return true;
+      if (refusedNonOperator(req, res, access)) return true;
       try {
         const { contentType, body } = await render();
         sendText(req, res, 200, body, { 'Content-Type': contentType, 'Cache-Control': 'no-store' });
@@ -155,10 +210,11 @@ export function createMetrics(deps: MetricsDeps): Metrics {
   };
 }
 
-/** `GET /api/swarms`: `{ swarms: ContentReport[] }`; 500 (logged) if the source fails. */
-export function createSwarmsRoute(metrics: Pick<Metrics, 'swarms'>, logger: Logger) {
+/** `GET /api/swarms` (the operator's, as /metrics): a SwarmsView; 500 (logged) if the source fails. */
+export function createSwarmsRoute(metrics: Pick<Metrics, 'swarms' | 'access'>, logger: Logger) {
   const log = logger.child({ component: 'metrics' });
   return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    if (refusedNonOperator(req, res, metrics.access)) return;
     try {
       sendJson(req, res, 200, await metrics.swarms(), { 'Cache-Control': 'no-store' });
     } catch (err) {

@@ -306,6 +306,24 @@ export class RedisSwarmRegistry implements SwarmRegistry {
     return { swarms, peers: Math.max(0, Number(peers ?? 0)) };
   }
 
+  async contentReport(contentId: string): Promise<ContentReport | undefined> {
+    const h = await this.#redis.hgetall(this.#key('c', contentId, 'agg'));
+    const num = (f: string): number => Number(h[f] ?? 0);
+    if (num('peers') <= 0) return undefined;
+    return {
+      contentId,
+      peers: num('peers'),
+      seeders: num('seeders'),
+      peersByScope: { lan: num('k:lan'), group: num('k:group'), internet: num('k:internet') },
+      uploaded: num('uploaded'),
+      downloaded: num('downloaded'),
+      downloadedCdn: num('downloadedCdn'),
+      left: num('left'),
+      uploadedBps: num('uploadedBps'),
+      downloadBps: num('downloadBps'),
+    };
+  }
+
   async contentReports(): Promise<ContentReport[]> {
     const ids = await this.#redis.smembers(this.#key('contents'));
     if (ids.length === 0) return [];

@@ -29,7 +29,6 @@ import { createBootstrapRoutes } from './bootstrap.js';
 import { CDN_PREFIX, createCdnHandler } from './cdn.js';
 import { createCdnLog, type CdnLog } from './cdn-log.js';
 import { resolveConfig, type ServerConfig } from './config.js';
-import type { ContentReport } from './content-report.js';
 import { loadContentStore, type ContentStore } from './content-store.js';
 import { createApiHandler } from './http-api.js';
 import { sendText } from './http-util.js';
@@ -141,12 +140,14 @@ export async function createServer(options: Partial<ServerConfig> = {}, deps: Se
   let uws: UwsTransport | undefined;
   const handleCdn = createCdnHandler({ contents, cdnLog, logger, rateBytesPerSec: config.cdnRateBytesPerSec });
   const metrics = createMetrics({
-    // `contentReports()` is being added to ArraysService (signaling/arrays.ts); until it is
-    // there, no swarm reports. Once it is, this cast can go: `contentReports: () => arrays.contentReports()`.
-    contentReports: () => (arrays as { contentReports?: () => Promise<ContentReport[]> }).contentReports?.() ?? Promise.resolve([]),
+    contentReports: () => arrays.contentReports(),
     arraysConnections: () => arrays.connections,
     cdnLog,
     logger,
+    access: config,
+    topContents: config.metricsTopContents,
+    // Peer-only content is a classroom share: listed to no one (and unknown content neither).
+    isUnlisted: (contentId) => contents.get(contentId)?.filePath === undefined,
   });
   const shareApi = createShareApi({ contents, config, logger });
   const handleApi = createApiHandler({
@@ -155,6 +156,7 @@ export async function createServer(options: Partial<ServerConfig> = {}, deps: Se
     config,
     logger,
     health: async () => ({ arrays: await arrays.stats() }),
+    swarmReport: (contentId) => arrays.contentReport(contentId),
     routes: {
       swarms: createSwarmsRoute(metrics, logger),
       ...createBootstrapRoutes({

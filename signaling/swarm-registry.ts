@@ -77,6 +77,8 @@ export interface SwarmRegistry {
   stats(): Promise<SwarmStats>;
   /** The members' last reports summed per content (every partition). */
   contentReports(): Promise<ContentReport[]>;
+  /** The report of one content (every partition), or undefined when its swarm is empty. */
+  contentReport(contentId: string): Promise<ContentReport | undefined>;
 }
 
 /**
@@ -268,8 +270,17 @@ export class MemorySwarmRegistry implements SwarmRegistry {
   }
 
   async contentReports(): Promise<ContentReport[]> {
-    const out: ContentReport[] = [];
-    for (const [contentId, content] of this.#contents) {
+    return [...this.#contents.keys()].map((id) => this.#reportOf(id)!);
+  }
+
+  async contentReport(contentId: string): Promise<ContentReport | undefined> {
+    return this.#reportOf(contentId);
+  }
+
+  #reportOf(contentId: string): ContentReport | undefined {
+    const content = this.#contents.get(contentId);
+    if (content === undefined) return undefined;
+    {
       const r: ContentReport = {
         contentId,
         peers: content.members.size,
@@ -292,8 +303,7 @@ export class MemorySwarmRegistry implements SwarmRegistry {
         r.uploadedBps += report.uploadedBps;
         r.downloadBps += report.downloadBps;
       }
-      out.push(r);
+      return r;
     }
-    return out;
   }
 }

@@ -199,13 +199,14 @@ async function startSeeding(contentId: string, groupId: string): Promise<void> {
 async function poll(): Promise<void> {
   if (state.contentId === undefined) return;
   try {
-    const res = await fetch('/api/swarms', { cache: 'no-store' });
+    // Its own content's swarm only: the list of every swarm is the operator's (/api/swarms).
+    const res = await fetch(`/api/swarm/${state.contentId}`, { cache: 'no-store' });
     if (!res.ok) return;
-    const { swarms } = (await res.json()) as { swarms: Array<{ contentId: string; peers: number; seeders: number }> };
-    const mine = swarms.find((s) => s.contentId === state.contentId);
+    const mine = (await res.json()) as { peers?: unknown; seeders?: unknown };
+    if (typeof mine.peers !== 'number' || typeof mine.seeders !== 'number') return;
     const self = state.seeding ? 1 : 0;
-    state.finished = Math.max(0, (mine?.seeders ?? 0) - self);
-    state.downloading = Math.max(0, (mine?.peers ?? 0) - (mine?.seeders ?? 0) - (state.seeding ? 0 : 1));
+    state.finished = Math.max(0, mine.seeders - self);
+    state.downloading = Math.max(0, mine.peers - mine.seeders - (state.seeding ? 0 : 1));
     render();
   } catch {
     // The next poll tries again.
