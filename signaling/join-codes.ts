@@ -1,18 +1,28 @@
 /**
- * Join codes for classroom sharing: a short code (6 characters from an alphabet without the
- * look-alikes 0/O, 1/I/L) that a teacher reads out or writes on the board, mapped to the
- * shared content ID and the group its receivers join (download mode Group, DO's GroupID).
+ * Join codes for classroom sharing: a short code (9 characters from an alphabet without the
+ * look-alikes 0/O, 1/I/L, shown as three groups, "K7P-3QX-M4A") that a teacher reads out or
+ * writes on the board, mapped to the shared content ID and the group its receivers join
+ * (download mode Group, DO's GroupID).
  *
- * Codes live in memory and expire (`ttlMs`, 24 h by default); a server restart forgets them
- * (the long link, which carries the content ID and the group, keeps working). The table is
- * bounded: expired codes are swept as new ones are made, and past `maxCodes` live codes the
- * oldest goes first.
+ * Why 9: a code gives the content ID and the group, enough to join a class's swarm, so it must
+ * not be found by guessing while it lives (`joinCodeTtlMs`, 24 h). Guesses are bounded by
+ * join-guard.ts: failed lookups from all addresses together at 600 a minute, plus one lookup
+ * per fresh address (an address that failed lately is refused while that budget is spent), and
+ * 10 a minute per address. An attacker with 1,000 addresses thus makes at most about
+ * 600 + 1,000 / 10 = 700 guesses a minute, about 1.0 M in a code's 24 h. With the most live
+ * codes the table holds (`maxCodes`, 100,000) the expected number of codes found is
+ * 1.0e6 × 1e5 / 31^9 (2.6e13) ≈ 0.004; with 6 characters it was 1.0e6 × 1e5 / 8.9e8, about 100.
+ *
+ * Codes live in memory and expire; a server restart forgets them (the long link, which carries
+ * the content ID and the group, keeps working). The table is bounded: expired codes are swept
+ * as new ones are made, and at `maxCodes` live codes `create` makes none (the share is refused
+ * with 503): nobody's live code is ever dropped to make room for another's.
  */
 import { randomInt } from 'node:crypto';
 
 /** 31 characters: digits and capitals without 0, 1, I, L, O. */
 export const JOIN_CODE_ALPHABET = '23456789ABCDEFGHJKMNPQRSTUVWXYZ';
-export const JOIN_CODE_LENGTH = 6;
+export const JOIN_CODE_LENGTH = 9;
 const JOIN_CODE_RE = new RegExp(`^[${JOIN_CODE_ALPHABET}]{${JOIN_CODE_LENGTH}}$`);
 
 export interface JoinEntry {
@@ -53,14 +63,18 @@ export class JoinCodes {
     return this.#entries.size;
   }
 
-  /** A new code for `contentId` and `groupId`, unique among the live ones. */
-  create(contentId: string, groupId: string): JoinEntry {
+  /** Whether `create` can make a code now (expired ones swept first). */
+  hasRoom(): boolean {
     this.#sweep();
-    while (this.#entries.size >= this.#maxCodes) {
-      const oldest = this.#entries.keys().next().value;
-      if (oldest === undefined) break;
-      this.#entries.delete(oldest);
-    }
+    return this.#entries.size < this.#maxCodes;
+  }
+
+  /**
+   * A new code for `contentId` and `groupId`, unique among the live ones; undefined when
+   * `maxCodes` codes are live (no live code is dropped to make room).
+   */
+  create(contentId: string, groupId: string): JoinEntry | undefined {
+    if (!this.hasRoom()) return undefined;
     let code: string;
     do {
       code = Array.from({ length: JOIN_CODE_LENGTH }, () => JOIN_CODE_ALPHABET[randomInt(JOIN_CODE_ALPHABET.length)]).join('');

@@ -27,6 +27,9 @@ import { ContentRejectedError, type ContentStore } from './content-store.js';
 import { logRequest } from './http-api.js';
 import { sendJson, sendJsonError, sendText, setCors } from './http-util.js';
 import { JoinCodes, type JoinEntry } from './join-codes.js';
+import { JoinGuard, type JoinGuardConfig, type JoinVerdict } from './join-guard.js';
+
+type Refusal = Extract<JoinVerdict, { ok: false }>;
 import { addressBucketOf, remoteAddressOf } from './lan-key.js';
 import { bindsAllInterfaces, lanAddresses } from './tls.js';
 import { TokenBucket } from '../src/protocol/token-bucket.js';
@@ -38,10 +41,12 @@ export const JOIN_PAGE_PREFIX = '/j/';
 
 export interface ShareApiDeps {
   contents: ContentStore;
-  config: Pick<ServerConfig, 'shareRatePerMinute' | 'shareBurst' | 'joinCodeTtlMs' | 'trustProxy' | 'publicUrl' | 'host'>;
+  config: Pick<ServerConfig, 'shareRatePerMinute' | 'shareBurst' | 'joinCodeTtlMs' | 'trustProxy' | 'publicUrl' | 'host'> & JoinGuardConfig;
   logger: Logger;
   /** The clock (ms), for tests. */
   now?: () => number;
+  /** Most live join codes (JoinCodes' `maxCodes`), for tests. @default 100000 */
+  maxJoinCodes?: number;
 }
 
 const LOOPBACK_HOST_RE = /^(?:localhost|127(?:\.\d{1,3}){3}|\[::1\])(?::(\d{1,5}))?$/i;
@@ -52,7 +57,8 @@ export function createShareApi(deps: ShareApiDeps) {
   const { contents, config } = deps;
   const now = deps.now ?? Date.now;
   const log = deps.logger.child({ component: 'share' });
-  const codes = new JoinCodes({ ttlMs: config.joinCodeTtlMs, now });
+  const codes = new JoinCodes({ ttlMs: config.joinCodeTtlMs, now, maxCodes: deps.maxJoinCodes });
+  const guard = new JoinGuard(config, now);
   const buckets = new Map<string, TokenBucket>();
 
   /** The origin links are built on: the public URL, else the request's scheme and Host; '' if none is usable. */
@@ -122,6 +128,8 @@ export function createShareApi(deps: ShareApiDeps) {
     if (!allowed(req)) {
       return sendJson(req, res, 429, { error: 'too many shares from this address; wait a minute and try again' }, { 'Retry-After': '60' });
     }
+    // Checked before anything is stored: a full table refuses the share, it evicts no one's code.
+    if (!codes.hasRoom()) return sendJson(req, res, 503, { error: 'too many live shares on this server; try again later' }, { 'Retry-After': '300' });
     const body = await readBody(req, res, LIMITS.maxMetadataBytes);
     if (body === undefined) return;
     if (body.byteLength === 0) return sendJsonError(req, res, 400, 'the body must be the metadata JSON bytes; it was empty');
@@ -134,25 +142,45 @@ export function createShareApi(deps: ShareApiDeps) {
     }
     const groupId = `class-${randomBytes(8).toString('hex')}`;
     const entry = codes.create(record.contentId, groupId);
+    if (entry === undefined) return sendJson(req, res, 503, { error: 'too many live shares on this server; try again later' }, { 'Retry-After': '300' });
     log.info({ contentId: record.contentId, name: record.name, fileSize: record.fileSize, peerOnly: record.filePath === undefined, joinCode: entry.code }, 'content shared');
     const reply: ShareReply = { contentId: record.contentId, joinCode: entry.code, groupId, ...linksOf(req, entry) };
     sendJson(req, res, 201, reply, { 'Cache-Control': 'no-store' });
   }
 
+  /**
+   * The live entry of a code from a request path, under the guess limits (join-guard.ts):
+   * the refusal when the caller is over them.
+   */
+  function lookup(req: IncomingMessage, raw: string): JoinEntry | Refusal | undefined {
+    const address = addressBucketOf(remoteAddressOf(req, config.trustProxy));
+    const verdict = guard.check(address);
+    if (!verdict.ok) return verdict;
+    let entry: JoinEntry | undefined;
+    try {
+      entry = codes.resolve(decodeURIComponent(raw));
+    } catch {
+      entry = undefined; // malformed percent-encoding (`%`, `%zz`): no such code
+    }
+    if (entry === undefined) guard.failed(address);
+    return entry;
+  }
+
+  function tooManyGuesses(req: IncomingMessage, res: ServerResponse, refusal: Refusal): void {
+    sendJson(req, res, 429, { error: refusal.why }, { 'Retry-After': String(refusal.retryAfterS), 'Cache-Control': 'no-store' });
+  }
+
   function join(req: IncomingMessage, res: ServerResponse, code: string): void {
-    const entry = codes.resolve(decodeURIComponent(code));
+    const entry = lookup(req, code);
+    if (entry !== undefined && 'why' in entry) return tooManyGuesses(req, res, entry);
     if (entry === undefined) return sendJsonError(req, res, 404, 'unknown or expired join code');
     const reply: ShareReply = { contentId: entry.contentId, groupId: entry.groupId, joinCode: entry.code, ...linksOf(req, entry) };
     sendJson(req, res, 200, reply, { 'Cache-Control': 'no-store' });
   }
 
   function joinPage(req: IncomingMessage, res: ServerResponse, code: string): void {
-    let entry: JoinEntry | undefined;
-    try {
-      entry = codes.resolve(decodeURIComponent(code));
-    } catch {
-      entry = undefined;
-    }
+    const entry = lookup(req, code);
+    if (entry !== undefined && 'why' in entry) return tooManyGuesses(req, res, entry);
     if (entry === undefined) {
       return sendText(req, res, 404, `This join code (${code.slice(0, 16)}) is unknown or has expired (codes last ${Math.round(config.joinCodeTtlMs / 3600_000)} h).\nAsk the person sharing for a new link or code.\n`, {
         'Cache-Control': 'no-store',

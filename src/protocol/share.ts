@@ -25,3 +25,8 @@ export const shareReplySchema = z.object({
 });
 
 export type ShareReply = z.infer<typeof shareReplySchema>;
+
+/** A join code as people read it: groups of three ("K7P-3QX-M4A"); dashes are ignored when typed. */
+export function displayJoinCode(code: string): string {
+  return code.replace(/(.{3})(?=.)/g, '$1-');
+}

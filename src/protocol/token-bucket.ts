@@ -19,11 +19,21 @@ export class TokenBucket {
 
   /** Takes one token if there is one (true), or refuses (false). `now` in ms. */
   take(now: number): boolean {
-    const elapsed = Math.max(0, now - this.#at);
-    this.#at = now;
-    this.#tokens = Math.min(this.burst, this.#tokens + (elapsed * this.ratePerSec) / 1000);
+    this.#refill(now);
     if (this.#tokens < 1) return false;
     this.#tokens -= 1;
     return true;
+  }
+
+  /** Whether a token is there now, without taking it. */
+  hasToken(now: number): boolean {
+    this.#refill(now);
+    return this.#tokens >= 1;
+  }
+
+  #refill(now: number): void {
+    const elapsed = Math.max(0, now - this.#at);
+    this.#at = now;
+    this.#tokens = Math.min(this.burst, this.#tokens + (elapsed * this.ratePerSec) / 1000);
   }
 }

@@ -16,7 +16,7 @@ import { createClient, type ClientDownload, type TabswarmClient } from '../clien
 import { toHex } from '../protocol/hex.js';
 import { LIMITS } from '../protocol/limits.js';
 import { buildMetadata, encodeMetadata, parseMetadata, pieceSizeFor } from '../protocol/metadata.js';
-import { shareReplySchema, type ShareReply } from '../protocol/share.js';
+import { displayJoinCode, shareReplySchema, type ShareReply } from '../protocol/share.js';
 import { createIdbPieceStore } from '../storage/idb-piece-store.js';
 import { createHasherPool } from '../workers/hasher-pool.js';
 import { formatBytes, formatRate } from './format.js';
@@ -158,7 +158,7 @@ async function showShare(reply: ShareReply): Promise<void> {
   // What other devices can open: from localhost, the same link on a LAN address.
   const loopback = isLoopbackHost(location.hostname);
   const forOthers = loopback && reply.lanLinks.length > 0 ? reply.lanLinks[0]! : reply.shortLink;
-  $('share-code').textContent = reply.joinCode;
+  $('share-code').textContent = displayJoinCode(reply.joinCode);
   $('share-join-page').textContent = forOthers;
   $<HTMLInputElement>('share-link').value = reply.link;
   const note = $('share-lan-note');

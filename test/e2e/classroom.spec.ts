@@ -95,7 +95,7 @@ test('a teacher shares a file: three receivers get it from the tab and each othe
   try {
     const sharer = await shareFile(browser, room);
     const { contentId, joinCode, link, shortLink } = sharer.info;
-    expect(joinCode).toMatch(/^[2-9A-HJKMNP-Z]{6}$/);
+    expect(joinCode).toMatch(/^[2-9A-HJKMNP-Z]{9}$/);
     expect(link).toBe(`${room.server.url}/?downloadMode=group&groupId=${link.match(/groupId=([^#&]+)/)![1]}#c=${contentId}`);
     // The server holds the description, not the file: no CDN URL, and /cdn has nothing.
     const policy = (await (await fetch(`${room.server.url}/api/content/${contentId}`)).json()) as { cdnUrls: string[] };

@@ -31,7 +31,7 @@ function postShare(server: ServerHandle, body: Uint8Array | string): Promise<Res
   return fetch(`${server.url}/api/share`, { method: 'POST', body: typeof body === 'string' ? body : Buffer.from(body), headers: { 'Content-Type': 'application/json' } });
 }
 
-const CODE_RE = new RegExp(`^[${JOIN_CODE_ALPHABET}]{6}$`);
+const CODE_RE = new RegExp(`^[${JOIN_CODE_ALPHABET}]{9}$`);
 
 describe('POST /api/share and join codes', () => {
   let dir: string;
@@ -149,10 +149,10 @@ describe('POST /api/share and join codes', () => {
 });
 
 describe('join codes', () => {
-  it('are 6 unambiguous characters, resolve as typed, and expire', () => {
+  it('are 9 unambiguous characters, resolve as typed, and expire', () => {
     let now = 1_000;
     const codes = new JoinCodes({ ttlMs: 24 * 3600_000, now: () => now });
-    const e = codes.create('a'.repeat(64), 'class-1');
+    const e = codes.create('a'.repeat(64), 'class-1')!;
     expect(e.code).toMatch(CODE_RE);
     expect(e.code).not.toMatch(/[01ILO]/);
     expect(normalizeJoinCode(` ${e.code.toLowerCase()} `)).toBe(e.code);
@@ -161,12 +161,17 @@ describe('join codes', () => {
     expect(codes.resolve(e.code)).toBeDefined();
     now += 1;
     expect(codes.resolve(e.code)).toBeUndefined();
-    // Expired ones are swept as new ones come; the table stays bounded.
+    // The table is bounded, and full it makes no code rather than drop a live one; expired
+    // ones are swept as new ones come.
     const small = new JoinCodes({ ttlMs: 10, maxCodes: 3, now: () => now });
-    const made = Array.from({ length: 5 }, (_, i) => small.create('b'.repeat(64), `g${i}`));
+    const made = Array.from({ length: 3 }, (_, i) => small.create('b'.repeat(64), `g${i}`)!);
+    expect(small.hasRoom()).toBe(false);
+    expect(small.create('b'.repeat(64), 'g3')).toBeUndefined();
     expect(small.size).toBe(3);
-    expect(small.resolve(made[0]!.code)).toBeUndefined();
-    expect(small.resolve(made[4]!.code)).toBeDefined();
+    for (const m of made) expect(small.resolve(m.code)).toBeDefined();
+    now += 10;
+    expect(small.create('b'.repeat(64), 'g4')).toBeDefined();
+    expect(small.size).toBe(1);
   });
 
   it('expire on the server too', async () => {

@@ -1,0 +1,114 @@
+/**
+ * Join codes cannot be guessed (signaling/join-guard.ts, join-codes.ts): lookups per address
+ * and failed lookups in total are bounded, an address that never failed is still served while
+ * a distributed guesser is held, and a malformed code is a 404, never a 500.
+ */
+import { createServer as createHttpServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { JoinGuard, RECENT_FAILURE_MS } from '../../signaling/join-guard.js';
+import { createShareApi } from '../../signaling/share-api.js';
+import { buildMetadata, encodeMetadata } from '../../src/protocol/metadata.js';
+import { displayJoinCode } from '../../src/protocol/share.js';
+import { makeTempDir, removeDir, startServer } from './helpers.js';
+
+const config = { joinRatePerMinute: 6, joinBurst: 3, joinFailuresPerMinute: 5 };
+
+describe('JoinGuard', () => {
+  it('per address: the burst, one past it refused, a token back after its refill time', () => {
+    let now = 0;
+    const g = new JoinGuard({ ...config, joinFailuresPerMinute: 1000 }, () => now);
+    for (let i = 0; i < 3; i++) expect(g.check('10.0.0.1').ok).toBe(true);
+    const over = g.check('10.0.0.1');
+    expect(over).toMatchObject({ ok: false, retryAfterS: 10 });
+    expect(g.check('10.0.0.2').ok).toBe(true);
+    now += 10_000; // 6 a minute: one every 10 s
+    expect(g.check('10.0.0.1').ok).toBe(true);
+    expect(g.check('10.0.0.1').ok).toBe(false);
+  });
+
+  it('in total: once the failure budget is spent, addresses that failed lately are refused, fresh ones still served', () => {
+    let now = 0;
+    const g = new JoinGuard(config, () => now);
+    // Five guessers fail once each: the budget (5 a minute) is spent.
+    for (let i = 0; i < 5; i++) {
+      expect(g.check(`10.1.0.${i}`).ok).toBe(true);
+      g.failed(`10.1.0.${i}`);
+    }
+    for (let i = 0; i < 5; i++) expect(g.check(`10.1.0.${i}`), `guesser ${i}`).toMatchObject({ ok: false, retryAfterS: 60 });
+    // A pupil who never typed a wrong code is served; after a failure it waits like the rest.
+    expect(g.check('10.2.0.1').ok).toBe(true);
+    g.failed('10.2.0.1');
+    expect(g.check('10.2.0.1').ok).toBe(false);
+    // The budget refills (5 a minute): a guesser gets one more try per refilled token.
+    now += 12_000;
+    expect(g.check('10.1.0.0').ok).toBe(true);
+    g.failed('10.1.0.0');
+    expect(g.check('10.1.0.1').ok).toBe(false);
+    // A failure long ago does not count.
+    now += RECENT_FAILURE_MS;
+    const g2 = new JoinGuard(config, () => now);
+    for (let i = 0; i < 5; i++) g2.failed(`10.3.0.${i}`);
+    now += RECENT_FAILURE_MS;
+    expect(g2.check('10.3.0.0').ok).toBe(true);
+  });
+});
+
+describe('join codes on the server', () => {
+  it('a guesser is refused (429) past its burst, the teacher’s pupils are served, and `%` is a 404', async () => {
+    const dir = await makeTempDir();
+    const server = await startServer(join(dir, 'content'), { joinBurst: 5, joinRatePerMinute: 1, joinFailuresPerMinute: 1000 });
+    try {
+      const bytes = encodeMetadata(
+        buildMetadata({ name: 'lesson.bin', mimeType: 'application/octet-stream', fileSize: 2, pieceSize: 1024 * 1024, fileSha256: 'a'.repeat(64), pieceSha256: ['b'.repeat(64)] }),
+      );
+      const shared = await fetch(`${server.url}/api/share`, { method: 'POST', body: Buffer.from(bytes) });
+      expect(shared.status).toBe(201);
+      const { joinCode } = (await shared.json()) as { joinCode: string };
+      expect(joinCode).toMatch(/^[2-9A-HJKMNP-Z]{9}$/);
+      // The test's client is one address: its burst of 5 lookups, wrong or right.
+      const statuses: number[] = [];
+      for (const path of ['/api/join/%', '/api/join/%zz', '/j/%', '/api/join/ZZZZZZZZZ', `/api/join/${displayJoinCode(joinCode)}`, '/api/join/ZZZZZZZZZ']) {
+        statuses.push((await fetch(`${server.url}${path}`, { redirect: 'manual' })).status);
+      }
+      expect(statuses).toEqual([404, 404, 404, 404, 200, 429]);
+      const refused = await fetch(`${server.url}/api/join/${joinCode}`);
+      expect(refused.status).toBe(429);
+      expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(0);
+    } finally {
+      await server.close();
+      await removeDir(dir);
+    }
+  });
+
+  it('refuses a share with 503 when the join-code table is full, and keeps every live code', async () => {
+    const dir = await makeTempDir();
+    const server = await startServer(join(dir, 'content'));
+    // The share API alone, with a table of 2 codes, behind a plain HTTP server.
+    const api = createShareApi({ contents: server.contents, config: server.config, logger: server.logger, maxJoinCodes: 2 });
+    const http = createHttpServer((req, res) => void api.handle(req, res, (req.url ?? '/').split('?')[0]!));
+    await new Promise<void>((r) => http.listen(0, '127.0.0.1', r));
+    const base = `http://127.0.0.1:${(http.address() as AddressInfo).port}`;
+    try {
+      const meta = (seed: number) =>
+        Buffer.from(
+          encodeMetadata(buildMetadata({ name: `l${seed}.bin`, mimeType: 'application/octet-stream', fileSize: 2, pieceSize: 1024 * 1024, fileSha256: String(seed).repeat(64).slice(0, 64), pieceSha256: ['b'.repeat(64)] })),
+        );
+      const codes: string[] = [];
+      for (const seed of [1, 2]) {
+        const r = await fetch(`${base}/api/share`, { method: 'POST', body: meta(seed) });
+        expect(r.status).toBe(201);
+        codes.push(((await r.json()) as { joinCode: string }).joinCode);
+      }
+      const full = await fetch(`${base}/api/share`, { method: 'POST', body: meta(3) });
+      expect(full.status).toBe(503);
+      expect(full.headers.get('retry-after')).toBe('300');
+      for (const c of codes) expect((await fetch(`${base}/api/join/${c}`)).status).toBe(200);
+    } finally {
+      await new Promise<void>((r) => http.close(() => r()));
+      await server.close();
+      await removeDir(dir);
+    }
+  });
+});
