@@ -21,15 +21,21 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { CatalogEntry } from '../src/protocol/content-policy.js';
 import { LIMITS } from '../src/protocol/limits.js';
-import { parseMetadata, type Metadata } from '../src/protocol/metadata.js';
+import { parseMetadata } from '../src/protocol/metadata.js';
 import { META_SUFFIX, filePathOf, isContentId, metaDirOf, metaPathOf } from './content-paths.js';
 import { writeDeterministicFile } from './deterministic-content.js';
 import { publishFile, sha256Hex, type PublishResult } from './publish.js';
 
-/** What the server keeps per content: the catalog fields, the exact metadata bytes, the file. */
+/**
+ * What the server keeps per content: the catalog fields and where its metadata and file are.
+ * The metadata bytes stay on disk (served from there): a record is a few hundred bytes whatever
+ * the file's size, so thousands of shares of 64 GiB files cost no memory.
+ */
 export interface ContentRecord extends CatalogEntry {
   pieceSize: number;
-  metadataBytes: Uint8Array;
+  /** The exact metadata bytes, checked against the content ID when loaded. */
+  metadataPath: string;
+  metadataSize: number;
   /** The published file; undefined for peer-only content (shared from a browser: no CDN copy). */
   filePath: string | undefined;
 }
@@ -67,6 +73,24 @@ export interface ContentStore {
   addPeerOnly(metadataBytes: Uint8Array): Promise<ContentRecord>;
 }
 
+/** The catalog fields of checked metadata: what a record keeps of it. */
+export type CheckedMetadata = { ok: true; contentId: string; name: string; mimeType: string; fileSize: number; pieceSize: number } | { ok: false; contentId: string; reason: string };
+
+/**
+ * Hashes and parses metadata bytes. The server passes its worker-thread checker
+ * (metadata-checker.ts) so that a large document never stalls the event loop.
+ * @default in this thread
+ */
+export type MetadataCheck = (bytes: Uint8Array) => Promise<CheckedMetadata>;
+
+export const checkInThread: MetadataCheck = async (bytes) => {
+  const contentId = sha256Hex(bytes);
+  const parsed = parseMetadata(bytes);
+  return parsed.ok
+    ? { ok: true, contentId, name: parsed.metadata.name, mimeType: parsed.metadata.mimeType, fileSize: parsed.metadata.fileSize, pieceSize: parsed.metadata.pieceSize }
+    : { ok: false, contentId, reason: parsed.reason };
+};
+
 /** A rejected or missing ID is not checked on disk again for this long (ms). */
 const RETRY_AFTER_MS = 5000;
 
@@ -77,28 +101,26 @@ function errnoCode(err: unknown): string | undefined {
 }
 
 /** Loads and checks one content ID: published (meta/ and files/), else peer-only (shared/). Never throws. */
-async function loadOne(contentDir: string, contentId: string): Promise<LoadResult> {
-  const published = await loadPublished(contentDir, contentId);
+async function loadOne(contentDir: string, contentId: string, check: MetadataCheck): Promise<LoadResult> {
+  const published = await loadPublished(contentDir, contentId, check);
   if (published.ok || !published.missing) return published;
-  return loadPeerOnly(contentDir, contentId);
+  return loadPeerOnly(contentDir, contentId, check);
 }
 
 /** Metadata bytes checked against their content ID (SHA-256) and parsed: every loader's first step. */
-function checkedMetadata(contentId: string, bytes: Uint8Array): { ok: true; metadata: Metadata } | { ok: false; reason: string } {
-  if (sha256Hex(bytes) !== contentId) return { ok: false, reason: 'SHA-256 of the metadata bytes is not the content ID' };
-  const parsed = parseMetadata(bytes);
-  return parsed.ok ? { ok: true, metadata: parsed.metadata } : { ok: false, reason: parsed.reason };
+async function checkedMetadata(contentId: string, bytes: Uint8Array, check: MetadataCheck): Promise<Extract<CheckedMetadata, { ok: true }> | { ok: false; reason: string }> {
+  const c = await check(bytes);
+  if (c.contentId !== contentId) return { ok: false, reason: 'SHA-256 of the metadata bytes is not the content ID' };
+  return c;
 }
 
 /** The record of peer-only content (no file) from metadata already checked against its content ID. */
-function peerOnlyRecord(contentId: string, bytes: Uint8Array, meta: Metadata): LoadResult {
-  return {
-    ok: true,
-    record: { contentId, name: meta.name, mimeType: meta.mimeType, fileSize: meta.fileSize, pieceSize: meta.pieceSize, metadataBytes: bytes, filePath: undefined },
-  };
+function peerOnlyRecord(meta: Extract<CheckedMetadata, { ok: true }>, metadataPath: string, metadataSize: number): ContentRecord {
+  const { contentId, name, mimeType, fileSize, pieceSize } = meta;
+  return { contentId, name, mimeType, fileSize, pieceSize, metadataPath, metadataSize, filePath: undefined };
 }
 
-async function loadPeerOnly(contentDir: string, contentId: string): Promise<LoadResult> {
+async function loadPeerOnly(contentDir: string, contentId: string, check: MetadataCheck): Promise<LoadResult> {
   let bytes: Uint8Array;
   try {
     const path = sharedPathOf(contentDir, contentId);
@@ -109,11 +131,11 @@ async function loadPeerOnly(contentDir: string, contentId: string): Promise<Load
     if (errnoCode(err) === 'ENOENT') return { ok: false, reason: 'no metadata file', missing: true };
     return { ok: false, reason: `cannot read shared metadata: ${errnoCode(err) ?? String(err)}` };
   }
-  const checked = checkedMetadata(contentId, bytes);
-  return checked.ok ? peerOnlyRecord(contentId, bytes, checked.metadata) : checked;
+  const checked = await checkedMetadata(contentId, bytes, check);
+  return checked.ok ? { ok: true, record: peerOnlyRecord(checked, sharedPathOf(contentDir, contentId), bytes.byteLength) } : checked;
 }
 
-async function loadPublished(contentDir: string, contentId: string): Promise<LoadResult> {
+async function loadPublished(contentDir: string, contentId: string, check: MetadataCheck): Promise<LoadResult> {
   const metaPath = metaPathOf(contentDir, contentId);
   let bytes: Uint8Array;
   try {
@@ -125,9 +147,9 @@ async function loadPublished(contentDir: string, contentId: string): Promise<Loa
     if (errnoCode(err) === 'ENOENT') return { ok: false, reason: 'no metadata file', missing: true };
     return { ok: false, reason: `cannot read metadata: ${errnoCode(err) ?? String(err)}` };
   }
-  const checked = checkedMetadata(contentId, bytes);
+  const checked = await checkedMetadata(contentId, bytes, check);
   if (!checked.ok) return checked;
-  const meta = checked.metadata;
+  const meta = checked;
   const filePath = filePathOf(contentDir, contentId);
   try {
     const st = await stat(filePath);
@@ -144,14 +166,15 @@ async function loadPublished(contentDir: string, contentId: string): Promise<Loa
       mimeType: meta.mimeType,
       fileSize: meta.fileSize,
       pieceSize: meta.pieceSize,
-      metadataBytes: bytes,
+      metadataPath: metaPath,
+      metadataSize: bytes.byteLength,
       filePath,
     },
   };
 }
 
 /** Loads every valid content of `contentDir` (which need not exist yet). */
-export async function loadContentStore(contentDir: string, logger?: Logger): Promise<ContentStore> {
+export async function loadContentStore(contentDir: string, logger?: Logger, check: MetadataCheck = checkInThread): Promise<ContentStore> {
   const records = new Map<string, ContentRecord>();
   /** ID -> when it was last found bad or missing. */
   const rejected = new Map<string, number>();
@@ -160,7 +183,7 @@ export async function loadContentStore(contentDir: string, logger?: Logger): Pro
   async function tryLoad(contentId: string, logMissing: boolean): Promise<ContentRecord | undefined> {
     const last = rejected.get(contentId);
     if (last !== undefined && Date.now() - last < RETRY_AFTER_MS) return undefined;
-    const r = await loadOne(contentDir, contentId);
+    const r = await loadOne(contentDir, contentId, check);
     if (r.ok) {
       rejected.delete(contentId);
       if (!records.has(contentId)) {
@@ -220,15 +243,13 @@ export async function loadContentStore(contentDir: string, logger?: Logger): Pro
       return refreshing;
     },
     async addPeerOnly(metadataBytes) {
-      const contentId = sha256Hex(metadataBytes);
+      const checked = await check(metadataBytes);
+      const contentId = checked.contentId;
       const known = records.get(contentId) ?? (await tryLoad(contentId, false));
       if (known !== undefined) return known;
-      // The content ID was just computed from these bytes: only the parse is left to check.
-      const parsed = parseMetadata(metadataBytes);
-      if (!parsed.ok) throw new ContentRejectedError(parsed.reason);
-      const checked = peerOnlyRecord(contentId, metadataBytes, parsed.metadata);
       if (!checked.ok) throw new ContentRejectedError(checked.reason);
       const path = sharedPathOf(contentDir, contentId);
+      const record = peerOnlyRecord(checked, path, metadataBytes.byteLength);
       await mkdir(join(contentDir, SHARED_DIR), { recursive: true });
       const tmp = join(contentDir, SHARED_DIR, `.${contentId}.${process.pid}.${Date.now()}.tmp`);
       try {
@@ -240,8 +261,8 @@ export async function loadContentStore(contentDir: string, logger?: Logger): Pro
       }
       rejected.delete(contentId);
       if (!records.has(contentId)) {
-        records.set(contentId, checked.record);
-        logger?.info({ contentId, name: checked.record.name, fileSize: checked.record.fileSize }, 'peer-only content shared');
+        records.set(contentId, record);
+        logger?.info({ contentId, name: record.name, fileSize: record.fileSize }, 'peer-only content shared');
       }
       return records.get(contentId)!;
     },

@@ -17,6 +17,7 @@
  * the time): each is logged at debug level when it completes, and at error level when it
  * was answered with a 5xx (`logRequest`).
  */
+import { open } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { contentPolicySchema, type Catalog, type ContentPolicy } from '../src/protocol/content-policy.js';
@@ -108,11 +109,30 @@ export function createApiHandler(deps: ApiDeps) {
       res.end();
       return;
     }
-    res.statusCode = 200;
     res.setHeader('Content-Type', 'application/json');
-    res.setHeader('Content-Length', String(record.metadataBytes.byteLength));
     res.setHeader('X-Content-Type-Options', 'nosniff');
-    res.end(req.method === 'HEAD' ? undefined : record.metadataBytes);
+    // From disk, as checked when loaded: no metadata is held in memory. (The client checks the
+    // bytes against the content ID anyway: a file changed since is caught there.)
+    let file;
+    try {
+      file = await open(record.metadataPath, 'r');
+    } catch {
+      res.removeHeader('ETag');
+      res.removeHeader('Cache-Control');
+      return sendJsonError(req, res, 404, 'unknown content');
+    }
+    const size = (await file.stat()).size;
+    res.statusCode = 200;
+    res.setHeader('Content-Length', String(size));
+    if (req.method === 'HEAD') {
+      await file.close();
+      res.end();
+      return;
+    }
+    const stream = file.createReadStream();
+    stream.on('error', () => res.destroy());
+    res.on('close', () => stream.destroy());
+    stream.pipe(res);
   }
 
   /** `GET /api/swarm/<contentId>`: `{ contentId, peers, seeders }` of that content's swarm (zeros when empty). */

@@ -24,6 +24,7 @@ import type { Logger } from 'pino';
 import sirv from 'sirv';
 import { createArraysService } from './arrays.js';
 import { createConnectionGuard, type ConnectionGuard } from './connection-guard.js';
+import { createMetadataChecker } from './metadata-checker.js';
 import { listenUws, type UwsTransport } from './arrays-uws.js';
 import { createBootstrapRoutes } from './bootstrap.js';
 import { CDN_PREFIX, createCdnHandler } from './cdn.js';
@@ -111,7 +112,9 @@ export async function createServer(options: Partial<ServerConfig> = {}, deps: Se
   const logger = deps.logger ?? createLogger(config.logLevel);
   // Before anything listens or connects: a bad certificate stops the start with its reason.
   const tls = await loadTls(config, logger.child({ component: 'tls' }));
-  const contents = await loadContentStore(config.contentDir, logger.child({ component: 'content' }));
+  // Metadata is hashed and parsed in a worker thread: a large document never stalls the loop.
+  const checker = createMetadataChecker();
+  const contents = await loadContentStore(config.contentDir, logger.child({ component: 'content' }), (bytes) => checker.check(bytes));
   const cdnLog = createCdnLog();
   // Scale-out: with a Redis URL, the registry and the signal relay are shared through Redis.
   const scaleOut =
@@ -332,6 +335,7 @@ export async function createServer(options: Partial<ServerConfig> = {}, deps: Se
     close() {
       closing ??= (async () => {
         connections.close();
+        await checker.close();
         uws?.close();
         await arrays.close();
         await scaleOut?.close();

@@ -2,7 +2,7 @@
  * Classroom sharing: a browser publishes the metadata of a file it holds, and its receivers
  * download it from that browser and from each other; the server never has the file.
  *
- *   POST /api/share          body: the exact metadata bytes (at most LIMITS.maxMetadataBytes),
+ *   POST /api/share          body: the exact metadata bytes (at most `shareMaxMetadataBytes`, 6 MiB),
  *                            parsed with parseMetadata; content ID = SHA-256 of the bytes as
  *                            sent. 201 { contentId, joinCode, groupId, link, shortLink,
  *                            expiresAt, lanLinks }. 400 bad metadata, 413 too large,
@@ -19,7 +19,6 @@
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
-import { LIMITS } from '../src/protocol/limits.js';
 import type { ShareReply } from '../src/protocol/share.js';
 import { requestHost } from './bootstrap.js';
 import type { ServerConfig } from './config.js';
@@ -27,6 +26,7 @@ import { ContentRejectedError, type ContentStore } from './content-store.js';
 import { logRequest } from './http-api.js';
 import { sendJson, sendJsonError, sendText, setCors } from './http-util.js';
 import { JoinCodes, type JoinEntry } from './join-codes.js';
+import { MetadataCheckerBusyError } from './metadata-checker.js';
 import { JoinGuard, type JoinGuardConfig, type JoinVerdict } from './join-guard.js';
 
 type Refusal = Extract<JoinVerdict, { ok: false }>;
@@ -41,7 +41,7 @@ export const JOIN_PAGE_PREFIX = '/j/';
 
 export interface ShareApiDeps {
   contents: ContentStore;
-  config: Pick<ServerConfig, 'shareRatePerMinute' | 'shareBurst' | 'joinCodeTtlMs' | 'trustProxy' | 'publicUrl' | 'host'> & JoinGuardConfig;
+  config: Pick<ServerConfig, 'shareRatePerMinute' | 'shareBurst' | 'joinCodeTtlMs' | 'trustProxy' | 'publicUrl' | 'host' | 'shareMaxMetadataBytes'> & JoinGuardConfig;
   logger: Logger;
   /** The clock (ms), for tests. */
   now?: () => number;
@@ -97,7 +97,7 @@ export function createShareApi(deps: ShareApiDeps) {
     return new Promise((resolve, reject) => {
       const declared = Number(req.headers['content-length']);
       const tooLarge = () => {
-        sendJsonError(req, res, 413, `the metadata is over the ${LIMITS.maxMetadataBytes}-byte limit`);
+        sendJsonError(req, res, 413, `the metadata is over the ${max}-byte limit of shares on this server (a file of about ${Math.floor(max / 67 / 1024)} GiB in 1 MiB pieces)`);
         res.once('finish', () => req.destroy());
         resolve(undefined);
       };
@@ -130,7 +130,7 @@ export function createShareApi(deps: ShareApiDeps) {
     }
     // Checked before anything is stored: a full table refuses the share, it evicts no one's code.
     if (!codes.hasRoom()) return sendJson(req, res, 503, { error: 'too many live shares on this server; try again later' }, { 'Retry-After': '300' });
-    const body = await readBody(req, res, LIMITS.maxMetadataBytes);
+    const body = await readBody(req, res, config.shareMaxMetadataBytes);
     if (body === undefined) return;
     if (body.byteLength === 0) return sendJsonError(req, res, 400, 'the body must be the metadata JSON bytes; it was empty');
     let record;
@@ -138,6 +138,7 @@ export function createShareApi(deps: ShareApiDeps) {
       record = await contents.addPeerOnly(body);
     } catch (err) {
       if (err instanceof ContentRejectedError) return sendJsonError(req, res, 400, `bad metadata: ${err.message}`);
+      if (err instanceof MetadataCheckerBusyError) return sendJson(req, res, 503, { error: 'the server is checking many shares; try again shortly' }, { 'Retry-After': '5' });
       throw err;
     }
     const groupId = `class-${randomBytes(8).toString('hex')}`;

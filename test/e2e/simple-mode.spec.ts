@@ -4,6 +4,7 @@
  * connection, even though a seeder is in the swarm, and the page says so and why.
  */
 import { expect, test, type Page } from '@playwright/test';
+import { readFile, writeFile } from 'node:fs/promises';
 import { openPeer, savedFileSha256, startTestServer, stats, waitComplete, type TestSwarmServer } from './fixtures.js';
 
 const MiB = 1024 * 1024;
@@ -43,17 +44,19 @@ async function expectSimpleDownload(page: Page, reason: RegExp): Promise<void> {
 
 test('metadata tampered on the server: simple mode, CDN only, no peers', async ({ browser }) => {
   const seed = await seeder(browser);
+  // The metadata file changed on the server's disk after it was loaded.
   const record = swarm.server.contents.get(swarm.contentId)!;
-  const original = record.metadataBytes.slice();
-  const at = record.metadataBytes.length - 5;
-  record.metadataBytes[at] = record.metadataBytes[at]! ^ 1;
+  const original = await readFile(record.metadataPath);
+  const tampered = Buffer.from(original);
+  tampered[tampered.length - 5] = tampered[tampered.length - 5]! ^ 1;
+  await writeFile(record.metadataPath, tampered);
   try {
     const peer = await openPeer(browser, `${swarm.server.url}/?httpDelayMs=0#c=${swarm.contentId}`);
     await expectSimpleDownload(peer.page, /SHA-256 .* is not the content ID/);
     await peer.page.screenshot({ path: test.info().outputPath('simple-mode.png'), fullPage: true });
     await peer.context.close();
   } finally {
-    record.metadataBytes.set(original);
+    await writeFile(record.metadataPath, original);
   }
   expect((await stats(seed.page)).bytesUploaded).toBe(0);
   await seed.context.close();

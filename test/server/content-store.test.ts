@@ -1,4 +1,4 @@
-import { appendFile, mkdir, readdir, truncate, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, readdir, readFile, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { encodeMetadata } from '../../src/protocol/metadata.js';
@@ -40,7 +40,10 @@ describe('content store', () => {
     expect(store.list()).toEqual([{ contentId: good.contentId, name: 'b-good.bin', mimeType: 'application/octet-stream', fileSize: 100_000 }]);
     const record = store.get(good.contentId);
     expect(record?.filePath).toBe(good.filePath);
-    expect(Buffer.from(record!.metadataBytes).equals(Buffer.from(good.metadataBytes))).toBe(true);
+    // The record keeps where the metadata is, not its bytes.
+    expect(Buffer.from(await readFile(record!.metadataPath)).equals(Buffer.from(good.metadataBytes))).toBe(true);
+    expect(record!.metadataSize).toBe(good.metadataBytes.byteLength);
+    expect(Object.values(record!).some((v) => v instanceof Uint8Array)).toBe(false);
     for (const bad of [noFile, shortFile, tampered]) expect(await store.lookup(bad.contentId)).toBeUndefined();
   });
 

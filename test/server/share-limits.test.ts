@@ -1,7 +1,9 @@
 /**
- * Join codes cannot be guessed (signaling/join-guard.ts, join-codes.ts): lookups per address
- * and failed lookups in total are bounded, an address that never failed is still served while
- * a distributed guesser is held, and a malformed code is a 404, never a 500.
+ * Classroom sharing within its limits. Join codes cannot be guessed (signaling/join-guard.ts,
+ * join-codes.ts): lookups per address and failed lookups in total are bounded, an address that
+ * never failed is still served while a distributed guesser is held, a malformed code is a 404,
+ * never a 500, and a full table refuses a share rather than evict a code. Shares are capped in
+ * size (`shareMaxMetadataBytes`).
  */
 import { createServer as createHttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -108,6 +110,40 @@ describe('join codes on the server', () => {
     } finally {
       await new Promise<void>((r) => http.close(() => r()));
       await server.close();
+      await removeDir(dir);
+    }
+  });
+});
+
+describe('the share size cap', () => {
+  it('accepts metadata of exactly `shareMaxMetadataBytes`, refuses one byte less of cap with 413 (declared or streamed)', async () => {
+    const bytes = Buffer.from(
+      encodeMetadata(buildMetadata({ name: 'cap.bin', mimeType: 'application/octet-stream', fileSize: 40 * 1024 * 1024, pieceSize: 1024 * 1024, fileSha256: 'c'.repeat(64), pieceSha256: Array.from({ length: 40 }, (_, i) => i.toString(16).padStart(64, '0')) })),
+    );
+    const dir = await makeTempDir();
+    const at = await startServer(join(dir, 'a'), { shareMaxMetadataBytes: bytes.byteLength });
+    const under = await startServer(join(dir, 'b'), { shareMaxMetadataBytes: bytes.byteLength - 1 });
+    try {
+      expect((await fetch(`${at.url}/api/share`, { method: 'POST', body: bytes })).status).toBe(201);
+      const declared = await fetch(`${under.url}/api/share`, { method: 'POST', body: bytes });
+      expect(declared.status).toBe(413);
+      expect(((await declared.json()) as { error: string }).error).toMatch(/over the \d+-byte limit/);
+      // Chunked, with no Content-Length: counted as it streams.
+      const streamed = await fetch(`${under.url}/api/share`, {
+        method: 'POST',
+        body: new ReadableStream({
+          start(c) {
+            c.enqueue(bytes.subarray(0, 100));
+            c.enqueue(bytes.subarray(100));
+            c.close();
+          },
+        }),
+        duplex: 'half',
+      } as RequestInit);
+      expect(streamed.status).toBe(413);
+    } finally {
+      await at.close();
+      await under.close();
       await removeDir(dir);
     }
   });
