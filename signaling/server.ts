@@ -270,7 +270,9 @@ export async function createServer(options: Partial<ServerConfig> = {}, deps: Se
   plain?.on('clientError', (_err, socket) => socket.destroy());
   server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
     const timedOut = err.code === 'ERR_HTTP_REQUEST_TIMEOUT';
-    if (socket.writable) socket.end(timedOut ? 'HTTP/1.1 408 Request Timeout\r\nConnection: close\r\n\r\n' : 'HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
+    // Closed for good once the answer is out: a client that does not read would otherwise keep
+    // the half-closed socket (and its descriptor) as long as it likes.
+    if (socket.writable) socket.end(timedOut ? 'HTTP/1.1 408 Request Timeout\r\nConnection: close\r\n\r\n' : 'HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n', () => socket.destroy());
     else socket.destroy();
   });
   server.on('upgrade', (req, socket, head) => {

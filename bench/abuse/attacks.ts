@@ -202,6 +202,7 @@ export function attacks(): Attack[] {
         const holdMs = tiny ? 5000 : 15_000;
         const sockets: Socket[] = [];
         let refused = 0;
+        const fdsBefore = server.fdCount();
         await pool([...Array(n).keys()], 64, async () => {
           const s = await rawSocket(server.url, attackerAddress(0));
           if (!s) {
@@ -216,11 +217,12 @@ export function attacks(): Attack[] {
         const drip = setInterval(() => {
           for (const s of sockets) if (!s.destroyed) s.write('X-a: b\r\n');
         }, 2000);
-        const fdsHeld = server.fdCount();
         await new Promise((r) => setTimeout(r, holdMs));
         clearInterval(drip);
-        // Counted on the server: the descriptors it let go of while the clients still held on.
-        const closedByServer = Math.max(0, Math.min(sockets.length, fdsHeld - server.fdCount()));
+        // Counted on the server: of the sockets the clients still hold, those it holds no
+        // descriptor for any more (refused at a cap, or closed at its timeout).
+        const stillHeld = Math.max(0, server.fdCount() - fdsBefore);
+        const closedByServer = Math.max(0, sockets.length - stillHeld);
         for (const s of sockets) s.destroy();
         return { sent: n, refused: refused + closedByServer, closedByServer, note: `${closedByServer} held sockets closed by the server within ${holdMs / 1000} s` };
       },
@@ -237,6 +239,7 @@ export function attacks(): Attack[] {
         const holdMs = tiny ? 6000 : 40_000;
         const sockets: Socket[] = [];
         let refused = 0;
+        const fdsBefore = server.fdCount();
         await pool([...Array(n).keys()], 32, async (i) => {
           const s = await rawSocket(server.url, attackerAddress(i % 8));
           if (!s) {
@@ -248,10 +251,11 @@ export function attacks(): Attack[] {
           s.pause(); // never read: the server's send buffer fills and stays full
           sockets.push(s);
         });
-        const fdsHeld = server.fdCount();
         await new Promise((r) => setTimeout(r, holdMs));
-        // Counted on the server (a reader that reads nothing never sees the server's FIN).
-        const closedByServer = Math.max(0, Math.min(sockets.length, fdsHeld - server.fdCount()));
+        // Counted on the server (a reader that reads nothing never sees the server's FIN): of
+        // the readers still connected, those it holds no descriptor for any more.
+        const stillHeld = Math.max(0, server.fdCount() - fdsBefore);
+        const closedByServer = Math.max(0, sockets.length - stillHeld);
         for (const s of sockets) s.destroy();
         return { sent: n, refused: refused + closedByServer, closedByServer, note: `${closedByServer} stalled readers closed by the server within ${holdMs / 1000} s` };
       },

@@ -86,6 +86,13 @@ describe('HTTP limits', () => {
     expect(await closedWithin(slow, 3500)).toBe(true);
     clearInterval(drip);
     expect(reply).toMatch(/^HTTP\/1\.1 408/);
+    // One that never reads the 408 (nor the FIN after it) does not keep its socket either.
+    const deaf = await open(s, '127.0.0.5');
+    deaf.pause();
+    deaf.write('GET /api/catalog HTTP/1.1\r\nHost: x\r\n');
+    await waitFor(() => s.connections.open === 1, 500, 'the deaf client counted');
+    await waitFor(() => s.connections.open === 0, 4000, 'the deaf client let go');
+    deaf.destroy();
   });
 
   it('caps open connections per address: one past the cap is refused, another address is served, and a closed one frees its place', async () => {
