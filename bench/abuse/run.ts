@@ -4,8 +4,8 @@
  * Each attack of bench/abuse/attacks.ts runs against a fresh server (the real run command,
  * signaling/main.ts, in a child process, default limits, a 8 MiB demo file, a metrics token
  * set) on 127.0.0.1. While it runs, a legitimate client asks `/api/health` every 100 ms from an
- * address of its own, and does the attack's legitimate request once during the attack and
- * once after it. An attack is **held** when:
+ * address of its own (bench/abuse/prober.ts, a third process, so the attackers' own work cannot
+ * delay it), and does the attack's legitimate request once during the attack and once after. An attack is **held** when:
  *   - both legitimate requests got what they asked,
  *   - the health probes' p99 stayed under 250 ms (a probe that failed counts as 5 s),
  *   - the server's RSS grew by less than 256 MiB over its RSS before the attack,
@@ -19,13 +19,15 @@
  * `legit_p99_ms_worst`, `rss_growth_mib_worst` and the per-attack figures. The exit code is 1
  * if an attack was not held. Everything targets 127.0.0.0/8; the server is killed on exit.
  */
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { randomBytes } from 'node:crypto';
 import { attacks } from './attacks.js';
-import { httpRequest, LEGIT_ADDRESS } from './client.js';
+import { LEGIT_ADDRESS } from './client.js';
 import { startServerUnderTest, type ServerUnderTest } from './server.js';
 
 const HEALTH_P99_MS = 250;
@@ -42,32 +44,39 @@ function percentile(xs: number[], p: number): number {
   return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)]!;
 }
 
-/** Health probes every 100 ms and RSS samples every 200 ms until `stop()`. */
+/**
+ * Health probes every 100 ms (bench/abuse/prober.ts, a process of its own) and RSS samples
+ * every 200 ms, until `stop()`.
+ */
 function watch(server: ServerUnderTest): { stop(): Promise<{ probes: number[]; failures: number; rssPeak: number }> } {
   const probes: number[] = [];
   let failures = 0;
   let rssPeak = server.rssMiB() ?? 0;
-  let running = true;
-  const probing = (async () => {
-    while (running) {
-      const started = performance.now();
-      const r = await httpRequest(`${server.url}/api/health`, { localAddress: LEGIT_ADDRESS, timeoutMs: FAILED_PROBE_MS });
-      if (r.status === 200) probes.push(r.ms);
-      else {
+  const prober = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./prober.ts', import.meta.url)), server.url, LEGIT_ADDRESS, String(FAILED_PROBE_MS)], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  let buffered = '';
+  prober.stdout!.on('data', (b: Buffer) => {
+    buffered += b.toString();
+    const lines = buffered.split('\n');
+    buffered = lines.pop()!;
+    for (const line of lines) {
+      if (line === 'fail') {
         failures++;
         probes.push(FAILED_PROBE_MS);
-      }
-      await new Promise((res) => setTimeout(res, Math.max(0, 100 - (performance.now() - started))));
+      } else if (line !== '') probes.push(Number(line));
     }
-  })();
+  });
   const sampler = setInterval(() => {
     rssPeak = Math.max(rssPeak, server.rssMiB() ?? 0);
   }, 200);
   return {
     async stop() {
-      running = false;
       clearInterval(sampler);
-      await probing;
+      await new Promise<void>((resolve) => {
+        prober.once('exit', () => resolve());
+        prober.kill('SIGTERM');
+      });
       return { probes, failures, rssPeak };
     },
   };
