@@ -71,6 +71,13 @@ export interface ContentStore {
    * already published with its file stays as it is. Throws ContentRejectedError for bad metadata.
    */
   addPeerOnly(metadataBytes: Uint8Array): Promise<ContentRecord>;
+  /** Peer-only shares on disk (`shared/`): how many, and their bytes. */
+  sharedUsage(): { count: number; bytes: number };
+  /**
+   * Deletes the shares whose metadata file is older than `ttlMs` (its mtime: the time it was
+   * shared, kept across restarts) and forgets their records. Returns how many went.
+   */
+  expireShared(ttlMs: number, now?: number): Promise<number>;
 }
 
 /** The catalog fields of checked metadata: what a record keeps of it. */
@@ -217,7 +224,29 @@ export async function loadContentStore(contentDir: string, logger?: Logger, chec
     }
   }
 
+  /** Shares on disk, by content ID: their size (the quota's unit) and when they were made. */
+  const shared = new Map<string, { bytes: number; at: number }>();
+  let sharedBytes = 0;
+  async function scanShared(): Promise<void> {
+    let names: string[];
+    try {
+      names = await readdir(join(contentDir, SHARED_DIR));
+    } catch (err) {
+      if (errnoCode(err) === 'ENOENT') return;
+      throw err;
+    }
+    for (const fileName of names) {
+      const id = fileName.endsWith(META_SUFFIX) ? fileName.slice(0, -META_SUFFIX.length) : '';
+      if (!isContentId(id) || shared.has(id)) continue;
+      const st = await stat(join(contentDir, SHARED_DIR, fileName)).catch(() => undefined);
+      if (st?.isFile() !== true) continue;
+      shared.set(id, { bytes: st.size, at: st.mtimeMs });
+      sharedBytes += st.size;
+    }
+  }
+
   await scan();
+  await scanShared();
 
   return {
     contentDir,
@@ -260,11 +289,34 @@ export async function loadContentStore(contentDir: string, logger?: Logger, chec
         throw err;
       }
       rejected.delete(contentId);
+      if (!shared.has(contentId)) {
+        shared.set(contentId, { bytes: metadataBytes.byteLength, at: Date.now() });
+        sharedBytes += metadataBytes.byteLength;
+      }
       if (!records.has(contentId)) {
         records.set(contentId, record);
         logger?.info({ contentId, name: record.name, fileSize: record.fileSize }, 'peer-only content shared');
       }
       return records.get(contentId)!;
+    },
+    sharedUsage() {
+      return { count: shared.size, bytes: sharedBytes };
+    },
+    async expireShared(ttlMs, now = Date.now()) {
+      let gone = 0;
+      for (const [id, s] of [...shared]) {
+        if (now - s.at < ttlMs) continue;
+        await unlink(sharedPathOf(contentDir, id)).catch((err: unknown) => {
+          if (errnoCode(err) !== 'ENOENT') throw err;
+        });
+        shared.delete(id);
+        sharedBytes -= s.bytes;
+        // A published content of the same ID stays: only the peer-only record goes.
+        if (records.get(id)?.filePath === undefined) records.delete(id);
+        gone++;
+      }
+      if (gone > 0) logger?.info({ expired: gone, left: shared.size }, 'expired shares deleted');
+      return gone;
     },
   };
 }

@@ -337,6 +337,7 @@ export async function createServer(options: Partial<ServerConfig> = {}, deps: Se
     close() {
       closing ??= (async () => {
         connections.close();
+        shareApi.close();
         await checker.close();
         uws?.close();
         await arrays.close();

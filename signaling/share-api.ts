@@ -27,6 +27,7 @@ import { logRequest } from './http-api.js';
 import { sendJson, sendJsonError, sendText, setCors } from './http-util.js';
 import { JoinCodes, type JoinEntry } from './join-codes.js';
 import { MetadataCheckerBusyError } from './metadata-checker.js';
+import { sha256Hex } from './publish.js';
 import { JoinGuard, type JoinGuardConfig, type JoinVerdict } from './join-guard.js';
 
 type Refusal = Extract<JoinVerdict, { ok: false }>;
@@ -41,7 +42,22 @@ export const JOIN_PAGE_PREFIX = '/j/';
 
 export interface ShareApiDeps {
   contents: ContentStore;
-  config: Pick<ServerConfig, 'shareRatePerMinute' | 'shareBurst' | 'joinCodeTtlMs' | 'trustProxy' | 'publicUrl' | 'host' | 'shareMaxMetadataBytes'> & JoinGuardConfig;
+  config: Pick<
+    ServerConfig,
+    | 'shareRatePerMinute'
+    | 'shareBurst'
+    | 'joinCodeTtlMs'
+    | 'trustProxy'
+    | 'publicUrl'
+    | 'host'
+    | 'shareMaxMetadataBytes'
+    | 'shareMaxTotal'
+    | 'shareMaxTotalBytes'
+    | 'shareMaxPerAddress'
+    | 'shareMaxBytesPerAddress'
+    | 'shareTtlMs'
+  > &
+    JoinGuardConfig;
   logger: Logger;
   /** The clock (ms), for tests. */
   now?: () => number;
@@ -59,6 +75,23 @@ export function createShareApi(deps: ShareApiDeps) {
   const log = deps.logger.child({ component: 'share' });
   const codes = new JoinCodes({ ttlMs: config.joinCodeTtlMs, now, maxCodes: deps.maxJoinCodes });
   const guard = new JoinGuard(config, now);
+  /** Shares each address made within the last `shareTtlMs` (when, and their bytes). */
+  const madeBy = new Map<string, Array<{ at: number; bytes: number }>>();
+  // Shares live `shareTtlMs`: swept now and every few minutes (their files' mtimes say when they were made).
+  const sweep = () => void contents.expireShared(config.shareTtlMs, now()).catch((err: unknown) => log.error({ err }, 'share expiry failed'));
+  sweep();
+  const sweepTimer = setInterval(sweep, Math.max(1000, Math.min(5 * 60_000, config.shareTtlMs / 10)));
+  sweepTimer.unref();
+
+  /** What `address` shared within the window, old entries dropped. */
+  function recentShares(address: string): Array<{ at: number; bytes: number }> {
+    const t = now();
+    const list = (madeBy.get(address) ?? []).filter((e) => t - e.at < config.shareTtlMs);
+    madeBy.delete(address);
+    if (list.length > 0) madeBy.set(address, list);
+    while (madeBy.size > MAX_BUCKETS) madeBy.delete(madeBy.keys().next().value!);
+    return list;
+  }
   const buckets = new Map<string, TokenBucket>();
 
   /** The origin links are built on: the public URL, else the request's scheme and Host; '' if none is usable. */
@@ -133,6 +166,20 @@ export function createShareApi(deps: ShareApiDeps) {
     const body = await readBody(req, res, config.shareMaxMetadataBytes);
     if (body === undefined) return;
     if (body.byteLength === 0) return sendJsonError(req, res, 400, 'the body must be the metadata JSON bytes; it was empty');
+    // Quotas, for content not here yet (sharing the same bytes again costs nothing). The hash
+    // of the largest body takes ~3 ms; parsing waits for the worker thread.
+    const address = addressBucketOf(remoteAddressOf(req, config.trustProxy));
+    const isNew = (await contents.lookup(sha256Hex(body))) === undefined;
+    if (isNew) {
+      const usage = contents.sharedUsage();
+      if (usage.count + 1 > config.shareMaxTotal || usage.bytes + body.byteLength > config.shareMaxTotalBytes) {
+        return sendJson(req, res, 503, { error: 'this server holds as many shares as it may; try again later' }, { 'Retry-After': '3600' });
+      }
+      const mine = recentShares(address);
+      if (mine.length + 1 > config.shareMaxPerAddress || mine.reduce((n, e) => n + e.bytes, 0) + body.byteLength > config.shareMaxBytesPerAddress) {
+        return sendJson(req, res, 429, { error: `at most ${config.shareMaxPerAddress} shares (${config.shareMaxBytesPerAddress} bytes of metadata) from one address in ${Math.round(config.shareTtlMs / 3600_000)} h` }, { 'Retry-After': '3600' });
+      }
+    }
     let record;
     try {
       record = await contents.addPeerOnly(body);
@@ -141,6 +188,7 @@ export function createShareApi(deps: ShareApiDeps) {
       if (err instanceof MetadataCheckerBusyError) return sendJson(req, res, 503, { error: 'the server is checking many shares; try again shortly' }, { 'Retry-After': '5' });
       throw err;
     }
+    if (isNew) madeBy.set(address, [...recentShares(address), { at: now(), bytes: body.byteLength }]);
     const groupId = `class-${randomBytes(8).toString('hex')}`;
     const entry = codes.create(record.contentId, groupId);
     if (entry === undefined) return sendJson(req, res, 503, { error: 'too many live shares on this server; try again later' }, { 'Retry-After': '300' });
@@ -196,6 +244,9 @@ export function createShareApi(deps: ShareApiDeps) {
 
   return {
     codes,
+    close() {
+      clearInterval(sweepTimer);
+    },
     /** Handles `/api/share`, `/api/join/<code>` and `/j/<code>`; returns false for other paths. */
     async handle(req: IncomingMessage, res: ServerResponse, pathname: string): Promise<boolean> {
       const isShare = pathname === SHARE_PATH;

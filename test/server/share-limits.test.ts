@@ -148,3 +148,67 @@ describe('the share size cap', () => {
     }
   });
 });
+
+describe('share quotas and expiry', () => {
+  const meta = (seed: number, pieces = 1) =>
+    Buffer.from(
+      encodeMetadata(
+        buildMetadata({ name: `q${seed}.bin`, mimeType: 'application/octet-stream', fileSize: pieces * 1024 * 1024, pieceSize: 1024 * 1024, fileSha256: seed.toString(16).padStart(64, '0'), pieceSha256: Array.from({ length: pieces }, () => 'd'.repeat(64)) }),
+      ),
+    );
+  const post = (url: string, body: ReturnType<typeof meta>) => fetch(`${url}/api/share`, { method: 'POST', body });
+
+  it('per address: the quota of shares, one past it 429, sharing the same bytes again free; in total: 503 past the count or the bytes', async () => {
+    const dir = await makeTempDir();
+    const perAddress = await startServer(join(dir, 'a'), { shareMaxPerAddress: 3, shareBurst: 100 });
+    const total = await startServer(join(dir, 'b'), { shareMaxTotal: 2, shareBurst: 100 });
+    const bytes = await startServer(join(dir, 'c'), { shareMaxTotalBytes: meta(1).byteLength + meta(2, 2).byteLength, shareBurst: 100 });
+    try {
+      for (const seed of [1, 2, 3]) expect((await post(perAddress.url, meta(seed))).status).toBe(201);
+      const over = await post(perAddress.url, meta(4));
+      expect(over.status).toBe(429);
+      expect(((await over.json()) as { error: string }).error).toMatch(/at most 3 shares/);
+      expect((await post(perAddress.url, meta(2))).status).toBe(201); // already here: no quota
+      expect(perAddress.contents.sharedUsage().count).toBe(3);
+
+      for (const seed of [1, 2]) expect((await post(total.url, meta(seed))).status).toBe(201);
+      const full = await post(total.url, meta(3));
+      expect(full.status).toBe(503);
+      expect(full.headers.get('retry-after')).toBe('3600');
+
+      expect((await post(bytes.url, meta(1))).status).toBe(201);
+      expect((await post(bytes.url, meta(2, 2))).status).toBe(201);
+      expect(bytes.contents.sharedUsage().bytes).toBe(meta(1).byteLength + meta(2, 2).byteLength);
+      expect((await post(bytes.url, meta(3))).status).toBe(503);
+    } finally {
+      await perAddress.close();
+      await total.close();
+      await bytes.close();
+      await removeDir(dir);
+    }
+  });
+
+  it('deletes a share after its TTL (its metadata file and record), and that frees its quota; a restart keeps the age', async () => {
+    const dir = await makeTempDir();
+    const contentDir = join(dir, 'content');
+    const server = await startServer(contentDir, { shareTtlMs: 1500, shareMaxTotal: 1, shareBurst: 100 });
+    try {
+      const r = await post(server.url, meta(7));
+      expect(r.status).toBe(201);
+      const { contentId } = (await r.json()) as { contentId: string };
+      expect((await fetch(`${server.url}/meta/${contentId}`)).status).toBe(200);
+      expect((await post(server.url, meta(8))).status).toBe(503);
+      // A restart within the TTL finds it on disk, with its age.
+      const again = await startServer(contentDir, { shareTtlMs: 1500 });
+      expect(again.contents.sharedUsage().count).toBe(1);
+      await again.close();
+      await new Promise((res) => setTimeout(res, 3000));
+      expect(server.contents.sharedUsage()).toEqual({ count: 0, bytes: 0 });
+      expect((await fetch(`${server.url}/meta/${contentId}`)).status).toBe(404);
+      expect((await post(server.url, meta(8))).status).toBe(201);
+    } finally {
+      await server.close();
+      await removeDir(dir);
+    }
+  });
+});
