@@ -18,6 +18,7 @@ import type { CdnLogRecorder } from './cdn-log.js';
 import { isContentId } from './content-paths.js';
 import type { ContentStore } from './content-store.js';
 import { answeredByMethodCheck, sendText, setCors } from './http-util.js';
+import { addressBucketOf, remoteAddressOf } from './lan-key.js';
 
 export const CDN_PREFIX = '/cdn/';
 const ONE_YEAR_MS = 365 * 24 * 3600 * 1000;
@@ -36,10 +37,28 @@ interface HttpLikeError {
   message?: string;
 }
 
-export function createCdnHandler(deps: { contents: ContentStore; cdnLog: CdnLogRecorder; logger: Logger; rateBytesPerSec?: number }) {
+/** Responses one address may have streaming at once (a browser asks 4-6 ranges at a time). */
+export const DEFAULT_CDN_STREAMS_PER_ADDRESS = 64;
+
+export function createCdnHandler(deps: {
+  contents: ContentStore;
+  cdnLog: CdnLogRecorder;
+  logger: Logger;
+  rateBytesPerSec?: number;
+  /** Concurrent responses per address bucket; past it 429. @default DEFAULT_CDN_STREAMS_PER_ADDRESS */
+  streamsPerAddress?: number;
+  trustProxy?: boolean;
+}) {
   const rate = deps.rateBytesPerSec ?? 0;
   const { contents, cdnLog } = deps;
   const log = deps.logger.child({ component: 'cdn' });
+  const maxStreams = deps.streamsPerAddress ?? DEFAULT_CDN_STREAMS_PER_ADDRESS;
+  /**
+   * Streaming responses per address. Each holds a socket, a file descriptor and the
+   * threadpool's time to read: a thousand readers opened at once made a legitimate 1 MiB range
+   * wait 6 s behind their file opens.
+   */
+  const streaming = new Map<string, number>();
 
   /**
    * A pass-through that releases each chunk no sooner than `bytes so far / rate` after the
@@ -79,6 +98,18 @@ export function createCdnHandler(deps: { contents: ContentStore; cdnLog: CdnLogR
       return;
     }
     const filePath = record.filePath;
+    const address = addressBucketOf(remoteAddressOf(req, deps.trustProxy ?? false));
+    const open = streaming.get(address) ?? 0;
+    if (open >= maxStreams) {
+      sendText(req, res, 429, `at most ${maxStreams} downloads at once from one address\n`, { 'Retry-After': '1' });
+      return;
+    }
+    streaming.set(address, open + 1);
+    res.once('close', () => {
+      const left = (streaming.get(address) ?? 1) - 1;
+      if (left > 0) streaming.set(address, left);
+      else streaming.delete(address);
+    });
     cdnLog.recordRequest(contentId);
 
     let streamed = false;

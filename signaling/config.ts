@@ -237,8 +237,9 @@ export interface ServerConfig {
   maxConnectionsPerAddress: number;
   /**
    * Open TCP connections on the HTTP port in total (`TABSWARM_MAX_CONNECTIONS`); lowered at
-   * start to the process's file-descriptor limit less a headroom of 256, so that the server
-   * never runs out of descriptors for its own files.
+   * start to half the process's file-descriptor limit less a headroom of 256 (a download holds
+   * its socket and its file), so that the server never runs out of descriptors. The built-in
+   * CDN origin also serves at most 64 downloads at once to one address (429 past it).
    * @default 10000
    */
   maxConnections: number;

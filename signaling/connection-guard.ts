@@ -3,8 +3,9 @@
  * `send_timeout`, before any HTTP is parsed):
  * - at most `maxConnectionsPerAddress` open connections per address bucket (an IPv4 address or
  *   an IPv6 /64, lan-key.ts), WebSocket ones included: they are the same TCP connections;
- * - at most `maxConnections` in total, lowered at start to the process's file-descriptor limit
- *   less `FD_HEADROOM`, so the server always has descriptors left for its own files;
+ * - at most `maxConnections` in total, lowered at start to half the process's file-descriptor
+ *   limit less `FD_HEADROOM` (a download holds its socket and its file), so the server never
+ *   runs out of descriptors;
  * - a connection with bytes waiting to be sent that the client has not taken any of for
  *   `httpSendTimeoutMs` (a download whose reader stalls) is destroyed.
  * A connection past a cap is destroyed at once; nothing else is affected. Behind a reverse
@@ -39,10 +40,13 @@ export function openFilesLimit(limitsText?: string): number | undefined {
   return Number(m[1]);
 }
 
-/** `maxConnections` as it can be honoured under an fd limit of `fdLimit`. */
+/**
+ * `maxConnections` as it can be honoured under an fd limit of `fdLimit`: a download holds two
+ * descriptors (its socket and its file), so half of what is left after the headroom.
+ */
 export function effectiveMaxConnections(configured: number, fdLimit: number | undefined): number {
   if (fdLimit === undefined) return configured;
-  return Math.max(1, Math.min(configured, fdLimit - FD_HEADROOM));
+  return Math.max(1, Math.min(configured, Math.floor((fdLimit - FD_HEADROOM) / 2)));
 }
 
 interface Tracked {

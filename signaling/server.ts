@@ -141,7 +141,7 @@ export async function createServer(options: Partial<ServerConfig> = {}, deps: Se
   );
   /** The uWebSockets Arrays listener (`arraysPort`), opened after the HTTP server. */
   let uws: UwsTransport | undefined;
-  const handleCdn = createCdnHandler({ contents, cdnLog, logger, rateBytesPerSec: config.cdnRateBytesPerSec });
+  const handleCdn = createCdnHandler({ contents, cdnLog, logger, rateBytesPerSec: config.cdnRateBytesPerSec, trustProxy: config.trustProxy });
   const metrics = createMetrics({
     contentReports: () => arrays.contentReports(),
     arraysConnections: () => arrays.connections,

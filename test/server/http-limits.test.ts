@@ -123,11 +123,12 @@ describe('HTTP limits', () => {
 
     expect(openFilesLimit('Limit                     Soft Limit           Hard Limit           Units\nMax open files            1024                 4096                 files\n')).toBe(1024);
     expect(openFilesLimit('Max open files            unlimited            unlimited            files\n')).toBeUndefined();
-    expect(effectiveMaxConnections(10_000, 1024)).toBe(1024 - FD_HEADROOM);
+    expect(effectiveMaxConnections(10_000, 1024)).toBe((1024 - FD_HEADROOM) / 2);
     expect(effectiveMaxConnections(500, 20_000)).toBe(500);
+    expect(effectiveMaxConnections(10_000, 20_000)).toBe(9872);
     expect(effectiveMaxConnections(10_000, undefined)).toBe(10_000);
     const guard = createConnectionGuard({ maxConnections: 10_000, maxConnectionsPerAddress: 10, httpSendTimeoutMs: 1000 }, pino({ level: 'silent' }), { fdLimit: 1000 });
-    expect(guard.maxConnections).toBe(1000 - FD_HEADROOM);
+    expect(guard.maxConnections).toBe((1000 - FD_HEADROOM) / 2);
     guard.close();
   });
 
@@ -159,6 +160,36 @@ describe('HTTP limits', () => {
       const r = await get(s, '/index.html', '127.0.0.40', { Range: range });
       expect(r.status, range).toBe(200);
       expect(r.body.toString(), range).toBe(index);
+    }
+  });
+});
+
+describe('the CDN origin per address', () => {
+  it('streams at most 64 downloads at once to one address (429 past it), others unaffected, a finished one frees its place', async () => {
+    const dir = await makeTempDir();
+    const contentDir = join(dir, 'content');
+    const { contentId } = await publishDeterministic(dir, contentDir, 24 * MiB, 6, 'big.bin');
+    const s = await startServer(contentDir);
+    const held: Socket[] = [];
+    try {
+      for (let i = 0; i < 64; i++) {
+        const k = await open(s, '127.0.0.50');
+        k.write(`GET /cdn/${contentId}/big.bin HTTP/1.1\r\nHost: x\r\n\r\n`);
+        k.pause();
+        held.push(k);
+      }
+      await sleep(300);
+      expect((await get(s, `/cdn/${contentId}/big.bin`, '127.0.0.50', { Range: 'bytes=0-9' })).status).toBe(429);
+      const other = await get(s, `/cdn/${contentId}/big.bin`, '127.0.0.51', { Range: 'bytes=0-9' });
+      expect(other.status).toBe(206);
+      expect(other.body.byteLength).toBe(10);
+      held.pop()!.destroy();
+      await sleep(200);
+      expect((await get(s, `/cdn/${contentId}/big.bin`, '127.0.0.50', { Range: 'bytes=0-9' })).status).toBe(206);
+    } finally {
+      for (const k of held) k.destroy();
+      await s.close();
+      await removeDir(dir);
     }
   });
 });
