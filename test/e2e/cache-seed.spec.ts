@@ -27,6 +27,8 @@ test('a page reopened without a download seeds what its cache holds; maxSeededCo
   // The same browser profile opens the app again, on the catalog: nothing is downloading.
   await a.page.goto(`${server.url}/`);
   await a.page.waitForFunction(() => window.tabswarm.client.status().Files === 1, undefined, { timeout: 20_000 });
+  // The seed opens its stored pieces first (Downloading, 0 bytes fetched), then is Complete.
+  await a.page.waitForFunction(() => window.tabswarm.client.status().Downloads[0]?.Status !== 'Downloading', undefined, { timeout: 20_000 });
   const seed = await a.page.evaluate(() => window.tabswarm.client.status().Downloads[0]!);
   expect(seed).toMatchObject({ FileId: contentId, Status: 'Complete', TotalBytesDownloaded: 0 });
 
