@@ -38,8 +38,11 @@ export interface Attack {
 
 const MiB = 1024 * 1024;
 
-/** Canonical metadata of a file of `pieces` 1 MiB pieces (random hashes: the server cannot check them). */
-export function fakeMetadata(pieces: number, name = `abuse-${randomBytes(4).toString('hex')}.bin`): Uint8Array {
+/**
+ * Canonical metadata of a file of `pieces` 1 MiB pieces (random hashes: the server cannot check
+ * them). `hashes` reuses a piece list (a fresh name still makes a new content ID).
+ */
+export function fakeMetadata(pieces: number, name = `abuse-${randomBytes(4).toString('hex')}.bin`, hashes?: string[]): Uint8Array {
   return encodeMetadata(
     buildMetadata({
       name,
@@ -47,7 +50,7 @@ export function fakeMetadata(pieces: number, name = `abuse-${randomBytes(4).toSt
       fileSize: pieces * MiB,
       pieceSize: MiB,
       fileSha256: randomBytes(32).toString('hex'),
-      pieceSha256: Array.from({ length: pieces }, () => randomBytes(32).toString('hex')),
+      pieceSha256: hashes ?? Array.from({ length: pieces }, () => randomBytes(32).toString('hex')),
     }),
   );
 }
@@ -131,15 +134,20 @@ export function attacks(): Attack[] {
       name: 'share-big-valid',
       what: 'valid shares of the largest metadata, 4 addresses',
       async run(server, tiny) {
-        // The issue's 67 MiB; the server should refuse what is over its cap before reading it.
-        const big = fakeMetadata(tiny ? 20_000 : 64_000);
+        // As large as the cap allows (the issue's were 67 MiB; over the cap is refused before
+        // it is read), each a content of its own.
+        const pieces = tiny ? 20_000 : 64_000;
+        const hashes = Array.from({ length: pieces }, () => randomBytes(32).toString('hex'));
         const n = tiny ? 8 : 41;
         let refused = 0;
+        let size = 0;
         await pool([...Array(n).keys()], 4, async (i) => {
-          const r = await share(server, big.slice(), attackerAddress(i % 4), 60_000);
+          const big = fakeMetadata(pieces, `big-${i}.bin`, hashes);
+          size = big.byteLength;
+          const r = await share(server, big, attackerAddress(i % 4), 60_000);
           if (refusedStatus(r.status)) refused++;
         });
-        return { sent: n, refused, note: `${(big.byteLength / MiB).toFixed(1)} MiB each` };
+        return { sent: n, refused, note: `${(size / MiB).toFixed(1)} MiB each, every one a new content` };
       },
       legit: shareAndJoin,
     },
