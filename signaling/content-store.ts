@@ -78,6 +78,8 @@ export interface ContentStore {
    * shared, kept across restarts) and forgets their records. Returns how many went.
    */
   expireShared(ttlMs: number, now?: number): Promise<number>;
+  /** Deletes one share (its metadata file and record); false if it is not a share here. */
+  deleteShared(contentId: string): Promise<boolean>;
 }
 
 /** The catalog fields of checked metadata: what a record keeps of it. */
@@ -248,6 +250,18 @@ export async function loadContentStore(contentDir: string, logger?: Logger, chec
   await scan();
   await scanShared();
 
+  async function removeShared(id: string): Promise<void> {
+    const s = shared.get(id);
+    if (s === undefined) return;
+    await unlink(sharedPathOf(contentDir, id)).catch((err: unknown) => {
+      if (errnoCode(err) !== 'ENOENT') throw err;
+    });
+    shared.delete(id);
+    sharedBytes -= s.bytes;
+    // A published content of the same ID stays: only the peer-only record goes.
+    if (records.get(id)?.filePath === undefined) records.delete(id);
+  }
+
   return {
     contentDir,
     get size() {
@@ -306,17 +320,16 @@ export async function loadContentStore(contentDir: string, logger?: Logger, chec
       let gone = 0;
       for (const [id, s] of [...shared]) {
         if (now - s.at < ttlMs) continue;
-        await unlink(sharedPathOf(contentDir, id)).catch((err: unknown) => {
-          if (errnoCode(err) !== 'ENOENT') throw err;
-        });
-        shared.delete(id);
-        sharedBytes -= s.bytes;
-        // A published content of the same ID stays: only the peer-only record goes.
-        if (records.get(id)?.filePath === undefined) records.delete(id);
+        await removeShared(id);
         gone++;
       }
       if (gone > 0) logger?.info({ expired: gone, left: shared.size }, 'expired shares deleted');
       return gone;
+    },
+    async deleteShared(contentId) {
+      if (!shared.has(contentId)) return false;
+      await removeShared(contentId);
+      return true;
     },
   };
 }

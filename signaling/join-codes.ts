@@ -84,6 +84,11 @@ export class JoinCodes {
     return entry;
   }
 
+  /** Drops every code of `contentId` (its share was deleted). */
+  dropContent(contentId: string): void {
+    for (const [code, e] of this.#entries) if (e.contentId === contentId) this.#entries.delete(code);
+  }
+
   /** The live entry of `input` (normalized first), or undefined if unknown or expired. */
   resolve(input: string): JoinEntry | undefined {
     const code = normalizeJoinCode(input);

@@ -5,8 +5,11 @@
  *   POST /api/share          body: the exact metadata bytes (at most `shareMaxMetadataBytes`, 6 MiB),
  *                            parsed with parseMetadata; content ID = SHA-256 of the bytes as
  *                            sent. 201 { contentId, joinCode, groupId, link, shortLink,
- *                            expiresAt, lanLinks }. 400 bad metadata, 413 too large,
- *                            429 too many shares from one address (token bucket per address).
+ *                            expiresAt, lanLinks, deleteSecret }. 400 bad metadata, 413 too
+ *                            large, 429 over an address's rate or quota, 503 over the totals.
+ *   DELETE /api/share/<id>   with `Authorization: Bearer <deleteSecret>`: 204 deleted, 403 wrong
+ *                            secret, 404 no such share (or the server restarted since).
+ *                            Shares also go at their TTL (`shareTtlMs`).
  *   GET  /api/join/<code>    { contentId, groupId, link, shortLink, expiresAt }; 404 unknown or expired.
  *   GET  /j/<code>           302 to the link (a short URL for a QR code or a board); 404 page otherwise.
  *
@@ -16,7 +19,7 @@
  * The link is `<origin>/?downloadMode=group&groupId=<group>#c=<contentId>`: the content ID
  * rides in the fragment, the root of trust, as in every tabswarm link.
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import type { ShareReply } from '../src/protocol/share.js';
@@ -75,10 +78,22 @@ export function createShareApi(deps: ShareApiDeps) {
   const log = deps.logger.child({ component: 'share' });
   const codes = new JoinCodes({ ttlMs: config.joinCodeTtlMs, now, maxCodes: deps.maxJoinCodes });
   const guard = new JoinGuard(config, now);
+  /**
+   * SHA-256 of each share's delete secret, by content ID. In memory: after a restart a share
+   * can no longer be deleted early, and goes at its TTL. Bounded by the share quota.
+   */
+  const deleteHashes = new Map<string, Buffer>();
   /** Shares each address made within the last `shareTtlMs` (when, and their bytes). */
   const madeBy = new Map<string, Array<{ at: number; bytes: number }>>();
   // Shares live `shareTtlMs`: swept now and every few minutes (their files' mtimes say when they were made).
-  const sweep = () => void contents.expireShared(config.shareTtlMs, now()).catch((err: unknown) => log.error({ err }, 'share expiry failed'));
+  const sweep = () =>
+    void contents
+      .expireShared(config.shareTtlMs, now())
+      .then(() => {
+        // Secrets of shares that are gone go too.
+        for (const id of deleteHashes.keys()) if (contents.get(id)?.filePath !== undefined || contents.get(id) === undefined) deleteHashes.delete(id);
+      })
+      .catch((err: unknown) => log.error({ err }, 'share expiry failed'));
   sweep();
   const sweepTimer = setInterval(sweep, Math.max(1000, Math.min(5 * 60_000, config.shareTtlMs / 10)));
   sweepTimer.unref();
@@ -188,13 +203,37 @@ export function createShareApi(deps: ShareApiDeps) {
       if (err instanceof MetadataCheckerBusyError) return sendJson(req, res, 503, { error: 'the server is checking many shares; try again shortly' }, { 'Retry-After': '5' });
       throw err;
     }
-    if (isNew) madeBy.set(address, [...recentShares(address), { at: now(), bytes: body.byteLength }]);
+    let deleteSecret: string | undefined;
+    if (isNew) {
+      madeBy.set(address, [...recentShares(address), { at: now(), bytes: body.byteLength }]);
+      // Only the sharer that made it may delete it: whoever shares the same bytes later gets no secret.
+      if (!deleteHashes.has(record.contentId)) {
+        deleteSecret = randomBytes(32).toString('hex');
+        deleteHashes.set(record.contentId, createHash('sha256').update(deleteSecret).digest());
+      }
+    }
     const groupId = `class-${randomBytes(8).toString('hex')}`;
     const entry = codes.create(record.contentId, groupId);
     if (entry === undefined) return sendJson(req, res, 503, { error: 'too many live shares on this server; try again later' }, { 'Retry-After': '300' });
     log.info({ contentId: record.contentId, name: record.name, fileSize: record.fileSize, peerOnly: record.filePath === undefined, joinCode: entry.code }, 'content shared');
-    const reply: ShareReply = { contentId: record.contentId, joinCode: entry.code, groupId, ...linksOf(req, entry) };
+    const reply: ShareReply = { contentId: record.contentId, joinCode: entry.code, groupId, ...linksOf(req, entry), ...(deleteSecret ? { deleteSecret } : {}) };
     sendJson(req, res, 201, reply, { 'Cache-Control': 'no-store' });
+  }
+
+  /** `DELETE /api/share/<contentId>` with the share's secret as a bearer token: 204, 403 or 404. */
+  async function unshare(req: IncomingMessage, res: ServerResponse, id: string): Promise<void> {
+    const expected = deleteHashes.get(id);
+    if (expected === undefined) return sendJsonError(req, res, 404, 'no share with this content ID can be deleted here');
+    const m = /^Bearer\s+([0-9a-f]{64})\s*$/i.exec(req.headers.authorization ?? '');
+    const given = createHash('sha256').update(m?.[1]?.toLowerCase() ?? '').digest();
+    if (m === null || !timingSafeEqual(given, expected)) return sendJsonError(req, res, 403, 'this is not the secret of that share');
+    deleteHashes.delete(id);
+    codes.dropContent(id);
+    if (!(await contents.deleteShared(id))) return sendJsonError(req, res, 404, 'no share with this content ID can be deleted here');
+    log.info({ contentId: id }, 'share deleted by its sharer');
+    res.statusCode = 204;
+    res.setHeader('Content-Length', '0');
+    res.end();
   }
 
   /**
@@ -250,26 +289,28 @@ export function createShareApi(deps: ShareApiDeps) {
     /** Handles `/api/share`, `/api/join/<code>` and `/j/<code>`; returns false for other paths. */
     async handle(req: IncomingMessage, res: ServerResponse, pathname: string): Promise<boolean> {
       const isShare = pathname === SHARE_PATH;
+      const isOneShare = pathname.startsWith(`${SHARE_PATH}/`);
       const isJoinApi = pathname.startsWith(JOIN_API_PREFIX);
       const isJoinPage = pathname.startsWith(JOIN_PAGE_PREFIX);
-      if (!isShare && !isJoinApi && !isJoinPage) return false;
+      if (!isShare && !isOneShare && !isJoinApi && !isJoinPage) return false;
       if (!isJoinPage) logRequest(log, req, res);
       setCors(res);
-      const allow = isShare ? 'POST, OPTIONS' : 'GET, HEAD';
+      const allow = isShare ? 'POST, OPTIONS' : isOneShare ? 'DELETE, OPTIONS' : 'GET, HEAD';
       if (req.method === 'OPTIONS') {
         res.setHeader('Access-Control-Allow-Methods', allow);
-        res.setHeader('Access-Control-Allow-Headers', 'Content-Type');
+        res.setHeader('Access-Control-Allow-Headers', 'Content-Type, Authorization');
         res.setHeader('Content-Length', '0');
         res.statusCode = 204;
         res.end();
         return true;
       }
-      const ok = isShare ? req.method === 'POST' : req.method === 'GET' || req.method === 'HEAD';
+      const ok = isShare ? req.method === 'POST' : isOneShare ? req.method === 'DELETE' : req.method === 'GET' || req.method === 'HEAD';
       if (!ok) {
         sendJson(req, res, 405, { error: 'method not allowed' }, { Allow: allow });
         return true;
       }
       if (isShare) await share(req, res);
+      else if (isOneShare) await unshare(req, res, pathname.slice(SHARE_PATH.length + 1));
       else if (isJoinApi) join(req, res, pathname.slice(JOIN_API_PREFIX.length));
       else joinPage(req, res, pathname.slice(JOIN_PAGE_PREFIX.length));
       return true;

@@ -22,6 +22,11 @@ export const shareReplySchema = z.object({
   expiresAt: boundedString(64, 1),
   /** When the request came to a loopback address: the same link on each LAN address, for the other devices. */
   lanLinks: z.array(url).max(64),
+  /**
+   * Only in the reply to the POST that made the share: the secret that deletes it
+   * (`DELETE /api/share/<contentId>` with `Authorization: Bearer <deleteSecret>`).
+   */
+  deleteSecret: z.string().regex(/^[0-9a-f]{64}$/).optional(),
 });
 
 export type ShareReply = z.infer<typeof shareReplySchema>;

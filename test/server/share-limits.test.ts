@@ -211,4 +211,31 @@ describe('share quotas and expiry', () => {
       await removeDir(dir);
     }
   });
+
+  it('a sharer deletes its share with the secret it got (204); no secret, a wrong one or a later sharer of the same bytes cannot', async () => {
+    const dir = await makeTempDir();
+    const server = await startServer(join(dir, 'content'), { shareBurst: 100 });
+    try {
+      const made = await post(server.url, meta(9));
+      expect(made.status).toBe(201);
+      const { contentId, joinCode, deleteSecret } = (await made.json()) as { contentId: string; joinCode: string; deleteSecret?: string };
+      expect(deleteSecret).toMatch(/^[0-9a-f]{64}$/);
+      // Whoever shares the same bytes again gets a code, not the power to delete.
+      const again = (await (await post(server.url, meta(9))).json()) as { deleteSecret?: string };
+      expect(again.deleteSecret).toBeUndefined();
+      const del = (auth?: string) => fetch(`${server.url}/api/share/${contentId}`, { method: 'DELETE', headers: auth === undefined ? {} : { Authorization: auth } });
+      expect((await del()).status).toBe(403);
+      expect((await del(`Bearer ${'0'.repeat(64)}`)).status).toBe(403);
+      expect((await del(`Bearer ${deleteSecret}`)).status).toBe(204);
+      expect((await fetch(`${server.url}/meta/${contentId}`)).status).toBe(404);
+      expect((await fetch(`${server.url}/api/join/${joinCode}`)).status).toBe(404);
+      expect(server.contents.sharedUsage()).toEqual({ count: 0, bytes: 0 });
+      expect((await del(`Bearer ${deleteSecret}`)).status).toBe(404);
+      expect((await fetch(`${server.url}/api/share/${'e'.repeat(64)}`, { method: 'DELETE' })).status).toBe(404);
+      expect((await fetch(`${server.url}/api/share/${contentId}`)).status).toBe(405);
+    } finally {
+      await server.close();
+      await removeDir(dir);
+    }
+  });
 });
