@@ -282,6 +282,7 @@ export function attacks(): Attack[] {
         const sockets = tiny ? 4 : 32;
         const perSocket = tiny ? 2000 : 20_000;
         let refused = 0;
+        let cut = 0;
         await pool([...Array(sockets).keys()], sockets, async (i) => {
           const s = await arraysSocket(server, attackerAddress(i % 4));
           if (!s) {
@@ -291,16 +292,20 @@ export function attacks(): Attack[] {
           s.ws.on('message', (m) => {
             if ((JSON.parse(String(m)) as { type: string }).type === 'error') refused++;
           });
+          // A flood past 256 unhandled frames is cut (1008) before its bans are even read.
+          s.ws.on('close', (code) => {
+            if (code === 1008) cut++;
+          });
           s.ws.send(JSON.stringify({ type: 'announce', contentId, peerId: s.peerId, report: report() }));
           for (let k = 0; k < perSocket; k++) s.ws.send(JSON.stringify({ type: 'ban', contentId, peerId: randomBytes(16).toString('hex') }));
           await new Promise((r) => setTimeout(r, 2000));
           s.ws.terminate();
         });
-        return { sent: sockets * perSocket, refused, note: `server output ${(server.output().length / 1024).toFixed(0)} KiB so far` };
+        return { sent: sockets * perSocket, refused, closedByServer: cut, note: `${refused} answered rate-limited, ${cut} of ${sockets} sockets cut for flooding; server output ${(server.output().length / 1024).toFixed(0)} KiB so far` };
       },
       legit: announce,
-      // Past each socket's burst, bans are answered rate-limited.
-      refusedEnough: (r) => r.refused > 0,
+      // Past each socket's burst, bans are answered rate-limited, or the flooding socket is cut.
+      refusedEnough: (r) => r.refused > 0 || (r.closedByServer ?? 0) > 0,
     },
     {
       name: 'metrics-scrape',
