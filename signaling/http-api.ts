@@ -135,10 +135,14 @@ export function createApiHandler(deps: ApiDeps) {
     stream.pipe(res);
   }
 
-  /** `GET /api/swarm/<contentId>`: `{ contentId, peers, seeders }` of that content's swarm (zeros when empty). */
+  /**
+   * `GET /api/swarm/<contentId>`: `{ contentId, peers, seeders }` of that content's swarm (zeros
+   * when empty). Anything but a known content ID is a 404, a malformed one included: the route
+   * tells nothing about IDs beyond "this one exists", which its holder already knows.
+   */
   async function serveSwarm(req: IncomingMessage, res: ServerResponse, id: string): Promise<void> {
     setCors(res);
-    if (!isContentId(id)) return sendJsonError(req, res, 400, 'malformed content ID');
+    if (!isContentId(id)) return sendJsonError(req, res, 404, 'unknown content');
     if ((await contents.lookup(id)) === undefined) return sendJsonError(req, res, 404, 'unknown content');
     const r = await deps.swarmReport?.(id);
     sendJson(req, res, 200, { contentId: id, peers: r?.peers ?? 0, seeders: r?.seeders ?? 0 }, { 'Cache-Control': 'no-store' });
