@@ -40,6 +40,8 @@ export interface PeerSample {
   completeAt: number;
   /** Every strike given, with its reason, in order. */
   strikeLog: StrikeRecord[];
+  /** The download's first 'peer' events, in order. */
+  peerLog: PeerLogRecord[];
   error?: string;
 }
 
@@ -49,10 +51,20 @@ export interface StrikeRecord {
   reason: string;
 }
 
+/** One of the download's 'peer' events (connected, disconnected, dropped, strike, banned), ms after the page's download began. */
+export interface PeerLogRecord {
+  ms: number;
+  peerId: string;
+  event: string;
+  reason?: string;
+}
+
 declare global {
   interface Window {
     /** Filled by openBrowserPeers' init script: every strike the page's download gave. */
     __swarmStrikes?: StrikeRecord[];
+    /** Filled by openBrowserPeers' init script: the download's first 300 'peer' events, to explain who met whom. */
+    __swarmPeerLog?: PeerLogRecord[];
   }
 }
 
@@ -70,13 +82,17 @@ export async function openBrowserPeers(browser: Browser, link: string, count: nu
       // Strikes with their reasons (the status has only counts), so a ban can be explained.
       await context.addInitScript(() => {
         const strikes: StrikeRecord[] = [];
+        const log: PeerLogRecord[] = [];
         window.__swarmStrikes = strikes;
+        window.__swarmPeerLog = log;
         const timer = setInterval(() => {
           const d = window.tabswarm?.current()?.download;
           if (!d) return;
           clearInterval(timer);
+          const began = performance.now();
           d.events.on('peer', (e) => {
             if (e.event === 'strike' && strikes.length < 1000) strikes.push({ peerId: e.peerId, reason: e.reason ?? '' });
+            if (log.length < 300) log.push({ ms: Math.round(performance.now() - began), peerId: e.peerId, event: e.event, ...(e.reason === undefined ? {} : { reason: e.reason }) });
           });
         }, 2);
       });
@@ -105,8 +121,9 @@ export async function samplePeer(peer: BrowserPeer, contentId: string): Promise<
     const current = window.tabswarm?.current();
     const completeAt = window.__benchProbe?.completeAt ?? 0;
     const strikeLog = window.__swarmStrikes ?? [];
+    const peerLog = window.__swarmPeerLog ?? [];
     if (!current) {
-      return { state: 'loading', fileSize: 0, bytesDone: 0, bytesFromPeers: 0, bytesFromCdn: 0, downloadBps: 0, links: 0, strikes: {}, banned: [], completeAt, strikeLog };
+      return { state: 'loading', fileSize: 0, bytesDone: 0, bytesFromPeers: 0, bytesFromCdn: 0, downloadBps: 0, links: 0, strikes: {}, banned: [], completeAt, strikeLog, peerLog };
     }
     const status = window.tabswarm.client.status().Downloads.find((d) => d.FileId === id) ?? current.status();
     const strikes: Record<string, number> = {};
@@ -123,6 +140,7 @@ export async function samplePeer(peer: BrowserPeer, contentId: string): Promise<
       banned: status.Peers.filter((p) => p.Banned).map((p) => p.PeerId),
       completeAt,
       strikeLog,
+      peerLog,
     };
     return status.Error === undefined ? sample : { ...sample, error: status.Error };
   }, contentId);

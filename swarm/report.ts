@@ -27,6 +27,10 @@ export interface PeerResult {
   sha256Ok: boolean;
   /** Every strike it gave: to whom, and the reason its download gave. */
   strikeLog: Array<{ peerId: string; reason: string }>;
+  /** The download's first 'peer' events (connected, disconnected, dropped, strike, banned) with ms since it began: who met whom, and when. */
+  peerLog: Array<{ ms: number; peerId: string; event: string; reason?: string }>;
+  /** Per liar (in liarIds' order), as the liar saw this peer: data channels opened with it, and REQUESTs it got from it. */
+  liarContacts?: Array<{ linkOpens: number; requests: number }>;
   error?: string;
 }
 

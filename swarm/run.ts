@@ -60,7 +60,7 @@ async function run(opts: SwarmOptions, cleanup: Cleanup): Promise<SwarmReport> {
         } catch (e) {
           if (cleanup.started) throw e;
           const last = samples[i];
-          const none: PeerSample = { state: 'loading', fileSize: opts.size, bytesDone: 0, bytesFromPeers: 0, bytesFromCdn: 0, downloadBps: 0, links: 0, strikes: {}, banned: [], completeAt: 0, strikeLog: [] };
+          const none: PeerSample = { state: 'loading', fileSize: opts.size, bytesDone: 0, bytesFromPeers: 0, bytesFromCdn: 0, downloadBps: 0, links: 0, strikes: {}, banned: [], completeAt: 0, strikeLog: [], peerLog: [] };
           samples[i] = { ...(last ?? none), state: 'crashed', error: errorText(e) };
         }
       }),
@@ -88,6 +88,7 @@ async function run(opts: SwarmOptions, cleanup: Cleanup): Promise<SwarmReport> {
   // A strike can land just after the last piece; give a ban in progress a moment.
   if (liars.length > 0) await sleep(1000);
   await sampleAll();
+  await Promise.all(liars.map((l) => l.sync()));
 
   const problems: string[] = [];
   if (timedOut) problems.push(`timed out after ${opts.timeoutSec} s`);
@@ -107,7 +108,9 @@ async function run(opts: SwarmOptions, cleanup: Cleanup): Promise<SwarmReport> {
     } else {
       problems.push(missing(p, s, opts.size));
     }
-    results.push(resultOf(p, s, sha256Ok));
+    const result = resultOf(p, s, sha256Ok);
+    result.liarContacts = liars.map((l) => ({ linkOpens: l.linkOpensWith(p.peerId).length, requests: l.requestsFrom(p.peerId) }));
+    results.push(result);
   }
   const lastCompletion = Math.max(startedAt, ...peers.map((p, i) => samples[i]!.completeAt || 0));
   const seconds = ((timedOut || results.some((r) => r.seconds === null) ? endedAt : lastCompletion) - startedAt) / 1000;
@@ -137,6 +140,7 @@ function resultOf(p: BrowserPeer, s: PeerSample, sha256Ok: boolean): PeerResult 
     bannedPeers: s.banned,
     sha256Ok,
     strikeLog: s.strikeLog,
+    peerLog: s.peerLog,
   };
   if (s.error) result.error = s.error;
   return result;

@@ -2,12 +2,15 @@
  * `npm run swarm` as a user runs it, small: the CLI (swarm/run.ts) in a child process with 3
  * browser peers, a 12 MiB file and one lying Node WebRTC peer, `--json`. Its last line must say
  * that every copy's SHA-256 matched, that each honest peer got the whole file (from peers and
- * the CDN), and that each browser peer struck and banned the liar, and no one else.
+ * the CDN), that every browser peer that asked the liar for a piece struck and banned it, and
+ * no one else, and that the liar was caught by most of them.
  *
  * The CLI runs its own headless Chromium (launchOptions(), the flags of playwright.config.ts),
  * inside this run's network namespace when there is one. Its peers wait 4 s (httpDelayMs)
- * before the CDN, which is capped, so each meets the liar (who holds every piece) before the
- * file can be done: all three are on one loopback "LAN" and the liar is in the swarm first.
+ * before the CDN, which is capped, so most meet the liar (who holds every piece) before the
+ * file can be done: all three are on one loopback "LAN" and the liar is in the swarm first. One
+ * CI run in many saw a peer finish without ever asking the liar; the report now says, per peer,
+ * what the liar saw of it and the peer's own events with it, so such a run explains itself.
  */
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -36,7 +39,7 @@ function runCli(args: string[], timeoutMs: number): Promise<{ code: number | nul
   });
 }
 
-test('npm run swarm: 3 browser peers and a liar; every copy verified, the liar banned by all', async () => {
+test('npm run swarm: 3 browser peers and a liar; every copy verified, the liar banned by every peer it served', async () => {
   const { code, stdout, stderr } = await runCli(['--peers', '3', '--size', '12MiB', '--liars', '1', '--cdn-rate', '4MB/s', '--http-delay-ms', '4000', '--timeout', '90', '--json'], 150_000);
   console.log(stdout.split('\n').filter((l) => !l.startsWith('{')).join('\n'));
   if (stderr.trim()) console.log(`stderr:\n${stderr}`);
@@ -60,14 +63,30 @@ test('npm run swarm: 3 browser peers and a liar; every copy verified, the liar b
     expect(p.state).toBe('complete');
     expect(p.bytesFromPeers + p.bytesFromCdn, `peer ${p.peer}'s bytes from peers and the CDN`).toBe(fileBytes);
     expect(p.seconds).toBeGreaterThan(0);
-    // Banned, and only the liar: at its first bad piece, since it never delivered a good one
-    // (a stranger is on probation), or at the third strike (strikesToBan) had it done so.
-    expect(p.bannedPeers, `peer ${p.peer} banned the liar, and no one else: ${JSON.stringify(p.strikeLog)}`).toEqual([liar]);
+    // Only the liar is ever struck or banned.
     expect(p.strikeLog.every((s) => s.peerId === liar), `peer ${p.peer} struck only the liar`).toBe(true);
-    expect(p.banned).toBe(true);
-    expect(p.bansGiven).toBe(1);
-    expect(p.strikesGiven).toBeGreaterThanOrEqual(1);
+    expect(p.bannedPeers.every((id) => id === liar), `peer ${p.peer} banned only the liar`).toBe(true);
+    // A peer the liar served is struck at its first bad piece and banned at once, since it
+    // never delivered a good one (a stranger is on probation). Whether the liar gets to serve a
+    // peer before the peer is done is timing: a link that opens late, with the CDN and the
+    // honest peers already covering the file, may never ask it. So the rule is tied to what the
+    // liar saw: every peer that sent it a REQUEST banned it.
+    const contact = p.liarContacts?.[0];
+    expect(contact, `peer ${p.peer}: the liar's view of it`).toBeDefined();
+    const story = `liar contact ${JSON.stringify(contact)}; strikes ${JSON.stringify(p.strikeLog)}; peer events ${JSON.stringify(p.peerLog.filter((e) => e.peerId === liar))}`;
+    if (contact!.requests > 0) {
+      expect(p.bannedPeers, `peer ${p.peer} asked the liar for a piece, so it banned it: ${story}`).toEqual([liar]);
+      expect(p.bansGiven).toBe(1);
+      expect(p.strikesGiven).toBeGreaterThanOrEqual(1);
+    } else {
+      console.log(`peer ${p.peer} never asked the liar for a piece: ${story}`);
+      expect(p.bansGiven).toBe(0);
+    }
   }
+  // The demo's point: the liar met the swarm and was caught. Its peers wait 4 s for the CDN
+  // while the liar offers every piece at once, so most peers ask it; at least two must have.
+  const caught = report.peers.filter((p) => p.bannedPeers.includes(liar)).length;
+  expect(caught, 'peers that banned the liar').toBeGreaterThanOrEqual(2);
   // The totals add up: what the peers got, and what the CDN origin served at least once.
   expect(report.totals.bytesFromPeers + report.totals.bytesFromCdn).toBe(3 * fileBytes);
   expect(report.totals.cdnBytes).toBeGreaterThanOrEqual(fileBytes);
