@@ -22,13 +22,16 @@ export interface AttackResult {
   closedByServer?: number;
 }
 
+/** All a legitimate request knows of the server: its URL (bench/abuse/legit.ts runs it in a process of its own). */
+export type LegitTarget = Pick<ServerUnderTest, 'url'>;
+
 export interface Attack {
   name: string;
   /** What the issue's tester saw, in a few words. */
   what: string;
   run(server: ServerUnderTest, tiny: boolean): Promise<AttackResult>;
   /** The legitimate client's request during (or right after) the attack: true if it got what it asked. */
-  legit(server: ServerUnderTest): Promise<boolean>;
+  legit(server: LegitTarget): Promise<boolean>;
   /**
    * Whether the server did its part beyond surviving (refused what it must refuse, closed
    * what it must close); undefined: surviving is all.
@@ -57,12 +60,12 @@ export function fakeMetadata(pieces: number, name = `abuse-${randomBytes(4).toSt
 
 const refusedStatus = (status: number) => status === 0 || status >= 400;
 
-async function share(server: ServerUnderTest, body: Uint8Array | string, localAddress: string, timeoutMs = 20_000) {
+async function share(server: LegitTarget, body: Uint8Array | string, localAddress: string, timeoutMs = 20_000) {
   return httpRequest(`${server.url}/api/share`, { method: 'POST', body, headers: { 'Content-Type': 'application/json' }, localAddress, timeoutMs });
 }
 
 /** A legitimate teacher shares a small file and a pupil resolves its join code. */
-async function shareAndJoin(server: ServerUnderTest): Promise<boolean> {
+async function shareAndJoin(server: LegitTarget): Promise<boolean> {
   const r = await share(server, fakeMetadata(8), LEGIT_ADDRESS);
   if (r.status !== 201) return false;
   const { joinCode } = JSON.parse(r.body.toString()) as { joinCode: string };
@@ -70,11 +73,11 @@ async function shareAndJoin(server: ServerUnderTest): Promise<boolean> {
   return j.status === 200;
 }
 
-async function catalog(server: ServerUnderTest): Promise<boolean> {
+async function catalog(server: LegitTarget): Promise<boolean> {
   return (await httpRequest(`${server.url}/api/catalog`, { localAddress: LEGIT_ADDRESS })).status === 200;
 }
 
-async function demoContent(server: ServerUnderTest): Promise<{ contentId: string; name: string }> {
+async function demoContent(server: LegitTarget): Promise<{ contentId: string; name: string }> {
   const r = await httpRequest(`${server.url}/api/catalog`, { localAddress: LEGIT_ADDRESS });
   const c = (JSON.parse(r.body.toString()) as { contents: Array<{ contentId: string; name: string }> }).contents[0];
   if (!c) throw new Error('the server published no demo content');
@@ -82,7 +85,7 @@ async function demoContent(server: ServerUnderTest): Promise<{ contentId: string
 }
 
 /** A WebSocket to the Arrays service from `localAddress`, said hello; resolves once open. */
-function arraysSocket(server: ServerUnderTest, localAddress: string): Promise<{ ws: WebSocket; peerId: string } | undefined> {
+function arraysSocket(server: LegitTarget, localAddress: string): Promise<{ ws: WebSocket; peerId: string } | undefined> {
   const { secret, peerId } = peerIdentityOf(randomBytes(32));
   return new Promise((resolve) => {
     const ws = new WebSocket(`${server.url.replace('http', 'ws')}/arrays`, { localAddress });
@@ -107,7 +110,7 @@ function report(peersWanted = 20) {
 }
 
 /** A legitimate tab joins the demo content's swarm and gets its `peers` reply. */
-async function announce(server: ServerUnderTest): Promise<boolean> {
+async function announce(server: LegitTarget): Promise<boolean> {
   const { contentId } = await demoContent(server);
   const s = await arraysSocket(server, LEGIT_ADDRESS);
   if (!s) return false;

@@ -11,6 +11,8 @@ export interface Reply {
   headers: IncomingHttpHeaders;
   body: Buffer;
   ms: number;
+  /** Why status is 0: 'timeout', or the socket error's code (ECONNRESET, ECONNREFUSED…). */
+  error?: string;
 }
 
 /** The n-th attacker address: 127.0.1.0 upwards (the legitimate client keeps 127.0.0.200). */
@@ -31,12 +33,13 @@ export function httpRequest(
   const t0 = performance.now();
   return new Promise((resolve) => {
     let done = false;
-    const finish = (status: number, headers: IncomingHttpHeaders = {}, body: Buffer = Buffer.alloc(0)) => {
+    const finish = (status: number, headers: IncomingHttpHeaders = {}, body: Buffer = Buffer.alloc(0), error?: string) => {
       if (done) return;
       done = true;
       clearTimeout(timer);
-      resolve({ status, headers, body, ms: performance.now() - t0 });
+      resolve({ status, headers, body, ms: performance.now() - t0, ...(error === undefined ? {} : { error }) });
     };
+    const failed = (e: Error & { code?: string }) => finish(0, {}, Buffer.alloc(0), e.code ?? e.message);
     const req = request(url, { method: opts.method ?? 'GET', headers: opts.headers, localAddress: opts.localAddress, agent: false }, (res) => {
       const chunks: Buffer[] = [];
       let size = 0;
@@ -45,13 +48,13 @@ export function httpRequest(
         if (size <= (opts.maxBody ?? 1024 * 1024)) chunks.push(c);
       });
       res.on('end', () => finish(res.statusCode ?? 0, res.headers, Buffer.concat(chunks)));
-      res.on('error', () => finish(0));
+      res.on('error', failed);
     });
     const timer = setTimeout(() => {
+      finish(0, {}, Buffer.alloc(0), 'timeout');
       req.destroy();
-      finish(0);
     }, opts.timeoutMs ?? 5000);
-    req.on('error', () => finish(0));
+    req.on('error', failed);
     if (opts.body !== undefined) req.end(opts.body);
     else req.end();
   });

@@ -5,7 +5,10 @@
  * signaling/main.ts, in a child process, default limits, a 8 MiB demo file, a metrics token
  * set) on 127.0.0.1. While it runs, a legitimate client asks `/api/health` every 100 ms from an
  * address of its own (bench/abuse/prober.ts, a third process, so the attackers' own work cannot
- * delay it), and does the attack's legitimate request once during the attack and once after. An attack is **held** when:
+ * delay it), and does the attack's legitimate request once 1.5 s into the attack and once after
+ * it (bench/abuse/legit.ts, each in a process of its own for the same reason: the
+ * ban flood's 640,000 frames are sent in one loop of the runner, which holds its event loop
+ * for seconds). An attack is **held** when:
  *   - both legitimate requests got what they asked,
  *   - the health probes' p99 stayed under 250 ms (a probe that failed counts as 5 s),
  *   - the server's RSS grew by less than 256 MiB over its RSS before the attack,
@@ -48,8 +51,10 @@ function percentile(xs: number[], p: number): number {
  * Health probes every 100 ms (bench/abuse/prober.ts, a process of its own) and RSS samples
  * every 200 ms, until `stop()`.
  */
-function watch(server: ServerUnderTest): { stop(): Promise<{ probes: number[]; failures: number; rssPeak: number }> } {
+function watch(server: ServerUnderTest): { stop(): Promise<{ probes: number[]; failures: number; failureReasons: string[]; rssPeak: number }> } {
   const probes: number[] = [];
+  const failureReasons: string[] = [];
+  const started = performance.now();
   let failures = 0;
   let rssPeak = server.rssMiB() ?? 0;
   const prober = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./prober.ts', import.meta.url)), server.url, LEGIT_ADDRESS, String(FAILED_PROBE_MS)], {
@@ -61,9 +66,10 @@ function watch(server: ServerUnderTest): { stop(): Promise<{ probes: number[]; f
     const lines = buffered.split('\n');
     buffered = lines.pop()!;
     for (const line of lines) {
-      if (line === 'fail') {
+      if (line.startsWith('fail')) {
         failures++;
         probes.push(FAILED_PROBE_MS);
+        failureReasons.push(`${line.slice(5)} at +${((performance.now() - started) / 1000).toFixed(1)} s`);
       } else if (line !== '') probes.push(Number(line));
     }
   });
@@ -77,7 +83,42 @@ function watch(server: ServerUnderTest): { stop(): Promise<{ probes: number[]; f
         prober.once('exit', () => resolve());
         prober.kill('SIGTERM');
       });
-      return { probes, failures, rssPeak };
+      return { probes, failures, failureReasons, rssPeak };
+    },
+  };
+}
+
+/**
+ * The attack's legitimate request in a process of its own (bench/abuse/legit.ts), started and
+ * ready before the attack; `go()` makes the request and resolves with whether it got what it
+ * asked and how long it took.
+ */
+async function legitClient(attack: string, url: string): Promise<{ go(): Promise<{ ok: boolean; ms: number }> }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./legit.ts', import.meta.url)), attack, url], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const lines: string[] = [];
+  let waiter: (() => void) | undefined;
+  let buffered = '';
+  child.stdout!.on('data', (b: Buffer) => {
+    buffered += b.toString();
+    const parts = buffered.split('\n');
+    buffered = parts.pop()!;
+    lines.push(...parts);
+    waiter?.();
+  });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => (waiter?.(), resolve())));
+  const nextLine = async (): Promise<string | undefined> => {
+    while (lines.length === 0 && child.exitCode === null && child.signalCode === null) await new Promise<void>((r) => (waiter = r));
+    return lines.shift();
+  };
+  if ((await nextLine()) !== 'ready') throw new Error(`the legitimate client for ${attack} did not start`);
+  return {
+    async go() {
+      const t0 = performance.now();
+      child.stdin!.write('go\n');
+      const line = (await nextLine()) ?? 'fail';
+      await exited;
+      const [verdict, ms] = line.split(' ');
+      return { ok: verdict === 'ok', ms: Number(ms ?? performance.now() - t0) };
     },
   };
 }
@@ -108,16 +149,19 @@ async function main(): Promise<void> {
       const rssBefore = server.rssMiB() ?? 0;
       const diskBefore = await server.diskBytes();
       log(`abuse: ${attack.name}: ${attack.what}`);
+      const [duringClient, afterClient] = await Promise.all([legitClient(attack.name, server.url), legitClient(attack.name, server.url)]);
       const w = watch(server);
       const t0 = performance.now();
       const during = (async () => {
         await new Promise((r) => setTimeout(r, 1500));
-        return attack.legit(server).catch(() => false);
+        return duringClient.go();
       })();
       const outcome = await attack.run(server, values.tiny);
-      const legitDuring = await during;
-      const legitAfter = await attack.legit(server).catch(() => false);
-      const { probes, failures, rssPeak } = await w.stop();
+      const legitDuringResult = await during;
+      const legitAfterResult = await afterClient.go();
+      const legitDuring = legitDuringResult.ok;
+      const legitAfter = legitAfterResult.ok;
+      const { probes, failures, failureReasons, rssPeak } = await w.stop();
       const seconds = (performance.now() - t0) / 1000;
       const rssAfter = server.rssMiB() ?? 0;
       const diskGrowth = (await server.diskBytes()) - diskBefore;
@@ -134,8 +178,11 @@ async function main(): Promise<void> {
         refused: outcome.refused,
         legit_during: legitDuring,
         legit_after: legitAfter,
+        legit_during_ms: Math.round(legitDuringResult.ms),
+        legit_after_ms: Math.round(legitAfterResult.ms),
         health_probes: probes.length,
         health_failures: failures,
+        ...(failureReasons.length > 0 ? { health_failure_reasons: failureReasons.slice(0, 5).join('; ') } : {}),
         legit_p50_ms: Math.round(p50 * 10) / 10,
         legit_p99_ms: Math.round(p99 * 10) / 10,
         rss_before_mib: Math.round(rssBefore),
@@ -148,7 +195,7 @@ async function main(): Promise<void> {
         ...(outcome.note ? { note: outcome.note } : {}),
       };
       log(
-        `abuse: ${attack.name}: ${ok ? 'HELD' : 'NOT HELD'}${refusedEnough ? '' : ' (did not refuse what it must)'}; sent ${outcome.sent}, refused ${outcome.refused}; legit ${legitDuring ? 'ok' : 'FAILED'} during, ${legitAfter ? 'ok' : 'FAILED'} after; health p50 ${p50.toFixed(0)} ms, p99 ${p99.toFixed(0)} ms (${failures} failed of ${probes.length}); RSS ${rssBefore.toFixed(0)} -> peak ${rssPeak.toFixed(0)} -> ${rssAfter.toFixed(0)} MiB; disk +${(diskGrowth / 1024 / 1024).toFixed(1)} MiB; ${seconds.toFixed(1)} s${outcome.note ? `; ${outcome.note}` : ''}`,
+        `abuse: ${attack.name}: ${ok ? 'HELD' : 'NOT HELD'}${refusedEnough ? '' : ' (did not refuse what it must)'}; sent ${outcome.sent}, refused ${outcome.refused}; legit ${legitDuring ? 'ok' : 'FAILED'} during (${legitDuringResult.ms.toFixed(0)} ms), ${legitAfter ? 'ok' : 'FAILED'} after (${legitAfterResult.ms.toFixed(0)} ms); health p50 ${p50.toFixed(0)} ms, p99 ${p99.toFixed(0)} ms (${failures} failed of ${probes.length}${failures > 0 ? `: ${failureReasons.slice(0, 3).join('; ')}` : ''}); RSS ${rssBefore.toFixed(0)} -> peak ${rssPeak.toFixed(0)} -> ${rssAfter.toFixed(0)} MiB; disk +${(diskGrowth / 1024 / 1024).toFixed(1)} MiB; ${seconds.toFixed(1)} s${outcome.note ? `; ${outcome.note}` : ''}`,
       );
     } finally {
       await server.stop();
