@@ -15,6 +15,7 @@ import { Transform } from 'node:stream';
 import type { Logger } from 'pino';
 import send from 'send';
 import type { CdnLogRecorder } from './cdn-log.js';
+import { CdnStreams } from './cdn-streams.js';
 import { isContentId } from './content-paths.js';
 import type { ContentStore } from './content-store.js';
 import { answeredByMethodCheck, sendText, setCors } from './http-util.js';
@@ -37,6 +38,17 @@ interface HttpLikeError {
   message?: string;
 }
 
+/** Ends a response's connection with a reset, which frees its kernel send buffer at once. */
+function resetConnection(res: ServerResponse): void {
+  const socket = res.socket;
+  if (socket === null) return void res.destroy();
+  try {
+    socket.resetAndDestroy();
+  } catch {
+    socket.destroy(); // not a TCP handle (TLS is on the raw socket below this one)
+  }
+}
+
 /** Responses one address may have streaming at once (a browser asks 4-6 ranges at a time). */
 export const DEFAULT_CDN_STREAMS_PER_ADDRESS = 64;
 
@@ -47,18 +59,18 @@ export function createCdnHandler(deps: {
   rateBytesPerSec?: number;
   /** Concurrent responses per address bucket; past it 429. @default DEFAULT_CDN_STREAMS_PER_ADDRESS */
   streamsPerAddress?: number;
+  /** Concurrent responses in total, as cdn-streams.ts's `effectiveCdnMaxStreams` gives it; past it 503. @default 256 */
+  maxStreams?: number;
   trustProxy?: boolean;
 }) {
   const rate = deps.rateBytesPerSec ?? 0;
   const { contents, cdnLog } = deps;
   const log = deps.logger.child({ component: 'cdn' });
-  const maxStreams = deps.streamsPerAddress ?? DEFAULT_CDN_STREAMS_PER_ADDRESS;
   /**
-   * Streaming responses per address. Each holds a socket, a file descriptor and the
-   * threadpool's time to read: a thousand readers opened at once made a legitimate 1 MiB range
-   * wait 6 s behind their file opens.
+   * Streaming responses, per address and in total. Each holds a socket, a file descriptor, the
+   * threadpool's time to read and up to a kernel send buffer (cdn-streams.ts).
    */
-  const streaming = new Map<string, number>();
+  const streams = new CdnStreams(deps.streamsPerAddress ?? DEFAULT_CDN_STREAMS_PER_ADDRESS, deps.maxStreams ?? 256);
 
   /**
    * A pass-through that releases each chunk no sooner than `bytes so far / rate` after the
@@ -99,17 +111,16 @@ export function createCdnHandler(deps: {
     }
     const filePath = record.filePath;
     const address = addressBucketOf(remoteAddressOf(req, deps.trustProxy ?? false));
-    const open = streaming.get(address) ?? 0;
-    if (open >= maxStreams) {
-      sendText(req, res, 429, `at most ${maxStreams} downloads at once from one address\n`, { 'Retry-After': '1' });
+    const slot = streams.admit(address, () => resetConnection(res));
+    if (slot === 'address') {
+      sendText(req, res, 429, `at most ${streams.perAddress} downloads at once from one address\n`, { 'Retry-After': '1' });
       return;
     }
-    streaming.set(address, open + 1);
-    res.once('close', () => {
-      const left = (streaming.get(address) ?? 1) - 1;
-      if (left > 0) streaming.set(address, left);
-      else streaming.delete(address);
-    });
+    if (slot === 'total') {
+      sendText(req, res, 503, 'too many downloads at once; try again shortly\n', { 'Retry-After': '1' });
+      return;
+    }
+    res.once('close', slot.release);
     cdnLog.recordRequest(contentId);
 
     let streamed = false;
@@ -143,7 +154,9 @@ export function createCdnHandler(deps: {
     stream.on('stream', (fileStream: NodeJS.ReadableStream) => {
       streamed = true;
       fileStream.on('data', (chunk: Buffer) => {
+        // The file is read only as the reader takes bytes (pipe's back-pressure): progress.
         handed += chunk.length;
+        slot.moved();
       });
       if (rate > 0) {
         // send pipes the file stream into the response right after this event: route that

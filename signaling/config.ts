@@ -238,11 +238,27 @@ export interface ServerConfig {
   /**
    * Open TCP connections on the HTTP port in total (`TABSWARM_MAX_CONNECTIONS`); lowered at
    * start to half the process's file-descriptor limit less a headroom of 256 (a download holds
-   * its socket and its file), so that the server never runs out of descriptors. The built-in
-   * CDN origin also serves at most 64 downloads at once to one address (429 past it).
+   * its socket and its file), so that the server never runs out of descriptors.
    * @default 10000
    */
   maxConnections: number;
+  /**
+   * Responses the built-in CDN origin streams at once to one address bucket
+   * (`TABSWARM_CDN_STREAMS_PER_ADDRESS`); past it 429. A browser asks 4-6 ranges at a time, so
+   * a class behind one NAT needs a few dozen.
+   * @default 64
+   */
+  cdnStreamsPerAddress: number;
+  /**
+   * Responses the built-in CDN origin streams at once in total (`TABSWARM_CDN_MAX_STREAMS`);
+   * past it 503. Each one may hold up to the kernel's largest TCP send buffer (`tcp_wmem`'s
+   * maximum, 4 MiB on Linux by default) whether its reader reads or not, so on Linux it is
+   * lowered at start until those buffers fit in half of the kernel's TCP memory-pressure
+   * threshold (`tcp_mem`): past that threshold every connection of the machine slows, the
+   * legitimate ones too (cdn-streams.ts).
+   * @default 256
+   */
+  cdnMaxStreams: number;
   /**
    * Open Arrays WebSockets in total, both transports (`TABSWARM_MAX_ARRAYS_SOCKETS`); past it
    * an upgrade is refused (HTTP 503).
@@ -362,6 +378,8 @@ export const DEFAULT_SERVER_CONFIG: Readonly<ServerConfig> = Object.freeze({
   httpSendTimeoutMs: 30_000,
   maxConnectionsPerAddress: 256,
   maxConnections: 10_000,
+  cdnStreamsPerAddress: 64,
+  cdnMaxStreams: 256,
   maxArraysSockets: 50_000,
   banRatePerSec: 2,
   banBurst: 64,
@@ -470,6 +488,8 @@ export function resolveConfig(overrides: Partial<ServerConfig> = {}): ServerConf
     'httpSendTimeoutMs',
     'maxConnectionsPerAddress',
     'maxConnections',
+    'cdnStreamsPerAddress',
+    'cdnMaxStreams',
     'maxArraysSockets',
     'banRatePerSec',
     'banBurst',
@@ -601,6 +621,8 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): Partial<Ser
     httpSendTimeoutMs: intFromEnv(env, 'TABSWARM_HTTP_SEND_TIMEOUT_MS'),
     maxConnectionsPerAddress: intFromEnv(env, 'TABSWARM_MAX_CONNECTIONS_PER_ADDRESS'),
     maxConnections: intFromEnv(env, 'TABSWARM_MAX_CONNECTIONS'),
+    cdnStreamsPerAddress: intFromEnv(env, 'TABSWARM_CDN_STREAMS_PER_ADDRESS'),
+    cdnMaxStreams: intFromEnv(env, 'TABSWARM_CDN_MAX_STREAMS'),
     maxArraysSockets: intFromEnv(env, 'TABSWARM_MAX_ARRAYS_SOCKETS'),
     banRatePerSec: intFromEnv(env, 'TABSWARM_BAN_RATE'),
     banBurst: intFromEnv(env, 'TABSWARM_BAN_BURST'),

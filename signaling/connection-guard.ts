@@ -7,7 +7,8 @@
  *   limit less `FD_HEADROOM` (a download holds its socket and its file), so the server never
  *   runs out of descriptors;
  * - a connection with bytes waiting to be sent that the client has not taken any of for
- *   `httpSendTimeoutMs` (a download whose reader stalls) is destroyed.
+ *   `httpSendTimeoutMs` (a download whose reader stalls) is reset (RST), which frees its
+ *   kernel send buffer at once.
  * A connection past a cap is destroyed at once; nothing else is affected. Behind a reverse
  * proxy every connection comes from the proxy's address: set the per-address cap for that, or
  * leave per-client limits to the proxy (docs/security.md).
@@ -91,7 +92,14 @@ export function createConnectionGuard(config: ConnectionGuardConfig, logger: Log
         tr.movedAt = t;
       } else if (t - tr.movedAt >= config.httpSendTimeoutMs) {
         sendTimeouts++;
-        socket.destroy();
+        // A reset, not a close: a closed socket with unsent bytes lingers as an orphan that
+        // keeps its kernel send buffer for minutes (a stalled reader never takes the FIN); a
+        // reset frees it at once.
+        try {
+          socket.resetAndDestroy();
+        } catch {
+          socket.destroy(); // not a TCP handle (a test's stand-in): a plain close
+        }
       }
     }
     if (refusedSinceLog > 0) {

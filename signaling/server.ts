@@ -28,6 +28,7 @@ import { createMetadataChecker } from './metadata-checker.js';
 import { listenUws, type UwsTransport } from './arrays-uws.js';
 import { createBootstrapRoutes } from './bootstrap.js';
 import { CDN_PREFIX, createCdnHandler } from './cdn.js';
+import { effectiveCdnMaxStreams, kernelTcpMemory } from './cdn-streams.js';
 import { createCdnLog, type CdnLog } from './cdn-log.js';
 import { resolveConfig, type ServerConfig } from './config.js';
 import { loadContentStore, type ContentStore } from './content-store.js';
@@ -141,7 +142,17 @@ export async function createServer(options: Partial<ServerConfig> = {}, deps: Se
   );
   /** The uWebSockets Arrays listener (`arraysPort`), opened after the HTTP server. */
   let uws: UwsTransport | undefined;
-  const handleCdn = createCdnHandler({ contents, cdnLog, logger, rateBytesPerSec: config.cdnRateBytesPerSec, trustProxy: config.trustProxy });
+  const cdnMaxStreams = effectiveCdnMaxStreams(config.cdnMaxStreams, kernelTcpMemory());
+  if (cdnMaxStreams < config.cdnMaxStreams) logger.info({ configured: config.cdnMaxStreams, cdnMaxStreams }, 'CDN stream cap lowered to fit the kernel TCP memory');
+  const handleCdn = createCdnHandler({
+    contents,
+    cdnLog,
+    logger,
+    rateBytesPerSec: config.cdnRateBytesPerSec,
+    streamsPerAddress: config.cdnStreamsPerAddress,
+    maxStreams: cdnMaxStreams,
+    trustProxy: config.trustProxy,
+  });
   const metrics = createMetrics({
     contentReports: () => arrays.contentReports(),
     arraysConnections: () => arrays.connections,

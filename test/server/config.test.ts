@@ -45,6 +45,8 @@ describe('server config', () => {
       httpSendTimeoutMs: 30_000,
       maxConnectionsPerAddress: 256,
       maxConnections: 10_000,
+      cdnStreamsPerAddress: 64,
+      cdnMaxStreams: 256,
       maxArraysSockets: 50_000,
       banRatePerSec: 2,
       banBurst: 64,

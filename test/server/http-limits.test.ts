@@ -4,10 +4,12 @@
  * download whose reader stalls is closed, and static files never mis-serve a Range. Clients
  * bind loopback addresses of their own (127.0.0.0/8 all reaches the server).
  */
+import { readFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pino from 'pino';
+import { effectiveCdnMaxStreams, kernelTcpMemory, MIN_CDN_STREAMS } from '../../signaling/cdn-streams.js';
 import { createConnectionGuard, effectiveMaxConnections, FD_HEADROOM, openFilesLimit } from '../../signaling/connection-guard.js';
 import type { ServerHandle } from '../../signaling/server.js';
 import { MiB, makeTempDir, publishDeterministic, removeDir, sleep, startServer, waitFor } from './helpers.js';
@@ -33,6 +35,21 @@ function closedWithin(s: Socket, ms: number): Promise<boolean> {
     s.once('end', done);
     s.resume();
   });
+}
+
+/**
+ * The states (Linux /proc/net/tcp, hex: 01 ESTABLISHED, 04 FIN_WAIT1…) of the kernel's sockets
+ * from local port `port` to remote port `remotePort` on 127.0.0.0/8. A reset leaves none; a
+ * close with unsent bytes leaves one in FIN_WAIT1 that holds its send buffer.
+ */
+function kernelSockets(port: number, remotePort: number): string[] {
+  const hex = (n: number) => n.toString(16).toUpperCase().padStart(4, '0');
+  return readFileSync('/proc/net/tcp', 'utf8')
+    .split('\n')
+    .slice(1)
+    .map((line) => line.trim().split(/\s+/))
+    .filter((f) => f[1]?.endsWith(`:${hex(port)}`) && f[2]?.endsWith(`:${hex(remotePort)}`))
+    .map((f) => f[3]!);
 }
 
 /** One GET on a fresh connection from `localAddress`; the status, or 0 if the connection was refused. */
@@ -141,8 +158,10 @@ describe('HTTP limits', () => {
     const reading = get(s, `/cdn/${contentId}/big.bin`, '127.0.0.31');
     await sleep(300);
     expect(s.connections.sendTimeouts).toBe(0);
-    // The server closes its side (the client, not reading, may never see the FIN).
+    // The server resets its side (a close would leave the unsent bytes queued in the kernel for
+    // minutes, an orphan the reader never takes the FIN of).
     await waitFor(() => s.connections.sendTimeouts === 1, 6000, 'the stalled reader cut');
+    expect(kernelSockets(s.port, stalled.localPort!), 'the server-side socket of the stalled reader, in the kernel').toEqual([]);
     const r = await reading;
     expect(r.status).toBe(200);
     expect(r.body.byteLength).toBe(24 * MiB);
@@ -191,5 +210,59 @@ describe('the CDN origin per address', () => {
       await s.close();
       await removeDir(dir);
     }
+  });
+});
+
+describe('the CDN origin in total', () => {
+  it('streams at most cdnMaxStreams at once in total: a full total makes room for an address with fewer streams (resetting the stalest of the heaviest), and refuses one with as many (503)', async () => {
+    const dir = await makeTempDir();
+    const contentDir = join(dir, 'content');
+    const { contentId } = await publishDeterministic(dir, contentDir, 24 * MiB, 7, 'big.bin');
+    const s = await startServer(contentDir, { cdnMaxStreams: 4 });
+    const held: Socket[] = [];
+    try {
+      // Four addresses hold one stalled download each: the total is full.
+      for (let i = 0; i < 4; i++) {
+        const k = await open(s, `127.0.0.${60 + i}`);
+        k.write(`GET /cdn/${contentId}/big.bin HTTP/1.1\r\nHost: x\r\n\r\n`);
+        k.pause();
+        held.push(k);
+        await sleep(100);
+      }
+      await sleep(300);
+      const alive = () => held.filter((k) => kernelSockets(s.port, k.localPort!).length > 0).length;
+      expect(alive()).toBe(4);
+      // One of them asks for more: it holds as many as anyone, so it is refused.
+      const refused = await get(s, `/cdn/${contentId}/big.bin`, '127.0.0.60', { Range: 'bytes=0-9' });
+      expect(refused.status).toBe(503);
+      expect(alive()).toBe(4);
+      // The rest of the server is not part of the cap.
+      expect((await get(s, '/api/catalog', '127.0.0.70')).status).toBe(200);
+      // A newcomer holds none: it is served, and one stalled download is reset to make room.
+      const served = await get(s, `/cdn/${contentId}/big.bin`, '127.0.0.70', { Range: 'bytes=0-9' });
+      expect(served.status).toBe(206);
+      expect(served.body.byteLength).toBe(10);
+      await waitFor(() => alive() === 3, 2000, 'one stalled download reset');
+    } finally {
+      for (const k of held) k.destroy();
+      await s.close();
+      await removeDir(dir);
+    }
+  });
+
+  it('lowers the total to what the kernel TCP memory carries: stalled send buffers in half the pressure threshold', () => {
+    // Linux's defaults on a 24 GiB machine: pressure at 383879 pages, send buffers up to 4 MiB.
+    const kernel = kernelTcpMemory({ tcpMem: '287907\t383879\t575814\n', tcpWmem: '4096\t16384\t4194304\n' });
+    expect(kernel).toEqual({ pressureBytes: 383879 * 4096, sendBufferMaxBytes: 4194304 });
+    expect(effectiveCdnMaxStreams(256, kernel)).toBe(Math.floor((383879 * 4096) / 2 / 4194304)); // 187
+    expect(effectiveCdnMaxStreams(100, kernel)).toBe(100);
+    // A tiny machine still serves a few; a smaller configured cap is kept as it is.
+    const tiny = kernelTcpMemory({ tcpMem: '1000 2000 3000', tcpWmem: '4096 16384 4194304' });
+    expect(effectiveCdnMaxStreams(256, tiny)).toBe(MIN_CDN_STREAMS);
+    expect(effectiveCdnMaxStreams(4, tiny)).toBe(4);
+    // Unknown (not Linux, or unreadable): as configured.
+    expect(effectiveCdnMaxStreams(256, undefined)).toBe(256);
+    expect(kernelTcpMemory({ tcpMem: 'garbage', tcpWmem: '1 2 3' })).toBeUndefined();
+    expect(kernelTcpMemory({ tcpMem: '1 0 3', tcpWmem: '1 2 3' })).toBeUndefined();
   });
 });
