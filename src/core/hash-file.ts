@@ -11,9 +11,9 @@
  * A file changed between the passes is caught by the Download's whole-file check over the
  * stored pieces, before anything is offered as complete.
  */
-import type { Hasher, PieceStore } from '../../core/ports.js';
-import { toHex } from '../../protocol/hex.js';
-import { pieceCountOf } from '../../protocol/metadata.js';
+import type { Hasher, PieceStore } from './ports.js';
+import { toHex } from '../protocol/hex.js';
+import { pieceCountOf } from '../protocol/metadata.js';
 
 /** Pieces read ahead of the slowest one in flight. */
 const WINDOW = 4;
