@@ -24,8 +24,7 @@ import type { ClientConfig } from './config.js';
 import { Emitter } from './emitter.js';
 import { TabswarmError } from './errors.js';
 import { PeerPace, type PaceConfig } from './peer-pace.js';
-import type { PieceSource } from './piece-source.js';
-import type { PeerLink } from './ports.js';
+import type { PeerLink, PieceSource } from './ports.js';
 import { UploadBudget, type UploadBudgetConfig } from './upload-budget.js';
 import {
   decodeFrame,

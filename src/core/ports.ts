@@ -158,3 +158,29 @@ export interface ContentCache {
   /** Evicts what the limits say, never what is in `active`, pinned, or leased by another tab. */
   enforce(limits: CacheLimits, active?: ReadonlySet<string>): Promise<{ evicted: readonly unknown[] }>;
 }
+
+/**
+ * A source of pieces: one peer, or the CDN. The scheduler treats them alike; only its
+ * policy (HTTP delay, which pieces go to the CDN) tells them apart.
+ */
+export type SourceKind = 'peer' | 'cdn';
+
+export interface PieceSource {
+  /** 'cdn' or the remote peer ID. */
+  readonly id: string;
+  readonly kind: SourceKind;
+  /** Whether the source claims to hold piece `index` (and has not refused it). */
+  has(index: number): boolean;
+  /** How many more requests the source takes now. */
+  freeSlots(): number;
+  /**
+   * Fetches piece `index`, `length` bytes. Rejects with a TabswarmError (peer-gone, timeout,
+   * peer-rejected, cdn-error, protocol-violation). The bytes are unverified.
+   */
+  fetch(index: number, length: number): Promise<Uint8Array>;
+}
+
+/** Fetching bytes over HTTP(S); rejects on a non-2xx status or a network error (the policy, the metadata). */
+export interface BytesFetcher {
+  getBytes(url: string, maxBytes: number): Promise<Uint8Array>;
+}

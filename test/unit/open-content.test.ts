@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { openContent, type BytesFetcher, type OpenedContent } from '../../src/core/open-content.js';
+import { openContent, type OpenedContent } from '../../src/core/open-content.js';
+import type { BytesFetcher } from '../../src/core/ports.js';
 import { makeContent } from '../helpers/content.js';
 import { MemoryCdn } from '../helpers/memory-http.js';
 import { createNodeHasher } from '../helpers/node-hasher.js';

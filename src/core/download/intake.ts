@@ -7,8 +7,7 @@
 import type { CdnSource } from '../cdn-source.js';
 import type { Emitter } from '../emitter.js';
 import { TabswarmError } from '../errors.js';
-import type { PieceSource } from '../piece-source.js';
-import type { Hasher, PieceStore } from '../ports.js';
+import type { Hasher, PieceSource, PieceStore } from '../ports.js';
 import type { DownloadStats } from '../stats.js';
 import type { WholeFileHash } from '../whole-file.js';
 import type { PeerPool } from './peer-pool.js';

@@ -7,7 +7,7 @@
 import { Bitfield } from '../bitfield.js';
 import type { PeerSession } from '../peer-session.js';
 import type { PickState } from '../piece-picker.js';
-import type { PieceSource } from '../piece-source.js';
+import type { PieceSource } from '../ports.js';
 
 /** One request in flight; its identity tells a request from a later one of the same piece. */
 export interface InFlight {

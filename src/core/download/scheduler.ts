@@ -10,7 +10,7 @@ import type { CdnSource } from '../cdn-source.js';
 import type { ClientConfig } from '../config.js';
 import { PeerSession } from '../peer-session.js';
 import { pickForCdn, pickRarest, type PickState } from '../piece-picker.js';
-import type { PieceSource } from '../piece-source.js';
+import type { PieceSource } from '../ports.js';
 import type { Swarm } from '../swarm.js';
 import type { PeerPool } from './peer-pool.js';
 import type { PieceBook } from './piece-book.js';

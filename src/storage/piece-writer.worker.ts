@@ -1,17 +1,18 @@
 /**
  * The piece writer: stores verified pieces in IndexedDB from a worker that is thrown away
- * every few dozen pieces (see storage/piece-writer.ts for why). Driven through comlink.
+ * every few dozen pieces (see piece-writer.ts for why). Driven through comlink.
  * Buffers arrive transferred and go back transferred once their Blob is made (the Blob
  * copies them), so a piece crosses threads twice without another copy.
  */
 import { expose, transfer } from 'comlink';
-import { createStore, promisifyRequest, type UseStore } from 'idb-keyval';
+import { promisifyRequest, type UseStore } from 'idb-keyval';
+import { openPieces, pieceKey } from './piece-layout.js';
 
 const stores = new Map<string, UseStore>();
 
 function storeFor(dbName: string): UseStore {
   let store = stores.get(dbName);
-  if (!store) stores.set(dbName, (store = createStore(dbName, 'pieces')));
+  if (!store) stores.set(dbName, (store = openPieces(dbName)));
   return store;
 }
 
@@ -28,7 +29,7 @@ const api = {
     try {
       const blob = new Blob([buffer]);
       await storeFor(dbName)('readwrite', (s) => {
-        s.put(blob, [contentId, index]);
+        s.put(blob, pieceKey(contentId, index));
         return promisifyRequest(s.transaction);
       });
     } catch (e) {
