@@ -146,25 +146,12 @@ afterAll(() => {
   process.off('unhandledRejection', onUncaught);
 });
 
-/**
- * The upload queue is private and has no accessor; the cap on it is exactly the property under
- * test, so read it through `any`. If the field is renamed this fails loudly rather than passing.
- */
-function uploadQueue(s: PeerSession): number[] {
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  const q: unknown = (s as any).uploadQueue;
-  if (!Array.isArray(q)) throw new Error('PeerSession.uploadQueue is no longer an array: update this test');
-  return q as number[];
-}
+/** The upload queue: its cap is exactly the property under test. */
+const uploadQueue = (s: PeerSession): readonly number[] => s.uploadState().queued;
 const uploadQueueLength = (s: PeerSession): number => uploadQueue(s).length;
 
-/** The piece the upload side is sending (or reading to send), -1 if none; private, read like the queue. */
-function sendingIndex(s: PeerSession): number {
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  const i: unknown = (s as any).sendingIndex;
-  if (typeof i !== 'number') throw new Error('PeerSession.sendingIndex is no longer a number: update this test');
-  return i;
-}
+/** The piece the upload side is sending (or reading to send), -1 if none. */
+const sendingIndex = (s: PeerSession): number => s.uploadState().sending;
 
 async function runSequence(setup: Setup, ops: Op[]): Promise<void> {
   escaped.length = 0;
