@@ -264,9 +264,15 @@ export class TabDownloads {
           .finally(() => this.limitSeeding());
       },
       aborted: () => {
-        if (this.downloads.delete(download)) void cache.release(download.storageId).catch(this.quiet('release'));
+        this.retire(download);
       },
     };
+  }
+
+  /** Stops a download or seed for good: it leaves the set, and this tab's lease on its content goes. */
+  private retire(download: Download): void {
+    download.stop();
+    if (this.downloads.delete(download)) void this.p.cache.release(download.storageId).catch(this.quiet('release'));
   }
 
   private statusOf(t: Tracked, now: number): DownloadStatus {
@@ -300,9 +306,7 @@ export class TabDownloads {
   private limitSeeding(): void {
     const seeding = this.tracked.filter((t) => t.download.state === 'complete' && this.downloads.has(t.download)).sort((a, b) => (a.endedAt ?? 0) - (b.endedAt ?? 0));
     for (const t of seeding.slice(0, Math.max(0, seeding.length - this.p.config().maxSeededContents))) {
-      t.download.stop();
-      this.downloads.delete(t.download);
-      void this.p.cache.release(t.download.storageId).catch(this.quiet('release'));
+      this.retire(t.download);
     }
   }
 
@@ -331,9 +335,7 @@ export class TabDownloads {
         entry.endedAt = Date.now();
         // A seed that finds pieces missing (removed by another tab meanwhile) has no CDN to fill them: it stops.
         if (download.state !== 'complete') {
-          download.stop();
-          this.downloads.delete(download);
-          void p.cache.release(id).catch(this.quiet('release'));
+          this.retire(download);
           continue;
         }
         p.log('seeding %s (%s) from the cache', id, metadata.name);
