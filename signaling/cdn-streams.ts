@@ -13,6 +13,7 @@
  * used to keep others out.
  */
 import { readFileSync } from 'node:fs';
+import type { Logger } from 'pino';
 
 /** The fewest streams the kernel lowering leaves (a machine with very little TCP memory still serves). */
 export const MIN_CDN_STREAMS = 16;
@@ -45,11 +46,13 @@ export function kernelTcpMemory(texts?: { tcpMem: string; tcpWmem: string }): Ke
   return { pressureBytes: pressurePages! * PAGE_BYTES, sendBufferMaxBytes: sendMax! };
 }
 
-/** `configured` as the kernel's TCP memory can carry it: see the file's comment. */
-export function effectiveCdnMaxStreams(configured: number, kernel: KernelTcpMemory | undefined): number {
+/** `configured` as the kernel's TCP memory can carry it (see the file's comment); said in the log when lowered. */
+export function effectiveCdnMaxStreams(configured: number, kernel: KernelTcpMemory | undefined, logger?: Pick<Logger, 'info'>): number {
   if (kernel === undefined) return configured;
   const fits = Math.floor(kernel.pressureBytes / 2 / kernel.sendBufferMaxBytes);
-  return Math.max(Math.min(configured, MIN_CDN_STREAMS), Math.min(configured, fits));
+  const max = Math.max(Math.min(configured, MIN_CDN_STREAMS), Math.min(configured, fits));
+  if (max < configured) logger?.info({ configured, cdnMaxStreams: max }, 'CDN stream cap lowered to fit the kernel TCP memory');
+  return max;
 }
 
 export type StreamRefusal = 'address' | 'total';

@@ -17,6 +17,7 @@ import send from 'send';
 import type { CdnLogRecorder } from './cdn-log.js';
 import { CdnStreams } from './cdn-streams.js';
 import { isContentId } from './content-paths.js';
+import type { ServerConfig } from './config.js';
 import type { ContentStore } from './content-store.js';
 import { answeredByMethodCheck, sendText, setCors } from './http-util.js';
 import { addressBucketOf, remoteAddressOf } from './lan-key.js';
@@ -56,21 +57,20 @@ export function createCdnHandler(deps: {
   contents: ContentStore;
   cdnLog: CdnLogRecorder;
   logger: Logger;
-  rateBytesPerSec?: number;
-  /** Concurrent responses per address bucket; past it 429. @default DEFAULT_CDN_STREAMS_PER_ADDRESS */
-  streamsPerAddress?: number;
+  /** `cdnRateBytesPerSec`, `cdnStreamsPerAddress` (past it 429) and `trustProxy`. */
+  config?: Partial<Pick<ServerConfig, 'cdnRateBytesPerSec' | 'cdnStreamsPerAddress' | 'trustProxy'>>;
   /** Concurrent responses in total, as cdn-streams.ts's `effectiveCdnMaxStreams` gives it; past it 503. @default 256 */
   maxStreams?: number;
-  trustProxy?: boolean;
 }) {
-  const rate = deps.rateBytesPerSec ?? 0;
+  const rate = deps.config?.cdnRateBytesPerSec ?? 0;
+  const trustProxy = deps.config?.trustProxy ?? false;
   const { contents, cdnLog } = deps;
   const log = deps.logger.child({ component: 'cdn' });
   /**
    * Streaming responses, per address and in total. Each holds a socket, a file descriptor, the
    * threadpool's time to read and up to a kernel send buffer (cdn-streams.ts).
    */
-  const streams = new CdnStreams(deps.streamsPerAddress ?? DEFAULT_CDN_STREAMS_PER_ADDRESS, deps.maxStreams ?? 256);
+  const streams = new CdnStreams(deps.config?.cdnStreamsPerAddress ?? DEFAULT_CDN_STREAMS_PER_ADDRESS, deps.maxStreams ?? 256);
 
   /**
    * A pass-through that releases each chunk no sooner than `bytes so far / rate` after the
@@ -110,7 +110,7 @@ export function createCdnHandler(deps: {
       return;
     }
     const filePath = record.filePath;
-    const address = addressBucketOf(remoteAddressOf(req, deps.trustProxy ?? false));
+    const address = addressBucketOf(remoteAddressOf(req, trustProxy));
     const slot = streams.admit(address, () => resetConnection(res));
     if (slot === 'address') {
       sendText(req, res, 429, `at most ${streams.perAddress} downloads at once from one address\n`, { 'Retry-After': '1' });

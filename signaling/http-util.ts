@@ -73,3 +73,38 @@ export function etagMatches(ifNoneMatch: string | undefined, etag: string): bool
   if (ifNoneMatch.trim() === '*') return true;
   return ifNoneMatch.split(',').some((tag) => tag.trim().replace(/^W\//, '') === etag);
 }
+
+/**
+ * The request body, or undefined (and `tooLarge` sent as a 413, the rest of the upload cut)
+ * when it is over `max` bytes: by its Content-Length, or as it streams.
+ */
+export function readCappedBody(req: IncomingMessage, res: ServerResponse, max: number, tooLargeMessage: string): Promise<Uint8Array | undefined> {
+  return new Promise((resolve, reject) => {
+    const declared = Number(req.headers['content-length']);
+    const tooLarge = () => {
+      sendJsonError(req, res, 413, tooLargeMessage);
+      res.once('finish', () => req.destroy());
+      resolve(undefined);
+    };
+    if (Number.isFinite(declared) && declared > max) return tooLarge();
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let over = false;
+    req.on('data', (chunk: Buffer) => {
+      if (over) return;
+      size += chunk.length;
+      if (size > max) {
+        over = true;
+        chunks.length = 0;
+        req.pause();
+        tooLarge();
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('end', () => {
+      if (!over) resolve(new Uint8Array(Buffer.concat(chunks)));
+    });
+    req.on('error', reject);
+  });
+}

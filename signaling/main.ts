@@ -4,7 +4,8 @@
  * SIGTERM. Prints where to open the app and the links of the published content.
  */
 import { resolve } from 'node:path';
-import { ConfigError, configFromEnv, resolveConfig } from './config.js';
+import { ConfigError, resolveConfig } from './config.js';
+import { configFromEnv } from './config-env.js';
 import { ensureDemoContent } from './content-store.js';
 import { createLogger } from './logger.js';
 import { createServer } from './server.js';

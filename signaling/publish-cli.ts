@@ -7,7 +7,8 @@
  */
 import { parseArgs } from 'node:util';
 import { resolve } from 'node:path';
-import { DEFAULT_SERVER_CONFIG, configFromEnv } from './config.js';
+import { DEFAULT_SERVER_CONFIG } from './config.js';
+import { configFromEnv } from './config-env.js';
 import { PublishError, publishFile } from './publish.js';
 
 const USAGE = `usage: npm run publish -- <file> [--name <name>] [--mime <type>] [--piece-size <bytes>] [--content-dir <dir>]`;

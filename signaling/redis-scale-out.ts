@@ -116,6 +116,23 @@ function waitReady(redis: Redis, timeoutMs: number): Promise<boolean> {
   });
 }
 
+/** A relay message from another instance, parsed; undefined (and a warning) if it is not one. */
+function parseRelayMessage(text: string, log: Logger): RelayEnvelope | undefined {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    json = undefined;
+  }
+  const parsed = relayEnvelopeSchema.safeParse(json);
+  if (!parsed.success) {
+    log.warn({ reason: parsed.error.issues[0]?.message ?? 'not JSON', bytes: text.length }, 'malformed relay message dropped');
+    return undefined;
+  }
+  const { contentId, from, to, fromScope, data, origin } = parsed.data;
+  return { contentId, from, to, fromScope, data, origin };
+}
+
 function rendezvous(key: string, instanceId: string): string {
   return createHash('sha256').update(`${key}\n${instanceId}`).digest('hex');
 }
@@ -141,19 +158,8 @@ export async function createRedisScaleOut(options: RedisScaleOutOptions): Promis
   let resync: (() => void) | undefined;
   sub.on('message', (ch: string, text: string) => {
     if (ch !== channel) return;
-    let json: unknown;
-    try {
-      json = JSON.parse(text);
-    } catch {
-      json = undefined;
-    }
-    const parsed = relayEnvelopeSchema.safeParse(json);
-    if (!parsed.success) {
-      log.warn({ reason: parsed.error.issues[0]?.message ?? 'not JSON', bytes: text.length }, 'malformed relay message dropped');
-      return;
-    }
-    const { contentId, from, to, fromScope, data, origin } = parsed.data;
-    handler?.({ contentId, from, to, fromScope, data, origin });
+    const env = parseRelayMessage(text, log);
+    if (env !== undefined) handler?.(env);
   });
 
   const registry = new RedisSwarmRegistry(redis, { prefix, instanceId, handOutWindowMs: options.handOutWindowMs });

@@ -16,14 +16,13 @@
  * `createServer` resolves once the server listens; `close()` terminates every WebSocket and
  * HTTP connection (including downloads in progress) and resolves when the port is released.
  */
-import { existsSync, statSync } from 'node:fs';
-import { createServer as createHttpServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from 'node:http';
-import { createServer as createHttpsServer } from 'node:https';
-import { createServer as createNetServer, type AddressInfo, type Server as NetServer, type Socket } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
-import sirv from 'sirv';
 import { createArraysService } from './arrays.js';
-import { createConnectionGuard, type ConnectionGuard } from './connection-guard.js';
+import type { ConnectionGuard } from './connection-guard.js';
+import { createHttpListener, listen } from './http-listener.js';
+import { createStaticFiles } from './static-files.js';
 import { createMetadataChecker } from './metadata-checker.js';
 import { listenUws, type UwsTransport } from './arrays-uws.js';
 import { createBootstrapRoutes } from './bootstrap.js';
@@ -92,22 +91,6 @@ function pathnameOf(req: IncomingMessage): string {
   return end === -1 ? raw : raw.slice(0, end);
 }
 
-function isDirectory(path: string): boolean {
-  return existsSync(path) && statSync(path).isDirectory();
-}
-
-/** A plain-HTTP request that reached the TLS port: sent to the same URL over https. */
-function redirectToHttps(req: IncomingMessage, res: ServerResponse): void {
-  const host = req.headers.host;
-  if (host === undefined || !/^[A-Za-z0-9.:[\]-]{1,300}$/.test(host)) {
-    return sendText(req, res, 400, 'this tabswarm server speaks HTTPS only: open the https:// address it printed\n');
-  }
-  res.statusCode = 308;
-  res.setHeader('Location', `https://${host}${req.url ?? '/'}`);
-  res.setHeader('Content-Length', '0');
-  res.end();
-}
-
 export async function createServer(options: Partial<ServerConfig> = {}, deps: ServerDeps = {}): Promise<ServerHandle> {
   const config = resolveConfig(options);
   const logger = deps.logger ?? createLogger(config.logLevel);
@@ -142,17 +125,7 @@ export async function createServer(options: Partial<ServerConfig> = {}, deps: Se
   );
   /** The uWebSockets Arrays listener (`arraysPort`), opened after the HTTP server. */
   let uws: UwsTransport | undefined;
-  const cdnMaxStreams = effectiveCdnMaxStreams(config.cdnMaxStreams, kernelTcpMemory());
-  if (cdnMaxStreams < config.cdnMaxStreams) logger.info({ configured: config.cdnMaxStreams, cdnMaxStreams }, 'CDN stream cap lowered to fit the kernel TCP memory');
-  const handleCdn = createCdnHandler({
-    contents,
-    cdnLog,
-    logger,
-    rateBytesPerSec: config.cdnRateBytesPerSec,
-    streamsPerAddress: config.cdnStreamsPerAddress,
-    maxStreams: cdnMaxStreams,
-    trustProxy: config.trustProxy,
-  });
+  const handleCdn = createCdnHandler({ contents, cdnLog, logger, config, maxStreams: effectiveCdnMaxStreams(config.cdnMaxStreams, kernelTcpMemory(), logger) });
   const metrics = createMetrics({
     contentReports: () => arrays.contentReports(),
     arraysConnections: () => arrays.connections,
@@ -184,50 +157,7 @@ export async function createServer(options: Partial<ServerConfig> = {}, deps: Se
     },
   });
 
-  const serveApp = isDirectory(config.appDir)
-    ? sirv(config.appDir, {
-        single: true,
-        // Look files up on each request: with the cached list, a file removed under a running
-        // server (a rebuild, a deploy) made sirv stream a missing file, whose unhandled error
-        // killed the process. The price: assets are revalidated by ETag, not cached for a year.
-        dev: true,
-        etag: true,
-        setHeaders(res, pathname) {
-          // Vite puts content-hashed files under /assets/; everything else may change.
-          res.setHeader('Cache-Control', pathname.startsWith('/assets/') ? 'public, max-age=31536000, immutable' : 'no-cache');
-        },
-      })
-    : undefined;
-  if (serveApp === undefined) logger.warn({ appDir: config.appDir }, 'web app not built: run `npm run build`');
-  // The library and its examples, as a site embedding tabswarm would serve them.
-  const files = (dir: string) => (isDirectory(dir) ? sirv(dir, { dev: true, etag: true }) : undefined);
-  const serveLib = files(config.libDir);
-  const serveExamples = files(config.examplesDir);
-
-  function serveStatic(req: IncomingMessage, res: ServerResponse, pathname: string): void {
-    // Static files are the app's assets, the library and its examples: small, and always
-    // sent whole. sirv's Range handling mis-serves suffix ranges (`bytes=-5` gave the first 6
-    // bytes) and throws on reversed or huge ones, so no range reaches it.
-    delete req.headers.range;
-    delete req.headers['if-range'];
-    if (req.method !== 'GET' && req.method !== 'HEAD') {
-      sendText(req, res, 405, 'method not allowed\n', { Allow: 'GET, HEAD' });
-    } else if (pathname === ARRAYS_PATH) {
-      sendText(req, res, 426, 'the Arrays service speaks WebSocket\n', { Upgrade: 'websocket' });
-    } else if (pathname.startsWith('/lib/') || pathname.startsWith('/examples/')) {
-      const lib = pathname.startsWith('/lib/');
-      const serve = lib ? serveLib : serveExamples;
-      const prefix = lib ? '/lib' : '/examples';
-      if (serve === undefined) return sendText(req, res, 404, lib ? 'the library is not built: run `npm run build`\n' : 'no examples here\n');
-      req.url = (req.url ?? '/').slice(prefix.length) || '/';
-      serve(req, res, () => sendText(req, res, 404, 'not found\n'));
-    } else if (serveApp !== undefined) {
-      serveApp(req, res, () => sendText(req, res, 404, 'not found\n'));
-    } else {
-      const note = `tabswarm server is running, but the web app is not built.\nRun \`npm run build\` (or \`npm start\`, which builds and serves).\nAPI: /api/catalog\n`;
-      sendText(req, res, pathname === '/' ? 200 : 404, note);
-    }
-  }
+  const serveStatic = createStaticFiles(config, logger);
 
   async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const pathname = pathnameOf(req);
@@ -245,47 +175,7 @@ export async function createServer(options: Partial<ServerConfig> = {}, deps: Se
       else res.destroy();
     });
   };
-  // Without TLS, one HTTP server listens. With TLS, a TCP listener looks at each connection's
-  // first byte: a TLS handshake (0x16) goes to the HTTPS server, anything else to a plain HTTP
-  // server that redirects to https:. Both are fed connections; only the listener listens.
-  // Timeouts as nginx's client_header_timeout, client_body_timeout and keepalive_timeout; the
-  // check runs every second (Node's default is 30 s, which lets a slow-header client hold a
-  // socket that long whatever the timeout).
-  const timeouts = {
-    headersTimeout: Math.min(config.httpHeadersTimeoutMs, config.httpRequestTimeoutMs),
-    requestTimeout: config.httpRequestTimeoutMs,
-    keepAliveTimeout: config.httpKeepAliveTimeoutMs,
-    connectionsCheckingInterval: Math.min(1000, config.httpHeadersTimeoutMs),
-  };
-  const server: HttpServer = tls ? createHttpsServer({ cert: tls.cert, key: tls.key, ...timeouts }, onRequest) : createHttpServer(timeouts, onRequest);
-  const plain: HttpServer | undefined = tls ? createHttpServer(timeouts, redirectToHttps) : undefined;
-  const sockets = new Set<Socket>();
-  // Per-address and total connection caps and the send timeout, on the TCP connections of
-  // the HTTP port (the TLS listener's, or the plain server's).
-  const connections = createConnectionGuard(config, logger.child({ component: 'connections' }));
-  const listener: NetServer = tls
-    ? createNetServer((socket) => {
-        if (!connections.admit(socket)) return;
-        sockets.add(socket);
-        socket.once('close', () => sockets.delete(socket));
-        socket.on('error', () => socket.destroy());
-        socket.once('data', (first: Buffer) => {
-          socket.pause();
-          socket.unshift(first);
-          (first[0] === 0x16 ? server : plain!).emit('connection', socket);
-          process.nextTick(() => socket.resume());
-        });
-      })
-    : server;
-  if (!tls) server.on('connection', (socket: Socket) => connections.admit(socket));
-  plain?.on('clientError', (_err, socket) => socket.destroy());
-  server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
-    const timedOut = err.code === 'ERR_HTTP_REQUEST_TIMEOUT';
-    // Closed for good once the answer is out: a client that does not read would otherwise keep
-    // the half-closed socket (and its descriptor) as long as it likes.
-    if (socket.writable) socket.end(timedOut ? 'HTTP/1.1 408 Request Timeout\r\nConnection: close\r\n\r\n' : 'HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n', () => socket.destroy());
-    else socket.destroy();
-  });
+  const { listener, server, plain, sockets, connections } = createHttpListener(config, tls, onRequest, logger);
   server.on('upgrade', (req, socket, head) => {
     socket.on('error', () => socket.destroy());
     if (pathnameOf(req) === ARRAYS_PATH) {
@@ -296,25 +186,12 @@ export async function createServer(options: Partial<ServerConfig> = {}, deps: Se
   });
 
   try {
-    await new Promise<void>((resolve, reject) => {
-      listener.once('error', reject);
-      listener.listen(config.port, config.host, () => {
-        listener.off('error', reject);
-        resolve();
-      });
-    });
+    await listen(listener, config, logger);
   } catch (err) {
     await arrays.close();
     await scaleOut?.close();
-    const code = (err as { code?: string }).code;
-    throw new Error(
-      code === 'EADDRINUSE'
-        ? `port ${config.port} on ${config.host} is already in use; set TABSWARM_PORT to another port`
-        : `cannot listen on ${config.host}:${config.port}: ${(err as Error).message}`,
-      { cause: err },
-    );
+    throw err;
   }
-  listener.on('error', (err) => logger.error({ err }, 'http server error'));
   if (config.arraysPort !== undefined) {
     try {
       uws = await listenUws(arrays, { host: config.host, port: config.arraysPort, path: ARRAYS_PATH, logger });

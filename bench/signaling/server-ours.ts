@@ -12,7 +12,8 @@
  * each simulated peer announces as fast as it is answered). What was changed is reported to
  * the runner, which prints it.
  */
-import { configFromEnv, DEFAULT_SERVER_CONFIG, resolveConfig, type ServerConfig } from '../../signaling/config.js';
+import { DEFAULT_SERVER_CONFIG, resolveConfig, type ServerConfig } from '../../signaling/config.js';
+import { configFromEnv } from '../../signaling/config-env.js';
 import { createServer } from '../../signaling/server.js';
 import { exitWithParent, toParent, type ServerCommand } from './common.js';
 

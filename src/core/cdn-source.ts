@@ -9,8 +9,7 @@
  */
 import type { ClientConfig } from './config.js';
 import { TabswarmError } from './errors.js';
-import type { PieceSource } from './piece-source.js';
-import type { HttpRange } from './ports.js';
+import type { HttpRange, PieceSource } from './ports.js';
 
 export interface CdnPacing {
   /** `undefined`: `bytes` may be fetched now; else a promise resolved when they may (RateLimiter.take). */

@@ -12,16 +12,11 @@
  * its checks there is no simple mode (no CDN to fall back on): that fails with the reason.
  */
 import { TabswarmError, isTabswarmError } from './errors.js';
-import type { Hasher, HttpRange } from './ports.js';
+import type { BytesFetcher, Hasher, HttpRange } from './ports.js';
 import { contentPolicySchema, type ContentPolicy } from '../protocol/content-policy.js';
 import { SHA256_HEX, toHex } from '../protocol/hex.js';
 import { LIMITS } from '../protocol/limits.js';
 import { DEFAULT_PIECE_SIZE, METADATA_FORMAT, METADATA_VERSION, parseMetadata, type Metadata } from '../protocol/metadata.js';
-
-/** Fetching bytes over HTTP(S); rejects on a non-2xx status or a network error. */
-export interface BytesFetcher {
-  getBytes(url: string, maxBytes: number): Promise<Uint8Array>;
-}
 
 export type OpenedContent =
   | {

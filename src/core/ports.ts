@@ -4,6 +4,8 @@
  * core imports none of those.
  */
 import type { InReplyTo, PeerInfo, Report, SignalData } from '../protocol/arrays-messages.js';
+import type { Metadata } from '../protocol/metadata.js';
+import type { CacheLimits } from './cache-policy.js';
 
 /** SHA-256, off the main thread in the browser (a worker pool). */
 export interface Hasher {
@@ -119,4 +121,66 @@ export interface PeerLink {
 export interface PeerConnector {
   /** Starts a link to `remoteId`; the initiator makes the offer. */
   connect(remoteId: string, initiator: boolean): PeerLink;
+}
+
+/** A content as the piece cache records it (what seeding from the cache needs to know). */
+export interface CachedContent {
+  storageId: string;
+  contentId: string;
+  /** The metadata's canonical JSON text; absent in simple mode. */
+  metadataJson?: string;
+  complete: boolean;
+  /** Its policy allowed peering when it was last opened. */
+  seedable: boolean;
+  lastUsedAt: number;
+}
+
+/**
+ * The origin's piece cache (docs/cache.md; storage/piece-cache.ts in the browser): a record per
+ * content, leases while a tab uses it, eviction by age and least recent use. The tab's set of
+ * downloads (tab-downloads.ts) keeps it told; its failures never fail a download.
+ */
+export interface ContentCache {
+  /** Creates or updates a content's record, marks it used now and leases it to this tab. */
+  touch(entry: { contentId: string; storageId?: string; metadata?: Metadata; fileName?: string; fileSize?: number; seedable?: boolean }): Promise<unknown>;
+  /** Recomputes the bytes stored and `complete` from the piece store and the sizes. */
+  recount(storageId: string, sizes: Pick<Metadata, 'fileSize' | 'pieceSize'>): Promise<unknown>;
+  /** Sets the bytes stored (and, if given, `complete`). */
+  recordBytes(storageId: string, bytes: number, complete?: boolean): Promise<unknown>;
+  /** Renews this tab's leases. */
+  renew(storageIds: Iterable<string>): Promise<void>;
+  /** Drops this tab's lease. */
+  release(storageId: string): Promise<void>;
+  /** Deletes a content's pieces and record. */
+  remove(storageId: string): Promise<void>;
+  /** Every record, least recently used first. */
+  list(): Promise<CachedContent[]>;
+  /** Evicts what the limits say, never what is in `active`, pinned, or leased by another tab. */
+  enforce(limits: CacheLimits, active?: ReadonlySet<string>): Promise<{ evicted: readonly unknown[] }>;
+}
+
+/**
+ * A source of pieces: one peer, or the CDN. The scheduler treats them alike; only its
+ * policy (HTTP delay, which pieces go to the CDN) tells them apart.
+ */
+export type SourceKind = 'peer' | 'cdn';
+
+export interface PieceSource {
+  /** 'cdn' or the remote peer ID. */
+  readonly id: string;
+  readonly kind: SourceKind;
+  /** Whether the source claims to hold piece `index` (and has not refused it). */
+  has(index: number): boolean;
+  /** How many more requests the source takes now. */
+  freeSlots(): number;
+  /**
+   * Fetches piece `index`, `length` bytes. Rejects with a TabswarmError (peer-gone, timeout,
+   * peer-rejected, cdn-error, protocol-violation). The bytes are unverified.
+   */
+  fetch(index: number, length: number): Promise<Uint8Array>;
+}
+
+/** Fetching bytes over HTTP(S); rejects on a non-2xx status or a network error (the policy, the metadata). */
+export interface BytesFetcher {
+  getBytes(url: string, maxBytes: number): Promise<Uint8Array>;
 }

@@ -3,7 +3,7 @@
  * Read-only snapshots go to the page and into the Arrays report.
  */
 import { RateMeter } from './rate-meter.js';
-import type { SourceKind } from './piece-source.js';
+import type { SourceKind } from './ports.js';
 
 export interface PeerStats {
   peerId: string;

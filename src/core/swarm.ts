@@ -27,6 +27,10 @@
 import { GROUP_ID_RE, type ProgressReport, type Report, type SignalData } from '../protocol/arrays-messages.js';
 import { peeringModeOf, type ClientConfig } from './config.js';
 import type { PeerConnector, PeerLink, Signaling } from './ports.js';
+import type { BannedAddresses } from './swarm/banned-addresses.js';
+import { DeathWatch } from './swarm/death-watch.js';
+import { OriginBook } from './swarm/origin-book.js';
+import { RelinkBackoff } from './swarm/relink-backoff.js';
 
 export type SwarmConfig = Pick<
   ClientConfig,
@@ -41,39 +45,7 @@ export type SwarmConfig = Pick<
   | 'channelDeathRecheckMs'
 >;
 
-/** The addresses of peers the tab banned, shared by all its downloads for the page's session. */
-export interface BannedAddresses {
-  has(address: string): boolean;
-  add(address: string): void;
-  readonly size: number;
-}
-
-/** A BannedAddresses in memory, holding at most `max` addresses (the oldest forgotten first). */
-export function bannedAddresses(max = 1024): BannedAddresses {
-  const set = new Set<string>();
-  return {
-    has: (a) => set.has(a),
-    add(a) {
-      set.delete(a);
-      set.add(a);
-      while (set.size > max) set.delete(set.values().next().value!);
-    },
-    get size() {
-      return set.size;
-    },
-  };
-}
-
-/** Peers remembered for relink back-off; the oldest are forgotten beyond this. */
-const MAX_RELINK_ENTRIES = 4096;
-
-/** A dead channel the peer has not shown itself again after within this long is forgotten. */
-const DEATH_WATCH_MS = 60_000;
-/** Dead channels waiting at once; the oldest are forgotten beyond this. */
-const MAX_DEATHS = 256;
-
-/** Origin tags remembered (of listed and signaling peers, and banned ones); oldest forgotten first. */
-const MAX_ORIGINS = 4096;
+export { bannedAddresses, type BannedAddresses } from './swarm/banned-addresses.js';
 
 export interface SwarmOptions {
   contentId: string;
@@ -123,8 +95,7 @@ export class Swarm {
   private readonly banned = new Set<string>();
   /** Banned without accusation (`ban`'s `accuse`): never reported, never kept by address. */
   private readonly unaccused = new Set<string>();
-  /** Peers not to link to before `until` (ms), and how many closes that took. */
-  private readonly relink = new Map<string, { until: number; closes: number }>();
+  private readonly relink: RelinkBackoff;
   private readonly offs: Array<() => void> = [];
   private timer: ReturnType<typeof setTimeout> | undefined;
   private intervalMs: number;
@@ -132,18 +103,15 @@ export class Swarm {
   private announces = 0;
   /** The peers of the last `peers` reply, with the bytes they had left then. */
   private listed = new Map<string, number>();
-  /** Dead channels waiting for their peer to show it is still here: when, and why. */
-  private readonly deaths = new Map<string, { at: number; reason: string }>();
-  private recheckTimer: ReturnType<typeof setTimeout> | undefined;
-  /** The origin tag of each peer the service listed or relayed a signal from lately. */
-  private readonly origins = new Map<string, string>();
-  /** This tab's own origin tag, from the last `peers` reply. */
-  private ownOrigin: string | undefined;
-  /** Origin tags of peers banned for evidence (LAN and group modes). */
-  private readonly bannedOrigins = new Set<string>();
+  /** Dead channels waiting for their peer to show it is still here. */
+  private readonly deaths: DeathWatch;
+  /** Origin tags: of listed and signaling peers, our own, and those of peers banned for evidence. */
+  private readonly origins = new OriginBook();
 
   constructor(private readonly opts: SwarmOptions) {
     this.intervalMs = opts.config.announceIntervalMs;
+    this.relink = new RelinkBackoff(opts.config);
+    this.deaths = new DeathWatch(opts.config.channelDeathRecheckMs, () => this.announce(), (id, reason) => opts.onLinkDied?.(id, reason));
   }
 
   start(): void {
@@ -152,18 +120,18 @@ export class Swarm {
       signaling.on('peers', (m) => {
         if (m.contentId !== contentId) return;
         this.intervalMs = m.intervalMs;
-        if (m.origin !== undefined) this.ownOrigin = m.origin;
-        for (const p of m.peers) if (p.origin !== undefined) this.noteOrigin(p.peerId, p.origin);
+        if (m.origin !== undefined) this.origins.own = m.origin;
+        for (const p of m.peers) if (p.origin !== undefined) this.origins.note(p.peerId, p.origin);
         this.listed = new Map(m.peers.filter((p) => p.peerId !== this.opts.peerId).map((p) => [p.peerId, p.left]));
         // Before linking: a peer whose dead channel this list confirms is struck (and perhaps
         // banned) first, not offered to.
-        this.settleDeaths();
+        this.deaths.listed((id) => this.listed.has(id));
         const complete = this.opts.isComplete?.() === true;
         for (const p of m.peers) if (!(complete && p.left === 0)) this.maybeConnect(p.peerId);
       }),
       signaling.on('signal', (m) => {
         if (m.contentId !== contentId) return;
-        if (m.origin !== undefined) this.noteOrigin(m.from, m.origin);
+        if (m.origin !== undefined) this.origins.note(m.from, m.origin);
         this.onSignal(m.from, m.data);
       }),
       signaling.on('open', () => {
@@ -233,21 +201,12 @@ export class Swarm {
     return mode === 'lan' || mode === 'group';
   }
 
-  private noteOrigin(peerId: string, origin: string): void {
-    this.origins.delete(peerId);
-    this.origins.set(peerId, origin);
-    while (this.origins.size > MAX_ORIGINS) this.origins.delete(this.origins.keys().next().value!);
-  }
-
   /**
    * A peer was banned for evidence: its origin tag is kept (unless it is ours), and the other
    * peers linked with that tag are refused at once (two IDs of one liar linked together).
    */
   private banOrigin(peerId: string): void {
-    const origin = this.origins.get(peerId);
-    if (!this.addressScoped || origin === undefined || origin === this.ownOrigin) return;
-    this.bannedOrigins.add(origin);
-    while (this.bannedOrigins.size > MAX_ORIGINS) this.bannedOrigins.delete(this.bannedOrigins.values().next().value!);
+    if (!this.addressScoped || !this.origins.ban(peerId)) return;
     for (const id of [...this.links.keys()]) this.refusedByOrigin(id);
   }
 
@@ -256,9 +215,9 @@ export class Swarm {
    * this tab alone (not reported, not kept by address), before any link is set up to it.
    */
   private refusedByOrigin(peerId: string): boolean {
-    if (this.bannedOrigins.size === 0 || this.banned.has(peerId)) return false;
-    const origin = this.origins.get(peerId);
-    if (origin === undefined || origin === this.ownOrigin || !this.bannedOrigins.has(origin)) return false;
+    if (this.banned.has(peerId)) return false;
+    const origin = this.origins.bannedTagOf(peerId);
+    if (origin === undefined) return false;
     this.opts.onAddressBan?.(peerId, `origin ${origin}`);
     this.ban(peerId, false);
     return true;
@@ -282,8 +241,7 @@ export class Swarm {
 
   /** Whether a link to `peerId` must wait (relink back-off). */
   backingOff(peerId: string): boolean {
-    const r = this.relink.get(peerId);
-    return r !== undefined && Date.now() < r.until;
+    return this.relink.waiting(peerId);
   }
 
   private closeLink(peerId: string, why: Closing): void {
@@ -291,18 +249,8 @@ export class Swarm {
     if (!entry) return;
     entry.closing ??= why;
     this.links.delete(peerId);
-    if (why === 'drop' || why === 'release') this.backOff(peerId);
+    if (why === 'drop' || why === 'release') this.relink.closed(peerId);
     entry.link.close();
-  }
-
-  /** The next close of `peerId` makes it wait twice as long as the last one. */
-  private backOff(peerId: string): void {
-    const { relinkBackoffMs, maxRelinkBackoffMs } = this.opts.config;
-    const closes = (this.relink.get(peerId)?.closes ?? 0) + 1;
-    const wait = Math.min(maxRelinkBackoffMs, relinkBackoffMs * 2 ** Math.min(closes - 1, 30));
-    this.relink.delete(peerId);
-    this.relink.set(peerId, { until: Date.now() + wait, closes });
-    while (this.relink.size > MAX_RELINK_ENTRIES) this.relink.delete(this.relink.keys().next().value!);
   }
 
   /** Banned addresses apply in LAN and group modes only (internet peers may share one address). */
@@ -343,8 +291,7 @@ export class Swarm {
     if (this.stopped) return;
     this.stopped = true;
     clearTimeout(this.timer);
-    clearTimeout(this.recheckTimer);
-    this.deaths.clear();
+    this.deaths.stop();
     for (const off of this.offs) off();
     this.opts.signaling.leave(this.opts.contentId);
     for (const id of [...this.links.keys()]) this.closeLink(id, 'stop');
@@ -359,7 +306,7 @@ export class Swarm {
   private onSignal(from: string, data: SignalData): void {
     if (this.stopped || from === this.opts.peerId) return;
     // Signaling again after its channel died: it is still here, so the death counts.
-    if (this.deaths.has(from)) this.confirmDeath(from);
+    this.deaths.seen(from);
     if (this.banned.has(from) || this.refusedByOrigin(from)) return;
     const existing = this.links.get(from);
     if (existing?.open && data.type === 'offer') {
@@ -413,47 +360,9 @@ export class Swarm {
       if (this.links.get(remoteId) === entry) this.links.delete(remoteId);
       // Closed by the remote, by the transport or by the connect timeout: not at once again.
       if (entry.closing !== undefined) return;
-      this.backOff(remoteId);
-      if (died && entry.open && !this.stopped) this.channelDied(remoteId, reason);
+      this.relink.closed(remoteId);
+      if (died && entry.open && !this.stopped) this.deaths.died(remoteId, reason);
     });
-  }
-
-  /**
-   * An open link's channel died. A page that closed (or crashed) dies the same way as a channel
-   * killed by an oversized frame, so the death waits for the peer to show it is still here: an
-   * offer or any signal from it, or a `peers` list asked for `channelDeathRecheckMs` later that
-   * still names it. One extra announce per recheck period, whatever the number of deaths.
-   */
-  private channelDied(peerId: string, reason: string): void {
-    this.deaths.delete(peerId);
-    this.deaths.set(peerId, { at: Date.now(), reason });
-    while (this.deaths.size > MAX_DEATHS) this.deaths.delete(this.deaths.keys().next().value!);
-    if (this.recheckTimer !== undefined) return;
-    this.recheckTimer = setTimeout(() => {
-      this.recheckTimer = undefined;
-      this.announce();
-    }, this.opts.config.channelDeathRecheckMs);
-  }
-
-  /** Deaths the last `peers` list settles: named after the recheck time, or too old. */
-  private settleDeaths(): void {
-    const now = Date.now();
-    for (const [id, d] of this.deaths) {
-      if (now - d.at > DEATH_WATCH_MS) this.deaths.delete(id);
-      else if (now - d.at >= this.opts.config.channelDeathRecheckMs && this.listed.has(id)) this.confirmDeath(id);
-    }
-    // Some still wait: a list that came before their recheck time does not settle them.
-    if (this.deaths.size > 0 && this.recheckTimer === undefined) {
-      const next = Math.min(...[...this.deaths.values()].map((d) => d.at + this.opts.config.channelDeathRecheckMs - now));
-      if (next > 0) this.recheckTimer = setTimeout(() => ((this.recheckTimer = undefined), this.announce()), next);
-    }
-  }
-
-  private confirmDeath(peerId: string): void {
-    const d = this.deaths.get(peerId);
-    if (!d) return;
-    this.deaths.delete(peerId);
-    this.opts.onLinkDied?.(peerId, d.reason);
   }
 
   /**

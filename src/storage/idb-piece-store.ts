@@ -1,16 +1,16 @@
 /**
  * The PieceStore port in the browser: verified pieces in IndexedDB, through idb-keyval.
  *
- * One object store `pieces` in database `dbName` (which must hold nothing else: idb-keyval
- * creates only this store when it creates the database). Keys are `[contentId, index]`, so a
- * key range selects one content's pieces in index order. Values are Blobs: the browser keeps
+ * The layout (one object store, keys `[contentId, index]`, Blob values) is piece-layout.ts's.
+ * Values are Blobs: the browser keeps
  * large ones on disk, and `assemble` composes those disk-backed Blobs into the file without
  * ever holding it in memory. Every IndexedDB failure (quota, private mode, a database in the
  * wrong shape) surfaces as TabswarmError('storage-error').
  */
-import { createStore, promisifyRequest } from 'idb-keyval';
+import { promisifyRequest } from 'idb-keyval';
 import { TabswarmError } from '../core/errors.js';
 import type { PieceStore } from '../core/ports.js';
+import { openPieces, pieceKey, pieceRange } from './piece-layout.js';
 import { createPieceWriter } from './piece-writer.js';
 import { asStorageError } from './storage-error.js';
 import { writeWithRetry } from './write-with-retry.js';
@@ -27,10 +27,10 @@ export function createIdbPieceStore(dbName = 'tabswarm'): PieceStore & {
   /** The storage IDs that have pieces stored, in key order; walks keys only, one step per content. */
   storageIds(): Promise<string[]>;
 } {
-  const store = createStore(dbName, 'pieces');
+  const store = openPieces(dbName);
   // Writes go through a recycled worker (storage/piece-writer.ts says why); reads stay here.
   const writer = createPieceWriter(dbName);
-  const range = (contentId: string, first = 0, last = Infinity) => IDBKeyRange.bound([contentId, first], [contentId, last]);
+  const range = pieceRange;
 
   const op = <T>(what: string, mode: IDBTransactionMode, fn: (s: IDBObjectStore) => T | PromiseLike<T>): Promise<T> =>
     asStorageError(dbName, what, () => store(mode, fn));
@@ -43,7 +43,7 @@ export function createIdbPieceStore(dbName = 'tabswarm'): PieceStore & {
 
     async get(contentId, index) {
       const what = `reading piece ${index} of ${contentId}`;
-      const blob = await op(what, 'readonly', (s) => promisifyRequest(s.get([contentId, index]) as IDBRequest<unknown>));
+      const blob = await op(what, 'readonly', (s) => promisifyRequest(s.get(pieceKey(contentId, index)) as IDBRequest<unknown>));
       if (blob === undefined) return undefined;
       if (!(blob instanceof Blob)) throw new TabswarmError('storage-error', `IndexedDB "${dbName}": ${what}: not a Blob`);
       return asStorageError(dbName, what, async () => new Uint8Array(await blob.arrayBuffer()));
@@ -74,7 +74,7 @@ export function createIdbPieceStore(dbName = 'tabswarm'): PieceStore & {
 
     async remove(contentId, index) {
       await op(`deleting piece ${index} of ${contentId}`, 'readwrite', (s) => {
-        s.delete([contentId, index]);
+        s.delete(pieceKey(contentId, index));
         return promisifyRequest(s.transaction);
       });
     },

@@ -157,6 +157,45 @@ function isRecord(v: unknown): v is CacheRecord {
   );
 }
 
+/** A content's record after `touch`: what the entry says over what the record said, used at `at`. */
+function touchedRecord(entry: TouchEntry, old: CacheRecord | undefined, at: number, leases: Record<string, number>, metadataJson: string | undefined): CacheRecord {
+  const next: CacheRecord = {
+    storageId: entry.storageId ?? entry.contentId,
+    contentId: entry.contentId,
+    fileName: entry.fileName ?? entry.metadata?.name ?? old?.fileName ?? '',
+    fileSize: entry.fileSize ?? entry.metadata?.fileSize ?? old?.fileSize ?? 0,
+    bytesStored: entry.bytesStored ?? old?.bytesStored ?? 0,
+    complete: entry.complete ?? old?.complete ?? false,
+    lastUsedAt: at,
+    pinned: old?.pinned ?? false,
+    seedable: entry.seedable ?? old?.seedable ?? false,
+    leases,
+    addedAt: old?.addedAt ?? at,
+  };
+  const json = metadataJson ?? old?.metadataJson;
+  if (json !== undefined) next.metadataJson = json;
+  return next;
+}
+
+/** The cache's bytes, contents and pinned bytes, with the origin's quota and usage when the browser says. */
+async function usageOf(records: readonly CacheRecord[], estimate: () => Promise<{ quota?: number; usage?: number }>): Promise<CacheUsage> {
+  let cacheBytes = 0;
+  let pinnedBytes = 0;
+  for (const r of records) {
+    cacheBytes += r.bytesStored;
+    if (r.pinned) pinnedBytes += r.bytesStored;
+  }
+  const u: CacheUsage = { cacheBytes, contents: records.length, pinnedBytes };
+  try {
+    const e = await estimate();
+    if (typeof e.quota === 'number') u.quota = e.quota;
+    if (typeof e.usage === 'number') u.originUsage = e.usage;
+  } catch {
+    // No estimate: the share-of-quota limit does not apply (cache-policy.byteLimitOf).
+  }
+  return u;
+}
+
 export function createPieceCache(options: PieceCacheOptions): PieceCache {
   const dbName = options.dbName ?? 'tabswarm-cache';
   const leaseMs = options.leaseMs ?? 120_000;
@@ -194,24 +233,6 @@ export function createPieceCache(options: PieceCacheOptions): PieceCache {
     return all.filter(isRecord).sort((a, b) => a.lastUsedAt - b.lastUsedAt);
   }
 
-  async function usageOf(records: readonly CacheRecord[]): Promise<CacheUsage> {
-    let cacheBytes = 0;
-    let pinnedBytes = 0;
-    for (const r of records) {
-      cacheBytes += r.bytesStored;
-      if (r.pinned) pinnedBytes += r.bytesStored;
-    }
-    const u: CacheUsage = { cacheBytes, contents: records.length, pinnedBytes };
-    try {
-      const e = await estimate();
-      if (typeof e.quota === 'number') u.quota = e.quota;
-      if (typeof e.usage === 'number') u.originUsage = e.usage;
-    } catch {
-      // No estimate: the share-of-quota limit does not apply (cache-policy.byteLimitOf).
-    }
-    return u;
-  }
-
   async function remove(storageId: string): Promise<void> {
     // Pieces first: a record without pieces is harmless (it is removed again next time), pieces
     // without a record would never be counted nor evicted.
@@ -233,24 +254,9 @@ export function createPieceCache(options: PieceCacheOptions): PieceCache {
       const at = now();
       const active = entry.active ?? true;
       const metadataJson = entry.metadata ? new TextDecoder().decode(encodeMetadata(entry.metadata)) : undefined;
-      const record = await modify(`recording ${storageId}`, storageId, (old) => {
-        const next: CacheRecord = {
-          storageId,
-          contentId: entry.contentId,
-          fileName: entry.fileName ?? entry.metadata?.name ?? old?.fileName ?? '',
-          fileSize: entry.fileSize ?? entry.metadata?.fileSize ?? old?.fileSize ?? 0,
-          bytesStored: entry.bytesStored ?? old?.bytesStored ?? 0,
-          complete: entry.complete ?? old?.complete ?? false,
-          lastUsedAt: at,
-          pinned: old?.pinned ?? false,
-          seedable: entry.seedable ?? old?.seedable ?? false,
-          leases: leasesWith(old?.leases, at, active ? at + leaseMs : old?.leases?.[tab]),
-          addedAt: old?.addedAt ?? at,
-        };
-        const json = metadataJson ?? old?.metadataJson;
-        if (json !== undefined) next.metadataJson = json;
-        return next;
-      });
+      const record = await modify(`recording ${storageId}`, storageId, (old) =>
+        touchedRecord(entry, old, at, leasesWith(old?.leases, at, active ? at + leaseMs : old?.leases?.[tab]), metadataJson),
+      );
       return record!;
     },
 
@@ -304,7 +310,7 @@ export function createPieceCache(options: PieceCacheOptions): PieceCache {
 
     async enforce(limits, active = new Set()) {
       const records = await list();
-      const before = await usageOf(records);
+      const before = await usageOf(records, estimate);
       const at = now();
       const plan = planEviction({
         entries: records.map((r) => ({
@@ -321,11 +327,11 @@ export function createPieceCache(options: PieceCacheOptions): PieceCache {
       });
       for (const e of plan.evict) await remove(e.storageId);
       const gone = new Set(plan.evict.map((e) => e.storageId));
-      return { evicted: plan.evict, plan, usage: await usageOf(records.filter((r) => !gone.has(r.storageId))) };
+      return { evicted: plan.evict, plan, usage: await usageOf(records.filter((r) => !gone.has(r.storageId)), estimate) };
     },
 
     async usage() {
-      return usageOf(await list());
+      return usageOf(await list(), estimate);
     },
 
     async orphans() {

@@ -10,8 +10,8 @@
  * the memory these Blobs hold stays bounded by `recycleAfter` pieces.
  */
 import { transfer, wrap, type Remote } from 'comlink';
-import { ownBuffer } from '../workers/own-buffer.js';
-import type { PieceWriterApi } from '../workers/piece-writer.worker.js';
+import { ownBuffer } from '../protocol/own-buffer.js';
+import type { PieceWriterApi } from './piece-writer.worker.js';
 import type { WriteOutcome } from './write-with-retry.js';
 
 interface Writer {
@@ -39,7 +39,7 @@ export function createPieceWriter(dbName: string, options: { recycleAfter?: numb
   let closed = false;
 
   function spawn(): Writer {
-    const worker = new Worker(new URL('../workers/piece-writer.worker.ts', import.meta.url), { type: 'module' });
+    const worker = new Worker(new URL('./piece-writer.worker.ts', import.meta.url), { type: 'module' });
     let kill!: (reason: Error) => void;
     const dead = new Promise<never>((_, reject) => (kill = reject));
     dead.catch(() => {});

@@ -1,5 +1,5 @@
 /** BytesFetcher over fetch(): the policy and metadata requests. Bounded by `maxBytes`. */
-import type { BytesFetcher } from '../core/open-content.js';
+import type { BytesFetcher } from '../core/ports.js';
 
 export function createFetchBytes(fetchImpl: typeof fetch = (...a) => fetch(...a)): BytesFetcher {
   return {

@@ -73,6 +73,37 @@ export function backoffDelay(attempt: number, minMs: number, maxMs: number, rand
   return Math.floor(Math.min(1, Math.max(0, random())) * ceiling);
 }
 
+/** Sends `text`; false if the socket refused it (it started closing meanwhile). */
+function trySend(socket: WebSocket, text: string): boolean {
+  try {
+    socket.send(text);
+    return true;
+  } catch (e) {
+    // A socket that started closing between the readyState check and here.
+    debug('send failed: %O', e);
+    return false;
+  }
+}
+
+/** A server frame, parsed into a typed message and emitted; anything else is ignored (and said in the debug log). */
+function receive(events: Emitter<SignalingEvents>, data: unknown): void {
+  if (typeof data !== 'string') return void debug('ignored a binary frame');
+  const parsed = parseServerMessage(data);
+  if (!parsed.ok) return void debug('ignored an invalid frame: %s', parsed.reason);
+  const m = parsed.value;
+  switch (m.type) {
+    case 'peers':
+      return events.emit('peers', { contentId: m.contentId, peers: m.peers, intervalMs: m.intervalMs, origin: m.origin });
+    case 'signal':
+      return events.emit('signal', { contentId: m.contentId, from: m.from, data: m.data, origin: m.origin });
+    case 'welcome':
+      return void debug('bound as peer %s', m.peerId);
+    case 'error':
+      debug('server error %s: %s (%o)', m.code, m.message, m.inReplyTo);
+      return events.emit('error', { code: m.code, message: m.message, inReplyTo: m.inReplyTo });
+  }
+}
+
 export function createWebSocketSignaling(url: string, options: WebSocketSignalingOptions = {}): WebSocketSignaling {
   const minMs = Math.max(0, options.reconnectMinMs ?? DEFAULT_BACKOFF.minMs);
   const maxMs = Math.max(minMs, options.reconnectMaxMs ?? DEFAULT_BACKOFF.maxMs);
@@ -89,17 +120,6 @@ export function createWebSocketSignaling(url: string, options: WebSocketSignalin
   let opens = 0;
   let attempts = 0;
   let dropped = 0;
-
-  function trySend(socket: WebSocket, text: string): boolean {
-    try {
-      socket.send(text);
-      return true;
-    } catch (e) {
-      // A socket that started closing between the readyState check and here.
-      debug('send failed: %O', e);
-      return false;
-    }
-  }
 
   function connect(): void {
     timer = undefined;
@@ -127,7 +147,7 @@ export function createWebSocketSignaling(url: string, options: WebSocketSignalin
       }
     });
     socket.addEventListener('message', (event: MessageEvent) => {
-      if (ws === socket) receive(event.data);
+      if (ws === socket) receive(events, event.data);
     });
     socket.addEventListener('error', () => debug('socket error on %s', url));
     socket.addEventListener('close', (event: CloseEvent) => {
@@ -152,24 +172,6 @@ export function createWebSocketSignaling(url: string, options: WebSocketSignalin
       debug('onReconnectScheduled threw: %O', e);
     }
     timer = setTimeout(connect, delay);
-  }
-
-  function receive(data: unknown): void {
-    if (typeof data !== 'string') return void debug('ignored a binary frame');
-    const parsed = parseServerMessage(data);
-    if (!parsed.ok) return void debug('ignored an invalid frame: %s', parsed.reason);
-    const m = parsed.value;
-    switch (m.type) {
-      case 'peers':
-        return events.emit('peers', { contentId: m.contentId, peers: m.peers, intervalMs: m.intervalMs, origin: m.origin });
-      case 'signal':
-        return events.emit('signal', { contentId: m.contentId, from: m.from, data: m.data, origin: m.origin });
-      case 'welcome':
-        return void debug('bound as peer %s', m.peerId);
-      case 'error':
-        debug('server error %s: %s (%o)', m.code, m.message, m.inReplyTo);
-        return events.emit('error', { code: m.code, message: m.message, inReplyTo: m.inReplyTo });
-    }
   }
 
   function send(message: ClientMessage): void {

@@ -13,15 +13,10 @@
  */
 import QRCode from 'qrcode';
 import { createClient, type ClientDownload, type TabswarmClient } from '../client/create-client.js';
-import { toHex } from '../protocol/hex.js';
 import { LIMITS } from '../protocol/limits.js';
-import { buildMetadata, encodeMetadata, parseMetadata, pieceSizeFor } from '../protocol/metadata.js';
 import { displayJoinCode, shareReplySchema, type ShareReply } from '../protocol/share.js';
-import { createIdbPieceStore } from '../storage/idb-piece-store.js';
-import { createHasherPool } from '../workers/hasher-pool.js';
 import { formatBytes, formatRate } from './format.js';
 import { showSecureContextNotice } from './secure-context.js';
-import { hashFile, storePieces } from './share/hash-file.js';
 import { configFromQuery } from './url-config.js';
 
 const $ = <T extends HTMLElement = HTMLElement>(id: string): T => document.getElementById(id) as T;
@@ -102,49 +97,43 @@ async function share(file: File): Promise<void> {
   if (file.size === 0) return showError(`"${file.name}" is empty: there is nothing to share.`);
   if (file.size > LIMITS.maxFileSize) return showError(`"${file.name}" is ${formatBytes(file.size)}, over the ${formatBytes(LIMITS.maxFileSize)} limit.`);
   const { name, mimeType } = nameOf(file);
-  const pieceSize = pieceSizeFor(file.size);
   state.fileName = name;
   $('share-pick').hidden = true;
   $('share-hashing').hidden = false;
   $('share-file-name').textContent = `${name} (${formatBytes(file.size)})`;
 
-  const hasher = createHasherPool();
-  const store = createIdbPieceStore();
+  // The teacher chose to share: upload even on battery or a metered network. The tab seeds
+  // this file only (not what the origin's cache holds), in the share's own group.
+  client ??= createClient({
+    seedCache: false,
+    query: { ...configFromQuery(location.search), uploadsEnabled: true, noUploadsOnBattery: false, noUploadsOnMetered: false },
+  });
+  const labels = { hashing: 'Hashing', publishing: 'Publishing', storing: 'Getting the pieces ready to send' } as const;
+  let phaseStartedAt = performance.now();
   try {
-    // 1. Hash every piece and the whole file, in the workers.
     state.phase = 'hashing';
-    let started = performance.now();
-    const hashes = await hashFile(file, pieceSize, hasher, (done) => setProgress('Hashing', done, file.size, started));
-    const metadataBytes = encodeMetadata(buildMetadata({ name, mimeType, fileSize: hashes.fileSize, pieceSize, fileSha256: hashes.fileSha256, pieceSha256: hashes.pieceSha256 }));
-    const checked = parseMetadata(metadataBytes);
-    if (!checked.ok) throw new Error(`built invalid metadata: ${checked.reason}`);
-    const contentId = toHex((await hasher.digest(metadataBytes.slice())).digest);
-
-    // 2. Publish the metadata; the server answers with the link and the join code.
-    state.phase = 'publishing';
-    $('share-hash-state').textContent = 'Publishing the file description (not the file) to the server…';
-    const res = await fetch('/api/share', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: metadataBytes as Uint8Array<ArrayBuffer> });
-    const body: unknown = await res.json().catch(() => ({}));
-    if (!res.ok) throw new Error(`the server refused the share (HTTP ${res.status}): ${(body as { error?: string }).error ?? 'no reason given'}`);
-    const parsed = shareReplySchema.safeParse(body);
-    if (!parsed.success) throw new Error(`the server's answer is not a share reply (${parsed.error.issues[0]?.message ?? 'invalid'})`);
-    const reply = parsed.data;
-    if (reply.contentId !== contentId) throw new Error(`the server names content ${String(reply.contentId).slice(0, 12)}…, but this file's is ${contentId.slice(0, 12)}…`);
-    Object.assign(state, { contentId, joinCode: reply.joinCode, link: reply.link, shortLink: reply.shortLink, groupId: reply.groupId });
-    await showShare(reply);
-
-    // 3. Keep the pieces where a download finds them, then seed.
-    state.phase = 'storing';
-    started = performance.now();
-    await storePieces(file, pieceSize, store, contentId, (done) => setProgress('Getting the pieces ready to send', done, file.size, started));
+    const { seed: download } = await client.share(file, {
+      name,
+      mimeType,
+      onProgress(phase, done, total) {
+        if (phase !== state.phase) {
+          state.phase = phase;
+          phaseStartedAt = performance.now();
+          // The file description goes to the server (not the file).
+          if (phase === 'publishing') $('share-hash-state').textContent = 'Publishing the file description (not the file) to the server…';
+        }
+        if (phase !== 'publishing') setProgress(labels[phase], done, total, phaseStartedAt);
+      },
+      onPublished(reply) {
+        Object.assign(state, { contentId: reply.contentId, joinCode: reply.joinCode, link: reply.link, shortLink: reply.shortLink, groupId: reply.groupId });
+        void showShare(reply);
+      },
+    });
     $('share-hashing').hidden = true;
-    await startSeeding(contentId, reply.groupId);
+    startSeeding(download);
   } catch (e) {
     showError(`Sharing failed: ${e instanceof Error ? e.message : String(e)}`);
     $('share-pick').hidden = false;
-  } finally {
-    hasher.close();
-    store.close();
   }
 }
 
@@ -173,15 +162,11 @@ async function showShare(reply: ShareReply): Promise<void> {
   await QRCode.toCanvas($<HTMLCanvasElement>('share-qr'), forOthers, { width: 220, margin: 2, errorCorrectionLevel: 'M' });
 }
 
-async function startSeeding(contentId: string, groupId: string): Promise<void> {
+function startSeeding(download: ClientDownload): void {
   state.phase = 'seeding';
   $('share-seeding').hidden = false;
   $('share-seed-state').textContent = 'Checking the stored file…';
-  // The teacher chose to share: upload even on battery or a metered network.
-  client = createClient({
-    query: { ...configFromQuery(location.search), downloadMode: 'group', groupId, uploadsEnabled: true, noUploadsOnBattery: false, noUploadsOnMetered: false },
-  });
-  seed = await client.download(contentId);
+  seed = download;
   seed.on('error', (e) => showError(`This tab cannot share the file: ${e.message}`));
   void seed.done.then(
     () => {

@@ -11,7 +11,7 @@
  * leaving them pending forever, and is replaced on the next job.
  */
 import { transfer, wrap, type Remote } from 'comlink';
-import { ownBuffer } from './own-buffer.js';
+import { ownBuffer } from '../protocol/own-buffer.js';
 import { TabswarmError } from '../core/errors.js';
 import type { Hasher, StreamingHash } from '../core/ports.js';
 import type { Sha256WorkerApi } from './sha256.worker.js';

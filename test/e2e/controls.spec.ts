@@ -2,7 +2,7 @@
  * DO's upload controls in real Chromium, measured by their effect: a tab with uploads off, or
  * on battery (the Battery Status API answering "not charging"), sends no piece byte to a peer
  * that asks (the other tab completes from the CDN); an upload cap holds the rate a peer gets.
- * The Node tests (test/unit/bandwidth-*.test.ts) measure the limits and the foreground /
+ * The Node tests (test/unit/core/bandwidth-*.test.ts) measure the limits and the foreground /
  * background rules precisely; this checks the browser wiring (settings from the URL, the
  * Battery API, the client's shared Bandwidth). Run alone with `npm run test:e2e -- controls`.
  */

@@ -9,7 +9,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { bootstrapSchema, discoverySchema } from '../../src/protocol/bootstrap.js';
 import { LIMITS } from '../../src/protocol/limits.js';
 import { arraysUrlFor } from '../../signaling/bootstrap.js';
-import { ConfigError, configFromEnv, resolveConfig } from '../../signaling/config.js';
+import { ConfigError, resolveConfig } from '../../signaling/config.js';
+import { configFromEnv } from '../../signaling/config-env.js';
 import type { ServerHandle } from '../../signaling/server.js';
 import { startServer, TestClient, useContentServer } from './helpers.js';
 

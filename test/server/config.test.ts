@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { LIMITS } from '../../src/protocol/limits.js';
-import { ConfigError, DEFAULT_SERVER_CONFIG, configFromEnv, resolveConfig } from '../../signaling/config.js';
+import { ConfigError, DEFAULT_SERVER_CONFIG, resolveConfig } from '../../signaling/config.js';
+import { configFromEnv } from '../../signaling/config-env.js';
 
 describe('server config', () => {
   it('has the documented defaults', () => {

@@ -11,7 +11,8 @@ import { describe, expect, it } from 'vitest';
 import { bootstrapSchema, discoverySchema } from '../../src/protocol/bootstrap.js';
 import { addressFromUws } from '../../signaling/arrays-uws.js';
 import { arraysUrlFor } from '../../signaling/bootstrap.js';
-import { ConfigError, configFromEnv, resolveConfig } from '../../signaling/config.js';
+import { ConfigError, resolveConfig } from '../../signaling/config.js';
+import { configFromEnv } from '../../signaling/config-env.js';
 import { lanKeyOf } from '../../signaling/lan-key.js';
 import { makeTempDir, peerId, peerSecret, publishDeterministic, removeDir, startServer, TestClient, useContentServer } from './helpers.js';
 

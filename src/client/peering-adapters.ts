@@ -1,0 +1,68 @@
+/**
+ * The browser's peering adapters for one client: the bootstrap document (ICE servers, once),
+ * the WebRTC connector (once), Discovery (which Arrays instance serves a content's swarm) and
+ * one Arrays WebSocket per instance, shared by the downloads it serves.
+ */
+import createDebug from 'debug';
+import type { PeerConnector, Signaling } from '../core/ports.js';
+import type { DownloadMode } from '../protocol/arrays-messages.js';
+import type { Bootstrap } from '../protocol/bootstrap.js';
+import { defaultArraysUrl, fetchBootstrap, fetchDiscovery } from '../transport/fetch-services.js';
+import { createWebRtcConnector } from '../transport/webrtc-connector.js';
+import { createWebSocketSignaling } from '../transport/ws-signaling.js';
+
+const debug = createDebug('tabswarm:client');
+
+export interface PeeringAdapters {
+  /** The Arrays connection that serves this content's swarm in this mode (Discovery, else the server's own); never rejects. */
+  arraysFor(contentId: string, mode: DownloadMode, groupId: string): Promise<Signaling>;
+  /** The WebRTC connector, with the page's ICE servers or the bootstrap document's. */
+  connector(): Promise<PeerConnector>;
+  close(): void;
+}
+
+export function createPeeringAdapters(serverUrl: string, peerSecret: string, iceServers: RTCIceServer[] | undefined): PeeringAdapters {
+  /** One signaling connection per Arrays instance that Discovery names. */
+  const signalings = new Map<string, Signaling & { close(): void }>();
+
+  // The bootstrap document, once: the ICE servers (unless the page gave its own).
+  let bootstrap: Promise<Bootstrap | undefined> | undefined;
+  const loadBootstrap = () =>
+    (bootstrap ??= fetchBootstrap(serverUrl).catch((e: unknown) => {
+      debug('no bootstrap document, using defaults: %s', e instanceof Error ? e.message : String(e));
+      return undefined;
+    }));
+  let connector: Promise<PeerConnector> | undefined;
+  const loadConnector = () =>
+    (connector ??= (iceServers ? Promise.resolve(iceServers) : loadBootstrap().then((b) => b?.iceServers ?? [])).then((servers) =>
+      createWebRtcConnector({ iceServers: servers }),
+    ));
+
+  /** The Arrays URL that serves this content's swarm in our (peering) mode (Discovery), or the server's own. Never rejects. */
+  async function arraysUrlFor(contentId: string, mode: DownloadMode, groupId: string): Promise<string> {
+    const fallback = defaultArraysUrl(serverUrl);
+    const group = mode === 'group' ? groupId : undefined;
+    try {
+      return (await fetchDiscovery(serverUrl, { contentId, mode, ...(group !== undefined ? { group } : {}) })).arraysUrl;
+    } catch (e) {
+      debug('discovery failed, using %s: %s', fallback, e instanceof Error ? e.message : String(e));
+      return fallback;
+    }
+  }
+
+  /** The signaling connection to `url`, shared by the downloads that instance serves. */
+  function signalingAt(url: string): Signaling {
+    let signaling = signalings.get(url);
+    if (!signaling) signalings.set(url, (signaling = createWebSocketSignaling(url, { peerSecret })));
+    return signaling;
+  }
+
+  return {
+    arraysFor: (contentId, mode, groupId) => arraysUrlFor(contentId, mode, groupId).then(signalingAt),
+    connector: loadConnector,
+    close() {
+      for (const s of signalings.values()) s.close();
+      signalings.clear();
+    },
+  };
+}

@@ -1,0 +1,103 @@
+/**
+ * A download's intake: a source's bytes for a piece are checked (length, SHA-256 unless in
+ * simple mode), stored, fed to the whole-file hash and announced; or rejected, and the source
+ * blamed (a strike for a peer, a back-off for the CDN). One source per piece: a piece that is
+ * already ours, or that comes to a stopped download, is dropped unread.
+ */
+import type { CdnSource } from '../cdn-source.js';
+import type { Emitter } from '../emitter.js';
+import { TabswarmError } from '../errors.js';
+import type { Hasher, PieceSource, PieceStore } from '../ports.js';
+import type { DownloadStats } from '../stats.js';
+import type { WholeFileHash } from '../whole-file.js';
+import type { PeerPool } from './peer-pool.js';
+import type { PieceBook } from './piece-book.js';
+import type { TopUp } from './top-up.js';
+import type { DownloadEvents } from './types.js';
+import { toHex } from '../../protocol/hex.js';
+import { pieceLength, type Metadata } from '../../protocol/metadata.js';
+
+export interface IntakeDeps {
+  book: PieceBook;
+  pool: PeerPool;
+  stats: DownloadStats;
+  events: Emitter<DownloadEvents>;
+  metadata: Metadata;
+  hasher: Hasher;
+  store: PieceStore;
+  storageId: string;
+  /** Set in simple mode: nothing to verify against. */
+  simpleReason: string | undefined;
+  cdn: CdnSource | undefined;
+  topUp: TopUp | undefined;
+  wholeFile: () => WholeFileHash | undefined;
+  isStopped: () => boolean;
+  /** Storage failed: the download fails. */
+  fail: (error: TabswarmError) => void;
+  /** Runs the scheduler again after `ms`. */
+  wakeIn: (ms: number) => void;
+}
+
+export class Intake {
+  constructor(private readonly d: IntakeDeps) {}
+
+  /** Verifies a piece from exactly one source, then stores it and tells the peers. */
+  readonly accept = async (index: number, source: PieceSource, data: Uint8Array): Promise<void> => {
+    const { d } = this;
+    const { book } = d;
+    if (d.isStopped() || book.have.has(index)) return;
+    if (data.byteLength !== pieceLength(d.metadata, index)) {
+      return this.reject(index, source, `piece ${index} has ${data.byteLength} bytes`);
+    }
+    let bytes = data;
+    if (d.simpleReason === undefined) {
+      const result = await d.hasher.digest(data);
+      bytes = result.data;
+      if (d.isStopped() || book.have.has(index)) return;
+      if (toHex(result.digest) !== d.metadata.pieceSha256[index]) {
+        return this.reject(index, source, `piece ${index} failed SHA-256 verification`);
+      }
+    }
+    try {
+      bytes = await d.store.put(d.storageId, index, bytes);
+    } catch (e) {
+      return d.fail(new TabswarmError('storage-error', `cannot store piece ${index}: ${String(e)}`, { cause: e }));
+    }
+    if (d.isStopped() || !book.have.set(index)) return;
+    d.stats.received(source.kind, source.id, bytes.byteLength);
+    d.wholeFile()?.stored(index, bytes); // gives `bytes` away
+    if (source.kind === 'cdn') d.cdn?.reportSuccess();
+    if (source.kind === 'peer') {
+      book.lastPeerPieceAt = Date.now();
+      d.pool.credit(source.id);
+      // (`bytes` was given away above: its length is the piece's.)
+      d.topUp?.peerPiece(book.lastPeerPieceAt, pieceLength(d.metadata, index));
+    }
+    d.events.emit('piece', { index, source: source.id, kind: source.kind });
+    d.pool.announce(index);
+  };
+
+  /**
+   * A request failed. The CDN backs off. A stalled, slow or refusing peer is not a liar: its
+   * session counted the miss and asks it for less (PeerPace); nothing is struck here.
+   */
+  readonly fetchFailed = (source: PieceSource): void => {
+    if (!this.d.isStopped() && source.kind === 'cdn') this.cdnFailed();
+  };
+
+  private reject(index: number, source: PieceSource, reason: string): void {
+    this.d.stats.rejected();
+    this.d.book.markFailed(index, source.id);
+    this.d.events.emit('rejected', { index, source: source.id, reason });
+    if (source.kind === 'cdn') this.cdnFailed();
+    else this.d.pool.strike(source.id, reason);
+  }
+
+  /** A CDN request failed or its bytes were wrong: count it, back off, and come back then. */
+  private cdnFailed(): void {
+    this.d.stats.cdnError();
+    const cdn = this.d.cdn;
+    cdn?.reportFailure();
+    if (cdn) this.d.wakeIn(cdn.retryInMs());
+  }
+}

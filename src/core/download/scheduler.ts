@@ -1,0 +1,262 @@
+/**
+ * A download's scheduler: which piece to ask of which source, and when. Peers first, rarest
+ * first; the CDN for its share of the pieces no peer holds once the HTTP delay is over (or for
+ * a background download's top-up before it), for the pieces of stalled peers, and for what a
+ * lagging peer holds up in the endgame. It runs whenever the piece book says something
+ * changed, and at the wake-ups it sets itself (HTTP delay, CDN back-off, stalled peers).
+ */
+import { cdnShareOf, ALONE, type CdnShare } from '../cdn-share.js';
+import type { CdnSource } from '../cdn-source.js';
+import type { ClientConfig } from '../config.js';
+import { PeerSession } from '../peer-session.js';
+import { pickForCdn, pickRarest, type PickState } from '../piece-picker.js';
+import type { PieceSource } from '../ports.js';
+import type { Swarm } from '../swarm.js';
+import type { PeerPool } from './peer-pool.js';
+import type { PieceBook } from './piece-book.js';
+import type { TopUp } from './top-up.js';
+import { pieceLength, type Metadata } from '../../protocol/metadata.js';
+
+export interface SchedulerDeps {
+  book: PieceBook;
+  pool: PeerPool;
+  cdn: CdnSource | undefined;
+  swarm: () => Swarm | undefined;
+  topUp: TopUp | undefined;
+  config: ClientConfig;
+  metadata: Metadata;
+  peerId: string;
+  startedAt: number;
+  httpDelayMs: number;
+  /** Not stopped, and downloading (not idle, verifying or done). */
+  isActive: () => boolean;
+  /** A source's bytes for a piece: intake verifies and stores them. */
+  accept: (index: number, source: PieceSource, data: Uint8Array) => Promise<void>;
+  /** A request failed without bytes. */
+  fetchFailed: (source: PieceSource) => void;
+  /** Every piece is in: the whole-file check. */
+  finish: () => void;
+}
+
+export class Scheduler {
+  /** The CDN share (cdnShare), kept while the set of peers it was computed for holds. */
+  private share: CdnShare = ALONE;
+  private shareKey = '';
+  /** pump() is running; and something asked for it meanwhile (it runs once more). */
+  private pumping = false;
+  private pumpAgain = false;
+  /** The one pending wake-up of pump(), due at `wakeAt`. */
+  private timer: ReturnType<typeof setTimeout> | undefined;
+  private wakeAt = 0;
+  /** When the CDN was first allowed (ms). */
+  private cdnOpenedAt = 0;
+
+  constructor(private readonly d: SchedulerDeps) {}
+
+  /**
+   * Fills every free request slot; called whenever something changes. Never re-entered: what it
+   * does (dropping a peer, say) can emit events whose handlers call it again, and a nested pass
+   * would pick the piece the outer one is about to ask for; the outer pass runs again instead.
+   */
+  pump(): void {
+    if (this.pumping) {
+      this.pumpAgain = true;
+      return;
+    }
+    this.pumping = true;
+    try {
+      do {
+        this.pumpAgain = false;
+        this.pumpOnce();
+      } while (this.pumpAgain);
+    } finally {
+      this.pumping = false;
+    }
+  }
+
+  /** Runs pump() again after `ms`, unless a wake-up is already due sooner. */
+  wakeIn(ms: number): void {
+    const at = Date.now() + Math.max(1, ms);
+    if (this.timer !== undefined && this.wakeAt <= at) return;
+    clearTimeout(this.timer);
+    this.wakeAt = at;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.pump();
+    }, at - Date.now());
+  }
+
+  stop(): void {
+    clearTimeout(this.timer);
+  }
+
+  private pumpOnce(): void {
+    const { d } = this;
+    const { book } = d;
+    if (!d.isActive() || book.have.complete) return;
+    const next = d.pool.checkPace();
+    if (next < Infinity) this.wakeIn(next - Date.now());
+    const state = book.pickState();
+    const peers = [...d.pool.sessions.values()].filter((s) => s.healthy).sort((a, b) => a.pace.misses - b.pace.misses);
+    const share = this.cdnShare();
+    // Alone, pieces come in order (see pickRarest); with others, from a random start.
+    const order = share.size === 1 ? () => 0 : Math.random;
+    for (const session of peers) {
+      while (session.freeSlots() > 0) {
+        const usable = (k: number) => session.has(k) && !book.failedBy(k, session.id);
+        let i = pickRarest(state, usable, order);
+        // Nothing new for it, and nothing left but what is in flight (the endgame): a trusted
+        // peer may take over a piece a lagging stranger was asked for. (A trusted peer that lags
+        // is waited for until its deadline, or relieved by the CDN: honest peers of an
+        // overloaded swarm must not take pieces from each other in turn, and a class of 30
+        // strangers that did so on a loaded machine passed pieces round and completed none.)
+        if (i < 0 && session.pace.isTrusted && this.endgame()) i = this.takeBack(usable, true);
+        if (i < 0) break;
+        this.request(i, session);
+      }
+    }
+    if (!d.cdn) return;
+    const now = Date.now();
+    const httpDelayLeft = d.swarm() ? d.startedAt + d.httpDelayMs - now : 0;
+    // Timers may fire a millisecond before Date.now() says they are due: re-arm, never assume.
+    if (httpDelayLeft > 0) {
+      this.wakeIn(httpDelayLeft);
+      if (d.topUp?.update(now, (ms) => this.wakeIn(ms))) this.pumpCdn(d.cdn, state, share, now, true);
+    } else {
+      d.topUp?.end();
+      this.pumpCdn(d.cdn, state, share, now);
+    }
+  }
+
+  /**
+   * A piece that a lagging peer (a stranger, with `strangers`) still owes us and `usable`
+   * accepts; -1 if none. Only what it owes: a piece whose bytes came and are being verified is
+   * in flight still, and must not be asked again.
+   */
+  private laggingRequest(usable: (index: number) => boolean, strangers: boolean): number {
+    for (const [i, { source }] of this.d.book.inFlight) {
+      if (!(source instanceof PeerSession) || !source.ready || !source.pace.isLagging || !source.owes(i)) continue;
+      if ((!strangers || !source.pace.isTrusted) && usable(i)) return i;
+    }
+    return -1;
+  }
+
+  /**
+   * A piece in flight with a lagging peer that `usable` accepts, taken back from that peer (a
+   * CANCEL) so that the caller can ask another source; -1 if none. One source per piece still
+   * holds: the lagging peer's copy is dropped if it comes after all.
+   */
+  private takeBack(usable: (index: number) => boolean, strangers = false): number {
+    const i = this.laggingRequest(usable, strangers);
+    const from = i < 0 ? undefined : this.d.book.inFlight.get(i)?.source;
+    if (!(from instanceof PeerSession)) return -1;
+    this.d.book.inFlight.delete(i);
+    from.reassign(i);
+    return i;
+  }
+
+  /**
+   * Whether nothing is left to ask for but what is in flight: every missing piece is asked of
+   * someone, or can be asked of no one now (no ready peer that does not lag, and had no piece
+   * taken back just now, holds it, and it is not ours to fetch from the CDN). Then a request a
+   * lagging peer holds up stands between the download and its end, and it is worth taking
+   * back. Before, the other sources have other work, and taking pieces back from peers that
+   * pause (a busy machine) would only move the load to the CDN. ("Every missing piece in
+   * flight" is not enough: two tabs that each asked a staller for a piece of their own CDN
+   * share each waited for the other's, which neither could ask anyone for, until the
+   * staller's deadline.)
+   */
+  private endgame(): boolean {
+    const { book } = this.d;
+    const now = Date.now();
+    const askable = [...this.d.pool.sessions.values()].filter((s) => s.healthy && !s.pace.isCooling(now));
+    const share = this.d.cdn ? this.share : undefined;
+    for (let i = 0; i < book.pieceCount; i++) {
+      if (book.have.has(i) || book.inFlight.has(i)) continue;
+      if (share?.ours(i)) return false;
+      for (const s of askable) if (s.has(i) && !book.failedBy(i, s.id)) return false;
+    }
+    return true;
+  }
+
+  /**
+   * The CDN's share. Tabs downloading together split the pieces no peer holds (each piece has
+   * one owner among the downloading peers we see: `cdnShare`), so each piece crosses the CDN
+   * about once and the rest is traded. Pieces of another tab's share go to the CDN only when
+   * peers have delivered nothing for `peerStallMs` (the owner stalled or is unreachable), and
+   * then only those no peer holds (the pool's `heldByNoPeer`), or when we are alone.
+   */
+  private pumpCdn(cdn: CdnSource, state: PickState, { ours, size }: CdnShare, now: number, topUp = false): void {
+    if (this.cdnOpenedAt === 0) this.cdnOpenedAt = now;
+    if (cdn.retryInMs() > 0) this.wakeIn(cdn.retryInMs());
+    const quietSince = Math.max(this.cdnOpenedAt, this.d.book.lastPeerPieceAt);
+    const peersStalled = now - quietSince >= this.d.config.peerStallMs;
+    while (cdn.freeSlots() > 0) {
+      const inOrder = size === 1;
+      let i = pickForCdn(state, ours, { inOrder });
+      if (i < 0 && (inOrder || topUp)) i = pickForCdn(state, undefined, { inOrder });
+      // Peers stalled: another tab's share too, but only what no peer holds.
+      if (i < 0 && peersStalled) i = pickForCdn(state, this.d.pool.heldByNoPeer);
+      // A top-up makes up for slow peers: it may take a piece they hold (not one asked of them).
+      if (i < 0 && topUp) i = pickForCdn(state, undefined, { inOrder, evenIfHeld: true });
+      // Waiting for bandwidth holds a slot, not a piece: ask again (pick afresh) when it passes.
+      if (i >= 0 && !cdn.admit(pieceLength(this.d.metadata, i))) continue;
+      // Nothing else for the CDN, in the endgame: it takes over what a lagging peer was asked for.
+      if (i < 0) {
+        const lagging = this.endgame() ? this.laggingRequest(() => true, false) : -1;
+        if (lagging < 0) break;
+        if (!cdn.admit(pieceLength(this.d.metadata, lagging))) continue;
+        i = this.takeBack((k) => k === lagging);
+      }
+      if (i < 0) break;
+      this.request(i, cdn);
+    }
+    if (size > 1 && !peersStalled) this.wakeIn(quietSince + this.d.config.peerStallMs - now);
+  }
+
+  /**
+   * Our share of the CDN's pieces (cdn-share.ts) among the peers downloading this content with
+   * us: those connected and still missing pieces, and those the Arrays service listed last as
+   * downloading (links take seconds to come up on a busy machine, and tabs that each think
+   * they are alone all fetch everything; a young swarm announces after 1, 2 and 4 s, so the
+   * list soon has everyone). Not counted: a peer listed as a seeder, whatever bitfield it
+   * shows us (a staller would otherwise hold a share for `peerStallMs`), and a peer that
+   * offered a link but is not listed, until that link is up (a liar that comes back under new
+   * IDs leaves links that never open behind it; counting them, two tabs each left up to 8
+   * phantom shares of the file for the CDN to fetch after `peerStallMs`).
+   */
+  private cdnShare(): CdnShare {
+    const swarm = this.d.swarm();
+    const ids = new Set([this.d.peerId, ...(swarm?.listedDownloaders() ?? [])]);
+    for (const s of this.d.pool.sessions.values()) {
+      if (!s.ready) continue;
+      // Listed as downloading, but it has finished since; or listed as a seeder, and showing us
+      // less than everything (a staller that tells each peer another story).
+      if (s.remoteHave.complete || swarm?.listedAsSeeder(s.id)) ids.delete(s.id);
+      else ids.add(s.id);
+    }
+    const key = [...ids].sort().join(',');
+    if (key !== this.shareKey) {
+      this.shareKey = key;
+      this.share = cdnShareOf(this.d.peerId, ids, this.d.book.pieceCount);
+    }
+    return this.share;
+  }
+
+  private request(index: number, source: PieceSource): void {
+    const { book } = this.d;
+    const entry = { source };
+    book.inFlight.set(index, entry);
+    const length = pieceLength(this.d.metadata, index);
+    source
+      .fetch(index, length)
+      .then((data) => this.d.accept(index, source, data))
+      .catch(() => this.d.fetchFailed(source))
+      .finally(() => {
+        // Taken back (takeBack) and asked again of another source: that request is not this one's.
+        if (book.inFlight.get(index) === entry) book.inFlight.delete(index);
+        if (book.have.complete) this.d.finish();
+        else this.pump();
+      });
+  }
+}

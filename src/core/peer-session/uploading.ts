@@ -1,0 +1,229 @@
+/**
+ * The uploading half of a peer session: what we announce (bitfield and HAVEs), the remote's
+ * requests (bounded by UploadBudget and `maxIncomingRequests`), CANCELs, and sending pieces
+ * chunk by chunk under the link's high-water mark, with the next piece read ahead from storage.
+ *
+ * Uploads go through the optional `UploadGate` (bandwidth.ts): each chunk takes its bytes from
+ * the upload bucket before it is sent. While uploads are not allowed we announce nothing (an
+ * empty bitfield if the session starts so, no HAVEs) and answer every request with REJECT;
+ * when they are allowed again, the pieces not yet announced are announced with HAVEs.
+ */
+import type { UploadGate } from '../bandwidth.js';
+import { Bitfield } from '../bitfield.js';
+import type { ClientConfig } from '../config.js';
+import type { PeerLink } from '../ports.js';
+import type { UploadBudget } from '../upload-budget.js';
+import type { SessionWire } from './receiving.js';
+import { LIMITS } from '../../protocol/limits.js';
+import { encodeBitfield, encodeHave, encodePiece, encodeReject } from '../../protocol/wire.js';
+
+export interface UploaderContext {
+  pieceCount: number;
+  /** Our own verified pieces. */
+  have: Bitfield;
+  /** Reads one of our verified pieces for upload. */
+  readPiece(index: number): Promise<Uint8Array | undefined>;
+  uploads?: UploadGate;
+}
+
+export class PieceUploader {
+  private readonly queue: number[] = [];
+  /** When each queued or outgoing piece was asked for (ms): a CANCEL soon after is churn. */
+  private readonly askedAt = new Map<number, number>();
+  private uploading = false;
+  /** The piece whose chunks are going out, and whether the remote cancelled it meanwhile. */
+  private sendingIndex = -1;
+  private sendingCancelled = false;
+  /** Pieces we told the remote we hold (bitfield and HAVEs). */
+  private readonly announced: Bitfield;
+  /** Aborts upload takes waiting for bandwidth when the session ends. */
+  private readonly abort = new AbortController();
+  /** The read of the piece at the head of the queue, started while the one before is sent. */
+  private readAhead: { index: number; data: Promise<Uint8Array | undefined> } | undefined;
+
+  constructor(
+    private readonly wire: SessionWire,
+    private readonly link: Pick<PeerLink, 'bufferedAmount'>,
+    private readonly ctx: UploaderContext,
+    private readonly config: Pick<ClientConfig, 'wireChunkBytes' | 'sendBufferHighBytes' | 'maxIncomingRequests'>,
+    private readonly budget: UploadBudget,
+    private readonly remoteHave: Bitfield,
+    private readonly uploaded: (bytes: number) => void,
+  ) {
+    this.announced = new Bitfield(ctx.pieceCount);
+  }
+
+  /** The requests queued, in order, and the piece going out (-1: none). */
+  state(): { queued: readonly number[]; sending: number } {
+    return { queued: [...this.queue], sending: this.sendingIndex };
+  }
+
+  allowed(): boolean {
+    return this.ctx.uploads?.uploadsAllowed() ?? true;
+  }
+
+  /** Our bitfield; with uploads off, an empty one: honest peers then never ask us for anything. */
+  sendBitfield(): void {
+    if (this.allowed()) {
+      for (let i = 0; i < this.ctx.pieceCount; i++) if (this.ctx.have.has(i)) this.announced.set(i);
+    }
+    this.wire.send(encodeBitfield(this.announced.toBytes()));
+  }
+
+  /** Tells the remote we now hold `index` (not while uploads are off: then it is told once they are on). */
+  announceHave(index: number): void {
+    if (!this.allowed() || !this.announced.set(index)) return;
+    this.wire.send(encodeHave(index));
+  }
+
+  /** Uploads are on again (or the handshake came): HAVE for every piece held and not yet announced. */
+  announceHeld(): void {
+    if (this.wire.closed || !this.allowed()) return;
+    for (let i = 0; i < this.ctx.pieceCount; i++) {
+      if (this.ctx.have.has(i) && this.announced.set(i)) this.wire.send(encodeHave(i));
+    }
+  }
+
+  /** Uploads went off: refuse what is queued (the piece being sent is cut short by the pump). */
+  refuseQueued(): void {
+    if (this.wire.closed) return;
+    for (const index of this.queue.splice(0)) {
+      this.askedAt.delete(index);
+      this.wire.send(encodeReject(index));
+    }
+    this.readAhead = undefined;
+  }
+
+  onRequest(index: number): void {
+    if (!this.ctx.have.has(index)) {
+      // We announce every piece we hold and never drop one, so an honest peer only asks for
+      // pieces we hold: anything else is a probe or a flood.
+      this.wire.send(encodeReject(index));
+      return this.wire.violation(`request for piece ${index}, which we never announced`);
+    }
+    if (this.queue.includes(index) || this.sendingIndex === index) return this.wire.violation(`second request for piece ${index}`);
+    const refused = this.budget.request(index, this.remoteHave.has(index));
+    if (refused !== undefined) {
+      this.wire.send(encodeReject(index));
+      return this.wire.violation(refused);
+    }
+    // Uploads off: refuse, which is no fault of the remote (it may have asked before our
+    // uploads went off).
+    if (!this.allowed()) return this.wire.send(encodeReject(index));
+    if (this.queue.length >= this.config.maxIncomingRequests) {
+      this.wire.send(encodeReject(index));
+      return this.wire.violation('too many outstanding requests');
+    }
+    this.queue.push(index);
+    this.askedAt.set(index, this.wire.now());
+    void this.pump();
+  }
+
+  /**
+   * CANCEL: a queued request is dropped and a piece going out is cut at the next chunk; both are
+   * answered with REJECT, so the remote knows the piece is over. A CANCEL for a piece already
+   * sent whole or never asked changes nothing. Every CANCEL takes from the churn budget.
+   */
+  onCancel(index: number): void {
+    const now = this.wire.now();
+    const asked = this.askedAt.get(index);
+    const churn = this.budget.cancel(now, asked === undefined ? undefined : now - asked);
+    const at = this.queue.indexOf(index);
+    if (at >= 0) {
+      this.queue.splice(at, 1);
+      this.askedAt.delete(index);
+      if (this.readAhead?.index === index) this.readAhead = undefined;
+      this.wire.send(encodeReject(index));
+    } else if (index === this.sendingIndex) {
+      this.sendingCancelled = true;
+    }
+    if (churn !== undefined) this.wire.violation(churn);
+  }
+
+  /** The session ended: nothing more goes out, and takes waiting for bandwidth are aborted. */
+  close(): void {
+    this.queue.length = 0;
+    this.askedAt.clear();
+    this.readAhead = undefined;
+    this.abort.abort();
+  }
+
+  /**
+   * Sends queued pieces while the channel's buffer is under the high-water mark. The next
+   * queued piece is read from storage while the current one goes out, so the channel does not
+   * idle through a storage read. At most two pieces are in memory here. Each chunk first takes
+   * its bytes from the upload bucket; a piece is cut short (REJECT) when uploads go off or the
+   * remote cancels it while it goes out.
+   */
+  async pump(): Promise<void> {
+    if (this.uploading) return;
+    this.uploading = true;
+    try {
+      while (!this.wire.closed && this.queue.length > 0 && this.link.bufferedAmount < this.config.sendBufferHighBytes) {
+        const index = this.queue.shift()!;
+        // From here a CANCEL of `index` cuts it (it may come while the piece is read).
+        this.sendingIndex = index;
+        this.sendingCancelled = false;
+        const ahead = this.readAhead;
+        this.readAhead = undefined;
+        const data = await (ahead?.index === index ? ahead.data : this.read(index));
+        if (this.wire.closed) return;
+        const next = this.queue[0];
+        if (next !== undefined) this.readAhead = { index: next, data: this.read(next) };
+        // No data (our storage failed), or the remote has announced it since it asked: REJECT.
+        if (!data || this.remoteHave.has(index) || this.sendingCancelled) {
+          this.askedAt.delete(index);
+          this.wire.send(encodeReject(index));
+          continue;
+        }
+        const ok = await this.sendPiece(index, data);
+        this.askedAt.delete(index);
+        if (!ok) return;
+      }
+    } finally {
+      this.uploading = false;
+      this.sendingIndex = -1;
+    }
+  }
+
+  /** Sends one piece chunk by chunk; false when the session closed meanwhile. */
+  private async sendPiece(index: number, data: Uint8Array): Promise<boolean> {
+    const chunk = Math.max(1, Math.min(this.config.wireChunkBytes, LIMITS.maxWireChunk));
+    const gate = this.ctx.uploads;
+    let sent = 0;
+    /** Ends the piece early with a REJECT (cancelled, or uploads went off): true, the session goes on. */
+    const cut = (): boolean => {
+      this.budget.ended(index, sent, false);
+      this.wire.send(encodeReject(index));
+      return true;
+    };
+    for (let off = 0; off < data.byteLength; off += chunk) {
+      const end = Math.min(off + chunk, data.byteLength);
+      if (this.wire.closed) return false;
+      if (this.sendingCancelled) return cut();
+      if (gate) {
+        if (!gate.uploadsAllowed()) return cut();
+        const wait = gate.takeUpload(end - off, this.abort.signal);
+        if (wait) {
+          try {
+            await wait;
+          } catch {
+            return false; // aborted: the session closed
+          }
+          if (this.wire.closed) return false;
+          if (this.sendingCancelled || !gate.uploadsAllowed()) return cut();
+        }
+      }
+      this.wire.send(encodePiece(index, off, data.subarray(off, end)));
+      sent += end - off;
+      this.uploaded(end - off);
+    }
+    this.budget.ended(index, sent, true);
+    return !this.wire.closed;
+  }
+
+  /** One of our pieces for upload; undefined when our storage fails (we then refuse, as for a piece we lack). */
+  private read(index: number): Promise<Uint8Array | undefined> {
+    return this.ctx.readPiece(index).catch(() => undefined);
+  }
+}

@@ -1,0 +1,195 @@
+/**
+ * The core Download on its own, over memory ports (MemoryNetwork, MemoryCdn, MemoryStore, the
+ * node hasher) and a fake clock (vitest's: Date and the timers move only when the test moves
+ * them): the scheduler's decisions (the HTTP delay, in order when alone, the CDN share), the
+ * intake's blame (a bad CDN piece is counted and fetched again; a lying peer is struck and
+ * banned), serving (a stored piece that went bad is never served), and a background
+ * download's top-up. The swarm simulations (swarm-simulation.test.ts) run many Downloads
+ * together in real time; this file pins each decision down one at a time.
+ */
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { Download, type DownloadOptions } from '../../../src/core/download.js';
+import { makeContent, type TestContent } from '../../helpers/content.js';
+import { MemoryCdn } from '../../helpers/memory-http.js';
+import { MemoryNetwork } from '../../helpers/memory-network.js';
+import { MemoryStore } from '../../helpers/memory-store.js';
+import { createNodeHasher } from '../../helpers/node-hasher.js';
+import { newPeerId, seededStore, startLiar } from '../../helpers/sim-peer.js';
+
+const PIECE = 64 * 1024;
+
+function download(content: TestContent, cdn: MemoryCdn, options: Partial<DownloadOptions> & { net?: MemoryNetwork } = {}) {
+  const peerId = newPeerId();
+  const store = (options.store as MemoryStore | undefined) ?? new MemoryStore();
+  const net = options.net;
+  const d = new Download({
+    contentId: content.contentId,
+    metadata: content.metadata,
+    peerId,
+    cdnUrls: ['mem://cdn'],
+    hasher: createNodeHasher(),
+    store,
+    http: cdn,
+    ...(net ? { signaling: net.signaling(peerId), connector: net.connector(peerId) } : {}),
+    ...options,
+    config: { minFileSizeToPeer: 0, announceIntervalMs: 200, ...options.config },
+  });
+  const pieces: Array<{ index: number; kind: string; source: string }> = [];
+  d.events.on('piece', (p) => pieces.push(p));
+  const rejected: Array<{ index: number; source: string }> = [];
+  d.events.on('rejected', (r) => rejected.push(r));
+  return { d, store, pieces, rejected, peerId };
+}
+
+/** Moves the fake clock in small steps (so that promise chains between timers run) until `done` or `maxMs`. */
+async function runUntil(done: () => boolean, maxMs: number, stepMs = 5): Promise<void> {
+  for (let t = 0; t < maxMs && !done(); t += stepMs) await vi.advanceTimersByTimeAsync(stepMs);
+}
+
+beforeEach(() => {
+  vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date'] });
+});
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+describe('Download: scheduling', () => {
+  it('waits the HTTP delay for peers, then takes every piece from the CDN, in order when alone', async () => {
+    const content = makeContent(12 * PIECE + 100, 3, PIECE);
+    const cdn = new MemoryCdn(content.bytes);
+    const { d, pieces } = download(content, cdn, { net: new MemoryNetwork(), config: { httpDelayMs: 2000 } });
+    void d.start();
+    await runUntil(() => false, 1990);
+    expect(cdn.requests, 'no CDN request within the HTTP delay').toBe(0);
+    await runUntil(() => d.state === 'complete', 5000);
+    expect(d.state).toBe('complete');
+    expect(d.fileSha256).toBe(content.metadata.fileSha256);
+    expect(pieces.map((p) => p.kind)).toEqual(Array(13).fill('cdn'));
+    expect(pieces.map((p) => p.index)).toEqual([...Array(13).keys()]);
+    expect(d.snapshot().bytesFromCdn).toBe(content.bytes.byteLength);
+  });
+
+  it('with no way to peer (no signaling), goes to the CDN at once', async () => {
+    const content = makeContent(4 * PIECE, 4, PIECE);
+    const cdn = new MemoryCdn(content.bytes);
+    const { d } = download(content, cdn, { config: { httpDelayMs: 60_000 } });
+    expect(d.peering).toBe(false);
+    void d.start();
+    await runUntil(() => d.state === 'complete', 1000);
+    expect(d.state).toBe('complete');
+  });
+
+  it('takes what a seeding peer holds from it, not the CDN, within the HTTP delay', async () => {
+    const content = makeContent(8 * PIECE, 5, PIECE);
+    const cdn = new MemoryCdn(content.bytes);
+    const net = new MemoryNetwork();
+    const seed = download(content, cdn, { net, store: await seededStore(content), config: { httpDelayMs: 10_000 } });
+    void seed.d.start();
+    await runUntil(() => seed.d.state === 'complete', 1000);
+    const leech = download(content, cdn, { net, config: { httpDelayMs: 10_000 } });
+    void leech.d.start();
+    await runUntil(() => leech.d.state === 'complete', 9000);
+    expect(leech.d.state).toBe('complete');
+    expect(leech.d.fileSha256).toBe(content.metadata.fileSha256);
+    expect(leech.pieces.every((p) => p.kind === 'peer' && p.source === seed.peerId)).toBe(true);
+    expect(leech.pieces).toHaveLength(8);
+    expect(cdn.bytesServed).toBe(0);
+  });
+});
+
+describe('Download: intake and blame', () => {
+  it('counts a CDN piece with wrong bytes as a CDN error, never stores it, and fetches it again', async () => {
+    const content = makeContent(6 * PIECE, 6, PIECE);
+    const cdn = new MemoryCdn(content.bytes);
+    let tampered = 0;
+    cdn.tamper = (start, bytes) => {
+      if (start !== 2 * PIECE || tampered > 0) return bytes;
+      tampered++;
+      const bad = bytes.slice();
+      bad[0] = bad[0]! ^ 0xff;
+      return bad;
+    };
+    const { d, rejected, pieces } = download(content, cdn);
+    void d.start();
+    await runUntil(() => d.state === 'complete', 20_000);
+    expect(d.state).toBe('complete');
+    expect(d.fileSha256).toBe(content.metadata.fileSha256);
+    expect(rejected).toEqual([{ index: 2, source: 'cdn', reason: 'piece 2 failed SHA-256 verification' }]);
+    expect(d.snapshot()).toMatchObject({ piecesRejected: 1, cdnErrors: 1 });
+    expect(pieces.filter((p) => p.index === 2)).toHaveLength(1);
+  });
+
+  it('strikes and bans a peer whose piece fails (a stranger at its first), and takes that piece from the CDN', async () => {
+    const content = makeContent(6 * PIECE, 7, PIECE);
+    const cdn = new MemoryCdn(content.bytes);
+    const net = new MemoryNetwork();
+    const liar = startLiar(net, content, (piece) => {
+      const bad = piece.slice();
+      bad[10] = bad[10]! ^ 1;
+      return bad;
+    });
+    const { d, rejected, pieces } = download(content, cdn, { net, config: { httpDelayMs: 3000 } });
+    const events: string[] = [];
+    d.events.on('peer', (e) => events.push(`${e.event}:${e.peerId === liar.peerId ? 'liar' : e.peerId}`));
+    void d.start();
+    await runUntil(() => d.state === 'complete', 20_000);
+    liar.stop();
+    expect(d.state).toBe('complete');
+    expect(d.fileSha256).toBe(content.metadata.fileSha256);
+    expect(rejected.length).toBe(1);
+    expect(rejected[0]!.source).toBe(liar.peerId);
+    expect(events).toContain('strike:liar');
+    expect(events).toContain('banned:liar');
+    expect(d.stats.peer(liar.peerId)).toMatchObject({ strikes: 1, banned: true, piecesFrom: 0 });
+    expect(pieces.every((p) => p.kind === 'cdn')).toBe(true);
+  });
+});
+
+describe('Download: serving', () => {
+  it('never serves a stored piece that no longer matches its hash: the seeder rejects it, the leecher gets it from the CDN', async () => {
+    const content = makeContent(4 * PIECE, 8, PIECE);
+    const cdn = new MemoryCdn(content.bytes);
+    const net = new MemoryNetwork();
+    const store = await seededStore(content);
+    const seed = download(content, cdn, { net, store, trustStored: true, config: { httpDelayMs: 1000 } });
+    void seed.d.start();
+    await runUntil(() => seed.d.state === 'complete', 500);
+    // The stored copy of piece 1 goes bad after it was verified (a disk, an extension).
+    const key = `${content.contentId}#1`;
+    const bad = store.pieces.get(key)!.slice();
+    bad[5] = bad[5]! ^ 0x80;
+    store.pieces.set(key, bad);
+    const leech = download(content, cdn, { net, config: { httpDelayMs: 1000 } });
+    void leech.d.start();
+    await runUntil(() => leech.d.state === 'complete', 20_000);
+    expect(leech.d.state).toBe('complete');
+    expect(leech.d.fileSha256).toBe(content.metadata.fileSha256);
+    expect(seed.rejected).toEqual([expect.objectContaining({ index: 1, source: 'store' })]);
+    expect(leech.rejected).toEqual([]);
+    expect(leech.pieces.find((p) => p.index === 1)?.kind).toBe('cdn');
+    expect(leech.pieces.filter((p) => p.kind === 'peer')).toHaveLength(3);
+  });
+});
+
+describe('Download: background top-up', () => {
+  it('with no peers, a background download tops up from the CDN at about its minimum rate before its HTTP delay ends', async () => {
+    const content = makeContent(40 * PIECE, 9, PIECE);
+    const cdn = new MemoryCdn(content.bytes);
+    const minimum = 4 * PIECE; // bytes per second
+    const { d, pieces } = download(content, cdn, {
+      net: new MemoryNetwork(),
+      config: { isBackground: true, httpDelayBackgroundMs: 60_000, minBackgroundBytesPerSec: minimum },
+    });
+    void d.start();
+    await runUntil(() => false, 1000);
+    expect(pieces).toHaveLength(0); // the top-up is not decided before 1.5 s
+    await runUntil(() => false, 5000);
+    expect(d.limits().topUpBytesPerSec).toBeGreaterThan(0.9 * minimum);
+    // About 4 pieces a second from 1.5 s on, in 5 more seconds: 13-24 pieces, far from all 40.
+    const got = pieces.length;
+    expect(got).toBeGreaterThanOrEqual(13);
+    expect(got).toBeLessThanOrEqual(24);
+    expect(pieces.every((p) => p.kind === 'cdn')).toBe(true);
+    d.stop();
+  });
+});
