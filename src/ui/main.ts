@@ -15,9 +15,9 @@ import { configFromQuery } from './url-config.js';
 
 const $ = <T extends HTMLElement = HTMLElement>(id: string): T => document.getElementById(id) as T;
 
-// Without a secure context there is no crypto.subtle: nothing could be verified. The notice
-// says what to do (open the https address); the page goes no further.
-if (!showSecureContextNotice()) throw new Error('tabswarm needs a secure context (HTTPS or localhost): see the notice on the page');
+// Without a secure context there is no crypto.subtle: the workers hash in WebAssembly instead,
+// and the note says what plain HTTP leaves unprotected. Only a browser with neither goes no further.
+if (!showSecureContextNotice()) throw new Error('tabswarm needs WebCrypto or WebAssembly to check pieces: see the notice on the page');
 
 // URL parameters override every other setting (src/client/settings.ts), for demos and tests.
 const client = createClient({ query: configFromQuery(location.search) });

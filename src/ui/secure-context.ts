@@ -1,54 +1,70 @@
 /**
- * tabswarm checks every byte with WebCrypto's SHA-256, which the browser gives only to a
- * secure context: a page served over HTTPS, or from localhost. A classroom that opens the
- * server by its LAN address over plain HTTP (http://192.168.1.20:8080/) gets a page with no
- * `crypto.subtle`: nothing could be verified, so nothing would work. This module says so, in
- * words a teacher can act on, instead of letting the page fail somewhere deep.
+ * A page opened over plain HTTP on a LAN address (http://192.168.1.20:8080/, a classroom with
+ * no certificate) is not a secure context: the browser gives it no WebCrypto (`crypto.subtle`).
+ * tabswarm still works there: its workers hash with SHA-256 in WebAssembly (hash-wasm) instead,
+ * every piece is still checked against the file's description, and pieces are stored in
+ * IndexedDB as anywhere else. What plain HTTP cannot give is trust in the page and the link
+ * themselves: someone on the network could change them before they arrive. This module says
+ * so, in words a teacher can act on (open the https:// address when there is one).
  *
- * Pages call `showSecureContextNotice()` first thing; it returns false (and shows the notice)
- * when the page cannot work here.
+ * Pages call `showSecureContextNotice()` first thing; it returns false (and says why) only when
+ * the page cannot work at all (no WebAssembly either).
  */
 
 export interface SecureContextProblem {
+  /** Whether the page cannot work at all here (no WebCrypto and no WebAssembly). */
+  blocking: boolean;
   /** One line: what happened. */
   title: string;
-  /** What to do about it. */
+  /** What it means, and what to do about it. */
   detail: string;
   /** The same page over https, when the page came over http (the server may serve both). */
   httpsUrl: string | undefined;
 }
 
-/** Why this page cannot verify anything here, or undefined when it can. */
-export function secureContextProblem(win: Pick<Window, 'isSecureContext' | 'location'> & { crypto?: Crypto } = window): SecureContextProblem | undefined {
+type Win = Pick<Window, 'isSecureContext' | 'location'> & { crypto?: Crypto; WebAssembly?: unknown };
+
+/** What this page should be told about where it runs, or undefined when all is well. */
+export function secureContextProblem(win: Win = window as unknown as Win): SecureContextProblem | undefined {
   const secure = win.isSecureContext === true;
   const subtle = typeof win.crypto?.subtle?.digest === 'function';
   if (secure && subtle) return undefined;
+  const wasm = typeof win.WebAssembly === 'object' && win.WebAssembly !== null;
   const { protocol, host, pathname, search, hash } = win.location;
   const httpsUrl = protocol === 'http:' ? `https://${host}${pathname}${search}${hash}` : undefined;
-  const title = secure
-    ? 'This browser does not offer WebCrypto (crypto.subtle), which tabswarm needs to check every piece.'
-    : `This page was opened over plain HTTP (${protocol}//${host}), which the browser does not treat as secure, so it turns off WebCrypto (crypto.subtle): tabswarm could not check a single piece of the file.`;
-  const detail = secure
-    ? 'Use a current version of Chrome, Edge, Firefox or Safari.'
-    : 'Open the https:// address that the tabswarm server printed when it started (for example ' +
-      `${httpsUrl ?? 'https://<address>:8080/'}). The first time, the browser warns about the certificate: ` +
-      'choose "Advanced", then "Proceed" (or "Accept the risk"). If that address does not answer, whoever runs the server starts it with TABSWARM_TLS=auto (see "Sharing with a classroom" in the README).';
-  return { title, detail, httpsUrl };
+  if (!wasm) {
+    return {
+      blocking: true,
+      title: 'This browser offers neither WebCrypto (crypto.subtle) nor WebAssembly, so tabswarm cannot check a single piece of the file.',
+      detail: secure ? 'Use a current version of Chrome, Edge, Firefox or Safari.' : `Open the https:// address that the tabswarm server printed when it started (for example ${httpsUrl ?? 'https://<address>:8080/'}), or use a current browser.`,
+      httpsUrl,
+    };
+  }
+  if (secure) {
+    return { blocking: false, title: 'This browser does not offer WebCrypto (crypto.subtle): pieces are checked with SHA-256 in WebAssembly instead.', detail: 'Everything works; hashing may be a little slower.', httpsUrl };
+  }
+  return {
+    blocking: false,
+    title: `This page was opened over plain HTTP (${protocol}//${host}). Every piece is still checked (SHA-256, in WebAssembly), but the page and its link came over an unprotected network.`,
+    detail:
+      'Someone on this network could change the page or the link before they reach you. For that protection, open the https:// address that the tabswarm server printed when it started: the first time, the browser warns about the certificate; choose "Advanced", then "Proceed" (or "Accept the risk"). If that address does not answer, whoever runs the server can start it with TABSWARM_TLS=auto (see "Sharing with a classroom" in the README).',
+    httpsUrl,
+  };
 }
 
 /**
- * Shows the notice at the top of `container` (default: the page's <main>, else <body>) when the
- * page is not a secure context or has no crypto.subtle. Returns true when the page can work.
+ * Shows the note at the top of `container` (default: the page's <main>, else <body>) when the
+ * page runs without a secure context or WebCrypto. Returns false only when the page cannot work.
  */
 export function showSecureContextNotice(container?: HTMLElement): boolean {
   const problem = secureContextProblem();
   if (problem === undefined) return true;
   const box = document.createElement('section');
   box.id = 'secure-context-notice';
-  box.setAttribute('role', 'alert');
+  box.setAttribute('role', problem.blocking ? 'alert' : 'note');
+  const color = problem.blocking ? '#dc2626' : '#d97706';
   // Inline styles: this must read well whatever stylesheet the page has.
-  box.style.cssText =
-    'border:2px solid #dc2626;border-radius:10px;padding:1rem 1.25rem;margin:0 0 1rem;background:color-mix(in srgb,#dc2626 8%,transparent);line-height:1.5';
+  box.style.cssText = `border:2px solid ${color};border-radius:10px;padding:1rem 1.25rem;margin:0 0 1rem;background:color-mix(in srgb,${color} 8%,transparent);line-height:1.5`;
   const title = document.createElement('p');
   title.style.cssText = 'margin:0 0 .5rem;font-weight:600';
   title.textContent = problem.title;
@@ -67,5 +83,5 @@ export function showSecureContextNotice(container?: HTMLElement): boolean {
   }
   const target = container ?? document.querySelector('main') ?? document.body;
   target.prepend(box);
-  return false;
+  return !problem.blocking;
 }

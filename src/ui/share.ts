@@ -9,7 +9,8 @@
  *
  * The page shows how many receivers have finished (the Arrays service's swarm report) and
  * warns before it is closed while nobody else holds every piece. Without a secure context
- * (plain HTTP on a LAN address) it says so and does nothing else.
+ * (plain HTTP on a LAN address) it works the same, hashing in WebAssembly, and says what plain
+ * HTTP leaves unprotected (secure-context.ts).
  */
 import QRCode from 'qrcode';
 import { createClient, type ClientDownload, type TabswarmClient } from '../client/create-client.js';

@@ -2,6 +2,10 @@
  * The SHA-256 worker: every hash of tabswarm is computed here, never on the main thread.
  * Driven through comlink by hasher-pool.ts. Buffers arrive transferred (zero-copy) and
  * `digest` transfers them back, so a piece crosses threads twice without being copied.
+ *
+ * One-shot digests use WebCrypto where the page has it, and hash-wasm (SHA-256 in WebAssembly,
+ * the same bytes in, the same digest out) where it does not: a page served over plain HTTP on a
+ * LAN address is not a secure context, and browsers give no `crypto.subtle` there.
  */
 import { expose, transfer } from 'comlink';
 import { createSHA256, type IHasher } from 'hash-wasm';
@@ -16,11 +20,28 @@ function stream(id: number): IHasher {
   return hasher;
 }
 
+/** WebCrypto's SHA-256, where this context has it. */
+const subtle: SubtleCrypto | undefined = typeof crypto !== 'undefined' && typeof crypto.subtle?.digest === 'function' ? crypto.subtle : undefined;
+/** hash-wasm's, made once, for contexts without WebCrypto. */
+let wasm: Promise<IHasher> | undefined;
+
+async function oneShot(buffer: ArrayBuffer): Promise<Uint8Array> {
+  if (subtle) return new Uint8Array(await subtle.digest('SHA-256', buffer));
+  const hasher = await (wasm ??= createSHA256());
+  // A fresh copy: the digest must not share a buffer with the WASM heap before transfer.
+  return hasher.init().update(new Uint8Array(buffer)).digest('binary').slice();
+}
+
 const api = {
   /** One-shot SHA-256 of `buffer`; hands the buffer back with the digest. */
   async digest(buffer: ArrayBuffer): Promise<{ digest: Uint8Array; buffer: ArrayBuffer }> {
-    const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', buffer));
+    const digest = await oneShot(buffer);
     return transfer({ digest, buffer }, [buffer, digest.buffer]);
+  },
+
+  /** Which SHA-256 this worker computes one-shot digests with. */
+  backend(): 'webcrypto' | 'wasm' {
+    return subtle ? 'webcrypto' : 'wasm';
   },
 
   async streamCreate(): Promise<number> {
