@@ -32,11 +32,11 @@ import { PieceBook } from './download/piece-book.js';
 import { Scheduler } from './download/scheduler.js';
 import { pieceServer } from './download/serving.js';
 import { TopUp } from './download/top-up.js';
-import type { DownloadEvents, DownloadLimits, DownloadOptions, DownloadState } from './download/types.js';
+import type { DownloadDiagnostics, DownloadEvents, DownloadLimits, DownloadOptions, DownloadState } from './download/types.js';
 import { fromHex } from '../protocol/hex.js';
 import { pieceCountOf, pieceLength, type Metadata } from '../protocol/metadata.js';
 
-export type { DownloadEvents, DownloadLimits, DownloadOptions, DownloadState } from './download/types.js';
+export type { DownloadDiagnostics, DownloadEvents, DownloadLimits, DownloadOptions, DownloadState } from './download/types.js';
 
 export class Download {
   readonly contentId: string;
@@ -186,6 +186,20 @@ export class Download {
   /** Indexes of the pieces asked of some source and not yet in (for the piece map). */
   inFlightPieces(): number[] {
     return [...this.book.inFlight.keys()];
+  }
+
+  /** What the scheduler waits on, in plain data (a stalled download's evidence). */
+  diagnostics(): DownloadDiagnostics {
+    let heldByNoUsefulPeer = 0;
+    for (let i = 0; i < this.pieceCount; i++) if (!this.have.has(i) && this.book.availability[i] === 0) heldByNoUsefulPeer++;
+    return {
+      state: this._state,
+      have: this.have.cardinality,
+      pieceCount: this.pieceCount,
+      inFlight: [...this.book.inFlight].map(([index, f]) => ({ index, source: f.source.id })),
+      heldByNoUsefulPeer,
+      peers: this.pool.diagnostics(),
+    };
   }
 
   snapshot(): StatsSnapshot {

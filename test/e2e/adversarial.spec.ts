@@ -153,22 +153,9 @@ function peerIn(s: StatsSnapshot, peerId: string, who: string): PeerStats {
   return p!;
 }
 
-/** The download's private scheduler state, for diagnostics only (TS `private` is not enforced at run time). */
+/** The download's scheduler state (Download.diagnostics()), for a stalled leecher's evidence. */
 function leecherInternals(page: Page): Promise<unknown> {
-  return page.evaluate(() => {
-    const d = window.tabswarm.current()?.download as unknown as {
-      state: string;
-      sessions: Map<string, { ready: boolean; inFlight: number; penalty: number; remoteHave: { cardinality: number } }>;
-      availability: Uint16Array;
-      inFlight: Map<number, string>;
-    };
-    return {
-      state: d.state,
-      sessions: [...d.sessions.entries()].map(([id, s]) => ({ id: id.slice(0, 8), ready: s.ready, inFlight: s.inFlight, penalty: s.penalty, remoteHas: s.remoteHave.cardinality })),
-      availability: [...d.availability],
-      inFlight: d.inFlight.size,
-    };
-  });
+  return page.evaluate(() => window.tabswarm.current()?.download.diagnostics());
 }
 
 interface LeecherResult {

@@ -11,7 +11,7 @@ import type { PeerLink } from '../ports.js';
 import type { DownloadStats } from '../stats.js';
 import type { Swarm } from '../swarm.js';
 import type { PieceBook } from './piece-book.js';
-import type { DownloadEvents } from './types.js';
+import type { DownloadEvents, PeerDiagnostics } from './types.js';
 import { pieceLength, type Metadata } from '../../protocol/metadata.js';
 
 export interface PeerPoolDeps {
@@ -42,6 +42,19 @@ export class PeerPool {
   private readonly accused = new Set<string>();
 
   constructor(private readonly d: PeerPoolDeps) {}
+
+  /** Every session as the scheduler sees it, in plain data. */
+  diagnostics(): PeerDiagnostics[] {
+    return [...this.sessions.values()].map((s) => ({
+      peerId: s.id,
+      ready: s.ready,
+      healthy: s.healthy,
+      trusted: s.pace.isTrusted,
+      inFlight: s.inFlight,
+      freeSlots: s.freeSlots(),
+      remoteHas: s.remoteHave.cardinality,
+    }));
+  }
 
   get connectedCount(): number {
     let n = 0;

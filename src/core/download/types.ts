@@ -78,3 +78,26 @@ export interface DownloadEvents extends Record<string, unknown> {
   error: TabswarmError;
 }
 
+
+/** One peer as the scheduler sees it (for diagnostics: a stalled test prints it). */
+export interface PeerDiagnostics {
+  peerId: string;
+  ready: boolean;
+  healthy: boolean;
+  trusted: boolean;
+  inFlight: number;
+  freeSlots: number;
+  remoteHas: number;
+}
+
+/** The scheduler's state in plain data: what a download waits on. */
+export interface DownloadDiagnostics {
+  state: DownloadState;
+  have: number;
+  pieceCount: number;
+  /** Piece index → the source it is asked of. */
+  inFlight: Array<{ index: number; source: string }>;
+  /** Missing pieces that no useful peer holds (the CDN's, once the HTTP delay is over). */
+  heldByNoUsefulPeer: number;
+  peers: PeerDiagnostics[];
+}

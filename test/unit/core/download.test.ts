@@ -97,6 +97,28 @@ describe('Download: scheduling', () => {
   });
 });
 
+describe('Download: diagnostics', () => {
+  it('tells what a download waits on: its pieces, the requests in flight and each peer', async () => {
+    const content = makeContent(8 * PIECE, 6, PIECE);
+    const cdn = new MemoryCdn(content.bytes);
+    const net = new MemoryNetwork();
+    const seed = download(content, cdn, { net, store: await seededStore(content), config: { httpDelayMs: 60_000 } });
+    void seed.d.start();
+    await runUntil(() => seed.d.state === 'complete', 1000);
+    const leech = download(content, cdn, { net, config: { httpDelayMs: 60_000 } });
+    const before = leech.d.diagnostics();
+    expect(before).toMatchObject({ state: 'idle', have: 0, pieceCount: 8, inFlight: [], peers: [] });
+    void leech.d.start();
+    await runUntil(() => leech.d.diagnostics().inFlight.length > 0, 3000, 1);
+    const during = leech.d.diagnostics();
+    expect(during.state).toBe('downloading');
+    expect(during.inFlight.every((f) => f.source === seed.peerId)).toBe(true);
+    expect(during.peers).toEqual([expect.objectContaining({ peerId: seed.peerId, ready: true, remoteHas: 8 })]);
+    await runUntil(() => leech.d.state === 'complete', 9000);
+    expect(leech.d.diagnostics()).toMatchObject({ state: 'complete', have: 8, inFlight: [], heldByNoUsefulPeer: 0 });
+  });
+});
+
 describe('Download: intake and blame', () => {
   it('counts a CDN piece with wrong bytes as a CDN error, never stores it, and fetches it again', async () => {
     const content = makeContent(6 * PIECE, 6, PIECE);
