@@ -23,9 +23,10 @@ import { CdnSource, type CdnPacing } from './cdn-source.js';
 import { peeringModeOf, resolveConfig, type ClientConfig } from './config.js';
 import { Emitter } from './emitter.js';
 import { TabswarmError, isTabswarmError } from './errors.js';
+import type { PieceFile } from './ports.js';
 import { DownloadStats, type StatsSnapshot } from './stats.js';
 import { Swarm } from './swarm.js';
-import { WholeFileHash } from './whole-file.js';
+import { openPieceFile } from './piece-file.js';
 import { Intake } from './download/intake.js';
 import { PeerPool } from './download/peer-pool.js';
 import { PieceBook } from './download/piece-book.js';
@@ -68,7 +69,8 @@ export class Download {
   private _error: TabswarmError | undefined;
   private _fileSha256: string | undefined;
   /** The whole-file SHA-256, fed as pieces are stored; created when the download starts. */
-  private wholeFile: WholeFileHash | undefined;
+  /** The content's pieces, open once `start` has read what is stored. */
+  private file: PieceFile | undefined;
 
   constructor(private readonly opts: DownloadOptions) {
     this.contentId = opts.contentId;
@@ -91,25 +93,23 @@ export class Download {
     this.cdn = opts.cdnUrls.length > 0 ? new CdnSource(opts.http, opts.cdnUrls, opts.metadata.pieceSize, config, this.cdnPacing()) : undefined;
     const isStopped = () => this.stopped;
     const common = { book, stats: this.stats, events: this.events, metadata: opts.metadata };
-    const store = { hasher: opts.hasher, store: opts.store, storageId: this.storageId };
     const pool = (this.pool = new PeerPool({
       ...common,
       config,
       contentIdBytes,
       hasCdn: this.cdn !== undefined,
       swarm: () => this.swarm,
-      servePiece: pieceServer({ ...common, ...store, readPiece: (i) => this.readPiece(i) }),
+      servePiece: pieceServer({ ...common, file: () => this.file }),
       uploads: opts.bandwidth,
       isStopped,
     }));
     const intake = new Intake({
       ...common,
-      ...store,
       pool,
       simpleReason: opts.simpleReason,
       cdn: this.cdn,
       topUp: this.topUp,
-      wholeFile: () => this.wholeFile,
+      file: () => this.file,
       isStopped,
       fail: (e) => this.fail(e),
       wakeIn: (ms) => this.scheduler.wakeIn(ms),
@@ -166,7 +166,7 @@ export class Download {
 
   /** Pieces the whole-file hash had to read back from storage (0 when they came in order). */
   get wholeFileReadBacks(): number {
-    return this.wholeFile?.readBacks ?? 0;
+    return this.file?.readBacks ?? 0;
   }
 
   get peering(): boolean {
@@ -227,13 +227,15 @@ export class Download {
     if (this._state !== 'idle') return;
     this.setState('downloading');
     try {
-      const stored = await this.opts.store.list(this.storageId);
+      const { fileSize, pieceSize } = this.metadata;
+      const file = await openPieceFile(this.opts.store, this.opts.hasher, this.storageId, { pieceCount: this.pieceCount, pieceSize, fileSize });
+      if (this.stopped) return file.close();
+      this.file = file;
+      for (const i of await file.list()) if (i >= 0 && i < this.pieceCount && this.have.set(i)) this.stats.piecesFromStore++;
       if (this.stopped) return;
-      for (const i of stored) if (i >= 0 && i < this.pieceCount && this.have.set(i)) this.stats.piecesFromStore++;
     } catch (e) {
-      return this.fail(new TabswarmError('storage-error', `cannot read stored pieces: ${String(e)}`, { cause: e }));
+      return this.fail(isTabswarmError(e) ? e : new TabswarmError('storage-error', `cannot open stored pieces: ${String(e)}`, { cause: e }));
     }
-    this.wholeFile = new WholeFileHash(this.opts.hasher, this.pieceCount, (i) => this.readPiece(i), (i) => this.have.has(i));
     this.swarm?.start();
     if (this.have.complete && this.opts.trustStored === true && this.simpleReason === undefined) return this.completeFromStore();
     if (this.have.complete) return void this.finish();
@@ -250,13 +252,19 @@ export class Download {
     this.cdn?.abortAll();
     this.topUp?.close();
     this.registration?.close();
-    this.wholeFile?.close();
+    this.file?.close();
     if (this._state !== 'complete' && this._state !== 'failed') this.setState('stopped');
   }
 
   /** Reads one verified piece (for assembly or upload). */
-  readPiece(index: number): Promise<Uint8Array | undefined> {
-    return this.opts.store.get(this.storageId, index);
+  async readPiece(index: number): Promise<Uint8Array | undefined> {
+    const read = await (this.file ? this.file.read(index) : Promise.resolve(undefined));
+    return read && 'bytes' in read ? read.bytes : undefined;
+  }
+
+  /** Which store holds this download's pieces ('opfs', 'indexeddb', 'memory'), once started. */
+  get storeKind(): string | undefined {
+    return this.file?.kind;
   }
 
   private report() {
@@ -322,8 +330,8 @@ export class Download {
     this.verifying = true;
     this.setState('verifying');
     try {
-      if (!this.wholeFile) throw new TabswarmError('storage-error', 'the whole-file check never started');
-      const fileSha256 = await this.wholeFile.finish();
+      if (!this.file) throw new TabswarmError('storage-error', 'the whole-file check never started');
+      const fileSha256 = await this.file.fileSha256();
       if (this.stopped) return;
       const verified = this.simpleReason === undefined;
       if (verified && fileSha256 !== this.metadata.fileSha256) {

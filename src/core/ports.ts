@@ -39,6 +39,55 @@ export interface PieceStore {
   put(contentId: string, index: number, data: Uint8Array): Promise<Uint8Array>;
   /** Deletes one stored piece (a stored copy that failed its re-check). Optional: a store without it keeps the piece, which is then never served. */
   remove?(contentId: string, index: number): Promise<void>;
+  /**
+   * Opens one content's pieces for a download, where the store does the piece pass itself
+   * (storage/opfs-piece-store.ts: a worker that hashes, writes and feeds the whole-file hash).
+   * A store without it gets core/piece-file.ts's pass over `get`/`put` and the Hasher.
+   */
+  open?(storageId: string, layout: PieceLayout): Promise<PieceFile>;
+}
+
+/** The sizes a content's pieces are laid out by. */
+export interface PieceLayout {
+  pieceCount: number;
+  pieceSize: number;
+  fileSize: number;
+}
+
+/** What `PieceFile.admit` did with a piece: stored it, or refused it (nothing stored). */
+export type Admitted = { stored: true } | { stored: false; reason: string };
+
+/** A stored piece read back: its bytes, none stored, or bytes that no longer match their SHA-256 (withheld). */
+export type StoredPiece = { bytes: Uint8Array } | { missing: true } | { corrupt: string };
+
+/**
+ * One content's pieces, open for a download. The piece pass: a received piece is handed over
+ * once (its buffer may be transferred: the caller must not use `data` afterwards) and, in one
+ * place, hashed against the metadata, written, and fed to the whole-file SHA-256. Nothing is
+ * handed back. Serving reads and hashes again in the same place.
+ */
+export interface PieceFile {
+  /** Which store holds the bytes: 'opfs', 'indexeddb', 'memory' (for the status). */
+  readonly kind: string;
+  /** Pieces the whole-file hash read back from storage rather than took in hand (where the pass counts them). */
+  readonly readBacks?: number;
+  /** Indexes of the pieces stored. */
+  list(): Promise<number[]>;
+  /**
+   * Hashes `data`; if `expectedSha256` is given and differs, stores nothing and says why.
+   * Otherwise writes it and feeds the whole-file hash. Rejects with TabswarmError
+   * 'storage-error' when the write fails (a full quota included): nothing is then recorded
+   * as stored.
+   */
+  admit(index: number, data: Uint8Array, expectedSha256: string | undefined): Promise<Admitted>;
+  /** Reads piece `index`; with `expectedSha256`, hashes it again and withholds bytes that no longer match. */
+  read(index: number, expectedSha256?: string): Promise<StoredPiece>;
+  /** Forgets a stored piece (one that failed its re-check). */
+  remove(index: number): Promise<void>;
+  /** The whole file's SHA-256 in hex, pieces in order; every piece must be stored. */
+  fileSha256(): Promise<string>;
+  /** Releases the file (its worker, its handle); no call after it. */
+  close(): void;
 }
 
 /** One HTTP range request. Resolves with exactly the bytes [start, end) or rejects with a TabswarmError of kind 'cdn-error'. */

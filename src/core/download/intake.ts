@@ -6,15 +6,13 @@
  */
 import type { CdnSource } from '../cdn-source.js';
 import type { Emitter } from '../emitter.js';
-import { TabswarmError } from '../errors.js';
-import type { Hasher, PieceSource, PieceStore } from '../ports.js';
+import { TabswarmError, isTabswarmError } from '../errors.js';
+import type { PieceFile, PieceSource } from '../ports.js';
 import type { DownloadStats } from '../stats.js';
-import type { WholeFileHash } from '../whole-file.js';
 import type { PeerPool } from './peer-pool.js';
 import type { PieceBook } from './piece-book.js';
 import type { TopUp } from './top-up.js';
 import type { DownloadEvents } from './types.js';
-import { toHex } from '../../protocol/hex.js';
 import { pieceLength, type Metadata } from '../../protocol/metadata.js';
 
 export interface IntakeDeps {
@@ -23,14 +21,12 @@ export interface IntakeDeps {
   stats: DownloadStats;
   events: Emitter<DownloadEvents>;
   metadata: Metadata;
-  hasher: Hasher;
-  store: PieceStore;
-  storageId: string;
   /** Set in simple mode: nothing to verify against. */
   simpleReason: string | undefined;
   cdn: CdnSource | undefined;
   topUp: TopUp | undefined;
-  wholeFile: () => WholeFileHash | undefined;
+  /** The content's pieces: where a piece is hashed, written and fed to the whole-file hash. */
+  file: () => PieceFile | undefined;
   isStopped: () => boolean;
   /** Storage failed: the download fails. */
   fail: (error: TabswarmError) => void;
@@ -49,29 +45,28 @@ export class Intake {
     if (data.byteLength !== pieceLength(d.metadata, index)) {
       return this.reject(index, source, `piece ${index} has ${data.byteLength} bytes`);
     }
-    let bytes = data;
-    if (d.simpleReason === undefined) {
-      const result = await d.hasher.digest(data);
-      bytes = result.data;
-      if (d.isStopped() || book.have.has(index)) return;
-      if (toHex(result.digest) !== d.metadata.pieceSha256[index]) {
-        return this.reject(index, source, `piece ${index} failed SHA-256 verification`);
-      }
-    }
+    const file = d.file();
+    if (!file) return;
+    const length = data.byteLength;
+    // One crossing: the file hashes, writes and feeds the whole-file hash (`data` is given away).
+    let admitted;
     try {
-      bytes = await d.store.put(d.storageId, index, bytes);
+      admitted = await file.admit(index, data, d.simpleReason === undefined ? d.metadata.pieceSha256[index] : undefined);
     } catch (e) {
-      return d.fail(new TabswarmError('storage-error', `cannot store piece ${index}: ${String(e)}`, { cause: e }));
+      if (d.isStopped()) return;
+      return d.fail(isTabswarmError(e) ? e : new TabswarmError('storage-error', `cannot store piece ${index}: ${String(e)}`, { cause: e }));
+    }
+    if (!admitted.stored) {
+      if (d.isStopped() || book.have.has(index)) return;
+      return this.reject(index, source, admitted.reason);
     }
     if (d.isStopped() || !book.have.set(index)) return;
-    d.stats.received(source.kind, source.id, bytes.byteLength);
-    d.wholeFile()?.stored(index, bytes); // gives `bytes` away
+    d.stats.received(source.kind, source.id, length);
     if (source.kind === 'cdn') d.cdn?.reportSuccess();
     if (source.kind === 'peer') {
       book.lastPeerPieceAt = Date.now();
       d.pool.credit(source.id);
-      // (`bytes` was given away above: its length is the piece's.)
-      d.topUp?.peerPiece(book.lastPeerPieceAt, pieceLength(d.metadata, index));
+      d.topUp?.peerPiece(book.lastPeerPieceAt, length);
     }
     d.events.emit('piece', { index, source: source.id, kind: source.kind });
     d.pool.announce(index);

@@ -8,9 +8,10 @@
  * The cache's clock is the page's, shifted by `advance(ms)`, so that tests can age contents.
  */
 import { planEviction, type CacheLimits } from '../../../src/core/cache-policy.js';
-import { verifiedPieceReader, verifyStoredMetadata } from '../../../src/core/verify-stored.js';
+import { openPieceFile } from '../../../src/core/piece-file.js';
+import { verifyStoredMetadata } from '../../../src/core/verify-stored.js';
 import { toHex } from '../../../src/protocol/hex.js';
-import { encodeMetadata, METADATA_FORMAT, METADATA_VERSION, pieceLength, type Metadata } from '../../../src/protocol/metadata.js';
+import { encodeMetadata, METADATA_FORMAT, METADATA_VERSION, pieceCountOf, pieceLength, type Metadata } from '../../../src/protocol/metadata.js';
 import { createIdbPieceStore } from '../../../src/storage/idb-piece-store.js';
 import { createPieceCache } from '../../../src/storage/piece-cache.js';
 import { createHasherPool } from '../../../src/workers/hasher-pool.js';
@@ -100,19 +101,18 @@ const api = {
     if (!record?.metadataJson) throw new Error(`${contentId} is not cached with its metadata`);
     const metadata = await verifyStoredMetadata(contentId, record.metadataJson, hasher);
     const corrupt: Array<{ index: number; reason: string }> = [];
-    const removals: Promise<void>[] = [];
-    const read = verifiedPieceReader({
-      read: (i) => store.get(contentId, i),
-      hasher,
-      expectedSha256: (i) => metadata.pieceSha256[i],
-      onCorrupt: (index, reason) => {
-        corrupt.push({ index, reason });
-        removals.push(store.remove(contentId, index));
-      },
-    });
+    const { fileSize, pieceSize } = metadata;
+    const file = await openPieceFile(store, hasher, contentId, { pieceCount: pieceCountOf(fileSize, pieceSize), fileSize, pieceSize });
     let served = 0;
-    for (const i of await store.list(contentId)) if (await read(i)) served++;
-    await Promise.all(removals);
+    for (const i of await file.list()) {
+      const read = await file.read(i, metadata.pieceSha256[i]);
+      if ('bytes' in read) served++;
+      else if ('corrupt' in read) {
+        corrupt.push({ index: i, reason: read.corrupt });
+        await file.remove(i);
+      }
+    }
+    file.close();
     return { name: metadata.name, served, corrupt, indexes: await store.list(contentId) };
   },
 
