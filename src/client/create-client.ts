@@ -19,7 +19,7 @@ import type { PerfSnapshot } from '../core/status.js';
 import { shareFile, type ShareFileOptions } from '../core/share-file.js';
 import { TabDownloads } from '../core/tab-downloads.js';
 import type { ContentPolicy } from '../protocol/content-policy.js';
-import { createIdbPieceStore } from '../storage/idb-piece-store.js';
+import { createPieceStores } from '../storage/piece-stores.js';
 import { createPieceCache, type CacheRecord } from '../storage/piece-cache.js';
 import type { ShareReply } from '../protocol/share.js';
 import { createFetchBytes } from '../transport/fetch-bytes.js';
@@ -49,6 +49,11 @@ export interface ClientOptions {
   iceServers?: RTCIceServer[];
   /** The CDN to use in simple mode when even the content policy is unavailable. Default: `<serverUrl>/cdn`. */
   cdnBaseUrl?: string;
+  /**
+   * Where pieces go: 'auto' (a file per content in the origin private file system where the
+   * browser has it, IndexedDB otherwise) or 'idb' (IndexedDB always). Default: 'auto'.
+   */
+  store?: 'auto' | 'idb';
 }
 
 export type { ClientDownload, ClientDownloadEvents, Progress } from './client-download.js';
@@ -102,7 +107,7 @@ export function createClient(options: ClientOptions = {}): TabswarmClient {
   const identity = newPeerIdentity();
   const peerId = identity.peerId;
   const hasher = createHasherPool();
-  const store = createIdbPieceStore();
+  const store = createPieceStores({ hasher, prefer: options.store ?? 'auto' });
   const http = createFetchHttpRange();
   const fetcher = createFetchBytes();
   const storage = options.settingsStorage === null ? undefined : (options.settingsStorage ?? defaultSettingsStorage());

@@ -26,6 +26,14 @@ export class Bitfield {
     return true;
   }
 
+  /** Clears bit i; returns true if it was set. */
+  unset(i: number): boolean {
+    if (i < 0 || i >= this.size || !this.has(i)) return false;
+    this.bits[i >> 3] = this.bits[i >> 3]! & ~(0x80 >> (i & 7));
+    this.count--;
+    return true;
+  }
+
   get cardinality(): number {
     return this.count;
   }

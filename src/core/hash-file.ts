@@ -6,12 +6,11 @@
  * metadata, which needs every piece's hash first:
  *   1. `hashFile`: each piece's SHA-256 in the worker pool, and the whole file's through one
  *      streaming hash fed in order;
- *   2. `storePieces`: each piece read again and written to the piece store under the content
- *      ID, where a Download finds it (store.list) and seeds it.
- * A file changed between the passes is caught by the Download's whole-file check over the
- * stored pieces, before anything is offered as complete.
+ *   2. `storePieces`: each piece read again and handed to the content's PieceFile under the
+ *      content ID (checked against its first-pass hash), where a Download finds it and seeds it.
+ * A file changed between the passes fails the second pass before a changed piece is kept.
  */
-import type { Hasher, PieceStore } from './ports.js';
+import type { Hasher, PieceFile } from './ports.js';
 import { toHex } from '../protocol/hex.js';
 import { pieceCountOf } from '../protocol/metadata.js';
 
@@ -63,8 +62,12 @@ export async function hashFile(file: Blob, pieceSize: number, hasher: Hasher, on
   }
 }
 
-/** Writes every piece of `file` to `store` under `storageId`. `onProgress(bytesDone)` after each piece. */
-export async function storePieces(file: Blob, pieceSize: number, store: PieceStore, storageId: string, onProgress: (bytesDone: number) => void, signal?: AbortSignal): Promise<void> {
+/**
+ * Writes every piece of `file` through `pieces` (the content's PieceFile), each checked against
+ * its hash from the first pass: a file changed since it was hashed stops here, before a piece
+ * of it is kept. `onProgress(bytesDone)` after each piece.
+ */
+export async function storePieces(file: Blob, pieceSize: number, pieces: PieceFile, pieceSha256: readonly string[], onProgress: (bytesDone: number) => void, signal?: AbortSignal): Promise<void> {
   const count = pieceCountOf(file.size, pieceSize);
   const inFlight: Promise<void>[] = [];
   let done = 0;
@@ -74,7 +77,8 @@ export async function storePieces(file: Blob, pieceSize: number, store: PieceSto
     const bytes = await readPiece(file, pieceSize, i);
     const length = bytes.byteLength;
     inFlight.push(
-      store.put(storageId, i, bytes).then(() => {
+      pieces.admit(i, bytes, pieceSha256[i]).then((admitted) => {
+        if (!admitted.stored) throw new Error(`the file changed while it was shared: ${admitted.reason}`);
         done += length;
         onProgress(done);
       }),

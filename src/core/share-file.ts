@@ -6,6 +6,7 @@
  * copy of the file goes to the server. The reply is checked: it must name this file's content.
  */
 import { hashFile, storePieces } from './hash-file.js';
+import { openPieceFile } from './piece-file.js';
 import type { Hasher, PieceStore } from './ports.js';
 import { toHex } from '../protocol/hex.js';
 import { LIMITS } from '../protocol/limits.js';
@@ -56,6 +57,16 @@ export async function shareFile(file: Blob & { name?: string }, deps: ShareFileD
   options.onPublished?.(reply);
 
   // 3. Keep the pieces where a download finds them.
-  await storePieces(file, pieceSize, deps.store, contentId, progress('storing'), options.signal);
+  const layout = { pieceCount: hashes.pieceSha256.length, pieceSize, fileSize: hashes.fileSize };
+  const pieces = await openPieceFile(deps.store, deps.hasher, contentId, layout);
+  try {
+    await storePieces(file, pieceSize, pieces, hashes.pieceSha256, progress('storing'), options.signal);
+    // The pass hashed the file again as it stored it; this also records every piece as held
+    // before the seeding download opens the content.
+    const stored = await pieces.fileSha256();
+    if (stored !== hashes.fileSha256) throw new Error(`the file changed while it was shared: its SHA-256 is now ${stored.slice(0, 12)}…`);
+  } finally {
+    pieces.close();
+  }
   return reply;
 }

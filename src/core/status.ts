@@ -83,6 +83,8 @@ export interface DownloadStatus {
   PiecesRejected: number;
   PeersBanned: number;
   CdnErrors: number;
+  /** Where its pieces are kept: 'opfs' (a file in the origin private file system) or 'indexeddb'; absent until opened. */
+  Store?: string;
   /** Why the download runs in simple mode (unverified, HTTP only), if it does. */
   SimpleReason?: string;
   /** The error that failed it, if it failed: `<kind>: <message>`. */
@@ -98,6 +100,8 @@ export interface StatusSource {
   readonly connectedPeers: number;
   readonly simpleReason: string | undefined;
   readonly error: { kind: string; message: string } | undefined;
+  /** Where its pieces are kept, once opened. */
+  readonly storeKind?: string | undefined;
   snapshot(): StatsSnapshot;
 }
 
@@ -184,6 +188,7 @@ export function downloadStatus(d: StatusSource, ctx: StatusContext): DownloadSta
       };
     }),
   };
+  if (d.storeKind !== undefined) status.Store = d.storeKind;
   if (d.simpleReason !== undefined) status.SimpleReason = d.simpleReason;
   if (d.error !== undefined) status.Error = `${d.error.kind}: ${d.error.message}`;
   return status;

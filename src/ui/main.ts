@@ -11,7 +11,7 @@ import { formatBytes, formatRate, percent } from './format.js';
 import { showSecureContextNotice } from './secure-context.js';
 import { waitingForPeersNote } from './share/receiver-notice.js';
 import { SwarmView } from './swarm-view.js';
-import { configFromQuery } from './url-config.js';
+import { configFromQuery, storeFromQuery } from './url-config.js';
 
 const $ = <T extends HTMLElement = HTMLElement>(id: string): T => document.getElementById(id) as T;
 
@@ -20,7 +20,7 @@ const $ = <T extends HTMLElement = HTMLElement>(id: string): T => document.getEl
 if (!showSecureContextNotice()) throw new Error('tabswarm needs WebCrypto or WebAssembly to check pieces: see the notice on the page');
 
 // URL parameters override every other setting (src/client/settings.ts), for demos and tests.
-const client = createClient({ query: configFromQuery(location.search) });
+const client = createClient({ query: configFromQuery(location.search), store: storeFromQuery(location.search) });
 let current: ClientDownload | undefined;
 let swarmView: SwarmView | undefined;
 const activity = new ActivityMonitor({ chart: $('activity-chart'), bar: $('activity-bar'), legend: $('activity-legend'), figures: $('activity-figures') });

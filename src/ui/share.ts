@@ -18,7 +18,7 @@ import { LIMITS } from '../protocol/limits.js';
 import { displayJoinCode, shareReplySchema, type ShareReply } from '../protocol/share.js';
 import { formatBytes, formatRate } from './format.js';
 import { showSecureContextNotice } from './secure-context.js';
-import { configFromQuery } from './url-config.js';
+import { configFromQuery, storeFromQuery } from './url-config.js';
 
 const $ = <T extends HTMLElement = HTMLElement>(id: string): T => document.getElementById(id) as T;
 
@@ -107,6 +107,7 @@ async function share(file: File): Promise<void> {
   // this file only (not what the origin's cache holds), in the share's own group.
   client ??= createClient({
     seedCache: false,
+    store: storeFromQuery(location.search),
     query: { ...configFromQuery(location.search), uploadsEnabled: true, noUploadsOnBattery: false, noUploadsOnMetered: false },
   });
   const labels = { hashing: 'Hashing', publishing: 'Publishing', storing: 'Getting the pieces ready to send' } as const;

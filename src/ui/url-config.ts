@@ -18,3 +18,8 @@ export function configFromQuery(search: string): Partial<ClientConfig> {
   }
   return sanitizeConfig(raw);
 }
+
+/** `?store=idb` keeps pieces in IndexedDB even where the browser has OPFS (to compare, or to test the fallback). */
+export function storeFromQuery(search: string): 'auto' | 'idb' {
+  return new URLSearchParams(search).get('store') === 'idb' ? 'idb' : 'auto';
+}

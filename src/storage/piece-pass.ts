@@ -1,0 +1,229 @@
+/**
+ * The piece pass over one content's file (the OPFS store's worker runs it; DOM-free, so a Node
+ * test drives it over an in-memory file). A piece arrives once, its buffer transferred; here it
+ * is hashed against the metadata, written at its offset, and fed to the whole-file SHA-256;
+ * the caller gets the verdict and nothing else. Serving reads and hashes again here too.
+ *
+ * The whole-file hash runs as the file fills: `next` is the first piece not yet fed. A piece
+ * that arrives as `next` is fed from the bytes in hand; one that arrives ahead waits on disk,
+ * and is read back (into one scratch buffer) once the gap before it fills. So the hash is done
+ * a moment after the last piece lands, and memory is one piece whatever the file size.
+ *
+ * Which pieces are held is a bitfield the owner persists (`saveHeld`, IndexedDB in the
+ * browser), always after a `flush`: a piece recorded as held was on disk first. A write that
+ * fails leaves the piece unrecorded (it is fetched again; nothing unverified is ever served).
+ */
+import { Bitfield } from '../core/bitfield.js';
+import { TabswarmError } from '../core/errors.js';
+import type { Admitted, PieceLayout, StoredPiece } from '../core/ports.js';
+import { toHex } from '../protocol/hex.js';
+
+/** A FileSystemSyncAccessHandle's shape: synchronous reads and writes at an offset. */
+export interface SyncFile {
+  read(buffer: Uint8Array, options: { at: number }): number;
+  write(buffer: Uint8Array, options: { at: number }): number;
+  flush(): void;
+  getSize(): number;
+  truncate(size: number): void;
+  close(): void;
+}
+
+/** SHA-256 as the worker has it: one-shot (WebCrypto where there is one) and incremental (WebAssembly). */
+export interface PassHashing {
+  digest(bytes: Uint8Array): Promise<Uint8Array>;
+  createStream(): Promise<{ update(bytes: Uint8Array): void; digest(): Uint8Array }>;
+}
+
+export interface PiecePassOptions {
+  file: SyncFile;
+  layout: PieceLayout;
+  hashing: PassHashing;
+  /** What the owner recorded as held (a bitfield's bytes), if anything. */
+  held?: Uint8Array;
+  /** Persists the held bitfield; called after a flush, at most every `saveEveryMs`. */
+  saveHeld(bits: Uint8Array): Promise<void>;
+  /** @default 500 */
+  saveEveryMs?: number;
+  /** Yields to the worker's message loop between read-backs (the catch-up of a resumed file is long). */
+  yieldNow?: () => Promise<void>;
+}
+
+/** The error names a write throws when the browser will not give the file more room. */
+const QUOTA_ERRORS = new Set(['QuotaExceededError']);
+
+export class PiecePass {
+  readonly held: Bitfield;
+  private readonly file: SyncFile;
+  private readonly layout: PieceLayout;
+  private readonly hashing: PassHashing;
+  private stream: { update(bytes: Uint8Array): void; digest(): Uint8Array } | undefined;
+  /** The first piece not yet fed to the whole-file hash. */
+  private next = 0;
+  private catchingUp: Promise<void> | undefined;
+  private scratch: Uint8Array | undefined;
+  private dirty = false;
+  private saveTimer: ReturnType<typeof setTimeout> | undefined;
+  private saving: Promise<void> = Promise.resolve();
+  private closed = false;
+  /** Pieces read back from the file for the whole-file hash (not fed from the bytes in hand). */
+  readBacks = 0;
+
+  constructor(private readonly options: PiecePassOptions) {
+    this.file = options.file;
+    this.layout = options.layout;
+    this.hashing = options.hashing;
+    this.held = new Bitfield(options.layout.pieceCount, options.held);
+  }
+
+  /**
+   * Sizes the file to the content (so the browser's quota is asked for all of it now, not at
+   * the last piece) and starts the whole-file hash over what is already held.
+   */
+  async open(): Promise<void> {
+    if (this.file.getSize() !== this.layout.fileSize) {
+      try {
+        this.file.truncate(this.layout.fileSize);
+      } catch (e) {
+        throw storageError(e, `making room for ${this.layout.fileSize} bytes`);
+      }
+    }
+    this.stream = await this.hashing.createStream();
+    this.catchUp();
+  }
+
+  list(): number[] {
+    const out: number[] = [];
+    for (let i = 0; i < this.layout.pieceCount; i++) if (this.held.has(i)) out.push(i);
+    return out;
+  }
+
+  async admit(index: number, bytes: Uint8Array, expectedSha256: string | undefined): Promise<Admitted> {
+    this.check(index);
+    if (bytes.byteLength !== this.length(index)) return { stored: false, reason: `piece ${index} has ${bytes.byteLength} bytes` };
+    if (expectedSha256 !== undefined) {
+      const actual = toHex(await this.hashing.digest(bytes));
+      if (actual !== expectedSha256) return { stored: false, reason: `piece ${index} failed SHA-256 verification` };
+    }
+    if (this.closed) throw new TabswarmError('aborted', 'the piece file is closed');
+    if (this.held.has(index)) return { stored: true };
+    this.writeAt(index, bytes);
+    this.held.set(index);
+    this.markDirty();
+    if (index === this.next && !this.catchingUp) {
+      this.stream!.update(bytes);
+      this.next++;
+    }
+    this.catchUp();
+    return { stored: true };
+  }
+
+  async read(index: number, expectedSha256?: string): Promise<StoredPiece> {
+    this.check(index);
+    if (!this.held.has(index)) return { missing: true };
+    const bytes = new Uint8Array(this.length(index));
+    this.readAt(index, bytes);
+    if (expectedSha256 !== undefined) {
+      const actual = toHex(await this.hashing.digest(bytes));
+      if (actual !== expectedSha256) {
+        return { corrupt: `stored piece ${index} no longer matches its SHA-256 (${actual.slice(0, 12)}…, expected ${expectedSha256.slice(0, 12)}…)` };
+      }
+    }
+    return { bytes };
+  }
+
+  remove(index: number): void {
+    if (this.held.unset(index)) this.markDirty();
+  }
+
+  /** The file's SHA-256 once every piece is held: the feed is done by then, or nearly. */
+  async fileSha256(): Promise<string> {
+    if (!this.held.complete) throw new TabswarmError('storage-error', `piece ${this.firstMissing()} is not stored`);
+    this.catchUp();
+    while (this.catchingUp) await this.catchingUp;
+    if (this.next < this.layout.pieceCount) throw new TabswarmError('storage-error', `piece ${this.next} vanished from storage`);
+    await this.save();
+    return toHex(this.stream!.digest());
+  }
+
+  /** Flushes, records what is held, and closes the file. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    try {
+      await this.save();
+    } finally {
+      this.file.close();
+    }
+  }
+
+  /** Flushes the file, then persists the held bitfield (a piece is recorded only once on disk). */
+  save(): Promise<void> {
+    if (this.saveTimer !== undefined) clearTimeout(this.saveTimer);
+    this.saveTimer = undefined;
+    if (!this.dirty) return this.saving;
+    this.dirty = false;
+    this.file.flush();
+    const bits = this.held.toBytes();
+    this.saving = this.saving.then(() => this.options.saveHeld(bits)).catch(() => undefined);
+    return this.saving;
+  }
+
+  private markDirty(): void {
+    this.dirty = true;
+    this.saveTimer ??= setTimeout(() => void this.save(), this.options.saveEveryMs ?? 500);
+  }
+
+  /** Feeds the whole-file hash every held piece from `next` on, reading them back, yielding between pieces. */
+  private catchUp(): void {
+    if (this.catchingUp || this.closed || !this.stream || !this.held.has(this.next)) return;
+    this.catchingUp = (async () => {
+      while (!this.closed && this.next < this.layout.pieceCount && this.held.has(this.next)) {
+        const length = this.length(this.next);
+        this.scratch ??= new Uint8Array(this.layout.pieceSize);
+        const view = this.scratch.subarray(0, length);
+        this.readAt(this.next, view);
+        this.readBacks++;
+        this.stream!.update(view);
+        this.next++;
+        await (this.options.yieldNow?.() ?? Promise.resolve());
+      }
+    })().finally(() => {
+      this.catchingUp = undefined;
+    });
+  }
+
+  private writeAt(index: number, bytes: Uint8Array): void {
+    let written: number;
+    try {
+      written = this.file.write(bytes, { at: index * this.layout.pieceSize });
+    } catch (e) {
+      throw storageError(e, `writing piece ${index}`);
+    }
+    if (written !== bytes.byteLength) throw new TabswarmError('storage-error', `writing piece ${index}: ${written} of ${bytes.byteLength} bytes written`);
+  }
+
+  private readAt(index: number, into: Uint8Array): void {
+    const got = this.file.read(into, { at: index * this.layout.pieceSize });
+    if (got !== into.byteLength) throw new TabswarmError('storage-error', `reading piece ${index}: ${got} of ${into.byteLength} bytes`);
+  }
+
+  private length(index: number): number {
+    return Math.min(this.layout.pieceSize, this.layout.fileSize - index * this.layout.pieceSize);
+  }
+
+  private check(index: number): void {
+    if (!Number.isInteger(index) || index < 0 || index >= this.layout.pieceCount) throw new TabswarmError('storage-error', `no piece ${index} in a file of ${this.layout.pieceCount}`);
+  }
+
+  private firstMissing(): number {
+    let i = 0;
+    while (i < this.layout.pieceCount && this.held.has(i)) i++;
+    return i;
+  }
+}
+
+function storageError(e: unknown, what: string): TabswarmError {
+  const name = e instanceof Error ? e.name : '';
+  if (QUOTA_ERRORS.has(name)) return new TabswarmError('storage-error', `${what} failed: the browser's storage quota is exhausted (QuotaExceededError)`, { cause: e });
+  return new TabswarmError('storage-error', `${what} failed: ${e instanceof Error ? `${e.name}: ${e.message}` : String(e)}`, { cause: e });
+}

@@ -1,0 +1,63 @@
+/**
+ * The tab's piece store: OPFS where the browser gives workers synchronous files, IndexedDB
+ * where it does not (or where `?store=idb` asks for it). The choice is made once, by a probe in
+ * a worker, and shown in the status (`kind`).
+ *
+ * A content that already has pieces in IndexedDB (stored before OPFS was chosen, or by an
+ * older version) stays there: it resumes, seeds and saves from IndexedDB, and nothing is lost.
+ * Every other content goes to the chosen store.
+ */
+import { openPieceFile } from '../core/piece-file.js';
+import type { Hasher, PieceStore } from '../core/ports.js';
+import { createIdbPieceStore } from './idb-piece-store.js';
+import { createOpfsPieceStore, opfsAvailable } from './opfs-piece-store.js';
+
+export type StoreKind = 'opfs' | 'indexeddb';
+
+export interface PieceStores extends PieceStore {
+  /** The store new contents go to, once the probe has answered. */
+  kind(): Promise<StoreKind>;
+  /** The whole file as one Blob (disk-backed in both stores); rejects if a piece is missing. */
+  assemble(storageId: string, pieceCount: number, mimeType: string): Promise<Blob>;
+  clear(storageId: string): Promise<void>;
+  storageIds(): Promise<string[]>;
+  close(): void;
+}
+
+export function createPieceStores(options: { hasher: Hasher; prefer?: 'auto' | 'idb' }): PieceStores {
+  const idb = createIdbPieceStore();
+  const opfs = createOpfsPieceStore();
+  const chosen: Promise<StoreKind> = options.prefer === 'idb' ? Promise.resolve('indexeddb') : opfsAvailable().then((ok) => (ok ? 'opfs' : 'indexeddb'));
+
+  /** Where `storageId`'s pieces are (or go): IndexedDB if they are there already, else the chosen store. */
+  async function where(storageId: string): Promise<StoreKind> {
+    if ((await chosen) === 'indexeddb') return 'indexeddb';
+    if (await opfs.holds(storageId)) return 'opfs';
+    return (await idb.list(storageId)).length > 0 ? 'indexeddb' : 'opfs';
+  }
+
+  return {
+    kind: () => chosen,
+    list: async (id) => ((await where(id)) === 'opfs' ? opfs.list(id) : idb.list(id)),
+    get: async (id, index) => ((await where(id)) === 'opfs' ? opfs.get(id, index) : idb.get(id, index)),
+    put: (id, index, data) => idb.put(id, index, data),
+    remove: async (id, index) => ((await where(id)) === 'opfs' ? opfs.remove(id, index) : idb.remove(id, index)),
+    async open(id, layout) {
+      if ((await where(id)) === 'opfs') return opfs.open(id, layout);
+      return openPieceFile(idb, options.hasher, id, layout, 'indexeddb');
+    },
+    assemble: async (id, pieceCount, mimeType) => ((await where(id)) === 'opfs' ? opfs.file(id, mimeType) : idb.assemble(id, pieceCount, mimeType)),
+    async clear(id) {
+      await idb.clear(id);
+      if ((await chosen) === 'opfs') await opfs.clear(id);
+    },
+    async storageIds() {
+      const ids = new Set(await idb.storageIds());
+      if ((await chosen) === 'opfs') for (const id of await opfs.storageIds()) ids.add(id);
+      return [...ids].sort();
+    },
+    close() {
+      idb.close();
+    },
+  };
+}
