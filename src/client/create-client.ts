@@ -107,7 +107,7 @@ export function createClient(options: ClientOptions = {}): TabswarmClient {
   const identity = newPeerIdentity();
   const peerId = identity.peerId;
   const hasher = createHasherPool();
-  const store = createPieceStores({ hasher, prefer: options.store ?? 'auto' });
+  const store = createPieceStores({ prefer: options.store ?? 'auto' });
   const http = createFetchHttpRange();
   const fetcher = createFetchBytes();
   const storage = options.settingsStorage === null ? undefined : (options.settingsStorage ?? defaultSettingsStorage());
@@ -149,6 +149,7 @@ export function createClient(options: ClientOptions = {}): TabswarmClient {
     cache,
     bandwidth,
     bannedAddresses: banned,
+    ...(typeof navigator !== 'undefined' && typeof navigator.storage === 'object' ? { room: navigator.storage } : {}),
     arraysFor: peering.arraysFor,
     connector: peering.connector,
     hasWebRtc: () => typeof globalThis.RTCPeerConnection === 'function',

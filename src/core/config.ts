@@ -292,6 +292,13 @@ export interface ClientConfig {
    * @default 4
    */
   maxSeededContents: number;
+  /**
+   * Files this large or larger ask the browser to keep the site's storage
+   * (`navigator.storage.persist()`), so that it is not cleared under storage pressure
+   * in the middle of a long download. 0: always ask.
+   * @default 268435456
+   */
+  persistStorageFromBytes: number;
 }
 
 export const DEFAULT_CONFIG: Readonly<ClientConfig> = Object.freeze({
@@ -337,6 +344,7 @@ export const DEFAULT_CONFIG: Readonly<ClientConfig> = Object.freeze({
   maxCacheAgeMs: 3 * 24 * 3600 * 1000,
   minFileSizeToPeer: 0,
   maxSeededContents: 4,
+  persistStorageFromBytes: 256 * 1024 * 1024,
 });
 
 /** Settings that are shares (0 < x <= 1) rather than counts, rates or durations. */

@@ -27,6 +27,7 @@ import type { PieceFile } from './ports.js';
 import { DownloadStats, type StatsSnapshot } from './stats.js';
 import { Swarm } from './swarm.js';
 import { openPieceFile } from './piece-file.js';
+import { checkRoom } from './storage-room.js';
 import { Intake } from './download/intake.js';
 import { PeerPool } from './download/peer-pool.js';
 import { PieceBook } from './download/piece-book.js';
@@ -228,7 +229,12 @@ export class Download {
     this.setState('downloading');
     try {
       const { fileSize, pieceSize } = this.metadata;
-      const file = await openPieceFile(this.opts.store, this.opts.hasher, this.storageId, { pieceCount: this.pieceCount, pieceSize, fileSize });
+      const layout = { pieceCount: this.pieceCount, pieceSize, fileSize };
+      if (this.opts.room && this.opts.trustStored !== true) {
+        await checkRoom(this.opts.room, this.opts.store, this.storageId, layout, this.config.persistStorageFromBytes);
+        if (this.stopped) return;
+      }
+      const file = await openPieceFile(this.opts.store, this.opts.hasher, this.storageId, layout);
       if (this.stopped) return file.close();
       this.file = file;
       for (const i of await file.list()) if (i >= 0 && i < this.pieceCount && this.have.set(i)) this.stats.piecesFromStore++;

@@ -15,6 +15,8 @@ export type ErrorKind =
   | 'timeout'
   | 'cdn-error'
   | 'storage-error'
+  /** The browser will not give this site room for the file (before the download, or when a write hits the quota). */
+  | 'storage-full'
   | 'file-hash-mismatch'
   | 'aborted'
   /** Download mode Bypass (DO 100): tabswarm does not download; the browser fetches the file itself. */

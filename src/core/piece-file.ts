@@ -35,7 +35,7 @@ async function composedPieceFile(store: PieceStore, hasher: Hasher, storageId: s
         if (actual !== expectedSha256) return { stored: false, reason: `piece ${index} failed SHA-256 verification` };
       }
       if (closed) throw new TabswarmError('aborted', 'the piece file is closed');
-      bytes = await store.put(storageId, index, bytes);
+      await store.put(storageId, index, bytes);
       if (held.has(index)) return { stored: true };
       held.add(index);
       whole.stored(index, bytes); // gives `bytes` away

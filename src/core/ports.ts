@@ -31,12 +31,8 @@ export interface PieceStore {
   /** Indexes of the pieces of `contentId` already stored. */
   list(contentId: string): Promise<number[]>;
   get(contentId: string, index: number): Promise<Uint8Array | undefined>;
-  /**
-   * Stores a copy of `data`. Same transfer rule as `Hasher.digest`: the implementation may
-   * transfer `data`'s buffer to a worker; it resolves with the same bytes, which the caller
-   * uses instead of `data` afterwards (and may keep or transfer: the store keeps no reference).
-   */
-  put(contentId: string, index: number, data: Uint8Array): Promise<Uint8Array>;
+  /** Stores a copy of `data` as piece `index` (the caller keeps `data`). Downloads write through `open`'s PieceFile instead. */
+  put(contentId: string, index: number, data: Uint8Array): Promise<void>;
   /** Deletes one stored piece (a stored copy that failed its re-check). Optional: a store without it keeps the piece, which is then never served. */
   remove?(contentId: string, index: number): Promise<void>;
   /**
@@ -45,6 +41,8 @@ export interface PieceStore {
    * A store without it gets core/piece-file.ts's pass over `get`/`put` and the Hasher.
    */
   open?(storageId: string, layout: PieceLayout): Promise<PieceFile>;
+  /** Bytes the content still needs allocated (OPFS allocates a file's size at once). Default: the file less the pieces listed. */
+  roomNeeded?(storageId: string, layout: PieceLayout): Promise<number>;
 }
 
 /** The sizes a content's pieces are laid out by. */

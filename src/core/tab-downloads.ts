@@ -20,6 +20,7 @@ import { TabswarmError } from './errors.js';
 import { openContent, openUrl, type OpenContentDeps, type OpenedContent } from './open-content.js';
 import type { ContentCache, Hasher, HttpRange, PeerConnector, PieceStore, Signaling } from './ports.js';
 import { downloadStatus, PeerRates, perfSnapshot, type DownloadStatus, type PerfSnapshot } from './status.js';
+import type { StorageRoom } from './storage-room.js';
 import type { BannedAddresses } from './swarm.js';
 import { verifyStoredMetadata } from './verify-stored.js';
 import type { DownloadMode } from '../protocol/arrays-messages.js';
@@ -36,6 +37,8 @@ export interface TabDownloadsPorts {
   cache: ContentCache;
   /** The tab's bandwidth controls, shared by every download. */
   bandwidth: Bandwidth;
+  /** The browser's storage manager, for the room check before a download (core/storage-room.ts). */
+  room?: StorageRoom;
   bannedAddresses: BannedAddresses;
   /** The Arrays connection that serves this content's swarm in this mode (Discovery); never rejects. */
   arraysFor(contentId: string, mode: DownloadMode, groupId: string): Promise<Signaling>;
@@ -206,6 +209,7 @@ export class TabDownloads {
       config: cfg,
       bandwidth: p.bandwidth,
       bannedAddresses: p.bannedAddresses,
+      ...(p.room ? { room: p.room } : {}),
     });
     await p.cache
       .touch({

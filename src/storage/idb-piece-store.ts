@@ -1,39 +1,48 @@
 /**
- * The PieceStore port in the browser: verified pieces in IndexedDB, through idb-keyval.
+ * Pieces in IndexedDB, through idb-keyval: the store where there is no OPFS (a plain-HTTP page
+ * on a LAN address, where browsers give no origin private file system), or where `?store=idb`
+ * asks for it, and for contents stored here by earlier versions.
  *
- * The layout (one object store, keys `[contentId, index]`, Blob values) is piece-layout.ts's.
- * Values are Blobs: the browser keeps
- * large ones on disk, and `assemble` composes those disk-backed Blobs into the file without
- * ever holding it in memory. Every IndexedDB failure (quota, private mode, a database in the
- * wrong shape) surfaces as TabswarmError('storage-error').
+ * The layout (one object store, keys `[storageId, index]`) is piece-layout.ts's. A download
+ * writes through `open`: the piece pass's worker hashes each piece, writes it as an ArrayBuffer
+ * value (idb-piece-io.ts says why not a Blob) and feeds the whole-file hash. Every IndexedDB
+ * failure (quota, private mode, a database in the wrong shape) surfaces as
+ * TabswarmError('storage-error').
  */
 import { promisifyRequest } from 'idb-keyval';
 import { TabswarmError } from '../core/errors.js';
-import type { PieceStore } from '../core/ports.js';
+import type { PieceFile, PieceLayout, PieceStore } from '../core/ports.js';
+import { bytesOf } from './idb-piece-io.js';
+import { openPassFile } from './piece-pass-client.js';
 import { openPieces, pieceKey, pieceRange } from './piece-layout.js';
-import { createPieceWriter } from './piece-writer.js';
 import { asStorageError } from './storage-error.js';
-import { writeWithRetry } from './write-with-retry.js';
 
-export function createIdbPieceStore(dbName = 'tabswarm'): PieceStore & {
-  /** The whole file as one Blob of pieces 0..pieceCount-1; rejects if one is missing. */
+export interface IdbPieceStore extends PieceStore {
+  open(storageId: string, layout: PieceLayout): Promise<PieceFile>;
+  /**
+   * The whole file as one Blob of pieces 0..pieceCount-1, built a piece at a time so that the
+   * page never holds the file (each part goes to the browser's blob storage, which keeps large
+   * blobs on disk); rejects if a piece is missing.
+   */
   assemble(contentId: string, pieceCount: number, mimeType: string): Promise<Blob>;
   /** Deletes every stored piece of `contentId`. */
   clear(contentId: string): Promise<void>;
-  /** Ends the writer worker. */
-  close(): void;
-  /** Deletes one stored piece (one that failed its check when read back: core/verify-stored.ts). */
+  /** Deletes one stored piece (one that failed its check when read back). */
   remove(contentId: string, index: number): Promise<void>;
   /** The storage IDs that have pieces stored, in key order; walks keys only, one step per content. */
   storageIds(): Promise<string[]>;
-} {
+}
+
+export function createIdbPieceStore(dbName = 'tabswarm'): IdbPieceStore {
   const store = openPieces(dbName);
-  // Writes go through a recycled worker (storage/piece-writer.ts says why); reads stay here.
-  const writer = createPieceWriter(dbName);
   const range = pieceRange;
 
   const op = <T>(what: string, mode: IDBTransactionMode, fn: (s: IDBObjectStore) => T | PromiseLike<T>): Promise<T> =>
     asStorageError(dbName, what, () => store(mode, fn));
+
+  /** A stored value as it is: Blob values (earlier versions) stay Blobs, for `assemble`. */
+  const value = (contentId: string, index: number) =>
+    op(`reading piece ${index} of ${contentId}`, 'readonly', (s) => promisifyRequest(s.get(pieceKey(contentId, index)) as IDBRequest<unknown>));
 
   return {
     async list(contentId) {
@@ -42,34 +51,32 @@ export function createIdbPieceStore(dbName = 'tabswarm'): PieceStore & {
     },
 
     async get(contentId, index) {
-      const what = `reading piece ${index} of ${contentId}`;
-      const blob = await op(what, 'readonly', (s) => promisifyRequest(s.get(pieceKey(contentId, index)) as IDBRequest<unknown>));
-      if (blob === undefined) return undefined;
-      if (!(blob instanceof Blob)) throw new TabswarmError('storage-error', `IndexedDB "${dbName}": ${what}: not a Blob`);
-      return asStorageError(dbName, what, async () => new Uint8Array(await blob.arrayBuffer()));
+      const v = await value(contentId, index);
+      if (v === undefined) return undefined;
+      const bytes = await asStorageError(dbName, `reading piece ${index} of ${contentId}`, () => bytesOf(v));
+      if (!bytes) throw new TabswarmError('storage-error', `IndexedDB "${dbName}": piece ${index} of ${contentId} is not bytes`);
+      return bytes;
     },
 
     async put(contentId, index, data) {
-      const write = (bytes: Uint8Array) => writer.put(contentId, index, bytes);
-      return writeWithRetry(write, data, `IndexedDB "${dbName}": storing piece ${index} of ${contentId}`);
+      await op(`storing piece ${index} of ${contentId}`, 'readwrite', (s) => {
+        s.put(data.slice().buffer, pieceKey(contentId, index));
+        return promisifyRequest(s.transaction);
+      });
     },
+
+    open: (storageId, layout) => openPassFile('indexeddb', storageId, (api) => api.openIdb(dbName, storageId, layout)),
 
     async assemble(contentId, pieceCount, mimeType) {
-      if (pieceCount === 0) return new Blob([], { type: mimeType });
-      const r = range(contentId, 0, pieceCount - 1);
-      // Keys and values read in one transaction, so they describe the same pieces.
-      const [keys, blobs] = await op(`assembling ${contentId}`, 'readonly', (s) =>
-        Promise.all([promisifyRequest(s.getAllKeys(r)), promisifyRequest(s.getAll(r) as IDBRequest<Blob[]>)]),
-      );
+      let blob = new Blob([], { type: mimeType });
       for (let i = 0; i < pieceCount; i++) {
-        const key = keys[i] as [string, number] | undefined;
-        if (key?.[1] !== i) throw new TabswarmError('storage-error', `IndexedDB "${dbName}": piece ${i} of ${contentId} is missing`);
+        const v = await value(contentId, i);
+        const part = v instanceof Blob ? v : await bytesOf(v);
+        if (part === undefined) throw new TabswarmError('storage-error', `IndexedDB "${dbName}": piece ${i} of ${contentId} is missing`);
+        // A new Blob over the one so far and this piece: the parts are referenced, not copied.
+        blob = new Blob([blob, part as BlobPart], { type: mimeType });
       }
-      return new Blob(blobs, { type: mimeType });
-    },
-
-    close() {
-      writer.close();
+      return blob;
     },
 
     async remove(contentId, index) {

@@ -3,7 +3,7 @@
  * `tabswarm/<encoded storage ID>` in the origin private file system, laid out as the content
  * itself (piece `i` at `i * pieceSize`); which pieces of it are held, in IndexedDB database
  * `tabswarm-opfs`, store `held`, keyed by storage ID. The main thread (opfs-piece-store.ts) and
- * the worker (opfs-piece.worker.ts) both open them through here.
+ * the worker (piece-pass.worker.ts) both open them through here.
  */
 import { createStore, type UseStore } from 'idb-keyval';
 import type { PieceLayout } from '../core/ports.js';

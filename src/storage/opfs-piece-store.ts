@@ -1,44 +1,23 @@
 /**
  * Pieces in the Origin Private File System: one file per content, written at each piece's
  * offset by a worker that also hashes the piece and feeds the whole-file hash (the piece pass,
- * piece-pass.ts, in opfs-piece.worker.ts). Nothing of a piece is kept after its write: no Blob,
+ * piece-pass.ts, in piece-pass.worker.ts). Nothing of a piece is kept after its write: no Blob,
  * no copy. The file handed to the user is that file (`getFile()`: disk-backed, nothing to
  * assemble). Which pieces are held lives in IndexedDB (opfs-layout.ts).
  *
  * Every failure surfaces as TabswarmError('storage-error').
  */
-import { transfer, wrap, type Remote } from 'comlink';
 import { del, get, keys, set } from 'idb-keyval';
 import { Bitfield } from '../core/bitfield.js';
 import { TabswarmError } from '../core/errors.js';
-import type { Admitted, PieceFile, PieceLayout, StoredPiece } from '../core/ports.js';
-import { ownBuffer } from '../protocol/own-buffer.js';
+import type { PieceFile, PieceLayout } from '../core/ports.js';
 import { contentDirectory, fileNameOf, heldStore, isHeldRecord, type HeldRecord } from './opfs-layout.js';
-import type { OpfsPieceWorkerApi } from './opfs-piece.worker.js';
-
-function spawn(): { worker: Worker; api: Remote<OpfsPieceWorkerApi>; dead: Promise<never> } {
-  const worker = new Worker(new URL('./opfs-piece.worker.ts', import.meta.url), { type: 'module' });
-  let kill!: (e: Error) => void;
-  const dead = new Promise<never>((_, reject) => (kill = reject));
-  dead.catch(() => undefined);
-  worker.addEventListener('error', (e) => kill(new TabswarmError('storage-error', `the OPFS piece worker failed${e.message ? `: ${e.message}` : ''}`)));
-  return { worker, api: wrap<OpfsPieceWorkerApi>(worker), dead };
-}
-
-function storageError(what: string, e: unknown): TabswarmError {
-  if (e instanceof TabswarmError) return e;
-  const name = e instanceof Error ? e.name : '';
-  const message = e instanceof Error ? e.message : String(e);
-  if (name === 'QuotaExceededError' || /quota is exhausted/.test(message)) {
-    return new TabswarmError('storage-error', `${what}: the browser's storage quota is exhausted (${message})`, { cause: e });
-  }
-  return new TabswarmError('storage-error', `OPFS: ${what}: ${name ? `${name}: ` : ''}${message}`, { cause: e });
-}
+import { openPassFile, spawnPassWorker, storageError } from './piece-pass-client.js';
 
 /** Whether this browser's workers get synchronous OPFS files; asked of a worker once. */
 export async function opfsAvailable(): Promise<boolean> {
   if (typeof navigator === 'undefined' || typeof navigator.storage?.getDirectory !== 'function' || typeof Worker === 'undefined') return false;
-  const { worker, api, dead } = spawn();
+  const { worker, api, dead } = spawnPassWorker();
   try {
     return await Promise.race([api.probe(), dead, new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 10_000))]);
   } catch {
@@ -55,6 +34,7 @@ export interface OpfsPieceStore {
   open(storageId: string, layout: PieceLayout): Promise<PieceFile>;
   /** Whether a content has a file here (a held record). */
   holds(storageId: string): Promise<boolean>;
+  roomNeeded(storageId: string, layout: PieceLayout): Promise<number>;
   /** The content's file as a disk-backed Blob of type `mimeType`; rejects unless every piece is held. */
   file(storageId: string, mimeType: string): Promise<Blob>;
   clear(storageId: string): Promise<void>;
@@ -72,7 +52,7 @@ export function createOpfsPieceStore(): OpfsPieceStore {
     try {
       return await fn();
     } catch (e) {
-      throw storageError(what, e);
+      throw storageError(`OPFS: ${what}`, e);
     }
   };
 
@@ -106,45 +86,10 @@ export function createOpfsPieceStore(): OpfsPieceStore {
 
     holds: async (storageId) => (await record(storageId)) !== undefined,
 
-    async open(storageId, layout) {
-      const { worker, api, dead } = spawn();
-      const call = <T>(what: string, p: Promise<T>) => op(what, () => Promise.race([p, dead]));
-      let held: number[];
-      try {
-        held = await call(`opening ${storageId}`, api.open(storageId, layout));
-      } catch (e) {
-        worker.terminate();
-        throw e;
-      }
-      let closed = false;
-      let readBacks = 0;
-      const refreshReadBacks = () => void api.readBacks().then((n) => (readBacks = n), () => undefined);
-      return {
-        kind: 'opfs',
-        get readBacks() {
-          return readBacks;
-        },
-        list: async () => [...held],
-        async admit(index, data, expectedSha256) {
-          if (closed) throw new TabswarmError('aborted', 'the piece file is closed');
-          const buffer = ownBuffer(data);
-          return call<Admitted>(`storing piece ${index} of ${storageId}`, api.admit(index, transfer(buffer, [buffer]), expectedSha256));
-        },
-        read: (index, expectedSha256) => call<StoredPiece>(`reading piece ${index} of ${storageId}`, api.read(index, expectedSha256)),
-        remove: (index) => call(`forgetting piece ${index} of ${storageId}`, api.remove(index)),
-        async fileSha256() {
-          const sha = await call(`hashing ${storageId}`, api.fileSha256());
-          refreshReadBacks();
-          return sha;
-        },
-        close() {
-          if (closed) return;
-          closed = true;
-          held = [];
-          void api.close().catch(() => undefined).finally(() => worker.terminate());
-        },
-      };
-    },
+    // The file is sized to the content when first opened, so a content with a record has its room.
+    roomNeeded: async (storageId, layout) => ((await record(storageId)) ? 0 : layout.fileSize),
+
+    open: (storageId, layout) => openPassFile('opfs', storageId, (api) => api.open(storageId, layout)),
 
     file: (storageId, mimeType) =>
       op(`opening the file of ${storageId}`, async () => {

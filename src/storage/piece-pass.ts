@@ -18,14 +18,20 @@ import { TabswarmError } from '../core/errors.js';
 import type { Admitted, PieceLayout, StoredPiece } from '../core/ports.js';
 import { toHex } from '../protocol/hex.js';
 
-/** A FileSystemSyncAccessHandle's shape: synchronous reads and writes at an offset. */
+/**
+ * Where the pass keeps bytes: a FileSystemSyncAccessHandle's shape (reads and writes at an
+ * offset). OPFS gives exactly this, synchronously; the IndexedDB backend (idb-piece-io.ts)
+ * answers the same calls asynchronously, a piece per key.
+ */
 export interface SyncFile {
-  read(buffer: Uint8Array, options: { at: number }): number;
-  write(buffer: Uint8Array, options: { at: number }): number;
+  read(buffer: Uint8Array, options: { at: number }): number | Promise<number>;
+  write(buffer: Uint8Array, options: { at: number }): number | Promise<number>;
   flush(): void;
   getSize(): number;
   truncate(size: number): void;
   close(): void;
+  /** Drops the bytes at [at, at + length) where the backend can (IndexedDB deletes the piece's key). */
+  forget?(at: number, length: number): Promise<void>;
 }
 
 /** SHA-256 as the worker has it: one-shot (WebCrypto where there is one) and incremental (WebAssembly). */
@@ -106,8 +112,9 @@ export class PiecePass {
     }
     if (this.closed) throw new TabswarmError('aborted', 'the piece file is closed');
     if (this.held.has(index)) return { stored: true };
-    this.writeAt(index, bytes);
-    this.held.set(index);
+    await this.writeAt(index, bytes);
+    if (this.closed) throw new TabswarmError('aborted', 'the piece file is closed');
+    if (!this.held.set(index)) return { stored: true };
     this.markDirty();
     if (index === this.next && !this.catchingUp) {
       this.stream!.update(bytes);
@@ -121,7 +128,7 @@ export class PiecePass {
     this.check(index);
     if (!this.held.has(index)) return { missing: true };
     const bytes = new Uint8Array(this.length(index));
-    this.readAt(index, bytes);
+    await this.readAt(index, bytes);
     if (expectedSha256 !== undefined) {
       const actual = toHex(await this.hashing.digest(bytes));
       if (actual !== expectedSha256) {
@@ -131,8 +138,10 @@ export class PiecePass {
     return { bytes };
   }
 
-  remove(index: number): void {
-    if (this.held.unset(index)) this.markDirty();
+  async remove(index: number): Promise<void> {
+    if (!this.held.unset(index)) return;
+    this.markDirty();
+    await this.file.forget?.(index * this.layout.pieceSize, this.length(index));
   }
 
   /** The file's SHA-256 once every piece is held: the feed is done by then, or nearly. */
@@ -181,7 +190,7 @@ export class PiecePass {
         const length = this.length(this.next);
         this.scratch ??= new Uint8Array(this.layout.pieceSize);
         const view = this.scratch.subarray(0, length);
-        this.readAt(this.next, view);
+        await this.readAt(this.next, view);
         this.readBacks++;
         this.stream!.update(view);
         this.next++;
@@ -192,18 +201,18 @@ export class PiecePass {
     });
   }
 
-  private writeAt(index: number, bytes: Uint8Array): void {
+  private async writeAt(index: number, bytes: Uint8Array): Promise<void> {
     let written: number;
     try {
-      written = this.file.write(bytes, { at: index * this.layout.pieceSize });
+      written = await this.file.write(bytes, { at: index * this.layout.pieceSize });
     } catch (e) {
       throw storageError(e, `writing piece ${index}`);
     }
     if (written !== bytes.byteLength) throw new TabswarmError('storage-error', `writing piece ${index}: ${written} of ${bytes.byteLength} bytes written`);
   }
 
-  private readAt(index: number, into: Uint8Array): void {
-    const got = this.file.read(into, { at: index * this.layout.pieceSize });
+  private async readAt(index: number, into: Uint8Array): Promise<void> {
+    const got = await this.file.read(into, { at: index * this.layout.pieceSize });
     if (got !== into.byteLength) throw new TabswarmError('storage-error', `reading piece ${index}: ${got} of ${into.byteLength} bytes`);
   }
 
@@ -223,7 +232,8 @@ export class PiecePass {
 }
 
 function storageError(e: unknown, what: string): TabswarmError {
+  if (e instanceof TabswarmError) return e;
   const name = e instanceof Error ? e.name : '';
-  if (QUOTA_ERRORS.has(name)) return new TabswarmError('storage-error', `${what} failed: the browser's storage quota is exhausted (QuotaExceededError)`, { cause: e });
+  if (QUOTA_ERRORS.has(name)) return new TabswarmError('storage-full', `${what} failed: the browser's storage quota is exhausted (QuotaExceededError)`, { cause: e });
   return new TabswarmError('storage-error', `${what} failed: ${e instanceof Error ? `${e.name}: ${e.message}` : String(e)}`, { cause: e });
 }

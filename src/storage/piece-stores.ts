@@ -7,8 +7,7 @@
  * older version) stays there: it resumes, seeds and saves from IndexedDB, and nothing is lost.
  * Every other content goes to the chosen store.
  */
-import { openPieceFile } from '../core/piece-file.js';
-import type { Hasher, PieceStore } from '../core/ports.js';
+import type { PieceStore } from '../core/ports.js';
 import { createIdbPieceStore } from './idb-piece-store.js';
 import { createOpfsPieceStore, opfsAvailable } from './opfs-piece-store.js';
 
@@ -24,7 +23,7 @@ export interface PieceStores extends PieceStore {
   close(): void;
 }
 
-export function createPieceStores(options: { hasher: Hasher; prefer?: 'auto' | 'idb' }): PieceStores {
+export function createPieceStores(options: { prefer?: 'auto' | 'idb' } = {}): PieceStores {
   const idb = createIdbPieceStore();
   const opfs = createOpfsPieceStore();
   const chosen: Promise<StoreKind> = options.prefer === 'idb' ? Promise.resolve('indexeddb') : opfsAvailable().then((ok) => (ok ? 'opfs' : 'indexeddb'));
@@ -42,10 +41,11 @@ export function createPieceStores(options: { hasher: Hasher; prefer?: 'auto' | '
     get: async (id, index) => ((await where(id)) === 'opfs' ? opfs.get(id, index) : idb.get(id, index)),
     put: (id, index, data) => idb.put(id, index, data),
     remove: async (id, index) => ((await where(id)) === 'opfs' ? opfs.remove(id, index) : idb.remove(id, index)),
-    async open(id, layout) {
-      if ((await where(id)) === 'opfs') return opfs.open(id, layout);
-      return openPieceFile(idb, options.hasher, id, layout, 'indexeddb');
+    async roomNeeded(id, layout) {
+      if ((await where(id)) === 'opfs') return opfs.roomNeeded(id, layout);
+      return Math.max(0, layout.fileSize - (await idb.list(id)).length * layout.pieceSize);
     },
+    open: async (id, layout) => ((await where(id)) === 'opfs' ? opfs.open(id, layout) : idb.open(id, layout)),
     assemble: async (id, pieceCount, mimeType) => ((await where(id)) === 'opfs' ? opfs.file(id, mimeType) : idb.assemble(id, pieceCount, mimeType)),
     async clear(id) {
       await idb.clear(id);
@@ -57,7 +57,7 @@ export function createPieceStores(options: { hasher: Hasher; prefer?: 'auto' | '
       return [...ids].sort();
     },
     close() {
-      idb.close();
+      // Each open content's worker is ended by its PieceFile.
     },
   };
 }

@@ -1,15 +1,16 @@
 /**
- * A piece write, tried again when the browser fails it. Chromium sometimes fails a Blob write
- * in IndexedDB ("DataError: Failed to write blobs"), and one lost write must not fail a long
- * download: the bytes are still in hand, so the write is tried again with a fresh Blob after
- * a pause that doubles. A full quota is not transient and fails at once.
+ * A piece write to IndexedDB, tried again when the browser fails it. Chromium stores large
+ * values as blobs of its own and sometimes fails such a write ("DataError: Failed to write
+ * blobs"); one lost write must not fail a long download: the bytes are still in hand, so the
+ * write is tried again after a pause that doubles. A full quota is not transient and fails at
+ * once, as 'storage-full'.
  *
  * DOM-free (the write is passed in), so a Node test drives it.
  */
 import { TabswarmError } from '../core/errors.js';
 
 export interface WriteOutcome {
-  /** The bytes written: the same bytes, possibly in a new view (they may have crossed to a worker and back). */
+  /** The bytes written (the same bytes). */
   data: Uint8Array;
   /** Why the write failed, if it did. */
   error?: { name: string; message: string };
@@ -39,7 +40,7 @@ export async function writeWithRetry(
     if (!outcome.error) return bytes;
     const { name, message } = outcome.error;
     if (name === 'QuotaExceededError') {
-      throw new TabswarmError('storage-error', `${what} failed: the browser's storage quota is exhausted (QuotaExceededError)`);
+      throw new TabswarmError('storage-full', `${what} failed: the browser's storage quota is exhausted (QuotaExceededError)`);
     }
     if (attempt >= attempts) throw new TabswarmError('storage-error', `${what} failed ${attempts} times, last: ${name}: ${message}`);
     await sleep(firstPauseMs * 2 ** (attempt - 1));

@@ -17,8 +17,7 @@ export class MemoryStore implements PieceStore {
     return this.pieces.get(`${contentId}#${index}`);
   }
 
-  async put(contentId: string, index: number, data: Uint8Array): Promise<Uint8Array> {
+  async put(contentId: string, index: number, data: Uint8Array): Promise<void> {
     this.pieces.set(`${contentId}#${index}`, data.slice());
-    return data;
   }
 }

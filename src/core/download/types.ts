@@ -6,6 +6,7 @@ import type { Bandwidth, Priority } from '../bandwidth.js';
 import type { ClientConfig } from '../config.js';
 import type { TabswarmError } from '../errors.js';
 import type { Hasher, HttpRange, PeerConnector, PieceStore, Signaling } from '../ports.js';
+import type { StorageRoom } from '../storage-room.js';
 import type { BannedAddresses } from '../swarm.js';
 import type { Metadata } from '../../protocol/metadata.js';
 
@@ -47,6 +48,11 @@ export interface DownloadOptions {
    * Swarm). Absent: each download keeps none.
    */
   bannedAddresses?: BannedAddresses;
+  /**
+   * The browser's storage manager: before anything is written, its estimate must show room for
+   * the rest of the file (core/storage-room.ts). Absent: no check (the Node tests, seeding).
+   */
+  room?: StorageRoom;
 }
 
 /** What limits a download now (for a status report); rates in bytes per second, 0 = unlimited. */

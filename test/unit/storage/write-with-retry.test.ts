@@ -37,7 +37,7 @@ describe('piece writes tried again', () => {
   it('does not try again when the quota is exhausted', async () => {
     const { write, given } = flakyWrite(['QuotaExceededError']);
     const error = await writeWithRetry(write, new Uint8Array(4), 'piece 1', { sleep: async () => {} }).catch((e: unknown) => e);
-    expect(isTabswarmError(error, 'storage-error')).toBe(true);
+    expect(isTabswarmError(error, 'storage-full')).toBe(true);
     expect(String((error as Error).message)).toContain('quota');
     expect(given).toHaveLength(1);
   });

@@ -1,14 +1,16 @@
 /**
- * The OPFS store's worker: one per open content. It holds the content's file through a
- * FileSystemSyncAccessHandle and runs the piece pass (piece-pass.ts) on it: a piece arrives
- * transferred, is hashed (WebCrypto where the page has it, WebAssembly where it does not),
- * written at its offset and fed to the whole-file hash; only the verdict goes back. Driven
- * through comlink by opfs-piece-store.ts.
+ * The piece pass's worker: one per open content. It runs the pass (piece-pass.ts) over the
+ * content's bytes: a FileSystemSyncAccessHandle on its OPFS file, or its keys in IndexedDB
+ * (idb-piece-io.ts) where there is no OPFS. A piece arrives transferred, is hashed (WebCrypto
+ * where the page has it, WebAssembly where it does not), written and fed to the whole-file
+ * hash; only the verdict goes back. Driven through comlink by piece-pass-client.ts.
  */
 import { expose, transfer } from 'comlink';
 import { createSHA256 } from 'hash-wasm';
 import { get, set } from 'idb-keyval';
 import type { PieceLayout } from '../core/ports.js';
+import { Bitfield } from '../core/bitfield.js';
+import { IdbPieceIo } from './idb-piece-io.js';
 import { contentDirectory, fileNameOf, heldStore, isHeldRecord, type HeldRecord } from './opfs-layout.js';
 import { PiecePass, type PassHashing, type SyncFile } from './piece-pass.js';
 
@@ -42,6 +44,19 @@ async function openSync(handle: FileSystemFileHandle): Promise<SyncFile> {
 
 let pass: PiecePass | undefined;
 const records = heldStore();
+const yieldNow = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
+
+async function start(p: PiecePass): Promise<number[]> {
+  pass = p;
+  try {
+    await p.open();
+  } catch (e) {
+    pass = undefined;
+    await p.close().catch(() => undefined);
+    throw plain(e);
+  }
+  return p.list();
+}
 
 function opened(): PiecePass {
   if (!pass) throw new Error('no content is open in this worker');
@@ -61,7 +76,7 @@ const api = {
     }
   },
 
-  /** Opens (creating) the content's file and returns the pieces held. Rejects with a plain Error whose name says why (QuotaExceededError…). */
+  /** Opens (creating) the content's OPFS file and returns the pieces held. Rejects with a plain Error whose name says why (QuotaExceededError…). */
   async open(storageId: string, layout: PieceLayout): Promise<number[]> {
     const dir = await contentDirectory();
     const handle = await dir.getFileHandle(fileNameOf(storageId), { create: true });
@@ -69,22 +84,25 @@ const api = {
     const old = await get<unknown>(storageId, records);
     // A record of another layout describes another file: start over.
     const same = isHeldRecord(old) && old.pieceCount === layout.pieceCount && old.pieceSize === layout.pieceSize && old.fileSize === layout.fileSize;
-    pass = new PiecePass({
-      file,
-      layout,
-      hashing,
-      ...(same ? { held: old.bits } : {}),
-      saveHeld: (bits) => set(storageId, { ...layout, bits } satisfies HeldRecord, records),
-      yieldNow: () => new Promise((resolve) => setTimeout(resolve, 0)),
-    });
-    try {
-      await pass.open();
-    } catch (e) {
-      file.close();
-      pass = undefined;
-      throw plain(e);
-    }
-    return pass.list();
+    return start(
+      new PiecePass({
+        file,
+        layout,
+        hashing,
+        ...(same ? { held: old.bits } : {}),
+        saveHeld: (bits) => set(storageId, { ...layout, bits } satisfies HeldRecord, records),
+        yieldNow,
+      }),
+    );
+  },
+
+  /** Opens the content's pieces in IndexedDB database `dbName` (the store without OPFS). */
+  async openIdb(dbName: string, storageId: string, layout: PieceLayout): Promise<number[]> {
+    const io = new IdbPieceIo(dbName, storageId, layout);
+    const held = new Bitfield(layout.pieceCount);
+    for (const i of await io.held()) held.set(i);
+    // Each piece's key is its own record: nothing else to save.
+    return start(new PiecePass({ file: io, layout, hashing, held: held.toBytes(), saveHeld: async () => undefined, yieldNow }));
   },
 
   async admit(index: number, buffer: ArrayBuffer, expectedSha256: string | undefined) {
@@ -100,8 +118,8 @@ const api = {
     return 'bytes' in read ? transfer(read, [read.bytes.buffer]) : read;
   },
 
-  remove(index: number): void {
-    opened().remove(index);
+  remove(index: number): Promise<void> {
+    return opened().remove(index);
   },
 
   async fileSha256(): Promise<string> {
@@ -127,6 +145,6 @@ function plain(e: unknown): Error {
   return out;
 }
 
-export type OpfsPieceWorkerApi = typeof api;
+export type PiecePassWorkerApi = typeof api;
 
 expose(api);

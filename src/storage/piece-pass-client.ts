@@ -1,0 +1,90 @@
+/**
+ * A PieceFile whose pass runs in its own worker (piece-pass.worker.ts), for the OPFS store and
+ * the IndexedDB store alike: the piece's buffer is transferred in and only the verdict comes
+ * back, one crossing per received piece. Every failure surfaces as a TabswarmError
+ * ('storage-error'; 'aborted' once closed).
+ */
+import { transfer, wrap, type Remote } from 'comlink';
+import { TabswarmError } from '../core/errors.js';
+import type { Admitted, PieceFile, StoredPiece } from '../core/ports.js';
+import { ownBuffer } from '../protocol/own-buffer.js';
+import type { PiecePassWorkerApi } from './piece-pass.worker.js';
+
+export interface PassWorker {
+  worker: Worker;
+  api: Remote<PiecePassWorkerApi>;
+  /** Rejects when the worker fails; every call races against it. */
+  dead: Promise<never>;
+}
+
+export function spawnPassWorker(): PassWorker {
+  const worker = new Worker(new URL('./piece-pass.worker.ts', import.meta.url), { type: 'module' });
+  let kill!: (e: Error) => void;
+  const dead = new Promise<never>((_, reject) => (kill = reject));
+  dead.catch(() => undefined);
+  worker.addEventListener('error', (e) => kill(new TabswarmError('storage-error', `the piece pass worker failed${e.message ? `: ${e.message}` : ''}`)));
+  return { worker, api: wrap<PiecePassWorkerApi>(worker), dead };
+}
+
+/** A storage failure as a TabswarmError, the quota named when it is the quota. */
+export function storageError(what: string, e: unknown): TabswarmError {
+  if (e instanceof TabswarmError) return e;
+  const name = e instanceof Error ? e.name : '';
+  const message = e instanceof Error ? e.message : String(e);
+  if (name === 'QuotaExceededError' || /quota is exhausted/.test(message)) {
+    return new TabswarmError('storage-full', `${what}: the browser's storage quota is exhausted (${message})`, { cause: e });
+  }
+  return new TabswarmError('storage-error', `${what}: ${name && name !== 'Error' ? `${name}: ` : ''}${message}`, { cause: e });
+}
+
+/**
+ * Spawns a pass worker, opens the content in it with `open` (which resolves with the pieces
+ * held), and returns the PieceFile over it.
+ */
+export async function openPassFile(kind: string, storageId: string, open: (api: Remote<PiecePassWorkerApi>) => Promise<number[]>): Promise<PieceFile> {
+  const { worker, api, dead } = spawnPassWorker();
+  const call = async <T>(what: string, p: Promise<T>): Promise<T> => {
+    try {
+      return await Promise.race([p, dead]);
+    } catch (e) {
+      throw storageError(`${kind}: ${what}`, e);
+    }
+  };
+  let held: number[];
+  try {
+    held = await call(`opening ${storageId}`, open(api));
+  } catch (e) {
+    worker.terminate();
+    throw e;
+  }
+  let closed = false;
+  let readBacks = 0;
+  return {
+    kind,
+    get readBacks() {
+      return readBacks;
+    },
+    list: async () => [...held],
+    admit(index, data, expectedSha256) {
+      if (closed) return Promise.reject(new TabswarmError('aborted', 'the piece file is closed'));
+      const buffer = ownBuffer(data);
+      return call<Admitted>(`storing piece ${index} of ${storageId}`, api.admit(index, transfer(buffer, [buffer]), expectedSha256));
+    },
+    read: (index, expectedSha256) => call<StoredPiece>(`reading piece ${index} of ${storageId}`, api.read(index, expectedSha256)),
+    remove: (index) => call(`forgetting piece ${index} of ${storageId}`, api.remove(index)),
+    async fileSha256() {
+      const sha = await call(`hashing ${storageId}`, api.fileSha256());
+      readBacks = await api.readBacks().catch(() => readBacks);
+      return sha;
+    },
+    close() {
+      if (closed) return;
+      closed = true;
+      held = [];
+      // The worker flushes and records what is held before it ends.
+      void Promise.race([api.close(), dead, new Promise((resolve) => setTimeout(resolve, 10_000))])
+        .catch(() => undefined)
+        .finally(() => worker.terminate());
+    },
+  };
+}

@@ -1,0 +1,37 @@
+/** Room before bytes (core/storage-room.ts): the estimate against what the file still needs, and persist for large files. */
+import { describe, expect, it } from 'vitest';
+import { checkRoom } from '../../../src/core/storage-room.js';
+import { MemoryStore } from '../../helpers/memory-store.js';
+
+const MiB = 1024 * 1024;
+const layout = { pieceCount: 64, pieceSize: MiB, fileSize: 64 * MiB };
+
+describe('checkRoom', () => {
+  it('refuses a file the estimate has no room for, saying how much it needs and how much is allowed', async () => {
+    const room = { estimate: async () => ({ quota: 100 * MiB, usage: 60 * MiB }) };
+    const error = await checkRoom(room, new MemoryStore(), 'c', layout, Infinity).catch((e: unknown) => e);
+    expect(error).toMatchObject({ kind: 'storage-full' });
+    expect((error as Error).message).toMatch(/needs 64 MiB more, and the browser allows this site 40 MiB more \(60 MiB used of 100 MiB\)/);
+  });
+
+  it('counts what the store already holds: a resumed download needs only the rest', async () => {
+    const store = new MemoryStore();
+    for (let i = 0; i < 40; i++) await store.put('c', i, new Uint8Array(1));
+    const room = { estimate: async () => ({ quota: 100 * MiB, usage: 70 * MiB }) };
+    expect(await checkRoom(room, store, 'c', layout, Infinity)).toEqual({ needed: 24 * MiB, available: 30 * MiB });
+  });
+
+  it("takes the store's own answer (OPFS sizes a file at once), and asks to persist from the threshold", async () => {
+    let asked = 0;
+    const room = { estimate: async () => ({ quota: 10 * MiB, usage: 9 * MiB }), persist: async () => (asked++, true) };
+    const store = Object.assign(new MemoryStore(), { roomNeeded: async () => 0 });
+    expect(await checkRoom(room, store, 'c', layout, 64 * MiB)).toEqual({ needed: 0, available: MiB, persisted: true });
+    await checkRoom(room, store, 'c', layout, 65 * MiB);
+    expect(asked).toBe(1);
+  });
+
+  it('goes on when the browser gives no estimate', async () => {
+    const room = { estimate: () => Promise.reject(new Error('no')) };
+    expect(await checkRoom(room, new MemoryStore(), 'c', layout, Infinity)).toEqual({ needed: 64 * MiB, available: undefined });
+  });
+});

@@ -1,0 +1,173 @@
+/**
+ * The OPFS worker's piece pass (storage/piece-pass.ts) over an in-memory file with the sync
+ * access handle's shape, and node:crypto as its hashing: pieces in any order, the whole-file
+ * hash fed as the file fills, a resumed file caught up from disk, serving re-hashed, a failed
+ * write that records nothing, and the held bitfield saved only after a flush.
+ */
+import { createHash } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { Bitfield } from '../../../src/core/bitfield.js';
+import { PiecePass, type PassHashing, type SyncFile } from '../../../src/storage/piece-pass.js';
+
+const PIECE = 1000;
+
+class MemoryFile implements SyncFile {
+  bytes = new Uint8Array(0);
+  flushes = 0;
+  failWrites: string | undefined;
+  closed = false;
+  read(buffer: Uint8Array, { at }: { at: number }): number {
+    const part = this.bytes.subarray(at, at + buffer.byteLength);
+    buffer.set(part);
+    return part.byteLength;
+  }
+  write(buffer: Uint8Array, { at }: { at: number }): number {
+    if (this.failWrites) {
+      const e = new Error('no room');
+      e.name = this.failWrites;
+      throw e;
+    }
+    if (at + buffer.byteLength > this.bytes.byteLength) this.truncate(at + buffer.byteLength);
+    this.bytes.set(buffer, at);
+    return buffer.byteLength;
+  }
+  flush(): void {
+    this.flushes++;
+  }
+  getSize(): number {
+    return this.bytes.byteLength;
+  }
+  truncate(size: number): void {
+    const next = new Uint8Array(size);
+    next.set(this.bytes.subarray(0, size));
+    this.bytes = next;
+  }
+  close(): void {
+    this.closed = true;
+  }
+}
+
+const hashing: PassHashing & { digests: number } = {
+  digests: 0,
+  async digest(bytes) {
+    hashing.digests++;
+    return new Uint8Array(createHash('sha256').update(bytes).digest());
+  },
+  async createStream() {
+    const h = createHash('sha256');
+    return { update: (b: Uint8Array) => void h.update(b), digest: () => new Uint8Array(h.digest()) };
+  },
+};
+
+function content(pieceCount: number, last = PIECE / 2) {
+  const fileSize = (pieceCount - 1) * PIECE + last;
+  const bytes = new Uint8Array(fileSize).map((_, i) => (i * 31 + (i >> 8)) & 0xff);
+  const piece = (i: number) => bytes.slice(i * PIECE, Math.min(fileSize, (i + 1) * PIECE));
+  const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
+  return { layout: { pieceCount, pieceSize: PIECE, fileSize }, bytes, piece, pieceSha: (i: number) => sha(piece(i)), fileSha: sha(bytes) };
+}
+
+function pass(c: ReturnType<typeof content>, file = new MemoryFile(), held?: Uint8Array) {
+  const saved: Uint8Array[] = [];
+  const p = new PiecePass({ file, layout: c.layout, hashing, ...(held ? { held } : {}), saveHeld: async (bits) => void saved.push(bits), saveEveryMs: 1 });
+  return { p, file, saved };
+}
+
+describe('the piece pass', () => {
+  it('hashes, writes and feeds the whole-file hash, pieces in any order; the file is the content', async () => {
+    const c = content(6);
+    const { p, file } = pass(c);
+    await p.open();
+    expect(file.getSize(), 'sized to the content at open').toBe(c.layout.fileSize);
+    for (const i of [3, 0, 5, 1, 4, 2]) expect(await p.admit(i, c.piece(i), c.pieceSha(i))).toEqual({ stored: true });
+    expect(await p.fileSha256()).toBe(c.fileSha);
+    expect(file.bytes).toEqual(c.bytes);
+    // 0, 1 and 2 were each the next piece when they came, and were fed from the bytes in hand;
+    // 3, 4 and 5 came early and were read back from the file once 2 closed the gap.
+    expect(p.readBacks).toBe(3);
+  });
+
+  it('in order, nothing is read back', async () => {
+    const c = content(5);
+    const { p } = pass(c);
+    await p.open();
+    for (let i = 0; i < 5; i++) await p.admit(i, c.piece(i), c.pieceSha(i));
+    expect(await p.fileSha256()).toBe(c.fileSha);
+    expect(p.readBacks).toBe(0);
+  });
+
+  it('refuses a piece that fails its SHA-256 or has the wrong length, and writes nothing of it', async () => {
+    const c = content(3);
+    const { p, file } = pass(c);
+    await p.open();
+    const bad = c.piece(1);
+    bad[10]! ^= 1;
+    expect(await p.admit(1, bad, c.pieceSha(1))).toEqual({ stored: false, reason: 'piece 1 failed SHA-256 verification' });
+    expect(await p.admit(2, c.piece(1), c.pieceSha(2))).toEqual({ stored: false, reason: 'piece 2 has 1000 bytes' });
+    expect(p.list()).toEqual([]);
+    expect(file.bytes.every((b) => b === 0)).toBe(true);
+    await expect(p.fileSha256()).rejects.toThrow('piece 0 is not stored');
+  });
+
+  it('a write that fails rejects with a storage error (the quota named) and records nothing', async () => {
+    const c = content(3);
+    const { p, file, saved } = pass(c);
+    await p.open();
+    await p.admit(0, c.piece(0), c.pieceSha(0));
+    file.failWrites = 'QuotaExceededError';
+    await expect(p.admit(1, c.piece(1), c.pieceSha(1))).rejects.toMatchObject({ kind: 'storage-full', message: expect.stringMatching(/quota is exhausted/) });
+    expect(p.list()).toEqual([0]);
+    await p.close();
+    expect(new Bitfield(3, saved.at(-1)).has(1)).toBe(false);
+    expect(file.closed).toBe(true);
+  });
+
+  it('saves the held bitfield only after a flush', async () => {
+    const c = content(3);
+    const file = new MemoryFile();
+    let flushesAtSave = -1;
+    const p = new PiecePass({ file, layout: c.layout, hashing, saveHeld: async () => void (flushesAtSave = file.flushes), saveEveryMs: 1 });
+    await p.open();
+    await p.admit(2, c.piece(2), c.pieceSha(2));
+    await new Promise((r) => setTimeout(r, 20));
+    expect(flushesAtSave).toBe(1);
+  });
+
+  it('resumes from a held record: catches the whole-file hash up from disk and takes the rest', async () => {
+    const c = content(6);
+    const first = pass(c);
+    await first.p.open();
+    for (const i of [0, 1, 4]) await first.p.admit(i, c.piece(i), c.pieceSha(i));
+    await first.p.close();
+    const record = first.saved.at(-1)!;
+    const file = first.file;
+    const again = pass(c, file, record);
+    await again.p.open();
+    expect(again.p.list()).toEqual([0, 1, 4]);
+    for (const i of [5, 2, 3]) await again.p.admit(i, c.piece(i), c.pieceSha(i));
+    expect(await again.p.fileSha256()).toBe(c.fileSha);
+  });
+
+  it('serves a stored piece re-hashed, and withholds one changed on disk', async () => {
+    const c = content(3);
+    const { p, file } = pass(c);
+    await p.open();
+    for (let i = 0; i < 3; i++) await p.admit(i, c.piece(i), c.pieceSha(i));
+    expect(await p.read(1, c.pieceSha(1))).toEqual({ bytes: c.piece(1) });
+    file.bytes[PIECE + 5]! ^= 0xff; // edited behind the pass's back
+    const read = await p.read(1, c.pieceSha(1));
+    expect('corrupt' in read && read.corrupt).toMatch(/stored piece 1 no longer matches its SHA-256/);
+    await p.remove(1);
+    expect(await p.read(1, c.pieceSha(1))).toEqual({ missing: true });
+    expect(p.list()).toEqual([0, 2]);
+  });
+
+  it('a second copy of a held piece is accepted and fed once', async () => {
+    const c = content(2);
+    const { p } = pass(c);
+    await p.open();
+    await Promise.all([p.admit(0, c.piece(0), c.pieceSha(0)), p.admit(0, c.piece(0), c.pieceSha(0))]);
+    await p.admit(1, c.piece(1), c.pieceSha(1));
+    expect(await p.fileSha256()).toBe(c.fileSha);
+  });
+});
