@@ -1,23 +1,31 @@
 /**
- * Memory: the downloading tab's peak memory for a large file against a small one. The client
- * keeps verified pieces in IndexedDB, so its memory must not grow with the file.
+ * Memory, the verify tail and Save, for large files: one tab downloads a file from the CDN
+ * alone (`?httpDelayMs=0`) until 'complete' (whole-file check included), sampled every 250 ms,
+ * then saves it; the pieces go to OPFS (the default) or, with `?store=idb`, to IndexedDB.
  *
  * Each run launches its own Chromium (the runner's flags) on a fresh on-disk profile in
- * os.tmpdir() (removed after): `browser.newContext()` contexts are incognito, whose IndexedDB
- * and blobs live in memory; there a 1 GiB download does not even finish (reading its pieces
- * back fails with NotReadableError). One tab downloads from the CDN alone (`?httpDelayMs=0`)
- * until 'complete' (whole-file check included), sampled every 250 ms:
- *   - RSS (VmRSS in /proc/<pid>/status) of the tab's renderer process, where its hashing
- *     workers also run. The Chromium processes are found in /proc (descendants of the browser
- *     process started with this run's --user-data-dir; renderers by --type=renderer); of the
+ * os.tmpdir() (removed after): `browser.newContext()` contexts are incognito, whose storage
+ * lives in memory. Measured:
+ *   - RSS (VmRSS in /proc/<pid>/status) of the tab's renderer process, where its workers also
+ *     run. The Chromium processes are found in /proc (descendants of the browser process
+ *     started with this run's --user-data-dir; renderers by --type=renderer); of the
  *     renderers, the one whose CPU time grows most once the download runs is the tab's.
- *   - the page's JS heap: CDP Performance.getMetrics JSHeapUsedSize (main thread only; the
- *     workers' heaps are in the renderer's RSS, not here);
- *   - for context, the browser process's RSS and the sum of every Chromium process's RSS.
+ *   - the page's JS heap: CDP Performance.getMetrics JSHeapUsedSize (main thread only);
+ *   - for context, the browser process's RSS and the sum of every Chromium process's RSS;
+ *   - the verify tail: the last piece stored to 'complete' (the whole-file hash is fed as the
+ *     file fills, so little should be left);
+ *   - Save: the page's Save button clicked to the whole file in Chromium's download folder
+ *     (Playwright's download.path() resolves when the browser has written it), against `cp`
+ *     of the same bytes on the same disk, in the same run; the saved file's SHA-256 is checked.
  *
- *   memory_peak_rss_1g_mib, memory_peak_rss_128m_mib, memory_1g_vs_128m (ratio of peak RSS),
- *   heap_peak_mib (the large run's peak JS heap). Tiny runs use 64 and 16 MiB under the same keys.
+ *   memory_peak_rss_<size>_mib, memory_4g_vs_128m (ratio of peak RSS), the same with `_idb`;
+ *   verify_tail_4g_s, save_4g_s, copy_4g_s, save_4g_vs_copy; with `--large`, 16 GiB too
+ *   (memory_16g_vs_128m). Tiny runs use 16 and 64 MiB under the same keys.
  */
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { copyFile, rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import { chromium } from '@playwright/test';
 import { byUserDataDir, chromiumTree as treeOf, rssOf, type Proc } from './proc.js';
 import type { BenchContext, BenchModule } from './types.js';
@@ -35,6 +43,25 @@ interface MemoryRun {
   peakTotalRss: number;
   samples: number;
   seconds: number;
+  /** Last piece stored to 'complete' (s). */
+  tail: number;
+  /** Save clicked to the file on disk (s); 0 when not saved. */
+  save: number;
+  /** The store the status named. */
+  store: string;
+}
+
+export interface MemoryRunOptions {
+  store: 'auto' | 'idb';
+  /** Click Save once complete, time it and check the saved file. */
+  save: boolean;
+}
+
+/** SHA-256 of a file on disk, streamed. */
+async function sha256File(path: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
+  return hash.digest('hex');
 }
 
 /**
@@ -47,11 +74,12 @@ const forceGc = process.env.BENCH_MEMORY_FORCE_GC === '1';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function memoryRun(ctx: BenchContext, size: number, seed: number): Promise<MemoryRun> {
+async function memoryRun(ctx: BenchContext, size: number, seed: number, options: MemoryRunOptions): Promise<MemoryRun> {
   const content = await startContentServer(size, seed);
   const profile = await tempDir('tabswarm-bench-profile-');
   const userDataDir = profile.path;
-  const context = await chromium.launchPersistentContext(userDataDir, launchOptions());
+  const downloads = join(userDataDir, 'saved');
+  const context = await chromium.launchPersistentContext(userDataDir, { ...launchOptions(), acceptDownloads: true, downloadsPath: downloads });
   try {
     await installProbe(context);
     const page = context.pages()[0] ?? (await context.newPage());
@@ -59,7 +87,7 @@ async function memoryRun(ctx: BenchContext, size: number, seed: number): Promise
     const cdp = await context.newCDPSession(page);
     await cdp.send('Performance.enable');
     const t0 = Date.now();
-    await page.goto(content.link({ httpDelayMs: 0 }));
+    await page.goto(content.link({ httpDelayMs: 0, ...(options.store === 'idb' ? { store: 'idb' } : {}) }));
 
     // The tab's renderer: of the renderers, the one whose CPU time grows most once the download runs.
     await page.waitForFunction(() => (window.__benchProbe?.cdnPieces ?? 0) > 0, undefined, { timeout: 60_000, polling: 20 });
@@ -71,7 +99,7 @@ async function memoryRun(ctx: BenchContext, size: number, seed: number): Promise
     const grew = (p: Proc) => p.cpu - (before.get(p.pid) ?? 0);
     const renderer = renderers.reduce((a, b) => (grew(b) > grew(a) ? b : a));
 
-    const run: MemoryRun = { peakRss: 0, peakRssDownloading: 0, peakHeap: 0, peakBrowserRss: 0, peakTotalRss: 0, samples: 0, seconds: 0 };
+    const run: MemoryRun = { peakRss: 0, peakRssDownloading: 0, peakHeap: 0, peakBrowserRss: 0, peakTotalRss: 0, samples: 0, seconds: 0, tail: 0, save: 0, store: '' };
     let probe: Probe;
     for (;;) {
       const tick = Date.now();
@@ -98,8 +126,31 @@ async function memoryRun(ctx: BenchContext, size: number, seed: number): Promise
       await sleep(Math.max(0, 250 - (Date.now() - tick)));
     }
     run.seconds = (probe.completeAt - t0) / 1000;
+    run.tail = (probe.completeAt - probe.lastPieceAt) / 1000;
+    run.store = await page.evaluate(() => window.tabswarm.client.status().Downloads[0]?.Store ?? '?');
+    if (options.save) {
+      // Sampled on through the save: the renderer must not hold the file while it is written out.
+      const saving = page.waitForEvent('download', { timeout: 60_000 });
+      const clicked = Date.now();
+      await page.click('#dl-save');
+      const download = await saving;
+      let path: string | null = null;
+      const done = download.path().then((p) => {
+        path = p;
+        run.save = (Date.now() - clicked) / 1000;
+      });
+      while (path === null) {
+        run.peakRss = Math.max(run.peakRss, await rssOf(renderer.pid));
+        await Promise.race([done, sleep(250)]);
+      }
+      const saved = await sha256File(path);
+      if (saved !== content.fileSha256) throw new Error(`the saved file's SHA-256 is ${saved}, expected ${content.fileSha256}`);
+      await rm(path, { force: true });
+    }
     ctx.log(
-      `memory: ${size / MiB} MiB from the CDN in ${run.seconds.toFixed(1)} s (${mbps(size, run.seconds).toFixed(0)} MB/s); ` +
+      `memory (${run.store}): ${size / MiB} MiB from the CDN in ${run.seconds.toFixed(1)} s, verify tail ${run.tail.toFixed(2)} s` +
+        (options.save ? `, saved in ${run.save.toFixed(1)} s (SHA-256 right)` : '') +
+        `;  (${mbps(size, run.seconds).toFixed(0)} MB/s); ` +
         `tab renderer (pid ${renderer.pid}) peak RSS ${(run.peakRss / MiB).toFixed(0)} MiB (${(run.peakRssDownloading / MiB).toFixed(0)} MiB before the whole-file check), `+
         `peak JS heap ${(run.peakHeap / MiB).toFixed(1)} MiB; ` +
         `browser process ${(run.peakBrowserRss / MiB).toFixed(0)} MiB; all Chromium processes ${(run.peakTotalRss / MiB).toFixed(0)} MiB; ${run.samples} samples`,
@@ -112,24 +163,49 @@ async function memoryRun(ctx: BenchContext, size: number, seed: number): Promise
   }
 }
 
+/** `cp` of the content's source file on the same disk (s): Save's reference. */
+async function copySeconds(size: number, seed: number): Promise<number> {
+  const content = await startContentServer(size, seed);
+  try {
+    const target = `${content.sourcePath}.copy`;
+    const t0 = Date.now();
+    await copyFile(content.sourcePath, target);
+    const seconds = (Date.now() - t0) / 1000;
+    await rm(target, { force: true });
+    return seconds;
+  } finally {
+    await content.close();
+  }
+}
+
 export const memoryBench: BenchModule = async (ctx) => {
-  const [smallMiB, largeMiB] = ctx.tiny ? [16, 64] : [128, 1024];
-  const small = await memoryRun(ctx, smallMiB * MiB, 128);
-  const large = await memoryRun(ctx, largeMiB * MiB, 1024);
-  return {
-    memory_large_mib: largeMiB,
-    memory_small_mib: smallMiB,
-    memory_peak_rss_1g_mib: round(large.peakRss / MiB, 1),
-    memory_peak_rss_128m_mib: round(small.peakRss / MiB, 1),
-    memory_peak_rss_1g_downloading_mib: round(large.peakRssDownloading / MiB, 1),
-    memory_peak_rss_128m_downloading_mib: round(small.peakRssDownloading / MiB, 1),
-    memory_1g_vs_128m: round(large.peakRss / small.peakRss),
-    heap_peak_mib: round(large.peakHeap / MiB, 2),
-    heap_peak_128m_mib: round(small.peakHeap / MiB, 2),
-    memory_browser_peak_rss_1g_mib: round(large.peakBrowserRss / MiB, 1),
-    memory_browser_peak_rss_128m_mib: round(small.peakBrowserRss / MiB, 1),
-    memory_all_peak_rss_1g_mib: round(large.peakTotalRss / MiB, 1),
-    memory_all_peak_rss_128m_mib: round(small.peakTotalRss / MiB, 1),
-    memory_cdn_1g_mbps: round(mbps(largeMiB * MiB, large.seconds), 1),
-  };
+  const [smallMiB, largeMiB] = ctx.tiny ? [16, 64] : [128, 4096];
+  const out: Record<string, number> = { memory_large_mib: largeMiB, memory_small_mib: smallMiB };
+  for (const store of ['auto', 'idb'] as const) {
+    const suffix = store === 'idb' ? '_idb' : '';
+    const small = await memoryRun(ctx, smallMiB * MiB, 128, { store, save: false });
+    const large = await memoryRun(ctx, largeMiB * MiB, 4096, { store, save: true });
+    Object.assign(out, {
+      [`memory_peak_rss_128m${suffix}_mib`]: round(small.peakRss / MiB, 1),
+      [`memory_peak_rss_4g${suffix}_mib`]: round(large.peakRss / MiB, 1),
+      [`memory_peak_rss_4g${suffix}_downloading_mib`]: round(large.peakRssDownloading / MiB, 1),
+      [`memory_4g_vs_128m${suffix}`]: round(large.peakRss / small.peakRss),
+      [`verify_tail_4g${suffix}_s`]: round(large.tail, 2),
+      [`save_4g${suffix}_s`]: round(large.save, 1),
+      [`memory_browser_peak_rss_4g${suffix}_mib`]: round(large.peakBrowserRss / MiB, 1),
+      [`memory_all_peak_rss_4g${suffix}_mib`]: round(large.peakTotalRss / MiB, 1),
+      [`memory_cdn_4g${suffix}_mbps`]: round(mbps(largeMiB * MiB, large.seconds), 1),
+      [`heap_peak${suffix}_mib`]: round(large.peakHeap / MiB, 2),
+    });
+  }
+  out.copy_4g_s = round(await copySeconds(largeMiB * MiB, 4096), 1);
+  out.save_4g_vs_copy = round(out.save_4g_s! / Math.max(0.1, out.copy_4g_s));
+  out.save_4g_idb_vs_copy = round(out.save_4g_idb_s! / Math.max(0.1, out.copy_4g_s));
+  if (ctx.large && !ctx.tiny) {
+    const huge = await memoryRun(ctx, 16 * 1024 * MiB, 16384, { store: 'auto', save: false });
+    out.memory_peak_rss_16g_mib = round(huge.peakRss / MiB, 1);
+    out.memory_16g_vs_128m = round(huge.peakRss / (out.memory_peak_rss_128m_mib! * MiB), 3);
+    out.verify_tail_16g_s = round(huge.tail, 2);
+  }
+  return out;
 };

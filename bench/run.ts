@@ -61,7 +61,10 @@ const HEADLINE: Record<string, string[]> = {
   peer_share: ['swarm-offload'],
   first_piece_p50_s: ['first-piece'],
   first_piece_p95_s: ['first-piece'],
-  memory_1g_vs_128m: ['memory'],
+  memory_4g_vs_128m: ['memory'],
+  memory_4g_vs_128m_idb: ['memory'],
+  verify_tail_4g_s: ['memory'],
+  save_4g_vs_copy: ['memory'],
   heap_peak_mib: ['memory'],
   stall_time_vs_clean: ['hostage'],
   upload_amplification: ['hostage'],
@@ -75,7 +78,10 @@ const COMPARISONS: Array<{ figure: string; reference: string; ratio: string; not
   { figure: 'hash_pool_mbps', reference: 'hash_native_mbps', ratio: 'hash_vs_native', note: 'SHA-256 worker pool vs Node crypto, 1 thread (MB/s)' },
   { figure: 'transfer_client_mbps', reference: 'transfer_raw_mbps', ratio: 'transfer_vs_raw', note: 'tab to tab: tabswarm vs raw RTCDataChannel (MB/s)' },
   { figure: 'transfer_client_mbps', reference: 'webtorrent_mbps', ratio: 'transfer_vs_webtorrent', note: 'tab to tab: tabswarm vs WebTorrent (MB/s)' },
-  { figure: 'memory_peak_rss_1g_mib', reference: 'memory_peak_rss_128m_mib', ratio: 'memory_1g_vs_128m', note: 'tab renderer peak RSS: large file vs small (MiB)' },
+  { figure: 'memory_peak_rss_4g_mib', reference: 'memory_peak_rss_128m_mib', ratio: 'memory_4g_vs_128m', note: 'tab renderer peak RSS, OPFS: 4 GiB vs 128 MiB (MiB)' },
+  { figure: 'memory_peak_rss_4g_idb_mib', reference: 'memory_peak_rss_128m_idb_mib', ratio: 'memory_4g_vs_128m_idb', note: 'the same with IndexedDB forced (MiB)' },
+  { figure: 'save_4g_s', reference: 'copy_4g_s', ratio: 'save_4g_vs_copy', note: 'Save clicked to the file on disk vs cp of the same file (s)' },
+  { figure: 'save_4g_idb_s', reference: 'copy_4g_s', ratio: 'save_4g_idb_vs_copy', note: 'the same with IndexedDB forced (s)' },
   { figure: 'liar_rotating_time_s', reference: 'hostage_clean_s', ratio: 'liar_rotating_time_vs_clean', note: 'two tabs: with a liar coming back under new IDs vs no such peer (s)' },
   { figure: 'first_piece_with_probation_s', reference: 'first_piece_without_probation_s', ratio: 'honest_newcomer_first_piece_vs_before', note: "a newcomer's first piece: probation vs none (s)" },
 ];
@@ -84,6 +90,7 @@ const { values: args } = parseArgs({
   options: {
     json: { type: 'boolean', default: false },
     tiny: { type: 'boolean', default: false },
+    large: { type: 'boolean', default: false },
     only: { type: 'string' },
     help: { type: 'boolean', short: 'h', default: false },
   },
@@ -91,7 +98,7 @@ const { values: args } = parseArgs({
 });
 
 if (args.help) {
-  console.log(`usage: npm run bench -- [--tiny] [--json] [--only ${MODULES.map((m) => m.name).join(',')}]`);
+  console.log(`usage: npm run bench -- [--tiny] [--large] [--json] [--only ${MODULES.map((m) => m.name).join(',')}]`);
   process.exit(0);
 }
 
@@ -151,7 +158,7 @@ async function main(): Promise<number> {
   log(`machine: ${machine.cpus} x ${machine.cpu_model}; Node ${machine.node}; Chromium ${machine.chromium}; ${inNetns ? 'private network namespace' : 'host network'}`);
   log(`modules: ${selected.join(', ')}${args.tiny ? ' (tiny: sizes for a smoke run, figures meaningless)' : ''}`);
 
-  const ctx: BenchContext = { browser, tiny: args.tiny, log };
+  const ctx: BenchContext = { browser, tiny: args.tiny, large: args.large, log };
   const figures: Record<string, number | null> = {};
   const errors: Record<string, string> = {};
   const moduleSeconds: Record<string, number> = {};

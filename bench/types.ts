@@ -10,6 +10,8 @@ export interface BenchContext {
   browser: Browser;
   /** CI's smoke run: tiny sizes, a few seconds per module, figures meaningless. */
   tiny: boolean;
+  /** `--large`: the biggest sizes too (16 GiB in the memory module), which take several minutes more. */
+  large?: boolean;
   /** A progress line for the person watching (stderr). */
   log(line: string): void;
 }

@@ -106,6 +106,9 @@ export interface ContentServer {
   server: ServerHandle;
   contentId: string;
   fileSize: number;
+  fileSha256: string;
+  /** The file as written (for a reference copy on the same disk). */
+  sourcePath: string;
   /** The content's link for a page with these query settings, e.g. `{ httpDelayMs: 0 }`. */
   link(query: Record<string, string | number>): string;
   close(): Promise<void>;
@@ -123,12 +126,14 @@ export async function startContentServer(size: number, seed: number): Promise<Co
     const source = join(dir, `bench-${seed}.bin`);
     await writeDeterministicFile(source, size, seed);
     const contentDir = join(dir, 'content');
-    const { contentId } = await publishFile(source, { contentDir });
+    const { contentId, metadata } = await publishFile(source, { contentDir });
     const server = await createServer({ port: 0, host: '127.0.0.1', contentDir, appDir: resolve(ROOT, 'dist/app'), demoSize: 0, logLevel: 'warn' });
     return {
       server,
       contentId,
       fileSize: size,
+      fileSha256: metadata.fileSha256,
+      sourcePath: source,
       link(query) {
         const q = new URLSearchParams(Object.entries(query).map(([k, v]) => [k, String(v)]));
         return `${server.url}/?${q}#c=${contentId}`;
