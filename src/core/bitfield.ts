@@ -42,6 +42,11 @@ export class Bitfield {
     return this.count === this.size;
   }
 
+  /** The byte holding bits 8k..8k+7 (to record a change without copying the whole field). */
+  byteAt(k: number): number {
+    return this.bits[k] ?? 0;
+  }
+
   toBytes(): Uint8Array {
     return this.bits.slice();
   }

@@ -3,15 +3,14 @@
  * offset by a worker that also hashes the piece and feeds the whole-file hash (the piece pass,
  * piece-pass.ts, in piece-pass.worker.ts). Nothing of a piece is kept after its write: no Blob,
  * no copy. The file handed to the user is that file (`getFile()`: disk-backed, nothing to
- * assemble). Which pieces are held lives in IndexedDB (opfs-layout.ts).
+ * assemble). Which pieces are held is the `.held` file beside it (opfs-layout.ts).
  *
  * Every failure surfaces as TabswarmError('storage-error').
  */
-import { del, get, keys, set } from 'idb-keyval';
 import { Bitfield } from '../core/bitfield.js';
 import { TabswarmError } from '../core/errors.js';
 import type { PieceFile, PieceLayout } from '../core/ports.js';
-import { contentDirectory, fileNameOf, heldStore, isHeldRecord, type HeldRecord } from './opfs-layout.js';
+import { HELD_HEADER_BYTES, contentDirectory, decodeHeld, fileNameOf, heldNameOf, storageIdOfHeld } from './opfs-layout.js';
 import { openPassFile, spawnPassWorker, storageError } from './piece-pass-client.js';
 
 /** Whether this browser's workers get synchronous OPFS files; asked of a worker once. */
@@ -42,10 +41,18 @@ export interface OpfsPieceStore {
 }
 
 export function createOpfsPieceStore(): OpfsPieceStore {
-  const records = heldStore();
-  const record = async (storageId: string): Promise<HeldRecord | undefined> => {
-    const r = await get<unknown>(storageId, records);
-    return isHeldRecord(r) ? r : undefined;
+  /** The content's `.held` record, if it has a valid one. */
+  const record = async (storageId: string): Promise<(PieceLayout & { bits: Uint8Array }) | undefined> => {
+    let bytes: Uint8Array;
+    try {
+      const handle = await (await contentDirectory()).getFileHandle(heldNameOf(storageId));
+      bytes = new Uint8Array(await (await handle.getFile()).arrayBuffer());
+    } catch (e) {
+      if (e instanceof DOMException && e.name === 'NotFoundError') return undefined;
+      throw e;
+    }
+    const held = decodeHeld(bytes);
+    return held ? { ...held.layout, bits: held.bits } : undefined;
   };
   const fileOf = async (storageId: string) => (await contentDirectory()).getFileHandle(fileNameOf(storageId)).then((h) => h.getFile());
   const op = async <T>(what: string, fn: () => Promise<T>): Promise<T> => {
@@ -81,7 +88,12 @@ export function createOpfsPieceStore(): OpfsPieceStore {
         const r = await record(storageId);
         if (!r) return;
         const bits = new Bitfield(r.pieceCount, r.bits);
-        if (bits.unset(index)) await set(storageId, { ...r, bits: bits.toBytes() }, records);
+        if (!bits.unset(index)) return;
+        // (Not while a download has the content open: its worker's pass forgets pieces itself.)
+        const handle = await (await contentDirectory()).getFileHandle(heldNameOf(storageId));
+        const writable = await handle.createWritable({ keepExistingData: true });
+        await writable.write({ type: 'write', position: HELD_HEADER_BYTES + (index >> 3), data: new Uint8Array([bits.byteAt(index >> 3)]) });
+        await writable.close();
       }),
 
     holds: async (storageId) => (await record(storageId)) !== undefined,
@@ -102,13 +114,23 @@ export function createOpfsPieceStore(): OpfsPieceStore {
 
     clear: (storageId) =>
       op(`clearing ${storageId}`, async () => {
-        await del(storageId, records);
         const dir = await contentDirectory();
-        await dir.removeEntry(fileNameOf(storageId)).catch((e: unknown) => {
-          if (!(e instanceof DOMException && e.name === 'NotFoundError')) throw e;
-        });
+        // The record first: bytes without a record are never read; a record without bytes would be.
+        for (const name of [heldNameOf(storageId), fileNameOf(storageId)]) {
+          await dir.removeEntry(name).catch((e: unknown) => {
+            if (!(e instanceof DOMException && e.name === 'NotFoundError')) throw e;
+          });
+        }
       }),
 
-    storageIds: () => op('listing stored contents', async () => (await keys(records)).filter((k): k is string => typeof k === 'string')),
+    storageIds: () =>
+      op('listing stored contents', async () => {
+        const ids: string[] = [];
+        for await (const name of (await contentDirectory()).keys()) {
+          const id = storageIdOfHeld(name);
+          if (id !== undefined) ids.push(id);
+        }
+        return ids.sort();
+      }),
   };
 }

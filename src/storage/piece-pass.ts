@@ -9,9 +9,11 @@
  * and is read back (into one scratch buffer) once the gap before it fills. So the hash is done
  * a moment after the last piece lands, and memory is one piece whatever the file size.
  *
- * Which pieces are held is a bitfield the owner persists (`saveHeld`, IndexedDB in the
- * browser), always after a `flush`: a piece recorded as held was on disk first. A write that
- * fails leaves the piece unrecorded (it is fetched again; nothing unverified is ever served).
+ * Which pieces are held is recorded through a HeldLog right after each piece's write (OPFS: a
+ * byte of the `.held` file beside it, written synchronously; IndexedDB: the piece's key is its
+ * own record): a piece recorded as held was written first, and a tab closed at any moment
+ * loses no piece it stored. A write that fails leaves the piece unrecorded (it is fetched
+ * again; nothing unverified is ever served).
  */
 import { Bitfield } from '../core/bitfield.js';
 import { TabswarmError } from '../core/errors.js';
@@ -40,16 +42,22 @@ export interface PassHashing {
   createStream(): Promise<{ update(bytes: Uint8Array): void; digest(): Uint8Array }>;
 }
 
+/** Where the pass records which pieces are on disk. */
+export interface HeldLog {
+  /** Piece `index` was written (or forgotten); `held` is the whole set after the change. */
+  mark(index: number, held: Bitfield): void | Promise<void>;
+  /** Makes the record durable (with the file's own flush). */
+  flush?(): void;
+  close?(): void;
+}
+
 export interface PiecePassOptions {
   file: SyncFile;
   layout: PieceLayout;
   hashing: PassHashing;
-  /** What the owner recorded as held (a bitfield's bytes), if anything. */
+  /** What the log recorded as held (a bitfield's bytes), if anything. */
   held?: Uint8Array;
-  /** Persists the held bitfield; called after a flush, at most every `saveEveryMs`. */
-  saveHeld(bits: Uint8Array): Promise<void>;
-  /** @default 500 */
-  saveEveryMs?: number;
+  log: HeldLog;
   /** Yields to the worker's message loop between read-backs (the catch-up of a resumed file is long). */
   yieldNow?: () => Promise<void>;
 }
@@ -67,9 +75,6 @@ export class PiecePass {
   private next = 0;
   private catchingUp: Promise<void> | undefined;
   private scratch: Uint8Array | undefined;
-  private dirty = false;
-  private saveTimer: ReturnType<typeof setTimeout> | undefined;
-  private saving: Promise<void> = Promise.resolve();
   private closed = false;
   /** Pieces read back from the file for the whole-file hash (not fed from the bytes in hand). */
   readBacks = 0;
@@ -115,7 +120,7 @@ export class PiecePass {
     await this.writeAt(index, bytes);
     if (this.closed) throw new TabswarmError('aborted', 'the piece file is closed');
     if (!this.held.set(index)) return { stored: true };
-    this.markDirty();
+    await this.options.log.mark(index, this.held);
     if (index === this.next && !this.catchingUp) {
       this.stream!.update(bytes);
       this.next++;
@@ -140,7 +145,7 @@ export class PiecePass {
 
   async remove(index: number): Promise<void> {
     if (!this.held.unset(index)) return;
-    this.markDirty();
+    await this.options.log.mark(index, this.held);
     await this.file.forget?.(index * this.layout.pieceSize, this.length(index));
   }
 
@@ -150,36 +155,26 @@ export class PiecePass {
     this.catchUp();
     while (this.catchingUp) await this.catchingUp;
     if (this.next < this.layout.pieceCount) throw new TabswarmError('storage-error', `piece ${this.next} vanished from storage`);
-    await this.save();
+    this.flush();
     return toHex(this.stream!.digest());
   }
 
-  /** Flushes, records what is held, and closes the file. */
+  /** Flushes the file and the record, and closes both. */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     try {
-      await this.save();
+      this.flush();
     } finally {
       this.file.close();
+      this.options.log.close?.();
     }
   }
 
-  /** Flushes the file, then persists the held bitfield (a piece is recorded only once on disk). */
-  save(): Promise<void> {
-    if (this.saveTimer !== undefined) clearTimeout(this.saveTimer);
-    this.saveTimer = undefined;
-    if (!this.dirty) return this.saving;
-    this.dirty = false;
+  /** Makes what was written durable: the bytes first, then the record of them. */
+  flush(): void {
     this.file.flush();
-    const bits = this.held.toBytes();
-    this.saving = this.saving.then(() => this.options.saveHeld(bits)).catch(() => undefined);
-    return this.saving;
-  }
-
-  private markDirty(): void {
-    this.dirty = true;
-    this.saveTimer ??= setTimeout(() => void this.save(), this.options.saveEveryMs ?? 500);
+    this.options.log.flush?.();
   }
 
   /** Feeds the whole-file hash every held piece from `next` on, reading them back, yielding between pieces. */

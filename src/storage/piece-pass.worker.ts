@@ -7,11 +7,10 @@
  */
 import { expose, transfer } from 'comlink';
 import { createSHA256 } from 'hash-wasm';
-import { get, set } from 'idb-keyval';
 import type { PieceLayout } from '../core/ports.js';
 import { Bitfield } from '../core/bitfield.js';
 import { IdbPieceIo } from './idb-piece-io.js';
-import { contentDirectory, fileNameOf, heldStore, isHeldRecord, type HeldRecord } from './opfs-layout.js';
+import { HELD_HEADER_BYTES, contentDirectory, decodeHeld, encodeHeldHeader, fileNameOf, heldNameOf } from './opfs-layout.js';
 import { PiecePass, type PassHashing, type SyncFile } from './piece-pass.js';
 
 const subtle: SubtleCrypto | undefined = typeof crypto !== 'undefined' && typeof crypto.subtle?.digest === 'function' ? crypto.subtle : undefined;
@@ -43,7 +42,6 @@ async function openSync(handle: FileSystemFileHandle): Promise<SyncFile> {
 }
 
 let pass: PiecePass | undefined;
-const records = heldStore();
 const yieldNow = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
 
 async function start(p: PiecePass): Promise<number[]> {
@@ -76,21 +74,44 @@ const api = {
     }
   },
 
-  /** Opens (creating) the content's OPFS file and returns the pieces held. Rejects with a plain Error whose name says why (QuotaExceededError…). */
+  /** Opens (creating) the content's OPFS file and its `.held` record; returns the pieces held. Rejects with a plain Error whose name says why (QuotaExceededError…). */
   async open(storageId: string, layout: PieceLayout): Promise<number[]> {
     const dir = await contentDirectory();
-    const handle = await dir.getFileHandle(fileNameOf(storageId), { create: true });
-    const file = await openSync(handle);
-    const old = await get<unknown>(storageId, records);
+    const file = await openSync(await dir.getFileHandle(fileNameOf(storageId), { create: true }));
+    let heldFile: SyncFile;
+    try {
+      heldFile = await openSync(await dir.getFileHandle(heldNameOf(storageId), { create: true }));
+    } catch (e) {
+      file.close();
+      throw plain(e);
+    }
+    const old = new Uint8Array(heldFile.getSize());
+    await heldFile.read(old, { at: 0 });
+    const recorded = decodeHeld(old);
     // A record of another layout describes another file: start over.
-    const same = isHeldRecord(old) && old.pieceCount === layout.pieceCount && old.pieceSize === layout.pieceSize && old.fileSize === layout.fileSize;
+    const same = recorded !== undefined && recorded.layout.pieceCount === layout.pieceCount && recorded.layout.pieceSize === layout.pieceSize && recorded.layout.fileSize === layout.fileSize;
+    if (!same) {
+      heldFile.truncate(0);
+      heldFile.truncate(HELD_HEADER_BYTES + Math.ceil(layout.pieceCount / 8));
+      await heldFile.write(encodeHeldHeader(layout), { at: 0 });
+      heldFile.flush();
+    }
+    const one = new Uint8Array(1);
     return start(
       new PiecePass({
         file,
         layout,
         hashing,
-        ...(same ? { held: old.bits } : {}),
-        saveHeld: (bits) => set(storageId, { ...layout, bits } satisfies HeldRecord, records),
+        ...(same ? { held: recorded.bits } : {}),
+        log: {
+          // The piece's byte of the bitfield, written right after the piece (synchronously).
+          mark(index, held) {
+            one[0] = held.byteAt(index >> 3);
+            void heldFile.write(one, { at: HELD_HEADER_BYTES + (index >> 3) });
+          },
+          flush: () => heldFile.flush(),
+          close: () => heldFile.close(),
+        },
         yieldNow,
       }),
     );
@@ -102,7 +123,7 @@ const api = {
     const held = new Bitfield(layout.pieceCount);
     for (const i of await io.held()) held.set(i);
     // Each piece's key is its own record: nothing else to save.
-    return start(new PiecePass({ file: io, layout, hashing, held: held.toBytes(), saveHeld: async () => undefined, yieldNow }));
+    return start(new PiecePass({ file: io, layout, hashing, held: held.toBytes(), log: { mark: () => undefined }, yieldNow }));
   },
 
   async admit(index: number, buffer: ArrayBuffer, expectedSha256: string | undefined) {

@@ -2,7 +2,7 @@
  * The OPFS worker's piece pass (storage/piece-pass.ts) over an in-memory file with the sync
  * access handle's shape, and node:crypto as its hashing: pieces in any order, the whole-file
  * hash fed as the file fills, a resumed file caught up from disk, serving re-hashed, a failed
- * write that records nothing, and the held bitfield saved only after a flush.
+ * write that records nothing, and each piece recorded as held right after its bytes.
  */
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
@@ -67,10 +67,21 @@ function content(pieceCount: number, last = PIECE / 2) {
   return { layout: { pieceCount, pieceSize: PIECE, fileSize }, bytes, piece, pieceSha: (i: number) => sha(piece(i)), fileSha: sha(bytes) };
 }
 
+/** A held log that keeps the bitfield as last recorded. */
+function memoryLog() {
+  const log = {
+    bits: new Uint8Array(0) as Uint8Array,
+    mark(_index: number, held: Bitfield) {
+      log.bits = held.toBytes();
+    },
+  };
+  return log;
+}
+
 function pass(c: ReturnType<typeof content>, file = new MemoryFile(), held?: Uint8Array) {
-  const saved: Uint8Array[] = [];
-  const p = new PiecePass({ file, layout: c.layout, hashing, ...(held ? { held } : {}), saveHeld: async (bits) => void saved.push(bits), saveEveryMs: 1 });
-  return { p, file, saved };
+  const log = memoryLog();
+  const p = new PiecePass({ file, layout: c.layout, hashing, ...(held ? { held } : {}), log });
+  return { p, file, log, saved: () => log.bits };
 }
 
 describe('the piece pass', () => {
@@ -118,19 +129,24 @@ describe('the piece pass', () => {
     await expect(p.admit(1, c.piece(1), c.pieceSha(1))).rejects.toMatchObject({ kind: 'storage-full', message: expect.stringMatching(/quota is exhausted/) });
     expect(p.list()).toEqual([0]);
     await p.close();
-    expect(new Bitfield(3, saved.at(-1)).has(1)).toBe(false);
+    expect(new Bitfield(3, saved()).has(0)).toBe(true);
+    expect(new Bitfield(3, saved()).has(1)).toBe(false);
     expect(file.closed).toBe(true);
   });
 
-  it('saves the held bitfield only after a flush', async () => {
+  it('records each piece as held right after its bytes are written, not before, and not in batches', async () => {
     const c = content(3);
     const file = new MemoryFile();
-    let flushesAtSave = -1;
-    const p = new PiecePass({ file, layout: c.layout, hashing, saveHeld: async () => void (flushesAtSave = file.flushes), saveEveryMs: 1 });
+    const writes: number[] = [];
+    const write = file.write.bind(file);
+    file.write = (buffer, options) => (writes.push(options.at), write(buffer, options));
+    const order: string[] = [];
+    const log = { mark: (index: number) => void order.push(`mark ${index} after ${writes.length} write(s)`) };
+    const p = new PiecePass({ file, layout: c.layout, hashing, log });
     await p.open();
     await p.admit(2, c.piece(2), c.pieceSha(2));
-    await new Promise((r) => setTimeout(r, 20));
-    expect(flushesAtSave).toBe(1);
+    await p.admit(0, c.piece(0), c.pieceSha(0));
+    expect(order).toEqual(['mark 2 after 1 write(s)', 'mark 0 after 2 write(s)']);
   });
 
   it('resumes from a held record: catches the whole-file hash up from disk and takes the rest', async () => {
@@ -139,7 +155,7 @@ describe('the piece pass', () => {
     await first.p.open();
     for (const i of [0, 1, 4]) await first.p.admit(i, c.piece(i), c.pieceSha(i));
     await first.p.close();
-    const record = first.saved.at(-1)!;
+    const record = first.saved();
     const file = first.file;
     const again = pass(c, file, record);
     await again.p.open();
