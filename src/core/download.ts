@@ -331,6 +331,37 @@ export class Download {
     this.swarm?.announce();
   }
 
+  /**
+   * After a whole-file mismatch: hashes every stored piece again, forgets those that no longer
+   * match (counted as rejected, from 'store'), re-opens the file (a fresh whole-file hash) and
+   * goes back to downloading. False if no piece was found changed (then the download fails).
+   */
+  private async dropChangedPieces(): Promise<boolean> {
+    const file = this.file!;
+    const changed: number[] = [];
+    for (let i = 0; i < this.pieceCount && !this.stopped; i++) {
+      const read = await file.read(i, this.metadata.pieceSha256[i]);
+      if ('corrupt' in read) {
+        changed.push(i);
+        await file.remove(i);
+        this.stats.rejected();
+        this.events.emit('rejected', { index: i, source: 'store', reason: read.corrupt });
+      }
+    }
+    if (changed.length === 0 || this.stopped) return false;
+    file.close();
+    const { fileSize, pieceSize } = this.metadata;
+    this.file = await openPieceFile(this.opts.store, this.opts.hasher, this.storageId, { pieceCount: this.pieceCount, pieceSize, fileSize });
+    if (this.stopped) {
+      this.file.close();
+      return true;
+    }
+    for (const i of changed) this.have.unset(i);
+    this.setState('downloading');
+    this.scheduler.pump();
+    return true;
+  }
+
   private async finish(): Promise<void> {
     if (this.verifying || this.stopped || this._state === 'complete') return;
     this.verifying = true;
@@ -341,6 +372,9 @@ export class Download {
       if (this.stopped) return;
       const verified = this.simpleReason === undefined;
       if (verified && fileSha256 !== this.metadata.fileSha256) {
+        // Every piece was verified when it came in: a stored one changed since (on disk, or by
+        // another page of the origin). Find it, drop it and fetch it again.
+        if (await this.dropChangedPieces()) return;
         return this.fail(new TabswarmError('file-hash-mismatch', `the assembled file's SHA-256 is ${fileSha256}, expected ${this.metadata.fileSha256}`));
       }
       this._fileSha256 = fileSha256;

@@ -41,8 +41,6 @@ export interface PieceStore {
    * A store without it gets core/piece-file.ts's pass over `get`/`put` and the Hasher.
    */
   open?(storageId: string, layout: PieceLayout): Promise<PieceFile>;
-  /** Bytes the content still needs allocated (OPFS allocates a file's size at once). Default: the file less the pieces listed. */
-  roomNeeded?(storageId: string, layout: PieceLayout): Promise<number>;
 }
 
 /** The sizes a content's pieces are laid out by. */

@@ -33,7 +33,8 @@ const fmt = (bytes: number) => (bytes >= 10 * 1024 * MiB ? `${(bytes / 1024 / Mi
  * go on (the writes then fail clearly if the room runs out).
  */
 export async function checkRoom(room: StorageRoom, store: PieceStore, storageId: string, layout: PieceLayout, persistFromBytes: number): Promise<RoomCheck> {
-  const needed = store.roomNeeded ? await store.roomNeeded(storageId, layout) : Math.max(0, layout.fileSize - (await store.list(storageId)).length * layout.pieceSize);
+  // Browsers count the bytes written (a sized but empty OPFS file costs nothing): the rest of the file.
+  const needed = Math.max(0, layout.fileSize - (await store.list(storageId)).length * layout.pieceSize);
   let persisted: boolean | undefined;
   if (room.persist && layout.fileSize >= persistFromBytes) persisted = await room.persist().catch(() => false);
   let estimate: { quota?: number; usage?: number };

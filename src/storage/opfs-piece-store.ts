@@ -33,7 +33,6 @@ export interface OpfsPieceStore {
   open(storageId: string, layout: PieceLayout): Promise<PieceFile>;
   /** Whether a content has a file here (a held record). */
   holds(storageId: string): Promise<boolean>;
-  roomNeeded(storageId: string, layout: PieceLayout): Promise<number>;
   /** The content's file as a disk-backed Blob of type `mimeType`; rejects unless every piece is held. */
   file(storageId: string, mimeType: string): Promise<Blob>;
   clear(storageId: string): Promise<void>;
@@ -97,9 +96,6 @@ export function createOpfsPieceStore(): OpfsPieceStore {
       }),
 
     holds: async (storageId) => (await record(storageId)) !== undefined,
-
-    // The file is sized to the content when first opened, so a content with a record has its room.
-    roomNeeded: async (storageId, layout) => ((await record(storageId)) ? 0 : layout.fileSize),
 
     open: (storageId, layout) => openPassFile('opfs', storageId, (api) => api.open(storageId, layout)),
 

@@ -31,9 +31,8 @@ export function storageError(what: string, e: unknown): TabswarmError {
   if (e instanceof TabswarmError) return e;
   const name = e instanceof Error ? e.name : '';
   const message = e instanceof Error ? e.message : String(e);
-  if (name === 'QuotaExceededError' || /quota is exhausted/.test(message)) {
-    return new TabswarmError('storage-full', `${what}: the browser's storage quota is exhausted (${message})`, { cause: e });
-  }
+  if (/quota is exhausted/.test(message)) return new TabswarmError('storage-full', `${what}: ${message}`, { cause: e });
+  if (name === 'QuotaExceededError') return new TabswarmError('storage-full', `${what}: the browser's storage quota is exhausted (${message})`, { cause: e });
   return new TabswarmError('storage-error', `${what}: ${name && name !== 'Error' ? `${name}: ` : ''}${message}`, { cause: e });
 }
 

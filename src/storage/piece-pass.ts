@@ -58,9 +58,14 @@ export interface PiecePassOptions {
   /** What the log recorded as held (a bitfield's bytes), if anything. */
   held?: Uint8Array;
   log: HeldLog;
+  /** Whether `bytes` more would go over the origin's quota (asked when a write comes up short). */
+  quotaExhausted?: (bytes: number) => Promise<boolean>;
   /** Yields to the worker's message loop between read-backs (the catch-up of a resumed file is long). */
   yieldNow?: () => Promise<void>;
 }
+
+/** What Chromium's sync access handle returns from a write it refused for room (base::File::FILE_ERROR_NO_SPACE). */
+const FILE_ERROR_NO_SPACE = -8;
 
 /** The error names a write throws when the browser will not give the file more room. */
 const QUOTA_ERRORS = new Set(['QuotaExceededError']);
@@ -87,15 +92,16 @@ export class PiecePass {
   }
 
   /**
-   * Sizes the file to the content (so the browser's quota is asked for all of it now, not at
-   * the last piece) and starts the whole-file hash over what is already held.
+   * Cuts a file longer than the content (left by another layout) to its size, and starts the
+   * whole-file hash over what is already held. (Browsers count the bytes written against the
+   * quota, not a file's length: room is checked before, core/storage-room.ts.)
    */
   async open(): Promise<void> {
-    if (this.file.getSize() !== this.layout.fileSize) {
+    if (this.file.getSize() > this.layout.fileSize) {
       try {
         this.file.truncate(this.layout.fileSize);
       } catch (e) {
-        throw storageError(e, `making room for ${this.layout.fileSize} bytes`);
+        throw storageError(e, `cutting the file to ${this.layout.fileSize} bytes`);
       }
     }
     this.stream = await this.hashing.createStream();
@@ -203,7 +209,15 @@ export class PiecePass {
     } catch (e) {
       throw storageError(e, `writing piece ${index}`);
     }
-    if (written !== bytes.byteLength) throw new TabswarmError('storage-error', `writing piece ${index}: ${written} of ${bytes.byteLength} bytes written`);
+    if (written !== bytes.byteLength) {
+      // Chromium's sync handle (156) reports a write it refused for room as a count of -8,
+      // base::File's FILE_ERROR_NO_SPACE, instead of throwing QuotaExceededError; a short count
+      // with the estimate over the quota is the same thing.
+      if ((written | 0) === FILE_ERROR_NO_SPACE || (await this.options.quotaExhausted?.(bytes.byteLength))) {
+        throw new TabswarmError('storage-full', `writing piece ${index} failed: the browser's storage quota is exhausted`);
+      }
+      throw new TabswarmError('storage-error', `writing piece ${index}: ${written >>> 0} of ${bytes.byteLength} bytes written`);
+    }
   }
 
   private async readAt(index: number, into: Uint8Array): Promise<void> {

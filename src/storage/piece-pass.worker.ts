@@ -42,6 +42,16 @@ async function openSync(handle: FileSystemFileHandle): Promise<SyncFile> {
 }
 
 let pass: PiecePass | undefined;
+/** Whether `bytes` more would not fit in the origin's quota, as the browser estimates it. */
+async function quotaExhausted(bytes: number): Promise<boolean> {
+  try {
+    const { quota, usage } = await navigator.storage.estimate();
+    return quota !== undefined && usage !== undefined && usage + bytes > quota;
+  } catch {
+    return false;
+  }
+}
+
 const yieldNow = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
 
 async function start(p: PiecePass): Promise<number[]> {
@@ -112,6 +122,7 @@ const api = {
           flush: () => heldFile.flush(),
           close: () => heldFile.close(),
         },
+        quotaExhausted,
         yieldNow,
       }),
     );

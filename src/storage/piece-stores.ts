@@ -41,10 +41,6 @@ export function createPieceStores(options: { prefer?: 'auto' | 'idb' } = {}): Pi
     get: async (id, index) => ((await where(id)) === 'opfs' ? opfs.get(id, index) : idb.get(id, index)),
     put: (id, index, data) => idb.put(id, index, data),
     remove: async (id, index) => ((await where(id)) === 'opfs' ? opfs.remove(id, index) : idb.remove(id, index)),
-    async roomNeeded(id, layout) {
-      if ((await where(id)) === 'opfs') return opfs.roomNeeded(id, layout);
-      return Math.max(0, layout.fileSize - (await idb.list(id)).length * layout.pieceSize);
-    },
     open: async (id, layout) => ((await where(id)) === 'opfs' ? opfs.open(id, layout) : idb.open(id, layout)),
     assemble: async (id, pieceCount, mimeType) => ((await where(id)) === 'opfs' ? opfs.file(id, mimeType) : idb.assemble(id, pieceCount, mimeType)),
     async clear(id) {

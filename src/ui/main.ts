@@ -130,6 +130,7 @@ function render(d: ClientDownload): void {
   const state = d.download.state;
   const simple = d.download.simpleReason !== undefined;
   const peering = simple ? 'simple mode (HTTP only, unverified)' : d.download.peering ? 'peering on' : 'HTTP only, verified';
+  const kept = STORE_NAMES[d.download.storeKind ?? ''];
   $('dl-state').textContent =
     state === 'complete'
       ? simple
@@ -137,9 +138,12 @@ function render(d: ClientDownload): void {
         : `Complete and verified (whole-file SHA-256 matches).${d.download.peering ? ' Sharing with peers while this page is open.' : ''}`
       : state === 'verifying'
         ? 'Checking the whole file…'
-        : `${state[0]!.toUpperCase()}${state.slice(1)} · ${peering}`;
+        : `${state[0]!.toUpperCase()}${state.slice(1)} · ${peering}${kept ? ` · pieces kept in ${kept}` : ''}`;
   $<HTMLButtonElement>('dl-save').disabled = state !== 'complete';
 }
+
+/** How the status line names the store a download's pieces are kept in. */
+const STORE_NAMES: Record<string, string> = { opfs: 'the browser\'s file system (OPFS)', indexeddb: 'IndexedDB' };
 
 /** Download mode Bypass: tabswarm steps aside and offers the file's own URL to the browser. */
 async function showBypass(contentId: string): Promise<void> {
@@ -160,7 +164,7 @@ function showError(e: unknown): void {
   const el = $('dl-error');
   el.hidden = false;
   el.textContent = e instanceof Error ? e.message : String(e);
-  $('dl-state').textContent = 'Stopped';
+  $('dl-state').textContent = 'Failed';
 }
 
 $('dl-save').addEventListener('click', async () => {

@@ -167,6 +167,23 @@ describe('Download: intake and blame', () => {
   });
 });
 
+describe('Download: the whole-file check', () => {
+  it('a stored piece changed since it was verified is found after the whole-file mismatch, dropped and fetched again', async () => {
+    const content = makeContent(6 * PIECE, 9, PIECE);
+    const cdn = new MemoryCdn(content.bytes);
+    const store = await seededStore(content);
+    store.pieces.get(`${content.contentId}#4`)![100]! ^= 0xff;
+    const { d, rejected, pieces } = download(content, cdn, { store, config: { httpDelayMs: 0 } });
+    void d.start();
+    await runUntil(() => d.state === 'complete' || d.state === 'failed', 5000);
+    expect(d.state).toBe('complete');
+    expect(d.fileSha256).toBe(content.metadata.fileSha256);
+    expect(rejected).toEqual([expect.objectContaining({ index: 4, source: 'store' })]);
+    expect(pieces).toEqual([{ index: 4, source: 'cdn', kind: 'cdn' }]);
+    expect(store.pieces.get(`${content.contentId}#4`)).toEqual(content.bytes.subarray(4 * PIECE, 5 * PIECE));
+  });
+});
+
 describe('Download: serving', () => {
   it('never serves a stored piece that no longer matches its hash: the seeder rejects it, the leecher gets it from the CDN', async () => {
     const content = makeContent(4 * PIECE, 8, PIECE);

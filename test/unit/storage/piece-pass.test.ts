@@ -89,7 +89,6 @@ describe('the piece pass', () => {
     const c = content(6);
     const { p, file } = pass(c);
     await p.open();
-    expect(file.getSize(), 'sized to the content at open').toBe(c.layout.fileSize);
     for (const i of [3, 0, 5, 1, 4, 2]) expect(await p.admit(i, c.piece(i), c.pieceSha(i))).toEqual({ stored: true });
     expect(await p.fileSha256()).toBe(c.fileSha);
     expect(file.bytes).toEqual(c.bytes);
@@ -132,6 +131,30 @@ describe('the piece pass', () => {
     expect(new Bitfield(3, saved()).has(0)).toBe(true);
     expect(new Bitfield(3, saved()).has(1)).toBe(false);
     expect(file.closed).toBe(true);
+  });
+
+  it('a write that comes up short is a full quota when the estimate says so, a storage error otherwise', async () => {
+    const c = content(3);
+    for (const [full, kind] of [
+      [true, 'storage-full'],
+      [false, 'storage-error'],
+    ] as const) {
+      const file = new MemoryFile();
+      file.write = (b) => b.byteLength - 1; // a short write
+      const p = new PiecePass({ file, layout: c.layout, hashing, log: { mark: () => undefined }, quotaExhausted: async () => full });
+      await p.open();
+      await expect(p.admit(0, c.piece(0), c.pieceSha(0))).rejects.toMatchObject({ kind });
+      expect(p.list()).toEqual([]);
+    }
+  });
+
+  it("Chromium's -8 from a write (no space) is a full quota", async () => {
+    const c = content(2);
+    const file = new MemoryFile();
+    file.write = () => -8 >>> 0; // as Chromium 156's handle returned it: 4294967288
+    const p = new PiecePass({ file, layout: c.layout, hashing, log: { mark: () => undefined } });
+    await p.open();
+    await expect(p.admit(0, c.piece(0), c.pieceSha(0))).rejects.toMatchObject({ kind: 'storage-full', message: expect.stringMatching(/quota is exhausted/) });
   });
 
   it('records each piece as held right after its bytes are written, not before, and not in batches', async () => {
