@@ -67,7 +67,8 @@ export async function openPassFile(kind: string, storageId: string, open: (api: 
     admit(index, data, expectedSha256) {
       if (closed) return Promise.reject(new TabswarmError('aborted', 'the piece file is closed'));
       const buffer = ownBuffer(data);
-      return call<Admitted>(`storing piece ${index} of ${storageId}`, api.admit(index, transfer(buffer, [buffer]), expectedSha256));
+      // The buffer comes back with the verdict and is dropped here (piece-pass.worker.ts says why).
+      return call(`storing piece ${index} of ${storageId}`, api.admit(index, transfer(buffer, [buffer]), expectedSha256)).then((r): Admitted => r.admitted);
     },
     read: (index, expectedSha256) => call<StoredPiece>(`reading piece ${index} of ${storageId}`, api.read(index, expectedSha256)),
     remove: (index) => call(`forgetting piece ${index} of ${storageId}`, api.remove(index)),

@@ -161,7 +161,8 @@ export class PiecePass {
     this.catchUp();
     while (this.catchingUp) await this.catchingUp;
     if (this.next < this.layout.pieceCount) throw new TabswarmError('storage-error', `piece ${this.next} vanished from storage`);
-    this.flush();
+    // No flush here: the bytes are the OS's once written (a closed or crashed tab loses none);
+    // syncing gigabytes to the disk would only delay 'complete'. close() flushes.
     return toHex(this.stream!.digest());
   }
 
