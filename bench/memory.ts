@@ -130,7 +130,7 @@ async function memoryRun(ctx: BenchContext, size: number, seed: number, options:
     run.store = await page.evaluate(() => window.tabswarm.client.status().Downloads[0]?.Store ?? '?');
     if (options.save) {
       // Sampled on through the save: the renderer must not hold the file while it is written out.
-      const saving = page.waitForEvent('download', { timeout: 60_000 });
+      const saving = page.waitForEvent('download', { timeout: 600_000 });
       const clicked = Date.now();
       await page.click('#dl-save');
       const download = await saving;
@@ -148,10 +148,11 @@ async function memoryRun(ctx: BenchContext, size: number, seed: number, options:
       await rm(path, { force: true });
     }
     ctx.log(
-      `memory (${run.store}): ${size / MiB} MiB from the CDN in ${run.seconds.toFixed(1)} s, verify tail ${run.tail.toFixed(2)} s` +
+      `memory (${run.store}): ${size / MiB} MiB from the CDN in ${run.seconds.toFixed(1)} s (${mbps(size, run.seconds).toFixed(0)} MB/s), ` +
+        `verify tail ${run.tail.toFixed(2)} s` +
         (options.save ? `, saved in ${run.save.toFixed(1)} s (SHA-256 right)` : '') +
-        `;  (${mbps(size, run.seconds).toFixed(0)} MB/s); ` +
-        `tab renderer (pid ${renderer.pid}) peak RSS ${(run.peakRss / MiB).toFixed(0)} MiB (${(run.peakRssDownloading / MiB).toFixed(0)} MiB before the whole-file check), `+
+        '; ' +
+        `tab renderer (pid ${renderer.pid}) peak RSS ${(run.peakRss / MiB).toFixed(0)} MiB (${(run.peakRssDownloading / MiB).toFixed(0)} MiB before the whole-file check), ` +
         `peak JS heap ${(run.peakHeap / MiB).toFixed(1)} MiB; ` +
         `browser process ${(run.peakBrowserRss / MiB).toFixed(0)} MiB; all Chromium processes ${(run.peakTotalRss / MiB).toFixed(0)} MiB; ${run.samples} samples`,
     );

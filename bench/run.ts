@@ -56,6 +56,8 @@ const MODULES: ModuleEntry[] = [
 const HEADLINE: Record<string, string[]> = {
   hash_vs_native: ['hash'],
   transfer_vs_raw: ['transfer'],
+  transfer_cpu_client_vs_raw: ['transfer'],
+  transfer_idb_vs_raw: ['transfer'],
   transfer_vs_webtorrent: ['transfer', 'webtorrent'],
   cdn_bytes_per_file: ['swarm-offload'],
   peer_share: ['swarm-offload'],

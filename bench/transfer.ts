@@ -9,7 +9,8 @@
  *     a fresh context B opens the link with `?httpDelayMs=600000`, so every byte comes from A.
  *     Timed from B's first verified peer piece to 'complete' (every piece verified and stored,
  *     and the whole-file SHA-256 checked), and from page.goto to 'complete'.
- * (a) and (b) alternate twice; the best of each is kept (the machine is noisy).
+ * (c) as (b), with B's pieces in IndexedDB (`?store=idb`).
+ * (a), (b) and (c) alternate twice; the best of each is kept (the machine is noisy).
  *
  *   transfer_raw_mbps     raw data channel, first byte sent to last byte received
  *   transfer_client_mbps  tabswarm, B's first peer piece to complete, over the file size
@@ -18,6 +19,7 @@
  *                         the browser, GPU, network and storage services) per GiB moved, over
  *                         the raw run's send-to-last-byte and the client run's goto-to-complete
  *   transfer_cpu_client_vs_raw            the client's CPU per byte over the raw channel's
+ *   transfer_idb_vs_raw, transfer_cpu_client_idb_vs_raw   the same for (c)
  *   transfer_{raw,client}_machine_busy    the machine's busy share over the same windows (all
  *                         cores, every process of every user; 1 = saturated)
  * The WebTorrent comparison (transfer_vs_webtorrent) is made by bench/run.ts with the same size.
@@ -133,12 +135,12 @@ function waitForComplete(page: Page, timeoutMs: number): Promise<Probe> {
   return waitProbe(page, 'completeAt', timeoutMs);
 }
 
-export async function clientRun(ctx: BenchContext, content: ContentServer): Promise<ClientRun> {
+export async function clientRun(ctx: BenchContext, content: ContentServer, query: Record<string, string> = {}): Promise<ClientRun> {
   const b = await newProbedPage(ctx.browser);
   try {
     const t0 = Date.now();
     const cpuWindow = await startCpuWindow(launchedByUs, os.cpus().length);
-    await b.page.goto(content.link({ httpDelayMs: 600_000, ...extraQuery() }));
+    await b.page.goto(content.link({ httpDelayMs: 600_000, ...extraQuery(), ...query }));
     const p = await waitForComplete(b.page, 600_000);
     const cpu = await cpuWindow.stop();
     const { s, readBacks } = await b.page.evaluate(() => {
@@ -173,6 +175,7 @@ export const transferBench: BenchModule = async (ctx) => {
     seeder = await seedA(ctx, content);
     const raws: RawRun[] = [];
     const clients: ClientRun[] = [];
+    const idbClients: ClientRun[] = [];
     for (let round_ = 1; round_ <= 2; round_++) {
       const r = await rawRun(ctx.browser, pages.url, bytes);
       raws.push(r);
@@ -188,7 +191,12 @@ export const transferBench: BenchModule = async (ctx) => {
           `goto to link open ${c.connectSeconds.toFixed(2)} s, to first piece ${c.firstPieceSeconds.toFixed(2)} s, to complete ${c.totalSeconds.toFixed(2)} s); ` +
           `${cpuPerGib(c.cpu, bytes).toFixed(1)} CPU s/GiB: ${describeCpu(c.cpu)}`,
       );
+      // The same with B's pieces in IndexedDB (`?store=idb`), so that the fallback does not rot.
+      const i = await clientRun(ctx, content, { store: 'idb' });
+      idbClients.push(i);
+      ctx.log(`transfer ${round_}/2: tabswarm on IndexedDB ${mbps(bytes, i.seconds).toFixed(1)} MB/s; ${cpuPerGib(i.cpu, bytes).toFixed(1)} CPU s/GiB: ${describeCpu(i.cpu)}`);
     }
+    const idb = idbClients.reduce((x, y) => (y.seconds < x.seconds ? y : x));
     const raw = raws.reduce((x, y) => (y.seconds < x.seconds ? y : x));
     const rawTotal = Math.min(...raws.map((r) => r.totalSeconds));
     const client = clients.reduce((x, y) => (y.seconds < x.seconds ? y : x));
@@ -216,6 +224,10 @@ export const transferBench: BenchModule = async (ctx) => {
       ...cpuByKind('transfer_raw_cpu_s_', raw.cpu),
       ...cpuByKind('transfer_client_cpu_s_', client.cpu),
       transfer_total_vs_raw_total: round(rawTotal / clientTotal),
+      transfer_client_idb_mbps: round(mbps(bytes, idb.seconds), 2),
+      transfer_idb_vs_raw: round(mbps(bytes, idb.seconds) / rawMbps),
+      transfer_client_idb_cpu_s_per_gib: round(cpuPerGib(idb.cpu, bytes), 2),
+      transfer_cpu_client_idb_vs_raw: round(cpuPerGib(idb.cpu, bytes) / cpuPerGib(raw.cpu, bytes)),
     };
   } finally {
     await seeder?.close();

@@ -20,9 +20,9 @@ import { asStorageError } from './storage-error.js';
 export interface IdbPieceStore extends PieceStore {
   open(storageId: string, layout: PieceLayout): Promise<PieceFile>;
   /**
-   * The whole file as one Blob of pieces 0..pieceCount-1, built a piece at a time so that the
-   * page never holds the file (each part goes to the browser's blob storage, which keeps large
-   * blobs on disk); rejects if a piece is missing.
+   * The whole file as one Blob of pieces 0..pieceCount-1, built a batch of pieces at a time so
+   * that the page never holds the file (each batch goes to the browser's blob storage, which
+   * keeps large blobs on disk); rejects if a piece is missing.
    */
   assemble(contentId: string, pieceCount: number, mimeType: string): Promise<Blob>;
   /** Deletes every stored piece of `contentId`. */
@@ -32,6 +32,9 @@ export interface IdbPieceStore extends PieceStore {
   /** The storage IDs that have pieces stored, in key order; walks keys only, one step per content. */
   storageIds(): Promise<string[]>;
 }
+
+/** Pieces read and made into one Blob at a time when the file is assembled (1 MiB each by default). */
+const ASSEMBLE_BATCH = 16;
 
 export function createIdbPieceStore(dbName = 'tabswarm'): IdbPieceStore {
   const store = openPieces(dbName);
@@ -68,15 +71,27 @@ export function createIdbPieceStore(dbName = 'tabswarm'): IdbPieceStore {
     open: (storageId, layout) => openPassFile('indexeddb', storageId, (api) => api.openIdb(dbName, storageId, layout)),
 
     async assemble(contentId, pieceCount, mimeType) {
-      let blob = new Blob([], { type: mimeType });
-      for (let i = 0; i < pieceCount; i++) {
-        const v = await value(contentId, i);
-        const part = v instanceof Blob ? v : await bytesOf(v);
-        if (part === undefined) throw new TabswarmError('storage-error', `IndexedDB "${dbName}": piece ${i} of ${contentId} is missing`);
-        // A new Blob over the one so far and this piece: the parts are referenced, not copied.
-        blob = new Blob([blob, part as BlobPart], { type: mimeType });
+      // A batch of pieces at a time, each batch made one Blob (its bytes go to the browser's blob
+      // storage, which keeps large blobs on disk), then the batches composed: the page holds one
+      // batch, never the file, and no Blob is rebuilt per piece.
+      const batches: Blob[] = [];
+      for (let first = 0; first < pieceCount; first += ASSEMBLE_BATCH) {
+        const last = Math.min(pieceCount, first + ASSEMBLE_BATCH) - 1;
+        const r = range(contentId, first, last);
+        const [keys, values] = await op(`assembling ${contentId}`, 'readonly', (s) =>
+          Promise.all([promisifyRequest(s.getAllKeys(r)), promisifyRequest(s.getAll(r) as IDBRequest<unknown[]>)]),
+        );
+        const parts: BlobPart[] = [];
+        for (let i = first; i <= last; i++) {
+          const key = keys[i - first] as [string, number] | undefined;
+          const v = values[i - first];
+          const part = key?.[1] === i ? (v instanceof Blob ? v : await bytesOf(v)) : undefined;
+          if (part === undefined) throw new TabswarmError('storage-error', `IndexedDB "${dbName}": piece ${i} of ${contentId} is missing`);
+          parts.push(part as BlobPart);
+        }
+        batches.push(new Blob(parts));
       }
-      return blob;
+      return new Blob(batches, { type: mimeType });
     },
 
     async remove(contentId, index) {
