@@ -205,7 +205,6 @@ export function createClient(options: ClientOptions = {}): TabswarmClient {
       bandwidth.close();
       peering.close();
       hasher.close();
-      store.close();
     },
   };
   return client;

@@ -23,7 +23,7 @@ import { CdnSource, type CdnPacing } from './cdn-source.js';
 import { peeringModeOf, resolveConfig, type ClientConfig } from './config.js';
 import { Emitter } from './emitter.js';
 import { TabswarmError, isTabswarmError } from './errors.js';
-import type { PieceFile } from './ports.js';
+import type { PieceFile, PieceLayout } from './ports.js';
 import { DownloadStats, type StatsSnapshot } from './stats.js';
 import { Swarm } from './swarm.js';
 import { openPieceFile } from './piece-file.js';
@@ -228,8 +228,7 @@ export class Download {
     if (this._state !== 'idle') return;
     this.setState('downloading');
     try {
-      const { fileSize, pieceSize } = this.metadata;
-      const layout = { pieceCount: this.pieceCount, pieceSize, fileSize };
+      const layout = this.layout();
       if (this.opts.room && this.opts.trustStored !== true) {
         await checkRoom(this.opts.room, this.opts.store, this.storageId, layout, this.config.persistStorageFromBytes);
         if (this.stopped) return;
@@ -331,6 +330,10 @@ export class Download {
     this.swarm?.announce();
   }
 
+  private layout(): PieceLayout {
+    return { pieceCount: this.pieceCount, pieceSize: this.metadata.pieceSize, fileSize: this.metadata.fileSize };
+  }
+
   /**
    * After a whole-file mismatch: hashes every stored piece again, forgets those that no longer
    * match (counted as rejected, from 'store'), re-opens the file (a fresh whole-file hash) and
@@ -348,10 +351,10 @@ export class Download {
         this.events.emit('rejected', { index: i, source: 'store', reason: read.corrupt });
       }
     }
-    if (changed.length === 0 || this.stopped) return false;
+    if (this.stopped) return true; // stopped meanwhile: nothing left to decide
+    if (changed.length === 0) return false;
     file.close();
-    const { fileSize, pieceSize } = this.metadata;
-    this.file = await openPieceFile(this.opts.store, this.opts.hasher, this.storageId, { pieceCount: this.pieceCount, pieceSize, fileSize });
+    this.file = await openPieceFile(this.opts.store, this.opts.hasher, this.storageId, this.layout());
     if (this.stopped) {
       this.file.close();
       return true;
@@ -382,6 +385,8 @@ export class Download {
       this.events.emit('complete', { fileSha256, verified });
       this.swarm?.announce();
     } catch (e) {
+      // A download stopped during the check closed its file: that is no failure.
+      if (this.stopped) return;
       this.fail(isTabswarmError(e) ? e : new TabswarmError('storage-error', `whole-file check failed: ${String(e)}`, { cause: e }));
     } finally {
       this.verifying = false;

@@ -11,6 +11,7 @@
  */
 import { promisifyRequest, type UseStore } from 'idb-keyval';
 import type { PieceLayout } from '../core/ports.js';
+import { ownBuffer } from '../protocol/own-buffer.js';
 import type { SyncFile } from './piece-pass.js';
 import { openPieces, pieceKey, pieceRange } from './piece-layout.js';
 import { writeWithRetry } from './write-with-retry.js';
@@ -43,7 +44,8 @@ export class IdbPieceIo implements SyncFile {
 
   async write(buffer: Uint8Array, { at }: { at: number }): Promise<number> {
     const key = pieceKey(this.storageId, this.indexAt(at));
-    const value = buffer.byteOffset === 0 && buffer.byteLength === buffer.buffer.byteLength ? buffer.buffer : buffer.slice().buffer;
+    // Exactly the piece's bytes (IndexedDB clones the whole buffer of a view).
+    const value = ownBuffer(buffer);
     await writeWithRetry(
       async (data) => {
         try {

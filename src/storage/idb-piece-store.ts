@@ -12,6 +12,7 @@
 import { promisifyRequest } from 'idb-keyval';
 import { TabswarmError } from '../core/errors.js';
 import type { PieceFile, PieceLayout, PieceStore } from '../core/ports.js';
+import { ownBuffer } from '../protocol/own-buffer.js';
 import { bytesOf } from './idb-piece-io.js';
 import { openPassFile } from './piece-pass-client.js';
 import { openPieces, pieceKey, pieceRange } from './piece-layout.js';
@@ -63,7 +64,7 @@ export function createIdbPieceStore(dbName = 'tabswarm'): IdbPieceStore {
 
     async put(contentId, index, data) {
       await op(`storing piece ${index} of ${contentId}`, 'readwrite', (s) => {
-        s.put(data.slice().buffer, pieceKey(contentId, index));
+        s.put(ownBuffer(data), pieceKey(contentId, index));
         return promisifyRequest(s.transaction);
       });
     },

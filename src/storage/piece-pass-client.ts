@@ -5,7 +5,7 @@
  * ('storage-error'; 'aborted' once closed).
  */
 import { transfer, wrap, type Remote } from 'comlink';
-import { TabswarmError } from '../core/errors.js';
+import { TabswarmError, type ErrorKind } from '../core/errors.js';
 import type { Admitted, PieceFile, StoredPiece } from '../core/ports.js';
 import { ownBuffer } from '../protocol/own-buffer.js';
 import type { PiecePassWorkerApi } from './piece-pass.worker.js';
@@ -13,8 +13,10 @@ import type { PiecePassWorkerApi } from './piece-pass.worker.js';
 export interface PassWorker {
   worker: Worker;
   api: Remote<PiecePassWorkerApi>;
-  /** Rejects when the worker fails; every call races against it. */
+  /** Rejects when the worker fails or is ended (`end`); every call races against it. */
   dead: Promise<never>;
+  /** Ends the worker now: calls still waiting on it reject with `reason`. */
+  end(reason: Error): void;
 }
 
 export function spawnPassWorker(): PassWorker {
@@ -23,15 +25,24 @@ export function spawnPassWorker(): PassWorker {
   const dead = new Promise<never>((_, reject) => (kill = reject));
   dead.catch(() => undefined);
   worker.addEventListener('error', (e) => kill(new TabswarmError('storage-error', `the piece pass worker failed${e.message ? `: ${e.message}` : ''}`)));
-  return { worker, api: wrap<PiecePassWorkerApi>(worker), dead };
+  const end = (reason: Error) => {
+    // A terminated worker answers nothing: what waits on it must not wait forever.
+    kill(reason);
+    worker.terminate();
+  };
+  return { worker, api: wrap<PiecePassWorkerApi>(worker), dead, end };
 }
 
-/** A storage failure as a TabswarmError, the quota named when it is the quota. */
+/**
+ * A storage failure as a TabswarmError: one the worker threw keeps its kind (sent as the name
+ * `tabswarm:<kind>`, piece-pass.worker.ts), a browser's QuotaExceededError is 'storage-full',
+ * anything else 'storage-error'.
+ */
 export function storageError(what: string, e: unknown): TabswarmError {
   if (e instanceof TabswarmError) return e;
   const name = e instanceof Error ? e.name : '';
   const message = e instanceof Error ? e.message : String(e);
-  if (/quota is exhausted/.test(message)) return new TabswarmError('storage-full', `${what}: ${message}`, { cause: e });
+  if (name.startsWith('tabswarm:')) return new TabswarmError(name.slice('tabswarm:'.length) as ErrorKind, `${what}: ${message}`, { cause: e });
   if (name === 'QuotaExceededError') return new TabswarmError('storage-full', `${what}: the browser's storage quota is exhausted (${message})`, { cause: e });
   return new TabswarmError('storage-error', `${what}: ${name && name !== 'Error' ? `${name}: ` : ''}${message}`, { cause: e });
 }
@@ -41,22 +52,24 @@ export function storageError(what: string, e: unknown): TabswarmError {
  * held), and returns the PieceFile over it.
  */
 export async function openPassFile(kind: string, storageId: string, open: (api: Remote<PiecePassWorkerApi>) => Promise<number[]>): Promise<PieceFile> {
-  const { worker, api, dead } = spawnPassWorker();
-  const call = async <T>(what: string, p: Promise<T>): Promise<T> => {
+  const { worker, api, dead, end } = spawnPassWorker();
+  let closed = false;
+  /** Runs `send` (a call to the worker) unless the file is closed, racing the worker's end. */
+  const call = async <T>(what: string, send: () => Promise<T>): Promise<T> => {
+    if (closed) throw new TabswarmError('aborted', 'the piece file is closed');
     try {
-      return await Promise.race([p, dead]);
+      return await Promise.race([send(), dead]);
     } catch (e) {
       throw storageError(`${kind}: ${what}`, e);
     }
   };
   let held: number[];
   try {
-    held = await call(`opening ${storageId}`, open(api));
+    held = await call(`opening ${storageId}`, () => open(api));
   } catch (e) {
     worker.terminate();
     throw e;
   }
-  let closed = false;
   let readBacks = 0;
   return {
     kind,
@@ -65,26 +78,28 @@ export async function openPassFile(kind: string, storageId: string, open: (api: 
     },
     list: async () => [...held],
     admit(index, data, expectedSha256) {
-      if (closed) return Promise.reject(new TabswarmError('aborted', 'the piece file is closed'));
-      const buffer = ownBuffer(data);
       // The buffer comes back with the verdict and is dropped here (piece-pass.worker.ts says why).
-      return call(`storing piece ${index} of ${storageId}`, api.admit(index, transfer(buffer, [buffer]), expectedSha256)).then((r): Admitted => r.admitted);
+      return call(`storing piece ${index} of ${storageId}`, () => {
+        const buffer = ownBuffer(data);
+        return api.admit(index, transfer(buffer, [buffer]), expectedSha256);
+      }).then((r): Admitted => r.admitted);
     },
-    read: (index, expectedSha256) => call<StoredPiece>(`reading piece ${index} of ${storageId}`, api.read(index, expectedSha256)),
-    remove: (index) => call(`forgetting piece ${index} of ${storageId}`, api.remove(index)),
+    read: (index, expectedSha256) => call<StoredPiece>(`reading piece ${index} of ${storageId}`, () => api.read(index, expectedSha256)),
+    remove: (index) => call(`forgetting piece ${index} of ${storageId}`, () => api.remove(index)),
     async fileSha256() {
-      const sha = await call(`hashing ${storageId}`, api.fileSha256());
-      readBacks = await api.readBacks().catch(() => readBacks);
+      const sha = await call(`hashing ${storageId}`, () => api.fileSha256());
+      readBacks = await call('counting read-backs', () => api.readBacks()).catch(() => readBacks);
       return sha;
     },
     close() {
       if (closed) return;
       closed = true;
       held = [];
-      // The worker flushes and records what is held before it ends.
+      // The worker flushes and records what is held before it ends; then whatever still waits
+      // on it (a read for a peer) is told the file is closed.
       void Promise.race([api.close(), dead, new Promise((resolve) => setTimeout(resolve, 10_000))])
         .catch(() => undefined)
-        .finally(() => worker.terminate());
+        .finally(() => end(new TabswarmError('aborted', 'the piece file is closed')));
     },
   };
 }

@@ -67,9 +67,6 @@ export interface PiecePassOptions {
 /** What Chromium's sync access handle returns from a write it refused for room (base::File::FILE_ERROR_NO_SPACE). */
 const FILE_ERROR_NO_SPACE = -8;
 
-/** The error names a write throws when the browser will not give the file more room. */
-const QUOTA_ERRORS = new Set(['QuotaExceededError']);
-
 export class PiecePass {
   readonly held: Bitfield;
   private readonly file: SyncFile;
@@ -244,6 +241,6 @@ export class PiecePass {
 function storageError(e: unknown, what: string): TabswarmError {
   if (e instanceof TabswarmError) return e;
   const name = e instanceof Error ? e.name : '';
-  if (QUOTA_ERRORS.has(name)) return new TabswarmError('storage-full', `${what} failed: the browser's storage quota is exhausted (QuotaExceededError)`, { cause: e });
+  if (name === 'QuotaExceededError') return new TabswarmError('storage-full', `${what} failed: the browser's storage quota is exhausted (QuotaExceededError)`, { cause: e });
   return new TabswarmError('storage-error', `${what} failed: ${e instanceof Error ? `${e.name}: ${e.message}` : String(e)}`, { cause: e });
 }

@@ -9,6 +9,7 @@ import { expose, transfer } from 'comlink';
 import { createSHA256 } from 'hash-wasm';
 import type { PieceLayout } from '../core/ports.js';
 import { Bitfield } from '../core/bitfield.js';
+import { isTabswarmError } from '../core/errors.js';
 import { IdbPieceIo } from './idb-piece-io.js';
 import { HELD_HEADER_BYTES, contentDirectory, decodeHeld, encodeHeldHeader, fileNameOf, heldNameOf } from './opfs-layout.js';
 import { PiecePass, type PassHashing, type SyncFile } from './piece-pass.js';
@@ -176,10 +177,14 @@ const api = {
   },
 };
 
-/** Errors cross comlink as name and message (a DOMException's or TabswarmError's extra fields do not). */
+/**
+ * Errors cross comlink as name and message only (a DOMException's or TabswarmError's other
+ * fields are lost): a TabswarmError's kind goes in the name, `tabswarm:<kind>`, which
+ * piece-pass-client.ts's storageError reads back.
+ */
 function plain(e: unknown): Error {
   const out = new Error(e instanceof Error ? e.message : String(e));
-  out.name = e instanceof Error ? e.name : 'Error';
+  out.name = isTabswarmError(e) ? `tabswarm:${e.kind}` : e instanceof Error ? e.name : 'Error';
   return out;
 }
 

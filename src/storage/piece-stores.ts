@@ -7,6 +7,7 @@
  * older version) stays there: it resumes, seeds and saves from IndexedDB, and nothing is lost.
  * Every other content goes to the chosen store.
  */
+import { TabswarmError } from '../core/errors.js';
 import type { PieceStore } from '../core/ports.js';
 import { createIdbPieceStore } from './idb-piece-store.js';
 import { createOpfsPieceStore, opfsAvailable } from './opfs-piece-store.js';
@@ -20,7 +21,6 @@ export interface PieceStores extends PieceStore {
   assemble(storageId: string, pieceCount: number, mimeType: string): Promise<Blob>;
   clear(storageId: string): Promise<void>;
   storageIds(): Promise<string[]>;
-  close(): void;
 }
 
 export function createPieceStores(options: { prefer?: 'auto' | 'idb' } = {}): PieceStores {
@@ -39,7 +39,12 @@ export function createPieceStores(options: { prefer?: 'auto' | 'idb' } = {}): Pi
     kind: () => chosen,
     list: async (id) => ((await where(id)) === 'opfs' ? opfs.list(id) : idb.list(id)),
     get: async (id, index) => ((await where(id)) === 'opfs' ? opfs.get(id, index) : idb.get(id, index)),
-    put: (id, index, data) => idb.put(id, index, data),
+    async put(id, index, data) {
+      // Downloads and shares write through `open`; a direct write must not split a content
+      // across the two stores.
+      if ((await where(id)) === 'opfs') throw new TabswarmError('storage-error', `OPFS: piece ${index} of ${id}: pieces are written through open()`);
+      return idb.put(id, index, data);
+    },
     remove: async (id, index) => ((await where(id)) === 'opfs' ? opfs.remove(id, index) : idb.remove(id, index)),
     open: async (id, layout) => ((await where(id)) === 'opfs' ? opfs.open(id, layout) : idb.open(id, layout)),
     assemble: async (id, pieceCount, mimeType) => ((await where(id)) === 'opfs' ? opfs.file(id, mimeType) : idb.assemble(id, pieceCount, mimeType)),
@@ -51,9 +56,6 @@ export function createPieceStores(options: { prefer?: 'auto' | 'idb' } = {}): Pi
       const ids = new Set(await idb.storageIds());
       if ((await chosen) === 'opfs') for (const id of await opfs.storageIds()) ids.add(id);
       return [...ids].sort();
-    },
-    close() {
-      // Each open content's worker is ended by its PieceFile.
     },
   };
 }
