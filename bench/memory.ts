@@ -26,10 +26,10 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { copyFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { chromium } from '@playwright/test';
 import { byUserDataDir, chromiumTree as treeOf, rssOf, type Proc } from './proc.js';
 import type { BenchContext, BenchModule } from './types.js';
-import { MiB, installProbe, launchOptions, mbps, round, startContentServer, tempDir, type Probe } from './util.js';
+import { launchRawPage } from './raw-chromium.js';
+import { MiB, mbps, probeSource, round, startContentServer, tempDir, type Probe } from './util.js';
 
 /** The browser process started with `userDataDir`, and all its descendants. */
 const chromiumTree = (userDataDir: string) => treeOf(byUserDataDir(userDataDir), `with --user-data-dir=${userDataDir}`);
@@ -66,7 +66,8 @@ async function sha256File(path: string): Promise<string> {
 
 /**
  * Diagnostic, not part of the figures: BENCH_MEMORY_TRACE=1 logs the renderer's RSS every
- * 2 s, to tell growth with the file from a transient peak. BENCH_MEMORY_FORCE_GC=1 collects the page's garbage
+ * 2 s (and the page's JS heap and ArrayBuffers, from CDP), to tell growth with the file from a
+ * transient peak; BENCH_MEMORY_LARGE_MIB sets the large size (its keys keep their names). BENCH_MEMORY_FORCE_GC=1 collects the page's garbage
  * (CDP HeapProfiler.collectGarbage, main thread only) before each sample, to tell memory held
  * from memory not yet collected.
  */
@@ -79,18 +80,22 @@ async function memoryRun(ctx: BenchContext, size: number, seed: number, options:
   const profile = await tempDir('tabswarm-bench-profile-');
   const userDataDir = profile.path;
   const downloads = join(userDataDir, 'saved');
-  const context = await chromium.launchPersistentContext(userDataDir, { ...launchOptions(), acceptDownloads: true, downloadsPath: downloads });
+  // Not Playwright: its DevTools Network domain would keep the page's response bodies in the
+  // renderer (raw-chromium.ts says how much).
+  const page = await launchRawPage(userDataDir, probeSource());
   try {
-    await installProbe(context);
-    const page = context.pages()[0] ?? (await context.newPage());
-    page.on('pageerror', (e) => ctx.log(`[memory page error] ${e.message}`));
-    const cdp = await context.newCDPSession(page);
-    await cdp.send('Performance.enable');
+    page.on('Runtime.exceptionThrown', (e) => ctx.log(`[memory page error] ${JSON.stringify(e).slice(0, 300)}`));
+    await page.send('Runtime.enable');
+    await page.send('Performance.enable');
+    const probeNow = () => page.evaluate<Probe>('window.__benchProbe');
     const t0 = Date.now();
-    await page.goto(content.link({ httpDelayMs: 0, ...(options.store === 'idb' ? { store: 'idb' } : {}) }));
+    await page.send('Page.navigate', { url: content.link({ httpDelayMs: 0, ...(options.store === 'idb' ? { store: 'idb' } : {}) }) });
 
     // The tab's renderer: of the renderers, the one whose CPU time grows most once the download runs.
-    await page.waitForFunction(() => (window.__benchProbe?.cdnPieces ?? 0) > 0, undefined, { timeout: 60_000, polling: 20 });
+    while (((await probeNow().catch(() => undefined))?.cdnPieces ?? 0) === 0) {
+      if (Date.now() - t0 > 60_000) throw new Error('no piece from the CDN within 60 s');
+      await sleep(20);
+    }
     const before = new Map((await chromiumTree(userDataDir)).all.map((p) => [p.pid, p.cpu]));
     await sleep(500);
     const tree = await chromiumTree(userDataDir);
@@ -104,12 +109,12 @@ async function memoryRun(ctx: BenchContext, size: number, seed: number, options:
     for (;;) {
       const tick = Date.now();
       const [metrics, p, { all }] = await Promise.all([
-        cdp.send('Performance.getMetrics'),
-        page.evaluate(() => window.__benchProbe!),
+        page.send<{ metrics: Array<{ name: string; value: number }> }>('Performance.getMetrics'),
+        probeNow(),
         chromiumTree(userDataDir),
       ]);
       probe = p;
-      if (forceGc) await cdp.send('HeapProfiler.collectGarbage');
+      if (forceGc) await page.send('HeapProfiler.collectGarbage');
       const rss = new Map(await Promise.all(all.map(async (pr) => [pr.pid, await rssOf(pr.pid)] as const)));
       run.peakHeap = Math.max(run.peakHeap, metrics.metrics.find((m) => m.name === 'JSHeapUsedSize')?.value ?? 0);
       run.peakRss = Math.max(run.peakRss, rss.get(renderer.pid) ?? 0);
@@ -118,7 +123,11 @@ async function memoryRun(ctx: BenchContext, size: number, seed: number, options:
       run.peakTotalRss = Math.max(run.peakTotalRss, [...rss.values()].reduce((a, b) => a + b, 0));
       run.samples++;
       if (process.env.BENCH_MEMORY_TRACE === '1' && run.samples % 8 === 0) {
-        ctx.log(`memory trace ${size / MiB} MiB: t ${((Date.now() - t0) / 1000).toFixed(1)} s renderer ${((rss.get(renderer.pid) ?? 0) / MiB).toFixed(0)} MiB`);
+        const heap = await page.send<{ usedSize: number; totalSize: number; backingStorageSize?: number }>('Runtime.getHeapUsage');
+        ctx.log(
+          `memory trace ${size / MiB} MiB: t ${((Date.now() - t0) / 1000).toFixed(1)} s renderer ${((rss.get(renderer.pid) ?? 0) / MiB).toFixed(0)} MiB; ` +
+            `page heap ${(heap.usedSize / MiB).toFixed(1)} of ${(heap.totalSize / MiB).toFixed(1)} MiB, ArrayBuffers ${((heap.backingStorageSize ?? 0) / MiB).toFixed(1)} MiB`,
+        );
       }
       if (probe.failedAt) throw new Error(`download of ${size / MiB} MiB failed: ${probe.error}`);
       if (probe.completeAt) break;
@@ -127,22 +136,30 @@ async function memoryRun(ctx: BenchContext, size: number, seed: number, options:
     }
     run.seconds = (probe.completeAt - t0) / 1000;
     run.tail = (probe.completeAt - probe.lastPieceAt) / 1000;
-    run.store = await page.evaluate(() => window.tabswarm.client.status().Downloads[0]?.Store ?? '?');
+    run.store = await page.evaluate<string>(`window.tabswarm.client.status().Downloads[0]?.Store ?? '?'`);
     if (options.save) {
       // Sampled on through the save: the renderer must not hold the file while it is written out.
-      const saving = page.waitForEvent('download', { timeout: 600_000 });
-      const clicked = Date.now();
-      await page.click('#dl-save');
-      const download = await saving;
-      let path: string | null = null;
-      const done = download.path().then((p) => {
-        path = p;
-        run.save = (Date.now() - clicked) / 1000;
+      await page.sendBrowser('Browser.setDownloadBehavior', { behavior: 'allowAndName', downloadPath: downloads, eventsEnabled: true });
+      let guid = '';
+      let state = '';
+      page.on('Browser.downloadWillBegin', (e) => {
+        guid = String(e.guid);
+        if (process.env.BENCH_MEMORY_TRACE === '1') ctx.log(`save: ${JSON.stringify(e)}`);
       });
-      while (path === null) {
+      page.on('Browser.downloadProgress', (e) => {
+        if (process.env.BENCH_MEMORY_TRACE === '1' && e.state !== 'inProgress') ctx.log(`save: ${JSON.stringify(e)}`);
+        if (e.guid === guid || guid === '') state = String(e.state);
+      });
+      const clicked = Date.now();
+      await page.evaluate(`document.getElementById('dl-save').click()`, true);
+      while (state !== 'completed') {
+        if (state === 'canceled') throw new Error('the save was cancelled');
+        if (Date.now() - clicked > 600_000) throw new Error('the save took over 600 s');
         run.peakRss = Math.max(run.peakRss, await rssOf(renderer.pid));
-        await Promise.race([done, sleep(250)]);
+        await sleep(state === '' ? 20 : 50);
       }
+      run.save = (Date.now() - clicked) / 1000;
+      const path = join(downloads, guid);
       const saved = await sha256File(path);
       if (saved !== content.fileSha256) throw new Error(`the saved file's SHA-256 is ${saved}, expected ${content.fileSha256}`);
       await rm(path, { force: true });
@@ -158,7 +175,7 @@ async function memoryRun(ctx: BenchContext, size: number, seed: number, options:
     );
     return run;
   } finally {
-    await context.close();
+    await page.close();
     await profile.remove();
     await content.close();
   }
@@ -180,9 +197,9 @@ async function copySeconds(size: number, seed: number): Promise<number> {
 }
 
 export const memoryBench: BenchModule = async (ctx) => {
-  const [smallMiB, largeMiB] = ctx.tiny ? [16, 64] : [128, 4096];
+  const [smallMiB, largeMiB] = ctx.tiny ? [16, 64] : [128, Number(process.env.BENCH_MEMORY_LARGE_MIB ?? 4096)];
   const out: Record<string, number> = { memory_large_mib: largeMiB, memory_small_mib: smallMiB };
-  for (const store of ['auto', 'idb'] as const) {
+  for (const store of (process.env.BENCH_MEMORY_STORES ?? 'auto,idb').split(',') as Array<'auto' | 'idb'>) {
     const suffix = store === 'idb' ? '_idb' : '';
     const small = await memoryRun(ctx, smallMiB * MiB, 128, { store, save: false });
     const large = await memoryRun(ctx, largeMiB * MiB, 4096, { store, save: true });

@@ -178,50 +178,57 @@ declare global {
  * emitted: no polling latency in the recorded times.
  */
 export async function installProbe(context: BrowserContext): Promise<void> {
-  await context.addInitScript(() => {
-    const probe: Probe = {
-      subscribedAt: 0,
-      firstPeerConnectedAt: 0,
-      firstPeerPieceAt: 0,
-      firstPieceAt: 0,
-      lastPieceAt: 0,
-      verifyingAt: 0,
-      completeAt: 0,
-      failedAt: 0,
-      error: '',
-      peerPieces: 0,
-      cdnPieces: 0,
-    };
-    window.__benchProbe = probe;
-    const timer = setInterval(() => {
-      const d = window.tabswarm?.current()?.download;
-      if (!d) return;
-      clearInterval(timer);
-      probe.subscribedAt = Date.now();
-      d.events.on('piece', (e) => {
-        const now = Date.now();
-        if (probe.firstPieceAt === 0) probe.firstPieceAt = now;
-        probe.lastPieceAt = now;
-        if (e.kind === 'peer') {
-          if (probe.firstPeerPieceAt === 0) probe.firstPeerPieceAt = now;
-          probe.peerPieces++;
-        } else if (e.kind === 'cdn') {
-          probe.cdnPieces++;
-        }
-      });
-      d.events.on('peer', (e) => {
-        if (e.event === 'connected' && probe.firstPeerConnectedAt === 0) probe.firstPeerConnectedAt = Date.now();
-      });
-      d.events.on('state', (s) => {
-        if (s === 'verifying') probe.verifyingAt = Date.now();
-        if (s === 'complete') probe.completeAt = Date.now();
-        if (s === 'failed') {
-          probe.failedAt = Date.now();
-          probe.error = d.error?.message ?? 'failed';
-        }
-      });
-    }, 1);
-  });
+  await context.addInitScript(probeInit);
+}
+
+/** The probe's init script as source, for a page driven without Playwright (raw-chromium.ts). */
+export function probeSource(): string {
+  return `(${probeInit.toString()})()`;
+}
+
+function probeInit(): void {
+  const probe: Probe = {
+    subscribedAt: 0,
+    firstPeerConnectedAt: 0,
+    firstPeerPieceAt: 0,
+    firstPieceAt: 0,
+    lastPieceAt: 0,
+    verifyingAt: 0,
+    completeAt: 0,
+    failedAt: 0,
+    error: '',
+    peerPieces: 0,
+    cdnPieces: 0,
+  };
+  window.__benchProbe = probe;
+  const timer = setInterval(() => {
+    const d = window.tabswarm?.current()?.download;
+    if (!d) return;
+    clearInterval(timer);
+    probe.subscribedAt = Date.now();
+    d.events.on('piece', (e) => {
+      const now = Date.now();
+      if (probe.firstPieceAt === 0) probe.firstPieceAt = now;
+      probe.lastPieceAt = now;
+      if (e.kind === 'peer') {
+        if (probe.firstPeerPieceAt === 0) probe.firstPeerPieceAt = now;
+        probe.peerPieces++;
+      } else if (e.kind === 'cdn') {
+        probe.cdnPieces++;
+      }
+    });
+    d.events.on('peer', (e) => {
+      if (e.event === 'connected' && probe.firstPeerConnectedAt === 0) probe.firstPeerConnectedAt = Date.now();
+    });
+    d.events.on('state', (s) => {
+      if (s === 'verifying') probe.verifyingAt = Date.now();
+      if (s === 'complete') probe.completeAt = Date.now();
+      if (s === 'failed') {
+        probe.failedAt = Date.now();
+        probe.error = d.error?.message ?? 'failed';
+      }
+    });
+  }, 1);
 }
 
 export function readProbe(page: Page): Promise<Probe> {

@@ -19,6 +19,7 @@ import type { PerfSnapshot } from '../core/status.js';
 import { shareFile, type ShareFileOptions } from '../core/share-file.js';
 import { TabDownloads } from '../core/tab-downloads.js';
 import type { ContentPolicy } from '../protocol/content-policy.js';
+import { BufferPool } from '../core/buffer-pool.js';
 import { createPieceStores } from '../storage/piece-stores.js';
 import { createPieceCache, type CacheRecord } from '../storage/piece-cache.js';
 import type { ShareReply } from '../protocol/share.js';
@@ -107,8 +108,10 @@ export function createClient(options: ClientOptions = {}): TabswarmClient {
   const identity = newPeerIdentity();
   const peerId = identity.peerId;
   const hasher = createHasherPool();
-  const store = createPieceStores({ prefer: options.store ?? 'auto' });
-  const http = createFetchHttpRange();
+  /** Piece buffers used again: filled by the CDN (and peers), handed back by the pass worker. */
+  const buffers = new BufferPool();
+  const store = createPieceStores({ prefer: options.store ?? 'auto', buffers });
+  const http = createFetchHttpRange(fetch, { buffers });
   const fetcher = createFetchBytes();
   const storage = options.settingsStorage === null ? undefined : (options.settingsStorage ?? defaultSettingsStorage());
   const pageConfig = options.config ?? {};
@@ -149,6 +152,7 @@ export function createClient(options: ClientOptions = {}): TabswarmClient {
     cache,
     bandwidth,
     bannedAddresses: banned,
+    buffers,
     ...(typeof navigator !== 'undefined' && typeof navigator.storage === 'object' ? { room: navigator.storage } : {}),
     arraysFor: peering.arraysFor,
     connector: peering.connector,

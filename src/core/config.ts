@@ -58,6 +58,13 @@ export interface ClientConfig {
    */
   cdnRequestsInFlight: number;
   /**
+   * Most pieces received and not yet stored (hashed, written, fed to the whole-file hash):
+   * past it no new request goes to any source until storage catches up, so a fast CDN or peer
+   * cannot pile pieces up in memory behind a slower disk or hash worker. At least 1.
+   * @default 8
+   */
+  piecesAwaitingStorage: number;
+  /**
    * The least rate, in bytes per second, at which a peer is worth waiting for (DO: peers that
    * cannot deliver at the minimum rate are not waited for). A request sent while the peer
    * already owed us B bytes must be complete within `peerDeadlineGraceMs` plus
@@ -307,6 +314,7 @@ export const DEFAULT_CONFIG: Readonly<ClientConfig> = Object.freeze({
   peerRequestsInFlight: 8,
   slowPeerBytesPerSec: 512 * 1024,
   cdnRequestsInFlight: 4,
+  piecesAwaitingStorage: 8,
   minPeerBytesPerSec: 64 * 1024,
   peerDeadlineGraceMs: 6000,
   peerIdleMs: 3000,

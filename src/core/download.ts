@@ -102,6 +102,7 @@ export class Download {
       swarm: () => this.swarm,
       servePiece: pieceServer({ ...common, file: () => this.file }),
       uploads: opts.bandwidth,
+      buffers: opts.buffers,
       isStopped,
     }));
     const intake = new Intake({

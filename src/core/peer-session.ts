@@ -18,6 +18,7 @@ import { UploadBudget, type UploadBudgetConfig } from './upload-budget.js';
 import { PieceReceiver, type SessionWire } from './peer-session/receiving.js';
 import { PieceUploader } from './peer-session/uploading.js';
 import { decodeFrame, encodeHandshake, type Frame, type WireContext, WIRE_VERSION } from '../protocol/wire.js';
+import type { BufferPool } from './buffer-pool.js';
 
 export type PeerSessionConfig = PaceConfig & UploadBudgetConfig & Pick<ClientConfig, 'wireChunkBytes' | 'sendBufferHighBytes' | 'maxIncomingRequests'>;
 
@@ -32,6 +33,8 @@ export interface PeerSessionContext extends WireContext {
   uploads?: UploadGate;
   /** Time in ms (Date.now by default). */
   now?: () => number;
+  /** Where requested pieces are assembled (core/buffer-pool.ts); absent: a new buffer each. */
+  buffers?: BufferPool;
 }
 
 export interface PeerSessionEvents extends Record<string, unknown> {
@@ -88,7 +91,9 @@ export class PeerSession implements PieceSource {
       },
       now: this.now,
     };
-    this.receiver = new PieceReceiver(this.id, wire, this.pace, this.remoteHave, ctx.pieceLength, {
+    const buffers = ctx.buffers;
+    const newBuffer = buffers ? (length: number) => new Uint8Array(buffers.take(length)) : (length: number) => new Uint8Array(length);
+    this.receiver = new PieceReceiver(this.id, wire, this.pace, this.remoteHave, ctx.pieceLength, newBuffer, {
       refused: (index) => this.events.emit('refused', index),
       missed: (index, drop) => this.events.emit('missed', { index, drop }),
     });

@@ -25,6 +25,7 @@ import type { BannedAddresses } from './swarm.js';
 import { verifyStoredMetadata } from './verify-stored.js';
 import type { DownloadMode } from '../protocol/arrays-messages.js';
 import { SHA256_HEX } from '../protocol/hex.js';
+import type { BufferPool } from './buffer-pool.js';
 
 export interface TabDownloadsPorts {
   peerId: string;
@@ -40,6 +41,8 @@ export interface TabDownloadsPorts {
   /** The browser's storage manager, for the room check before a download (core/storage-room.ts). */
   room?: StorageRoom;
   bannedAddresses: BannedAddresses;
+  /** Piece buffers shared by the tab's downloads, the CDN and the piece files (core/buffer-pool.ts). */
+  buffers?: BufferPool;
   /** The Arrays connection that serves this content's swarm in this mode (Discovery); never rejects. */
   arraysFor(contentId: string, mode: DownloadMode, groupId: string): Promise<Signaling>;
   /** The WebRTC connector (after the bootstrap document's ICE servers), made once. */
@@ -210,6 +213,7 @@ export class TabDownloads {
       bandwidth: p.bandwidth,
       bannedAddresses: p.bannedAddresses,
       ...(p.room ? { room: p.room } : {}),
+      ...(p.buffers ? { buffers: p.buffers } : {}),
     });
     await p.cache
       .touch({

@@ -14,6 +14,7 @@ import { TabswarmError } from '../core/errors.js';
 import type { PieceFile, PieceLayout, PieceStore } from '../core/ports.js';
 import { ownBuffer } from '../protocol/own-buffer.js';
 import { bytesOf } from './idb-piece-io.js';
+import type { BufferPool } from '../core/buffer-pool.js';
 import { openPassFile } from './piece-pass-client.js';
 import { openPieces, pieceKey, pieceRange } from './piece-layout.js';
 import { asStorageError } from './storage-error.js';
@@ -37,7 +38,7 @@ export interface IdbPieceStore extends PieceStore {
 /** Pieces read and made into one Blob at a time when the file is assembled (1 MiB each by default). */
 const ASSEMBLE_BATCH = 16;
 
-export function createIdbPieceStore(dbName = 'tabswarm'): IdbPieceStore {
+export function createIdbPieceStore(dbName = 'tabswarm', buffers?: BufferPool): IdbPieceStore {
   const store = openPieces(dbName);
   const range = pieceRange;
 
@@ -69,7 +70,7 @@ export function createIdbPieceStore(dbName = 'tabswarm'): IdbPieceStore {
       });
     },
 
-    open: (storageId, layout) => openPassFile('indexeddb', storageId, (api) => api.openIdb(dbName, storageId, layout)),
+    open: (storageId, layout) => openPassFile('indexeddb', storageId, (api) => api.openIdb(dbName, storageId, layout), buffers),
 
     async assemble(contentId, pieceCount, mimeType) {
       // A batch of pieces at a time, each batch made one Blob (its bytes go to the browser's blob
@@ -90,7 +91,7 @@ export function createIdbPieceStore(dbName = 'tabswarm'): IdbPieceStore {
           if (part === undefined) throw new TabswarmError('storage-error', `IndexedDB "${dbName}": piece ${i} of ${contentId} is missing`);
           parts.push(part as BlobPart);
         }
-        batches.push(new Blob(parts));
+        batches.push(await readableBlob(parts, `IndexedDB "${dbName}": assembling ${contentId}`));
       }
       return new Blob(batches, { type: mimeType });
     },
@@ -127,4 +128,28 @@ export function createIdbPieceStore(dbName = 'tabswarm'): IdbPieceStore {
       });
     },
   };
+}
+
+/**
+ * A Blob of `parts` that the browser could take: one byte of it is read back, and a Blob it
+ * refused is made again after a pause (up to ~30 s in all), else a storage error.
+ *
+ * Why: Chromium holds IndexedDB's large values in its blob storage until its IndexedDB backend
+ * has written them out, and the assembled file's batches go to that same storage. Right after a
+ * fast download the storage can be full, and the browser then refuses a new Blob without an
+ * error: every read of it fails later with NotReadableError (seen on a 1 GiB file saved at once;
+ * ten seconds later the same assembly worked). A refused batch is found here, in a millisecond,
+ * instead of as a Save that fails.
+ */
+async function readableBlob(parts: BlobPart[], what: string): Promise<Blob> {
+  for (let pause = 250, waited = 0; ; waited += pause, pause = Math.min(4000, pause * 2)) {
+    const blob = new Blob(parts);
+    try {
+      await blob.slice(0, 1).arrayBuffer();
+      return blob;
+    } catch (e) {
+      if (waited >= 30_000) throw new TabswarmError('storage-error', `${what}: the browser refused the file's bytes (${e instanceof Error ? e.name : String(e)}); try Save again in a minute`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, pause));
+  }
 }

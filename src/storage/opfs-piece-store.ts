@@ -11,6 +11,7 @@ import { Bitfield } from '../core/bitfield.js';
 import { TabswarmError } from '../core/errors.js';
 import type { PieceFile, PieceLayout } from '../core/ports.js';
 import { HELD_HEADER_BYTES, contentDirectory, decodeHeld, fileNameOf, heldNameOf, storageIdOfHeld } from './opfs-layout.js';
+import type { BufferPool } from '../core/buffer-pool.js';
 import { openPassFile, spawnPassWorker, storageError } from './piece-pass-client.js';
 
 /** Whether this browser's workers get synchronous OPFS files; asked of a worker once. */
@@ -39,7 +40,7 @@ export interface OpfsPieceStore {
   storageIds(): Promise<string[]>;
 }
 
-export function createOpfsPieceStore(): OpfsPieceStore {
+export function createOpfsPieceStore(buffers?: BufferPool): OpfsPieceStore {
   /** The content's `.held` record, if it has a valid one. */
   const record = async (storageId: string): Promise<(PieceLayout & { bits: Uint8Array }) | undefined> => {
     let bytes: Uint8Array;
@@ -97,7 +98,7 @@ export function createOpfsPieceStore(): OpfsPieceStore {
 
     holds: async (storageId) => (await record(storageId)) !== undefined,
 
-    open: (storageId, layout) => openPassFile('opfs', storageId, (api) => api.open(storageId, layout)),
+    open: (storageId, layout) => openPassFile('opfs', storageId, (api) => api.open(storageId, layout), buffers),
 
     file: (storageId, mimeType) =>
       op(`opening the file of ${storageId}`, async () => {

@@ -5,6 +5,7 @@
  * ('storage-error'; 'aborted' once closed).
  */
 import { transfer, wrap, type Remote } from 'comlink';
+import type { BufferPool } from '../core/buffer-pool.js';
 import { TabswarmError, type ErrorKind } from '../core/errors.js';
 import type { Admitted, PieceFile, StoredPiece } from '../core/ports.js';
 import { ownBuffer } from '../protocol/own-buffer.js';
@@ -49,9 +50,11 @@ export function storageError(what: string, e: unknown): TabswarmError {
 
 /**
  * Spawns a pass worker, opens the content in it with `open` (which resolves with the pieces
- * held), and returns the PieceFile over it.
+ * held), and returns the PieceFile over it. The buffer of each admitted piece comes back with
+ * its verdict and goes to `buffers` for the next piece (nothing refers to it any more: the view
+ * the caller passed was detached by the transfer).
  */
-export async function openPassFile(kind: string, storageId: string, open: (api: Remote<PiecePassWorkerApi>) => Promise<number[]>): Promise<PieceFile> {
+export async function openPassFile(kind: string, storageId: string, open: (api: Remote<PiecePassWorkerApi>) => Promise<number[]>, buffers?: BufferPool): Promise<PieceFile> {
   const { worker, api, dead, end } = spawnPassWorker();
   let closed = false;
   /** Runs `send` (a call to the worker) unless the file is closed, racing the worker's end. */
@@ -78,11 +81,13 @@ export async function openPassFile(kind: string, storageId: string, open: (api: 
     },
     list: async () => [...held],
     admit(index, data, expectedSha256) {
-      // The buffer comes back with the verdict and is dropped here (piece-pass.worker.ts says why).
       return call(`storing piece ${index} of ${storageId}`, () => {
         const buffer = ownBuffer(data);
         return api.admit(index, transfer(buffer, [buffer]), expectedSha256);
-      }).then((r): Admitted => r.admitted);
+      }).then((r): Admitted => {
+        buffers?.give(r.buffer);
+        return r.admitted;
+      });
     },
     read: (index, expectedSha256) => call<StoredPiece>(`reading piece ${index} of ${storageId}`, () => api.read(index, expectedSha256)),
     remove: (index) => call(`forgetting piece ${index} of ${storageId}`, () => api.remove(index)),

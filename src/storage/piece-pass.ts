@@ -5,9 +5,13 @@
  * the caller gets the verdict and nothing else. Serving reads and hashes again here too.
  *
  * The whole-file hash runs as the file fills: `next` is the first piece not yet fed. A piece
- * that arrives as `next` is fed from the bytes in hand; one that arrives ahead waits on disk,
- * and is read back (into one scratch buffer) once the gap before it fills. So the hash is done
- * a moment after the last piece lands, and memory is one piece whatever the file size.
+ * that arrives as `next` is fed from the bytes in hand. One that arrives a little ahead (the
+ * CDN's few requests in flight finish out of order) is copied into a small reorder window of
+ * `reorderPieces` buffers and fed once the gap before it fills: no read-back, so the hash keeps
+ * pace with the download and nothing is allocated per piece. One further ahead (a peer's
+ * rarest-first piece, a resumed file) waits on disk and is read back, into one scratch buffer,
+ * once the gap fills. So the hash is done a moment after the last piece lands, and memory is a
+ * few pieces whatever the file size.
  *
  * Which pieces are held is recorded through a HeldLog right after each piece's write (OPFS: a
  * byte of the `.held` file beside it, written synchronously; IndexedDB: the piece's key is its
@@ -62,6 +66,8 @@ export interface PiecePassOptions {
   quotaExhausted?: (bytes: number) => Promise<boolean>;
   /** Yields to the worker's message loop between read-backs (the catch-up of a resumed file is long). */
   yieldNow?: () => Promise<void>;
+  /** Pieces that came ahead of the whole-file hash kept in memory rather than read back. Default 8. */
+  reorderPieces?: number;
 }
 
 /** What Chromium's sync access handle returns from a write it refused for room (base::File::FILE_ERROR_NO_SPACE). */
@@ -77,6 +83,10 @@ export class PiecePass {
   private next = 0;
   private catchingUp: Promise<void> | undefined;
   private scratch: Uint8Array | undefined;
+  /** Early pieces' bytes by index (the reorder window), and the window's spare buffers. */
+  private readonly early = new Map<number, Uint8Array>();
+  private readonly spare: Uint8Array[] = [];
+  private readonly reorderPieces: number;
   private closed = false;
   /** Pieces read back from the file for the whole-file hash (not fed from the bytes in hand). */
   readBacks = 0;
@@ -86,6 +96,7 @@ export class PiecePass {
     this.layout = options.layout;
     this.hashing = options.hashing;
     this.held = new Bitfield(options.layout.pieceCount, options.held);
+    this.reorderPieces = options.reorderPieces ?? 8;
   }
 
   /**
@@ -127,6 +138,9 @@ export class PiecePass {
     if (index === this.next && !this.catchingUp) {
       this.stream!.update(bytes);
       this.next++;
+      this.feedEarly();
+    } else if (index >= this.next && index < this.next + 4 * this.reorderPieces && this.early.size < this.reorderPieces) {
+      this.keepEarly(index, bytes);
     }
     this.catchUp();
     return { stored: true };
@@ -148,6 +162,7 @@ export class PiecePass {
 
   async remove(index: number): Promise<void> {
     if (!this.held.unset(index)) return;
+    this.release(index);
     await this.options.log.mark(index, this.held);
     await this.file.forget?.(index * this.layout.pieceSize, this.length(index));
   }
@@ -181,11 +196,45 @@ export class PiecePass {
     this.options.log.flush?.();
   }
 
-  /** Feeds the whole-file hash every held piece from `next` on, reading them back, yielding between pieces. */
+  /** Copies an early piece into the reorder window (its buffer goes back to the page). */
+  private keepEarly(index: number, bytes: Uint8Array): void {
+    const buffer = this.spare.pop() ?? new Uint8Array(this.layout.pieceSize);
+    const copy = buffer.subarray(0, bytes.byteLength);
+    copy.set(bytes);
+    this.early.set(index, copy);
+  }
+
+  /** Feeds the pieces of the window that are next, in order. */
+  private feedEarly(): void {
+    for (let bytes = this.early.get(this.next); bytes; bytes = this.early.get(this.next)) {
+      this.stream!.update(bytes);
+      this.release(this.next);
+      this.next++;
+    }
+  }
+
+  private release(index: number): void {
+    const bytes = this.early.get(index);
+    if (!bytes) return;
+    this.early.delete(index);
+    this.spare.push(new Uint8Array(bytes.buffer));
+  }
+
+  /**
+   * Feeds the whole-file hash every held piece from `next` on: from the reorder window where it
+   * is there, else read back from the file, yielding between read-backs.
+   */
   private catchUp(): void {
     if (this.catchingUp || this.closed || !this.stream || !this.held.has(this.next)) return;
     this.catchingUp = (async () => {
       while (!this.closed && this.next < this.layout.pieceCount && this.held.has(this.next)) {
+        const kept = this.early.get(this.next);
+        if (kept) {
+          this.stream!.update(kept);
+          this.release(this.next);
+          this.next++;
+          continue;
+        }
         const length = this.length(this.next);
         this.scratch ??= new Uint8Array(this.layout.pieceSize);
         const view = this.scratch.subarray(0, length);

@@ -7,6 +7,7 @@
  * older version) stays there: it resumes, seeds and saves from IndexedDB, and nothing is lost.
  * Every other content goes to the chosen store.
  */
+import type { BufferPool } from '../core/buffer-pool.js';
 import { TabswarmError } from '../core/errors.js';
 import type { PieceStore } from '../core/ports.js';
 import { createIdbPieceStore } from './idb-piece-store.js';
@@ -23,9 +24,15 @@ export interface PieceStores extends PieceStore {
   storageIds(): Promise<string[]>;
 }
 
-export function createPieceStores(options: { prefer?: 'auto' | 'idb' } = {}): PieceStores {
-  const idb = createIdbPieceStore();
-  const opfs = createOpfsPieceStore();
+export interface PieceStoresOptions {
+  prefer?: 'auto' | 'idb';
+  /** Where the buffers of admitted pieces go back to, once the pass worker returns them. */
+  buffers?: BufferPool;
+}
+
+export function createPieceStores(options: PieceStoresOptions = {}): PieceStores {
+  const idb = createIdbPieceStore('tabswarm', options.buffers);
+  const opfs = createOpfsPieceStore(options.buffers);
   const chosen: Promise<StoreKind> = options.prefer === 'idb' ? Promise.resolve('indexeddb') : opfsAvailable().then((ok) => (ok ? 'opfs' : 'indexeddb'));
 
   /** Where `storageId`'s pieces are (or go): IndexedDB if they are there already, else the chosen store. */

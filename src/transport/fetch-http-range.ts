@@ -6,13 +6,24 @@
  *   ignore Range answer a whole-file range that way).
  * The body length is checked in both cases. Every failure, abort included, rejects with
  * TabswarmError('cdn-error') naming the URL, range and status.
+ *
+ * With a BufferPool, the body is read straight into a pooled buffer (a BYOB reader where the
+ * body is a byte stream, else chunk by chunk): the megabyte per piece is used again once the
+ * pass worker hands it back, instead of becoming garbage (core/buffer-pool.ts says why).
  */
+import type { BufferPool } from '../core/buffer-pool.js';
 import { TabswarmError } from '../core/errors.js';
 import type { HttpRange } from '../core/ports.js';
 
 const CONTENT_RANGE = /^bytes (\d+)-(\d+)\/(\d+|\*)$/;
 
-export function createFetchHttpRange(fetchImpl: typeof fetch = fetch): HttpRange {
+export interface FetchHttpRangeOptions {
+  /** Where range bodies are read into (and whose buffers the piece file gives back). */
+  buffers?: BufferPool;
+}
+
+export function createFetchHttpRange(fetchImpl: typeof fetch = fetch, options: FetchHttpRangeOptions = {}): HttpRange {
+  const { buffers } = options;
   return {
     async probeSize(url, signal) {
       let res: Response;
@@ -75,14 +86,74 @@ export function createFetchHttpRange(fetchImpl: typeof fetch = fetch): HttpRange
         return reject(`Content-Length ${declared}, expected ${expected}`);
       }
 
-      let body: ArrayBuffer;
+      let body: Uint8Array;
       try {
-        body = await res.arrayBuffer();
+        if (buffers && res.body) {
+          const read = await readInto(res.body, buffers.take(expected));
+          if (read.overLong) return fail(`HTTP ${res.status}: body is longer than the ${expected} bytes expected`);
+          if (read.received !== expected) return fail(`HTTP ${res.status}: body is ${read.received} bytes, expected ${expected}`);
+          body = read.bytes;
+        } else {
+          body = new Uint8Array(await res.arrayBuffer());
+        }
       } catch (e) {
         return fail(signal.aborted ? 'aborted' : `body read failed: ${e instanceof Error ? e.message : String(e)}`, e);
       }
       if (body.byteLength !== expected) return fail(`HTTP ${res.status}: body is ${body.byteLength} bytes, expected ${expected}`);
-      return new Uint8Array(body);
+      return body;
     },
   };
+}
+
+interface BodyRead {
+  /** The whole buffer, filled from the start with `received` bytes. */
+  bytes: Uint8Array;
+  received: number;
+  /** The body went on past the buffer's end (the rest is cancelled unread). */
+  overLong: boolean;
+}
+
+/**
+ * Reads a body into `buffer` (which it takes over), stopping one byte past its end at most:
+ * a body longer than asked is refused without being read whole.
+ */
+async function readInto(body: ReadableStream<Uint8Array>, buffer: ArrayBuffer): Promise<BodyRead> {
+  let byob: ReadableStreamBYOBReader | undefined;
+  try {
+    byob = body.getReader({ mode: 'byob' });
+  } catch {
+    byob = undefined; // not a byte stream: read its chunks and copy them
+  }
+  if (byob) {
+    const reader = byob;
+    try {
+      let view = new Uint8Array(buffer);
+      let received = 0;
+      while (received < view.byteLength) {
+        const { value, done } = await reader.read(new Uint8Array(view.buffer, received, view.byteLength - received));
+        if (!value) throw new Error('the body stream was cancelled');
+        view = new Uint8Array(value.buffer); // the read moved the buffer: this is it now
+        received += value.byteLength;
+        if (done) return { bytes: view, received, overLong: false };
+      }
+      const more = await reader.read(new Uint8Array(1));
+      return { bytes: view, received, overLong: !more.done };
+    } finally {
+      void reader.cancel().catch(() => undefined);
+    }
+  }
+  const reader = body.getReader();
+  const bytes = new Uint8Array(buffer);
+  let received = 0;
+  try {
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) return { bytes, received, overLong: false };
+      if (received + value.byteLength > bytes.byteLength) return { bytes, received, overLong: true };
+      bytes.set(value, received);
+      received += value.byteLength;
+    }
+  } finally {
+    void reader.cancel().catch(() => undefined);
+  }
 }

@@ -13,6 +13,7 @@ import type { Swarm } from '../swarm.js';
 import type { PieceBook } from './piece-book.js';
 import type { DownloadEvents, PeerDiagnostics } from './types.js';
 import { pieceLength, type Metadata } from '../../protocol/metadata.js';
+import type { BufferPool } from '../buffer-pool.js';
 
 export interface PeerPoolDeps {
   book: PieceBook;
@@ -27,6 +28,8 @@ export interface PeerPoolDeps {
   /** Reads a stored piece for a peer, re-verified (serving.ts). */
   servePiece: (index: number) => Promise<Uint8Array | undefined>;
   uploads: Bandwidth | undefined;
+  /** Where received pieces are assembled (core/buffer-pool.ts); absent: a new buffer each. */
+  buffers: BufferPool | undefined;
   isStopped: () => boolean;
 }
 
@@ -76,6 +79,7 @@ export class PeerPool {
         // Served pieces are hashed again (docs/cache.md): the store may have changed since.
         readPiece: d.servePiece,
         uploads: d.uploads,
+        ...(d.buffers ? { buffers: d.buffers } : {}),
       },
       // With no CDN there is nothing better to go to: a peer is waited for down to a quarter of
       // the minimum rate (a stalled one still is not).

@@ -50,6 +50,8 @@ export class Scheduler {
   private wakeAt = 0;
   /** When the CDN was first allowed (ms). */
   private cdnOpenedAt = 0;
+  /** Pieces whose bytes came and that intake has not finished storing (`piecesAwaitingStorage`). */
+  private awaitingStorage = 0;
 
   constructor(private readonly d: SchedulerDeps) {}
 
@@ -96,6 +98,8 @@ export class Scheduler {
     if (!d.isActive() || book.have.complete) return;
     const next = d.pool.checkPace();
     if (next < Infinity) this.wakeIn(next - Date.now());
+    // Storage is behind: ask for nothing more until a piece is stored (its end pumps again).
+    if (this.awaitingStorage >= Math.max(1, d.config.piecesAwaitingStorage)) return;
     const state = book.pickState();
     const peers = [...d.pool.sessions.values()].filter((s) => s.healthy).sort((a, b) => a.pace.misses - b.pace.misses);
     const share = this.cdnShare();
@@ -250,7 +254,14 @@ export class Scheduler {
     const length = pieceLength(this.d.metadata, index);
     source
       .fetch(index, length)
-      .then((data) => this.d.accept(index, source, data))
+      .then(async (data) => {
+        this.awaitingStorage++;
+        try {
+          await this.d.accept(index, source, data);
+        } finally {
+          this.awaitingStorage--;
+        }
+      })
       .catch(() => this.d.fetchFailed(source))
       .finally(() => {
         // Taken back (takeBack) and asked again of another source: that request is not this one's.

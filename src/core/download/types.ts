@@ -9,6 +9,7 @@ import type { Hasher, HttpRange, PeerConnector, PieceStore, Signaling } from '..
 import type { StorageRoom } from '../storage-room.js';
 import type { BannedAddresses } from '../swarm.js';
 import type { Metadata } from '../../protocol/metadata.js';
+import type { BufferPool } from '../buffer-pool.js';
 
 export type DownloadState = 'idle' | 'downloading' | 'verifying' | 'complete' | 'failed' | 'stopped';
 
@@ -53,6 +54,11 @@ export interface DownloadOptions {
    * the rest of the file (core/storage-room.ts). Absent: no check (the Node tests, seeding).
    */
   room?: StorageRoom;
+  /**
+   * Where pieces from peers are assembled, shared with the piece file that gives the buffers
+   * back after admitting them (core/buffer-pool.ts). Absent: a new buffer per piece.
+   */
+  buffers?: BufferPool;
 }
 
 /** What limits a download now (for a status report); rates in bytes per second, 0 = unlimited. */

@@ -50,6 +50,8 @@ export class PieceReceiver {
     private readonly pace: PeerPace,
     private readonly remoteHave: Bitfield,
     private readonly pieceLength: (index: number) => number,
+    /** A buffer for a requested piece, of exactly `length` bytes (its old contents are overwritten). */
+    private readonly newBuffer: (length: number) => Uint8Array,
     private readonly events: { refused(index: number): void; missed(index: number, drop: boolean): void },
   ) {}
 
@@ -70,7 +72,7 @@ export class PieceReceiver {
       const now = this.wire.now();
       let owed = 0;
       for (const p of this.pending.values()) owed += p.buffer.byteLength - p.received;
-      const request: PendingRequest = { index, buffer: new Uint8Array(length), received: 0, sentAt: now, resolve, reject, timer: undefined };
+      const request: PendingRequest = { index, buffer: this.newBuffer(length), received: 0, sentAt: now, resolve, reject, timer: undefined };
       const deadline = this.pace.deadline(now, owed, length);
       request.timer = setTimeout(() => this.expire(request, deadline), Math.max(0, deadline - now));
       this.pending.set(index, request);

@@ -97,6 +97,36 @@ describe('Download: scheduling', () => {
   });
 });
 
+describe('Download: storage behind', () => {
+  it('asks no source for more while piecesAwaitingStorage pieces wait to be stored, and completes once storage catches up', async () => {
+    const content = makeContent(20 * PIECE, 6, PIECE);
+    const cdn = new MemoryCdn(content.bytes);
+    // A store whose writes wait until the test lets them through.
+    let open = false;
+    const waiting: Array<() => void> = [];
+    class SlowStore extends MemoryStore {
+      override async put(contentId: string, index: number, data: Uint8Array): Promise<void> {
+        if (!open) await new Promise<void>((resolve) => waiting.push(resolve));
+        return super.put(contentId, index, data);
+      }
+    }
+    const { d } = download(content, cdn, { store: new SlowStore(), config: { cdnRequestsInFlight: 4, piecesAwaitingStorage: 3 } });
+    void d.start();
+    await runUntil(() => false, 500);
+    // Requests stopped once 3 pieces waited; those already sent (4 at most) landed too, and
+    // every request made is a piece waiting: nothing more was asked of the CDN in 500 ms.
+    expect(waiting.length).toBeGreaterThanOrEqual(3);
+    expect(waiting.length).toBeLessThanOrEqual(3 + 4);
+    expect(cdn.requests).toBe(waiting.length);
+    open = true;
+    for (const release of waiting.splice(0)) release();
+    await runUntil(() => d.state === 'complete', 2000);
+    expect(d.state).toBe('complete');
+    expect(d.fileSha256).toBe(content.metadata.fileSha256);
+    expect(cdn.requests).toBe(20);
+  });
+});
+
 describe('Download: diagnostics', () => {
   it('tells what a download waits on: its pieces, the requests in flight and each peer', async () => {
     const content = makeContent(8 * PIECE, 6, PIECE);

@@ -93,8 +93,32 @@ describe('the piece pass', () => {
     expect(await p.fileSha256()).toBe(c.fileSha);
     expect(file.bytes).toEqual(c.bytes);
     // 0, 1 and 2 were each the next piece when they came, and were fed from the bytes in hand;
-    // 3, 4 and 5 came early and were read back from the file once 2 closed the gap.
-    expect(p.readBacks).toBe(3);
+    // 3, 4 and 5 came early and waited in the reorder window until 2 closed the gap.
+    expect(p.readBacks).toBe(0);
+  });
+
+  it('pieces too far ahead, or past a full reorder window, are read back from the file once the gap fills', async () => {
+    const c = content(12);
+    const file = new MemoryFile();
+    const log = memoryLog();
+    const p = new PiecePass({ file, layout: c.layout, hashing, log, reorderPieces: 2 });
+    await p.open();
+    // 1 and 2 fill the window; 3 finds it full; 11 is more than 4 windows ahead.
+    for (const i of [1, 2, 3, 11, 0]) await p.admit(i, c.piece(i), c.pieceSha(i));
+    for (const i of [4, 5, 6, 7, 8, 9, 10]) await p.admit(i, c.piece(i), c.pieceSha(i));
+    expect(await p.fileSha256()).toBe(c.fileSha);
+    expect(file.bytes).toEqual(c.bytes);
+    expect(p.readBacks).toBe(2); // 3 and 11
+  });
+
+  it('a piece forgotten while it waits in the window is fed from its new copy', async () => {
+    const c = content(4);
+    const { p } = pass(c);
+    await p.open();
+    await p.admit(2, c.piece(2), c.pieceSha(2));
+    await p.remove(2);
+    for (const i of [0, 1, 3, 2]) await p.admit(i, c.piece(i), c.pieceSha(i));
+    expect(await p.fileSha256()).toBe(c.fileSha);
   });
 
   it('in order, nothing is read back', async () => {

@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BufferPool } from '../../../src/core/buffer-pool.js';
 import { isTabswarmError } from '../../../src/core/errors.js';
 import { createFetchHttpRange } from '../../../src/transport/fetch-http-range.js';
 
@@ -33,6 +34,11 @@ function handle(req: IncomingMessage, res: ServerResponse): void {
       // A correct header over a body one byte short (chunked, so no Content-Length to give it away).
       res.writeHead(206, { 'Content-Range': `bytes ${start}-${end - 1}/${FILE.length}`, 'Transfer-Encoding': 'chunked' });
       res.end(slice.subarray(1));
+      return;
+    case '/long-chunked':
+      // A correct header over a body one byte long (chunked: only reading finds it out).
+      res.writeHead(206, { 'Content-Range': `bytes ${start}-${end - 1}/${FILE.length}`, 'Transfer-Encoding': 'chunked' });
+      res.end(Buffer.concat([slice, Buffer.from([0])]));
       return;
     case '/long-declared':
       res.writeHead(206, { 'Content-Range': `bytes ${start}-${end - 1}/${FILE.length}`, 'Content-Length': String(slice.length + 1) });
@@ -70,7 +76,6 @@ afterAll(async () => {
   await new Promise((resolve) => server.close(resolve));
 });
 
-const http = createFetchHttpRange();
 const signal = () => new AbortController().signal;
 
 async function cdnError(p: Promise<unknown>): Promise<string> {
@@ -82,7 +87,10 @@ async function cdnError(p: Promise<unknown>): Promise<string> {
   return (e as Error).message;
 }
 
-describe('createFetchHttpRange', () => {
+describe.each([
+  ['a new buffer per body', createFetchHttpRange()],
+  ['bodies read into pooled buffers', createFetchHttpRange(fetch, { buffers: new BufferPool() })],
+])('createFetchHttpRange, %s', (_, http) => {
   it('returns exactly the bytes of a good 206', async () => {
     const data = await http.get(`${base}/good`, 1000, 3000, signal());
     expect(data).toEqual(FILE.subarray(1000, 3000));
@@ -116,6 +124,7 @@ describe('createFetchHttpRange', () => {
   it('rejects a body of the wrong length', async () => {
     expect(await cdnError(http.get(`${base}/short`, 100, 200, signal()))).toContain('body is 99 bytes, expected 100');
     expect(await cdnError(http.get(`${base}/long-declared`, 100, 200, signal()))).toContain('Content-Length 101');
+    expect(await cdnError(http.get(`${base}/long-chunked`, 100, 200, signal()))).toMatch(/body is (longer than the 100 bytes expected|101 bytes, expected 100)/);
   });
 
   it('rejects 404 and 500, naming the URL and status', async () => {
@@ -155,5 +164,41 @@ describe('createFetchHttpRange', () => {
     };
     await createFetchHttpRange(spy).get(`${base}/good`, 10, 20, signal());
     expect(seen).toBe('bytes=10-19');
+  });
+});
+
+describe('createFetchHttpRange with a BufferPool', () => {
+  it('reads a body into a buffer handed back earlier, every byte overwritten', async () => {
+    const buffers = new BufferPool();
+    const http = createFetchHttpRange(fetch, { buffers });
+    const first = await http.get(`${base}/good`, 0, 1024, signal());
+    expect(first).toEqual(FILE.subarray(0, 1024));
+    const stale = new ArrayBuffer(1024);
+    new Uint8Array(stale).fill(0xee);
+    buffers.give(stale);
+    const second = await http.get(`${base}/good`, 1024, 2048, signal());
+    expect(second).toEqual(FILE.subarray(1024, 2048));
+    expect(buffers.reused).toBe(1);
+  });
+
+  it('copies the chunks of a body that is not a byte stream, and refuses one too long', async () => {
+    const chunked = (chunks: Uint8Array[]): typeof fetch =>
+      async () =>
+        new Response(
+          new ReadableStream<Uint8Array>({
+            start(c) {
+              for (const chunk of chunks) c.enqueue(chunk);
+              c.close();
+            },
+          }),
+          { status: 206, headers: { 'Content-Range': `bytes 0-99/${FILE.length}` } },
+        );
+    const pool = () => ({ buffers: new BufferPool() });
+    const good = await createFetchHttpRange(chunked([FILE.subarray(0, 30), FILE.subarray(30, 100)]), pool()).get('http://cdn/x', 0, 100, signal());
+    expect(good).toEqual(FILE.subarray(0, 100));
+    const long = createFetchHttpRange(chunked([FILE.subarray(0, 60), FILE.subarray(60, 101)]), pool()).get('http://cdn/x', 0, 100, signal());
+    expect(await cdnError(long)).toContain('longer than the 100 bytes expected');
+    const short = createFetchHttpRange(chunked([FILE.subarray(0, 99)]), pool()).get('http://cdn/x', 0, 100, signal());
+    expect(await cdnError(short)).toContain('body is 99 bytes, expected 100');
   });
 });
