@@ -15,11 +15,17 @@
  *   - the verify tail: the last piece stored to 'complete' (the whole-file hash is fed as the
  *     file fills, so little should be left);
  *   - Save: the page's Save button clicked to the whole file in Chromium's download folder
- *     (Playwright's download.path() resolves when the browser has written it), against `cp`
- *     of the same bytes on the same disk, in the same run; the saved file's SHA-256 is checked.
+ *     (CDP's Browser.downloadProgress says 'completed' once the browser has written it),
+ *     against `cp` of the same bytes on the same disk, in the same run; the saved file's
+ *     SHA-256 is checked.
+ * Chromium is driven over raw CDP (raw-chromium.ts), not Playwright, whose DevTools Network
+ * agent would keep up to 200 MB of response bodies in the renderer being measured.
  *
  *   memory_peak_rss_<size>_mib, memory_4g_vs_128m (ratio of peak RSS), the same with `_idb`;
- *   verify_tail_4g_s, save_4g_s, copy_4g_s, save_4g_vs_copy; with `--large`, 16 GiB too
+ *   verify_tail_4g_s, save_4g_s, copy_4g_s, save_4g_vs_copy; with `--large`, 16 GiB too;
+ *   the same browser's own download of the same file from the CDN (a plain link), clicked to on
+ *   disk: browser_download_4g_s, browser_download_4g_vs_copy (what the browser's download path
+ *   costs against cp) and save_4g_vs_browser_download (Save against that path)
  *   (memory_16g_vs_128m). Tiny runs use 16 and 64 MiB under the same keys.
  */
 import { createHash } from 'node:crypto';
@@ -28,7 +34,7 @@ import { copyFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { byUserDataDir, chromiumTree as treeOf, rssOf, type Proc } from './proc.js';
 import type { BenchContext, BenchModule } from './types.js';
-import { launchRawPage } from './raw-chromium.js';
+import { launchRawPage, type RawPage } from './raw-chromium.js';
 import { MiB, mbps, probeSource, round, startContentServer, tempDir, type Probe } from './util.js';
 
 /** The browser process started with `userDataDir`, and all its descendants. */
@@ -47,6 +53,8 @@ interface MemoryRun {
   tail: number;
   /** Save clicked to the file on disk (s); 0 when not saved. */
   save: number;
+  /** The same browser downloading the same file from the CDN (a plain link), clicked to on disk (s). */
+  browserDownload: number;
   /** The store the status named. */
   store: string;
 }
@@ -104,7 +112,7 @@ async function memoryRun(ctx: BenchContext, size: number, seed: number, options:
     const grew = (p: Proc) => p.cpu - (before.get(p.pid) ?? 0);
     const renderer = renderers.reduce((a, b) => (grew(b) > grew(a) ? b : a));
 
-    const run: MemoryRun = { peakRss: 0, peakRssDownloading: 0, peakHeap: 0, peakBrowserRss: 0, peakTotalRss: 0, samples: 0, seconds: 0, tail: 0, save: 0, store: '' };
+    const run: MemoryRun = { peakRss: 0, peakRssDownloading: 0, peakHeap: 0, peakBrowserRss: 0, peakTotalRss: 0, samples: 0, seconds: 0, tail: 0, save: 0, browserDownload: 0, store: '' };
     let probe: Probe;
     for (;;) {
       const tick = Date.now();
@@ -140,34 +148,37 @@ async function memoryRun(ctx: BenchContext, size: number, seed: number, options:
     if (options.save) {
       // Sampled on through the save: the renderer must not hold the file while it is written out.
       await page.sendBrowser('Browser.setDownloadBehavior', { behavior: 'allowAndName', downloadPath: downloads, eventsEnabled: true });
-      let guid = '';
-      let state = '';
-      page.on('Browser.downloadWillBegin', (e) => {
-        guid = String(e.guid);
-        if (process.env.BENCH_MEMORY_TRACE === '1') ctx.log(`save: ${JSON.stringify(e)}`);
-      });
-      page.on('Browser.downloadProgress', (e) => {
-        if (process.env.BENCH_MEMORY_TRACE === '1' && e.state !== 'inProgress') ctx.log(`save: ${JSON.stringify(e)}`);
-        if (e.guid === guid || guid === '') state = String(e.state);
-      });
-      const clicked = Date.now();
-      await page.evaluate(`document.getElementById('dl-save').click()`, true);
-      while (state !== 'completed') {
-        if (state === 'canceled') throw new Error('the save was cancelled');
-        if (Date.now() - clicked > 600_000) throw new Error('the save took over 600 s');
-        run.peakRss = Math.max(run.peakRss, await rssOf(renderer.pid));
-        await sleep(state === '' ? 20 : 50);
-      }
-      run.save = (Date.now() - clicked) / 1000;
-      const path = join(downloads, guid);
-      const saved = await sha256File(path);
-      if (saved !== content.fileSha256) throw new Error(`the saved file's SHA-256 is ${saved}, expected ${content.fileSha256}`);
-      await rm(path, { force: true });
+      const downloads_ = trackDownloads(page, ctx);
+      const timeSave = async (click: string): Promise<number> => {
+        const clicked = Date.now();
+        const done = downloads_.next();
+        await page.evaluate(click, true);
+        for (;;) {
+          const state = done.state();
+          if (state === 'completed') break;
+          if (state === 'canceled') throw new Error('the save was cancelled');
+          if (Date.now() - clicked > 600_000) throw new Error('the save took over 600 s');
+          run.peakRss = Math.max(run.peakRss, await rssOf(renderer.pid));
+          await sleep(state === '' ? 20 : 50);
+        }
+        const seconds = (Date.now() - clicked) / 1000;
+        const path = join(downloads, done.guid());
+        const saved = await sha256File(path);
+        if (saved !== content.fileSha256) throw new Error(`the saved file's SHA-256 is ${saved}, expected ${content.fileSha256}`);
+        await rm(path, { force: true });
+        return seconds;
+      };
+      run.save = await timeSave(`document.getElementById('dl-save').click()`);
+      // The browser's own download of the same file from the CDN over HTTP, in the same browser:
+      // what any Save through the browser's download path costs.
+      run.browserDownload = await timeSave(
+        `(() => { const a = document.createElement('a'); a.href = window.tabswarm.current().content.cdnUrls[0]; a.download = 'reference.bin'; document.body.append(a); a.click(); a.remove(); })()`,
+      );
     }
     ctx.log(
       `memory (${run.store}): ${size / MiB} MiB from the CDN in ${run.seconds.toFixed(1)} s (${mbps(size, run.seconds).toFixed(0)} MB/s), ` +
         `verify tail ${run.tail.toFixed(2)} s` +
-        (options.save ? `, saved in ${run.save.toFixed(1)} s (SHA-256 right)` : '') +
+        (options.save ? `, saved in ${run.save.toFixed(1)} s (the browser's own download of it over HTTP: ${run.browserDownload.toFixed(1)} s; SHA-256 right)` : '') +
         '; ' +
         `tab renderer (pid ${renderer.pid}) peak RSS ${(run.peakRss / MiB).toFixed(0)} MiB (${(run.peakRssDownloading / MiB).toFixed(0)} MiB before the whole-file check), ` +
         `peak JS heap ${(run.peakHeap / MiB).toFixed(1)} MiB; ` +
@@ -179,6 +190,26 @@ async function memoryRun(ctx: BenchContext, size: number, seed: number, options:
     await profile.remove();
     await content.close();
   }
+}
+
+/** The browser's downloads, one after another: `next()` before a click, then its state and GUID (its file's name). */
+function trackDownloads(page: RawPage, ctx: BenchContext) {
+  let current = { guid: '', state: '' };
+  page.on('Browser.downloadWillBegin', (e) => {
+    current.guid = String(e.guid);
+    if (process.env.BENCH_MEMORY_TRACE === '1') ctx.log(`save: ${JSON.stringify(e)}`);
+  });
+  page.on('Browser.downloadProgress', (e) => {
+    if (e.guid !== current.guid) return;
+    current.state = String(e.state);
+    if (process.env.BENCH_MEMORY_TRACE === '1' && e.state !== 'inProgress') ctx.log(`save: ${JSON.stringify(e)}`);
+  });
+  return {
+    next() {
+      const mine = (current = { guid: '', state: '' });
+      return { state: () => mine.state, guid: () => mine.guid };
+    },
+  };
 }
 
 /** `cp` of the content's source file on the same disk (s): Save's reference. */
@@ -210,6 +241,7 @@ export const memoryBench: BenchModule = async (ctx) => {
       [`memory_4g_vs_128m${suffix}`]: round(large.peakRss / small.peakRss),
       [`verify_tail_4g${suffix}_s`]: round(large.tail, 2),
       [`save_4g${suffix}_s`]: round(large.save, 1),
+      [`browser_download_4g${suffix}_s`]: round(large.browserDownload, 1),
       [`memory_browser_peak_rss_4g${suffix}_mib`]: round(large.peakBrowserRss / MiB, 1),
       [`memory_all_peak_rss_4g${suffix}_mib`]: round(large.peakTotalRss / MiB, 1),
       [`memory_cdn_4g${suffix}_mbps`]: round(mbps(largeMiB * MiB, large.seconds), 1),
@@ -219,6 +251,9 @@ export const memoryBench: BenchModule = async (ctx) => {
   out.copy_4g_s = round(await copySeconds(largeMiB * MiB, 4096), 1);
   out.save_4g_vs_copy = round(out.save_4g_s! / Math.max(0.1, out.copy_4g_s));
   out.save_4g_idb_vs_copy = round(out.save_4g_idb_s! / Math.max(0.1, out.copy_4g_s));
+  // The browser's own download path against cp: a floor for any Save through it.
+  out.browser_download_4g_vs_copy = round(out.browser_download_4g_s! / Math.max(0.1, out.copy_4g_s));
+  out.save_4g_vs_browser_download = round(out.save_4g_s! / Math.max(0.1, out.browser_download_4g_s!));
   if (ctx.large && !ctx.tiny) {
     const huge = await memoryRun(ctx, 16 * 1024 * MiB, 16384, { store: 'auto', save: false });
     out.memory_peak_rss_16g_mib = round(huge.peakRss / MiB, 1);

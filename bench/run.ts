@@ -83,6 +83,8 @@ const COMPARISONS: Array<{ figure: string; reference: string; ratio: string; not
   { figure: 'memory_peak_rss_4g_mib', reference: 'memory_peak_rss_128m_mib', ratio: 'memory_4g_vs_128m', note: 'tab renderer peak RSS, OPFS: 4 GiB vs 128 MiB (MiB)' },
   { figure: 'memory_peak_rss_4g_idb_mib', reference: 'memory_peak_rss_128m_idb_mib', ratio: 'memory_4g_vs_128m_idb', note: 'the same with IndexedDB forced (MiB)' },
   { figure: 'save_4g_s', reference: 'copy_4g_s', ratio: 'save_4g_vs_copy', note: 'Save clicked to the file on disk vs cp of the same file (s)' },
+  { figure: 'browser_download_4g_s', reference: 'copy_4g_s', ratio: 'browser_download_4g_vs_copy', note: "the browser's own download of the same file over HTTP vs cp (s)" },
+  { figure: 'save_4g_s', reference: 'browser_download_4g_s', ratio: 'save_4g_vs_browser_download', note: "Save vs the browser's own download of the file (s)" },
   { figure: 'save_4g_idb_s', reference: 'copy_4g_s', ratio: 'save_4g_idb_vs_copy', note: 'the same with IndexedDB forced (s)' },
   { figure: 'liar_rotating_time_s', reference: 'hostage_clean_s', ratio: 'liar_rotating_time_vs_clean', note: 'two tabs: with a liar coming back under new IDs vs no such peer (s)' },
   { figure: 'first_piece_with_probation_s', reference: 'first_piece_without_probation_s', ratio: 'honest_newcomer_first_piece_vs_before', note: "a newcomer's first piece: probation vs none (s)" },
