@@ -73,27 +73,37 @@ export function createIdbPieceStore(dbName = 'tabswarm', buffers?: BufferPool): 
     open: (storageId, layout) => openPassFile('indexeddb', storageId, (api) => api.openIdb(dbName, storageId, layout), buffers),
 
     async assemble(contentId, pieceCount, mimeType) {
-      // A batch of pieces at a time, each batch made one Blob (its bytes go to the browser's blob
-      // storage, which keeps large blobs on disk), then the batches composed: the page holds one
-      // batch, never the file, and no Blob is rebuilt per piece.
-      const batches: Blob[] = [];
-      for (let first = 0; first < pieceCount; first += ASSEMBLE_BATCH) {
-        const last = Math.min(pieceCount, first + ASSEMBLE_BATCH) - 1;
-        const r = range(contentId, first, last);
-        const [keys, values] = await op(`assembling ${contentId}`, 'readonly', (s) =>
-          Promise.all([promisifyRequest(s.getAllKeys(r)), promisifyRequest(s.getAll(r) as IDBRequest<unknown[]>)]),
-        );
-        const parts: BlobPart[] = [];
-        for (let i = first; i <= last; i++) {
-          const key = keys[i - first] as [string, number] | undefined;
-          const v = values[i - first];
-          const part = key?.[1] === i ? (v instanceof Blob ? v : await bytesOf(v)) : undefined;
-          if (part === undefined) throw new TabswarmError('storage-error', `IndexedDB "${dbName}": piece ${i} of ${contentId} is missing`);
-          parts.push(part as BlobPart);
-        }
-        batches.push(await readableBlob(parts, `IndexedDB "${dbName}": assembling ${contentId}`));
+      // The pieces streamed, a batch per pull, into a Blob the browser builds itself
+      // (Response.blob() of a stream: Chromium writes a large one to disk as it comes), so the
+      // page holds one batch at a time, never the file. (A Blob composed in the page from
+      // batch Blobs kept their bytes in the renderer until the browser took them, and right
+      // after a fast download the browser could refuse them: every read then failed.)
+      let first = 0;
+      const stream = new ReadableStream<Uint8Array>(
+        {
+          async pull(controller) {
+            if (first >= pieceCount) return controller.close();
+            const last = Math.min(pieceCount, first + ASSEMBLE_BATCH) - 1;
+            const r = range(contentId, first, last);
+            const [keys, values] = await op(`assembling ${contentId}`, 'readonly', (s) =>
+              Promise.all([promisifyRequest(s.getAllKeys(r)), promisifyRequest(s.getAll(r) as IDBRequest<unknown[]>)]),
+            );
+            for (let i = first; i <= last; i++) {
+              const key = keys[i - first] as [string, number] | undefined;
+              const bytes = key?.[1] === i ? await bytesOf(values[i - first]) : undefined;
+              if (bytes === undefined) throw new TabswarmError('storage-error', `IndexedDB "${dbName}": piece ${i} of ${contentId} is missing`);
+              controller.enqueue(bytes);
+            }
+            first = last + 1;
+          },
+        },
+        { highWaterMark: 0 },
+      );
+      try {
+        return await new Response(stream, { headers: { 'Content-Type': mimeType } }).blob();
+      } catch (e) {
+        throw e instanceof TabswarmError ? e : new TabswarmError('storage-error', `IndexedDB "${dbName}": assembling ${contentId}: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
       }
-      return new Blob(batches, { type: mimeType });
     },
 
     async remove(contentId, index) {
@@ -130,26 +140,3 @@ export function createIdbPieceStore(dbName = 'tabswarm', buffers?: BufferPool): 
   };
 }
 
-/**
- * A Blob of `parts` that the browser could take: one byte of it is read back, and a Blob it
- * refused is made again after a pause (up to ~30 s in all), else a storage error.
- *
- * Why: Chromium holds IndexedDB's large values in its blob storage until its IndexedDB backend
- * has written them out, and the assembled file's batches go to that same storage. Right after a
- * fast download the storage can be full, and the browser then refuses a new Blob without an
- * error: every read of it fails later with NotReadableError (seen on a 1 GiB file saved at once;
- * ten seconds later the same assembly worked). A refused batch is found here, in a millisecond,
- * instead of as a Save that fails.
- */
-async function readableBlob(parts: BlobPart[], what: string): Promise<Blob> {
-  for (let pause = 250, waited = 0; ; waited += pause, pause = Math.min(4000, pause * 2)) {
-    const blob = new Blob(parts);
-    try {
-      await blob.slice(0, 1).arrayBuffer();
-      return blob;
-    } catch (e) {
-      if (waited >= 30_000) throw new TabswarmError('storage-error', `${what}: the browser refused the file's bytes (${e instanceof Error ? e.name : String(e)}); try Save again in a minute`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, pause));
-  }
-}

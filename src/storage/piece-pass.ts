@@ -131,17 +131,14 @@ export class PiecePass {
     }
     if (this.closed) throw new TabswarmError('aborted', 'the piece file is closed');
     if (this.held.has(index)) return { stored: true };
+    // Fed before the write, in the order of verification: a slow write (IndexedDB's) does not
+    // push the pieces after it out of the window. A write that then fails fails the download,
+    // and a pass opened again starts its hash over.
+    this.feed(index, bytes);
     await this.writeAt(index, bytes);
     if (this.closed) throw new TabswarmError('aborted', 'the piece file is closed');
     if (!this.held.set(index)) return { stored: true };
     await this.options.log.mark(index, this.held);
-    if (index === this.next && !this.catchingUp) {
-      this.stream!.update(bytes);
-      this.next++;
-      this.feedEarly();
-    } else if (index >= this.next && index < this.next + 4 * this.reorderPieces && this.early.size < this.reorderPieces) {
-      this.keepEarly(index, bytes);
-    }
     this.catchUp();
     return { stored: true };
   }
@@ -194,6 +191,24 @@ export class PiecePass {
   flush(): void {
     this.file.flush();
     this.options.log.flush?.();
+  }
+
+  /**
+   * A verified piece's bytes for the whole-file hash: fed now if it is the next one (then the
+   * window's pieces that follow it), kept in the window if a little ahead and there is room,
+   * else left to be read back once the gap before it fills. Feeds each piece at most once: a
+   * second copy is behind `next` or already in the window.
+   */
+  private feed(index: number, bytes: Uint8Array): void {
+    if (!this.stream) return;
+    if (index === this.next) {
+      this.stream.update(bytes);
+      this.release(index);
+      this.next++;
+      this.feedEarly();
+    } else if (index > this.next && index < this.next + 4 * this.reorderPieces && this.early.size < this.reorderPieces && !this.early.has(index)) {
+      this.keepEarly(index, bytes);
+    }
   }
 
   /** Copies an early piece into the reorder window (its buffer goes back to the page). */

@@ -69,12 +69,18 @@ export class PieceMap {
     const cell = Math.max(4, Math.min(18, Math.floor(Math.sqrt((width * 160) / n))));
     const perRow = Math.max(1, Math.floor(width / cell));
     const rows = Math.ceil(n / perRow);
-    canvas.style.height = `${rows * cell}px`;
-    canvas.width = Math.round(width * ratio);
-    canvas.height = Math.round(rows * cell * ratio);
+    // Resized only when the size changes: setting a canvas's width or height allocates its
+    // bitmap again, and this runs four times a second for the whole download.
+    const pxWidth = Math.round(width * ratio);
+    const pxHeight = Math.round(rows * cell * ratio);
+    if (canvas.width !== pxWidth || canvas.height !== pxHeight) {
+      canvas.style.height = `${rows * cell}px`;
+      canvas.width = pxWidth;
+      canvas.height = pxHeight;
+    }
     const ctx = canvas.getContext('2d');
     if (!ctx) return;
-    ctx.scale(ratio, ratio);
+    ctx.setTransform(ratio, 0, 0, ratio, 0, 0);
     ctx.clearRect(0, 0, width, rows * cell);
     this.cells.forEach((state, i) => {
       const x = (i % perRow) * cell;
