@@ -1,6 +1,6 @@
 /**
  * Memory, the verify tail and Save, for large files: one tab downloads a file from the CDN
- * alone (`?httpDelayMs=0`) until 'complete' (whole-file check included), sampled every 250 ms,
+ * alone (`?httpDelayMs=0`) until 'complete' (whole-file check included), sampled every 100 ms,
  * then saves it; the pieces go to OPFS (the default) or, with `?store=idb`, to IndexedDB.
  *
  * Each run launches its own Chromium (the runner's flags) on a fresh on-disk profile in
@@ -83,6 +83,9 @@ const forceGc = process.env.BENCH_MEMORY_FORCE_GC === '1';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** Between RSS samples (ms): a 128 MiB download lasts about a second here, and its peak is the reference. */
+const SAMPLE_MS = 100;
+
 async function memoryRun(ctx: BenchContext, size: number, seed: number, options: MemoryRunOptions): Promise<MemoryRun> {
   const content = await startContentServer(size, seed);
   const profile = await tempDir('tabswarm-bench-profile-');
@@ -130,7 +133,7 @@ async function memoryRun(ctx: BenchContext, size: number, seed: number, options:
       run.peakBrowserRss = Math.max(run.peakBrowserRss, rss.get(tree.browser.pid) ?? 0);
       run.peakTotalRss = Math.max(run.peakTotalRss, [...rss.values()].reduce((a, b) => a + b, 0));
       run.samples++;
-      if (process.env.BENCH_MEMORY_TRACE === '1' && run.samples % 8 === 0) {
+      if (process.env.BENCH_MEMORY_TRACE === '1' && run.samples % 20 === 0) {
         const heap = await page.send<{ usedSize: number; totalSize: number; backingStorageSize?: number }>('Runtime.getHeapUsage');
         ctx.log(
           `memory trace ${size / MiB} MiB: t ${((Date.now() - t0) / 1000).toFixed(1)} s renderer ${((rss.get(renderer.pid) ?? 0) / MiB).toFixed(0)} MiB; ` +
@@ -140,7 +143,7 @@ async function memoryRun(ctx: BenchContext, size: number, seed: number, options:
       if (probe.failedAt) throw new Error(`download of ${size / MiB} MiB failed: ${probe.error}`);
       if (probe.completeAt) break;
       if (Date.now() - t0 > 600_000) throw new Error(`download of ${size / MiB} MiB not complete after 600 s`);
-      await sleep(Math.max(0, 250 - (Date.now() - tick)));
+      await sleep(Math.max(0, SAMPLE_MS - (Date.now() - tick)));
     }
     run.seconds = (probe.completeAt - t0) / 1000;
     run.tail = (probe.completeAt - probe.lastPieceAt) / 1000;

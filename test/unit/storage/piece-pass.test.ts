@@ -111,6 +111,26 @@ describe('the piece pass', () => {
     expect(p.readBacks).toBe(2); // 3 and 11
   });
 
+  it('writes that finish out of order (IndexedDB is slow) still feed the hash from the bytes in hand, in order', async () => {
+    const c = content(10);
+    // Each write waits a different time: piece i's write finishes after piece i + 1's.
+    const file = new MemoryFile();
+    const slow: SyncFile = {
+      read: (b, o) => file.read(b, o),
+      write: (b, o) => new Promise<number>((resolve) => setTimeout(() => resolve(file.write(b, o)), 20 - 2 * (o.at / PIECE))),
+      flush: () => file.flush(),
+      getSize: () => file.getSize(),
+      truncate: (n) => file.truncate(n),
+      close: () => file.close(),
+    };
+    const p = new PiecePass({ file: slow, layout: c.layout, hashing, log: memoryLog() });
+    await p.open();
+    await Promise.all([...Array(10).keys()].map((i) => p.admit(i, c.piece(i), c.pieceSha(i))));
+    expect(await p.fileSha256()).toBe(c.fileSha);
+    expect(file.bytes).toEqual(c.bytes);
+    expect(p.readBacks).toBe(0);
+  });
+
   it('a piece forgotten while it waits in the window is fed from its new copy', async () => {
     const c = content(4);
     const { p } = pass(c);
