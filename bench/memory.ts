@@ -93,18 +93,29 @@ async function memoryRun(ctx: BenchContext, size: number, seed: number, options:
   const downloads = join(userDataDir, 'saved');
   // Not Playwright: its DevTools Network domain would keep the page's response bodies in the
   // renderer (raw-chromium.ts says how much).
-  const page = await launchRawPage(userDataDir, probeSource());
+  // Headless Chromium allows an origin 10 GiB here, and the page refuses a file that does not
+  // fit (core/storage-room.ts): the 16 GiB run lifts the quota (--unlimited-storage), as a
+  // roomy disk would (Chromium gives an origin up to 60% of the disk). CDP's
+  // Storage.overrideQuotaForOrigin did not change the estimate.
+  const page = await launchRawPage(userDataDir, probeSource(), size > 8 * 1024 * MiB ? ['--unlimited-storage'] : []);
   try {
     page.on('Runtime.exceptionThrown', (e) => ctx.log(`[memory page error] ${JSON.stringify(e).slice(0, 300)}`));
     await page.send('Runtime.enable');
     await page.send('Performance.enable');
     const probeNow = () => page.evaluate<Probe>('window.__benchProbe');
+    const url = content.link({ httpDelayMs: 0, ...(options.store === 'idb' ? { store: 'idb' } : {}) });
     const t0 = Date.now();
-    await page.send('Page.navigate', { url: content.link({ httpDelayMs: 0, ...(options.store === 'idb' ? { store: 'idb' } : {}) }) });
+    await page.send('Page.navigate', { url });
 
     // The tab's renderer: of the renderers, the one whose CPU time grows most once the download runs.
-    while (((await probeNow().catch(() => undefined))?.cdnPieces ?? 0) === 0) {
-      if (Date.now() - t0 > 60_000) throw new Error('no piece from the CDN within 60 s');
+    for (;;) {
+      const early = await probeNow().catch(() => undefined);
+      if (early?.failedAt) throw new Error(`download of ${size / MiB} MiB failed: ${early.error}`);
+      if ((early?.cdnPieces ?? 0) > 0) break;
+      if (Date.now() - t0 > 60_000) {
+        const state = await page.evaluate<string>(`JSON.stringify(window.tabswarm?.client.status().Downloads[0] ?? null)`).catch((e: unknown) => String(e));
+        throw new Error(`no piece from the CDN within 60 s; the download: ${state.slice(0, 600)}`);
+      }
       await sleep(20);
     }
     const before = new Map((await chromiumTree(userDataDir)).all.map((p) => [p.pid, p.cpu]));

@@ -34,7 +34,7 @@ export interface RawPage {
 }
 
 /** Starts Chromium on `userDataDir` with one blank page, `initScript` run in every document of it. */
-export async function launchRawPage(userDataDir: string, initScript: string): Promise<RawPage> {
+export async function launchRawPage(userDataDir: string, initScript: string, extraArgs: string[] = []): Promise<RawPage> {
   const executable = findChromium() ?? 'chromium';
   const { args = [] } = (playwrightConfig.use?.launchOptions ?? {}) as { args?: string[] };
   const child: ChildProcess = spawn(
@@ -66,6 +66,7 @@ export async function launchRawPage(userDataDir: string, initScript: string): Pr
       '--mute-audio',
       '--hide-scrollbars',
       ...args,
+      ...extraArgs,
       'about:blank',
     ],
     { stdio: ['ignore', 'ignore', 'pipe', 'pipe', 'pipe'] },

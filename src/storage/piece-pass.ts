@@ -91,6 +91,11 @@ export class PiecePass {
   /** Pieces read back from the file for the whole-file hash (not fed from the bytes in hand). */
   readBacks = 0;
 
+  /** Pieces fed to the whole-file hash so far (all of them from the first on). */
+  get hashed(): number {
+    return this.next;
+  }
+
   constructor(private readonly options: PiecePassOptions) {
     this.file = options.file;
     this.layout = options.layout;
@@ -140,6 +145,11 @@ export class PiecePass {
     if (!this.held.set(index)) return { stored: true };
     await this.options.log.mark(index, this.held);
     this.catchUp();
+    // A piece far ahead of the hash waits while the catch-up reads back what lies before it:
+    // the hash keeps pace with the download (the scheduler asks for nothing more while pieces
+    // wait here), instead of being left with a backlog to read when the last piece lands. The
+    // catch-up stops at the first piece not held, so this never waits on a piece to come.
+    while (this.catchingUp && !this.closed && index - this.next > 4 * this.reorderPieces) await this.catchingUp;
     return { stored: true };
   }
 

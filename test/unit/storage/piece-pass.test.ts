@@ -131,6 +131,24 @@ describe('the piece pass', () => {
     expect(p.readBacks).toBe(0);
   });
 
+  it('a piece far ahead of the hash waits until the catch-up has read back what lies before it', async () => {
+    const c = content(50);
+    const first = pass(c);
+    await first.p.open();
+    for (let i = 0; i < 40; i++) await first.p.admit(i, c.piece(i), c.pieceSha(i));
+    await first.p.close();
+    // Reopened: 40 pieces to read back, one per macrotask.
+    const log = memoryLog();
+    const p = new PiecePass({ file: first.file, layout: c.layout, hashing, held: first.saved(), log, yieldNow: () => new Promise((r) => setTimeout(r, 0)) });
+    await p.open();
+    expect(p.hashed).toBeLessThan(40);
+    await p.admit(45, c.piece(45), c.pieceSha(45));
+    // The catch-up ran to the first piece not held before the admit answered.
+    expect(p.hashed).toBe(40);
+    for (const i of [40, 41, 42, 43, 44, 46, 47, 48, 49]) await p.admit(i, c.piece(i), c.pieceSha(i));
+    expect(await p.fileSha256()).toBe(c.fileSha);
+  });
+
   it('a piece forgotten while it waits in the window is fed from its new copy', async () => {
     const c = content(4);
     const { p } = pass(c);
