@@ -283,8 +283,14 @@ test.describe('no peer holds a download hostage', () => {
     // of 30 IDs, and took 6 times as long).
     const linked = row.tabs.map((t) => liar.linkOpensWith(t.peerId).length);
     console.log(`rotating liar: links opened with each tab ${linked.join(', ')}`);
-    expect(ids.length, 'peer IDs the liar came back under').toBeGreaterThanOrEqual(4);
-    for (const n of linked) expect(n, 'links a tab opened with the liar').toBeLessThanOrEqual(3);
+    // It came back at least twice (how often depends on how long the tabs take: it rotates
+    // when banned or after 3 s unlinked), and each tab refused at least one of its IDs without
+    // opening a link.
+    expect(ids.length, 'peer IDs the liar came back under').toBeGreaterThanOrEqual(3);
+    for (const n of linked) {
+      expect(n, 'links a tab opened with the liar').toBeLessThanOrEqual(3);
+      expect(n, 'links a tab opened with the liar, against its IDs').toBeLessThan(ids.length);
+    }
     await expectInTime(browser, row, 'rotating liar', pages, nodes);
   });
 

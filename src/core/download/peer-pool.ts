@@ -163,6 +163,11 @@ export class PeerPool {
     return !this.slow.has(session);
   }
 
+  /** Whether `session` is in the slow set (see `slow`): slower per piece than `slowPeerBytesPerSec`. */
+  isSlow(session: PeerSession): boolean {
+    return this.slow.has(session);
+  }
+
   private uncount(session: PeerSession): void {
     this.slow.delete(session);
     this.d.book.uncount(session);

@@ -137,9 +137,10 @@ export class Scheduler {
    * accepts; -1 if none. Only what it owes: a piece whose bytes came and are being verified is
    * in flight still, and must not be asked again.
    */
-  private laggingRequest(usable: (index: number) => boolean, strangers: boolean): number {
+  private laggingRequest(usable: (index: number) => boolean, strangers: boolean, orSlow = false): number {
     for (const [i, { source }] of this.d.book.inFlight) {
-      if (!(source instanceof PeerSession) || !source.ready || !source.pace.isLagging || !source.owes(i)) continue;
+      if (!(source instanceof PeerSession) || !source.ready || !source.owes(i)) continue;
+      if (!source.pace.isLagging && !(orSlow && this.d.pool.isSlow(source))) continue;
       if ((!strangers || !source.pace.isTrusted) && usable(i)) return i;
     }
     return -1;
@@ -150,8 +151,8 @@ export class Scheduler {
    * CANCEL) so that the caller can ask another source; -1 if none. One source per piece still
    * holds: the lagging peer's copy is dropped if it comes after all.
    */
-  private takeBack(usable: (index: number) => boolean, strangers = false): number {
-    const i = this.laggingRequest(usable, strangers);
+  private takeBack(usable: (index: number) => boolean, strangers = false, orSlow = false): number {
+    const i = this.laggingRequest(usable, strangers, orSlow);
     const from = i < 0 ? undefined : this.d.book.inFlight.get(i)?.source;
     if (!(from instanceof PeerSession)) return -1;
     this.d.book.inFlight.delete(i);
@@ -205,12 +206,14 @@ export class Scheduler {
       if (i < 0 && topUp) i = pickForCdn(state, undefined, { inOrder, evenIfHeld: true });
       // Waiting for bandwidth holds a slot, not a piece: ask again (pick afresh) when it passes.
       if (i >= 0 && !cdn.admit(pieceLength(this.d.metadata, i))) continue;
-      // Nothing else for the CDN, in the endgame: it takes over what a lagging peer was asked for.
+      // Nothing else for the CDN, in the endgame: it takes over what a lagging peer was asked
+      // for, or a slow one (slower than `slowPeerBytesPerSec`: a 1 MiB piece at 256 KiB/s held
+      // two tabs 4 s past their last other piece; a slow peer must not set the download's end).
       if (i < 0) {
-        const lagging = this.endgame() ? this.laggingRequest(() => true, false) : -1;
+        const lagging = this.endgame() ? this.laggingRequest(() => true, false, true) : -1;
         if (lagging < 0) break;
         if (!cdn.admit(pieceLength(this.d.metadata, lagging))) continue;
-        i = this.takeBack((k) => k === lagging);
+        i = this.takeBack((k) => k === lagging, false, true);
       }
       if (i < 0) break;
       this.request(i, cdn);
