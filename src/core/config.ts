@@ -47,8 +47,9 @@ export interface ClientConfig {
    * A peer that delivers a piece slower than this (bytes per second, measured piece by piece)
    * is slow: it is still asked for pieces, within its window, but the pieces only slow peers
    * hold count as held by no one, so once the HTTP delay is over the CDN takes them. A slow
-   * peer does not set the pace of the whole download; peers faster than this are preferred to
-   * the CDN, which is what spares it.
+   * peer does not set the pace of the whole download (in the endgame the CDN also takes over
+   * what a slow peer was asked for); peers faster than this are preferred to the CDN, which is
+   * what spares it.
    * @default 524288
    */
   slowPeerBytesPerSec: number;
