@@ -257,10 +257,13 @@ export class TabDownloads {
       ended: () => {
         entry.endedAt ??= Date.now();
       },
-      // The cache's byte count, every 16 pieces or 2 s (it sizes eviction; a reload recounts anyway).
+      // The cache's byte count, every 2 s once 16 pieces came (it sizes eviction; a reload
+      // recounts anyway). Not more often: the record carries the metadata (a 16 GiB file's is
+      // 1.1 MB of piece hashes), read and written whole each time; every 16 pieces of a fast
+      // download that was most of the page's garbage, growing with the file.
       stored: (bytesDone) => {
         const now = Date.now();
-        if (++piecesSinceRecord < 16 && now - recordedAt < 2000) return;
+        if (++piecesSinceRecord < 16 || now - recordedAt < 2000) return;
         piecesSinceRecord = 0;
         recordedAt = now;
         void cache.recordBytes(download.storageId, bytesDone).catch(this.quiet('byte count'));
