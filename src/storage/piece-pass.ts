@@ -252,14 +252,9 @@ export class PiecePass {
   private catchUp(): void {
     if (this.catchingUp || this.closed || !this.stream || !this.held.has(this.next)) return;
     this.catchingUp = (async () => {
-      while (!this.closed && this.next < this.layout.pieceCount && this.held.has(this.next)) {
-        const kept = this.early.get(this.next);
-        if (kept) {
-          this.stream!.update(kept);
-          this.release(this.next);
-          this.next++;
-          continue;
-        }
+      for (;;) {
+        this.feedEarly();
+        if (this.closed || this.next >= this.layout.pieceCount || !this.held.has(this.next)) break;
         const length = this.length(this.next);
         this.scratch ??= new Uint8Array(this.layout.pieceSize);
         const view = this.scratch.subarray(0, length);
