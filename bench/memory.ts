@@ -30,7 +30,7 @@
  */
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { copyFile, rm } from 'node:fs/promises';
+import { copyFile, readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { byUserDataDir, chromiumTree as treeOf, rssOf, type Proc } from './proc.js';
 import type { BenchContext, BenchModule } from './types.js';
@@ -55,6 +55,8 @@ interface MemoryRun {
   save: number;
   /** The same browser downloading the same file from the CDN (a plain link), clicked to on disk (s). */
   browserDownload: number;
+  /** "Save to…" clicked to the picked file written and closed (s); 0 when not saved. */
+  saveTo: number;
   /** The store the status named. */
   store: string;
 }
@@ -126,7 +128,7 @@ async function memoryRun(ctx: BenchContext, size: number, seed: number, options:
     const grew = (p: Proc) => p.cpu - (before.get(p.pid) ?? 0);
     const renderer = renderers.reduce((a, b) => (grew(b) > grew(a) ? b : a));
 
-    const run: MemoryRun = { peakRss: 0, peakRssDownloading: 0, peakHeap: 0, peakBrowserRss: 0, peakTotalRss: 0, samples: 0, seconds: 0, tail: 0, save: 0, browserDownload: 0, store: '' };
+    const run: MemoryRun = { peakRss: 0, peakRssDownloading: 0, peakHeap: 0, peakBrowserRss: 0, peakTotalRss: 0, samples: 0, seconds: 0, tail: 0, save: 0, browserDownload: 0, saveTo: 0, store: '' };
     let probe: Probe;
     for (;;) {
       const tick = Date.now();
@@ -188,11 +190,12 @@ async function memoryRun(ctx: BenchContext, size: number, seed: number, options:
       run.browserDownload = await timeSave(
         `(() => { const a = document.createElement('a'); a.href = window.tabswarm.current().content.cdnUrls[0]; a.download = 'reference.bin'; document.body.append(a); a.click(); a.remove(); })()`,
       );
+      run.saveTo = await timeSaveTo(page, userDataDir, content.fileSha256, renderer.pid, run);
     }
     ctx.log(
       `memory (${run.store}): ${size / MiB} MiB from the CDN in ${run.seconds.toFixed(1)} s (${mbps(size, run.seconds).toFixed(0)} MB/s), ` +
         `verify tail ${run.tail.toFixed(2)} s` +
-        (options.save ? `, saved in ${run.save.toFixed(1)} s (the browser's own download of it over HTTP: ${run.browserDownload.toFixed(1)} s; SHA-256 right)` : '') +
+        (options.save ? `, saved in ${run.save.toFixed(1)} s (the browser's own download of it over HTTP: ${run.browserDownload.toFixed(1)} s), saved to a picked file in ${run.saveTo.toFixed(1)} s (SHA-256s right)` : '') +
         '; ' +
         `tab renderer (pid ${renderer.pid}) peak RSS ${(run.peakRss / MiB).toFixed(0)} MiB (${(run.peakRssDownloading / MiB).toFixed(0)} MiB before the whole-file check), ` +
         `peak JS heap ${(run.peakHeap / MiB).toFixed(1)} MiB; ` +
@@ -204,6 +207,50 @@ async function memoryRun(ctx: BenchContext, size: number, seed: number, options:
     await profile.remove();
     await content.close();
   }
+}
+
+/**
+ * "Save to…" (File System Access), timed from the click to the page saying the picked file is
+ * written and closed. Headless Chromium cannot show the picker, so `showSaveFilePicker` is
+ * replaced by what it would answer: a real FileSystemFileHandle, here a new file in the
+ * origin's private file system on the same disk (from there on it is the page's own path:
+ * `createWritable()`, the writes, `close()`). The written file is found in the profile (the
+ * newest file of the file's size) and its SHA-256 checked, then removed through the page.
+ */
+async function timeSaveTo(page: RawPage, userDataDir: string, fileSha256: string, rendererPid: number, run: MemoryRun): Promise<number> {
+  await page.evaluate(
+    `window.showSaveFilePicker = async (o) => (await (await navigator.storage.getDirectory()).getDirectoryHandle('picked', { create: true })).getFileHandle(o.suggestedName, { create: true })`,
+  );
+  const clicked = Date.now();
+  await page.evaluate(`document.getElementById('dl-save-to').click()`, true);
+  for (;;) {
+    const [state, error] = await page.evaluate<[string, string]>(`[document.getElementById('dl-save-state').textContent, document.getElementById('dl-error').hidden ? '' : document.getElementById('dl-error').textContent]`);
+    if (error) throw new Error(`Save to…: ${error}`);
+    if (state.startsWith('Saved to')) break;
+    if (Date.now() - clicked > 600_000) throw new Error('Save to… took over 600 s');
+    run.peakRss = Math.max(run.peakRss, await rssOf(rendererPid));
+    await sleep(50);
+  }
+  const seconds = (Date.now() - clicked) / 1000;
+  const size = await page.evaluate<number>('window.tabswarm.current().content.metadata.fileSize');
+  const written = await newestFileOfSize(userDataDir, size);
+  if (!written) throw new Error('Save to…: no file of the right size in the profile');
+  const saved = await sha256File(written);
+  if (saved !== fileSha256) throw new Error(`the file saved to the picked file has SHA-256 ${saved}, expected ${fileSha256}`);
+  await page.evaluate(`(async () => (await navigator.storage.getDirectory()).removeEntry('picked', { recursive: true }))()`);
+  return seconds;
+}
+
+/** The most recently modified file of exactly `size` bytes under `dir`. */
+async function newestFileOfSize(dir: string, size: number): Promise<string | undefined> {
+  let best: { path: string; mtime: number } | undefined;
+  for (const entry of await readdir(dir, { recursive: true, withFileTypes: true })) {
+    if (!entry.isFile()) continue;
+    const path = join(entry.parentPath, entry.name);
+    const s = await stat(path);
+    if (s.size === size && (!best || s.mtimeMs > best.mtime)) best = { path, mtime: s.mtimeMs };
+  }
+  return best?.path;
 }
 
 /** The browser's downloads, one after another: `next()` before a click, then its state and GUID (its file's name). */
@@ -256,6 +303,7 @@ export const memoryBench: BenchModule = async (ctx) => {
       [`verify_tail_4g${suffix}_s`]: round(large.tail, 2),
       [`save_4g${suffix}_s`]: round(large.save, 1),
       [`browser_download_4g${suffix}_s`]: round(large.browserDownload, 1),
+      [`save_to_4g${suffix}_s`]: round(large.saveTo, 1),
       [`memory_browser_peak_rss_4g${suffix}_mib`]: round(large.peakBrowserRss / MiB, 1),
       [`memory_all_peak_rss_4g${suffix}_mib`]: round(large.peakTotalRss / MiB, 1),
       [`memory_cdn_4g${suffix}_mbps`]: round(mbps(largeMiB * MiB, large.seconds), 1),
@@ -268,6 +316,8 @@ export const memoryBench: BenchModule = async (ctx) => {
   // The browser's own download path against cp: a floor for any Save through it.
   out.browser_download_4g_vs_copy = round(out.browser_download_4g_s! / Math.max(0.1, out.copy_4g_s));
   out.save_4g_vs_browser_download = round(out.save_4g_s! / Math.max(0.1, out.browser_download_4g_s!));
+  out.save_to_4g_vs_copy = round(out.save_to_4g_s! / Math.max(0.1, out.copy_4g_s));
+  out.save_to_4g_idb_vs_copy = round(out.save_to_4g_idb_s! / Math.max(0.1, out.copy_4g_s));
   if (ctx.large && !ctx.tiny) {
     const huge = await memoryRun(ctx, 16 * 1024 * MiB, 16384, { store: 'auto', save: false });
     out.memory_peak_rss_16g_mib = round(huge.peakRss / MiB, 1);

@@ -67,6 +67,7 @@ const HEADLINE: Record<string, string[]> = {
   memory_4g_vs_128m_idb: ['memory'],
   verify_tail_4g_s: ['memory'],
   save_4g_vs_copy: ['memory'],
+  save_to_4g_vs_copy: ['memory'],
   heap_peak_mib: ['memory'],
   stall_time_vs_clean: ['hostage'],
   upload_amplification: ['hostage'],
@@ -86,6 +87,8 @@ const COMPARISONS: Array<{ figure: string; reference: string; ratio: string; not
   { figure: 'browser_download_4g_s', reference: 'copy_4g_s', ratio: 'browser_download_4g_vs_copy', note: "the browser's own download of the same file over HTTP vs cp (s)" },
   { figure: 'save_4g_s', reference: 'browser_download_4g_s', ratio: 'save_4g_vs_browser_download', note: "Save vs the browser's own download of the file (s)" },
   { figure: 'save_4g_idb_s', reference: 'copy_4g_s', ratio: 'save_4g_idb_vs_copy', note: 'the same with IndexedDB forced (s)' },
+  { figure: 'save_to_4g_s', reference: 'copy_4g_s', ratio: 'save_to_4g_vs_copy', note: '"Save to…" (File System Access) clicked to the picked file written vs cp (s)' },
+  { figure: 'save_to_4g_idb_s', reference: 'copy_4g_s', ratio: 'save_to_4g_idb_vs_copy', note: 'the same with IndexedDB forced (s)' },
   { figure: 'liar_rotating_time_s', reference: 'hostage_clean_s', ratio: 'liar_rotating_time_vs_clean', note: 'two tabs: with a liar coming back under new IDs vs no such peer (s)' },
   { figure: 'first_piece_with_probation_s', reference: 'first_piece_without_probation_s', ratio: 'honest_newcomer_first_piece_vs_before', note: "a newcomer's first piece: probation vs none (s)" },
 ];

@@ -11,6 +11,7 @@ import { TabswarmError } from '../core/errors.js';
 import type { OpenedContent } from '../core/open-content.js';
 import type { Signaling } from '../core/ports.js';
 import type { DownloadStatus } from '../core/status.js';
+import { blobSlices, saveTo, type SaveProgress, type SaveTarget } from './save-to.js';
 
 /** What `on('progress')` reports, at most every 250 ms and at each stored piece. */
 export interface Progress {
@@ -47,6 +48,12 @@ export interface ClientDownload {
   stream(): ReadableStream<Uint8Array>;
   /** The verified file, now; rejects unless complete. */
   file(): Promise<Blob>;
+  /**
+   * Writes the verified file into `target` (a `FileSystemWritableFileStream` from
+   * `showSaveFilePicker`) a part at a time, then closes it; rejects unless complete. On failure
+   * the target is aborted (left as it was) and the rejection has kind 'save-failed'.
+   */
+  saveTo(target: SaveTarget, options?: { onProgress?: SaveProgress; signal?: AbortSignal }): Promise<void>;
   /** Stops the download and its seeding; `done` rejects with kind 'aborted' if it was not complete. */
   abort(): void;
   /** The same as abort(). */
@@ -128,6 +135,14 @@ export function createClientDownload(download: Download, content: OpenedContent,
   hooks.signal?.addEventListener('abort', abort, { once: true });
   void download.start();
   const assemble = () => hooks.store.assemble(download.storageId, download.pieceCount, content.metadata.mimeType);
+  /** The stored pieces in order, one read at a time. */
+  async function* pieces(): AsyncGenerator<Uint8Array> {
+    for (let i = 0; i < download.pieceCount; i++) {
+      const piece = await hooks.store.get(download.storageId, i);
+      if (!piece) throw new TabswarmError('storage-error', `piece ${i} of ${download.contentId} is missing from storage`);
+      yield piece;
+    }
+  }
   return {
     download,
     content,
@@ -140,16 +155,14 @@ export function createClientDownload(download: Download, content: OpenedContent,
       return assemble();
     },
     stream() {
-      let next = 0;
+      const it = pieces();
       return new ReadableStream<Uint8Array>(
         {
           async pull(controller) {
             await done;
-            if (next >= download.pieceCount) return controller.close();
-            const piece = await hooks.store.get(download.storageId, next);
-            if (!piece) throw new TabswarmError('storage-error', `piece ${next} of ${download.contentId} is missing from storage`);
-            next++;
-            controller.enqueue(piece);
+            const next = await it.next();
+            if (next.done) controller.close();
+            else controller.enqueue(next.value);
           },
         },
         { highWaterMark: 1 },
@@ -158,6 +171,13 @@ export function createClientDownload(download: Download, content: OpenedContent,
     async file() {
       if (download.state !== 'complete') throw new TabswarmError('aborted', `the download is ${download.state}, not complete`);
       return assemble();
+    },
+    async saveTo(target, options) {
+      if (download.state !== 'complete') throw new TabswarmError('aborted', `the download is ${download.state}, not complete`);
+      // OPFS: slices of the disk-backed file, copied by the browser file to file. IndexedDB
+      // (and memory): its pieces, one at a time (a Blob of them would be built on disk first).
+      const parts = download.storeKind === 'opfs' ? blobSlices(await assemble()) : pieces();
+      await saveTo(target, parts, content.metadata.fileSize, options);
     },
     abort,
     stop: abort,

@@ -19,6 +19,8 @@ export type ErrorKind =
   | 'storage-full'
   | 'file-hash-mismatch'
   | 'aborted'
+  /** Writing the finished file to a place the user picked failed; the picked file was left as it was. */
+  | 'save-failed'
   /** Download mode Bypass (DO 100): tabswarm does not download; the browser fetches the file itself. */
   | 'bypassed';
 

@@ -8,6 +8,7 @@ import { isTabswarmError } from '../core/errors.js';
 import { catalogSchema } from '../protocol/content-policy.js';
 import { ActivityMonitor } from './activity-monitor.js';
 import { formatBytes, formatRate, percent } from './format.js';
+import { saveToAvailable, saveToPickedFile } from './save-to-button.js';
 import { showSecureContextNotice } from './secure-context.js';
 import { waitingForPeersNote } from './share/receiver-notice.js';
 import { SwarmView } from './swarm-view.js';
@@ -79,6 +80,9 @@ async function startDownload(contentId: string): Promise<void> {
   $('dl-error').hidden = true;
   const save = $<HTMLButtonElement>('dl-save');
   save.disabled = true;
+  $<HTMLButtonElement>('dl-save-to').disabled = true;
+  $<HTMLButtonElement>('dl-save-to').hidden = !saveToAvailable();
+  $('dl-save-state').hidden = true;
   try {
     current = await client.download(contentId);
   } catch (e) {
@@ -140,6 +144,7 @@ function render(d: ClientDownload): void {
         ? 'Checking the whole file…'
         : `${state[0]!.toUpperCase()}${state.slice(1)} · ${peering}${kept ? ` · pieces kept in ${kept}` : ''}`;
   $<HTMLButtonElement>('dl-save').disabled = state !== 'complete';
+  $<HTMLButtonElement>('dl-save-to').disabled = state !== 'complete';
 }
 
 /** How the status line names the store a download's pieces are kept in. */
@@ -160,6 +165,13 @@ async function showBypass(contentId: string): Promise<void> {
   note.append(link);
 }
 
+/** A failed save is said where errors are, but the download itself stays complete. */
+function showSaveError(e: unknown): void {
+  const el = $('dl-error');
+  el.hidden = false;
+  el.textContent = e instanceof Error ? e.message : String(e);
+}
+
 function showError(e: unknown): void {
   const el = $('dl-error');
   el.hidden = false;
@@ -176,6 +188,12 @@ $('dl-save').addEventListener('click', async () => {
   a.download = current.content.metadata.name;
   a.click();
   setTimeout(() => URL.revokeObjectURL(url), 60_000);
+});
+
+$('dl-save-to').addEventListener('click', () => {
+  if (!current) return;
+  $('dl-error').hidden = true;
+  void saveToPickedFile(current, $('dl-save-state'), showSaveError);
 });
 
 // DO's Get-DeliveryOptimizationPerfSnap with every download's status, as a JSON file.

@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { copyFile, mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { test, type Browser, type BrowserContext, type Page } from '@playwright/test';
+import { expect, test, type Browser, type BrowserContext, type Page } from '@playwright/test';
 import { deterministicChunk, writeDeterministicFile } from '../../signaling/deterministic-content.js';
 import { publishFile } from '../../signaling/publish.js';
 import type { ServerConfig } from '../../signaling/config.js';
@@ -93,6 +93,30 @@ export async function savedFileSha256(page: Page): Promise<string> {
   const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Save file' }).click()]);
   const path = await download.path();
   return createHash('sha256').update(await readFile(path)).digest('hex');
+}
+
+/**
+ * Clicks "Save to…" as a user would and returns the SHA-256 of the file written. Headless
+ * Chromium cannot show the file picker, so `showSaveFilePicker` is replaced by a stand-in that
+ * answers what the picker would: a real FileSystemFileHandle (a new file in the origin's
+ * private file system, directory `picked`). From there on it is the page's own path: the real
+ * `createWritable()`, writes and close. The file is read back and hashed in the page.
+ */
+export async function pickedFileSha256(page: Page): Promise<string> {
+  await page.evaluate(() => {
+    (window as unknown as { showSaveFilePicker: unknown }).showSaveFilePicker = async (options: { suggestedName: string }) => {
+      const dir = await (await navigator.storage.getDirectory()).getDirectoryHandle('picked', { create: true });
+      return dir.getFileHandle(options.suggestedName, { create: true });
+    };
+  });
+  await page.getByRole('button', { name: 'Save to…' }).click();
+  await expect(page.locator('#dl-save-state')).toContainText('Saved to', { timeout: 30_000 });
+  return page.evaluate(async () => {
+    const name = window.tabswarm.current()!.content.metadata.name;
+    const dir = await (await navigator.storage.getDirectory()).getDirectoryHandle('picked');
+    const bytes = await (await (await dir.getFileHandle(name)).getFile()).arrayBuffer();
+    return [...new Uint8Array(await crypto.subtle.digest('SHA-256', bytes))].map((x) => x.toString(16).padStart(2, '0')).join('');
+  });
 }
 
 // ---------------------------------------------------------------------------------------------

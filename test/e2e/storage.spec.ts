@@ -8,7 +8,7 @@
  * again) when the file is checked. Real Chromium, real WebRTC, real storage.
  */
 import { expect, test, type Page } from '@playwright/test';
-import { openPeer, savedFileSha256, startTestServer, stats, waitComplete, type TestSwarmServer } from './fixtures.js';
+import { openPeer, pickedFileSha256, savedFileSha256, screenshot, startTestServer, stats, waitComplete, type TestSwarmServer } from './fixtures.js';
 
 const MiB = 1024 * 1024;
 const SIZE = 24 * MiB + 5;
@@ -88,10 +88,65 @@ for (const [store, query] of [
     expect(server.cdnLog.bytesFor(contentId)).toBe(cdnBefore);
     expect(await savedFileSha256(a.page)).toBe(fileSha256);
     expect(await savedFileSha256(b.page)).toBe(fileSha256);
+    // And written into a file the user picked (File System Access), from either store.
+    expect(await pickedFileSha256(a.page)).toBe(fileSha256);
+    expect(await pickedFileSha256(b.page)).toBe(fileSha256);
     await a.context.close();
     await b.context.close();
   });
 }
+
+test('Save to…: a closed picker does nothing; a write that fails leaves the picked file as it was and says so; the file still saves', async ({ browser }) => {
+  const { server, contentId, fileSha256 } = swarm;
+  const a = await openPeer(browser, `${server.url}/?httpDelayMs=0#c=${contentId}`);
+  await waitComplete(a.page);
+  const saveTo = a.page.getByRole('button', { name: 'Save to…' });
+  await expect(saveTo).toBeVisible();
+  await expect(saveTo).toBeEnabled();
+
+  // The user closes the picker: no error, no status.
+  await a.page.evaluate(() => {
+    (window as unknown as { showSaveFilePicker: unknown }).showSaveFilePicker = async () => {
+      throw new DOMException('The user aborted a request.', 'AbortError');
+    };
+  });
+  await saveTo.click();
+  await a.page.waitForTimeout(300);
+  await expect(a.page.locator('#dl-error')).toBeHidden();
+  await expect(a.page.locator('#dl-save-state')).toBeHidden();
+
+  // The disk fills (on the first write: from OPFS a 24 MiB file is one slice): the writable is aborted (what Chromium does with its
+  // swap file), the page says how far it got, and the download stays complete.
+  await a.page.evaluate(() => {
+    const log: string[] = [];
+    (window as unknown as { saveLog: string[] }).saveLog = log;
+    (window as unknown as { showSaveFilePicker: unknown }).showSaveFilePicker = async () => ({
+      name: 'full-disk.bin',
+      createWritable: async () => {
+        let writes = 0;
+        return {
+          write: async () => {
+            log.push('write');
+            if (++writes === 1) throw new DOMException('There is not enough space on the disk.', 'QuotaExceededError');
+          },
+          close: async () => void log.push('close'),
+          abort: async () => void log.push('abort'),
+        };
+      },
+    });
+  });
+  await saveTo.click();
+  await expect(a.page.locator('#dl-error')).toHaveText('Not saved to full-disk.bin, which was left as it was: There is not enough space on the disk.');
+  await expect(a.page.locator('#dl-save-state')).toBeHidden();
+  expect(await a.page.evaluate(() => (window as unknown as { saveLog: string[] }).saveLog)).toEqual(['write', 'abort']);
+  expect(await a.page.evaluate(() => window.tabswarm.current()!.download.state)).toBe('complete');
+
+  // Another try with a working disk saves the file.
+  expect(await pickedFileSha256(a.page)).toBe(fileSha256);
+  await expect(a.page.locator('#dl-error')).toBeHidden();
+  await screenshot(a.page, 'app-saved-to');
+  await a.context.close();
+});
 
 /**
  * The stored pieces of `contentId` that hash to the metadata's SHA-256, and those that do not,
