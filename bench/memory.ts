@@ -27,6 +27,13 @@
  *   disk: browser_download_4g_s, browser_download_4g_vs_copy (what the browser's download path
  *   costs against cp) and save_4g_vs_browser_download (Save against that path)
  *   (memory_16g_vs_128m). Tiny runs use 16 and 64 MiB under the same keys.
+ *   - the floor: a page of the same origin that does nothing but read the same file from the
+ *     CDN by range requests of a piece (as tabswarm does by default), with a BYOB reader into
+ *     one buffer, 128 MiB and 4 GiB, in a fresh Chromium each: memory_floor_4g_vs_128m, what
+ *     any page that downloads 4 GiB this way costs against 128 MiB here, and
+ *     memory_4g_vs_floor (tabswarm's ratio over it); the same with 64 MiB requests
+ *     (memory_floor_runs_4g_vs_128m) beside tabswarm with cdnRunPieces=64
+ *     (memory_4g_runs_vs_128m). Also save_to_4g_s: "Save to…" (timeSaveTo).
  */
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
@@ -65,6 +72,8 @@ export interface MemoryRunOptions {
   store: 'auto' | 'idb';
   /** Click Save once complete, time it and check the saved file. */
   save: boolean;
+  /** More of the page's query (config keys). */
+  query?: Record<string, number>;
 }
 
 /** SHA-256 of a file on disk, streamed. */
@@ -105,7 +114,7 @@ async function memoryRun(ctx: BenchContext, size: number, seed: number, options:
     await page.send('Runtime.enable');
     await page.send('Performance.enable');
     const probeNow = () => page.evaluate<Probe>('window.__benchProbe');
-    const url = content.link({ httpDelayMs: 0, ...(options.store === 'idb' ? { store: 'idb' } : {}) });
+    const url = content.link({ httpDelayMs: 0, ...(options.store === 'idb' ? { store: 'idb' } : {}), ...options.query });
     const t0 = Date.now();
     await page.send('Page.navigate', { url });
 
@@ -253,6 +262,63 @@ async function newestFileOfSize(dir: string, size: number): Promise<string | und
   return best?.path;
 }
 
+/**
+ * The floor (see the header): peak RSS of a page's renderer that only reads `size` bytes of
+ * the content from the CDN, by range requests of `rangeBytes`, into one reused buffer.
+ */
+async function floorPeakRss(ctx: BenchContext, size: number, seed: number, rangeBytes: number): Promise<number> {
+  const content = await startContentServer(size, seed);
+  const profile = await tempDir('tabswarm-bench-floor-');
+  const page = await launchRawPage(profile.path, probeSource());
+  try {
+    await page.send('Runtime.enable');
+    // The app's page with no content asked: same origin as the CDN, nothing downloading.
+    await page.send('Page.navigate', { url: `${content.server.url}/` });
+    await sleep(1500);
+    const url = `${content.server.url}/cdn/${content.contentId}`;
+    const before = new Map((await chromiumTree(profile.path)).all.map((p) => [p.pid, p.cpu]));
+    const read = page.evaluate<number>(`(async () => {
+      let ring = new ArrayBuffer(Math.min(${rangeBytes}, 16 * 1048576));
+      let total = 0;
+      for (let start = 0; start < ${size}; start += ${rangeBytes}) {
+        const last = Math.min(${size}, start + ${rangeBytes}) - 1;
+        const res = await fetch(${JSON.stringify(url)}, { headers: { Range: 'bytes=' + start + '-' + last }, cache: 'no-store' });
+        const reader = res.body.getReader({ mode: 'byob' });
+        for (let pos = 0; ; ) {
+          if (pos >= ring.byteLength) pos = 0;
+          const { value, done } = await reader.read(new Uint8Array(ring, pos));
+          if (value) ring = value.buffer;
+          if (done) break;
+          pos += value.byteLength;
+          total += value.byteLength;
+        }
+      }
+      return total;
+    })()`);
+    let finished = false;
+    const result = read.finally(() => (finished = true));
+    await sleep(300);
+    const tree = await chromiumTree(profile.path);
+    const renderers = tree.all.filter((p) => p.args.includes('--type=renderer'));
+    if (renderers.length === 0) throw new Error('floor: no renderer process');
+    const grew = (p: Proc) => p.cpu - (before.get(p.pid) ?? 0);
+    const renderer = renderers.reduce((a, b) => (grew(b) > grew(a) ? b : a));
+    let peak = 0;
+    while (!finished) {
+      peak = Math.max(peak, await rssOf(renderer.pid));
+      await sleep(SAMPLE_MS);
+    }
+    const total = await result;
+    if (total !== size) throw new Error(`floor: read ${total} bytes of ${size}`);
+    ctx.log(`memory floor: a bare page read ${size / MiB} MiB in ${Math.ceil(size / rangeBytes)} range requests; renderer peak RSS ${(peak / MiB).toFixed(0)} MiB`);
+    return peak;
+  } finally {
+    await page.close();
+    await profile.remove();
+    await content.close();
+  }
+}
+
 /** The browser's downloads, one after another: `next()` before a click, then its state and GUID (its file's name). */
 function trackDownloads(page: RawPage, ctx: BenchContext) {
   let current = { guid: '', state: '' };
@@ -318,6 +384,21 @@ export const memoryBench: BenchModule = async (ctx) => {
   out.save_4g_vs_browser_download = round(out.save_4g_s! / Math.max(0.1, out.browser_download_4g_s!));
   out.save_to_4g_vs_copy = round(out.save_to_4g_s! / Math.max(0.1, out.copy_4g_s));
   out.save_to_4g_idb_vs_copy = round(out.save_to_4g_idb_s! / Math.max(0.1, out.copy_4g_s));
+  // The floor: what reading the file by the same requests costs any page here (a piece each,
+  // the default), and what one request per 64 pieces would (tabswarm's opt-in runs, measured
+  // too: cdnRunPieces=64).
+  const floorSmall = await floorPeakRss(ctx, smallMiB * MiB, 128, MiB);
+  const floorLarge = await floorPeakRss(ctx, largeMiB * MiB, 4096, MiB);
+  out.memory_floor_128m_mib = round(floorSmall / MiB, 1);
+  out.memory_floor_4g_mib = round(floorLarge / MiB, 1);
+  out.memory_floor_4g_vs_128m = round(floorLarge / floorSmall);
+  out.memory_4g_vs_floor = round(out.memory_4g_vs_128m! / out.memory_floor_4g_vs_128m);
+  const floorRuns = await floorPeakRss(ctx, largeMiB * MiB, 4096, 64 * MiB);
+  out.memory_floor_runs_4g_mib = round(floorRuns / MiB, 1);
+  out.memory_floor_runs_4g_vs_128m = round(floorRuns / floorSmall);
+  const runs = await memoryRun(ctx, largeMiB * MiB, 4096, { store: 'auto', save: false, query: { cdnRunPieces: 64 } });
+  out.memory_peak_rss_4g_runs_mib = round(runs.peakRss / MiB, 1);
+  out.memory_4g_runs_vs_128m = round(runs.peakRss / (out.memory_peak_rss_128m_mib! * MiB));
   if (ctx.large && !ctx.tiny) {
     const huge = await memoryRun(ctx, 16 * 1024 * MiB, 16384, { store: 'auto', save: false });
     out.memory_peak_rss_16g_mib = round(huge.peakRss / MiB, 1);

@@ -59,6 +59,13 @@ export interface ClientConfig {
    */
   cdnRequestsInFlight: number;
   /**
+   * Alone (fetching from the CDN in index order), consecutive missing pieces may be asked in
+   * one range request of up to this many, read and verified a piece at a time: fewer requests.
+   * But a tab closed mid-run leaves up to a run of bytes sent for nothing. 1: a request a piece.
+   * @default 1
+   */
+  cdnRunPieces: number;
+  /**
    * Most pieces received and not yet stored (hashed, written, fed to the whole-file hash):
    * past it no new request goes to any source until storage catches up, so a fast CDN or peer
    * cannot pile pieces up in memory behind a slower disk or hash worker. At least 1.
@@ -315,6 +322,7 @@ export const DEFAULT_CONFIG: Readonly<ClientConfig> = Object.freeze({
   peerRequestsInFlight: 8,
   slowPeerBytesPerSec: 512 * 1024,
   cdnRequestsInFlight: 4,
+  cdnRunPieces: 1,
   piecesAwaitingStorage: 8,
   minPeerBytesPerSec: 64 * 1024,
   peerDeadlineGraceMs: 6000,

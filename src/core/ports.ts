@@ -90,6 +90,12 @@ export interface PieceFile {
 export interface HttpRange {
   get(url: string, start: number, end: number, signal: AbortSignal): Promise<Uint8Array>;
   /**
+   * One request for bytes [start, end), read in consecutive parts (a run of pieces): the same
+   * checks as `get`, and the same rejections from `read`. Optional: without it every piece is
+   * its own request.
+   */
+  openRun?(url: string, start: number, end: number, signal: AbortSignal): Promise<RangeRun>;
+  /**
    * The size of the file at `url`, from a one-byte range request's Content-Range (for simple
    * mode, where no metadata says it). Rejects with a TabswarmError of kind 'cdn-error'.
    */
@@ -220,9 +226,19 @@ export interface PieceSource {
   freeSlots(): number;
   /**
    * Fetches piece `index`, `length` bytes. Rejects with a TabswarmError (peer-gone, timeout,
-   * peer-rejected, cdn-error, protocol-violation). The bytes are unverified.
+   * peer-rejected, cdn-error, protocol-violation). The bytes are unverified. `runBytes`, a
+   * hint: the caller will ask for the pieces that follow in order, up to `runBytes` from this
+   * piece's start (the CDN may serve them from one request; peers ignore it).
    */
-  fetch(index: number, length: number): Promise<Uint8Array>;
+  fetch(index: number, length: number, runBytes?: number): Promise<Uint8Array>;
+}
+
+/** An open range request, read in order. */
+export interface RangeRun {
+  /** The next `length` bytes of the range; one read at a time. Rejects with kind 'cdn-error'. */
+  read(length: number): Promise<Uint8Array>;
+  /** Stops the request; the rest of the range is not read. */
+  cancel(): void;
 }
 
 /** Fetching bytes over HTTP(S); rejects on a non-2xx status or a network error (the policy, the metadata). */

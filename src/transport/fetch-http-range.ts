@@ -7,13 +7,18 @@
  * The body length is checked in both cases. Every failure, abort included, rejects with
  * TabswarmError('cdn-error') naming the URL, range and status.
  *
- * With a BufferPool, the body is read straight into a pooled buffer (a BYOB reader where the
- * body is a byte stream, else chunk by chunk): the megabyte per piece is used again once the
- * pass worker hands it back, instead of becoming garbage (core/buffer-pool.ts says why).
+ * `openRun` asks for a run of pieces in one request and reads it a piece at a time (the same
+ * checks, the length checked when the run's last piece is read): fewer requests, and less of
+ * the garbage a browser keeps per fetch for a while (config `cdnRunPieces`).
+ *
+ * With a BufferPool, bodies are read straight into pooled buffers (range-body-reader.ts): the
+ * megabyte per piece is used again once the pass worker hands it back, instead of becoming
+ * garbage (core/buffer-pool.ts says why).
  */
 import type { BufferPool } from '../core/buffer-pool.js';
 import { TabswarmError } from '../core/errors.js';
 import type { HttpRange } from '../core/ports.js';
+import { BodyEndedEarly, BodyTooLong, RangeBodyReader } from './range-body-reader.js';
 
 const CONTENT_RANGE = /^bytes (\d+)-(\d+)\/(\d+|\*)$/;
 
@@ -41,119 +46,95 @@ export function createFetchHttpRange(fetchImpl: typeof fetch = fetch, options: F
       throw new TabswarmError('cdn-error', `CDN ${url}: HTTP ${res.status} without a usable size`);
     },
     async get(url, start, end, signal) {
-      if (!Number.isSafeInteger(start) || !Number.isSafeInteger(end) || start < 0 || end <= start) {
-        throw new RangeError(`invalid byte range [${start}, ${end})`);
-      }
-      const last = end - 1;
-      const where = `CDN GET ${url} bytes ${start}-${last}`;
-      const fail = (what: string, cause?: unknown): never => {
-        throw new TabswarmError('cdn-error', `${where}: ${what}`, { cause });
-      };
-
-      let res: Response;
+      const { reader, expected, fail } = await open(url, start, end, signal);
       try {
-        // Called as a plain function: the browser's fetch throws "Illegal invocation" as a method of another object.
-        // no-store: verified pieces live in IndexedDB; the HTTP cache would only hold a second,
-        // unverified copy, and its partial-content logic can turn one range into other requests.
-        res = await fetchImpl(url, { headers: { Range: `bytes=${start}-${last}` }, signal, cache: 'no-store' });
+        const body = await reader.read(expected);
+        await reader.end();
+        return body;
       } catch (e) {
-        return fail(signal.aborted ? 'aborted' : `network error: ${e instanceof Error ? e.message : String(e)}`, e);
+        return fail(readFailure(e, expected, signal));
       }
-
-      const expected = res.status === 200 ? end : end - start;
-      const reject = (what: string): never => {
-        void res.body?.cancel().catch(() => {});
-        return fail(`HTTP ${res.status}: ${what}`);
+    },
+    async openRun(url, start, end, signal) {
+      const { reader, expected, fail } = await open(url, start, end, signal);
+      let read = 0;
+      return {
+        async read(length) {
+          if (read + length > expected) throw new RangeError(`reading past the range: ${read} + ${length} of ${expected} bytes`);
+          try {
+            const bytes = await reader.read(length);
+            read += length;
+            if (read === expected) await reader.end();
+            return bytes;
+          } catch (e) {
+            return fail(readFailure(e, expected, signal, read));
+          }
+        },
+        cancel: () => reader.cancel(),
       };
-      if (res.status === 206) {
-        const header = res.headers.get('Content-Range');
-        const m = header === null ? null : CONTENT_RANGE.exec(header.trim());
-        const total = m?.[3] === '*' ? Infinity : Number(m?.[3]);
-        if (!m || Number(m[1]) !== start || Number(m[2]) !== last || !(total >= end)) {
-          return reject(`Content-Range ${header === null ? 'missing' : `"${header}"`} does not match bytes ${start}-${last}`);
-        }
-      } else if (res.status === 200) {
-        if (start !== 0) return reject('the server ignored the Range header');
-      } else {
-        return reject('expected 206 Partial Content');
-      }
-      // Refuse a wrong length before downloading it, when the server declares it (for the
-      // bytes on the wire, so only when they are not content-encoded).
-      const declared = res.headers.get('Content-Length');
-      const encoding = res.headers.get('Content-Encoding');
-      const identity = encoding === null || encoding.trim() === '' || encoding.trim().toLowerCase() === 'identity';
-      if (identity && declared !== null && declared.trim() !== '' && Number(declared) !== expected) {
-        return reject(`Content-Length ${declared}, expected ${expected}`);
-      }
-
-      let body: Uint8Array;
-      try {
-        if (buffers && res.body) {
-          const read = await readInto(res.body, buffers.take(expected));
-          if (read.overLong) return fail(`HTTP ${res.status}: body is longer than the ${expected} bytes expected`);
-          if (read.received !== expected) return fail(`HTTP ${res.status}: body is ${read.received} bytes, expected ${expected}`);
-          body = read.bytes;
-        } else {
-          body = new Uint8Array(await res.arrayBuffer());
-        }
-      } catch (e) {
-        return fail(signal.aborted ? 'aborted' : `body read failed: ${e instanceof Error ? e.message : String(e)}`, e);
-      }
-      if (body.byteLength !== expected) return fail(`HTTP ${res.status}: body is ${body.byteLength} bytes, expected ${expected}`);
-      return body;
     },
   };
-}
 
-interface BodyRead {
-  /** The whole buffer, filled from the start with `received` bytes. */
-  bytes: Uint8Array;
-  received: number;
-  /** The body went on past the buffer's end (the rest is cancelled unread). */
-  overLong: boolean;
-}
+  /**
+   * Sends the range request and checks its status and headers (the module's rules); the body
+   * is left to read. Rejects with kind 'cdn-error'.
+   */
+  async function open(url: string, start: number, end: number, signal: AbortSignal) {
+    if (!Number.isSafeInteger(start) || !Number.isSafeInteger(end) || start < 0 || end <= start) {
+      throw new RangeError(`invalid byte range [${start}, ${end})`);
+    }
+    const last = end - 1;
+    const where = `CDN GET ${url} bytes ${start}-${last}`;
+    const fail = (what: string, cause?: unknown): never => {
+      throw new TabswarmError('cdn-error', `${where}: ${what}`, { cause });
+    };
 
-/**
- * Reads a body into `buffer` (which it takes over), stopping one byte past its end at most:
- * a body longer than asked is refused without being read whole.
- */
-async function readInto(body: ReadableStream<Uint8Array>, buffer: ArrayBuffer): Promise<BodyRead> {
-  let byob: ReadableStreamBYOBReader | undefined;
-  try {
-    byob = body.getReader({ mode: 'byob' });
-  } catch {
-    byob = undefined; // not a byte stream: read its chunks and copy them
-  }
-  if (byob) {
-    const reader = byob;
+    let res: Response;
     try {
-      let view = new Uint8Array(buffer);
-      let received = 0;
-      while (received < view.byteLength) {
-        const { value, done } = await reader.read(new Uint8Array(view.buffer, received, view.byteLength - received));
-        if (!value) throw new Error('the body stream was cancelled');
-        view = new Uint8Array(value.buffer); // the read moved the buffer: this is it now
-        received += value.byteLength;
-        if (done) return { bytes: view, received, overLong: false };
+      // Called as a plain function: the browser's fetch throws "Illegal invocation" as a method of another object.
+      // no-store: verified pieces live in the piece store; the HTTP cache would only hold a second,
+      // unverified copy, and its partial-content logic can turn one range into other requests.
+      res = await fetchImpl(url, { headers: { Range: `bytes=${start}-${last}` }, signal, cache: 'no-store' });
+    } catch (e) {
+      return fail(signal.aborted ? 'aborted' : `network error: ${e instanceof Error ? e.message : String(e)}`, e);
+    }
+
+    const expected = res.status === 200 ? end : end - start;
+    const reject = (what: string): never => {
+      void res.body?.cancel().catch(() => {});
+      return fail(`HTTP ${res.status}: ${what}`);
+    };
+    if (res.status === 206) {
+      const header = res.headers.get('Content-Range');
+      const m = header === null ? null : CONTENT_RANGE.exec(header.trim());
+      const total = m?.[3] === '*' ? Infinity : Number(m?.[3]);
+      if (!m || Number(m[1]) !== start || Number(m[2]) !== last || !(total >= end)) {
+        return reject(`Content-Range ${header === null ? 'missing' : `"${header}"`} does not match bytes ${start}-${last}`);
       }
-      const more = await reader.read(new Uint8Array(1));
-      return { bytes: view, received, overLong: !more.done };
-    } finally {
-      void reader.cancel().catch(() => undefined);
+    } else if (res.status === 200) {
+      if (start !== 0) return reject('the server ignored the Range header');
+    } else {
+      return reject('expected 206 Partial Content');
     }
-  }
-  const reader = body.getReader();
-  const bytes = new Uint8Array(buffer);
-  let received = 0;
-  try {
-    for (;;) {
-      const { value, done } = await reader.read();
-      if (done) return { bytes, received, overLong: false };
-      if (received + value.byteLength > bytes.byteLength) return { bytes, received, overLong: true };
-      bytes.set(value, received);
-      received += value.byteLength;
+    // Refuse a wrong length before downloading it, when the server declares it (for the
+    // bytes on the wire, so only when they are not content-encoded).
+    const declared = res.headers.get('Content-Length');
+    const encoding = res.headers.get('Content-Encoding');
+    const identity = encoding === null || encoding.trim() === '' || encoding.trim().toLowerCase() === 'identity';
+    if (identity && declared !== null && declared.trim() !== '' && Number(declared) !== expected) {
+      return reject(`Content-Length ${declared}, expected ${expected}`);
     }
-  } finally {
-    void reader.cancel().catch(() => undefined);
+    if (!res.body) return fail(`HTTP ${res.status}: no body`);
+    const reader = new RangeBodyReader(res.body, buffers);
+    const failHttp = (what: string, cause?: unknown): never => fail(`HTTP ${res.status}: ${what}`, cause);
+    return { reader, expected, fail: (f: { what: string; cause?: unknown }) => failHttp(f.what, f.cause) };
   }
+}
+
+/** What a failed body read is called in the error. */
+function readFailure(e: unknown, expected: number, signal: AbortSignal, before = 0): { what: string; cause?: unknown } {
+  if (e instanceof BodyEndedEarly) return { what: `body is ${before + e.received} bytes, expected ${expected}`, cause: e };
+  if (e instanceof BodyTooLong) return { what: `body is longer than the ${expected} bytes expected`, cause: e };
+  if (e instanceof TabswarmError) return { what: e.message, cause: e };
+  return { what: signal.aborted ? 'aborted' : `body read failed: ${e instanceof Error ? e.message : String(e)}`, cause: e };
 }

@@ -215,10 +215,14 @@ test.describe('no peer holds a download hostage', () => {
     await peer.sync();
     let linked = 0;
     for (const t of row.tabs) {
-      const log = await peerEvents(t.page.page);
       const opens = peer.linkOpensWith(t.peerId).length;
       if (opens === 0) continue;
       linked++;
+      // The strike waits for the peer to show it is still here (channelDeathRecheckMs): a tab
+      // that finished right after the death has it a moment later.
+      const struck = async () => (await peerEvents(t.page.page)).strikes.some((s) => s.peerId === peer.peerId);
+      await expect.poll(struck, { timeout: 8000 }).toBe(true).catch(() => undefined);
+      const log = await peerEvents(t.page.page);
       const evidence = `tab ${t.peerId.slice(0, 8)}: ${opens} link(s) opened by the peer; its events ${JSON.stringify(log)}`;
       expect(log.strikes.filter((s) => s.peerId === peer.peerId).map((s) => s.reason), evidence).toEqual([expect.stringMatching(/^its data channel died/)]);
       expect(log.bans.map((b) => b.peerId), evidence).toContain(peer.peerId);

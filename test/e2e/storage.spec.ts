@@ -285,3 +285,19 @@ test('opfs: a piece changed in the file on disk is withheld when served, and cau
   expect(await savedFileSha256(a.page)).toBe(fileSha256);
   await a.context.close();
 });
+
+test('with cdnRunPieces=8, a tab alone gets the file from the CDN in 4 range requests, each piece verified, the file right', async ({ browser }) => {
+  const { server, contentId, fileSha256 } = swarm;
+  const requestsBefore = server.cdnLog.requestsFor(contentId);
+  const bytesBefore = server.cdnLog.bytesFor(contentId);
+  const a = await openPeer(browser, `${server.url}/?httpDelayMs=0&cdnRunPieces=8#c=${contentId}`);
+  await waitComplete(a.page);
+  const s = await stats(a.page);
+  expect(s.piecesFromCdn).toBe(PIECES);
+  expect(s.piecesRejected).toBe(0);
+  // 25 pieces: runs of 8, 8, 8 and 1; nothing fetched twice.
+  expect(server.cdnLog.requestsFor(contentId) - requestsBefore).toBe(4);
+  expect(server.cdnLog.bytesFor(contentId) - bytesBefore).toBe(SIZE);
+  expect(await savedFileSha256(a.page)).toBe(fileSha256);
+  await a.context.close();
+});

@@ -85,6 +85,9 @@ test('keyboard only: the catalog, the download and the status export are reachab
   for (let i = 0; i < 20 && (await focusedText()) !== 'Save file'; i++) await page.keyboard.press('Tab');
   expect(await focusedText()).toBe('Save file');
   await page.keyboard.press('Tab');
+  // Chromium has the File System Access API: "Save to…" is there too.
+  expect(await focusedText()).toBe('Save to…');
+  await page.keyboard.press('Tab');
   expect(await focusedText()).toBe('Export status (JSON)');
   const [exported] = await Promise.all([page.waitForEvent('download'), page.keyboard.press('Enter')]);
   expect(exported.suggestedFilename()).toMatch(/^tabswarm-status-.*\.json$/);

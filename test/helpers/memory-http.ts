@@ -3,11 +3,18 @@
  * The real CDN origin and the fetch adapter are tested against a real server elsewhere.
  */
 import { TabswarmError } from '../../src/core/errors.js';
-import type { HttpRange } from '../../src/core/ports.js';
+import type { HttpRange, RangeRun } from '../../src/core/ports.js';
 
 export class MemoryCdn implements HttpRange {
   bytesServed = 0;
   requests = 0;
+  /** Of `requests`, those that were runs (openRun). */
+  runs = 0;
+  /** This CDN without openRun, as an HttpRange without runs: every piece its own request. */
+  withoutRuns(): this {
+    Object.defineProperty(this, 'openRun', { value: undefined });
+    return this;
+  }
   /** Optional corruption of responses, e.g. to test that CDN bytes are verified too. */
   tamper: ((start: number, bytes: Uint8Array) => Uint8Array) | undefined;
   /** How many of the next requests fail outright (HTTP 503, say). */
@@ -37,5 +44,35 @@ export class MemoryCdn implements HttpRange {
     if (this.tamper) bytes = this.tamper(start, bytes);
     this.bytesServed += bytes.byteLength;
     return bytes;
+  }
+
+  /** A run: one request, each read served like a `get` of its part (latency, tamper, counts). */
+  async openRun(url: string, start: number, end: number, signal: AbortSignal): Promise<RangeRun> {
+    this.requests++;
+    this.runs++;
+    await new Promise((r) => setTimeout(r, this.latencyMs));
+    if (signal.aborted) throw new TabswarmError('cdn-error', 'aborted');
+    if (this.failNext > 0) {
+      this.failNext--;
+      throw new TabswarmError('cdn-error', 'HTTP 503');
+    }
+    if (start < 0 || end > this.file.byteLength || start >= end) throw new TabswarmError('cdn-error', `bad range ${start}-${end}`);
+    let at = start;
+    let cancelled = false;
+    return {
+      read: async (length) => {
+        await new Promise((r) => setTimeout(r, this.latencyMs));
+        if (signal.aborted || cancelled) throw new TabswarmError('cdn-error', 'aborted');
+        if (at + length > end) throw new RangeError('reading past the range');
+        let bytes: Uint8Array = this.file.slice(at, at + length);
+        if (this.tamper) bytes = this.tamper(at, bytes);
+        at += length;
+        this.bytesServed += bytes.byteLength;
+        return bytes;
+      },
+      cancel: () => {
+        cancelled = true;
+      },
+    };
   }
 }

@@ -216,7 +216,7 @@ export class Scheduler {
         i = this.takeBack((k) => k === lagging, false, true);
       }
       if (i < 0) break;
-      this.request(i, cdn);
+      this.request(i, cdn, inOrder ? this.runBytesFrom(i) : undefined);
     }
     if (size > 1 && !peersStalled) this.wakeIn(quietSince + this.d.config.peerStallMs - now);
   }
@@ -250,13 +250,25 @@ export class Scheduler {
     return this.share;
   }
 
-  private request(index: number, source: PieceSource): void {
+  /**
+   * Bytes of the pieces from `index` on that are missing and asked of no one, up to
+   * `cdnRunPieces` of them: what the CDN may fetch in one request when it goes in order.
+   */
+  private runBytesFrom(index: number): number {
+    const { book, metadata } = this.d;
+    const most = Math.min(book.pieceCount, index + Math.max(1, this.d.config.cdnRunPieces));
+    let bytes = 0;
+    for (let i = index; i < most && !book.have.has(i) && (i === index || !book.inFlight.has(i)); i++) bytes += pieceLength(metadata, i);
+    return bytes;
+  }
+
+  private request(index: number, source: PieceSource, runBytes?: number): void {
     const { book } = this.d;
     const entry = { source };
     book.inFlight.set(index, entry);
     const length = pieceLength(this.d.metadata, index);
     source
-      .fetch(index, length)
+      .fetch(index, length, runBytes)
       .then(async (data) => {
         this.awaitingStorage++;
         try {

@@ -1,12 +1,15 @@
 /**
  * src/core/cdn-source.ts on its own: one range request per piece of exactly the piece's
  * length, the next CDN URL after a failure, a back-off that doubles per failure (to 30 s) and
- * ends at a success, request slots, a timeout, abort, and pacing that holds a slot but no piece.
+ * ends at a success, request slots, a timeout, abort, and pacing that holds a slot but no piece;
+ * and runs: pieces asked in order read from one request, a piece out of order on its own, a
+ * run that fails failing the pieces queued on it, a run left idle closed.
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { CdnSource, type CdnPacing } from '../../../src/core/cdn-source.js';
 import { isTabswarmError } from '../../../src/core/errors.js';
-import type { HttpRange } from '../../../src/core/ports.js';
+import type { HttpRange, RangeRun } from '../../../src/core/ports.js';
+import { RUN_IDLE_MS } from '../../../src/core/cdn-source.js';
 
 const config = { cdnRequestsInFlight: 2, cdnRequestTimeoutMs: 1000 };
 
@@ -114,5 +117,95 @@ describe('CdnSource', () => {
     release();
     await vi.advanceTimersByTimeAsync(0);
     expect(readies).toBe(1);
+  });
+});
+
+describe('CdnSource: runs', () => {
+  /** An HttpRange with runs over a file whose byte i is i % 256; `breakAt`: the run's read that starts there fails. */
+  function runPort(breakAt?: number) {
+    const runs: Array<{ start: number; end: number; reads: number[]; cancelled: boolean }> = [];
+    const gets: number[] = [];
+    const bytes = (start: number, length: number) => Uint8Array.from({ length }, (_, i) => (start + i) % 256);
+    const port: HttpRange = {
+      probeSize: async () => 0,
+      get: async (_url, start, end) => (gets.push(start), bytes(start, end - start)),
+      openRun: async (_url, start, end, signal): Promise<RangeRun> => {
+        const run = { start, end, reads: [] as number[], cancelled: false };
+        runs.push(run);
+        let at = start;
+        return {
+          read: async (length) => {
+            await Promise.resolve();
+            if (signal.aborted || run.cancelled) throw new Error('aborted');
+            if (at === breakAt) {
+              breakAt = undefined;
+              throw new Error('connection reset');
+            }
+            run.reads.push(at);
+            const out = bytes(at, length);
+            at += length;
+            return out;
+          },
+          cancel: () => void (run.cancelled = true),
+        };
+      },
+    };
+    return { port, runs, gets };
+  }
+
+  it('reads pieces asked in order from one request, each exactly its bytes', async () => {
+    const { port, runs, gets } = runPort();
+    const cdn = new CdnSource(port, ['https://a/x'], 100, { ...config, cdnRequestsInFlight: 4, cdnRunPieces: 8 });
+    const pieces = await Promise.all([cdn.fetch(0, 100, 500), cdn.fetch(1, 100, 400), cdn.fetch(2, 100, 300), cdn.fetch(3, 100, 200)]);
+    expect(pieces.map((p) => p[0])).toEqual([0, 100, 200 % 256, 300 % 256]);
+    expect(runs).toEqual([{ start: 0, end: 500, reads: [0, 100, 200, 300], cancelled: false }]);
+    expect(cdn.requests).toBe(1);
+    // The run's last piece, then the next run starts where it ended, at most cdnRunPieces long.
+    await cdn.fetch(4, 100, 50_000);
+    await cdn.fetch(5, 100, 50_000);
+    expect(runs.map((r) => [r.start, r.end])).toEqual([
+      [0, 500],
+      [500, 1300],
+    ]);
+    // Out of order: a request of its own; the open run stays for the pieces that follow it.
+    await cdn.fetch(40, 100);
+    expect(gets).toEqual([4000]);
+    await cdn.fetch(6, 100);
+    expect(runs[1]!.reads).toEqual([500, 600]);
+    expect(cdn.requests).toBe(3);
+  });
+
+  it('a run that breaks fails the piece being read and those queued behind it, and the next URL is used', async () => {
+    const { port, runs } = runPort(200);
+    const cdn = new CdnSource(port, ['https://a/x', 'https://b/x'], 100, { ...config, cdnRequestsInFlight: 4, cdnRunPieces: 8 });
+    const results = await Promise.allSettled([cdn.fetch(0, 100, 500), cdn.fetch(1, 100), cdn.fetch(2, 100), cdn.fetch(3, 100)]);
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'fulfilled', 'rejected', 'rejected']);
+    for (const r of results.slice(2)) expect(isTabswarmError((r as PromiseRejectedResult).reason, 'cdn-error')).toBe(true);
+    expect(runs[0]!.cancelled).toBe(true);
+    expect(cdn.freeSlots()).toBe(4);
+    // Asked again, piece 2 starts a new run.
+    await cdn.fetch(2, 100, 300);
+    expect(runs.map((r) => r.start)).toEqual([0, 200]);
+  });
+
+  it('a run with nothing queued for RUN_IDLE_MS is closed; the next piece in order opens another', async () => {
+    const { port, runs } = runPort();
+    const cdn = new CdnSource(port, ['https://a/x'], 100, { ...config, cdnRunPieces: 8 });
+    await cdn.fetch(0, 100, 800);
+    await vi.advanceTimersByTimeAsync(RUN_IDLE_MS - 100);
+    expect(runs[0]!.cancelled).toBe(false);
+    await cdn.fetch(1, 100, 700);
+    await vi.advanceTimersByTimeAsync(RUN_IDLE_MS + 1);
+    await Promise.resolve();
+    expect(runs[0]!.cancelled).toBe(true);
+    await cdn.fetch(2, 100, 600);
+    expect(runs.map((r) => [r.start, r.end])).toEqual([
+      [0, 800],
+      [200, 800],
+    ]);
+    // abortAll closes the open run too.
+    cdn.abortAll();
+    await Promise.resolve();
+    expect(runs[1]!.cancelled).toBe(true);
   });
 });

@@ -100,7 +100,8 @@ describe('Download: scheduling', () => {
 describe('Download: storage behind', () => {
   it('asks no source for more while piecesAwaitingStorage pieces wait to be stored, and completes once storage catches up', async () => {
     const content = makeContent(20 * PIECE, 6, PIECE);
-    const cdn = new MemoryCdn(content.bytes);
+    // A request per piece, so that requests count the pieces asked (runs: cdn-source.test.ts).
+    const cdn = new MemoryCdn(content.bytes).withoutRuns();
     // A store whose writes wait until the test lets them through.
     let open = false;
     const waiting: Array<() => void> = [];
@@ -124,6 +125,30 @@ describe('Download: storage behind', () => {
     expect(d.state).toBe('complete');
     expect(d.fileSha256).toBe(content.metadata.fileSha256);
     expect(cdn.requests).toBe(20);
+  });
+});
+
+describe('Download: CDN runs', () => {
+  it('alone, asks the CDN for consecutive missing pieces in runs of cdnRunPieces, skipping what it holds, and verifies each piece of a run', async () => {
+    const content = makeContent(20 * PIECE + 7, 21, PIECE);
+    const cdn = new MemoryCdn(content.bytes);
+    // A resumed download: pieces 9 and 10 already stored.
+    const store = new MemoryStore();
+    for (const i of [9, 10]) await store.put(content.contentId, i, content.bytes.subarray(i * PIECE, (i + 1) * PIECE));
+    // One piece inside a run comes back wrong: it is rejected and asked again.
+    let tampered = 0;
+    cdn.tamper = (start, bytes) => (start === 3 * PIECE && tampered++ === 0 ? bytes.map((b) => b ^ 1) : bytes);
+    const { d, rejected } = download(content, cdn, { store, config: { cdnRunPieces: 4, cdnRequestsInFlight: 4, httpDelayMs: 0 } });
+    void d.start();
+    await runUntil(() => d.state === 'complete', 5000);
+    expect(d.state).toBe('complete');
+    expect(d.fileSha256).toBe(content.metadata.fileSha256);
+    expect(rejected.map((r) => r.index)).toEqual([3]);
+    // 19 pieces to fetch: runs 0-3, 4-7, 11-14, 15-18 and 19-20 around the held 9 and 10; 8
+    // alone (9 is held) and 3 again (alone: those after it are asked or held) on their own.
+    expect(cdn.runs).toBe(5);
+    expect(cdn.requests).toBe(7);
+    expect(cdn.bytesServed).toBe(content.bytes.byteLength - 2 * PIECE + PIECE);
   });
 });
 

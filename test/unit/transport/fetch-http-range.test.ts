@@ -202,3 +202,60 @@ describe('createFetchHttpRange with a BufferPool', () => {
     expect(await cdnError(short)).toContain('body is 99 bytes, expected 100');
   });
 });
+
+describe('createFetchHttpRange: runs (openRun)', () => {
+  const http = createFetchHttpRange(fetch, { buffers: new BufferPool() });
+
+  it('reads a run of pieces in order from one request, and ends it cleanly', async () => {
+    let requests = 0;
+    const counting = createFetchHttpRange(async (input, init) => (requests++, fetch(input, init)));
+    const run = await counting.openRun!(`${base}/good`, 100, 1100, signal());
+    const parts = [await run.read(300), await run.read(300), await run.read(300), await run.read(100)];
+    expect(requests).toBe(1);
+    expect(Buffer.concat(parts)).toEqual(Buffer.from(FILE.subarray(100, 1100)));
+    // Past the range: a caller's mistake, refused.
+    await expect(run.read(1)).rejects.toThrow(RangeError);
+  });
+
+  it('checks the headers as get does', async () => {
+    expect(await cdnError(http.openRun!(`${base}/wrong-content-range`, 0, 100, signal()))).toContain('does not match bytes 0-99');
+    expect(await cdnError(http.openRun!(`${base}/404`, 0, 100, signal()))).toContain('HTTP 404');
+  });
+
+  it('a body short of the run fails the read it ends in; one too long fails the last read', async () => {
+    const short = await http.openRun!(`${base}/short`, 0, 1000, signal());
+    expect(Buffer.from(await short.read(500))).toEqual(Buffer.from(FILE.subarray(1, 501)));
+    expect(await cdnError(short.read(500))).toContain('body is 999 bytes, expected 1000');
+
+    const long = await http.openRun!(`${base}/long-chunked`, 0, 1000, signal());
+    await long.read(500);
+    expect(await cdnError(long.read(500))).toContain('longer than the 1000 bytes expected');
+  });
+
+  it('carries a chunk over from one piece to the next when the body is not a byte stream', async () => {
+    const chunks = [FILE.subarray(0, 70), FILE.subarray(70, 130), FILE.subarray(130, 200)];
+    const chunked: typeof fetch = async () =>
+      new Response(
+        new ReadableStream<Uint8Array>({
+          start(c) {
+            for (const chunk of chunks) c.enqueue(chunk);
+            c.close();
+          },
+        }),
+        { status: 206, headers: { 'Content-Range': `bytes 0-199/${FILE.length}` } },
+      );
+    const run = await createFetchHttpRange(chunked).openRun!('http://cdn/x', 0, 200, signal());
+    const parts = [await run.read(50), await run.read(50), await run.read(50), await run.read(50)];
+    expect(Buffer.concat(parts)).toEqual(Buffer.from(FILE.subarray(0, 200)));
+  });
+
+  it('cancel() stops the request; an abort fails the read in progress', async () => {
+    const controller = new AbortController();
+    const run = await http.openRun!(`${base}/slow`, 0, 100, controller.signal);
+    setTimeout(() => controller.abort(), 50);
+    expect(await cdnError(run.read(50))).toContain('aborted');
+    const good = await http.openRun!(`${base}/good`, 0, 100, signal());
+    good.cancel();
+    await expect(good.read(50)).rejects.toThrow();
+  });
+});
