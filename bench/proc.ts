@@ -42,6 +42,15 @@ export async function chromiumTree(isBrowser: (p: Proc) => boolean, what: string
   return { browser, all };
 }
 
+/** Every Chromium browser process `isBrowser` picks, and all their descendants. */
+async function chromiumTrees(isBrowser: (p: Proc) => boolean, what: string): Promise<Proc[]> {
+  const procs = await readProcs();
+  const all = [...procs.values()].filter((p) => isBrowser(p) && !p.args.some((a) => a.startsWith('--type=')));
+  if (all.length === 0) throw new Error(`no Chromium browser process ${what} in /proc`);
+  for (let i = 0; i < all.length; i++) for (const p of procs.values()) if (p.ppid === all[i]!.pid) all.push(p);
+  return all;
+}
+
 /** The browser started with `--user-data-dir=<dir>`. */
 export const byUserDataDir = (dir: string) => (p: Proc) => p.args.includes(`--user-data-dir=${dir}`);
 /** A Chromium browser started by this Node process (chromium.launch). */
@@ -91,18 +100,18 @@ export interface CpuWindow {
   cores: number;
 }
 
-/** Starts a CPU window over the Chromium tree `isBrowser` picks; `stop()` ends it. */
+/** Starts a CPU window over the Chromium trees `isBrowser` picks (every such browser); `stop()` ends it. */
 export async function startCpuWindow(isBrowser: (p: Proc) => boolean, cores: number): Promise<{ stop(): Promise<CpuWindow> }> {
-  const [tree, m0] = await Promise.all([chromiumTree(isBrowser, 'to measure'), machineTicks()]);
-  const before = new Map(tree.all.map((p) => [p.pid, p.cpu]));
+  const [tree, m0] = await Promise.all([chromiumTrees(isBrowser, 'to measure'), machineTicks()]);
+  const before = new Map(tree.map((p) => [p.pid, p.cpu]));
   const t0 = performance.now();
   return {
     async stop() {
-      const [after, m1] = await Promise.all([chromiumTree(isBrowser, 'to measure'), machineTicks()]);
+      const [after, m1] = await Promise.all([chromiumTrees(isBrowser, 'to measure'), machineTicks()]);
       const wallSeconds = (performance.now() - t0) / 1000;
       const byKind: Record<string, number> = {};
       let chromiumTicks = 0;
-      for (const p of after.all) {
+      for (const p of after) {
         const used = p.cpu - (before.get(p.pid) ?? 0);
         chromiumTicks += used;
         const kind = processKind(p);

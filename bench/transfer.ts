@@ -1,12 +1,14 @@
 /**
- * Tab to tab: one file between two browser contexts of one browser, over WebRTC on this
- * machine, against a bare RTCDataChannel between two other contexts in the same run.
+ * Tab to tab: one file between two tabs of one browser on an on-disk profile, of two origins
+ * (profileBrowser says why not incognito contexts), over WebRTC on this machine, against a
+ * bare RTCDataChannel between two other tabs in the same run.
  *
  * (a) raw: bench/pages/raw.ts; the runner carries offer, answer and candidates by hand;
  *     256 KiB messages, bufferedAmount kept under 4 MiB. Timed from the first byte sent to
  *     the last byte received (and from the first createOffer, including connect).
- * (b) tabswarm: context A downloads the file from the CDN (`?httpDelayMs=0`) and seeds it;
- *     a fresh context B opens the link with `?httpDelayMs=600000`, so every byte comes from A.
+ * (b) tabswarm: tab A downloads the file from the CDN (`?httpDelayMs=0`) and seeds it; a new
+ *     tab B of another origin opens the link with `?httpDelayMs=600000`, so every byte comes
+ *     from A.
  *     Timed from B's first verified peer piece to 'complete' (every piece verified and stored,
  *     and the whole-file SHA-256 checked), and from page.goto to 'complete'.
  * (c) as (b), with B's pieces in IndexedDB (`?store=idb`).
@@ -29,13 +31,13 @@
  *                         cores, every process of every user; 1 = saturated)
  * The WebTorrent comparison (transfer_vs_webtorrent) is made by bench/run.ts with the same size.
  */
-import type { Browser, Page } from '@playwright/test';
+import { chromium, type BrowserContext, type Page } from '@playwright/test';
 import os from 'node:os';
 import { launchedByUs, startCpuWindow, type CpuWindow } from './proc.js';
 import type { BenchContext, BenchModule } from './types.js';
 // Declares window.raw, the page's API.
 import type {} from './pages/raw.js';
-import { MiB, mbps, newProbedPage, round, startBenchPages, startContentServer, waitProbe, type ContentServer, type Probe } from './util.js';
+import { MiB, installProbe, launchOptions, mbps, round, tempDir, startBenchPages, startContentServer, waitProbe, type ContentServer, type Probe } from './util.js';
 
 /** The file size of the transfer benchmarks (WebTorrent's too). */
 export function transferBytes(tiny: boolean): number {
@@ -68,11 +70,53 @@ function describeCpu(w: CpuWindow): string {
   return `Chromium CPU ${w.chromiumSeconds.toFixed(1)} s in ${w.wallSeconds.toFixed(1)} s (${kinds}); machine ${(w.machineBusy * 100).toFixed(0)}% busy of ${w.cores} cores`;
 }
 
-export async function rawRun(browser: Browser, pagesUrl: string, bytes: number): Promise<RawRun> {
-  const ctxA = await browser.newContext();
-  const ctxB = await browser.newContext();
+/**
+ * One browser on an on-disk profile (removed on close), whose tabs the runs open. Not
+ * `browser.newContext()`: those contexts are incognito, where OPFS and IndexedDB live in memory
+ * and every write of a sync access handle goes through the browser process (a Chrome trace of
+ * a 128 MiB transfer showed ~4,200 Write tasks there), which is not what a user's profile
+ * costs. A seeds from 127.0.0.1 and B downloads from `localhost`: two origins, so two stores,
+ * as two sites' tabs (B's origin is cleared after each run).
+ */
+export interface ProfileBrowser {
+  context: BrowserContext;
+  newTab(): Promise<Page>;
+  /** Clears everything `origin` stored (CDP Storage.clearDataForOrigin). */
+  clearOrigin(origin: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+async function profileBrowser(): Promise<ProfileBrowser> {
+  const dir = await tempDir('tabswarm-bench-transfer-');
+  const context = await chromium.launchPersistentContext(dir.path, launchOptions());
+  await installProbe(context);
+  const first = context.pages()[0];
+  return {
+    context,
+    async newTab() {
+      const page = await context.newPage();
+      page.on('pageerror', (e) => process.stderr.write(`[page error] ${e.message}\n`));
+      return page;
+    },
+    async clearOrigin(origin) {
+      const page = first ?? (await context.newPage());
+      const cdp = await context.newCDPSession(page);
+      await cdp.send('Storage.clearDataForOrigin', { origin, storageTypes: 'all' });
+      await cdp.detach();
+    },
+    async close() {
+      await context.close();
+      await dir.remove();
+    },
+  };
+}
+
+/** B's origin: the same server by another name. */
+const asLocalhost = (url: string) => url.replace('//127.0.0.1:', '//localhost:');
+
+export async function rawRun(browser: ProfileBrowser, pagesUrl: string, bytes: number): Promise<RawRun> {
+  const [a, b] = await Promise.all([browser.newTab(), browser.newTab()]);
   try {
-    const [a, b] = await Promise.all([ctxA.newPage(), ctxB.newPage()]);
     await Promise.all([a.goto(`${pagesUrl}/raw.html`), b.goto(`${pagesUrl}/raw.html`)]);
     await Promise.all([a.waitForFunction(() => typeof window.raw === 'object'), b.waitForFunction(() => typeof window.raw === 'object')]);
     const t0 = Date.now();
@@ -100,8 +144,8 @@ export async function rawRun(browser: Browser, pagesUrl: string, bytes: number):
     await Promise.all([a.evaluate(() => window.raw.close()), b.evaluate(() => window.raw.close())]);
     return { seconds: (got.lastAt - sent.firstAt) / 1000, totalSeconds: (got.lastAt - t0) / 1000, connectSeconds: (connectedAt - t0) / 1000, cpu: cpuWindow };
   } finally {
-    await ctxA.close();
-    await ctxB.close();
+    await a.close();
+    await b.close();
   }
 }
 
@@ -131,25 +175,26 @@ function extraQuery(): Record<string, string> {
   return Object.fromEntries(new URLSearchParams(process.env.BENCH_CLIENT_QUERY ?? ''));
 }
 
-export async function seedA(ctx: BenchContext, content: ContentServer): Promise<{ close(): Promise<void> }> {
-  const a = await newProbedPage(ctx.browser);
+export async function seedA(ctx: BenchContext, browser: ProfileBrowser, content: ContentServer): Promise<{ close(): Promise<void> }> {
+  const a = await browser.newTab();
   const t0 = Date.now();
-  await a.page.goto(content.link({ httpDelayMs: 0, ...extraQuery() }));
-  const probe = await waitForComplete(a.page, 600_000);
+  await a.goto(content.link({ httpDelayMs: 0, ...extraQuery() }));
+  const probe = await waitForComplete(a, 600_000);
   ctx.log(`transfer: seeder A got ${content.fileSize / MiB} MiB from the CDN in ${((probe.completeAt - t0) / 1000).toFixed(1)} s`);
-  return { close: () => a.context.close() };
+  return { close: () => a.close() };
 }
 
 function waitForComplete(page: Page, timeoutMs: number): Promise<Probe> {
   return waitProbe(page, 'completeAt', timeoutMs);
 }
 
-export async function clientRun(ctx: BenchContext, content: ContentServer, query: Record<string, string> = {}): Promise<ClientRun> {
-  const b = await newProbedPage(ctx.browser);
+export async function clientRun(ctx: BenchContext, browser: ProfileBrowser, content: ContentServer, query: Record<string, string> = {}): Promise<ClientRun> {
+  const link = asLocalhost(content.link({ httpDelayMs: 600_000, ...extraQuery(), ...query }));
+  const b = { page: await browser.newTab() };
   try {
     const t0 = Date.now();
     const cpuWindow = await startCpuWindow(launchedByUs, os.cpus().length);
-    await b.page.goto(content.link({ httpDelayMs: 600_000, ...extraQuery(), ...query }));
+    await b.page.goto(link);
     // The steady window starts at B's first bytes from A, as the raw channel's starts at its
     // first byte sent: page load, workers and the link are not per byte (they are in `total`).
     const bytesAtStart = await (await b.page.waitForFunction(() => window.tabswarm?.current()?.download.snapshot().bytesFromPeers || 0, undefined, { polling: 10, timeout: 120_000 })).jsonValue();
@@ -177,7 +222,8 @@ export async function clientRun(ctx: BenchContext, content: ContentServer, query
       total,
     };
   } finally {
-    await b.context.close();
+    await b.page.close();
+    await browser.clearOrigin(new URL(link).origin);
   }
 }
 
@@ -185,20 +231,21 @@ export const transferBench: BenchModule = async (ctx) => {
   const bytes = transferBytes(ctx.tiny);
   const pages = await startBenchPages();
   const content = await startContentServer(bytes, 256);
+  const browser = await profileBrowser();
   let seeder: { close(): Promise<void> } | undefined;
   try {
-    seeder = await seedA(ctx, content);
+    seeder = await seedA(ctx, browser, content);
     const raws: RawRun[] = [];
     const clients: ClientRun[] = [];
     const idbClients: ClientRun[] = [];
     for (let round_ = 1; round_ <= 2; round_++) {
-      const r = await rawRun(ctx.browser, pages.url, bytes);
+      const r = await rawRun(browser, pages.url, bytes);
       raws.push(r);
       ctx.log(
         `transfer ${round_}/2: raw data channel ${mbps(bytes, r.seconds).toFixed(1)} MB/s (${r.seconds.toFixed(2)} s; connect ${r.connectSeconds.toFixed(2)} s); ` +
           `${cpuPerGib(r.cpu, bytes).toFixed(1)} CPU s/GiB: ${describeCpu(r.cpu)}`,
       );
-      const c = await clientRun(ctx, content);
+      const c = await clientRun(ctx, browser, content);
       clients.push(c);
       ctx.log(
         `transfer ${round_}/2: tabswarm ${mbps(bytes, c.seconds).toFixed(1)} MB/s (${c.seconds.toFixed(2)} s first peer piece to complete: ` +
@@ -208,7 +255,7 @@ export const transferBench: BenchModule = async (ctx) => {
           `from goto ${cpuPerGib(c.total, bytes).toFixed(1)} CPU s/GiB: ${describeCpu(c.total)}`,
       );
       // The same with B's pieces in IndexedDB (`?store=idb`), so that the fallback does not rot.
-      const i = await clientRun(ctx, content, { store: 'idb' });
+      const i = await clientRun(ctx, browser, content, { store: 'idb' });
       idbClients.push(i);
       ctx.log(`transfer ${round_}/2: tabswarm on IndexedDB ${mbps(bytes, i.seconds).toFixed(1)} MB/s; ${cpuPerGib(i.cpu, i.steadyBytes).toFixed(1)} CPU s/GiB: ${describeCpu(i.cpu)}`);
     }
@@ -251,6 +298,7 @@ export const transferBench: BenchModule = async (ctx) => {
     };
   } finally {
     await seeder?.close();
+    await browser.close();
     await content.close();
     await pages.close();
   }

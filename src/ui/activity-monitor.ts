@@ -7,6 +7,7 @@
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
 import type { PerfSnapshot } from '../core/status.js';
+import { cssColour, replaceIfChanged } from './dom-update.js';
 import { formatBytes, formatRate } from './format.js';
 
 const HISTORY_SECONDS = 300;
@@ -78,15 +79,11 @@ export class ActivityMonitor {
     this.render(snap);
   }
 
-  private cssColour(name: string): string {
-    return getComputedStyle(document.documentElement).getPropertyValue(name).trim() || '#888';
-  }
-
   private render(snap: PerfSnapshot): void {
     const total = snap.TotalBytesFromLanPeers + snap.TotalBytesFromGroupPeers + snap.TotalBytesFromInternetPeers + snap.TotalBytesFromHTTP;
     const bytes = { lan: snap.TotalBytesFromLanPeers, group: snap.TotalBytesFromGroupPeers, internet: snap.TotalBytesFromInternetPeers, cdn: snap.TotalBytesFromHTTP };
-    this.el.bar.replaceChildren(
-      ...SOURCES.filter((src) => bytes[src.key] > 0).map((src) => {
+    replaceIfChanged(this.el.bar, JSON.stringify(bytes), () =>
+      SOURCES.filter((src) => bytes[src.key] > 0).map((src) => {
         const part = document.createElement('span');
         part.style.flexGrow = String(bytes[src.key]);
         part.style.background = `var(${src.css})`;
@@ -94,8 +91,8 @@ export class ActivityMonitor {
         return part;
       }),
     );
-    this.el.legend.replaceChildren(
-      ...SOURCES.map((src) => {
+    replaceIfChanged(this.el.legend, JSON.stringify(bytes), () =>
+      SOURCES.map((src) => {
         const li = document.createElement('li');
         li.dataset.source = src.key;
         const swatch = document.createElement('span');
@@ -115,8 +112,8 @@ export class ActivityMonitor {
       ['uploaded', 'Uploaded to peers', formatBytes(snap.TotalBytesToPeers)],
       ['peers', 'Connected peers', String(snap.NumPeers)],
     ];
-    this.el.figures.replaceChildren(
-      ...figures.map(([key, label, value]) => {
+    replaceIfChanged(this.el.figures, JSON.stringify(figures), () =>
+      figures.map(([key, label, value]) => {
         const div = document.createElement('div');
         const dt = document.createElement('dt');
         dt.textContent = label;
@@ -135,7 +132,7 @@ export class ActivityMonitor {
     const data: uPlot.AlignedData = [this.times, this.series.lan, this.series.group, this.series.internet, this.series.cdn, this.series.up];
     const width = Math.max(240, this.el.chart.clientWidth);
     if (!this.plot) {
-      const axis = { stroke: this.cssColour('--muted'), grid: { stroke: 'rgba(128,128,128,0.2)' }, ticks: { stroke: 'rgba(128,128,128,0.2)' } };
+      const axis = { stroke: cssColour('--muted'), grid: { stroke: 'rgba(128,128,128,0.2)' }, ticks: { stroke: 'rgba(128,128,128,0.2)' } };
       this.plot = new uPlot(
         {
           width,
@@ -147,8 +144,8 @@ export class ActivityMonitor {
           ],
           series: [
             {},
-            ...SOURCES.map((src) => ({ label: src.label, stroke: this.cssColour(src.css), width: 2, value: (_u: uPlot, v: number | null) => formatRate(v ?? 0) })),
-            { label: 'Upload', stroke: this.cssColour('--upload'), width: 2, dash: [6, 4], value: (_u: uPlot, v: number | null) => formatRate(v ?? 0) },
+            ...SOURCES.map((src) => ({ label: src.label, stroke: cssColour(src.css), width: 2, value: (_u: uPlot, v: number | null) => formatRate(v ?? 0) })),
+            { label: 'Upload', stroke: cssColour('--upload'), width: 2, dash: [6, 4], value: (_u: uPlot, v: number | null) => formatRate(v ?? 0) },
           ],
         },
         data,

@@ -8,6 +8,7 @@ import { isTabswarmError } from '../core/errors.js';
 import { catalogSchema } from '../protocol/content-policy.js';
 import { ActivityMonitor } from './activity-monitor.js';
 import { formatBytes, formatRate, percent } from './format.js';
+import { setText } from './dom-update.js';
 import { saveToAvailable, saveToPickedFile } from './save-to-button.js';
 import { showSecureContextNotice } from './secure-context.js';
 import { waitingForPeersNote } from './share/receiver-notice.js';
@@ -103,9 +104,10 @@ async function startDownload(contentId: string): Promise<void> {
       : `Simple mode: ${d.download.simpleReason}. Downloading from the CDN only, with no peers; without metadata the pieces cannot be verified.`;
   d.download.events.on('error', showError);
   d.download.events.on('state', () => render(d));
+  // A few times a second, while the page is seen (a tab in the background draws nothing).
   const timer = setInterval(() => {
     if (current !== d) clearInterval(timer);
-    else render(d);
+    else if (!document.hidden) render(d);
   }, 250);
   render(d);
 }
@@ -117,32 +119,35 @@ function render(d: ClientDownload): void {
     // A browser without WebRTC downloads from the CDN only: say why no peer shows up.
     const note = waitingForPeersNote(d) ?? (d.peeringOff === undefined ? undefined : `No peers: ${d.peeringOff}.`);
     $('dl-simple').hidden = note === undefined;
-    $('dl-simple').textContent = note ?? '';
+    setText($('dl-simple'), note ?? '');
   }
   const s = d.download.snapshot();
   const size = d.content.metadata.fileSize;
   const received = size - d.download.bytesLeft;
   const progress = $<HTMLProgressElement>('dl-progress');
-  progress.value = size > 0 ? received / size : 1;
-  $('dl-received').textContent = `${formatBytes(received)} of ${formatBytes(size)}`;
-  $('dl-peers-bytes').textContent = `${formatBytes(s.bytesFromPeers)} (${percent(s.bytesFromPeers, s.bytesFromPeers + s.bytesFromCdn)})`;
-  $('dl-cdn-bytes').textContent = formatBytes(s.bytesFromCdn);
-  $('dl-uploaded').textContent = formatBytes(s.bytesUploaded);
-  $('dl-peer-count').textContent = String(d.download.connectedPeers);
-  $('dl-rate').textContent = `↓ ${formatRate(s.downloadBps)} · ↑ ${formatRate(s.uploadBps)}`;
-  $('dl-rejected').textContent = String(s.piecesRejected);
+  const fraction = size > 0 ? received / size : 1;
+  if (progress.value !== fraction) progress.value = fraction;
+  setText($('dl-received'), `${formatBytes(received)} of ${formatBytes(size)}`);
+  setText($('dl-peers-bytes'), `${formatBytes(s.bytesFromPeers)} (${percent(s.bytesFromPeers, s.bytesFromPeers + s.bytesFromCdn)})`);
+  setText($('dl-cdn-bytes'), formatBytes(s.bytesFromCdn));
+  setText($('dl-uploaded'), formatBytes(s.bytesUploaded));
+  setText($('dl-peer-count'), String(d.download.connectedPeers));
+  setText($('dl-rate'), `↓ ${formatRate(s.downloadBps)} · ↑ ${formatRate(s.uploadBps)}`);
+  setText($('dl-rejected'), String(s.piecesRejected));
   const state = d.download.state;
   const simple = d.download.simpleReason !== undefined;
   const peering = simple ? 'simple mode (HTTP only, unverified)' : d.download.peering ? 'peering on' : 'HTTP only, verified';
   const kept = STORE_NAMES[d.download.storeKind ?? ''];
-  $('dl-state').textContent =
+  setText(
+    $('dl-state'),
     state === 'complete'
       ? simple
         ? `Complete, not verified (simple mode). SHA-256 ${d.download.fileSha256 ?? ''}`
         : `Complete and verified (whole-file SHA-256 matches).${d.download.peering ? ' Sharing with peers while this page is open.' : ''}`
       : state === 'verifying'
         ? 'Checking the whole file…'
-        : `${state[0]!.toUpperCase()}${state.slice(1)} · ${peering}${kept ? ` · pieces kept in ${kept}` : ''}`;
+        : `${state[0]!.toUpperCase()}${state.slice(1)} · ${peering}${kept ? ` · pieces kept in ${kept}` : ''}`,
+  );
   $<HTMLButtonElement>('dl-save').disabled = state !== 'complete';
   $<HTMLButtonElement>('dl-save-to').disabled = state !== 'complete';
 }
@@ -205,6 +210,10 @@ $('dl-status').addEventListener('click', () => {
   a.download = `tabswarm-status-${new Date().toISOString().replace(/[:.]/g, '-')}.json`;
   a.click();
   setTimeout(() => URL.revokeObjectURL(url), 60_000);
+});
+
+document.addEventListener('visibilitychange', () => {
+  if (!document.hidden && current) render(current);
 });
 
 window.addEventListener('hashchange', () => {

@@ -28,8 +28,12 @@ export class PieceMap {
     this.cells = Array.from({ length: pieceCount }, () => ({ kind: 'missing' }) as CellState);
   }
 
+  /** Goes up at every change of a cell (got, reject): what a redraw needs to know. */
+  version = 0;
+
   got(index: number, kind: 'peer' | 'cdn' | 'store', sourceId: string): void {
     if (index < 0 || index >= this.pieceCount) return;
+    this.version++;
     this.rejected.delete(index);
     if (kind === 'peer') {
       if (!this.peerColour.has(sourceId)) this.peerColour.set(sourceId, PEER_COLOURS[this.peerColour.size % PEER_COLOURS.length]!);
@@ -41,6 +45,7 @@ export class PieceMap {
 
   reject(index: number): void {
     if (index >= 0 && index < this.pieceCount && this.cells[index]!.kind === 'missing') this.rejected.add(index);
+    this.version++;
   }
 
   colourOf(peerId: string): string | undefined {

@@ -6,6 +6,7 @@
  */
 import type { ClientDownload } from '../client/create-client.js';
 import { PieceMap } from './piece-map.js';
+import { cssColour, replaceIfChanged } from './dom-update.js';
 import { formatBytes, formatRate } from './format.js';
 
 export interface SwarmViewElements {
@@ -20,6 +21,7 @@ const MAX_LOG = 200;
 export class SwarmView {
   readonly map: PieceMap;
   private readonly unsubscribe: Array<() => void> = [];
+  private mapKey = '';
 
   constructor(
     private readonly d: ClientDownload,
@@ -77,19 +79,21 @@ export class SwarmView {
     while (this.el.log.children.length > MAX_LOG) this.el.log.lastElementChild?.remove();
   }
 
-  private colour(name: string): string {
-    return getComputedStyle(document.documentElement).getPropertyValue(name).trim() || '#888';
-  }
-
   render(): void {
-    const inFlight = new Set(this.d.download.inFlightPieces());
-    this.map.draw(this.el.canvas, inFlight, {
-      cdn: this.colour('--cdn'),
-      store: this.colour('--store'),
-      missing: this.colour('--missing'),
-      inFlight: this.colour('--inflight'),
-      rejected: this.colour('--error'),
-    });
+    const inFlightList = this.d.download.inFlightPieces();
+    const inFlight = new Set(inFlightList);
+    // Redrawn only when a cell, the pieces in flight, the width or the colours changed.
+    const mapKey = `${this.map.version}|${inFlightList.join(',')}|${this.el.canvas.clientWidth}|${cssColour('--cdn')}`;
+    if (mapKey !== this.mapKey) {
+      this.mapKey = mapKey;
+      this.map.draw(this.el.canvas, inFlight, {
+        cdn: cssColour('--cdn'),
+        store: cssColour('--store'),
+        missing: cssColour('--missing'),
+        inFlight: cssColour('--inflight'),
+        rejected: cssColour('--error'),
+      });
+    }
     const c = this.map.counts(inFlight);
     const legend: Array<[string, string, number]> = [
       ['cdn', 'var(--cdn)', c.cdn],
@@ -99,8 +103,8 @@ export class SwarmView {
       ['rejected', 'var(--error)', c.rejected],
       ['missing', 'var(--missing)', c.missing],
     ];
-    this.el.mapLegend.replaceChildren(
-      ...legend.map(([label, colour, n]) => {
+    replaceIfChanged(this.el.mapLegend, JSON.stringify(legend), () =>
+      legend.map(([label, colour, n]) => {
         const li = document.createElement('li');
         li.dataset.cell = label;
         const swatch = document.createElement('span');
@@ -111,40 +115,47 @@ export class SwarmView {
       }),
     );
     const status = this.d.status();
-    const rows = status.Peers.filter((p) => p.Connected || p.BytesFrom > 0 || p.BytesTo > 0 || p.Strikes > 0).map((p) => {
-      const tr = document.createElement('tr');
-      if (p.Banned) tr.className = 'banned';
-      const cells = [
+    const peers = status.Peers.filter((p) => p.Connected || p.BytesFrom > 0 || p.BytesTo > 0 || p.Strikes > 0).map((p) => ({
+      id: p.PeerId,
+      banned: p.Banned,
+      cells: [
         p.PeerId.slice(0, 8),
         p.Banned ? 'banned' : p.Connected ? 'connected' : p.Drops > 0 ? 'dropped' : 'gone',
         formatBytes(p.BytesFrom),
         formatBytes(p.BytesTo),
         `↓ ${formatRate(p.DownloadBps)} · ↑ ${formatRate(p.UploadBps)}`,
         String(p.Strikes),
-      ];
-      cells.forEach((text, i) => {
-        const td = document.createElement(i === 0 ? 'th' : 'td');
-        if (i === 0) {
-          td.setAttribute('scope', 'row');
-          const swatch = document.createElement('span');
-          swatch.className = 'swatch';
-          swatch.style.background = this.map.colourOf(p.PeerId) ?? 'transparent';
-          td.append(swatch);
-        }
-        td.append(text);
-        tr.append(td);
+      ],
+    }));
+    const none = this.d.download.peering ? 'No peers yet.' : 'No peers: this download does not peer.';
+    replaceIfChanged(this.el.peers, JSON.stringify([peers, none]), () => {
+      const rows = peers.map((p) => {
+        const tr = document.createElement('tr');
+        if (p.banned) tr.className = 'banned';
+        p.cells.forEach((text, i) => {
+          const td = document.createElement(i === 0 ? 'th' : 'td');
+          if (i === 0) {
+            td.setAttribute('scope', 'row');
+            const swatch = document.createElement('span');
+            swatch.className = 'swatch';
+            swatch.style.background = this.map.colourOf(p.id) ?? 'transparent';
+            td.append(swatch);
+          }
+          td.append(text);
+          tr.append(td);
+        });
+        return tr;
       });
-      return tr;
+      if (rows.length === 0) {
+        const tr = document.createElement('tr');
+        const td = document.createElement('td');
+        td.colSpan = 6;
+        td.className = 'muted';
+        td.textContent = none;
+        tr.append(td);
+        rows.push(tr);
+      }
+      return rows;
     });
-    if (rows.length === 0) {
-      const tr = document.createElement('tr');
-      const td = document.createElement('td');
-      td.colSpan = 6;
-      td.className = 'muted';
-      td.textContent = this.d.download.peering ? 'No peers yet.' : 'No peers: this download does not peer.';
-      tr.append(td);
-      rows.push(tr);
-    }
-    this.el.peers.replaceChildren(...rows);
   }
 }
