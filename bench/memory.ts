@@ -272,11 +272,17 @@ async function floorPeakRss(ctx: BenchContext, size: number, seed: number, range
   const page = await launchRawPage(profile.path, probeSource());
   try {
     await page.send('Runtime.enable');
-    // The app's page with no content asked: same origin as the CDN, nothing downloading.
+    // The app's page with no content asked: same origin as the CDN, nothing downloading. Its
+    // renderer: the one whose CPU time grew most while it loaded.
+    const before = new Map((await chromiumTree(profile.path)).all.map((p) => [p.pid, p.cpu]));
     await page.send('Page.navigate', { url: `${content.server.url}/` });
     await sleep(1500);
+    const tree = await chromiumTree(profile.path);
+    const renderers = tree.all.filter((p) => p.args.includes('--type=renderer'));
+    if (renderers.length === 0) throw new Error('floor: no renderer process');
+    const grew = (p: Proc) => p.cpu - (before.get(p.pid) ?? 0);
+    const renderer = renderers.reduce((a, b) => (grew(b) > grew(a) ? b : a));
     const url = `${content.server.url}/cdn/${content.contentId}`;
-    const before = new Map((await chromiumTree(profile.path)).all.map((p) => [p.pid, p.cpu]));
     const read = page.evaluate<number>(`(async () => {
       let ring = new ArrayBuffer(Math.min(${rangeBytes}, 16 * 1048576));
       let total = 0;
@@ -297,17 +303,12 @@ async function floorPeakRss(ctx: BenchContext, size: number, seed: number, range
     })()`);
     let finished = false;
     const result = read.finally(() => (finished = true));
-    await sleep(300);
-    const tree = await chromiumTree(profile.path);
-    const renderers = tree.all.filter((p) => p.args.includes('--type=renderer'));
-    if (renderers.length === 0) throw new Error('floor: no renderer process');
-    const grew = (p: Proc) => p.cpu - (before.get(p.pid) ?? 0);
-    const renderer = renderers.reduce((a, b) => (grew(b) > grew(a) ? b : a));
     let peak = 0;
-    while (!finished) {
+    do {
       peak = Math.max(peak, await rssOf(renderer.pid));
       await sleep(SAMPLE_MS);
-    }
+    } while (!finished);
+    peak = Math.max(peak, await rssOf(renderer.pid));
     const total = await result;
     if (total !== size) throw new Error(`floor: read ${total} bytes of ${size}`);
     ctx.log(`memory floor: a bare page read ${size / MiB} MiB in ${Math.ceil(size / rangeBytes)} range requests; renderer peak RSS ${(peak / MiB).toFixed(0)} MiB`);
