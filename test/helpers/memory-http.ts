@@ -32,6 +32,12 @@ export class MemoryCdn implements HttpRange {
   }
 
   async get(_url: string, start: number, end: number, signal: AbortSignal): Promise<Uint8Array> {
+    await this.answer(start, end, signal);
+    return this.serve(start, end);
+  }
+
+  /** What every request goes through: counted, the latency, an abort, `failNext`, the range checked. */
+  private async answer(start: number, end: number, signal: AbortSignal): Promise<void> {
     this.requests++;
     await new Promise((r) => setTimeout(r, this.latencyMs));
     if (signal.aborted) throw new TabswarmError('cdn-error', 'aborted');
@@ -40,6 +46,10 @@ export class MemoryCdn implements HttpRange {
       throw new TabswarmError('cdn-error', 'HTTP 503');
     }
     if (start < 0 || end > this.file.byteLength || start >= end) throw new TabswarmError('cdn-error', `bad range ${start}-${end}`);
+  }
+
+  /** Bytes [start, end), tampered with if asked, and counted as served. */
+  private serve(start: number, end: number): Uint8Array {
     let bytes: Uint8Array = this.file.slice(start, end);
     if (this.tamper) bytes = this.tamper(start, bytes);
     this.bytesServed += bytes.byteLength;
@@ -47,16 +57,9 @@ export class MemoryCdn implements HttpRange {
   }
 
   /** A run: one request, each read served like a `get` of its part (latency, tamper, counts). */
-  async openRun(url: string, start: number, end: number, signal: AbortSignal): Promise<RangeRun> {
-    this.requests++;
+  async openRun(_url: string, start: number, end: number, signal: AbortSignal): Promise<RangeRun> {
     this.runs++;
-    await new Promise((r) => setTimeout(r, this.latencyMs));
-    if (signal.aborted) throw new TabswarmError('cdn-error', 'aborted');
-    if (this.failNext > 0) {
-      this.failNext--;
-      throw new TabswarmError('cdn-error', 'HTTP 503');
-    }
-    if (start < 0 || end > this.file.byteLength || start >= end) throw new TabswarmError('cdn-error', `bad range ${start}-${end}`);
+    await this.answer(start, end, signal);
     let at = start;
     let cancelled = false;
     return {
@@ -64,11 +67,8 @@ export class MemoryCdn implements HttpRange {
         await new Promise((r) => setTimeout(r, this.latencyMs));
         if (signal.aborted || cancelled) throw new TabswarmError('cdn-error', 'aborted');
         if (at + length > end) throw new RangeError('reading past the range');
-        let bytes: Uint8Array = this.file.slice(at, at + length);
-        if (this.tamper) bytes = this.tamper(at, bytes);
         at += length;
-        this.bytesServed += bytes.byteLength;
-        return bytes;
+        return this.serve(at - length, at);
       },
       cancel: () => {
         cancelled = true;

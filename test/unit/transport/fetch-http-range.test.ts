@@ -167,6 +167,20 @@ describe.each([
   });
 });
 
+/** A fetch whose 206 (bytes 0-`last`) body is a plain stream of these chunks, not a byte stream. */
+function chunkedFetch(chunks: Uint8Array[], last: number): typeof fetch {
+  return async () =>
+    new Response(
+      new ReadableStream<Uint8Array>({
+        start(c) {
+          for (const chunk of chunks) c.enqueue(chunk);
+          c.close();
+        },
+      }),
+      { status: 206, headers: { 'Content-Range': `bytes 0-${last}/${FILE.length}` } },
+    );
+}
+
 describe('createFetchHttpRange with a BufferPool', () => {
   it('reads a body into a buffer handed back earlier, every byte overwritten', async () => {
     const buffers = new BufferPool();
@@ -182,17 +196,7 @@ describe('createFetchHttpRange with a BufferPool', () => {
   });
 
   it('copies the chunks of a body that is not a byte stream, and refuses one too long', async () => {
-    const chunked = (chunks: Uint8Array[]): typeof fetch =>
-      async () =>
-        new Response(
-          new ReadableStream<Uint8Array>({
-            start(c) {
-              for (const chunk of chunks) c.enqueue(chunk);
-              c.close();
-            },
-          }),
-          { status: 206, headers: { 'Content-Range': `bytes 0-99/${FILE.length}` } },
-        );
+    const chunked = (chunks: Uint8Array[]) => chunkedFetch(chunks, 99);
     const pool = () => ({ buffers: new BufferPool() });
     const good = await createFetchHttpRange(chunked([FILE.subarray(0, 30), FILE.subarray(30, 100)]), pool()).get('http://cdn/x', 0, 100, signal());
     expect(good).toEqual(FILE.subarray(0, 100));
@@ -234,17 +238,7 @@ describe('createFetchHttpRange: runs (openRun)', () => {
 
   it('carries a chunk over from one piece to the next when the body is not a byte stream', async () => {
     const chunks = [FILE.subarray(0, 70), FILE.subarray(70, 130), FILE.subarray(130, 200)];
-    const chunked: typeof fetch = async () =>
-      new Response(
-        new ReadableStream<Uint8Array>({
-          start(c) {
-            for (const chunk of chunks) c.enqueue(chunk);
-            c.close();
-          },
-        }),
-        { status: 206, headers: { 'Content-Range': `bytes 0-199/${FILE.length}` } },
-      );
-    const run = await createFetchHttpRange(chunked).openRun!('http://cdn/x', 0, 200, signal());
+    const run = await createFetchHttpRange(chunkedFetch(chunks, 199)).openRun!('http://cdn/x', 0, 200, signal());
     const parts = [await run.read(50), await run.read(50), await run.read(50), await run.read(50)];
     expect(Buffer.concat(parts)).toEqual(Buffer.from(FILE.subarray(0, 200)));
   });
