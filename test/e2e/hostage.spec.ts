@@ -106,10 +106,10 @@ async function cleanRun(browser: Browser): Promise<number> {
 
 /**
  * The row's time within `maxRatio` times the clean time. The load of a shared 2-core machine
- * drifts over the file's minutes, and a row that took longer than the bound is judged again
- * against the slower of the first clean time and a clean run beside it (its own peers stopped
- * first): the row itself is never run again, so a hostage (3 to 6 times, or never ending)
- * still fails. Call it last in a test: it stops the test's Node peers and closes its tabs.
+ * drifts over the file's minutes (clean runs of the same two tabs spread from 4.7 to 8.0 s in
+ * one afternoon), and a row that took longer than the bound is judged again against the
+ * slowest of the first clean time and two clean runs beside it (its own peers stopped first):
+ * the row itself is never run again, so a hostage (3 to 6 times, or never ending) still fails. Call it last in a test: it stops the test's Node peers and closes its tabs.
  */
 async function expectInTime(browser: Browser, row: Row, what: string, pages: PeerPage[], nodes: NodePeer[], maxRatio = MAX_RATIO): Promise<void> {
   let clean = cleanSeconds;
@@ -117,9 +117,9 @@ async function expectInTime(browser: Browser, row: Row, what: string, pages: Pee
   if (row.seconds > maxRatio * clean) {
     await Promise.all(nodes.map((n) => n.stop().catch(() => undefined)));
     await Promise.all(pages.map((p) => p.context.close().catch(() => undefined)));
-    const now = await cleanRun(browser);
-    clean = Math.max(clean, now);
-    beside = ` (over ${maxRatio}x the first clean time, ${cleanSeconds.toFixed(2)} s; a clean run beside it took ${now.toFixed(2)} s)`;
+    const now = [await cleanRun(browser), await cleanRun(browser)];
+    clean = Math.max(clean, ...now);
+    beside = ` (over ${maxRatio}x the first clean time, ${cleanSeconds.toFixed(2)} s; two clean runs beside it took ${now.map((t) => t.toFixed(2)).join(' and ')} s)`;
   }
   console.log(`${what}: ${row.seconds.toFixed(2)} s with it, ${clean.toFixed(2)} s without it (${(row.seconds / clean).toFixed(2)}x)${beside}`);
   expect(row.seconds, `${what}: within ${maxRatio}x the clean time (${clean.toFixed(2)} s)`).toBeLessThanOrEqual(maxRatio * clean);
