@@ -92,10 +92,21 @@ async function sha256File(path: string): Promise<string> {
  */
 const forceGc = process.env.BENCH_MEMORY_FORCE_GC === '1';
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /** Between RSS samples (ms): a 128 MiB download lasts about a second here, and its peak is the reference. */
 const SAMPLE_MS = 100;
+
+/** The renderer of `userDataDir`'s browser whose CPU time grew most while `meanwhile` ran (the page at work), and the tree. */
+async function busiestRenderer(userDataDir: string, meanwhile: () => Promise<void>): Promise<{ tree: { browser: Proc; all: Proc[] }; renderer: Proc }> {
+  const before = new Map((await chromiumTree(userDataDir)).all.map((p) => [p.pid, p.cpu]));
+  await meanwhile();
+  const tree = await chromiumTree(userDataDir);
+  const renderers = tree.all.filter((p) => p.args.includes('--type=renderer'));
+  if (renderers.length === 0) throw new Error('no renderer process under the browser in /proc');
+  const grew = (p: Proc) => p.cpu - (before.get(p.pid) ?? 0);
+  return { tree, renderer: renderers.reduce((a, b) => (grew(b) > grew(a) ? b : a)) };
+}
 
 async function memoryRun(ctx: BenchContext, size: number, seed: number, options: MemoryRunOptions): Promise<MemoryRun> {
   const content = await startContentServer(size, seed);
@@ -129,13 +140,7 @@ async function memoryRun(ctx: BenchContext, size: number, seed: number, options:
       }
       await sleep(20);
     }
-    const before = new Map((await chromiumTree(userDataDir)).all.map((p) => [p.pid, p.cpu]));
-    await sleep(500);
-    const tree = await chromiumTree(userDataDir);
-    const renderers = tree.all.filter((p) => p.args.includes('--type=renderer'));
-    if (renderers.length === 0) throw new Error('no renderer process under the browser in /proc');
-    const grew = (p: Proc) => p.cpu - (before.get(p.pid) ?? 0);
-    const renderer = renderers.reduce((a, b) => (grew(b) > grew(a) ? b : a));
+    const { tree, renderer } = await busiestRenderer(userDataDir, () => sleep(500));
 
     const run: MemoryRun = { peakRss: 0, peakRssDownloading: 0, peakHeap: 0, peakBrowserRss: 0, peakTotalRss: 0, samples: 0, seconds: 0, tail: 0, save: 0, browserDownload: 0, saveTo: 0, store: '' };
     let probe: Probe;
@@ -274,14 +279,10 @@ async function floorPeakRss(ctx: BenchContext, size: number, seed: number, range
     await page.send('Runtime.enable');
     // The app's page with no content asked: same origin as the CDN, nothing downloading. Its
     // renderer: the one whose CPU time grew most while it loaded.
-    const before = new Map((await chromiumTree(profile.path)).all.map((p) => [p.pid, p.cpu]));
-    await page.send('Page.navigate', { url: `${content.server.url}/` });
-    await sleep(1500);
-    const tree = await chromiumTree(profile.path);
-    const renderers = tree.all.filter((p) => p.args.includes('--type=renderer'));
-    if (renderers.length === 0) throw new Error('floor: no renderer process');
-    const grew = (p: Proc) => p.cpu - (before.get(p.pid) ?? 0);
-    const renderer = renderers.reduce((a, b) => (grew(b) > grew(a) ? b : a));
+    const { renderer } = await busiestRenderer(profile.path, async () => {
+      await page.send('Page.navigate', { url: `${content.server.url}/` });
+      await sleep(1500);
+    });
     const url = `${content.server.url}/cdn/${content.contentId}`;
     const read = page.evaluate<number>(`(async () => {
       let ring = new ArrayBuffer(Math.min(${rangeBytes}, 16 * 1048576));

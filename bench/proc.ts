@@ -34,18 +34,14 @@ export async function readProcs(): Promise<Map<number, Proc>> {
 
 /** The Chromium browser process that `isBrowser` picks (not a `--type=` child), and all its descendants. */
 export async function chromiumTree(isBrowser: (p: Proc) => boolean, what: string): Promise<{ browser: Proc; all: Proc[] }> {
-  const procs = await readProcs();
-  const browser = [...procs.values()].find((p) => isBrowser(p) && !p.args.some((a) => a.startsWith('--type=')));
-  if (!browser) throw new Error(`no Chromium browser process ${what} in /proc`);
-  const all = [browser];
-  for (let i = 0; i < all.length; i++) for (const p of procs.values()) if (p.ppid === all[i]!.pid) all.push(p);
-  return { browser, all };
+  const all = await chromiumTrees(isBrowser, what, 1);
+  return { browser: all[0]!, all };
 }
 
-/** Every Chromium browser process `isBrowser` picks, and all their descendants. */
-async function chromiumTrees(isBrowser: (p: Proc) => boolean, what: string): Promise<Proc[]> {
+/** The first `most` Chromium browser processes `isBrowser` picks (all by default), then all their descendants. */
+async function chromiumTrees(isBrowser: (p: Proc) => boolean, what: string, most = Infinity): Promise<Proc[]> {
   const procs = await readProcs();
-  const all = [...procs.values()].filter((p) => isBrowser(p) && !p.args.some((a) => a.startsWith('--type=')));
+  const all = [...procs.values()].filter((p) => isBrowser(p) && !p.args.some((a) => a.startsWith('--type='))).slice(0, most);
   if (all.length === 0) throw new Error(`no Chromium browser process ${what} in /proc`);
   for (let i = 0; i < all.length; i++) for (const p of procs.values()) if (p.ppid === all[i]!.pid) all.push(p);
   return all;

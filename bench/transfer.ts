@@ -190,18 +190,18 @@ function waitForComplete(page: Page, timeoutMs: number): Promise<Probe> {
 
 export async function clientRun(ctx: BenchContext, browser: ProfileBrowser, content: ContentServer, query: Record<string, string> = {}): Promise<ClientRun> {
   const link = asLocalhost(content.link({ httpDelayMs: 600_000, ...extraQuery(), ...query }));
-  const b = { page: await browser.newTab() };
+  const b = await browser.newTab();
   try {
     const t0 = Date.now();
     const cpuWindow = await startCpuWindow(launchedByUs, os.cpus().length);
-    await b.page.goto(link);
+    await b.goto(link);
     // The steady window starts at B's first bytes from A, as the raw channel's starts at its
     // first byte sent: page load, workers and the link are not per byte (they are in `total`).
-    const bytesAtStart = await (await b.page.waitForFunction(() => window.tabswarm?.current()?.download.snapshot().bytesFromPeers || 0, undefined, { polling: 10, timeout: 120_000 })).jsonValue();
+    const bytesAtStart = await (await b.waitForFunction(() => window.tabswarm?.current()?.download.snapshot().bytesFromPeers || 0, undefined, { polling: 10, timeout: 120_000 })).jsonValue();
     const steadyWindow = await startCpuWindow(launchedByUs, os.cpus().length);
-    const p = await waitForComplete(b.page, 600_000);
+    const p = await waitForComplete(b, 600_000);
     const [total, cpu] = await Promise.all([cpuWindow.stop(), steadyWindow.stop()]);
-    const { s, readBacks } = await b.page.evaluate(() => {
+    const { s, readBacks } = await b.evaluate(() => {
       const d = window.tabswarm.current()!.download;
       return { s: d.snapshot(), readBacks: d.wholeFileReadBacks };
     });
@@ -222,7 +222,7 @@ export async function clientRun(ctx: BenchContext, browser: ProfileBrowser, cont
       total,
     };
   } finally {
-    await b.page.close();
+    await b.close();
     await browser.clearOrigin(new URL(link).origin);
   }
 }

@@ -135,6 +135,9 @@ export function createClientDownload(download: Download, content: OpenedContent,
   hooks.signal?.addEventListener('abort', abort, { once: true });
   void download.start();
   const assemble = () => hooks.store.assemble(download.storageId, download.pieceCount, content.metadata.mimeType);
+  const requireComplete = () => {
+    if (download.state !== 'complete') throw new TabswarmError('aborted', `the download is ${download.state}, not complete`);
+  };
   /** The stored pieces in order, one read at a time. */
   async function* pieces(): AsyncGenerator<Uint8Array> {
     for (let i = 0; i < download.pieceCount; i++) {
@@ -169,11 +172,11 @@ export function createClientDownload(download: Download, content: OpenedContent,
       );
     },
     async file() {
-      if (download.state !== 'complete') throw new TabswarmError('aborted', `the download is ${download.state}, not complete`);
+      requireComplete();
       return assemble();
     },
     async saveTo(target, options) {
-      if (download.state !== 'complete') throw new TabswarmError('aborted', `the download is ${download.state}, not complete`);
+      requireComplete();
       // OPFS: slices of the disk-backed file, copied by the browser file to file. IndexedDB
       // (and memory): its pieces, one at a time (a Blob of them would be built on disk first).
       const parts = download.storeKind === 'opfs' ? blobSlices(await assemble()) : pieces();

@@ -53,7 +53,7 @@ export class CdnSource implements PieceSource {
   private readonly controllers = new Set<AbortController>();
   /** The run the next piece in order is read from, if one is open. */
   private run: Run | undefined;
-  /** Requests sent (a run counts once), for tests and the bench. */
+  /** Requests sent (a run counts once), for tests. */
   requests = 0;
   /** Paced takes waiting, and those passed whose request has not been sent yet. */
   private pacingQueued = 0;
@@ -64,7 +64,7 @@ export class CdnSource implements PieceSource {
     private readonly http: HttpRange,
     private readonly urls: readonly string[],
     private readonly pieceSize: number,
-    private readonly config: Pick<ClientConfig, 'cdnRequestsInFlight' | 'cdnRequestTimeoutMs'> & Partial<Pick<ClientConfig, 'cdnRunPieces'>>,
+    private readonly config: Pick<ClientConfig, 'cdnRequestsInFlight' | 'cdnRequestTimeoutMs' | 'cdnRunPieces'>,
     private readonly pacing?: CdnPacing,
   ) {
     if (urls.length === 0) throw new TabswarmError('cdn-error', 'no CDN URL');
@@ -176,7 +176,7 @@ export class CdnSource implements PieceSource {
     if (old && old.queued === 0) this.closeRun(old);
     const controller = new AbortController();
     this.controllers.add(controller);
-    const end = start + Math.min(runBytes, Math.max(1, this.config.cdnRunPieces ?? 1) * this.pieceSize);
+    const end = start + Math.min(runBytes, Math.max(1, this.config.cdnRunPieces) * this.pieceSize);
     this.requests++;
     const reader = this.http.openRun!(this.url(), start, end, controller.signal);
     const run: Run = { reader, controller, next: start, end, tail: reader, queued: 0, failed: false, idle: undefined };

@@ -46,17 +46,17 @@ export function createFetchHttpRange(fetchImpl: typeof fetch = fetch, options: F
       throw new TabswarmError('cdn-error', `CDN ${url}: HTTP ${res.status} without a usable size`);
     },
     async get(url, start, end, signal) {
-      const { reader, expected, fail } = await open(url, start, end, signal);
+      const { reader, expected, failRead } = await open(url, start, end, signal);
       try {
         const body = await reader.read(expected);
         await reader.end();
         return body;
       } catch (e) {
-        return fail(readFailure(e, expected, signal));
+        return failRead(e, 0);
       }
     },
     async openRun(url, start, end, signal) {
-      const { reader, expected, fail } = await open(url, start, end, signal);
+      const { reader, expected, failRead } = await open(url, start, end, signal);
       let read = 0;
       return {
         async read(length) {
@@ -67,7 +67,7 @@ export function createFetchHttpRange(fetchImpl: typeof fetch = fetch, options: F
             if (read === expected) await reader.end();
             return bytes;
           } catch (e) {
-            return fail(readFailure(e, expected, signal, read));
+            return failRead(e, read);
           }
         },
         cancel: () => reader.cancel(),
@@ -126,15 +126,18 @@ export function createFetchHttpRange(fetchImpl: typeof fetch = fetch, options: F
     }
     if (!res.body) return fail(`HTTP ${res.status}: no body`);
     const reader = new RangeBodyReader(res.body, buffers);
-    const failHttp = (what: string, cause?: unknown): never => fail(`HTTP ${res.status}: ${what}`, cause);
-    return { reader, expected, fail: (f: { what: string; cause?: unknown }) => failHttp(f.what, f.cause) };
+    /** Rejects for a body read that failed, `before` bytes of the body read earlier. */
+    const failRead = (e: unknown, before: number): never => {
+      const what =
+        e instanceof BodyEndedEarly
+          ? `body is ${before + e.received} bytes, expected ${expected}`
+          : e instanceof BodyTooLong
+            ? `body is longer than the ${expected} bytes expected`
+            : signal.aborted
+              ? 'aborted'
+              : `body read failed: ${e instanceof Error ? e.message : String(e)}`;
+      return fail(`HTTP ${res.status}: ${what}`, e);
+    };
+    return { reader, expected, failRead };
   }
-}
-
-/** What a failed body read is called in the error. */
-function readFailure(e: unknown, expected: number, signal: AbortSignal, before = 0): { what: string; cause?: unknown } {
-  if (e instanceof BodyEndedEarly) return { what: `body is ${before + e.received} bytes, expected ${expected}`, cause: e };
-  if (e instanceof BodyTooLong) return { what: `body is longer than the ${expected} bytes expected`, cause: e };
-  if (e instanceof TabswarmError) return { what: e.message, cause: e };
-  return { what: signal.aborted ? 'aborted' : `body read failed: ${e instanceof Error ? e.message : String(e)}`, cause: e };
 }

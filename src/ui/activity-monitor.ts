@@ -76,7 +76,8 @@ export class ActivityMonitor {
     }
     if (snap.FilesDownloading > 0) this.firstActiveAt ??= now;
     this.last = s;
-    this.render(snap);
+    // Sampled always (the history has no gaps), drawn only while the page is seen.
+    if (typeof document === 'undefined' || !document.hidden) this.render(snap);
   }
 
   private render(snap: PerfSnapshot): void {

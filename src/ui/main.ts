@@ -178,9 +178,7 @@ function showSaveError(e: unknown): void {
 }
 
 function showError(e: unknown): void {
-  const el = $('dl-error');
-  el.hidden = false;
-  el.textContent = e instanceof Error ? e.message : String(e);
+  showSaveError(e);
   $('dl-state').textContent = 'Failed';
 }
 

@@ -9,11 +9,7 @@ import { isTabswarmError } from '../core/errors.js';
 import type { SaveTarget } from '../client/save-to.js';
 import { formatBytes } from './format.js';
 
-interface SavePickerOptions {
-  suggestedName?: string;
-  types?: Array<{ description?: string; accept: Record<string, string[]> }>;
-}
-type ShowSaveFilePicker = (options?: SavePickerOptions) => Promise<{ name: string; createWritable(): Promise<SaveTarget> }>;
+type ShowSaveFilePicker = (options?: { suggestedName?: string }) => Promise<{ name: string; createWritable(): Promise<SaveTarget> }>;
 
 function picker(): ShowSaveFilePicker | undefined {
   const f = (window as unknown as { showSaveFilePicker?: ShowSaveFilePicker }).showSaveFilePicker;

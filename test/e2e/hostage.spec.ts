@@ -109,7 +109,8 @@ async function cleanRun(browser: Browser): Promise<number> {
  * drifts over the file's minutes (clean runs of the same two tabs spread from 4.7 to 8.0 s in
  * one afternoon), and a row that took longer than the bound is judged again against the
  * slowest of the first clean time and two clean runs beside it (its own peers stopped first):
- * the row itself is never run again, so a hostage (3 to 6 times, or never ending) still fails. Call it last in a test: it stops the test's Node peers and closes its tabs.
+ * the row itself is never run again, so a hostage (3 to 6 times, or never ending) still fails.
+ * Call it last in a test: it stops the test's Node peers and closes its tabs.
  */
 async function expectInTime(browser: Browser, row: Row, what: string, pages: PeerPage[], nodes: NodePeer[], maxRatio = MAX_RATIO): Promise<void> {
   let clean = cleanSeconds;

@@ -155,6 +155,18 @@ describe('createClientDownload', () => {
       expect(t.log).toEqual(['write', 'write', 'write', 'abort']);
     });
 
+    it('a signal aborted mid-save stops it before the next write and aborts the target', async () => {
+      const content = makeContent(5 * PIECE, 17, PIECE);
+      const { cd } = setUp(content);
+      await cd.done;
+      const t = target();
+      const controller = new AbortController();
+      const err = await cd.saveTo(t, { signal: controller.signal, onProgress: (written) => written >= 2 * PIECE && controller.abort() }).catch((e: unknown) => e);
+      expect(isTabswarmError(err) && err.kind).toBe('save-failed');
+      expect(isTabswarmError((err as Error).cause, 'aborted')).toBe(true);
+      expect(t.log).toEqual(['write', 'write', 'abort']);
+    });
+
     it('a piece missing from storage aborts the target and says which', async () => {
       const content = makeContent(5 * PIECE, 16, PIECE);
       const { cd, download, store } = setUp(content);

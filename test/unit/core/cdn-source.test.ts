@@ -11,7 +11,7 @@ import { isTabswarmError } from '../../../src/core/errors.js';
 import type { HttpRange, RangeRun } from '../../../src/core/ports.js';
 import { RUN_IDLE_MS } from '../../../src/core/cdn-source.js';
 
-const config = { cdnRequestsInFlight: 2, cdnRequestTimeoutMs: 1000 };
+const config = { cdnRequestsInFlight: 2, cdnRequestTimeoutMs: 1000, cdnRunPieces: 1 };
 
 /** An HttpRange that records each call and answers as `answer` says. */
 function http(answer: (url: string, start: number, end: number, signal: AbortSignal) => Promise<Uint8Array>) {
