@@ -81,7 +81,10 @@ export class PiecePass {
   private stream: { update(bytes: Uint8Array): void; digest(): Uint8Array } | undefined;
   /** The first piece not yet fed to the whole-file hash. */
   private next = 0;
+  /** The catch-up under way; it never rejects: a failed read-back is kept in `catchUpFailure`. */
   private catchingUp: Promise<void> | undefined;
+  /** Why the last catch-up stopped short, for `fileSha256` (a later admit tries again). */
+  private catchUpFailure: unknown;
   private scratch: Uint8Array | undefined;
   /** Early pieces' bytes by index (the reorder window), and the window's spare buffers. */
   private readonly early = new Map<number, Uint8Array>();
@@ -179,7 +182,9 @@ export class PiecePass {
     if (!this.held.complete) throw new TabswarmError('storage-error', `piece ${this.firstMissing()} is not stored`);
     this.catchUp();
     while (this.catchingUp) await this.catchingUp;
-    if (this.next < this.layout.pieceCount) throw new TabswarmError('storage-error', `piece ${this.next} vanished from storage`);
+    if (this.next < this.layout.pieceCount) {
+      throw this.catchUpFailure ?? new TabswarmError('storage-error', `piece ${this.next} vanished from storage`);
+    }
     // No flush here: the bytes are the OS's once written (a closed or crashed tab loses none);
     // syncing gigabytes to the disk would only delay 'complete'. close() flushes.
     return toHex(this.stream!.digest());
@@ -251,6 +256,7 @@ export class PiecePass {
    */
   private catchUp(): void {
     if (this.catchingUp || this.closed || !this.stream || !this.held.has(this.next)) return;
+    this.catchUpFailure = undefined;
     this.catchingUp = (async () => {
       for (;;) {
         this.feedEarly();
@@ -264,9 +270,14 @@ export class PiecePass {
         this.next++;
         await (this.options.yieldNow?.() ?? Promise.resolve());
       }
-    })().finally(() => {
-      this.catchingUp = undefined;
-    });
+    })()
+      .catch((e: unknown) => {
+        // Nobody may be waiting (admit waits only when far ahead): kept, not left unhandled.
+        this.catchUpFailure = e;
+      })
+      .finally(() => {
+        this.catchingUp = undefined;
+      });
   }
 
   private async writeAt(index: number, bytes: Uint8Array): Promise<void> {

@@ -15,8 +15,11 @@ class MemoryFile implements SyncFile {
   bytes = new Uint8Array(0);
   flushes = 0;
   failWrites: string | undefined;
+  /** A byte offset whose reads come back empty (a file cut short under us). */
+  failReadsAt: number | undefined;
   closed = false;
   read(buffer: Uint8Array, { at }: { at: number }): number {
+    if (at === this.failReadsAt) return 0;
     const part = this.bytes.subarray(at, at + buffer.byteLength);
     buffer.set(part);
     return part.byteLength;
@@ -166,6 +169,21 @@ describe('the piece pass', () => {
     for (let i = 0; i < 5; i++) await p.admit(i, c.piece(i), c.pieceSha(i));
     expect(await p.fileSha256()).toBe(c.fileSha);
     expect(p.readBacks).toBe(0);
+  });
+
+  it('a read-back that fails while nobody waits is kept for fileSha256, not left unhandled', async () => {
+    const c = content(8);
+    const file = new MemoryFile();
+    const p = new PiecePass({ file, layout: c.layout, hashing, log: memoryLog(), reorderPieces: 2 });
+    await p.open();
+    // 3 finds the window (1, 2) full, so it must be read back when 0 closes the gap.
+    for (const i of [1, 2, 3]) await p.admit(i, c.piece(i), c.pieceSha(i));
+    file.failReadsAt = 3 * PIECE;
+    for (const i of [0, 4, 5, 6, 7]) expect(await p.admit(i, c.piece(i), c.pieceSha(i))).toEqual({ stored: true });
+    await expect(p.fileSha256()).rejects.toMatchObject({ kind: 'storage-error', message: expect.stringContaining('reading piece 3') });
+    // The file mended, the next check catches up and is right.
+    file.failReadsAt = undefined;
+    expect(await p.fileSha256()).toBe(c.fileSha);
   });
 
   it('refuses a piece that fails its SHA-256 or has the wrong length, and writes nothing of it', async () => {
