@@ -154,7 +154,11 @@ export interface PeerLink {
   readonly remoteId: string;
   /** Feeds a signaling payload received from the remote peer. */
   signal(data: SignalData): void;
-  /** Sends one binary message. Only valid after 'open'. */
+  /**
+   * Sends one binary message. Only valid after 'open'. The frame is the caller's again once
+   * `send` returns (the sender builds every PIECE frame in one buffer): a transport that keeps
+   * it for later keeps a copy.
+   */
   send(frame: Uint8Array): void;
   /** Bytes queued and not yet sent. */
   readonly bufferedAmount: number;

@@ -70,10 +70,15 @@ export const encodeRequest = (index: number): Uint8Array => encodeIndexFrame(Fra
 export const encodeCancel = (index: number): Uint8Array => encodeIndexFrame(FrameType.Cancel, index);
 export const encodeReject = (index: number): Uint8Array => encodeIndexFrame(FrameType.Reject, index);
 
-/** One chunk of a piece. `data` is copied once into the frame. */
-export function encodePiece(index: number, offset: number, data: Uint8Array): Uint8Array {
-  const out = new Uint8Array(PIECE_HEADER_BYTES + data.byteLength);
-  const v = new DataView(out.buffer);
+/**
+ * One chunk of a piece. `data` is copied once into the frame: into `into` when it is given
+ * and large enough (the frame is then a view of it, which the caller may reuse once the frame
+ * is sent), else into a new buffer.
+ */
+export function encodePiece(index: number, offset: number, data: Uint8Array, into?: Uint8Array): Uint8Array {
+  const size = PIECE_HEADER_BYTES + data.byteLength;
+  const out = into && into.byteLength >= size ? into.subarray(0, size) : new Uint8Array(size);
+  const v = new DataView(out.buffer, out.byteOffset, PIECE_HEADER_BYTES);
   out[0] = FrameType.Piece;
   v.setUint32(1, index);
   v.setUint32(5, offset);

@@ -76,7 +76,7 @@ export function createShaper(shape: Shape, pieceLength: (index: number) => numbe
         }
         case 'trickle': {
           if (type !== FrameType.Piece) {
-            queue.push(frame);
+            queue.push(frame.slice()); // kept past send: the session reuses its frame buffer
           } else {
             const { index, offset, data } = pieceHeader(frame);
             for (let o = 0; o < data.byteLength; o += t.trickleBytes) queue.push(encodePiece(index, offset + o, data.subarray(o, o + t.trickleBytes)));
@@ -84,7 +84,7 @@ export function createShaper(shape: Shape, pieceLength: (index: number) => numbe
           return startTimer();
         }
         case 'slow':
-          queue.push(frame);
+          queue.push(frame.slice()); // kept past send: the session reuses its frame buffer
           return startTimer();
       }
     },

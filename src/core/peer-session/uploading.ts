@@ -15,7 +15,7 @@ import type { PeerLink } from '../ports.js';
 import type { UploadBudget } from '../upload-budget.js';
 import type { SessionWire } from './receiving.js';
 import { LIMITS } from '../../protocol/limits.js';
-import { encodeBitfield, encodeHave, encodePiece, encodeReject } from '../../protocol/wire.js';
+import { PIECE_HEADER_BYTES, encodeBitfield, encodeHave, encodePiece, encodeReject } from '../../protocol/wire.js';
 
 export interface UploaderContext {
   pieceCount: number;
@@ -40,6 +40,12 @@ export class PieceUploader {
   private readonly abort = new AbortController();
   /** The read of the piece at the head of the queue, started while the one before is sent. */
   private readAhead: { index: number; data: Promise<Uint8Array | undefined> } | undefined;
+  /**
+   * The one buffer every PIECE frame of this session is built in: a link is done with a frame
+   * once `send` returns (PeerLink's contract), and a new buffer per 64 KiB chunk cost the
+   * sender's main thread more than the copy into it (allocation and the collector).
+   */
+  private frame: Uint8Array | undefined;
 
   constructor(
     private readonly wire: SessionWire,
@@ -214,7 +220,8 @@ export class PieceUploader {
           if (this.sendingCancelled || !gate.uploadsAllowed()) return cut();
         }
       }
-      this.wire.send(encodePiece(index, off, data.subarray(off, end)));
+      this.frame ??= new Uint8Array(PIECE_HEADER_BYTES + chunk);
+      this.wire.send(encodePiece(index, off, data.subarray(off, end), this.frame));
       sent += end - off;
       this.uploaded(end - off);
     }

@@ -424,7 +424,7 @@ export async function runNodePeer(options: NodePeerOptions): Promise<LocalNodePe
         if (type !== FrameType.Piece) log('sending frame %d (%d bytes) to %s', type, frame.byteLength, link.remoteId.slice(0, 8));
         if (skipOpening.delete(type)) return;
         if (remoteSpoke) put(frame);
-        else queue.push(frame);
+        else queue.push(frame.slice()); // kept past send: the session reuses its frame buffer
       },
       get bufferedAmount() {
         return link.bufferedAmount;

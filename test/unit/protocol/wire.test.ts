@@ -27,6 +27,22 @@ describe('wire codec', () => {
     expect(piece.ok && piece.frame.type === 'piece' && Array.from(piece.frame.data)).toEqual(Array.from(data));
   });
 
+  it('builds a PIECE frame in a buffer it is given, and in a new one when that is too small', () => {
+    const into = new Uint8Array(PIECE_HEADER_BYTES + 64).fill(0xee);
+    const first = encodePiece(3, 0, new Uint8Array(64).fill(1), into);
+    expect(first.buffer).toBe(into.buffer);
+    expect(first.byteLength).toBe(PIECE_HEADER_BYTES + 64);
+    const decoded = decodeFrame(first, ctx);
+    expect(decoded.ok && decoded.frame.type === 'piece' && [decoded.frame.index, decoded.frame.offset, decoded.frame.data[63]]).toEqual([3, 0, 1]);
+    // A shorter chunk in the same buffer is a shorter view: nothing of the last frame shows.
+    const second = encodePiece(3, 64, new Uint8Array(10).fill(2), into);
+    expect(second.byteLength).toBe(PIECE_HEADER_BYTES + 10);
+    const again = decodeFrame(second, ctx);
+    expect(again.ok && again.frame.type === 'piece' && [again.frame.offset, Array.from(again.frame.data)]).toEqual([64, Array(10).fill(2)]);
+    const big = encodePiece(3, 0, new Uint8Array(65), into);
+    expect(big.buffer).not.toBe(into.buffer);
+  });
+
   it('rejects out-of-range indexes, overruns and wrong lengths', () => {
     expect(decodeFrame(encodeRequest(11), ctx).ok).toBe(false);
     expect(decodeFrame(encodeHave(0xffffffff), ctx).ok).toBe(false);
