@@ -60,6 +60,14 @@ export function round(x: number, digits = 3): number {
   return Math.round(x * f) / f;
 }
 
+/** The middle value of `values` (the mean of the two middle ones for an even count). */
+export function median(values: number[]): number {
+  if (values.length === 0) return NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
 /** Nearest-rank percentile of `values` (p in 0..100). */
 export function percentile(values: number[], p: number): number {
   if (values.length === 0) return NaN;
