@@ -1,8 +1,9 @@
 /**
- * Client configuration: every tunable of the download engine, with its default, in one
- * place. Components take only the `Pick<>` they use. docs/controls.md mirrors this.
+ * Client configuration: every tunable of the download engine, with its default, in one place
+ * (the player's in config-stream.ts). Components take the `Pick<>` they use; docs/controls.md mirrors it.
  */
 import { GROUP_ID_RE, type DownloadMode } from '../protocol/arrays-messages.js';
+import { DEFAULT_STREAM_CONFIG, type StreamConfig } from './config-stream.js';
 
 /**
  * DO's download modes, by name: 'http' (DO 0: HTTP only, still verified, no peering), 'lan'
@@ -17,7 +18,7 @@ export function peeringModeOf(mode: ClientDownloadMode): DownloadMode | undefine
   return mode === 'lan' || mode === 'group' || mode === 'internet' ? mode : undefined;
 }
 
-export interface ClientConfig {
+export interface ClientConfig extends StreamConfig {
   /**
    * How long a download waits for peers before asking the CDN (DO's HTTP delay). Once it is
    * over, the CDN takes the pieces that no useful peer holds (a peer that lags, missed its
@@ -53,10 +54,7 @@ export interface ClientConfig {
    * @default 524288
    */
   slowPeerBytesPerSec: number;
-  /**
-   * Range requests kept in flight to the CDN.
-   * @default 4
-   */
+  /** Range requests kept in flight to the CDN. @default 4 */
   cdnRequestsInFlight: number;
   /**
    * Alone (fetching from the CDN in index order), consecutive missing pieces may be asked in
@@ -362,6 +360,7 @@ export const DEFAULT_CONFIG: Readonly<ClientConfig> = Object.freeze({
   minFileSizeToPeer: 0,
   maxSeededContents: 4,
   persistStorageFromBytes: 256 * 1024 * 1024,
+  ...DEFAULT_STREAM_CONFIG,
 });
 
 /** Settings that are shares (0 < x <= 1) rather than counts, rates or durations. */

@@ -19,7 +19,7 @@
  */
 import type { BandwidthRegistration, Priority } from './bandwidth.js';
 import type { Bitfield } from './bitfield.js';
-import { CdnSource, type CdnPacing } from './cdn-source.js';
+import { CdnSource } from './cdn-source.js';
 import { peeringModeOf, resolveConfig, type ClientConfig } from './config.js';
 import { Emitter } from './emitter.js';
 import { TabswarmError, isTabswarmError } from './errors.js';
@@ -28,6 +28,8 @@ import { DownloadStats, type StatsSnapshot } from './stats.js';
 import { Swarm } from './swarm.js';
 import { openPieceFile } from './piece-file.js';
 import { checkRoom } from './storage-room.js';
+import { cdnPacing } from './download/cdn-pacing.js';
+import { Deadlines, type PieceDeadline } from './download/deadlines.js';
 import { Intake } from './download/intake.js';
 import { PeerPool } from './download/peer-pool.js';
 import { PieceBook } from './download/piece-book.js';
@@ -61,6 +63,8 @@ export class Download {
   private readonly swarm: Swarm | undefined;
   /** Background only, with a minimum rate: the CDN top-up before the HTTP delay is over. */
   private readonly topUp: TopUp | undefined;
+  /** Players' deadlines (a service worker's streams): their pieces go first (deadlines.ts). */
+  private readonly deadlines: Deadlines;
   private readonly startedAt = Date.now();
   private readonly httpDelayMs: number;
   private registration: BandwidthRegistration | undefined;
@@ -81,6 +85,7 @@ export class Download {
     const config = (this.config = resolveConfig(opts.config));
     this.pieceCount = pieceCountOf(opts.metadata.fileSize, opts.metadata.pieceSize);
     const book = (this.book = new PieceBook(this.pieceCount));
+    this.deadlines = new Deadlines(this.pieceCount);
     this.have = book.have;
     this.priority = config.isBackground ? 'background' : 'foreground';
     this.httpDelayMs = config.isBackground ? config.httpDelayBackgroundMs : config.httpDelayMs;
@@ -91,7 +96,8 @@ export class Download {
     const bigEnough = opts.metadata.fileSize >= config.minFileSizeToPeer;
     const peers = peeringMode && bigEnough && opts.peering !== false && opts.simpleReason === undefined && opts.signaling && opts.connector;
     if (peers && config.isBackground && config.minBackgroundBytesPerSec > 0) this.topUp = new TopUp(config, this.startedAt, this.httpDelayMs);
-    this.cdn = opts.cdnUrls.length > 0 ? new CdnSource(opts.http, opts.cdnUrls, opts.metadata.pieceSize, config, this.cdnPacing()) : undefined;
+    const pacing = cdnPacing(opts.bandwidth, this.topUp, this.priority, () => this.scheduler.pump());
+    this.cdn = opts.cdnUrls.length > 0 ? new CdnSource(opts.http, opts.cdnUrls, opts.metadata.pieceSize, config, pacing) : undefined;
     const isStopped = () => this.stopped;
     const common = { book, stats: this.stats, events: this.events, metadata: opts.metadata };
     const pool = (this.pool = new PeerPool({
@@ -127,6 +133,7 @@ export class Download {
       peerId: opts.peerId,
       startedAt: this.startedAt,
       httpDelayMs: this.httpDelayMs,
+      deadlines: this.deadlines,
       isActive: () => !this.stopped && this._state === 'downloading',
       accept: intake.accept,
       fetchFailed: intake.fetchFailed,
@@ -262,6 +269,16 @@ export class Download {
     if (this._state !== 'complete' && this._state !== 'failed') this.setState('stopped');
   }
 
+  /**
+   * What player `key` needs and by when (replacing what it said before): those pieces go first,
+   * to the CDN before the HTTP delay if no peer can deliver one in time (scheduler.ts). Lapses
+   * after `streamDeadlineTtlMs` unless set again; an empty list clears it.
+   */
+  setDeadlines(key: string, pieces: readonly PieceDeadline[]): void {
+    this.deadlines.set(key, pieces, Date.now(), this.config.streamDeadlineTtlMs);
+    this.scheduler.pump();
+  }
+
   /** Reads one verified piece (for assembly or upload). */
   async readPiece(index: number): Promise<Uint8Array | undefined> {
     const read = await (this.file ? this.file.read(index) : Promise.resolve(undefined));
@@ -303,24 +320,6 @@ export class Download {
     this.setState('failed');
     this.events.emit('error', error);
     this.stop();
-  }
-
-  /**
-   * CDN pacing: the top-up's bucket (background, before the HTTP delay ends), then the
-   * client's bucket for this priority. Undefined when neither exists: no pacing at all.
-   */
-  private cdnPacing(): CdnPacing | undefined {
-    const bandwidth = this.opts.bandwidth;
-    const topUp = this.topUp?.limiter;
-    if (!bandwidth && !topUp) return undefined;
-    const capped = (bytes: number, signal: AbortSignal) => bandwidth?.takeCdn(this.priority, bytes, signal);
-    return {
-      take: (bytes, signal) => {
-        const first = topUp?.take(bytes, signal);
-        return first ? first.then(() => capped(bytes, signal)) : capped(bytes, signal);
-      },
-      ready: () => this.scheduler.pump(),
-    };
   }
 
   /** Complete without the whole-file read (`trustStored`): a cached, already verified content, now seeded. */

@@ -77,6 +77,16 @@ export class PeerPace {
     return this.rate;
   }
 
+  /**
+   * Bytes per second it is delivering at since its last complete piece (or since it was
+   * asked, when idle before); undefined until that has run `minWindowMs`, or when nothing is
+   * owed. A peer that went quiet shows 0 here long before its deadlines pass.
+   */
+  currentBytesPerSec(now: number, minWindowMs = 500): number | undefined {
+    if (this.busySince === 0 || now - this.busySince < minWindowMs) return undefined;
+    return (this.bytesSinceBusy * 1000) / (now - this.busySince);
+  }
+
   /** The peer delivered before (an earlier link of this download): not a stranger. */
   trust(): void {
     if (this.trusted) return;

@@ -158,6 +158,11 @@ export class PeerSession implements PieceSource {
     return this.receiver.owes(index);
   }
 
+  /** Bytes it still owes us, in the order asked, up to and including piece `through` (all when absent). */
+  owedBytes(through?: number): number {
+    return this.receiver.owedBytes(through);
+  }
+
   /** The remote's requests queued here, in order, and the piece going out to it (-1: none). */
   uploadState(): { queued: readonly number[]; sending: number } {
     return this.uploader.state();

@@ -8,6 +8,8 @@ import type { HttpRange, RangeRun } from '../../src/core/ports.js';
 export class MemoryCdn implements HttpRange {
   bytesServed = 0;
   requests = 0;
+  /** The first byte of each request, in the order asked (a piece's index is start / pieceSize). */
+  readonly starts: number[] = [];
   /** Of `requests`, those that were runs (openRun). */
   runs = 0;
   /** This CDN without openRun, as an HttpRange without runs: every piece its own request. */
@@ -39,6 +41,7 @@ export class MemoryCdn implements HttpRange {
   /** What every request goes through: counted, the latency, an abort, `failNext`, the range checked. */
   private async answer(start: number, end: number, signal: AbortSignal): Promise<void> {
     this.requests++;
+    this.starts.push(start);
     await new Promise((r) => setTimeout(r, this.latencyMs));
     if (signal.aborted) throw new TabswarmError('cdn-error', 'aborted');
     if (this.failNext > 0) {

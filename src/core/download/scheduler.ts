@@ -1,6 +1,7 @@
 /**
- * A download's scheduler: which piece to ask of which source, and when. Peers first, rarest
- * first; the CDN for its share of the pieces no peer holds once the HTTP delay is over (or for
+ * A download's scheduler: which piece to ask of which source, and when. Players' deadlines
+ * first (a piece a player needs soon goes to the peer that delivers it in time, else to the
+ * CDN); then peers, rarest first; the CDN for its share of the pieces no peer holds once the HTTP delay is over (or for
  * a background download's top-up before it), for the pieces of stalled peers, and for what a
  * lagging peer holds up in the endgame. It runs whenever the piece book says something
  * changed, and at the wake-ups it sets itself (HTTP delay, CDN back-off, stalled peers).
@@ -14,8 +15,12 @@ import type { PieceSource } from '../ports.js';
 import type { Swarm } from '../swarm.js';
 import type { PeerPool } from './peer-pool.js';
 import type { PieceBook } from './piece-book.js';
+import type { Deadlines } from './deadlines.js';
 import type { TopUp } from './top-up.js';
 import { pieceLength, type Metadata } from '../../protocol/metadata.js';
+
+/** How often a player's piece in flight with a peer is judged again while it is not yet due for the CDN. */
+const RECHECK_MS = 250;
 
 export interface SchedulerDeps {
   book: PieceBook;
@@ -28,6 +33,8 @@ export interface SchedulerDeps {
   peerId: string;
   startedAt: number;
   httpDelayMs: number;
+  /** Players' deadlines; none when absent. */
+  deadlines?: Deadlines;
   /** Not stopped, and downloading (not idle, verifying or done). */
   isActive: () => boolean;
   /** A source's bytes for a piece: intake verifies and stores them. */
@@ -102,6 +109,9 @@ export class Scheduler {
     if (this.awaitingStorage >= Math.max(1, d.config.piecesAwaitingStorage)) return;
     const state = book.pickState();
     const peers = [...d.pool.sessions.values()].filter((s) => s.healthy).sort((a, b) => a.pace.misses - b.pace.misses);
+    const now = Date.now();
+    const httpDelayLeft = d.swarm() ? d.startedAt + d.httpDelayMs - now : 0;
+    if (d.deadlines?.active(now)) this.pumpDeadlines(d.deadlines, peers, now, httpDelayLeft);
     const share = this.cdnShare();
     // Alone, pieces come in order (see pickRarest); with others, from a random start.
     const order = share.size === 1 ? () => 0 : Math.random;
@@ -120,8 +130,6 @@ export class Scheduler {
       }
     }
     if (!d.cdn) return;
-    const now = Date.now();
-    const httpDelayLeft = d.swarm() ? d.startedAt + d.httpDelayMs - now : 0;
     // Timers may fire a millisecond before Date.now() says they are due: re-arm, never assume.
     if (httpDelayLeft > 0) {
       this.wakeIn(httpDelayLeft);
@@ -130,6 +138,69 @@ export class Scheduler {
       d.topUp?.end();
       this.pumpCdn(d.cdn, state, share, now);
     }
+  }
+
+  /**
+   * Players' pieces, earliest deadline first. Each goes to the peer that holds it and, by its
+   * rate and what it already owes us, delivers it soonest, if that is in time; else, once its
+   * deadline is `streamCdnLeadMs` away, to the CDN, within the HTTP delay and outside our CDN
+   * share (a background download keeps its delay: its player waits on peers until then). A
+   * piece in flight with a peer that will miss its deadline is taken back for the CDN then
+   * (one source per piece still holds; a peer's late copy is dropped). The slots left are
+   * filled rarest first as before, so the swarm keeps spreading.
+   */
+  private pumpDeadlines(deadlines: Deadlines, peers: PeerSession[], now: number, httpDelayLeft: number): void {
+    const { book, metadata, config } = this.d;
+    const cdn = this.d.cdn && !(config.isBackground && httpDelayLeft > 0) ? this.d.cdn : undefined;
+    let wakeAt = Infinity;
+    for (const { index, at } of deadlines.due(now, (i) => !book.have.has(i))) {
+      const length = pieceLength(metadata, index);
+      const cdnAt = at - config.streamCdnLeadMs;
+      const from = book.inFlight.get(index)?.source;
+      if (from) {
+        // In flight: with the CDN already, or bytes in and being verified, nothing to gain.
+        if (!cdn || !(from instanceof PeerSession) || !from.owes(index)) continue;
+        if (!from.pace.isLagging && this.peerEta(from, 0, now, index) <= at) {
+          // In time by what we know now; look again soon (a peer can go quiet at any moment).
+          wakeAt = Math.min(wakeAt, Math.max(cdnAt, now + RECHECK_MS));
+          continue;
+        }
+        if (now < cdnAt) {
+          wakeAt = Math.min(wakeAt, cdnAt);
+          continue;
+        }
+        if (cdn.freeSlots() <= 0 || !cdn.admit(length)) continue;
+        book.inFlight.delete(index);
+        from.reassign(index);
+        this.request(index, cdn);
+        continue;
+      }
+      let best: PeerSession | undefined;
+      let bestEta = Infinity;
+      for (const s of peers) {
+        if (s.freeSlots() <= 0 || !s.has(index) || book.failedBy(index, s.id)) continue;
+        const eta = this.peerEta(s, length, now);
+        if (eta < bestEta) [best, bestEta] = [s, eta];
+      }
+      if (best && (bestEta <= at || !cdn)) this.request(index, best);
+      else if (cdn && now >= cdnAt) {
+        if (cdn.freeSlots() > 0 && cdn.admit(length)) this.request(index, cdn);
+      } else wakeAt = Math.min(wakeAt, cdnAt);
+    }
+    if (wakeAt < Infinity) this.wakeIn(wakeAt - now);
+  }
+
+  /**
+   * When `peer` would have delivered what it owes us up to piece `through` (all of it when
+   * absent) and `extra` more bytes asked now (ms since the epoch). Requests to a peer are
+   * answered in order. Its rate: the measured one (the prior for a peer not measured yet),
+   * or what it delivers now if that is less (a peer that went quiet is late at once).
+   */
+  private peerEta(peer: PeerSession, extra: number, now: number, through?: number): number {
+    let rate = peer.pace.bytesPerSec > 0 ? peer.pace.bytesPerSec : this.d.config.streamPeerPriorBytesPerSec;
+    const current = peer.pace.currentBytesPerSec(now);
+    if (current !== undefined) rate = Math.min(rate, current);
+    return now + ((peer.owedBytes(through) + extra) / Math.max(1, rate)) * 1000;
   }
 
   /**

@@ -64,14 +64,23 @@ export class PieceReceiver {
     return this.pending.has(index);
   }
 
+  /** Bytes still owed of the pending requests, in the order asked, up to and including `through` (all when absent). */
+  owedBytes(through?: number): number {
+    let owed = 0;
+    for (const p of this.pending.values()) {
+      owed += p.buffer.byteLength - p.received;
+      if (p.index === through) break;
+    }
+    return owed;
+  }
+
   fetch(index: number, length: number): Promise<Uint8Array> {
     if (this.wire.closed) return Promise.reject(new TabswarmError('peer-gone', `peer ${this.id} is gone`));
     if (this.pending.has(index)) return Promise.reject(new TabswarmError('protocol-violation', `piece ${index} already requested`));
     if (this.cancelled.has(index)) return Promise.reject(new TabswarmError('protocol-violation', `piece ${index} was cancelled and may still arrive: ask another source`));
     return new Promise<Uint8Array>((resolve, reject) => {
       const now = this.wire.now();
-      let owed = 0;
-      for (const p of this.pending.values()) owed += p.buffer.byteLength - p.received;
+      const owed = this.owedBytes();
       const request: PendingRequest = { index, buffer: this.newBuffer(length), received: 0, sentAt: now, resolve, reject, timer: undefined };
       const deadline = this.pace.deadline(now, owed, length);
       request.timer = setTimeout(() => this.expire(request, deadline), Math.max(0, deadline - now));
