@@ -4,7 +4,7 @@
 // over 150 (a factory closure counts whole, its inner functions included).
 import tseslint from 'typescript-eslint';
 
-const adapters = ['**/transport/**', '**/storage/**', '**/workers/**', '**/ui/**', '**/client/**', '**/signaling/**'];
+const adapters = ['**/transport/**', '**/storage/**', '**/workers/**', '**/ui/**', '**/client/**', '**/signaling/**', '**/sw/**'];
 
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', 'content/**', 'test-results/**', 'playwright-report/**'] },
@@ -31,13 +31,21 @@ export default tseslint.config(
   {
     files: ['src/transport/**/*.ts', 'src/storage/**/*.ts', 'src/workers/**/*.ts'],
     rules: {
-      'no-restricted-imports': ['error', { patterns: [{ group: ['**/ui/**', '**/client/**', '**/signaling/**'], message: 'adapters implement core ports; they do not reach up' }] }],
+      'no-restricted-imports': ['error', { patterns: [{ group: ['**/ui/**', '**/client/**', '**/signaling/**', '**/sw/**'], message: 'adapters implement core ports; they do not reach up' }] }],
+    },
+  },
+  {
+    // The Service Worker relays pages' answers: it speaks the protocol and nothing else.
+    files: ['src/sw/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [{ group: ['**/core/**', '**/client/**', '**/ui/**', '**/transport/**', '**/storage/**', '**/workers/**', '**/signaling/**'], message: 'the Service Worker imports src/protocol only' }] }],
+      'no-restricted-globals': ['error', 'window', 'document', 'localStorage'],
     },
   },
   {
     files: ['signaling/**/*.ts'],
     rules: {
-      'no-restricted-imports': ['error', { patterns: [{ group: ['**/src/core/**', '**/src/ui/**', '**/src/client/**', '**/src/transport/**', '**/src/storage/**', '**/src/workers/**'], message: 'the server shares only src/protocol with the client' }] }],
+      'no-restricted-imports': ['error', { patterns: [{ group: ['**/src/core/**', '**/src/ui/**', '**/src/client/**', '**/src/transport/**', '**/src/storage/**', '**/src/workers/**', '**/src/sw/**'], message: 'the server shares only src/protocol with the client' }] }],
     },
   },
 );

@@ -4,7 +4,10 @@ import { defineConfig } from 'vite';
 /**
  * The web app is built to dist/app and served by the tabswarm server (signaling/).
  * Workers are ES modules so comlink and hash-wasm load in them as in the page.
- * Two pages: the app (index.html) and the classroom share page (share.html).
+ * Two pages: the app (index.html) and the classroom share page (share.html); and the Service
+ * Worker that plays contents while they download (src/sw/sw.ts), at /tabswarm-sw.js: a worker
+ * serves only the paths under its own, so it is not under /assets/, and its name has no hash
+ * (a page registers it by that name).
  */
 export default defineConfig({
   root: 'src/ui',
@@ -18,7 +21,9 @@ export default defineConfig({
       input: {
         main: resolve(import.meta.dirname, 'src/ui/index.html'),
         share: resolve(import.meta.dirname, 'src/ui/share.html'),
+        sw: resolve(import.meta.dirname, 'src/sw/sw.ts'),
       },
+      output: { entryFileNames: (chunk) => (chunk.name === 'sw' ? 'tabswarm-sw.js' : 'assets/[name]-[hash].js') },
     },
   },
   worker: { format: 'es' },

@@ -54,6 +54,13 @@ export interface ClientDownload {
    * the target is aborted (left as it was) and the rejection has kind 'save-failed'.
    */
   saveTo(target: SaveTarget, options?: { onProgress?: SaveProgress; signal?: AbortSignal }): Promise<void>;
+  /**
+   * A URL that plays the file while it downloads (`<video src>`, `<audio src>`, `<img src>`, a
+   * link), served by tabswarm's Service Worker from this tab's verified pieces, the ones a
+   * player needs first. Registers the worker the first time; rejects with kind
+   * 'no-service-worker' where there is none (a page not on HTTPS or localhost).
+   */
+  url(): Promise<string>;
   /** Stops the download and its seeding; `done` rejects with kind 'aborted' if it was not complete. */
   abort(): void;
   /** The same as abort(). */
@@ -79,6 +86,8 @@ export interface ClientDownloadHooks {
   completed(): void;
   /** The caller aborted it. */
   aborted(): void;
+  /** The URL its Service Worker plays it at (ClientDownload.url). */
+  url(): Promise<string>;
 }
 
 /** Wraps `download` (not started) and starts it. */
@@ -182,6 +191,7 @@ export function createClientDownload(download: Download, content: OpenedContent,
       const parts = download.storeKind === 'opfs' ? blobSlices(await assemble()) : pieces();
       await saveTo(target, parts, content.metadata.fileSize, options);
     },
+    url: () => hooks.url(),
     abort,
     stop: abort,
   };

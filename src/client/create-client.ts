@@ -31,6 +31,8 @@ import { createClientDownload, type ClientDownload } from './client-download.js'
 import { createPeeringAdapters } from './peering-adapters.js';
 import { newPeerIdentity } from './peer-id.js';
 import { watchUploadConditions } from './power.js';
+import { startStreamHost } from './stream-host.js';
+import { serviceWorkerScope, swarmUrl, type ServiceWorkerOptions } from './swarm-url.js';
 import { defaultSettingsStorage, layeredSettings, loadSavedSettings, saveSettings, type SettingsStorage } from './settings.js';
 
 const debug = createDebug('tabswarm:client');
@@ -55,6 +57,12 @@ export interface ClientOptions {
    * browser has it, IndexedDB otherwise) or 'idb' (IndexedDB always). Default: 'auto'.
    */
   store?: 'auto' | 'idb';
+  /**
+   * The Service Worker that plays contents while they download (`download.url()`): where its
+   * script is served and its scope. Registered the first time `url()` is called. Default: the
+   * app's, `/tabswarm-sw.js` with scope `/`.
+   */
+  serviceWorker?: ServiceWorkerOptions;
 }
 
 export type { ClientDownload, ClientDownloadEvents, Progress } from './client-download.js';
@@ -161,6 +169,12 @@ export function createClient(options: ClientOptions = {}): TabswarmClient {
     log: debug,
   });
   tab.begin(options.seedCache !== false);
+  // Answers the Service Worker for this tab's contents (a page of the origin may be asked even if it never called url()).
+  const stopStreamHost = startStreamHost({
+    find: (contentId) => tab.find(contentId),
+    digest: async (bytes) => new Uint8Array(await crypto.subtle.digest('SHA-256', bytes as Uint8Array<ArrayBuffer>)),
+    log: debug,
+  });
 
   const client: TabswarmClient = {
     peerId,
@@ -189,7 +203,9 @@ export function createClient(options: ClientOptions = {}): TabswarmClient {
     bandwidth: () => bandwidth.status(),
     async download(target, request = {}) {
       const opened = await tab.open(target, request);
-      return createClientDownload(opened.download, opened.content, { ...opened.hooks, store, signal: request.signal, signaling: opened.signaling, peeringOff: opened.peeringOff });
+      const { contentId, metadata } = opened.content;
+      const url = async () => swarmUrl(await serviceWorkerScope(options.serviceWorker), contentId, metadata.name);
+      return createClientDownload(opened.download, opened.content, { ...opened.hooks, store, signal: request.signal, signaling: opened.signaling, peeringOff: opened.peeringOff, url });
     },
     async share(file, shareOptions) {
       const reply = await shareFile(file, { hasher, store, publish: (metadata) => postShare(serverUrl, metadata) }, shareOptions);
@@ -204,6 +220,7 @@ export function createClient(options: ClientOptions = {}): TabswarmClient {
       await cache.remove(contentId);
     },
     close() {
+      stopStreamHost();
       tab.close();
       stopWatchingPower?.();
       bandwidth.close();

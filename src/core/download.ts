@@ -21,6 +21,7 @@ import type { BandwidthRegistration, Priority } from './bandwidth.js';
 import type { Bitfield } from './bitfield.js';
 import { CdnSource } from './cdn-source.js';
 import { peeringModeOf, resolveConfig, type ClientConfig } from './config.js';
+import type { StreamConfig } from './config-stream.js';
 import { Emitter } from './emitter.js';
 import { TabswarmError, isTabswarmError } from './errors.js';
 import type { PieceFile, PieceLayout } from './ports.js';
@@ -32,7 +33,9 @@ import { cdnPacing } from './download/cdn-pacing.js';
 import { Deadlines, type PieceDeadline } from './download/deadlines.js';
 import { Intake } from './download/intake.js';
 import { PeerPool } from './download/peer-pool.js';
+import { diagnosticsOf } from './download/diagnostics.js';
 import { PieceBook } from './download/piece-book.js';
+import { progressReport } from './download/progress-report.js';
 import { Scheduler } from './download/scheduler.js';
 import { pieceServer } from './download/serving.js';
 import { TopUp } from './download/top-up.js';
@@ -147,7 +150,7 @@ export class Download {
         signaling: opts.signaling,
         connector: opts.connector,
         config,
-        report: () => this.report(),
+        report: () => progressReport(this.stats.snapshot(), this.bytesLeft, config),
         onLink: (link) => pool.link(link),
         isComplete: () => book.have.complete,
         bannedAddresses: opts.bannedAddresses,
@@ -199,16 +202,7 @@ export class Download {
 
   /** What the scheduler waits on, in plain data (a stalled download's evidence). */
   diagnostics(): DownloadDiagnostics {
-    let heldByNoUsefulPeer = 0;
-    for (let i = 0; i < this.pieceCount; i++) if (!this.have.has(i) && this.book.availability[i] === 0) heldByNoUsefulPeer++;
-    return {
-      state: this._state,
-      have: this.have.cardinality,
-      pieceCount: this.pieceCount,
-      inFlight: [...this.book.inFlight].map(([index, f]) => ({ index, source: f.source.id })),
-      heldByNoUsefulPeer,
-      peers: this.pool.diagnostics(),
-    };
+    return diagnosticsOf(this._state, this.book, this.pool);
   }
 
   snapshot(): StatsSnapshot {
@@ -279,6 +273,26 @@ export class Download {
     this.scheduler.pump();
   }
 
+  /** The player settings this download runs with (config-stream.ts). */
+  get streamConfig(): StreamConfig {
+    return this.config;
+  }
+
+  /**
+   * A stored piece was read and failed its SHA-256 (a player's stream found it): it is
+   * dropped, counted as rejected from 'store', and fetched again.
+   */
+  storedPieceCorrupt(index: number): void {
+    // While verifying, the whole-file check finds it (dropChangedPieces).
+    if (this.stopped || !this.file || !this.have.has(index) || this._state === 'verifying') return;
+    this.have.unset(index);
+    this.stats.rejected();
+    this.events.emit('rejected', { index, source: 'store', reason: `stored piece ${index} no longer matches its SHA-256` });
+    void this.file.remove(index).catch(() => undefined);
+    if (this._state === 'complete') this.setState('downloading');
+    this.scheduler.pump();
+  }
+
   /** Reads one verified piece (for assembly or upload). */
   async readPiece(index: number): Promise<Uint8Array | undefined> {
     const read = await (this.file ? this.file.read(index) : Promise.resolve(undefined));
@@ -290,19 +304,6 @@ export class Download {
     return this.file?.kind;
   }
 
-  private report() {
-    const s = this.stats.snapshot();
-    return {
-      uploaded: s.bytesUploaded,
-      downloaded: s.bytesFromPeers,
-      downloadedCdn: s.bytesFromCdn,
-      left: this.bytesLeft,
-      peersWanted: Math.min(this.config.peersWanted, 50),
-      isBackground: this.config.isBackground,
-      uploadedBps: s.uploadBps,
-      downloadBps: s.downloadBps,
-    };
-  }
 
   private setState(state: DownloadState): void {
     this._state = state;

@@ -21,6 +21,17 @@ export type ErrorKind =
   | 'aborted'
   /** Writing the finished file to a place the user picked failed; the picked file was left as it was. */
   | 'save-failed'
+  /**
+   * Playing while downloading needs a Service Worker: this page has none (not a secure
+   * context, a browser without them, or the worker could not be registered or take control).
+   */
+  | 'no-service-worker'
+  /**
+   * A player's stream of a content (the Service Worker's answer to a media element) stopped:
+   * a stored piece kept failing its SHA-256 check, or reading it kept failing. No unverified
+   * byte was handed over.
+   */
+  | 'stream-failed'
   /** Download mode Bypass (DO 100): tabswarm does not download; the browser fetches the file itself. */
   | 'bypassed';
 

@@ -141,6 +141,11 @@ export class TabDownloads {
     }
   }
 
+  /** The verified download or seed of `contentId` in this tab (not a simple-mode one: its pieces are unverified). */
+  find(contentId: string): Download | undefined {
+    return [...this.downloads].find((d) => d.storageId === contentId && d.simpleReason === undefined && d.state !== 'failed' && d.state !== 'stopped');
+  }
+
   /** Whether a content is downloading or seeding in this tab. */
   isActive(storageId: string): boolean {
     return [...this.downloads].some((d) => d.storageId === storageId);

@@ -46,6 +46,7 @@ function setUp(content: TestContent, signal?: AbortSignal, cdnLatencyMs = 1) {
     ended: () => calls.ended++,
     stored: (bytes) => calls.stored.push(bytes),
     completed: () => calls.completed++,
+    url: async () => 'https://example.test/swarm/x',
     aborted: () => calls.aborted++,
   };
   const opened: OpenedContent = { mode: 'verified', contentId: content.contentId, policy: {} as never, metadata: content.metadata, cdnUrls: ['mem://cdn'] };

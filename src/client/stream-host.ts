@@ -1,0 +1,156 @@
+/**
+ * The page's half of playing while downloading: answers the Service Worker's `open` for a
+ * content this tab downloads or seeds (src/sw/sw.ts, src/protocol/sw-messages.ts) with the
+ * response head (src/protocol/swarm-response.ts) and then, one chunk per pull, the bytes of
+ * the asked range from a piece stream (src/core/piece-stream.ts), which hashes every piece
+ * it reads against the metadata before a byte of it leaves: the player never gets an
+ * unverified byte, even from a store changed under us.
+ *
+ * While a range is read, its pieces get deadlines (Download.setDeadlines): the piece under the
+ * read position now, each later one when playback at the media's rate reaches it, so the
+ * scheduler fetches them first (from a peer in time, else the CDN). They lapse when the stream
+ * ends, or by themselves if the page goes away.
+ */
+import type { Download } from '../core/download.js';
+import { deadlinesFor } from '../core/download/deadlines.js';
+import { createPieceStream, type StreamPieceSource } from '../core/piece-stream.js';
+import { SW_KEEPALIVE, swOpenSchema, workerToPageSchema, type PageToWorker, type SwOpen } from '../protocol/sw-messages.js';
+import { swarmResponseHead } from '../protocol/swarm-response.js';
+
+export interface StreamHostDeps {
+  /** This tab's verified download or seed of a content, if any. */
+  find(contentId: string): Download | undefined;
+  /** The media's rate in bytes per second for `contentId`, when a player told it (else the config's fallback). */
+  bytesPerSec?(contentId: string): number | undefined;
+  /** SHA-256 (WebCrypto in the page). */
+  digest(bytes: Uint8Array): Promise<Uint8Array>;
+  log?(message: string): void;
+}
+
+/** How often the page tells the worker it is still needed while it streams (its idle limit is about 30 s). */
+const KEEPALIVE_MS = 10_000;
+
+let streams = 0;
+
+/** Starts answering the worker; returns the function that stops it. A page without Service Workers gets a no-op. */
+export function startStreamHost(deps: StreamHostDeps): () => void {
+  const container = typeof navigator === 'undefined' ? undefined : navigator.serviceWorker;
+  if (!container) return () => undefined;
+  let open = 0;
+  const keepalive = setInterval(() => {
+    if (open > 0) container.controller?.postMessage({ type: SW_KEEPALIVE });
+  }, KEEPALIVE_MS);
+  const onMessage = (e: MessageEvent) => {
+    const parsed = swOpenSchema.safeParse(e.data);
+    const port = e.ports[0];
+    if (!parsed.success || !port) return;
+    open++;
+    void serve(deps, parsed.data, port).finally(() => open--);
+  };
+  container.addEventListener('message', onMessage);
+  // Messages to a page are queued until it starts them (a page that registers late still gets them).
+  container.startMessages?.();
+  return () => {
+    clearInterval(keepalive);
+    container.removeEventListener('message', onMessage);
+  };
+}
+
+/** One request: the head, then chunks until the range is sent, the worker cancels or the download fails. */
+async function serve(deps: StreamHostDeps, req: SwOpen, port: MessagePort): Promise<void> {
+  const post = (m: PageToWorker, transfer: Transferable[] = []) => port.postMessage(m, transfer);
+  const download = deps.find(req.contentId);
+  if (!download) {
+    post({ t: 'absent' });
+    return port.close();
+  }
+  const { metadata } = download;
+  const head = swarmResponseHead({ method: req.method, size: metadata.fileSize, mimeType: metadata.mimeType, name: metadata.name, contentId: req.contentId, range: req.range, ifRange: req.ifRange });
+  post({ t: 'head', status: head.status, headers: head.headers });
+  if (head.start >= head.end) return port.close();
+  const key = `stream:${++streams}`;
+  const stream = createPieceStream({
+    layout: { pieceSize: metadata.pieceSize, fileSize: metadata.fileSize },
+    pieceSha256: metadata.pieceSha256,
+    start: head.start,
+    end: head.end,
+    digest: deps.digest,
+    source: pieceSource(download, key, deps.bytesPerSec?.(req.contentId)),
+  });
+  const reader = stream.getReader();
+  await new Promise<void>((resolve) => {
+    port.onmessage = (e: MessageEvent) => {
+      const m = workerToPageSchema.safeParse(e.data);
+      if (!m.success) return;
+      if (m.data.t === 'cancel') {
+        void reader.cancel();
+        port.close();
+        return resolve();
+      }
+      reader.read().then(
+        ({ value, done }) => {
+          if (done) {
+            post({ t: 'end' });
+            port.close();
+            return resolve();
+          }
+          // Each chunk is a buffer of the stream's own (piece-stream.ts), so it can be transferred.
+          post({ t: 'chunk', bytes: value as Uint8Array<ArrayBuffer> }, [value.buffer as ArrayBuffer]);
+        },
+        (e: unknown) => {
+          deps.log?.(`stream of ${req.contentId.slice(0, 12)}… failed: ${String(e)}`);
+          post({ t: 'error', message: String(e instanceof Error ? e.message : e).slice(0, 500) });
+          port.close();
+          resolve();
+        },
+      );
+    };
+  });
+}
+
+/** The piece stream's view of a download: its stored pieces, its 'piece' events, its deadlines. */
+function pieceSource(download: Download, key: string, mediaBytesPerSec: number | undefined): StreamPieceSource {
+  const { metadata } = download;
+  return {
+    read: (index) => download.readPiece(index),
+    waitFor(index, signal) {
+      return new Promise<void>((resolve, reject) => {
+        if (download.have.has(index)) return resolve();
+        /** Ends the wait once: unsubscribes everything, then settles. */
+        const finish = (settle: () => void) => {
+          offPiece();
+          offState();
+          signal.removeEventListener('abort', aborted);
+          clearTimeout(timer);
+          settle();
+        };
+        const offPiece = download.events.on('piece', (p) => {
+          if (p.index === index) finish(resolve);
+        });
+        // A download that fails or stops will not store it: the stream reads again and decides.
+        const offState = download.events.on('state', () => finish(resolve));
+        const aborted = () => finish(() => reject(signal.reason));
+        signal.addEventListener('abort', aborted);
+        // Also look again now and then: a piece stored by another tab of the origin raises no event here.
+        const timer = setTimeout(() => finish(resolve), 1000);
+      });
+    },
+    want(position, end) {
+      const config = download.streamConfig;
+      download.setDeadlines(
+        key,
+        deadlinesFor({
+          position,
+          end,
+          fileSize: metadata.fileSize,
+          pieceSize: metadata.pieceSize,
+          bytesPerSec: mediaBytesPerSec ?? config.streamFallbackBytesPerSec,
+          now: Date.now(),
+          readAhead: config.streamReadAheadPieces,
+        }),
+      );
+    },
+    corrupt: (index) => download.storedPieceCorrupt(index),
+    release: () => download.setDeadlines(key, []),
+  };
+}
