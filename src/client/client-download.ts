@@ -61,6 +61,13 @@ export interface ClientDownload {
    * 'no-service-worker' where there is none (a page not on HTTPS or localhost).
    */
   url(): Promise<string>;
+  /**
+   * Tells the player's deadlines the media's rate: `media` (playing `url()`) gives the file's
+   * bytes per second of playback (its size over its duration, times the playback rate), so
+   * the pieces ahead of the playhead are due when playback will reach them. Without it they
+   * are spaced at `streamFallbackBytesPerSec`. Returns the function that stops watching.
+   */
+  watch(media: HTMLMediaElement): () => void;
   /** Stops the download and its seeding; `done` rejects with kind 'aborted' if it was not complete. */
   abort(): void;
   /** The same as abort(). */
@@ -88,6 +95,8 @@ export interface ClientDownloadHooks {
   aborted(): void;
   /** The URL its Service Worker plays it at (ClientDownload.url). */
   url(): Promise<string>;
+  /** The media's rate in bytes per second of playback, as a player of it says (undefined: not known). */
+  setMediaRate(bytesPerSec: number | undefined): void;
 }
 
 /** Wraps `download` (not started) and starts it. */
@@ -192,6 +201,20 @@ export function createClientDownload(download: Download, content: OpenedContent,
       await saveTo(target, parts, content.metadata.fileSize, options);
     },
     url: () => hooks.url(),
+    watch(media) {
+      const update = () => {
+        const seconds = media.duration;
+        const rate = Number.isFinite(seconds) && seconds > 0 ? (fileSize / seconds) * (media.playbackRate > 0 ? media.playbackRate : 1) : undefined;
+        hooks.setMediaRate(rate);
+      };
+      const events = ['loadedmetadata', 'durationchange', 'ratechange'];
+      for (const e of events) media.addEventListener(e, update);
+      update();
+      return () => {
+        for (const e of events) media.removeEventListener(e, update);
+        hooks.setMediaRate(undefined);
+      };
+    },
     abort,
     stop: abort,
   };

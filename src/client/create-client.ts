@@ -169,9 +169,12 @@ export function createClient(options: ClientOptions = {}): TabswarmClient {
     log: debug,
   });
   tab.begin(options.seedCache !== false);
+  /** Media rates players told (ClientDownload.watch), by content ID: the spacing of their deadlines. */
+  const mediaRates = new Map<string, number>();
   // Answers the Service Worker for this tab's contents (a page of the origin may be asked even if it never called url()).
   const stopStreamHost = startStreamHost({
     find: (contentId) => tab.find(contentId),
+    bytesPerSec: (contentId) => mediaRates.get(contentId),
     digest: async (bytes) => new Uint8Array(await crypto.subtle.digest('SHA-256', bytes as Uint8Array<ArrayBuffer>)),
     log: debug,
   });
@@ -205,7 +208,8 @@ export function createClient(options: ClientOptions = {}): TabswarmClient {
       const opened = await tab.open(target, request);
       const { contentId, metadata } = opened.content;
       const url = async () => swarmUrl(await serviceWorkerScope(options.serviceWorker), contentId, metadata.name);
-      return createClientDownload(opened.download, opened.content, { ...opened.hooks, store, signal: request.signal, signaling: opened.signaling, peeringOff: opened.peeringOff, url });
+      const setMediaRate = (rate: number | undefined) => (rate === undefined ? mediaRates.delete(contentId) : mediaRates.set(contentId, rate));
+      return createClientDownload(opened.download, opened.content, { ...opened.hooks, store, signal: request.signal, signaling: opened.signaling, peeringOff: opened.peeringOff, url, setMediaRate });
     },
     async share(file, shareOptions) {
       const reply = await shareFile(file, { hasher, store, publish: (metadata) => postShare(serverUrl, metadata) }, shareOptions);

@@ -75,7 +75,7 @@ async function serve(deps: StreamHostDeps, req: SwOpen, port: MessagePort): Prom
     start: head.start,
     end: head.end,
     digest: deps.digest,
-    source: pieceSource(download, key, deps.bytesPerSec?.(req.contentId)),
+    source: pieceSource(download, key, () => deps.bytesPerSec?.(req.contentId)),
   });
   const reader = stream.getReader();
   await new Promise<void>((resolve) => {
@@ -109,7 +109,7 @@ async function serve(deps: StreamHostDeps, req: SwOpen, port: MessagePort): Prom
 }
 
 /** The piece stream's view of a download: its stored pieces, its 'piece' events, its deadlines. */
-function pieceSource(download: Download, key: string, mediaBytesPerSec: number | undefined): StreamPieceSource {
+function pieceSource(download: Download, key: string, mediaBytesPerSec: () => number | undefined): StreamPieceSource {
   const { metadata } = download;
   return {
     read: (index) => download.readPiece(index),
@@ -144,7 +144,7 @@ function pieceSource(download: Download, key: string, mediaBytesPerSec: number |
           end,
           fileSize: metadata.fileSize,
           pieceSize: metadata.pieceSize,
-          bytesPerSec: mediaBytesPerSec ?? config.streamFallbackBytesPerSec,
+          bytesPerSec: mediaBytesPerSec() ?? config.streamFallbackBytesPerSec,
           now: Date.now(),
           readAhead: config.streamReadAheadPieces,
         }),

@@ -9,6 +9,7 @@ import { catalogSchema } from '../protocol/content-policy.js';
 import { ActivityMonitor } from './activity-monitor.js';
 import { formatBytes, formatRate, percent } from './format.js';
 import { setText } from './dom-update.js';
+import { showPlayer } from './player.js';
 import { saveToAvailable, saveToPickedFile } from './save-to-button.js';
 import { showSecureContextNotice } from './secure-context.js';
 import { waitingForPeersNote } from './share/receiver-notice.js';
@@ -94,6 +95,7 @@ async function startDownload(contentId: string): Promise<void> {
   const d = current;
   swarmView?.close();
   swarmView = new SwarmView(d, { canvas: $<HTMLCanvasElement>('piece-map'), mapLegend: $('piece-legend'), peers: $<HTMLTableSectionElement>('peer-rows'), log: $<HTMLOListElement>('event-log') });
+  swarmView.setPlayer(showPlayer(d, $('dl-player'), $('dl-player-note')));
   $('swarm').hidden = false;
   $('dl-name').textContent = `${d.content.metadata.name} (${formatBytes(d.content.metadata.fileSize)})`;
   const simple = $('dl-simple');

@@ -9,6 +9,12 @@ export type CellState = { kind: 'missing' } | { kind: 'cdn' } | { kind: 'store' 
 /** Colours for peers, in the order they first deliver a piece; reused round-robin. */
 const PEER_COLOURS = ['#16a34a', '#0891b2', '#7c3aed', '#db2777', '#65a30d', '#0d9488', '#9333ea', '#e11d48'];
 
+/** A player over the map: the piece under its playhead, and the pieces it has buffered (index ranges, inclusive). */
+export interface PlayerOverlay {
+  playhead: number | undefined;
+  buffered: ReadonlyArray<readonly [number, number]>;
+}
+
 export interface PieceCounts {
   missing: number;
   inFlight: number;
@@ -66,7 +72,12 @@ export class PieceMap {
   }
 
   /** Draws every cell into `canvas`, sized to its CSS width (square cells, 1 px gaps). */
-  draw(canvas: HTMLCanvasElement, inFlight: ReadonlySet<number>, colours: { cdn: string; store: string; missing: string; inFlight: string; rejected: string }): void {
+  draw(
+    canvas: HTMLCanvasElement,
+    inFlight: ReadonlySet<number>,
+    colours: { cdn: string; store: string; missing: string; inFlight: string; rejected: string; player?: string },
+    player?: PlayerOverlay,
+  ): void {
     const ratio = globalThis.devicePixelRatio || 1;
     const width = canvas.clientWidth || 600;
     const n = Math.max(1, this.pieceCount);
@@ -104,5 +115,21 @@ export class PieceMap {
                   : colours.missing;
       ctx.fillRect(x, y, cell - 1, cell - 1);
     });
+    if (player) this.drawPlayer(ctx, player, cell, perRow, colours.player ?? '#111');
+  }
+
+  /** The player's buffered pieces underlined, and its playhead's piece outlined. */
+  private drawPlayer(ctx: CanvasRenderingContext2D, player: PlayerOverlay, cell: number, perRow: number, colour: string): void {
+    ctx.fillStyle = colour;
+    for (const [from, to] of player.buffered) {
+      for (let i = Math.max(0, from); i <= Math.min(to, this.pieceCount - 1); i++) {
+        ctx.fillRect((i % perRow) * cell, Math.floor(i / perRow) * cell + cell - 3, cell - 1, 2);
+      }
+    }
+    const i = player.playhead;
+    if (i === undefined || i < 0 || i >= this.pieceCount) return;
+    ctx.strokeStyle = colour;
+    ctx.lineWidth = 2;
+    ctx.strokeRect((i % perRow) * cell + 1, Math.floor(i / perRow) * cell + 1, cell - 3, cell - 3);
   }
 }

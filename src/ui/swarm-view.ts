@@ -5,7 +5,7 @@
  * and reads its status; `render()` redraws (the page calls it a few times a second).
  */
 import type { ClientDownload } from '../client/create-client.js';
-import { PieceMap } from './piece-map.js';
+import { PieceMap, type PlayerOverlay } from './piece-map.js';
 import { cssColour, replaceIfChanged } from './dom-update.js';
 import { formatBytes, formatRate } from './format.js';
 
@@ -22,6 +22,8 @@ export class SwarmView {
   readonly map: PieceMap;
   private readonly unsubscribe: Array<() => void> = [];
   private mapKey = '';
+  /** A player of this download, whose playhead and buffered pieces the map shows. */
+  private media: HTMLMediaElement | undefined;
 
   constructor(
     private readonly d: ClientDownload,
@@ -69,6 +71,22 @@ export class SwarmView {
     for (const u of this.unsubscribe) u();
   }
 
+  /** Shows `media`'s playhead and buffered pieces on the map (undefined: none). */
+  setPlayer(media: HTMLMediaElement | undefined): void {
+    this.media = media;
+  }
+
+  /** Where the player is, in pieces (bytes taken as proportional to time: a constant-rate file). */
+  private playerOverlay(): PlayerOverlay | undefined {
+    const m = this.media;
+    if (!m || !(m.duration > 0) || !Number.isFinite(m.duration)) return undefined;
+    const pieces = this.d.download.pieceCount;
+    const at = (t: number) => Math.min(pieces - 1, Math.floor((t / m.duration) * pieces));
+    const buffered: Array<[number, number]> = [];
+    for (let r = 0; r < m.buffered.length; r++) buffered.push([at(m.buffered.start(r)), at(m.buffered.end(r))]);
+    return { playhead: at(m.currentTime), buffered };
+  }
+
   log(kind: string, text: string): void {
     const li = document.createElement('li');
     li.dataset.kind = kind;
@@ -82,17 +100,24 @@ export class SwarmView {
   render(): void {
     const inFlightList = this.d.download.inFlightPieces();
     const inFlight = new Set(inFlightList);
-    // Redrawn only when a cell, the pieces in flight, the width or the colours changed.
-    const mapKey = `${this.map.version}|${inFlightList.join(',')}|${this.el.canvas.clientWidth}|${cssColour('--cdn')}`;
+    const player = this.playerOverlay();
+    // Redrawn only when a cell, the pieces in flight, the player, the width or the colours changed.
+    const mapKey = `${this.map.version}|${inFlightList.join(',')}|${JSON.stringify(player)}|${this.el.canvas.clientWidth}|${cssColour('--cdn')}`;
     if (mapKey !== this.mapKey) {
       this.mapKey = mapKey;
-      this.map.draw(this.el.canvas, inFlight, {
-        cdn: cssColour('--cdn'),
-        store: cssColour('--store'),
-        missing: cssColour('--missing'),
-        inFlight: cssColour('--inflight'),
-        rejected: cssColour('--error'),
-      });
+      this.map.draw(
+        this.el.canvas,
+        inFlight,
+        {
+          cdn: cssColour('--cdn'),
+          store: cssColour('--store'),
+          missing: cssColour('--missing'),
+          inFlight: cssColour('--inflight'),
+          rejected: cssColour('--error'),
+          player: cssColour('--playhead'),
+        },
+        player,
+      );
     }
     const c = this.map.counts(inFlight);
     const legend: Array<[string, string, number]> = [

@@ -42,6 +42,26 @@ export async function startTestServer(size: number, seed: number, options: Parti
   };
 }
 
+/** A server publishing a given file (a test video, say) under `name`, in pieces of `pieceSize`. */
+export async function startFileServer(filePath: string, name: string, pieceSize?: number): Promise<TestSwarmServer & { metadata: Metadata }> {
+  const dir = await mkdtemp(join(tmpdir(), 'tabswarm-e2e-'));
+  const source = join(dir, name);
+  await copyFile(filePath, source);
+  const { contentId, metadata } = await publishFile(source, { contentDir: join(dir, 'content'), ...(pieceSize ? { pieceSize } : {}) });
+  const server = await createServer({ port: 0, host: '127.0.0.1', contentDir: join(dir, 'content'), demoSize: 0, logLevel: 'warn' });
+  return {
+    server,
+    contentId,
+    metadata,
+    fileSize: metadata.fileSize,
+    fileSha256: metadata.fileSha256,
+    async close() {
+      await server.close();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
 export interface PeerPage {
   context: BrowserContext;
   page: Page;

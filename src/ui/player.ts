@@ -1,0 +1,45 @@
+/**
+ * The app's player: a content whose type is audio or video plays while it downloads, from
+ * `download.url()` (the Service Worker streams this tab's verified pieces, the ones the player
+ * needs first). Where the page has no Service Worker (plain HTTP off localhost), it says so
+ * and plays the file once it is complete.
+ */
+import type { ClientDownload } from '../client/create-client.js';
+import { isTabswarmError } from '../core/errors.js';
+
+/** Shows a player in `host` for `d` if it is audio or video; returns the element (the swarm view marks its playhead). */
+export function showPlayer(d: ClientDownload, host: HTMLElement, note: HTMLElement): HTMLMediaElement | undefined {
+  const type = d.content.metadata.mimeType.toLowerCase();
+  const kind = type.startsWith('video/') ? 'video' : type.startsWith('audio/') ? 'audio' : undefined;
+  host.querySelector('video, audio')?.remove();
+  note.hidden = true;
+  host.hidden = kind === undefined;
+  if (kind === undefined) return undefined;
+  const media = document.createElement(kind);
+  media.id = 'dl-media';
+  media.controls = true;
+  // Muted, so that the browser lets it start by itself; the controls unmute it.
+  media.muted = true;
+  media.autoplay = true;
+  media.preload = 'auto';
+  if (media instanceof HTMLVideoElement) media.playsInline = true;
+  media.setAttribute('aria-label', `Play ${d.content.metadata.name}`);
+  host.prepend(media);
+  // Its rate spaces the deadlines of the pieces ahead of the playhead.
+  d.watch(media);
+  d.url().then(
+    (url) => {
+      media.src = url;
+    },
+    (e: unknown) => {
+      note.hidden = false;
+      note.textContent = isTabswarmError(e) && e.kind === 'no-service-worker'
+        ? 'Playing while it downloads needs HTTPS or localhost (a Service Worker); it plays here once the whole file is in and verified.'
+        : `Cannot play while it downloads: ${e instanceof Error ? e.message : String(e)}. It plays here once the whole file is in and verified.`;
+      void d.done.then(async () => {
+        media.src = URL.createObjectURL(await d.file());
+      }, () => undefined);
+    },
+  );
+  return media;
+}
