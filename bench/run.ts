@@ -50,6 +50,7 @@ const MODULES: ModuleEntry[] = [
   { name: 'first-piece', file: './first-piece.js', load: async () => (await import('./first-piece.js')).firstPieceBench },
   { name: 'memory', file: './memory.js', load: async () => (await import('./memory.js')).memoryBench },
   { name: 'hostage', file: './hostage.js', load: async () => (await import('./hostage.js')).hostageBench },
+  { name: 'stream', file: './stream.js', load: async () => (await import('./stream.js')).streamBench },
 ];
 
 /** The headline figures, and the modules each needs. */
@@ -63,6 +64,11 @@ const HEADLINE: Record<string, string[]> = {
   peer_share: ['swarm-offload'],
   first_piece_p50_s: ['first-piece'],
   first_piece_p95_s: ['first-piece'],
+  stream_first_frame_vs_http: ['stream'],
+  stream_first_frame_p95_s: ['stream'],
+  stream_seek_p50_s: ['stream'],
+  stream_stalls: ['stream'],
+  stream_peer_share: ['stream'],
   memory_4g_vs_128m: ['memory'],
   memory_4g_vs_128m_idb: ['memory'],
   memory_floor_4g_vs_128m: ['memory'],

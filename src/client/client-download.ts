@@ -74,6 +74,12 @@ export interface ClientDownload {
   stop(): void;
 }
 
+/** What a player tells of itself (undefined: not known yet). */
+export interface MediaPlayer {
+  bytesPerSec(): number | undefined;
+  playhead(): number | undefined;
+}
+
 /** What a ClientDownload needs of its client. */
 export interface ClientDownloadHooks {
   store: {
@@ -95,8 +101,8 @@ export interface ClientDownloadHooks {
   aborted(): void;
   /** The URL its Service Worker plays it at (ClientDownload.url). */
   url(): Promise<string>;
-  /** The media's rate in bytes per second of playback, as a player of it says (undefined: not known). */
-  setMediaRate(bytesPerSec: number | undefined): void;
+  /** A player of it (ClientDownload.watch): its rate in bytes per second of playback and its playhead as a byte offset; undefined: none. */
+  setPlayer(player: MediaPlayer | undefined): void;
 }
 
 /** Wraps `download` (not started) and starts it. */
@@ -202,18 +208,22 @@ export function createClientDownload(download: Download, content: OpenedContent,
     },
     url: () => hooks.url(),
     watch(media) {
-      const update = () => {
+      // Bytes per second of playback: the file over its duration (a constant-rate file), times the playback rate.
+      const perSecond = () => {
         const seconds = media.duration;
-        const rate = Number.isFinite(seconds) && seconds > 0 ? (fileSize / seconds) * (media.playbackRate > 0 ? media.playbackRate : 1) : undefined;
-        hooks.setMediaRate(rate);
+        return Number.isFinite(seconds) && seconds > 0 ? fileSize / seconds : undefined;
       };
-      const events = ['loadedmetadata', 'durationchange', 'ratechange'];
-      for (const e of events) media.addEventListener(e, update);
-      update();
-      return () => {
-        for (const e of events) media.removeEventListener(e, update);
-        hooks.setMediaRate(undefined);
-      };
+      hooks.setPlayer({
+        bytesPerSec: () => {
+          const rate = perSecond();
+          return rate === undefined ? undefined : rate * (media.playbackRate > 0 ? media.playbackRate : 1);
+        },
+        playhead: () => {
+          const rate = perSecond();
+          return rate === undefined ? undefined : Math.min(fileSize, media.currentTime * rate);
+        },
+      });
+      return () => hooks.setPlayer(undefined);
     },
     abort,
     stop: abort,

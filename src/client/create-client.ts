@@ -27,7 +27,7 @@ import { createFetchBytes } from '../transport/fetch-bytes.js';
 import { createFetchHttpRange } from '../transport/fetch-http-range.js';
 import { postShare } from '../transport/share-api.js';
 import { createHasherPool } from '../workers/hasher-pool.js';
-import { createClientDownload, type ClientDownload } from './client-download.js';
+import { createClientDownload, type ClientDownload, type MediaPlayer } from './client-download.js';
 import { createPeeringAdapters } from './peering-adapters.js';
 import { newPeerIdentity } from './peer-id.js';
 import { watchUploadConditions } from './power.js';
@@ -169,12 +169,12 @@ export function createClient(options: ClientOptions = {}): TabswarmClient {
     log: debug,
   });
   tab.begin(options.seedCache !== false);
-  /** Media rates players told (ClientDownload.watch), by content ID: the spacing of their deadlines. */
-  const mediaRates = new Map<string, number>();
+  /** Players of this tab's contents (ClientDownload.watch), by content ID: their rate and playhead set the deadlines. */
+  const players = new Map<string, MediaPlayer>();
   // Answers the Service Worker for this tab's contents (a page of the origin may be asked even if it never called url()).
   const stopStreamHost = startStreamHost({
     find: (contentId) => tab.find(contentId),
-    bytesPerSec: (contentId) => mediaRates.get(contentId),
+    player: (contentId) => players.get(contentId),
     digest: async (bytes) => new Uint8Array(await crypto.subtle.digest('SHA-256', bytes as Uint8Array<ArrayBuffer>)),
     log: debug,
   });
@@ -208,8 +208,8 @@ export function createClient(options: ClientOptions = {}): TabswarmClient {
       const opened = await tab.open(target, request);
       const { contentId, metadata } = opened.content;
       const url = async () => swarmUrl(await serviceWorkerScope(options.serviceWorker), contentId, metadata.name);
-      const setMediaRate = (rate: number | undefined) => (rate === undefined ? mediaRates.delete(contentId) : mediaRates.set(contentId, rate));
-      return createClientDownload(opened.download, opened.content, { ...opened.hooks, store, signal: request.signal, signaling: opened.signaling, peeringOff: opened.peeringOff, url, setMediaRate });
+      const setPlayer = (player: MediaPlayer | undefined) => (player === undefined ? players.delete(contentId) : players.set(contentId, player));
+      return createClientDownload(opened.download, opened.content, { ...opened.hooks, store, signal: request.signal, signaling: opened.signaling, peeringOff: opened.peeringOff, url, setPlayer });
     },
     async share(file, shareOptions) {
       const reply = await shareFile(file, { hasher, store, publish: (metadata) => postShare(serverUrl, metadata) }, shareOptions);

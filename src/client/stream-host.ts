@@ -16,12 +16,13 @@ import { deadlinesFor } from '../core/download/deadlines.js';
 import { createPieceStream, type StreamPieceSource } from '../core/piece-stream.js';
 import { SW_KEEPALIVE, swOpenSchema, workerToPageSchema, type PageToWorker, type SwOpen } from '../protocol/sw-messages.js';
 import { swarmResponseHead } from '../protocol/swarm-response.js';
+import type { MediaPlayer } from './client-download.js';
 
 export interface StreamHostDeps {
   /** This tab's verified download or seed of a content, if any. */
   find(contentId: string): Download | undefined;
-  /** The media's rate in bytes per second for `contentId`, when a player told it (else the config's fallback). */
-  bytesPerSec?(contentId: string): number | undefined;
+  /** A player of `contentId` in this tab, if one told its rate and playhead (ClientDownload.watch). */
+  player?(contentId: string): MediaPlayer | undefined;
   /** SHA-256 (WebCrypto in the page). */
   digest(bytes: Uint8Array): Promise<Uint8Array>;
   log?(message: string): void;
@@ -29,6 +30,8 @@ export interface StreamHostDeps {
 
 /** How often the page tells the worker it is still needed while it streams (its idle limit is about 30 s). */
 const KEEPALIVE_MS = 10_000;
+/** A stream whose worker has not pulled for this long is ended (a paused player pulls nothing; the worker gives up on a chunk after 120 s too). */
+const IDLE_STREAM_MS = 120_000;
 
 let streams = 0;
 
@@ -67,7 +70,11 @@ async function serve(deps: StreamHostDeps, req: SwOpen, port: MessagePort): Prom
   const { metadata } = download;
   const head = swarmResponseHead({ method: req.method, size: metadata.fileSize, mimeType: metadata.mimeType, name: metadata.name, contentId: req.contentId, range: req.range, ifRange: req.ifRange });
   post({ t: 'head', status: head.status, headers: head.headers });
-  if (head.start >= head.end) return port.close();
+  if (head.start >= head.end) {
+    // No body (an empty file, HEAD, 416): a worker that pulls anyway is told the end.
+    post({ t: 'end' });
+    return port.close();
+  }
   const key = `stream:${++streams}`;
   const stream = createPieceStream({
     layout: { pieceSize: metadata.pieceSize, fileSize: metadata.fileSize },
@@ -75,21 +82,33 @@ async function serve(deps: StreamHostDeps, req: SwOpen, port: MessagePort): Prom
     start: head.start,
     end: head.end,
     digest: deps.digest,
-    source: pieceSource(download, key, () => deps.bytesPerSec?.(req.contentId)),
+    source: pieceSource(download, key, () => deps.player?.(req.contentId)),
   });
   const reader = stream.getReader();
   await new Promise<void>((resolve) => {
+    // A port gives no sign when the worker at its other end is gone (stopped, or the player
+    // dropped without a cancel): a stream not pulled for this long is ended here.
+    let idle: ReturnType<typeof setTimeout> | undefined;
+    const stop = () => {
+      clearTimeout(idle);
+      void reader.cancel();
+      port.close();
+      resolve();
+    };
+    const rearm = () => {
+      clearTimeout(idle);
+      idle = setTimeout(stop, IDLE_STREAM_MS);
+    };
+    rearm();
     port.onmessage = (e: MessageEvent) => {
       const m = workerToPageSchema.safeParse(e.data);
       if (!m.success) return;
-      if (m.data.t === 'cancel') {
-        void reader.cancel();
-        port.close();
-        return resolve();
-      }
+      if (m.data.t === 'cancel') return stop();
+      rearm();
       reader.read().then(
         ({ value, done }) => {
           if (done) {
+            clearTimeout(idle);
             post({ t: 'end' });
             port.close();
             return resolve();
@@ -99,6 +118,7 @@ async function serve(deps: StreamHostDeps, req: SwOpen, port: MessagePort): Prom
         },
         (e: unknown) => {
           deps.log?.(`stream of ${req.contentId.slice(0, 12)}… failed: ${String(e)}`);
+          clearTimeout(idle);
           post({ t: 'error', message: String(e instanceof Error ? e.message : e).slice(0, 500) });
           port.close();
           resolve();
@@ -109,7 +129,7 @@ async function serve(deps: StreamHostDeps, req: SwOpen, port: MessagePort): Prom
 }
 
 /** The piece stream's view of a download: its stored pieces, its 'piece' events, its deadlines. */
-function pieceSource(download: Download, key: string, mediaBytesPerSec: () => number | undefined): StreamPieceSource {
+function pieceSource(download: Download, key: string, player: () => MediaPlayer | undefined): StreamPieceSource {
   const { metadata } = download;
   return {
     read: (index) => download.readPiece(index),
@@ -137,6 +157,7 @@ function pieceSource(download: Download, key: string, mediaBytesPerSec: () => nu
     },
     want(position, end) {
       const config = download.streamConfig;
+      const p = player();
       download.setDeadlines(
         key,
         deadlinesFor({
@@ -144,7 +165,8 @@ function pieceSource(download: Download, key: string, mediaBytesPerSec: () => nu
           end,
           fileSize: metadata.fileSize,
           pieceSize: metadata.pieceSize,
-          bytesPerSec: mediaBytesPerSec() ?? config.streamFallbackBytesPerSec,
+          bytesPerSec: p?.bytesPerSec() ?? config.streamFallbackBytesPerSec,
+          playhead: p?.playhead(),
           now: Date.now(),
           readAhead: config.streamReadAheadPieces,
         }),

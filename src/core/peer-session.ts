@@ -183,8 +183,8 @@ export class PeerSession implements PieceSource {
   }
 
   /** Takes a request back to ask another source (peer-session/receiving.ts). */
-  reassign(index: number): void {
-    this.receiver.reassign(index);
+  reassign(index: number, lagged = true): void {
+    this.receiver.reassign(index, lagged);
   }
 
   /** A piece from this peer passed verification: its window grows, and it is no stranger. */

@@ -24,8 +24,9 @@ export const swOpenSchema = z.object({
   v: z.literal(1),
   contentId: z.string().regex(SHA256_HEX),
   method: z.enum(['GET', 'HEAD']),
-  range: boundedString(256).nullable(),
-  ifRange: boundedString(256).nullable(),
+  // Request headers as the browser sent them; bounded, but well past any real Range.
+  range: boundedString(4096).nullable(),
+  ifRange: boundedString(4096).nullable(),
 });
 export type SwOpen = z.infer<typeof swOpenSchema>;
 

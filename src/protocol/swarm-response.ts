@@ -1,8 +1,8 @@
 /**
  * The status and headers of the Service Worker's answer to `GET|HEAD <scope>swarm/<contentId>/<name>`
  * (the URL a page gives `<video src>` to play a content while it downloads), and which bytes
- * its body carries. DOM-free: the Service Worker builds a `Response` from this and a body from
- * src/sw/piece-stream.ts.
+ * its body carries. DOM-free: the page that answers the worker (src/client/stream-host.ts)
+ * sends this head, then the body from src/core/piece-stream.ts.
  *
  * Contract:
  * - Ranges are decided as our CDN origin decides them (src/protocol/http-range.ts): 200 with
@@ -11,14 +11,14 @@
  * - Every answer carries `Accept-Ranges: bytes`, `ETag: "<contentId>"` (the bytes behind a
  *   content ID never change), `X-Content-Type-Options: nosniff`, `Cache-Control: no-store`
  *   (the SW answers from the swarm every time; nothing stale or partial is cached) and
- *   `Content-Security-Policy: sandbox; default-src 'none'`.
+ *   a Content-Security-Policy that allows nothing but the URL's own media or image (SWARM_CSP).
  * - The MIME type comes from whoever published the file (any classroom browser can), and the
  *   answer comes from our own origin: a `text/html` or `image/svg+xml` served inline would run
  *   the publisher's script with our origin's storage. So the type is sent, inline, only when
  *   it is a media type a browser never runs (`video/*`, `audio/*`, PNG, JPEG, GIF, WebP,
  *   AVIF), and only its essence (no parameters: nothing the publisher wrote reaches a header
- *   unchecked). Anything else is `application/octet-stream` as an attachment. The CSP sandbox
- *   backs this up should a browser render the body anyway.
+ *   unchecked). Anything else is `application/octet-stream` as an attachment. The CSP backs
+ *   this up should a browser render the body anyway: no script of it would run.
  * - The file name travels only RFC 5987-encoded (`filename*=UTF-8''…`): no quote, CR, LF or
  *   non-ASCII character of it reaches the header as such.
  * - 200/206 carry `Content-Type`, `Content-Disposition` and `Content-Length`; a 416 describes
@@ -57,11 +57,19 @@ const INLINE_IMAGES: ReadonlySet<string> = new Set(['image/png', 'image/jpeg', '
 /** `video/*` and `audio/*` with a subtype of RFC 6838 restricted-name characters. */
 const INLINE_MEDIA = /^(?:video|audio)\/[a-z0-9][a-z0-9!#$&^_.+-]{0,126}$/;
 
+/**
+ * No script, style, frame or connection at all: only the document's own media and image (a
+ * browser opening the URL shows it in its own media or image page, which loads the same URL).
+ * Not `sandbox`: a sandboxed media page has an opaque origin, cannot load its own URL, and shows
+ * nothing.
+ */
+export const SWARM_CSP = "default-src 'none'; media-src 'self'; img-src 'self'";
+
 const FIXED_HEADERS: Readonly<Record<string, string>> = {
   'Accept-Ranges': 'bytes',
   'X-Content-Type-Options': 'nosniff',
   'Cache-Control': 'no-store',
-  'Content-Security-Policy': "sandbox; default-src 'none'",
+  'Content-Security-Policy': SWARM_CSP,
 };
 
 /** The answer's status, headers and body range. Never throws. */

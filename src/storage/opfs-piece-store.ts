@@ -12,18 +12,22 @@ import { TabswarmError } from '../core/errors.js';
 import type { PieceFile, PieceLayout } from '../core/ports.js';
 import { HELD_HEADER_BYTES, contentDirectory, decodeHeld, fileNameOf, heldNameOf, storageIdOfHeld } from './opfs-layout.js';
 import type { BufferPool } from '../core/buffer-pool.js';
-import { openPassFile, spawnPassWorker, storageError } from './piece-pass-client.js';
+import { keepSpareWorker, openPassFile, spawnPassWorker, storageError } from './piece-pass-client.js';
 
 /** Whether this browser's workers get synchronous OPFS files; asked of a worker once. */
 export async function opfsAvailable(): Promise<boolean> {
   if (typeof navigator === 'undefined' || typeof navigator.storage?.getDirectory !== 'function' || typeof Worker === 'undefined') return false;
-  const { worker, api, dead } = spawnPassWorker();
+  const probe = spawnPassWorker();
+  let ok = false;
   try {
-    return await Promise.race([api.probe(), dead, new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 10_000))]);
+    ok = await Promise.race([probe.api.probe(), probe.dead, new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 10_000))]);
+    return ok;
   } catch {
     return false;
   } finally {
-    worker.terminate();
+    // A worker that answered is kept warm for the first content; one that did not is ended.
+    if (ok) keepSpareWorker(probe);
+    else probe.worker.terminate();
   }
 }
 

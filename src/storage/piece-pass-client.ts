@@ -35,6 +35,22 @@ export function spawnPassWorker(): PassWorker {
 }
 
 /**
+ * A started worker kept for the next content to open (the store's probe's, which would
+ * otherwise be ended): its start-up (a thread, the module, hash-wasm) is off the path of the
+ * page's first download, where a player waits for its first piece.
+ */
+let spare: PassWorker | undefined;
+
+/** Keeps `w` for the next `openPassFile` (ending the one kept before, if any). */
+export function keepSpareWorker(w: PassWorker): void {
+  spare?.end(new TabswarmError('aborted', 'replaced by another spare'));
+  spare = w;
+  w.dead.catch(() => {
+    if (spare === w) spare = undefined;
+  });
+}
+
+/**
  * A storage failure as a TabswarmError: one the worker threw keeps its kind (sent as the name
  * `tabswarm:<kind>`, piece-pass.worker.ts), a browser's QuotaExceededError is 'storage-full',
  * anything else 'storage-error'.
@@ -55,7 +71,8 @@ export function storageError(what: string, e: unknown): TabswarmError {
  * the caller passed was detached by the transfer).
  */
 export async function openPassFile(kind: string, storageId: string, open: (api: Remote<PiecePassWorkerApi>) => Promise<number[]>, buffers?: BufferPool): Promise<PieceFile> {
-  const { worker, api, dead, end } = spawnPassWorker();
+  const { worker, api, dead, end } = spare ?? spawnPassWorker();
+  spare = undefined;
   let closed = false;
   /** Runs `send` (a call to the worker) unless the file is closed, racing the worker's end. */
   const call = async <T>(what: string, send: () => Promise<T>): Promise<T> => {

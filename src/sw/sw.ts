@@ -4,8 +4,8 @@
  * verified bytes while it downloads, so that `<video src>`, `<audio src>`, `<img>` and a plain
  * link play or open it. Everything else passes through untouched.
  *
- * The bytes come from a page of the origin that downloads the content (the one that made the
- * request first, then any other window of the origin): the worker posts it an `open` with a
+ * The bytes come from a page of the origin that downloads the content (every window the
+ * worker controls is asked at once; the first that has it answers): the worker posts it an `open` with a
  * MessagePort and relays the head and then one chunk per pull (src/protocol/sw-messages.ts;
  * the page side is src/client/stream-host.ts, which hands over only pieces that passed their
  * SHA-256 there and then). The worker holds no state of its own: it may be stopped between
@@ -21,7 +21,24 @@ const HEAD_TIMEOUT_MS = 5000;
 /** How long one chunk may take: the piece may still be downloading (the player waits that long). */
 const CHUNK_TIMEOUT_MS = 120_000;
 
-self.addEventListener('install', () => void self.skipWaiting());
+/** The Static Routing API (Chromium 123+): which requests reach the fetch event at all. */
+interface RouterRule {
+  condition: { urlPattern: string };
+  source: 'fetch-event' | 'network';
+}
+type InstallWithRoutes = ExtendableEvent & { addRoutes?: (rules: RouterRule[]) => Promise<void> };
+
+self.addEventListener('install', (event: InstallWithRoutes) => {
+  // Only `<scope>swarm/…` wakes this worker; every other request of the pages it controls
+  // (the app, its CDN range requests, the API) goes to the network as if there were no worker.
+  // Where the browser has no static routes, the fetch handler lets those pass untouched.
+  const swarm = new URL('swarm/*', self.registration.scope).pathname;
+  const routes = event.addRoutes?.([
+    { condition: { urlPattern: swarm }, source: 'fetch-event' },
+    { condition: { urlPattern: '/*' }, source: 'network' },
+  ]);
+  event.waitUntil(Promise.resolve(routes).catch(() => undefined).then(() => self.skipWaiting()));
+});
 self.addEventListener('activate', (event) => event.waitUntil(self.clients.claim()));
 // A page's keepalive: receiving it is the point (it resets the worker's idle timer).
 self.addEventListener('message', () => undefined);
@@ -44,21 +61,38 @@ self.addEventListener('fetch', (event) => {
     range: event.request.headers.get('Range'),
     ifRange: event.request.headers.get('If-Range'),
   };
-  event.respondWith(answer(open, event.clientId || event.resultingClientId));
+  event.respondWith(answer(open));
 });
 
-/** Asks the requesting page, then every other window of the origin, until one has the content. */
-async function answer(open: SwOpen, clientId: string): Promise<Response> {
-  const first = clientId ? await self.clients.get(clientId) : undefined;
-  const others = (await self.clients.matchAll({ type: 'window' })).filter((c) => c.id !== first?.id);
-  for (const client of first ? [first, ...others] : others) {
-    const response = await ask(client, open);
-    if (response) return response;
-  }
-  return new Response('no page of this site is downloading this content: open it in tabswarm first\n', {
-    status: 404,
-    headers: { 'Content-Type': 'text/plain; charset=utf-8', 'Cache-Control': 'no-store' },
+/**
+ * Asks every window of the origin this worker controls at once (the requesting page among
+ * them) and answers with the first page that has the content; the others' answers are
+ * cancelled. At once, not in turn: a window that is no tabswarm page (a browser's own media page
+ * for a link opened in a tab, say) never answers, and waiting on it would cost `HEAD_TIMEOUT_MS`.
+ */
+async function answer(open: SwOpen): Promise<Response> {
+  const windows = await self.clients.matchAll({ type: 'window' });
+  const first = await new Promise<Response | undefined>((resolve) => {
+    let pending = windows.length;
+    let chosen = false;
+    if (pending === 0) resolve(undefined);
+    for (const client of windows) {
+      void ask(client, open).then((response) => {
+        if (response && !chosen) {
+          chosen = true;
+          resolve(response);
+        } else if (response) void response.body?.cancel();
+        if (--pending === 0 && !chosen) resolve(undefined);
+      });
+    }
   });
+  return (
+    first ??
+    new Response('no page of this site is downloading this content: open it in tabswarm first\n', {
+      status: 404,
+      headers: { 'Content-Type': 'text/plain; charset=utf-8', 'Cache-Control': 'no-store' },
+    })
+  );
 }
 
 /** One page's answer, or undefined when it has no such download or does not answer in time. */

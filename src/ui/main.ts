@@ -9,6 +9,7 @@ import { catalogSchema } from '../protocol/content-policy.js';
 import { ActivityMonitor } from './activity-monitor.js';
 import { formatBytes, formatRate, percent } from './format.js';
 import { setText } from './dom-update.js';
+import { serviceWorkerScope } from '../client/swarm-url.js';
 import { showPlayer } from './player.js';
 import { saveToAvailable, saveToPickedFile } from './save-to-button.js';
 import { showSecureContextNotice } from './secure-context.js';
@@ -74,6 +75,9 @@ function contentIdFromHash(): string | undefined {
 }
 
 async function startDownload(contentId: string): Promise<void> {
+  // The Service Worker that plays media while it downloads installs while the content opens
+  // (a player asks for it as soon as the type is known). It wakes only for `/swarm/` URLs.
+  if (isSecureContext && 'serviceWorker' in navigator) void serviceWorkerScope().catch(() => undefined);
   current?.stop();
   current = undefined;
   $('download').hidden = false;
@@ -95,7 +99,9 @@ async function startDownload(contentId: string): Promise<void> {
   const d = current;
   swarmView?.close();
   swarmView = new SwarmView(d, { canvas: $<HTMLCanvasElement>('piece-map'), mapLegend: $('piece-legend'), peers: $<HTMLTableSectionElement>('peer-rows'), log: $<HTMLOListElement>('event-log') });
-  swarmView.setPlayer(showPlayer(d, $('dl-player'), $('dl-player-note')));
+  // `?playFrom=cdn`: the player plays the CDN's copy (the stream benchmark's reference).
+  const fromCdn = new URLSearchParams(location.search).get('playFrom') === 'cdn' ? () => client.bypassUrl(d.content.contentId) : undefined;
+  swarmView.setPlayer(showPlayer(d, $('dl-player'), $('dl-player-note'), fromCdn));
   $('swarm').hidden = false;
   $('dl-name').textContent = `${d.content.metadata.name} (${formatBytes(d.content.metadata.fileSize)})`;
   const simple = $('dl-simple');

@@ -7,8 +7,12 @@
 import type { ClientDownload } from '../client/create-client.js';
 import { isTabswarmError } from '../core/errors.js';
 
-/** Shows a player in `host` for `d` if it is audio or video; returns the element (the swarm view marks its playhead). */
-export function showPlayer(d: ClientDownload, host: HTMLElement, note: HTMLElement): HTMLMediaElement | undefined {
+/**
+ * Shows a player in `host` for `d` if it is audio or video; returns the element (the swarm view
+ * marks its playhead). `straightFrom`: play from this URL instead (the CDN's, for comparison:
+ * `?playFrom=cdn`, which the stream benchmark uses as its reference).
+ */
+export function showPlayer(d: ClientDownload, host: HTMLElement, note: HTMLElement, straightFrom?: () => Promise<string>): HTMLMediaElement | undefined {
   const type = d.content.metadata.mimeType.toLowerCase();
   const kind = type.startsWith('video/') ? 'video' : type.startsWith('audio/') ? 'audio' : undefined;
   host.querySelector('video, audio')?.remove();
@@ -27,7 +31,7 @@ export function showPlayer(d: ClientDownload, host: HTMLElement, note: HTMLEleme
   host.prepend(media);
   // Its rate spaces the deadlines of the pieces ahead of the playhead.
   d.watch(media);
-  d.url().then(
+  (straightFrom ? straightFrom() : d.url()).then(
     (url) => {
       media.src = url;
     },
@@ -38,6 +42,8 @@ export function showPlayer(d: ClientDownload, host: HTMLElement, note: HTMLEleme
         : `Cannot play while it downloads: ${e instanceof Error ? e.message : String(e)}. It plays here once the whole file is in and verified.`;
       void d.done.then(async () => {
         media.src = URL.createObjectURL(await d.file());
+        // A source set after the element was made does not always start it by itself.
+        await media.play().catch(() => undefined);
       }, () => undefined);
     },
   );

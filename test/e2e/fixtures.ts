@@ -4,7 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import { copyFile, mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect, test, type Browser, type BrowserContext, type Page } from '@playwright/test';
 import { deterministicChunk, writeDeterministicFile } from '../../signaling/deterministic-content.js';
@@ -43,12 +43,12 @@ export async function startTestServer(size: number, seed: number, options: Parti
 }
 
 /** A server publishing a given file (a test video, say) under `name`, in pieces of `pieceSize`. */
-export async function startFileServer(filePath: string, name: string, pieceSize?: number): Promise<TestSwarmServer & { metadata: Metadata }> {
+export async function startFileServer(filePath: string, name: string, pieceSize?: number, options: Partial<ServerConfig> = {}): Promise<TestSwarmServer & { metadata: Metadata }> {
   const dir = await mkdtemp(join(tmpdir(), 'tabswarm-e2e-'));
   const source = join(dir, name);
   await copyFile(filePath, source);
   const { contentId, metadata } = await publishFile(source, { contentDir: join(dir, 'content'), ...(pieceSize ? { pieceSize } : {}) });
-  const server = await createServer({ port: 0, host: '127.0.0.1', contentDir: join(dir, 'content'), demoSize: 0, logLevel: 'warn' });
+  const server = await createServer({ port: 0, host: '127.0.0.1', contentDir: join(dir, 'content'), demoSize: 0, logLevel: 'warn', ...options });
   return {
     server,
     contentId,
@@ -60,6 +60,12 @@ export async function startFileServer(filePath: string, name: string, pieceSize?
       await rm(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** A non-loopback IPv4 address of this machine (in the test namespace, its veth: the LAN). */
+export function lanAddress(): string | undefined {
+  for (const addrs of Object.values(networkInterfaces())) for (const a of addrs ?? []) if (a.family === 'IPv4' && !a.internal) return a.address;
+  return undefined;
 }
 
 export interface PeerPage {

@@ -5,18 +5,11 @@
  * is a tab on loopback. Both join one group (download mode Group), since LAN mode would put
  * 127.0.0.1 and the veth address in different partitions.
  */
-import { networkInterfaces } from 'node:os';
 import { expect, test } from '@playwright/test';
-import { openPeer, savedFileSha256, screenshot, startTestServer, stats, waitComplete, type TestSwarmServer } from './fixtures.js';
+import { lanAddress, openPeer, savedFileSha256, screenshot, startTestServer, stats, waitComplete, type TestSwarmServer } from './fixtures.js';
 
 const MiB = 1024 * 1024;
 let swarm: TestSwarmServer;
-
-/** A non-loopback IPv4 address of this machine (the test namespace's veth). */
-function lanAddress(): string | undefined {
-  for (const addrs of Object.values(networkInterfaces())) for (const a of addrs ?? []) if (a.family === 'IPv4' && !a.internal) return a.address;
-  return undefined;
-}
 
 test.beforeAll(async () => {
   // A slow CDN (1 MB/s per request), so that the peer has pieces left to give once its link is up.

@@ -1,6 +1,6 @@
 /**
  * Players' deadlines: for each player (a key: one stream of a service worker, say), the pieces
- * it needs and by when. The scheduler serves the earliest first (deadline-pass.ts); what no
+ * it needs and by when. The scheduler serves the earliest first (Scheduler.pumpDeadlines); what no
  * deadline names is traded rarest first as before. A player's set replaces its previous one
  * (a seek moves every deadline at once) and lapses `ttlMs` after it was set unless renewed,
  * so a player that went away holds no priority.
@@ -73,18 +73,32 @@ export class Deadlines {
 
 /**
  * Deadlines for a player reading from byte `position` (up to `end`, exclusive) of a file of
- * `pieceSize` pieces, at `bytesPerSec`: the piece under the position is due now, each later
- * piece when the player will reach it, for at most `readAhead` pieces after the first.
+ * `pieceSize` pieces, playing at `bytesPerSec`: each piece from the one under the position on,
+ * for at most `readAhead` pieces after it, is due when playback reaches its first byte. The
+ * playback position is `playhead` (a byte offset) when the player tells it; else the read
+ * position stands for it (the piece under it is due now). A media element reads well ahead of
+ * its playhead (it buffers seconds), so with the playhead, what it reads ahead is not urgent.
  */
-export function deadlinesFor(o: { position: number; end: number; fileSize: number; pieceSize: number; bytesPerSec: number; now: number; readAhead: number }): PieceDeadline[] {
+export function deadlinesFor(o: {
+  position: number;
+  end: number;
+  fileSize: number;
+  pieceSize: number;
+  bytesPerSec: number;
+  now: number;
+  readAhead: number;
+  playhead?: number | undefined;
+}): PieceDeadline[] {
   const end = Math.min(o.end, o.fileSize);
   if (!(o.position >= 0) || !(o.position < end) || !(o.pieceSize > 0)) return [];
   const rate = o.bytesPerSec > 0 ? o.bytesPerSec : 1;
   const first = Math.floor(o.position / o.pieceSize);
+  // A playhead past the read position (a seek the reader has not followed yet) counts as the position.
+  const playhead = o.playhead !== undefined && Number.isFinite(o.playhead) && o.playhead >= 0 ? Math.min(o.playhead, o.position) : o.position;
   const last = Math.min(Math.ceil(end / o.pieceSize) - 1, first + Math.max(0, Math.floor(o.readAhead)));
   const out: PieceDeadline[] = [];
   for (let i = first; i <= last; i++) {
-    const reachedAt = Math.max(0, i * o.pieceSize - o.position);
+    const reachedAt = Math.max(0, i * o.pieceSize - playhead);
     out.push({ index: i, at: o.now + (reachedAt / rate) * 1000 });
   }
   return out;

@@ -111,11 +111,12 @@ export class Scheduler {
     const peers = [...d.pool.sessions.values()].filter((s) => s.healthy).sort((a, b) => a.pace.misses - b.pace.misses);
     const now = Date.now();
     const httpDelayLeft = d.swarm() ? d.startedAt + d.httpDelayMs - now : 0;
-    if (d.deadlines?.active(now)) this.pumpDeadlines(d.deadlines, peers, now, httpDelayLeft);
+    // While a player's pieces wait for a slot, peers' slots are theirs: nothing rarest first.
+    const playerWaits = d.deadlines?.active(now) ? this.pumpDeadlines(d.deadlines, peers, now, httpDelayLeft) : false;
     const share = this.cdnShare();
     // Alone, pieces come in order (see pickRarest); with others, from a random start.
     const order = share.size === 1 ? () => 0 : Math.random;
-    for (const session of peers) {
+    for (const session of playerWaits ? [] : peers) {
       while (session.freeSlots() > 0) {
         const usable = (k: number) => session.has(k) && !book.failedBy(k, session.id);
         let i = pickRarest(state, usable, order);
@@ -146,13 +147,16 @@ export class Scheduler {
    * deadline is `streamCdnLeadMs` away, to the CDN, within the HTTP delay and outside our CDN
    * share (a background download keeps its delay: its player waits on peers until then). A
    * piece in flight with a peer that will miss its deadline is taken back for the CDN then
-   * (one source per piece still holds; a peer's late copy is dropped). The slots left are
-   * filled rarest first as before, so the swarm keeps spreading.
+   * (one source per piece still holds; a peer's late copy is dropped; a stranger is not cooled
+   * for it). True when a player's piece that a peer holds still waits for a slot: then peers
+   * are asked nothing else (their slots free up for it); otherwise the slots left are filled
+   * rarest first as before, so the swarm keeps spreading.
    */
-  private pumpDeadlines(deadlines: Deadlines, peers: PeerSession[], now: number, httpDelayLeft: number): void {
+  private pumpDeadlines(deadlines: Deadlines, peers: PeerSession[], now: number, httpDelayLeft: number): boolean {
     const { book, metadata, config } = this.d;
     const cdn = this.d.cdn && !(config.isBackground && httpDelayLeft > 0) ? this.d.cdn : undefined;
     let wakeAt = Infinity;
+    let waits = false;
     for (const { index, at } of deadlines.due(now, (i) => !book.have.has(i))) {
       const length = pieceLength(metadata, index);
       const cdnAt = at - config.streamCdnLeadMs;
@@ -171,7 +175,7 @@ export class Scheduler {
         }
         if (cdn.freeSlots() <= 0 || !cdn.admit(length)) continue;
         book.inFlight.delete(index);
-        from.reassign(index);
+        from.reassign(index, from.pace.isLagging);
         this.request(index, cdn);
         continue;
       }
@@ -183,11 +187,15 @@ export class Scheduler {
         if (eta < bestEta) [best, bestEta] = [s, eta];
       }
       if (best && (bestEta <= at || !cdn)) this.request(index, best);
-      else if (cdn && now >= cdnAt) {
-        if (cdn.freeSlots() > 0 && cdn.admit(length)) this.request(index, cdn);
-      } else wakeAt = Math.min(wakeAt, cdnAt);
+      else if (cdn && now >= cdnAt && cdn.freeSlots() > 0 && cdn.admit(length)) this.request(index, cdn);
+      else {
+        // A peer that holds it may free a slot before its deadline: keep its slots for it.
+        waits ||= peers.some((s) => s.has(index) && !book.failedBy(index, s.id));
+        if (now < cdnAt) wakeAt = Math.min(wakeAt, cdnAt);
+      }
     }
     if (wakeAt < Infinity) this.wakeIn(wakeAt - now);
+    return waits;
   }
 
   /**

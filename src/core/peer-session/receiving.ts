@@ -93,14 +93,15 @@ export class PieceReceiver {
   /**
    * Takes a request back to ask another source (the scheduler's steal): CANCEL, and the fetch
    * rejects with kind 'aborted'. Not a miss: the peer is asked for nothing more while it lags,
-   * and it is dropped if its own deadlines pass.
+   * and it is dropped if its own deadlines pass. `lagged` false: taken for a player's deadline
+   * that the peer would miss though it keeps its pace; a stranger is not cooled for that.
    */
-  reassign(index: number): void {
+  reassign(index: number, lagged = true): void {
     const p = this.pending.get(index);
     if (!p) return;
     this.cancelRequest(p);
-    this.pace.takenBack(this.wire.now());
-    p.reject(new TabswarmError('aborted', `piece ${index} taken back from peer ${this.id}, which lags`));
+    if (lagged) this.pace.takenBack(this.wire.now());
+    p.reject(new TabswarmError('aborted', `piece ${index} taken back from peer ${this.id}${lagged ? ', which lags' : ' for a player'}`));
   }
 
   /** REJECT: the answer to our CANCEL, or a refusal of a piece it announced. */

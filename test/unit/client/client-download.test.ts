@@ -47,7 +47,7 @@ function setUp(content: TestContent, signal?: AbortSignal, cdnLatencyMs = 1) {
     stored: (bytes) => calls.stored.push(bytes),
     completed: () => calls.completed++,
     url: async () => 'https://example.test/swarm/x',
-    setMediaRate: () => undefined,
+    setPlayer: () => undefined,
     aborted: () => calls.aborted++,
   };
   const opened: OpenedContent = { mode: 'verified', contentId: content.contentId, policy: {} as never, metadata: content.metadata, cdnUrls: ['mem://cdn'] };

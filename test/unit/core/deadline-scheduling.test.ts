@@ -80,6 +80,13 @@ describe('Deadlines', () => {
     expect(deadlinesFor({ position: 4999, end: 5000, fileSize: 5000, pieceSize: 1000, bytesPerSec: 1, now: 0, readAhead: 8 })).toEqual([{ index: 4, at: 0 }]);
     expect(deadlinesFor({ position: 5000, end: 6000, fileSize: 5000, pieceSize: 1000, bytesPerSec: 1, now: 0, readAhead: 8 })).toEqual([]);
     expect(deadlinesFor({ position: -1, end: 10, fileSize: 5000, pieceSize: 1000, bytesPerSec: 1, now: 0, readAhead: 8 })).toEqual([]);
+    // A player reading ahead of its playhead: what it reads is due when playback gets there.
+    expect(deadlinesFor({ position: 3500, end: 5000, fileSize: 5000, pieceSize: 1000, bytesPerSec: 1000, now: 0, readAhead: 1, playhead: 1200 })).toEqual([
+      { index: 3, at: 1800 },
+      { index: 4, at: 2800 },
+    ]);
+    // A playhead past the read position (a seek not yet followed) counts as the position.
+    expect(deadlinesFor({ position: 2000, end: 5000, fileSize: 5000, pieceSize: 1000, bytesPerSec: 1000, now: 0, readAhead: 0, playhead: 4000 })).toEqual([{ index: 2, at: 0 }]);
   });
 });
 

@@ -250,7 +250,7 @@ describe('swarmResponseHead', () => {
     ETag: ETAG,
     'X-Content-Type-Options': 'nosniff',
     'Cache-Control': 'no-store',
-    'Content-Security-Policy': "sandbox; default-src 'none'",
+    'Content-Security-Policy': "default-src 'none'; media-src 'self'; img-src 'self'",
   };
 
   it('200: the whole body, inline for a video', () => {
