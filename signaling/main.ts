@@ -6,6 +6,7 @@
 import { resolve } from 'node:path';
 import { ConfigError, resolveConfig } from './config.js';
 import { configFromEnv } from './config-env.js';
+import { publishDemoVideo } from './demo-video.js';
 import { ensureDemoContent } from './content-store.js';
 import { createLogger } from './logger.js';
 import { createServer } from './server.js';
@@ -31,7 +32,9 @@ async function main(): Promise<void> {
     throw err;
   }
   const logger = createLogger(config.logLevel);
-  await ensureDemoContent(config.contentDir, config.demoSize, logger.child({ component: 'demo' }));
+  const demo = await ensureDemoContent(config.contentDir, config.demoSize, logger.child({ component: 'demo' }));
+  // A first start (the demo file was just published): a demo video too, where ffmpeg is installed.
+  if (demo) await publishDemoVideo(config.contentDir, logger.child({ component: 'demo' }));
   let server;
   try {
     server = await createServer(config, { logger });

@@ -54,6 +54,8 @@ export function createStaticFiles(config: Pick<ServerConfig, 'appDir' | 'libDir'
       const prefix = lib ? '/lib' : '/examples';
       if (serve === undefined) return sendText(req, res, 404, lib ? 'the library is not built: run `npm run build`\n' : 'no examples here\n');
       req.url = (req.url ?? '/').slice(prefix.length) || '/';
+      // The library's Service Worker may control pages outside /lib/ (the examples, a site's own pages).
+      if (lib && pathname === '/lib/tabswarm-sw.js') res.setHeader('Service-Worker-Allowed', '/');
       serve(req, res, () => sendText(req, res, 404, 'not found\n'));
     } else if (serveApp !== undefined) {
       serveApp(req, res, () => sendText(req, res, 404, 'not found\n'));

@@ -7,6 +7,8 @@ export { createClient, contentIdOf } from './client/create-client.js';
 export type { ClientDownload, ClientDownloadEvents, ClientOptions, DownloadRequest, Progress, TabswarmClient } from './client/create-client.js';
 export { SETTINGS_KEY } from './client/settings.js';
 export type { SettingsStorage } from './client/settings.js';
+export type { ServiceWorkerOptions } from './client/swarm-url.js';
+export type { StreamConfig } from './core/config-stream.js';
 export { CLIENT_DOWNLOAD_MODES, DEFAULT_CONFIG } from './core/config.js';
 export type { ClientConfig, ClientDownloadMode } from './core/config.js';
 export { TabswarmError, isTabswarmError } from './core/errors.js';

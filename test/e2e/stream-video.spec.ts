@@ -139,3 +139,20 @@ test('over plain HTTP on a LAN address there is no Service Worker: the page says
   await screenshot(lan.page, 'plain-http-player');
   await lan.context.close();
 });
+
+test('the library example plays it in a <video> fed by the swarm (the library\'s own Service Worker, scoped to the page)', async ({ browser }) => {
+  const seeder = await openPeer(browser, link('httpDelayMs=0'));
+  await waitComplete(seeder.page);
+  const page = (await openPeer(browser, `${server.server.url}/examples/stream.html#c=${server.contentId}`)).page;
+  await page.waitForFunction(() => ((document.getElementById('video') as HTMLVideoElement | null)?.currentTime ?? 0) > 1, undefined, { timeout: 30_000, polling: 100 });
+  const got = await page.evaluate(async () => {
+    const v = document.getElementById('video') as HTMLVideoElement;
+    const reg = await navigator.serviceWorker.getRegistration();
+    return { src: v.src, script: reg?.active?.scriptURL, bytesFromPeers: (window as unknown as { example: { current: { download: { snapshot(): { bytesFromPeers: number } } } } }).example.current.download.snapshot().bytesFromPeers };
+  });
+  expect(got.src).toBe(`${server.server.url}/examples/swarm/${server.contentId}/clip.mp4`);
+  expect(got.script).toBe(`${server.server.url}/lib/tabswarm-sw.js`);
+  expect(got.bytesFromPeers, 'bytes from the seeder').toBeGreaterThan(0);
+  await page.context().close();
+  await seeder.context.close();
+});

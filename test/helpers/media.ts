@@ -19,6 +19,7 @@ import { createReadStream } from 'node:fs';
 import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { TEST_VIDEO_FPS, testVideoArgs } from '../../signaling/demo-video.js';
 
 export interface TestVideoOptions {
   /** Length; the clip has round(seconds * 30) frames at 30 fps. */
@@ -66,8 +67,7 @@ export class FfmpegError extends Error {
   }
 }
 
-const FPS = 30;
-const KEYFRAME_SECONDS = 2;
+const FPS = TEST_VIDEO_FPS;
 const FFMPEG = process.env.FFMPEG_PATH || 'ffmpeg';
 /** Temp files older than this in the cache dir are leftovers of a killed run. */
 const STALE_TEMP_MS = 60 * 60 * 1000;
@@ -107,21 +107,7 @@ export function makeTestVideo(opts: TestVideoOptions): Promise<TestMedia<'video/
   }
   // Level 4.0 allows 8192 macroblocks a frame (1920x1080) at 30 fps; the codecs string says 4.0.
   if (Math.ceil(width / 16) * Math.ceil(height / 16) > 8192) throw new RangeError(`makeTestVideo: ${width}x${height} exceeds H.264 level 4.0`);
-  const gop = FPS * KEYFRAME_SECONDS;
-  const args = [
-    '-filter_threads', '1',
-    '-f', 'lavfi',
-    '-i', `testsrc2=size=${width}x${height}:rate=${FPS},noise=alls=25:allf=t:all_seed=15,format=yuv420p`,
-    '-frames:v', String(frames),
-    '-c:v', 'libx264', '-preset', 'veryfast', '-profile:v', 'high', '-level', '4.0',
-    '-g', String(gop), '-keyint_min', String(gop), '-sc_threshold', '0',
-    '-b:v', String(bits), '-minrate', String(bits), '-maxrate', String(bits), '-bufsize', String(bits),
-    '-x264-params', 'nal-hrd=cbr:force-cfr=1',
-    '-threads', '1',
-    '-movflags', '+faststart',
-    '-fflags', '+bitexact', '-flags:v', '+bitexact', '-map_metadata', '-1',
-    '-f', 'mp4',
-  ];
+  const args = testVideoArgs({ frames, bitsPerSec: bits, width, height });
   return cachedEncode(args, '.mp4', opts.cacheDir, { mimeType: 'video/mp4' as const, codecs: 'avc1.640028', durationSeconds: frames / FPS });
 }
 
