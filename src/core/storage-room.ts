@@ -33,16 +33,19 @@ const fmt = (bytes: number) => (bytes >= 10 * 1024 * MiB ? `${(bytes / 1024 / Mi
  * go on (the writes then fail clearly if the room runs out).
  */
 export async function checkRoom(room: StorageRoom, store: PieceStore, storageId: string, layout: PieceLayout, persistFromBytes: number): Promise<RoomCheck> {
-  // Browsers count the bytes written (a sized but empty OPFS file costs nothing): the rest of the file.
-  const needed = Math.max(0, layout.fileSize - (await store.list(storageId)).length * layout.pieceSize);
+  // What is held is read while the browser is asked for room: each can take tens of
+  // milliseconds in a fresh profile, and a player waits on this check for its first piece. The
+  // estimate comes after persistence is settled (a persistent site may be allowed more).
+  const listing = store.list(storageId);
+  listing.catch(() => undefined);
   let persisted: boolean | undefined;
   if (room.persist && layout.fileSize >= persistFromBytes) persisted = await room.persist().catch(() => false);
-  let estimate: { quota?: number; usage?: number };
-  try {
-    estimate = await room.estimate();
-  } catch {
-    estimate = {};
-  }
+  const estimated = Promise.resolve()
+    .then(() => room.estimate())
+    .catch((): { quota?: number; usage?: number } => ({}));
+  const [held, estimate] = await Promise.all([listing, estimated]);
+  // Browsers count the bytes written (a sized but empty OPFS file costs nothing): the rest of the file.
+  const needed = Math.max(0, layout.fileSize - held.length * layout.pieceSize);
   const available = typeof estimate.quota === 'number' && typeof estimate.usage === 'number' ? Math.max(0, estimate.quota - estimate.usage) : undefined;
   const check: RoomCheck = { needed, available, ...(persisted !== undefined ? { persisted } : {}) };
   if (available !== undefined && needed > available) {
