@@ -176,6 +176,7 @@ export function createClient(options: ClientOptions = {}): TabswarmClient {
     find: (contentId) => tab.find(contentId),
     player: (contentId) => players.get(contentId),
     digest: async (bytes) => new Uint8Array(await crypto.subtle.digest('SHA-256', bytes as Uint8Array<ArrayBuffer>)),
+    readStored: (storageId, index) => store.get(storageId, index),
     log: debug,
   });
 

@@ -25,6 +25,12 @@ export interface StreamHostDeps {
   player?(contentId: string): MediaPlayer | undefined;
   /** SHA-256 (WebCrypto in the page). */
   digest(bytes: Uint8Array): Promise<Uint8Array>;
+  /**
+   * Reads a stored piece straight from the store (a fresh OPFS File slice, or IndexedDB), not
+   * through the content's worker, whose queue of pieces to hash and write would hold a player's
+   * read back by a hundred milliseconds and more while the download runs.
+   */
+  readStored(storageId: string, index: number): Promise<Uint8Array | undefined>;
   log?(message: string): void;
 }
 
@@ -82,7 +88,7 @@ async function serve(deps: StreamHostDeps, req: SwOpen, port: MessagePort): Prom
     start: head.start,
     end: head.end,
     digest: deps.digest,
-    source: pieceSource(download, key, () => deps.player?.(req.contentId)),
+    source: pieceSource(download, key, () => deps.player?.(req.contentId), deps.readStored),
   });
   const reader = stream.getReader();
   await new Promise<void>((resolve) => {
@@ -129,10 +135,11 @@ async function serve(deps: StreamHostDeps, req: SwOpen, port: MessagePort): Prom
 }
 
 /** The piece stream's view of a download: its stored pieces, its 'piece' events, its deadlines. */
-function pieceSource(download: Download, key: string, player: () => MediaPlayer | undefined): StreamPieceSource {
+function pieceSource(download: Download, key: string, player: () => MediaPlayer | undefined, readStored: StreamHostDeps['readStored']): StreamPieceSource {
   const { metadata } = download;
   return {
-    read: (index) => download.readPiece(index),
+    // Only what the download holds (verified when stored; the stream checks it again).
+    read: async (index) => (download.have.has(index) ? readStored(download.storageId, index) : undefined),
     waitFor(index, signal) {
       return new Promise<void>((resolve, reject) => {
         if (download.have.has(index)) return resolve();

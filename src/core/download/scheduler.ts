@@ -19,6 +19,8 @@ import type { Deadlines } from './deadlines.js';
 import type { TopUp } from './top-up.js';
 import { pieceLength, type Metadata } from '../../protocol/metadata.js';
 
+/** Pieces a player's deadlines may add past `piecesAwaitingStorage` (memory stays bounded: a piece each). */
+const PLAYER_STORAGE_ALLOWANCE = 2;
 /** How often a player's piece in flight with a peer is judged again while it is not yet due for the CDN. */
 const RECHECK_MS = 250;
 
@@ -105,14 +107,18 @@ export class Scheduler {
     if (!d.isActive() || book.have.complete) return;
     const next = d.pool.checkPace();
     if (next < Infinity) this.wakeIn(next - Date.now());
-    // Storage is behind: ask for nothing more until a piece is stored (its end pumps again).
-    if (this.awaitingStorage >= Math.max(1, d.config.piecesAwaitingStorage)) return;
+    const behind = Math.max(1, d.config.piecesAwaitingStorage);
+    const now = Date.now();
+    // Storage is behind: ask for nothing more until a piece is stored (its end pumps again);
+    // but a player's pieces may go past it by a few (a seek lands behind a full queue).
+    const playing = d.deadlines?.active(now) === true;
+    if (this.awaitingStorage >= behind + (playing ? PLAYER_STORAGE_ALLOWANCE : 0)) return;
     const state = book.pickState();
     const peers = [...d.pool.sessions.values()].filter((s) => s.healthy).sort((a, b) => a.pace.misses - b.pace.misses);
-    const now = Date.now();
     const httpDelayLeft = d.swarm() ? d.startedAt + d.httpDelayMs - now : 0;
     // While a player's pieces wait for a slot, peers' slots are theirs: nothing rarest first.
-    const playerWaits = d.deadlines?.active(now) ? this.pumpDeadlines(d.deadlines, peers, now, httpDelayLeft) : false;
+    const playerWaits = playing && d.deadlines ? this.pumpDeadlines(d.deadlines, peers, now, httpDelayLeft) : false;
+    if (this.awaitingStorage >= behind) return;
     const share = this.cdnShare();
     // Alone, pieces come in order (see pickRarest); with others, from a random start.
     const order = share.size === 1 ? () => 0 : Math.random;
