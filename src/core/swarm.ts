@@ -120,7 +120,7 @@ export class Swarm {
       signaling.on('peers', (m) => {
         if (m.contentId !== contentId) return;
         this.intervalMs = m.intervalMs;
-        if (m.origin !== undefined) this.origins.own = m.origin;
+        if (m.origin !== undefined) this.origins.setOwn(m.origin);
         for (const p of m.peers) if (p.origin !== undefined) this.origins.note(p.peerId, p.origin);
         this.listed = new Map(m.peers.filter((p) => p.peerId !== this.opts.peerId).map((p) => [p.peerId, p.left]));
         // Before linking: a peer whose dead channel this list confirms is struck (and perhaps
