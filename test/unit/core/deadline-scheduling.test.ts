@@ -6,36 +6,17 @@
  * its delay; deadlines lapse; the rest is still traded rarest first.
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { Download, type DownloadOptions } from '../../../src/core/download.js';
+import type { DownloadOptions } from '../../../src/core/download.js';
 import { Deadlines, deadlinesFor } from '../../../src/core/download/deadlines.js';
 import { makeContent, type TestContent } from '../../helpers/content.js';
 import { MemoryCdn } from '../../helpers/memory-http.js';
 import { MemoryNetwork } from '../../helpers/memory-network.js';
-import { MemoryStore } from '../../helpers/memory-store.js';
-import { createNodeHasher } from '../../helpers/node-hasher.js';
-import { newPeerId, seededStore, startLiar } from '../../helpers/sim-peer.js';
+import { memoryDownload } from '../../helpers/memory-download.js';
+import { seededStore, startLiar } from '../../helpers/sim-peer.js';
 
 const PIECE = 64 * 1024;
 
-function download(content: TestContent, cdn: MemoryCdn, net: MemoryNetwork, options: Partial<DownloadOptions> = {}) {
-  const peerId = newPeerId();
-  const d = new Download({
-    contentId: content.contentId,
-    metadata: content.metadata,
-    peerId,
-    cdnUrls: ['mem://cdn'],
-    hasher: createNodeHasher(),
-    store: new MemoryStore(),
-    http: cdn,
-    signaling: net.signaling(peerId),
-    connector: net.connector(peerId),
-    ...options,
-    config: { minFileSizeToPeer: 0, announceIntervalMs: 200, ...options.config },
-  });
-  const pieces: Array<{ index: number; kind: string; source: string }> = [];
-  d.events.on('piece', (p) => pieces.push(p));
-  return { d, pieces, peerId };
-}
+const download = (content: TestContent, cdn: MemoryCdn, net: MemoryNetwork, options: Partial<DownloadOptions> = {}) => memoryDownload(content, cdn, { ...options, net });
 
 async function runUntil(done: () => boolean, maxMs: number, stepMs = 5): Promise<void> {
   for (let t = 0; t < maxMs && !done(); t += stepMs) await vi.advanceTimersByTimeAsync(stepMs);

@@ -8,38 +8,16 @@
  * together in real time; this file pins each decision down one at a time.
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { Download, type DownloadOptions } from '../../../src/core/download.js';
-import { makeContent, type TestContent } from '../../helpers/content.js';
+import { makeContent } from '../../helpers/content.js';
 import { MemoryCdn } from '../../helpers/memory-http.js';
 import { MemoryNetwork } from '../../helpers/memory-network.js';
 import { MemoryStore } from '../../helpers/memory-store.js';
-import { createNodeHasher } from '../../helpers/node-hasher.js';
-import { newPeerId, seededStore, startLiar } from '../../helpers/sim-peer.js';
+import { memoryDownload } from '../../helpers/memory-download.js';
+import { seededStore, startLiar } from '../../helpers/sim-peer.js';
 
 const PIECE = 64 * 1024;
 
-function download(content: TestContent, cdn: MemoryCdn, options: Partial<DownloadOptions> & { net?: MemoryNetwork } = {}) {
-  const peerId = newPeerId();
-  const store = (options.store as MemoryStore | undefined) ?? new MemoryStore();
-  const net = options.net;
-  const d = new Download({
-    contentId: content.contentId,
-    metadata: content.metadata,
-    peerId,
-    cdnUrls: ['mem://cdn'],
-    hasher: createNodeHasher(),
-    store,
-    http: cdn,
-    ...(net ? { signaling: net.signaling(peerId), connector: net.connector(peerId) } : {}),
-    ...options,
-    config: { minFileSizeToPeer: 0, announceIntervalMs: 200, ...options.config },
-  });
-  const pieces: Array<{ index: number; kind: string; source: string }> = [];
-  d.events.on('piece', (p) => pieces.push(p));
-  const rejected: Array<{ index: number; source: string }> = [];
-  d.events.on('rejected', (r) => rejected.push(r));
-  return { d, store, pieces, rejected, peerId };
-}
+const download = memoryDownload;
 
 /** Moves the fake clock in small steps (so that promise chains between timers run) until `done` or `maxMs`. */
 async function runUntil(done: () => boolean, maxMs: number, stepMs = 5): Promise<void> {
