@@ -17,14 +17,13 @@
  *   stream_first_frame_p50_s, stream_first_frame_p95_s, stream_http_first_frame_p50_s,
  *   stream_first_frame_vs_http (p50 over p50), stream_seek_p50_s, stream_stalls, stream_peer_share
  */
-import { copyFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { BrowserContext, Page } from '@playwright/test';
 import { makeTestVideo } from '../test/helpers/media.js';
 import { publishFile } from '../signaling/publish.js';
 import { createServer } from '../signaling/server.js';
 import type { BenchModule } from './types.js';
-import { MiB, ROOT, installProbe, percentile, round, tempDir, waitProbe } from './util.js';
+import { MiB, ROOT, newProbedPage, percentile, round, tempDir, waitProbe } from './util.js';
 
 declare global {
   interface Window {
@@ -53,10 +52,8 @@ const STREAM_PROBE = `(() => {
 async function videoServer(seconds: number, bitrateMbps: number) {
   const video = await makeTestVideo({ seconds, bitrateMbps });
   const dir = await tempDir('tabswarm-bench-stream-');
-  const source = join(dir.path, 'clip.mp4');
-  await copyFile(video.path, source);
   const contentDir = join(dir.path, 'content');
-  const { contentId, metadata } = await publishFile(source, { contentDir });
+  const { contentId, metadata } = await publishFile(video.path, { contentDir, name: 'clip.mp4' });
   const server = await createServer({ port: 0, host: '127.0.0.1', contentDir, appDir: resolve(ROOT, 'dist/app'), demoSize: 0, logLevel: 'warn' });
   return {
     video,
@@ -69,13 +66,11 @@ async function videoServer(seconds: number, bitrateMbps: number) {
   };
 }
 
+/** A fresh probed context (util.ts) whose pages also run the stream probe. */
 async function newPage(ctx: Parameters<BenchModule>[0]): Promise<{ context: BrowserContext; page: Page }> {
-  const context = await ctx.browser.newContext();
-  await installProbe(context);
-  await context.addInitScript({ content: STREAM_PROBE });
-  const page = await context.newPage();
-  page.on('pageerror', (e) => process.stderr.write(`[page error] ${e.message}\n`));
-  return { context, page };
+  const p = await newProbedPage(ctx.browser);
+  await p.context.addInitScript({ content: STREAM_PROBE });
+  return p;
 }
 
 /** page.goto to the first frame (s), and when the download was created and its first piece verified (s from goto, for the log). */

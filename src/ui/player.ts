@@ -7,12 +7,18 @@
 import type { ClientDownload } from '../client/create-client.js';
 import { isTabswarmError } from '../core/errors.js';
 
+/** Stops the last player's watch (ClientDownload.watch). */
+let unwatch: (() => void) | undefined;
+
 /**
  * Shows a player in `host` for `d` if it is audio or video; returns the element (the swarm view
  * marks its playhead). `straightFrom`: play from this URL instead (the CDN's, for comparison:
  * `?playFrom=cdn`, which the stream benchmark uses as its reference).
  */
 export function showPlayer(d: ClientDownload, host: HTMLElement, note: HTMLElement, straightFrom?: () => Promise<string>): HTMLMediaElement | undefined {
+  // The player before it (another content opened in this page) is forgotten, so that nothing keeps its removed element.
+  unwatch?.();
+  unwatch = undefined;
   const type = d.content.metadata.mimeType.toLowerCase();
   const kind = type.startsWith('video/') ? 'video' : type.startsWith('audio/') ? 'audio' : undefined;
   host.querySelector('video, audio')?.remove();
@@ -30,7 +36,7 @@ export function showPlayer(d: ClientDownload, host: HTMLElement, note: HTMLEleme
   media.setAttribute('aria-label', `Play ${d.content.metadata.name}`);
   host.prepend(media);
   // Its rate spaces the deadlines of the pieces ahead of the playhead.
-  d.watch(media);
+  unwatch = d.watch(media);
   (straightFrom ? straightFrom() : d.url()).then(
     (url) => {
       media.src = url;

@@ -45,9 +45,7 @@ export async function startTestServer(size: number, seed: number, options: Parti
 /** A server publishing a given file (a test video, say) under `name`, in pieces of `pieceSize`. */
 export async function startFileServer(filePath: string, name: string, pieceSize?: number, options: Partial<ServerConfig> = {}): Promise<TestSwarmServer & { metadata: Metadata }> {
   const dir = await mkdtemp(join(tmpdir(), 'tabswarm-e2e-'));
-  const source = join(dir, name);
-  await copyFile(filePath, source);
-  const { contentId, metadata } = await publishFile(source, { contentDir: join(dir, 'content'), ...(pieceSize ? { pieceSize } : {}) });
+  const { contentId, metadata } = await publishFile(filePath, { contentDir: join(dir, 'content'), name, ...(pieceSize ? { pieceSize } : {}) });
   const server = await createServer({ port: 0, host: '127.0.0.1', contentDir: join(dir, 'content'), demoSize: 0, logLevel: 'warn', ...options });
   return {
     server,
