@@ -134,24 +134,41 @@ async function serve(deps: StreamHostDeps, req: SwOpen, port: MessagePort): Prom
   });
 }
 
-/** The piece stream's view of a download: its stored pieces, its 'piece' events, its deadlines. */
+/** Fresh pieces ('arrived') a stream keeps, from the one it reads on: a piece ahead of the one the player waits for may come first. */
+const FRESH_PIECES = 4;
+
+/** The piece stream's view of a download: its stored pieces, the bytes of those it wants as they come, its 'piece' events, its deadlines. */
 function pieceSource(download: Download, key: string, player: () => MediaPlayer | undefined, readStored: StreamHostDeps['readStored']): StreamPieceSource {
   const { metadata } = download;
+  const fresh = new Map<number, Uint8Array>();
+  let readingIndex = 0;
+  const offArrived = download.events.on('arrived', ({ index, bytes }) => {
+    if (index >= readingIndex && index < readingIndex + FRESH_PIECES) fresh.set(index, bytes);
+  });
   return {
     // Only what the download holds (verified when stored; the stream checks it again).
     read: async (index) => (download.have.has(index) ? readStored(download.storageId, index) : undefined),
+    fresh(index) {
+      const bytes = fresh.get(index);
+      fresh.delete(index);
+      return bytes;
+    },
     waitFor(index, signal) {
       return new Promise<void>((resolve, reject) => {
         if (download.have.has(index)) return resolve();
         /** Ends the wait once: unsubscribes everything, then settles. */
         const finish = (settle: () => void) => {
           offPiece();
+          offArrived();
           offState();
           signal.removeEventListener('abort', aborted);
           clearTimeout(timer);
           settle();
         };
         const offPiece = download.events.on('piece', (p) => {
+          if (p.index === index) finish(resolve);
+        });
+        const offArrived = download.events.on('arrived', (p) => {
           if (p.index === index) finish(resolve);
         });
         // A download that fails or stops will not store it: the stream reads again and decides.
@@ -163,6 +180,8 @@ function pieceSource(download: Download, key: string, player: () => MediaPlayer 
       });
     },
     want(position, end) {
+      readingIndex = Math.floor(position / metadata.pieceSize);
+      for (const index of fresh.keys()) if (index < readingIndex || index >= readingIndex + FRESH_PIECES) fresh.delete(index);
       const config = download.streamConfig;
       const p = player();
       download.setDeadlines(
@@ -180,6 +199,10 @@ function pieceSource(download: Download, key: string, player: () => MediaPlayer 
       );
     },
     corrupt: (index) => download.storedPieceCorrupt(index),
-    release: () => download.setDeadlines(key, []),
+    release: () => {
+      offArrived();
+      fresh.clear();
+      download.setDeadlines(key, []);
+    },
   };
 }

@@ -7,9 +7,8 @@
  * - peer-pool.ts holds the peer sessions, strikes and bans;
  * - serving.ts re-verifies a stored piece before it goes to a peer;
  * - top-up.ts is a background download's CDN top-up.
- * The whole-file SHA-256 is fed as pieces are stored and finished at the end.
- *
- * Every await can return into a stopped download: each continuation checks `stopped`.
+ * The whole-file SHA-256 is fed as pieces are stored and finished at the end. Every await can
+ * return into a stopped download: each continuation checks `stopped`.
  *
  * Bandwidth (DO's controls, `DownloadOptions.bandwidth`): CDN requests are paced by the
  * client's bucket for this download's priority, uploads by its upload bucket (PeerSession);
@@ -76,9 +75,11 @@ export class Download {
   private verifying = false;
   private _error: TabswarmError | undefined;
   private _fileSha256: string | undefined;
-  /** The whole-file SHA-256, fed as pieces are stored; created when the download starts. */
   /** The content's pieces, open once `start` has read what is stored. */
   private file: PieceFile | undefined;
+  /** Settles `fileOpened` (with undefined if the store cannot be opened or the download stops first). */
+  private settleOpened!: (file: PieceFile | undefined) => void;
+  private readonly fileOpened = new Promise<PieceFile | undefined>((resolve) => (this.settleOpened = resolve));
 
   constructor(private readonly opts: DownloadOptions) {
     this.contentId = opts.contentId;
@@ -121,6 +122,8 @@ export class Download {
       cdn: this.cdn,
       topUp: this.topUp,
       file: () => this.file,
+      fileOpened: () => this.fileOpened,
+      playerWants: (index) => this.deadlines.names(index, Date.now()),
       isStopped,
       fail: (e) => this.fail(e),
       wakeIn: (ms) => this.scheduler.wakeIn(ms),
@@ -239,6 +242,7 @@ export class Download {
       if (this.stopped) return file.close();
       this.file = file;
       for (const i of await file.list()) if (i >= 0 && i < this.pieceCount && this.have.set(i)) this.stats.piecesFromStore++;
+      this.settleOpened(file);
       if (this.stopped) return;
     } catch (e) {
       return this.fail(isTabswarmError(e) ? e : new TabswarmError('storage-error', `cannot open stored pieces: ${String(e)}`, { cause: e }));
@@ -260,6 +264,7 @@ export class Download {
     this.topUp?.close();
     this.registration?.close();
     this.file?.close();
+    this.settleOpened(undefined);
     if (this._state !== 'complete' && this._state !== 'failed') this.setState('stopped');
   }
 
@@ -303,7 +308,6 @@ export class Download {
   get storeKind(): string | undefined {
     return this.file?.kind;
   }
-
 
   private setState(state: DownloadState): void {
     this._state = state;

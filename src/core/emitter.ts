@@ -9,6 +9,11 @@ export class Emitter<Events extends Record<string, unknown>> {
     return () => set.delete(listener as (payload: never) => void);
   }
 
+  /** Whether anyone listens to `event` (an emitter of a costly payload can skip making it). */
+  has(event: keyof Events): boolean {
+    return (this.listeners.get(event)?.size ?? 0) > 0;
+  }
+
   emit<K extends keyof Events>(event: K, payload: Events[K]): void {
     for (const listener of this.listeners.get(event) ?? []) {
       try {

@@ -17,7 +17,15 @@ import { pieceCountOf, pieceLength } from '../protocol/metadata.js';
 export interface StreamPieceSource {
   /** The stored bytes of piece `index`, or undefined while it is not stored. May be unverified (the stream checks them). */
   read(index: number): Promise<Uint8Array | undefined>;
-  /** Resolves when piece `index` may have been stored since (a notice, or a poll inside the source); rejects when `signal` aborts. */
+  /**
+   * Bytes of piece `index` that just came from a peer or the CDN and are not stored yet (each
+   * handed out once), if the source kept any: the stream hashes them and uses them if they
+   * match, so a player need not wait for the store; if they do not, they are dropped without a
+   * word (the download's own check rejects them and blames their source) and the stream waits
+   * for the stored piece.
+   */
+  fresh?(index: number): Uint8Array | undefined;
+  /** Resolves when piece `index` may have been stored (or have arrived) since (a notice, or a poll inside the source); rejects when `signal` aborts. */
   waitFor(index: number, signal: AbortSignal): Promise<void>;
   /** The reader now needs bytes from `position` (inclusive) to `end` (exclusive): the page turns this into deadlines. Called at start, on each piece the stream moves to, and throttled otherwise. */
   want(position: number, end: number): void;
@@ -152,7 +160,7 @@ interface PieceReader {
 }
 
 /**
- * Piece `index`, verified: a copy of the stored bytes whose SHA-256 matches the metadata's.
+ * Piece `index`, verified: a copy of the fresh or stored bytes whose SHA-256 matches the metadata's.
  * Waits while it is missing, corrupt (reported to the owner) or unreadable; throws a
  * TabswarmError 'stream-failed' after too many failures, or the abort reason once cancelled.
  */
@@ -164,6 +172,13 @@ async function verifiedPiece(r: PieceReader, index: number): Promise<Uint8Array>
   let corrupt = 0;
   let readErrors = 0;
   for (;;) {
+    const fresh = source.fresh?.(index);
+    if (fresh !== undefined && fresh.byteLength === length) {
+      const copy = fresh.slice();
+      const good = toHex(await r.options.digest(copy)) === r.options.pieceSha256[index];
+      r.signal.throwIfAborted();
+      if (good) return copy;
+    }
     let stored: Uint8Array | undefined;
     try {
       stored = await source.read(index);

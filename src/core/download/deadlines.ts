@@ -59,6 +59,13 @@ export class Deadlines {
     return [...earliest].map(([index, at]) => ({ index, at })).sort((a, b) => a.at - b.at || a.index - b.index);
   }
 
+  /** Whether a live deadline of some player names piece `index`. */
+  names(index: number, now: number): boolean {
+    this.expire(now);
+    for (const { pieces } of this.players.values()) if (pieces.some((p) => p.index === index)) return true;
+    return false;
+  }
+
   /** When the next player's deadlines lapse (Infinity: none set). */
   nextExpiry(): number {
     let next = Infinity;

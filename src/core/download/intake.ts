@@ -27,6 +27,10 @@ export interface IntakeDeps {
   topUp: TopUp | undefined;
   /** The content's pieces: where a piece is hashed, written and fed to the whole-file hash. */
   file: () => PieceFile | undefined;
+  /** Settles once the store is open (undefined: it could not be, or the download stopped): a player's first pieces may come sooner. */
+  fileOpened: () => Promise<PieceFile | undefined>;
+  /** Whether a player has a deadline for the piece (its bytes are offered as 'arrived' before they are stored). */
+  playerWants: (index: number) => boolean;
   isStopped: () => boolean;
   /** Storage failed: the download fails. */
   fail: (error: TabswarmError) => void;
@@ -45,8 +49,11 @@ export class Intake {
     if (data.byteLength !== pieceLength(d.metadata, index)) {
       return this.reject(index, source, `piece ${index} has ${data.byteLength} bytes`);
     }
-    const file = d.file();
-    if (!file) return;
+    if (d.simpleReason === undefined && d.events.has('arrived') && d.playerWants(index)) {
+      d.events.emit('arrived', { index, bytes: data.slice() });
+    }
+    const file = d.file() ?? (await d.fileOpened());
+    if (!file || d.isStopped() || book.have.has(index)) return;
     const length = data.byteLength;
     // One crossing: the file hashes, writes and feeds the whole-file hash (`data` is given away).
     let admitted;

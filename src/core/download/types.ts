@@ -82,6 +82,13 @@ export interface DownloadEvents extends Record<string, unknown> {
   state: DownloadState;
   /** A verified piece was stored. */
   piece: { index: number; source: string; kind: 'peer' | 'cdn' | 'store' };
+  /**
+   * The bytes of a piece a player has a deadline for, as they came from their source and before
+   * they are verified and stored: a copy (the source's buffer goes to the store), shared by the
+   * listeners, which must not change it. A player hashes its own copy of it (piece-stream.ts)
+   * instead of waiting for the store. Not verified: never use them unhashed.
+   */
+  arrived: { index: number; bytes: Uint8Array };
   /** A piece failed verification and was discarded. */
   rejected: { index: number; source: string; reason: string };
   peer: { peerId: string; event: 'connected' | 'disconnected' | 'banned' | 'strike' | 'dropped'; reason?: string };

@@ -184,4 +184,33 @@ describe('Download: players first', () => {
     await runUntil(() => cdn.requests > 0, 1000);
     expect(cdnPieces(cdn)).toEqual([5]);
   });
+
+  it('a player\'s pieces that come while the store still opens are offered as they arrive and kept, not fetched again', async () => {
+    const content = makeContent(8 * PIECE, 27, PIECE);
+    const cdn = new MemoryCdn(content.bytes);
+    // The browser's storage estimate takes 300 ms: the room check holds the store's opening.
+    const room = { estimate: () => new Promise<{ quota: number; usage: number }>((r) => setTimeout(() => r({ quota: 1e12, usage: 0 }), 300)) };
+    const { d, pieces } = download(content, cdn, new MemoryNetwork(), { room, config: { httpDelayMs: 60_000, streamCdnLeadMs: 500 } });
+    const arrived: Array<{ index: number; good: boolean }> = [];
+    d.events.on('arrived', ({ index, bytes }) => arrived.push({ index, good: Buffer.from(bytes).equals(content.bytes.subarray(index * PIECE, (index + 1) * PIECE)) }));
+    void d.start();
+    d.setDeadlines('player', [
+      { index: 0, at: now() },
+      { index: 1, at: now() + 100 },
+    ]);
+    await runUntil(() => false, 100);
+    expect(arrived, 'before the store is open').toEqual([
+      { index: 0, good: true },
+      { index: 1, good: true },
+    ]);
+    expect(pieces).toEqual([]);
+    await runUntil(() => pieces.length >= 2, 1000);
+    expect(pieces.map((p) => p.index).sort()).toEqual([0, 1]);
+    expect(cdnPieces(cdn), 'each asked once').toEqual([0, 1]);
+    // Pieces no player asked for are not offered.
+    d.setDeadlines('player', []);
+    d.setDeadlines('other', [{ index: 6, at: now() }]);
+    await runUntil(() => pieces.length >= 3, 1000);
+    expect(arrived.map((a) => a.index)).toEqual([0, 1, 6]);
+  });
 });

@@ -33,6 +33,11 @@ class MemorySource implements StreamPieceSource {
 
   store(index: number, bytes = trueBytes(index)) {
     this.stored.set(index, bytes);
+    this.wake(index);
+  }
+
+  /** Resolves the waits for `index`. */
+  wake(index: number) {
     for (const wake of this.waiters.get(index) ?? []) wake();
     this.waiters.delete(index);
   }
@@ -69,6 +74,22 @@ class MemorySource implements StreamPieceSource {
 
   release() {
     this.releases++;
+  }
+}
+
+/** A source whose pieces may also arrive before they are stored (a download's 'arrived'). */
+class FreshSource extends MemorySource {
+  private readonly arrived = new Map<number, Uint8Array>();
+
+  arrive(index: number, bytes: Uint8Array) {
+    this.arrived.set(index, bytes);
+    this.wake(index);
+  }
+
+  fresh(index: number) {
+    const bytes = this.arrived.get(index);
+    this.arrived.delete(index);
+    return bytes;
   }
 }
 
@@ -310,6 +331,44 @@ describe('createPieceStream', () => {
     for (let i = 0; i < 10; i++) await tick();
     expect(source.reads).toEqual([0, 1, 2, 3]);
     await reader.cancel();
+  });
+
+  it('hands over fresh bytes that match, without waiting for the store', async () => {
+    const source = new FreshSource([0, 2]); // 1 is not stored: it only arrives
+    const reader = open(source, 0, 3 * PIECE).getReader();
+    expect(Buffer.from((await reader.read()).value!).equals(trueBytes(0))).toBe(true);
+    await until(() => source.waits.includes(1));
+    source.arrive(1, trueBytes(1));
+    expect(Buffer.from((await reader.read()).value!).equals(trueBytes(1))).toBe(true);
+    expect(source.stored.has(1)).toBe(false); // never stored: served from the fresh bytes
+    expect(source.corrupts).toEqual([]);
+    expect(Buffer.from((await reader.read()).value!).equals(trueBytes(2))).toBe(true);
+    expect((await reader.read()).done).toBe(true);
+  });
+
+  it('drops fresh bytes that fail their SHA-256 without reporting the piece, and waits for the stored one', async () => {
+    const source = new FreshSource([0]);
+    const done = readAll(open(source, 0, 2 * PIECE), 0); // checks every chunk as it comes
+    await until(() => source.waits.includes(1));
+    const lie = trueBytes(1);
+    lie[3] = lie[3]! ^ 0xff;
+    source.arrive(1, lie);
+    await until(() => source.waits.filter((i) => i === 1).length >= 2);
+    // The liar is the download's to blame (its intake rejects the piece); the store is not at fault.
+    expect(source.corrupts).toEqual([]);
+    source.store(1);
+    expect((await done).bytes).toEqual(FILE.subarray(0, 2 * PIECE));
+  });
+
+  it('copies fresh bytes before hashing them: changing them afterwards changes nothing handed over', async () => {
+    const source = new FreshSource([]);
+    const reader = open(source, 0, PIECE).getReader();
+    await until(() => source.waits.includes(0));
+    const arrived = trueBytes(0);
+    source.arrive(0, arrived);
+    const chunk = (await reader.read()).value!;
+    arrived.fill(0);
+    expect(Buffer.from(chunk).equals(trueBytes(0))).toBe(true);
   });
 
   it('with highWaterMark 0 reads a piece only when the reader asks', async () => {
