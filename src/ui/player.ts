@@ -35,6 +35,10 @@ export function showPlayer(d: ClientDownload, host: HTMLElement, note: HTMLEleme
   if (media instanceof HTMLVideoElement) media.playsInline = true;
   media.setAttribute('aria-label', `Play ${d.content.metadata.name}`);
   host.prepend(media);
+  // Chromium does not start a muted autoplay that is off screen: with a long list of contents
+  // above, the player would wait, unseen, for the user to scroll to it. Once it knows its size
+  // (the video's height, laid out by the next frame), it is brought into view.
+  media.addEventListener('loadedmetadata', () => requestAnimationFrame(() => media.scrollIntoView({ block: 'center' })), { once: true });
   // Its rate spaces the deadlines of the pieces ahead of the playhead.
   unwatch = d.watch(media);
   (straightFrom ? straightFrom() : d.url()).then(

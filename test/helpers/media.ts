@@ -132,6 +132,32 @@ export function makeTestAudio(opts: TestAudioOptions): Promise<TestMedia<'audio/
   return cachedEncode(args, '.webm', opts.cacheDir, { mimeType: 'audio/webm' as const, codecs: 'opus', durationSeconds: opts.seconds });
 }
 
+export interface TestImageOptions {
+  width: number;
+  height: number;
+  /** Where the file is cached; default `os.tmpdir()/tabswarm-media`. */
+  cacheDir?: string;
+}
+
+/**
+ * A PNG of testsrc2 with noise (ffmpeg's fixed default seed: the same bytes every time), which
+ * compresses little: about 3 bytes a pixel, so a 1024x768 image is some 2 MB, several pieces.
+ */
+export function makeTestImage(opts: TestImageOptions): Promise<TestMedia<'image/png'>> {
+  const { width, height } = opts;
+  if (!(Number.isInteger(width) && Number.isInteger(height) && width > 0 && height > 0)) throw new RangeError(`makeTestImage: width and height must be positive integers, got ${width}x${height}`);
+  const args = [
+    '-filter_threads', '1',
+    '-f', 'lavfi',
+    '-i', `testsrc2=size=${width}x${height}:rate=1,noise=alls=60:allf=u`,
+    '-frames:v', '1',
+    '-c:v', 'png', '-pix_fmt', 'rgb24',
+    '-fflags', '+bitexact', '-flags:v', '+bitexact', '-map_metadata', '-1',
+    '-f', 'image2',
+  ];
+  return cachedEncode(args, '.png', opts.cacheDir, { mimeType: 'image/png' as const, codecs: '', durationSeconds: 0 });
+}
+
 /** Encodes in flight in this process, by final path: a second caller waits for the first. */
 const inFlight = new Map<string, Promise<void>>();
 
