@@ -58,7 +58,9 @@ export interface ClientDownload {
    * A URL that plays the file while it downloads (`<video src>`, `<audio src>`, `<img src>`, a
    * link), served by tabswarm's Service Worker from this tab's verified pieces, the ones a
    * player needs first. Registers the worker the first time; rejects with kind
-   * 'no-service-worker' where there is none (a page not on HTTPS or localhost).
+   * 'no-service-worker' where there is none (a page not on HTTPS or localhost). The URL is
+   * answered while a page of the origin has this download open: a link followed in this same
+   * tab unloads the page that answers it (open it in a new tab instead).
    */
   url(): Promise<string>;
   /**
