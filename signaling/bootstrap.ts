@@ -31,7 +31,7 @@ import { scopeKeyOf } from './swarm-registry.js';
 
 export type BootstrapConfig = Pick<
   ServerConfig,
-  'iceServers' | 'publicUrl' | 'instanceId' | 'announceIntervalMs' | 'peerExpiryMs' | 'maxPeersPerReply' | 'trustProxy'
+  'iceServers' | 'iceTransportPolicy' | 'publicUrl' | 'instanceId' | 'announceIntervalMs' | 'peerExpiryMs' | 'maxPeersPerReply' | 'trustProxy'
 >;
 
 export interface BootstrapDeps {
@@ -143,6 +143,8 @@ export function createBootstrapRoutes(deps: BootstrapDeps): { bootstrap: ApiRout
         maxSignalingMessageBytes: LIMITS.maxSignalingMessageBytes,
       },
       iceServers: config.iceServers,
+      // Only when not the default: a client that predates the field rejects unknown fields.
+      ...(config.iceTransportPolicy === 'relay' ? { iceTransportPolicy: 'relay' as const } : {}),
     };
     sendChecked(req, res, bootstrapSchema, body, 'bootstrap document');
   };

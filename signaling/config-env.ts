@@ -49,7 +49,7 @@ function stringFromEnv(env: NodeJS.ProcessEnv, name: string): string | undefined
  * ANNOUNCE_INTERVAL_MS, PEER_EXPIRY_MS, MAX_PEERS_PER_REPLY, ANNOUNCE_RATE, ANNOUNCE_BURST,
  * SIGNAL_RATE, SIGNAL_BURST, MAX_SOCKETS_PER_ADDRESS, OFFER_TTL_MS, NEW_PEER_IDS_RATE,
  * NEW_PEER_IDS_BURST, QUARANTINE_BANNED_IDS, QUARANTINE_REPORTERS, QUARANTINE_MS, TRUST_PROXY, LOG_LEVEL,
- * ICE_SERVERS (JSON), PUBLIC_URL, INSTANCE_ID, REDIS_URL, REDIS_PREFIX, SHARE_RATE, SHARE_BURST,
+ * ICE_SERVERS (JSON), ICE_TRANSPORT_POLICY (all|relay), PUBLIC_URL, INSTANCE_ID, REDIS_URL, REDIS_PREFIX, SHARE_RATE, SHARE_BURST,
  * JOIN_CODE_TTL_MS, HTTP_HEADERS_TIMEOUT_MS, HTTP_REQUEST_TIMEOUT_MS, HTTP_KEEPALIVE_TIMEOUT_MS,
  * HTTP_SEND_TIMEOUT_MS, MAX_CONNECTIONS_PER_ADDRESS, MAX_CONNECTIONS, MAX_ARRAYS_SOCKETS, BAN_RATE,
  * BAN_BURST, METRICS_TOKEN, METRICS_TOP_CONTENTS, SHARE_MAX_METADATA_BYTES, SHARE_MAX_TOTAL,
@@ -91,6 +91,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): Partial<Ser
     logLevel: logLevel as LogLevel | undefined,
     // Checked against iceServersSchema by resolveConfig.
     iceServers: jsonFromEnv(env, 'TABSWARM_ICE_SERVERS') as IceServer[] | undefined,
+    iceTransportPolicy: stringFromEnv(env, 'TABSWARM_ICE_TRANSPORT_POLICY') as ServerConfig['iceTransportPolicy'] | undefined,
     publicUrl: stringFromEnv(env, 'TABSWARM_PUBLIC_URL'),
     instanceId: stringFromEnv(env, 'TABSWARM_INSTANCE_ID'),
     redisUrl: stringFromEnv(env, 'TABSWARM_REDIS_URL'),

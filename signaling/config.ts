@@ -4,7 +4,7 @@
  * Each component takes only the `Pick<ServerConfig, ...>` it uses.
  */
 import { randomBytes } from 'node:crypto';
-import { iceServersSchema, INSTANCE_ID_RE, type IceServer } from '../src/protocol/bootstrap.js';
+import { ICE_TRANSPORT_POLICIES, iceServersSchema, INSTANCE_ID_RE, type IceServer, type IceTransportPolicy } from '../src/protocol/bootstrap.js';
 import { LIMITS } from '../src/protocol/limits.js';
 import { DEFAULT_SERVER_LIMITS, type ServerLimits } from './config-limits.js';
 
@@ -105,6 +105,15 @@ export interface ServerConfig extends ServerLimits {
    */
   iceServers: IceServer[];
   /**
+   * Handed to clients with the ICE servers (`TABSWARM_ICE_TRANSPORT_POLICY`): 'relay' makes
+   * every peer connection use TURN-relayed candidates only, so peers never see each other's
+   * addresses and all peer traffic crosses your TURN server (its bandwidth is then the swarm's).
+   * 'relay' needs a turn: or turns: server in `iceServers`. A page's own `iceTransportPolicy`
+   * client option wins over it.
+   * @default 'all'
+   */
+  iceTransportPolicy: IceTransportPolicy;
+  /**
    * The server's public base URL (`https://swarm.example.com`), for the Arrays URL in Discovery
    * replies. Unset means derived from each request's Host header (`TABSWARM_PUBLIC_URL`).
    * @default undefined
@@ -171,6 +180,7 @@ export const DEFAULT_SERVER_CONFIG: Readonly<ServerConfig> = Object.freeze({
   trustProxy: false,
   logLevel: 'info',
   iceServers: [],
+  iceTransportPolicy: 'all',
   publicUrl: undefined,
   instanceId: randomBytes(8).toString('hex'),
   redisUrl: undefined,
@@ -239,6 +249,12 @@ export function resolveConfig(overrides: Partial<ServerConfig> = {}): ServerConf
     throw new ConfigError(`iceServers (TABSWARM_ICE_SERVERS) is invalid at ${issue?.path.join('.') || '(root)'}: ${issue?.message ?? 'bad value'}`);
   }
   c.iceServers = ice.data;
+  if (!ICE_TRANSPORT_POLICIES.includes(c.iceTransportPolicy)) {
+    throw new ConfigError(`iceTransportPolicy (TABSWARM_ICE_TRANSPORT_POLICY) must be ${ICE_TRANSPORT_POLICIES.join(' or ')}, got "${String(c.iceTransportPolicy)}"`);
+  }
+  if (c.iceTransportPolicy === 'relay' && !c.iceServers.some((s) => (typeof s.urls === 'string' ? [s.urls] : s.urls).some((u) => u.startsWith('turn')))) {
+    throw new ConfigError('iceTransportPolicy relay (TABSWARM_ICE_TRANSPORT_POLICY) needs a turn: or turns: server in TABSWARM_ICE_SERVERS: peers could never connect');
+  }
   if (c.publicUrl !== undefined) {
     let u: URL | undefined;
     try {

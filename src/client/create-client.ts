@@ -50,6 +50,11 @@ export interface ClientOptions {
   seedCache?: boolean;
   /** STUN/TURN servers for peers on other networks; none are needed on one LAN. Default: the server's bootstrap document's. */
   iceServers?: RTCIceServer[];
+  /**
+   * 'relay': peer connections use TURN-relayed candidates only (needs a TURN server), so peers
+   * never see each other's addresses. Default: the server's bootstrap document's ('all' if it names none).
+   */
+  iceTransportPolicy?: RTCIceTransportPolicy;
   /** The CDN to use in simple mode when even the content policy is unavailable. Default: `<serverUrl>/cdn`. */
   cdnBaseUrl?: string;
   /**
@@ -145,7 +150,7 @@ export function createClient(options: ClientOptions = {}): TabswarmClient {
     });
   };
   watchPower();
-  const peering = createPeeringAdapters(serverUrl, identity.secret, options.iceServers);
+  const peering = createPeeringAdapters(serverUrl, identity.secret, { iceServers: options.iceServers, iceTransportPolicy: options.iceTransportPolicy });
   /** The piece cache (docs/cache.md): its failures never fail a download. */
   const cache = createPieceCache({ pieces: store });
   /** The downloads and seeds, and the rules that span them (src/core/tab-downloads.ts). */

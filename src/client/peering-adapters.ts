@@ -16,16 +16,22 @@ const debug = createDebug('tabswarm:client');
 export interface PeeringAdapters {
   /** The Arrays connection that serves this content's swarm in this mode (Discovery, else the server's own); never rejects. */
   arraysFor(contentId: string, mode: DownloadMode, groupId: string): Promise<Signaling>;
-  /** The WebRTC connector, with the page's ICE servers or the bootstrap document's. */
+  /** The WebRTC connector, with the page's ICE servers and transport policy or the bootstrap document's. */
   connector(): Promise<PeerConnector>;
   close(): void;
 }
 
-export function createPeeringAdapters(serverUrl: string, peerSecret: string, iceServers: RTCIceServer[] | undefined): PeeringAdapters {
+/** The page's own ICE settings; each one left undefined comes from the bootstrap document. */
+export interface PageIceSettings {
+  iceServers?: RTCIceServer[] | undefined;
+  iceTransportPolicy?: RTCIceTransportPolicy | undefined;
+}
+
+export function createPeeringAdapters(serverUrl: string, peerSecret: string, ice: PageIceSettings = {}): PeeringAdapters {
   /** One signaling connection per Arrays instance that Discovery names. */
   const signalings = new Map<string, Signaling & { close(): void }>();
 
-  // The bootstrap document, once: the ICE servers (unless the page gave its own).
+  // The bootstrap document, once: the ICE servers and transport policy (unless the page gave its own).
   let bootstrap: Promise<Bootstrap | undefined> | undefined;
   const loadBootstrap = () =>
     (bootstrap ??= fetchBootstrap(serverUrl).catch((e: unknown) => {
@@ -34,9 +40,14 @@ export function createPeeringAdapters(serverUrl: string, peerSecret: string, ice
     }));
   let connector: Promise<PeerConnector> | undefined;
   const loadConnector = () =>
-    (connector ??= (iceServers ? Promise.resolve(iceServers) : loadBootstrap().then((b) => b?.iceServers ?? [])).then((servers) =>
-      createWebRtcConnector({ iceServers: servers }),
-    ));
+    (connector ??= (async () => {
+      const needBootstrap = ice.iceServers === undefined || ice.iceTransportPolicy === undefined;
+      const b = needBootstrap ? await loadBootstrap() : undefined;
+      return createWebRtcConnector({
+        iceServers: ice.iceServers ?? b?.iceServers ?? [],
+        iceTransportPolicy: ice.iceTransportPolicy ?? b?.iceTransportPolicy ?? 'all',
+      });
+    })());
 
   /** The Arrays URL that serves this content's swarm in our (peering) mode (Discovery), or the server's own. Never rejects. */
   async function arraysUrlFor(contentId: string, mode: DownloadMode, groupId: string): Promise<string> {

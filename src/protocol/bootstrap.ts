@@ -39,6 +39,15 @@ export const iceServerSchema = z
 export type IceServer = z.infer<typeof iceServerSchema>;
 export const iceServersSchema = z.array(iceServerSchema).max(MAX_ICE_SERVERS);
 
+/**
+ * Which ICE candidates a peer connection may use (`RTCIceTransportPolicy`): 'all', or 'relay'
+ * for TURN-relayed candidates only (peers then never learn each other's addresses, and every
+ * byte goes through the TURN server).
+ */
+export const ICE_TRANSPORT_POLICIES = ['all', 'relay'] as const;
+export type IceTransportPolicy = (typeof ICE_TRANSPORT_POLICIES)[number];
+export const iceTransportPolicySchema = z.enum(ICE_TRANSPORT_POLICIES);
+
 /** An ID of a server instance: 1-64 of [A-Za-z0-9_.-]. */
 export const INSTANCE_ID_RE = /^[A-Za-z0-9_.-]{1,64}$/;
 export const instanceIdSchema = z.string().regex(INSTANCE_ID_RE);
@@ -79,6 +88,11 @@ export const bootstrapSchema = z
       .strict(),
     /** STUN/TURN servers for peers on other networks; empty on one LAN. */
     iceServers: iceServersSchema,
+    /**
+     * 'relay': use only TURN-relayed candidates. Absent means 'all'; the server sends the field
+     * only when it is 'relay', so clients that predate it still read other servers' documents.
+     */
+    iceTransportPolicy: iceTransportPolicySchema.optional(),
   })
   .strict();
 export type Bootstrap = z.infer<typeof bootstrapSchema>;

@@ -29,6 +29,8 @@ const MAX_EARLY_MESSAGES = 64;
 export interface WebRtcConnectorOptions {
   /** STUN/TURN servers. @default [] (host candidates only: LAN and loopback) */
   iceServers?: RTCIceServer[];
+  /** 'relay': TURN-relayed candidates only (needs a TURN server in `iceServers`). @default 'all' */
+  iceTransportPolicy?: RTCIceTransportPolicy;
   /** 'drain' fires when the channel's queue falls to this many bytes. @default 1 MiB */
   lowWaterMark?: number;
   /** A WebRTC implementation for Node (e.g. @roamhq/wrtc); the browser's by default. */
@@ -76,12 +78,13 @@ export function createWebRtcConnector(options: WebRtcConnectorOptions = {}): Pee
   const lowWaterMark = options.lowWaterMark ?? 1024 * 1024;
   return {
     connect(remoteId, initiator) {
-      return createLink(remoteId, initiator, options.iceServers ?? [], lowWaterMark, options.wrtc);
+      const rtcConfig: RTCConfiguration = { iceServers: options.iceServers ?? [], iceTransportPolicy: options.iceTransportPolicy ?? 'all' };
+      return createLink(remoteId, initiator, rtcConfig, lowWaterMark, options.wrtc);
     },
   };
 }
 
-function createLink(remoteId: string, initiator: boolean, iceServers: RTCIceServer[], lowWaterMark: number, wrtc: unknown): PeerLink {
+function createLink(remoteId: string, initiator: boolean, rtcConfig: RTCConfiguration, lowWaterMark: number, wrtc: unknown): PeerLink {
   const events = new Emitter<PeerLinkEvents>();
   const log = (format: string, ...args: unknown[]) => debug(`[%s] ${format}`, remoteId.slice(0, 8), ...args);
   let closed = false;
@@ -114,7 +117,7 @@ function createLink(remoteId: string, initiator: boolean, iceServers: RTCIceServ
     peer = new SimplePeer({
       initiator,
       trickle: true,
-      config: { iceServers },
+      config: rtcConfig,
       channelConfig: { ordered: true },
       wrtc: wrtc as SimplePeer.Options['wrtc'],
     });

@@ -157,6 +157,29 @@ describe('ICE servers, public URL and instance ID configuration', () => {
     expect(() => resolveConfig({ instanceId: 'has space' })).toThrow(/instanceId/);
     await expect(startServer(dirForBadStart, { iceServers: [{ urls: 'nope' }] as never })).rejects.toThrow(ConfigError);
   });
+
+  it('reads TABSWARM_ICE_TRANSPORT_POLICY, and refuses relay without a TURN server', () => {
+    expect(resolveConfig().iceTransportPolicy).toBe('all');
+    const env = { TABSWARM_ICE_SERVERS: JSON.stringify([STUN, TURN]), TABSWARM_ICE_TRANSPORT_POLICY: 'relay' };
+    expect(resolveConfig(configFromEnv(env)).iceTransportPolicy).toBe('relay');
+    expect(() => resolveConfig(configFromEnv({ ...env, TABSWARM_ICE_TRANSPORT_POLICY: 'host' }))).toThrow(/iceTransportPolicy \(TABSWARM_ICE_TRANSPORT_POLICY\) must be all or relay/);
+    expect(() => resolveConfig({ iceTransportPolicy: 'relay' })).toThrow(/needs a turn: or turns: server/);
+    expect(() => resolveConfig({ iceTransportPolicy: 'relay', iceServers: [STUN] })).toThrow(/needs a turn: or turns: server/);
+  });
+});
+
+describe('bootstrap with a relay-only transport policy', () => {
+  const fixture = useContentServer(10, { iceServers: [TURN], iceTransportPolicy: 'relay' });
+
+  it('hands out iceTransportPolicy relay with the ICE servers; the default document has no such field', async () => {
+    const body = bootstrapSchema.parse(await (await fetch(`${fixture.server.url}/api/bootstrap`)).json());
+    expect(body.iceServers).toEqual([TURN]);
+    expect(body.iceTransportPolicy).toBe('relay');
+    expect(bootstrapSchema.safeParse({ ...body, iceTransportPolicy: 'host' }).success).toBe(false);
+    // What the default server sends (tested above) has no iceTransportPolicy key: older clients' strict schema reads it.
+    const { iceTransportPolicy: _, ...withoutPolicy } = body;
+    expect(bootstrapSchema.parse(withoutPolicy).iceTransportPolicy).toBeUndefined();
+  });
 });
 
 const dirForBadStart = join(process.cwd(), 'no-such-content-dir');

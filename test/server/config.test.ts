@@ -30,6 +30,7 @@ describe('server config', () => {
       trustProxy: false,
       logLevel: 'info',
       iceServers: [],
+      iceTransportPolicy: 'all',
       publicUrl: undefined,
       instanceId: expect.stringMatching(/^[0-9a-f]{16}$/),
       redisUrl: undefined,
