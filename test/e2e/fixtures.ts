@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { copyFile, mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { expect, test, type Browser, type BrowserContext, type Page } from '@playwright/test';
+import { expect, test, type Browser, type BrowserContext, type BrowserContextOptions, type Page } from '@playwright/test';
 import { deterministicChunk, writeDeterministicFile } from '../../signaling/deterministic-content.js';
 import { publishFile } from '../../signaling/publish.js';
 import type { ServerConfig } from '../../signaling/config.js';
@@ -71,9 +71,9 @@ export interface PeerPage {
   page: Page;
 }
 
-/** One peer: its own browser context (own IndexedDB), opened on the content's link. */
-export async function openPeer(browser: Browser, url: string): Promise<PeerPage> {
-  const context = await browser.newContext({ acceptDownloads: true });
+/** One peer: its own browser context (own IndexedDB), opened on the content's link; `contextOptions` for the context (`ignoreHTTPSErrors`, say). */
+export async function openPeer(browser: Browser, url: string, contextOptions: BrowserContextOptions = {}): Promise<PeerPage> {
+  const context = await browser.newContext({ acceptDownloads: true, ...contextOptions });
   // Count SHA-256 digests on the page's main thread; workers have their own crypto.subtle.
   await context.addInitScript(() => {
     const subtle = globalThis.crypto?.subtle;
