@@ -9,9 +9,10 @@
  * each one catches and logs. Its WebSocket objects must not be touched after 'close' (they
  * throw), hence the `open` flag in front of every call.
  */
-import uWS from '@trufflesuite/uws-js-unofficial';
+import type uWS from '@trufflesuite/uws-js-unofficial';
 import type { Logger } from 'pino';
 import { LIMITS } from '../src/protocol/limits.js';
+import type { UwsModule } from './uws-loader.js';
 import { STATUS_TEXT, type ArraysDoor, type ArraysSocket, type ArraysSocketHandlers } from './arrays-socket.js';
 
 /** uWS drops sends past this backlog; the service calls a peer busy at 4 MiB, well before. */
@@ -62,7 +63,8 @@ export function addressFromUws(text: string): string {
   return `${hi >> 8}.${hi & 0xff}.${lo >> 8}.${lo & 0xff}`;
 }
 
-export async function listenUws(door: ArraysDoor, options: { host: string; port: number; path: string; logger: Logger }): Promise<UwsTransport> {
+/** Listens on `options.port` with `uws` (the module uws-loader.ts loads). */
+export async function listenUws(uws: UwsModule, door: ArraysDoor, options: { host: string; port: number; path: string; logger: Logger }): Promise<UwsTransport> {
   const log = options.logger.child({ component: 'arrays-uws' });
   const guard = (what: string, fn: () => void): void => {
     try {
@@ -71,14 +73,14 @@ export async function listenUws(door: ArraysDoor, options: { host: string; port:
       log.error({ err }, `uws ${what} failed`);
     }
   };
-  const app = uWS.App()
+  const app = uws.App()
     .ws<UserData>(options.path, {
       maxPayloadLength: LIMITS.maxSignalingMessageBytes,
       maxBackpressure: MAX_BACKPRESSURE_BYTES,
       // The service runs its own heartbeat (pings, and the peer-ID probe).
       idleTimeout: 0,
       sendPingsAutomatically: false,
-      compression: uWS.DISABLED,
+      compression: uws.DISABLED,
       upgrade: (res, req, context) =>
         guard('upgrade', () => {
           const headers: Record<string, string> = {};
@@ -126,7 +128,7 @@ export async function listenUws(door: ArraysDoor, options: { host: string; port:
     );
   const token = await new Promise<uWS.us_listen_socket | false>((resolve) => app.listen(options.host, options.port, resolve));
   if (token === false) throw new Error(`the Arrays service cannot listen on ${options.host}:${options.port} (in use, or no such address)`);
-  const port = uWS.us_socket_local_port(token as unknown as uWS.us_socket);
+  const port = uws.us_socket_local_port(token as unknown as uWS.us_socket);
   log.info({ host: options.host, port }, 'Arrays (uWebSockets) listening');
   let listening = true;
   return {
@@ -134,7 +136,7 @@ export async function listenUws(door: ArraysDoor, options: { host: string; port:
     close() {
       if (!listening) return;
       listening = false;
-      uWS.us_listen_socket_close(token);
+      uws.us_listen_socket_close(token);
     },
   };
 }

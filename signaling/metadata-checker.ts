@@ -6,20 +6,29 @@
  * One worker thread, started on first use; jobs queue in order, at most `MAX_QUEUED` waiting
  * (past it `check` rejects with `MetadataCheckerBusyError`, and the share gets 503). A job that
  * takes over `JOB_TIMEOUT_MS`, or a worker that dies (its heap is capped), fails that job and
- * the worker is started again for the next. The worker runs the same TypeScript sources through
- * tsx, as the server itself does.
+ * the worker is started again for the next. The worker runs what the server runs: the
+ * compiled metadata-worker.js of an installed package, or, in a clone, the TypeScript source
+ * through tsx.
  */
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 
+/** Compiled (dist/server) or run from source by tsx: the worker's file is of the same kind. */
+const COMPILED = import.meta.url.endsWith('.js');
+
 /**
- * tsx's ESM API (its `register()` works in any thread; `--import tsx` registers on the main
- * thread only). The package's `import` condition, found from its package.json.
+ * How a worker thread starts: the compiled file as it is; the TypeScript source after tsx's
+ * ESM API (its `register()` works in any thread; `--import tsx` registers on the main thread
+ * only: a worker does not inherit it). tsx is found only then: an installed package has none.
  */
-const TSX_ESM_API = pathToFileURL(join(dirname(createRequire(import.meta.url).resolve('tsx/package.json')), 'dist/esm/api/index.mjs')).href;
-const WORKER_URL = new URL('./metadata-worker.ts', import.meta.url).href;
+function workerEntry(): { script: string | URL; eval: boolean } {
+  if (COMPILED) return { script: new URL('./metadata-worker.js', import.meta.url), eval: false };
+  const tsx = pathToFileURL(join(dirname(createRequire(import.meta.url).resolve('tsx/package.json')), 'dist/esm/api/index.mjs')).href;
+  const source = new URL('./metadata-worker.ts', import.meta.url).href;
+  return { script: `import(${JSON.stringify(tsx)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(source)}); })`, eval: true };
+}
 
 export interface CheckRequest {
   id: number;
@@ -64,10 +73,8 @@ export function createMetadataChecker(): MetadataChecker {
   let closed = false;
 
   function spawn(): Worker {
-    // A worker does not inherit the loader of `--import tsx` for its entry file: it registers
-    // tsx itself, then loads the TypeScript body.
-    const boot = `import(${JSON.stringify(TSX_ESM_API)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(WORKER_URL)}); })`;
-    const w = new Worker(boot, { eval: true, resourceLimits: { maxOldGenerationSizeMb: WORKER_HEAP_MB } });
+    const entry = workerEntry();
+    const w = new Worker(entry.script, { eval: entry.eval, resourceLimits: { maxOldGenerationSizeMb: WORKER_HEAP_MB } });
     w.unref();
     w.on('message', (reply: CheckReply) => {
       if (running === undefined || reply.id !== running.id) return;

@@ -25,6 +25,7 @@ import { createHttpListener, listen } from './http-listener.js';
 import { createStaticFiles } from './static-files.js';
 import { createMetadataChecker } from './metadata-checker.js';
 import { listenUws, type UwsTransport } from './arrays-uws.js';
+import { loadUws, type UwsModule } from './uws-loader.js';
 import { createBootstrapRoutes } from './bootstrap.js';
 import { CDN_PREFIX, createCdnHandler } from './cdn.js';
 import { effectiveCdnMaxStreams, kernelTcpMemory } from './cdn-streams.js';
@@ -76,6 +77,8 @@ export interface ServerHandle {
 export interface ServerDeps {
   logger?: Logger;
   registry?: SwarmRegistry;
+  /** Loads uWebSockets when `arraysPort` is set. @default uws-loader.ts's loadUws */
+  loadUws?: () => Promise<UwsModule>;
 }
 
 /** The host part of the URL that reaches a server bound to `host` from this machine. */
@@ -94,8 +97,9 @@ function pathnameOf(req: IncomingMessage): string {
 export async function createServer(options: Partial<ServerConfig> = {}, deps: ServerDeps = {}): Promise<ServerHandle> {
   const config = resolveConfig(options);
   const logger = deps.logger ?? createLogger(config.logLevel);
-  // Before anything listens or connects: a bad certificate stops the start with its reason.
+  // Before anything listens: a bad certificate, or uWebSockets unable to run (uws-loader.ts), stops the start.
   const tls = await loadTls(config, logger.child({ component: 'tls' }));
+  const uwsModule = config.arraysPort === undefined ? undefined : await (deps.loadUws ?? loadUws)();
   // Metadata is hashed and parsed in a worker thread: a large document never stalls the loop.
   const checker = createMetadataChecker();
   const contents = await loadContentStore(config.contentDir, logger.child({ component: 'content' }), (bytes) => checker.check(bytes));
@@ -156,7 +160,6 @@ export async function createServer(options: Partial<ServerConfig> = {}, deps: Se
       }),
     },
   });
-
   const serveStatic = createStaticFiles(config, logger);
 
   async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -192,9 +195,9 @@ export async function createServer(options: Partial<ServerConfig> = {}, deps: Se
     await scaleOut?.close();
     throw err;
   }
-  if (config.arraysPort !== undefined) {
+  if (config.arraysPort !== undefined && uwsModule) {
     try {
-      uws = await listenUws(arrays, { host: config.host, port: config.arraysPort, path: ARRAYS_PATH, logger });
+      uws = await listenUws(uwsModule, arrays, { host: config.host, port: config.arraysPort, path: ARRAYS_PATH, logger });
     } catch (err) {
       await arrays.close();
       await scaleOut?.close();

@@ -45,7 +45,7 @@ async function showCatalog(): Promise<void> {
     if (!res.ok) throw new Error(`HTTP ${res.status}`);
     const catalog = catalogSchema.parse(await res.json());
     list.replaceChildren();
-    if (catalog.contents.length === 0) list.append(item('Nothing published yet: npm run publish -- <file>'));
+    if (catalog.contents.length === 0) list.append(item('Nothing published yet: tabswarm publish <file> (from a clone: npm run publish-content -- <file>)'));
     for (const c of catalog.contents) {
       const li = document.createElement('li');
       const label = document.createElement('span');

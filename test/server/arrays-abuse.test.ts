@@ -1,13 +1,12 @@
 /**
  * What one client can make the Arrays service hold: `ban` messages (rate-limited past a
  * burst, repeats free, released when the banner leaves the swarm or its socket goes), open
- * sockets in total (HTTP 503 past the cap), and upgrades of an unknown WebSocket version.
+ * sockets in total (HTTP 503 past the cap). Upgrades of an unknown WebSocket version on the
+ * uWebSockets port: uws-upgrades.test.ts.
  */
-import { request } from 'node:http';
-import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startArrays, type ArraysHarness } from './arrays-harness.js';
-import { TestClient, makeTempDir, peerId, publishDeterministic, removeDir, sha256Hex, sleep, startServer, type AnyMessage } from './helpers.js';
+import { TestClient, peerId, sha256Hex, sleep, type AnyMessage } from './helpers.js';
 
 const C = sha256Hex(new TextEncoder().encode('abuse'));
 const BURST = 10;
@@ -90,48 +89,5 @@ describe('Arrays: ban reports and the socket cap', () => {
     clients.shift()!.close();
     await sleep(100);
     clients.push(await harness.connect('10.9.2.1'));
-  });
-});
-
-describe('Arrays on uWebSockets: upgrades', () => {
-  let dir: string;
-  let server: Awaited<ReturnType<typeof startServer>>;
-
-  beforeAll(async () => {
-    dir = await makeTempDir();
-    await publishDeterministic(dir, join(dir, 'content'), 1000, 1);
-    server = await startServer(join(dir, 'content'), { arraysPort: 0 });
-  });
-  afterAll(async () => {
-    await server?.close();
-    await removeDir(dir);
-  });
-
-  function upgrade(version: string): Promise<{ status: number; header: string | undefined }> {
-    return new Promise((resolve, reject) => {
-      const req = request({
-        host: '127.0.0.1',
-        port: server.arraysPort,
-        path: '/arrays',
-        headers: { Connection: 'Upgrade', Upgrade: 'websocket', 'Sec-WebSocket-Key': 'dGhlIHNhbXBsZSBub25jZQ==', 'Sec-WebSocket-Version': version },
-      });
-      req.on('upgrade', (res, socket) => {
-        socket.destroy();
-        resolve({ status: res.statusCode ?? 0, header: undefined });
-      });
-      req.on('response', (res) => {
-        res.resume();
-        resolve({ status: res.statusCode ?? 0, header: res.headers['sec-websocket-version'] as string | undefined });
-      });
-      req.on('error', reject);
-      req.end();
-    });
-  }
-
-  it('refuses a WebSocket version other than 13 (426, naming 13), and accepts 13', async () => {
-    expect(await upgrade('99')).toEqual({ status: 426, header: '13' });
-    expect((await upgrade('13')).status).toBe(101);
-    const c = await TestClient.connect(server.arraysUrl);
-    c.close();
   });
 });

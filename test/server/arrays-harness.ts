@@ -12,6 +12,7 @@ import { listenUws } from '../../signaling/arrays-uws.js';
 import { resolveConfig, type ServerConfig } from '../../signaling/config.js';
 import { createLogger } from '../../signaling/logger.js';
 import type { SwarmRegistry } from '../../signaling/swarm-registry.js';
+import { loadUws } from '../../signaling/uws-loader.js';
 import { TEST_ARRAYS_TRANSPORT, TestClient } from './helpers.js';
 
 export const ADDRESS_HEADER = 'x-test-address';
@@ -37,7 +38,7 @@ export async function startArrays(options: Partial<ServerConfig> = {}, registry?
   const server = createServer((_req, res) => res.writeHead(404).end());
   server.on('upgrade', (req, socket, head) => arrays.handleUpgrade(req, socket, head));
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const uws = TEST_ARRAYS_TRANSPORT === 'uws' ? await listenUws(arrays, { host: '127.0.0.1', port: 0, path: '/arrays', logger }) : undefined;
+  const uws = TEST_ARRAYS_TRANSPORT === 'uws' ? await listenUws(await loadUws(), arrays, { host: '127.0.0.1', port: 0, path: '/arrays', logger }) : undefined;
   const url = `ws://127.0.0.1:${uws?.port ?? (server.address() as AddressInfo).port}/arrays`;
   return {
     url,

@@ -129,7 +129,7 @@ describe('hashPieces', () => {
   });
 });
 
-describe('publish CLI', () => {
+describe('tabswarm publish', () => {
   const run = promisify(execFile);
   const TSX = join('node_modules', '.bin', 'tsx');
   let dir: string;
@@ -144,7 +144,7 @@ describe('publish CLI', () => {
     const src = join(dir, 'cli.bin');
     await writeDeterministicFile(src, 50_000, 2);
     const contentDir = join(dir, 'content');
-    const { stdout } = await run(TSX, ['signaling/publish-cli.ts', src, '--name', 'cli name.bin', '--piece-size', '16384', '--content-dir', contentDir], { timeout: 20_000 });
+    const { stdout } = await run(TSX, ['signaling/bin.ts', 'publish', src, '--name', 'cli name.bin', '--piece-size', '16384', '--content-dir', contentDir], { timeout: 20_000 });
     const id = /content ID:\s+([0-9a-f]{64})/.exec(stdout)?.[1];
     expect(id).toBeDefined();
     expect(stdout).toContain(`/#c=${id}`);
@@ -155,12 +155,12 @@ describe('publish CLI', () => {
     expect(parsed.ok && parsed.metadata.pieceSize).toBe(16384);
   });
 
-  it('fails with exit code 1 and a message', async () => {
-    const err = await run(TSX, ['signaling/publish-cli.ts', join(dir, 'nope.bin'), '--content-dir', join(dir, 'c2')], { timeout: 20_000 }).catch((e: unknown) => e);
+  it('fails with exit code 1 and a message, and 2 with the usage for a wrong command line', async () => {
+    const err = await run(TSX, ['signaling/bin.ts', 'publish', join(dir, 'nope.bin'), '--content-dir', join(dir, 'c2')], { timeout: 20_000 }).catch((e: unknown) => e);
     expect((err as { code?: number }).code).toBe(1);
     expect((err as { stderr?: string }).stderr).toMatch(/publish: cannot read .*nope\.bin/);
-    const usage = await run(TSX, ['signaling/publish-cli.ts'], { timeout: 20_000 }).catch((e: unknown) => e);
-    expect((usage as { code?: number }).code).toBe(1);
+    const usage = await run(TSX, ['signaling/bin.ts', 'publish'], { timeout: 20_000 }).catch((e: unknown) => e);
+    expect((usage as { code?: number }).code, 'a wrong command line').toBe(2);
     expect((usage as { stderr?: string }).stderr).toMatch(/usage:/);
   });
 });
