@@ -29,6 +29,41 @@ describe('checkRoom', () => {
     expect(asked).toBe(1);
   });
 
+  it('goes on without the answer to persist when it is late (Firefox asks the user and answers when the user does), and the answer may still come', async () => {
+    const never = new Promise<boolean>(() => undefined);
+    const room = { estimate: async () => ({ quota: 1000 * MiB, usage: 0 }), persist: () => never };
+    const t0 = Date.now();
+    expect(await checkRoom(room, new MemoryStore(), 'c', layout, 0, 30)).toEqual({ needed: 64 * MiB, available: 1000 * MiB });
+    expect(Date.now() - t0).toBeLessThan(1_000);
+  });
+
+  it('waits for a late answer to persist when the room depends on it, then checks the estimate again', async () => {
+    let answer!: (kept: boolean) => void;
+    let kept = false;
+    const room = {
+      // A kept site is allowed more, as Firefox allows a persistent origin more than a best-effort one.
+      estimate: async () => ({ quota: kept ? 1000 * MiB : 40 * MiB, usage: 0 }),
+      persist: () => new Promise<boolean>((resolve) => (answer = resolve)),
+    };
+    const check = checkRoom(room, new MemoryStore(), 'c', layout, 0, 10);
+    let settled = false;
+    void check.finally(() => (settled = true));
+    await new Promise((r) => setTimeout(r, 50));
+    expect(settled, 'still waiting for the user').toBe(false);
+    kept = true;
+    answer(true);
+    expect(await check).toEqual({ needed: 64 * MiB, available: 1000 * MiB, persisted: true });
+  });
+
+  it('refuses a file that has no room even after a late answer of no', async () => {
+    let answer!: (kept: boolean) => void;
+    const room = { estimate: async () => ({ quota: 40 * MiB, usage: 0 }), persist: () => new Promise<boolean>((resolve) => (answer = resolve)) };
+    const check = checkRoom(room, new MemoryStore(), 'c', layout, 0, 10).catch((e: unknown) => e);
+    await new Promise((r) => setTimeout(r, 30));
+    answer(false);
+    expect(await check).toMatchObject({ kind: 'storage-full' });
+  });
+
   it('goes on when the browser gives no estimate', async () => {
     const room = { estimate: () => Promise.reject(new Error('no')) };
     expect(await checkRoom(room, new MemoryStore(), 'c', layout, Infinity)).toEqual({ needed: 64 * MiB, available: undefined });
