@@ -38,6 +38,11 @@ async function playsPast(page: Page, seconds: number, timeoutMs = 30_000): Promi
   await page.waitForFunction((s) => ((document.getElementById('dl-media') as HTMLVideoElement | null)?.currentTime ?? 0) > s, seconds, { timeout: timeoutMs, polling: 100 });
 }
 
+/** Bytes the CDN origin has served so far, by its own log (GET /api/cdn-log). */
+async function cdnBytesServed(): Promise<number> {
+  return ((await (await fetch(`${server.server.url}/api/cdn-log`)).json()) as { totalBytes: number }).totalBytes;
+}
+
 function media(page: Page) {
   return page.evaluate(() => {
     const v = document.getElementById('dl-media') as HTMLVideoElement;
@@ -48,6 +53,7 @@ function media(page: Page) {
 test('a video plays from a seeding context while it downloads: frames advance, a seek plays on, it ends', async ({ browser }) => {
   const seeder = await openPeer(browser, link('httpDelayMs=0'));
   await waitComplete(seeder.page);
+  const cdnBefore = await cdnBytesServed();
   // Every byte should come from the seeder: the CDN only for a piece no peer can deliver in time.
   const player = await openPeer(browser, link('httpDelayMs=600000'));
   await playsPast(player.page, 1);
@@ -64,10 +70,16 @@ test('a video plays from a seeding context while it downloads: frames advance, a
   expect((await media(player.page)).error).toBeNull();
   await waitComplete(player.page);
   const s = await stats(player.page);
-  // The CDN takes what a player needs sooner than the seeder can deliver it (its first pieces
-  // before the link is up, the pieces at the seek while the seeder's queue is full): at most half here.
-  expect(s.bytesFromPeers, `most bytes came from the seeder (${s.bytesFromPeers} from peers, ${s.bytesFromCdn} from the CDN)`).toBeGreaterThan(server.fileSize * 0.5);
+  // The CDN takes what a player needs sooner than the seeder can deliver it: its first pieces
+  // before the link is up, and the pieces at the seek while the seeder's queue is full. In a
+  // 16 s clip seeked at once that is up to half of it (the playback benchmark, 60 s of a
+  // 150 s video, measures the share that matters: docs/benchmarks.md).
+  expect(s.bytesFromPeers, `bytes from the seeder (${s.bytesFromPeers} from peers, ${s.bytesFromCdn} from the CDN)`).toBeGreaterThan(server.fileSize * 0.4);
   expect(s.bytesFromPeers + s.bytesFromCdn).toBeGreaterThanOrEqual(server.fileSize);
+  // Each byte the CDN served the player was used: none fetched, dropped and fetched again (the
+  // CDN's own log, less what it served the seeder before). Slack: one piece cancelled in flight.
+  const served = (await cdnBytesServed()) - cdnBefore;
+  expect(served, `the CDN served the player ${served} bytes; it counted ${s.bytesFromCdn}`).toBeLessThanOrEqual(s.bytesFromCdn + PIECE);
   await player.context.close();
   await seeder.context.close();
 });
