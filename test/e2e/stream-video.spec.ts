@@ -101,11 +101,15 @@ test('a second context plays it from the first while the first is still download
 test('with a liar among the peers, playback goes on, the liar is banned, and the player gets the file byte for byte', async ({ browser }) => {
   const liar = await startNodePeer({ serverUrl: server.server.url, contentId: server.contentId, metadata: server.metadata, fileBytes, behaviour: 'flip' });
   try {
-    const seeder = await openPeer(browser, link('httpDelayMs=0'));
-    await waitComplete(seeder.page);
+    // The player starts with the liar as its only peer, so it certainly asks it (with an honest
+    // seeder there first, the player could be served before it ever asked the liar).
     const player = await openPeer(browser, link('httpDelayMs=600000'));
-    await playsPast(player.page, 2);
+    await playsPast(player.page, 0.5);
     await player.page.waitForFunction((id) => window.tabswarm.current()!.download.snapshot().peers.some((p) => p.peerId === id && p.banned), liar.peerId, { timeout: 30_000 });
+    expect(await player.page.evaluate(() => window.tabswarm.current()!.download.state), 'banned during playback').toBe('downloading');
+    // An honest seeder joins; playback goes on.
+    const seeder = await openPeer(browser, link('httpDelayMs=0'));
+    await playsPast(player.page, 2);
     // What the Service Worker hands a player is the file: fetch the whole URL and compare.
     const served = await player.page.evaluate(async () => {
       const url = await window.tabswarm.current()!.url();
