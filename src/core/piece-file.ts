@@ -6,12 +6,27 @@
  * (core/whole-file.ts), which reads back what it could not take in hand.
  */
 import { TabswarmError } from './errors.js';
-import type { Hasher, PieceFile, PieceLayout, PieceStore } from './ports.js';
+import type { Hasher, PieceFile, PieceLayout, PieceStore, StoredPiece } from './ports.js';
 import { WholeFileHash } from './whole-file.js';
 import { toHex } from '../protocol/hex.js';
 
 export function openPieceFile(store: PieceStore, hasher: Hasher, storageId: string, layout: PieceLayout, kind = 'indexeddb'): Promise<PieceFile> {
   return store.open ? store.open(storageId, layout) : composedPieceFile(store, hasher, storageId, layout, kind);
+}
+
+/**
+ * A stored piece read back for serving, checked against `expectedSha256` when given: its bytes,
+ * or `corrupt` when they no longer match. The hasher may transfer `stored`'s buffer: only what
+ * this returns may be used afterwards. Shared by every PieceFile that hashes on read.
+ */
+export async function checkedStoredPiece(hasher: Hasher, index: number, stored: Uint8Array, expectedSha256: string | undefined): Promise<StoredPiece> {
+  if (expectedSha256 === undefined) return { bytes: stored };
+  const result = await hasher.digest(stored);
+  const actual = toHex(result.digest);
+  if (actual !== expectedSha256) {
+    return { corrupt: `stored piece ${index} no longer matches its SHA-256 (${actual.slice(0, 12)}…, expected ${expectedSha256.slice(0, 12)}…)` };
+  }
+  return { bytes: result.data };
 }
 
 async function composedPieceFile(store: PieceStore, hasher: Hasher, storageId: string, layout: PieceLayout, kind: string): Promise<PieceFile> {
@@ -45,14 +60,7 @@ async function composedPieceFile(store: PieceStore, hasher: Hasher, storageId: s
     async read(index, expectedSha256) {
       const stored = await get(index);
       if (stored === undefined) return { missing: true };
-      if (expectedSha256 === undefined) return { bytes: stored };
-      // The hasher may transfer `stored`'s buffer: only `result.data` is used afterwards.
-      const result = await hasher.digest(stored);
-      const actual = toHex(result.digest);
-      if (actual !== expectedSha256) {
-        return { corrupt: `stored piece ${index} no longer matches its SHA-256 (${actual.slice(0, 12)}…, expected ${expectedSha256.slice(0, 12)}…)` };
-      }
-      return { bytes: result.data };
+      return checkedStoredPiece(hasher, index, stored, expectedSha256);
     },
 
     async remove(index) {

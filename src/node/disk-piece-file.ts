@@ -10,6 +10,7 @@
 import { TabswarmError } from '../core/errors.js';
 import type { Hasher, PieceFile } from '../core/ports.js';
 import { WholeFileHash } from '../core/whole-file.js';
+import { checkedStoredPiece } from '../core/piece-file.js';
 import { toHex } from '../protocol/hex.js';
 import type { DiskContent } from './disk-content.js';
 
@@ -62,13 +63,7 @@ export function diskPieceFile(content: DiskContent, hasher: Hasher, release: () 
       if (stored === undefined) return { missing: true };
       const length = content.pieceLength(index);
       if (stored.byteLength !== length) return { corrupt: `stored piece ${index} is ${stored.byteLength} bytes on disk, expected ${length}` };
-      if (expectedSha256 === undefined) return { bytes: stored };
-      const result = await hasher.digest(stored);
-      const actual = toHex(result.digest);
-      if (actual !== expectedSha256) {
-        return { corrupt: `stored piece ${index} no longer matches its SHA-256 (${actual.slice(0, 12)}…, expected ${expectedSha256.slice(0, 12)}…)` };
-      }
-      return { bytes: result.data };
+      return checkedStoredPiece(hasher, index, stored, expectedSha256);
     },
 
     async remove(index) {

@@ -70,6 +70,7 @@ describe('tabswarm', () => {
       env: { TABSWARM_PORT: '1', TABSWARM_LOG_FORMAT: '' },
     });
     try {
+      expect(new URL(server.url).port, 'the flag --port 0 won over TABSWARM_PORT=1').not.toBe('1');
       const catalog = async () => ((await (await fetch(`${server.url}/api/catalog`)).json()) as { contents: Array<{ name: string }> }).contents.map((c) => c.name);
       // The demo file (and the demo video, where ffmpeg is installed).
       const before = await catalog();
