@@ -28,9 +28,12 @@ let files: string[];
 
 beforeAll(async () => {
   work = await mkdtemp(join(tmpdir(), 'tabswarm-pack-'));
-  // --json: the file list; the prepack script builds dist/ first.
+  // --json: the file list; the prepack script builds dist/ first, and its output (coloured where
+  // FORCE_COLOR is set, as on CI, so full of `[`) comes before npm's JSON, which opens a line with `[`.
   const { stdout } = await run(NPM, ['pack', '--json', '--pack-destination', work], { cwd: ROOT, maxBuffer: 64 * 1024 * 1024, timeout: 240_000 });
-  const [info] = JSON.parse(stdout.slice(stdout.indexOf('['))) as Array<{ filename: string; files: Array<{ path: string }> }>;
+  const jsonStart = stdout.search(/^\[\s*\{/m);
+  expect(jsonStart, `npm pack --json printed no JSON:\n${stdout.slice(-2000)}`).toBeGreaterThanOrEqual(0);
+  const [info] = JSON.parse(stdout.slice(jsonStart)) as Array<{ filename: string; files: Array<{ path: string }> }>;
   tarball = join(work, info!.filename);
   files = info!.files.map((f) => f.path);
 }, 300_000);
