@@ -71,6 +71,8 @@ function replyTo(msg: ClientMessage | undefined): InReplyTo {
       return { type: 'leave', contentId: msg.contentId };
     case 'ban':
       return { type: 'ban', contentId: msg.contentId, peerId: msg.peerId };
+    case 'watch':
+      return { type: 'watch' };
   }
 }
 

@@ -3,7 +3,7 @@
  * (src/transport, src/storage, src/workers) and the Node test doubles implement them; the
  * core imports none of those.
  */
-import type { InReplyTo, PeerInfo, Report, SignalData } from '../protocol/arrays-messages.js';
+import type { DownloadMode, InReplyTo, PeerInfo, Report, SignalData } from '../protocol/arrays-messages.js';
 import type { Metadata } from '../protocol/metadata.js';
 import type { CacheLimits } from './cache-policy.js';
 
@@ -113,6 +113,10 @@ export interface SignalingEvents extends Record<string, unknown> {
   open: undefined;
   /** The connection is down (or could not open); another attempt comes in `retryInMs`. */
   closed: { retryInMs: number };
+  /** Cache nodes only: a peer announced this content in a scope this node watches (docs/cache-node.md). */
+  wanted: { contentId: string; mode: DownloadMode; group?: string };
+  /** The service bound this socket to a peer ID; `cache`: as a cache node. */
+  welcome: { peerId: string; cache: boolean };
 }
 
 /** The Arrays service, shared by every download of a tab. */

@@ -80,14 +80,34 @@ export const signalDataSchema = z.discriminatedUnion('type', [
 ]);
 export type SignalData = z.infer<typeof signalDataSchema>;
 
+/**
+ * A cache node's key (docs/cache-node.md): 16 to 128 of [A-Za-z0-9_-]. A `hello` that carries
+ * one the server was configured with (TABSWARM_CACHE_NODE_KEYS) makes the socket a cache node:
+ * listed to others with `cache: true`, and allowed to `watch`.
+ */
+export const CACHE_KEY_RE = /^[A-Za-z0-9_-]{16,128}$/;
+export const cacheKeySchema = z.string().regex(CACHE_KEY_RE);
+
+/** What a cache node watches: the swarms of one scope (its own LAN, one group, or the internet). */
+export const watchScopeSchema = z.object({ mode: z.enum(DOWNLOAD_MODES), group: groupIdSchema.optional() }).strict().superRefine(refineModeGroup);
+export type WatchScope = z.infer<typeof watchScopeSchema>;
+
 export const clientMessageSchema = z.discriminatedUnion('type', [
-  /** The first message on every socket: the secret the peer ID derives from (peer-identity.ts). */
-  z.object({ type: z.literal('hello'), secret: z.string().regex(PEER_SECRET_HEX) }).strict(),
+  /**
+   * The first message on every socket: the secret the peer ID derives from (peer-identity.ts),
+   * and a cache node's key if the socket is one.
+   */
+  z.object({ type: z.literal('hello'), secret: z.string().regex(PEER_SECRET_HEX), cacheKey: cacheKeySchema.optional() }).strict(),
   z.object({ type: z.literal('announce'), contentId, peerId, report: reportSchema }).strict(),
   z.object({ type: z.literal('signal'), contentId, to: peerId, data: signalDataSchema }).strict(),
   z.object({ type: z.literal('leave'), contentId }).strict(),
   /** This peer banned `peerId` for this content: the service stops listing it to this peer. */
   z.object({ type: z.literal('ban'), contentId, peerId }).strict(),
+  /**
+   * Cache nodes only: tell this socket (with `wanted`) of the contents that peers announce in
+   * this scope. `lan` means the cache node's own LAN (its address's). Sent after `hello`.
+   */
+  z.object({ type: z.literal('watch'), mode: z.enum(DOWNLOAD_MODES), group: groupIdSchema.optional() }).strict().superRefine(refineModeGroup),
 ]);
 export type ClientMessage = z.infer<typeof clientMessageSchema>;
 
@@ -99,12 +119,13 @@ export type ClientMessage = z.infer<typeof clientMessageSchema>;
  */
 export const originTagSchema = z.string().regex(/^[0-9a-f]{16}$/);
 
-export const peerInfoSchema = z.object({ peerId, left: count, origin: originTagSchema.optional() }).strict();
+/** One peer of a `peers` reply; `cache`: the peer is a cache node (its socket gave a configured key). */
+export const peerInfoSchema = z.object({ peerId, left: count, origin: originTagSchema.optional(), cache: z.literal(true).optional() }).strict();
 
 /** What an `error` answers: the type of the client message that caused it, and its content and peer. */
 export const inReplyToSchema = z
   .object({
-    type: z.enum(['hello', 'announce', 'signal', 'leave', 'ban', 'unknown']),
+    type: z.enum(['hello', 'announce', 'signal', 'leave', 'ban', 'watch', 'unknown']),
     contentId: contentId.optional(),
     peerId: peerId.optional(),
   })
@@ -126,8 +147,16 @@ export const serverMessageSchema = z.discriminatedUnion('type', [
     .strict(),
   /** A relayed signal; `origin` is the sender's origin tag for this content. */
   z.object({ type: z.literal('signal'), contentId, from: peerId, data: signalDataSchema, origin: originTagSchema.optional() }).strict(),
-  /** The answer to `hello`: the peer ID now bound to this socket. */
-  z.object({ type: z.literal('welcome'), peerId }).strict(),
+  /** The answer to `hello`: the peer ID now bound to this socket; `cache` if it is a cache node. */
+  z.object({ type: z.literal('welcome'), peerId, cache: z.literal(true).optional() }).strict(),
+  /**
+   * To a cache node that watches this scope: a peer announced this content here, and the cache
+   * node is not in its swarm. The cache node decides whether to join (its own content policy).
+   */
+  z
+    .object({ type: z.literal('wanted'), contentId, mode: z.enum(DOWNLOAD_MODES), group: groupIdSchema.optional() })
+    .strict()
+    .superRefine(refineModeGroup),
   z.object({ type: z.literal('error'), code: boundedString(64), message: boundedString(1024), inReplyTo: inReplyToSchema.optional() }).strict(),
 ]);
 export type ServerMessage = z.infer<typeof serverMessageSchema>;

@@ -53,6 +53,9 @@ export const INSTANCE_ID_RE = /^[A-Za-z0-9_.-]{1,64}$/;
 export const instanceIdSchema = z.string().regex(INSTANCE_ID_RE);
 
 const urlOrPath = boundedString(2048, 1);
+const wsUrl = boundedString(2048, 1).refine((s) => /^wss?:\/\//.test(s), { message: 'expected a ws: or wss: URL' });
+/** Most cache nodes a bootstrap document may name. */
+export const MAX_CACHE_NODES = 8;
 
 /** `GET /api/bootstrap`: what a client needs before its first download. */
 export const bootstrapSchema = z
@@ -93,6 +96,13 @@ export const bootstrapSchema = z
      * only when it is 'relay', so clients that predate it still read other servers' documents.
      */
     iceTransportPolicy: iceTransportPolicySchema.optional(),
+    /**
+     * Cache nodes named by address (docs/cache-node.md): the ws: or wss: URLs of their own
+     * Arrays services. A client announces each content to these too, besides the instance
+     * Discovery names, for networks where discovery through the service is not wanted. Absent
+     * when none are configured.
+     */
+    cacheNodes: z.array(wsUrl).min(1).max(MAX_CACHE_NODES).optional(),
   })
   .strict();
 export type Bootstrap = z.infer<typeof bootstrapSchema>;
@@ -116,7 +126,7 @@ export const discoverySchema = z
     group: groupIdSchema.optional(),
     instanceId: instanceIdSchema,
     /** Absolute ws: or wss: URL of that instance's Arrays service. */
-    arraysUrl: boundedString(2048, 1).refine((s) => /^wss?:\/\//.test(s), { message: 'expected a ws: or wss: URL' }),
+    arraysUrl: wsUrl,
   })
   .strict();
 export type Discovery = z.infer<typeof discoverySchema>;

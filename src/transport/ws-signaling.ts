@@ -22,7 +22,7 @@
 import createDebug from 'debug';
 import { Emitter } from '../core/emitter.js';
 import type { Signaling, SignalingEvents } from '../core/ports.js';
-import { parseServerMessage, type ClientMessage } from '../protocol/arrays-messages.js';
+import { parseServerMessage, type ClientMessage, type WatchScope } from '../protocol/arrays-messages.js';
 
 const debug = createDebug('tabswarm:signaling');
 
@@ -37,6 +37,11 @@ export interface WebSocketSignalingOptions {
    * first on every connection. Required by the Arrays service: without it nothing is accepted.
    */
   peerSecret?: string;
+  /**
+   * A cache node's key (docs/cache-node.md), sent in `hello`: the service then lists this peer
+   * as a cache node and takes its `watch`es, if it was configured with the key.
+   */
+  cacheKey?: string;
   /** The WebSocket class; defaults to the global one. */
   WebSocketImpl?: typeof WebSocket;
   /** Base of the exponential backoff: the ceiling of the first reconnect delay. @default 500 */
@@ -65,6 +70,11 @@ export interface WebSocketSignaling extends Signaling {
   readonly queuedSignals: number;
   /** Messages dropped because the socket was not open (announces, leaves, bans, overflowing signals). */
   readonly dropped: number;
+  /**
+   * Cache nodes: watch this scope for `wanted` contents, now and after every reconnect (the
+   * service forgets a socket's watches when it closes). Watching a scope twice is one watch.
+   */
+  watch(scope: WatchScope): void;
 }
 
 /** The delay before reconnect attempt `attempt` (0-based): full jitter over the exponential ceiling. */
@@ -97,7 +107,10 @@ function receive(events: Emitter<SignalingEvents>, data: unknown): void {
     case 'signal':
       return events.emit('signal', { contentId: m.contentId, from: m.from, data: m.data, origin: m.origin });
     case 'welcome':
-      return void debug('bound as peer %s', m.peerId);
+      debug('bound as peer %s%s', m.peerId, m.cache ? ' (cache node)' : '');
+      return events.emit('welcome', { peerId: m.peerId, cache: m.cache === true });
+    case 'wanted':
+      return events.emit('wanted', { contentId: m.contentId, mode: m.mode, ...(m.group !== undefined ? { group: m.group } : {}) });
     case 'error':
       debug('server error %s: %s (%o)', m.code, m.message, m.inReplyTo);
       return events.emit('error', { code: m.code, message: m.message, inReplyTo: m.inReplyTo });
@@ -112,6 +125,8 @@ export function createWebSocketSignaling(url: string, options: WebSocketSignalin
   const maxQueued = Math.max(0, options.maxQueuedSignals ?? DEFAULT_BACKOFF.maxQueuedSignals);
   const events = new Emitter<SignalingEvents>();
   const queue: string[] = [];
+  /** The scopes watched (cache nodes), sent again after every hello. */
+  const watches = new Map<string, WatchScope>();
   let ws: WebSocket | undefined;
   let timer: ReturnType<typeof setTimeout> | undefined;
   let failures = 0;
@@ -138,7 +153,11 @@ export function createWebSocketSignaling(url: string, options: WebSocketSignalin
       debug('connected to %s', url);
       openedAt = Date.now();
       opens++;
-      if (options.peerSecret !== undefined) trySend(socket, JSON.stringify({ type: 'hello', secret: options.peerSecret } satisfies ClientMessage));
+      if (options.peerSecret !== undefined) {
+        const hello: ClientMessage = { type: 'hello', secret: options.peerSecret, ...(options.cacheKey !== undefined ? { cacheKey: options.cacheKey } : {}) };
+        trySend(socket, JSON.stringify(hello));
+      }
+      for (const scope of watches.values()) trySend(socket, JSON.stringify({ type: 'watch', ...scope } satisfies ClientMessage));
       events.emit('open', undefined);
       // Signals queued while away go out after the re-announce the 'open' listeners made.
       while (queue.length > 0 && ws === socket && socket.readyState === OPEN) {
@@ -202,6 +221,13 @@ export function createWebSocketSignaling(url: string, options: WebSocketSignalin
     signal: (contentId, to, data) => send({ type: 'signal', contentId, to, data }),
     leave: (contentId) => send({ type: 'leave', contentId }),
     ban: (contentId, peerId) => send({ type: 'ban', contentId, peerId }),
+    watch(scope) {
+      const key = `${scope.mode}/${scope.group ?? ''}`;
+      if (watches.has(key)) return;
+      const copy: WatchScope = { mode: scope.mode, ...(scope.group !== undefined ? { group: scope.group } : {}) };
+      watches.set(key, copy);
+      if (ws?.readyState === OPEN) trySend(ws, JSON.stringify({ type: 'watch', ...copy } satisfies ClientMessage));
+    },
     on: (event, listener) => events.on(event, listener),
     get connected() {
       return ws?.readyState === OPEN;
