@@ -44,8 +44,24 @@ export default tseslint.config(
   },
   {
     files: ['signaling/**/*.ts'],
+    ignores: ['signaling/bin.ts'],
     rules: {
-      'no-restricted-imports': ['error', { patterns: [{ group: ['**/src/core/**', '**/src/ui/**', '**/src/client/**', '**/src/transport/**', '**/src/storage/**', '**/src/workers/**', '**/src/sw/**'], message: 'the server shares only src/protocol with the client' }] }],
+      'no-restricted-imports': ['error', { patterns: [{ group: ['**/src/core/**', '**/src/ui/**', '**/src/client/**', '**/src/transport/**', '**/src/storage/**', '**/src/workers/**', '**/src/sw/**', '**/src/node/**'], message: 'the server shares only src/protocol with the client' }] }],
+    },
+  },
+  {
+    // The command's entry: serve and publish are the server's; cache and get are Node peers (src/node/cli).
+    files: ['signaling/bin.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [{ group: ['**/src/core/**', '**/src/ui/**', '**/src/client/**', '**/src/transport/**', '**/src/storage/**', '**/src/workers/**', '**/src/sw/**'], message: 'the entry reaches the Node peers through src/node/cli only' }] }],
+    },
+  },
+  {
+    // Node peers compose the core with Node adapters: nothing of the browser's UI, storage or workers.
+    files: ['src/node/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [{ group: ['**/ui/**', '**/storage/**', '**/workers/**', '**/sw/**'], message: 'a Node peer uses the Node adapters of src/node' }] }],
+      'no-restricted-globals': ['error', 'window', 'document', 'localStorage', 'indexedDB', 'location'],
     },
   },
 );

@@ -22,13 +22,28 @@ const USAGE = `usage: tabswarm <command>
 
   tabswarm serve [content dir] [--flags]   the server: the app, the API, the CDN origin, the Arrays service
   tabswarm publish <file> [--flags]        publish a file into the content dir (a running server shows it at once)
-  tabswarm serve --help                    every setting of serve, its variable and its default
+  tabswarm cache --server <url> [--flags]  a cache node: fills from the swarm and the CDN, serves every tab near it
+  tabswarm get <link | content ID> [--flags]  download a file, every piece verified; resumable; --seed to keep seeding
+  tabswarm <command> --help                every setting of a command, with its default
   tabswarm --version`;
 
-/** Runs the command line `args` (without node and the script); resolves to the exit code (serve: once it listens). */
-export async function runCli(args: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
+/**
+ * The commands that run a Node peer (src/node/cli), handed in by the entry (bin.ts): the
+ * server's code does not import the peer's.
+ */
+export type PeerCommands = Partial<Record<'cache' | 'get', (args: string[], env: NodeJS.ProcessEnv) => Promise<number>>>;
+
+/** Runs the command line `args` (without node and the script); resolves to the exit code (serve and cache: once they run). */
+export async function runCli(args: string[], env: NodeJS.ProcessEnv = process.env, peers: PeerCommands = {}): Promise<number> {
   const [command, ...rest] = args;
   switch (command) {
+    case 'cache':
+    case 'get': {
+      const run = peers[command];
+      if (run) return run(rest, env);
+      process.stderr.write(`tabswarm: "${command}" is not available in this entry\n`);
+      return 2;
+    }
     case 'serve':
       return serve(rest, env);
     case 'publish':

@@ -9,7 +9,7 @@ import type { DownloadMode } from '../protocol/arrays-messages.js';
 import type { Bootstrap } from '../protocol/bootstrap.js';
 import { defaultArraysUrl, fetchBootstrap, fetchDiscovery } from '../transport/fetch-services.js';
 import { createWebRtcConnector } from '../transport/webrtc-connector.js';
-import { createWebSocketSignaling } from '../transport/ws-signaling.js';
+import { createWebSocketSignaling, type WebSocketSignaling } from '../transport/ws-signaling.js';
 
 const debug = createDebug('tabswarm:client');
 
@@ -18,7 +18,18 @@ export interface PeeringAdapters {
   arraysFor(contentId: string, mode: DownloadMode, groupId: string): Promise<Signaling>;
   /** The WebRTC connector, with the page's ICE servers and transport policy or the bootstrap document's. */
   connector(): Promise<PeerConnector>;
+  /** The shared connection to one Arrays URL (a cache node watches on the server's own: `defaultArraysUrl`). */
+  signalingAt(url: string): WebSocketSignaling;
   close(): void;
+}
+
+/** What differs outside a browser (src/node/node-peering.ts): the WebSocket and WebRTC classes, and a cache node's key. */
+export interface PeeringTransport {
+  WebSocketImpl?: typeof WebSocket;
+  /** A WebRTC implementation for simple-peer (Node: node-datachannel's, src/node/node-webrtc.ts). */
+  wrtc?: () => Promise<unknown>;
+  /** Sent in `hello`: this peer is a cache node (docs/cache-node.md). */
+  cacheKey?: string;
 }
 
 /** The page's own ICE settings; each one left undefined comes from the bootstrap document. */
@@ -27,9 +38,9 @@ export interface PageIceSettings {
   iceTransportPolicy?: RTCIceTransportPolicy | undefined;
 }
 
-export function createPeeringAdapters(serverUrl: string, peerSecret: string, ice: PageIceSettings = {}): PeeringAdapters {
+export function createPeeringAdapters(serverUrl: string, peerSecret: string, ice: PageIceSettings = {}, transport: PeeringTransport = {}): PeeringAdapters {
   /** One signaling connection per Arrays instance that Discovery names. */
-  const signalings = new Map<string, Signaling & { close(): void }>();
+  const signalings = new Map<string, WebSocketSignaling>();
 
   // The bootstrap document, once: the ICE servers and transport policy (unless the page gave its own).
   let bootstrap: Promise<Bootstrap | undefined> | undefined;
@@ -42,8 +53,9 @@ export function createPeeringAdapters(serverUrl: string, peerSecret: string, ice
   const loadConnector = () =>
     (connector ??= (async () => {
       const needBootstrap = ice.iceServers === undefined || ice.iceTransportPolicy === undefined;
-      const b = needBootstrap ? await loadBootstrap() : undefined;
+      const [b, wrtc] = await Promise.all([needBootstrap ? loadBootstrap() : undefined, transport.wrtc?.()]);
       return createWebRtcConnector({
+        ...(wrtc !== undefined ? { wrtc } : {}),
         iceServers: ice.iceServers ?? b?.iceServers ?? [],
         iceTransportPolicy: ice.iceTransportPolicy ?? b?.iceTransportPolicy ?? 'all',
       });
@@ -62,15 +74,23 @@ export function createPeeringAdapters(serverUrl: string, peerSecret: string, ice
   }
 
   /** The signaling connection to `url`, shared by the downloads that instance serves. */
-  function signalingAt(url: string): Signaling {
+  function signalingAt(url: string): WebSocketSignaling {
     let signaling = signalings.get(url);
-    if (!signaling) signalings.set(url, (signaling = createWebSocketSignaling(url, { peerSecret })));
+    if (!signaling) {
+      const options = {
+        peerSecret,
+        ...(transport.WebSocketImpl !== undefined ? { WebSocketImpl: transport.WebSocketImpl } : {}),
+        ...(transport.cacheKey !== undefined ? { cacheKey: transport.cacheKey } : {}),
+      };
+      signalings.set(url, (signaling = createWebSocketSignaling(url, options)));
+    }
     return signaling;
   }
 
   return {
     arraysFor: (contentId, mode, groupId) => arraysUrlFor(contentId, mode, groupId).then(signalingAt),
     connector: loadConnector,
+    signalingAt,
     close() {
       for (const s of signalings.values()) s.close();
       signalings.clear();

@@ -30,6 +30,7 @@ import { fromHex } from '../../../src/protocol/hex.js';
 import { peerIdentityOf } from '../../../src/protocol/peer-identity.js';
 import { pieceCountOf, pieceLength, type Metadata } from '../../../src/protocol/metadata.js';
 import { FrameType, encodeBitfield, encodeHandshake, encodePiece, encodeRequest } from '../../../src/protocol/wire.js';
+import { loadNodeWebRtc } from '../../../src/node/node-webrtc.js';
 import { createWebRtcConnector } from '../../../src/transport/webrtc-connector.js';
 import { createWebSocketSignaling } from '../../../src/transport/ws-signaling.js';
 import { churn, type ChurnStats } from '../churn.js';
@@ -196,30 +197,9 @@ function nextLoopbackAddress(): string {
   return `127.0.0.${lastAddressByte}`;
 }
 
-/**
- * node-datachannel's WebRTC API, with every RTCPeerConnection bound to `bindAddress` (and, with
- * `maxMessageSize`, accepting and sending messages that large).
- */
-async function loadDatachannel(bindAddress: string, maxMessageSize: number | undefined): Promise<unknown> {
-  interface Pc {
-    createOffer(...a: unknown[]): Promise<{ type: string; sdp: string }>;
-    createAnswer(...a: unknown[]): Promise<{ type: string; sdp: string }>;
-  }
-  const mod = (await import('node-datachannel/polyfill')) as unknown as { RTCPeerConnection: new (config?: Record<string, unknown>) => Pc };
-  const Base = mod.RTCPeerConnection;
-  function RTCPeerConnection(config: Record<string, unknown> = {}): Pc {
-    const pc = new Base({ ...config, bindAddress, ...(maxMessageSize ? { maxMessageSize } : {}) });
-    // simple-peer assigns to the description's `sdp`, a getter in the polyfill: hand it plain objects.
-    const plain = (d: { type: string; sdp: string }) => ({ type: d.type, sdp: d.sdp });
-    const offer = pc.createOffer.bind(pc);
-    const answer = pc.createAnswer.bind(pc);
-    pc.createOffer = (...a: unknown[]) => offer(...a).then(plain);
-    pc.createAnswer = (...a: unknown[]) => answer(...a).then(plain);
-    return pc;
-  }
-  RTCPeerConnection.prototype = Base.prototype;
-  return { ...mod, RTCPeerConnection };
-}
+/** node-datachannel's WebRTC API bound to `bindAddress` (src/node/node-webrtc.ts, the cache node's own). */
+const loadDatachannel = (bindAddress: string, maxMessageSize: number | undefined): Promise<unknown> =>
+  loadNodeWebRtc({ bindAddress, ...(maxMessageSize ? { maxMessageSize } : {}) });
 
 /** A fresh identity (secret and the peer ID derived from it), as a tab draws one per page load. */
 export const newNodePeerIdentity = (): { secret: string; peerId: string } => peerIdentityOf(randomBytes(32));
