@@ -1,20 +1,25 @@
 /**
  * Membership in the Arrays service's swarms: `announce` (join or refresh, and the `peers`
  * reply: members of the asker's partition, not those it banned, not quarantined ones, each
- * with its origin tag), `ban` (a peer tells which peers it banned) and `leave`.
+ * with its origin tag; cache nodes first, as the registry ranks them), `ban` (a peer tells
+ * which peers it banned) and `leave`. A non-cache peer's announce that makes it a new member of
+ * a partition is reported to `joined` (cache nodes watching that scope are told: arrays-cache-nodes.ts).
  */
 import type { Logger } from 'pino';
-import type { ClientMessage, PeerInfo } from '../src/protocol/arrays-messages.js';
+import type { ClientMessage, PeerInfo, Report } from '../src/protocol/arrays-messages.js';
 import { LIMITS } from '../src/protocol/limits.js';
 import type { AddressGuard } from './address-guard.js';
 import { send, sendError, type Connection, type Connections } from './arrays-connections.js';
 import type { ServerConfig } from './config.js';
 import { scopeKeyOf, type SwarmRegistry } from './swarm-registry.js';
 
-/** Swarms one socket may be in at once (DO peers 4 files at a time). */
+/** Swarms one socket may be in at once (DO peers 4 files at a time); a cache node's: `maxSwarmsPerCacheNode`. */
 export const MAX_SWARMS_PER_SOCKET = 32;
 
-export type AnnounceConfig = Pick<ServerConfig, 'announceIntervalMs' | 'maxPeersPerReply' | 'announceRatePerSec' | 'newPeerIdsPerMinute' | 'banRatePerSec'>;
+export type AnnounceConfig = Pick<
+  ServerConfig,
+  'announceIntervalMs' | 'maxPeersPerReply' | 'announceRatePerSec' | 'newPeerIdsPerMinute' | 'banRatePerSec' | 'maxSwarmsPerCacheNode'
+>;
 
 export interface AnnounceDeps {
   config: AnnounceConfig;
@@ -28,6 +33,8 @@ export interface AnnounceDeps {
   originOf: (contentId: string, addressBucket: string) => string;
   /** Keep each socket's last announce (to put it back into a restarted shared registry). */
   keepLastAnnounce: boolean;
+  /** A non-cache peer became a member of partition `scopeKey` of `contentId` (a join, or a move from another scope). */
+  joined: (contentId: string, scopeKey: string, report: Report) => void;
 }
 
 type Msg<T extends ClientMessage['type']> = Extract<ClientMessage, { type: T }>;
@@ -43,8 +50,9 @@ export function createAnnounce(d: AnnounceDeps) {
 
   /** Whether a socket not yet in the swarm of `msg.contentId` may join it (answered if not). */
   async function mayJoin(conn: Connection, msg: Msg<'announce'>): Promise<boolean> {
-    if (conn.swarms.size >= MAX_SWARMS_PER_SOCKET) {
-      sendError(conn, 'too-many-swarms', `at most ${MAX_SWARMS_PER_SOCKET} contents per connection; leave one first`, msg);
+    const cap = conn.cache !== undefined ? config.maxSwarmsPerCacheNode : MAX_SWARMS_PER_SOCKET;
+    if (conn.swarms.size >= cap) {
+      sendError(conn, 'too-many-swarms', `at most ${cap} contents per connection; leave one first`, msg);
       return false;
     }
     if (!(await d.isPeerable(msg.contentId))) {
@@ -63,12 +71,14 @@ export function createAnnounce(d: AnnounceDeps) {
     if (!conn.announces.take(d.now())) return connections.strike(conn, 'rate-limited', `at most ${config.announceRatePerSec} announces per second`, msg);
     if (conn.peerId !== msg.peerId) return connections.strike(conn, 'peer-id-mismatch', "announce with the peer ID of this connection's hello", msg);
     if (!conn.swarms.has(msg.contentId) && !(await mayJoin(conn, msg))) return;
-    conn.swarms.add(msg.contentId);
     const scopeKey = scopeKeyOf(msg.report, conn.lanKey);
+    const isNew = !conn.swarms.has(msg.contentId) || conn.scopes.get(msg.contentId) !== scopeKey;
+    conn.swarms.add(msg.contentId);
+    conn.scopes.set(msg.contentId, scopeKey);
     if (d.keepLastAnnounce) conn.lastAnnounce.set(msg.contentId, { scopeKey, report: msg.report });
-    await registry.upsert(msg.contentId, scopeKey, msg.peerId, msg.report, d.now());
+    await registry.upsert(msg.contentId, scopeKey, msg.peerId, msg.report, d.now(), conn.cache !== undefined);
     const t = d.now();
-    // A quarantined address's peers get nobody, and nobody gets them.
+    // A quarantined address's peers get nobody, and nobody gets them (nor hears of them).
     if (guard.isQuarantined(msg.contentId, conn.addressBucket, t)) {
       send(conn, { type: 'peers', contentId: msg.contentId, peers: [], intervalMs: config.announceIntervalMs });
       return;
@@ -83,6 +93,7 @@ export function createAnnounce(d: AnnounceDeps) {
       .slice(0, max)
       .map((p) => withOrigin(msg.contentId, p));
     send(conn, { type: 'peers', contentId: msg.contentId, peers, intervalMs: config.announceIntervalMs, origin: d.originOf(msg.contentId, conn.addressBucket) });
+    if (isNew && conn.cache === undefined) d.joined(msg.contentId, scopeKey, msg.report);
   }
 
   function ban(conn: Connection, msg: Msg<'ban'>): void {
@@ -103,6 +114,7 @@ export function createAnnounce(d: AnnounceDeps) {
 
   async function leave(conn: Connection, msg: Msg<'leave'>): Promise<void> {
     if (conn.peerId === undefined || !conn.swarms.delete(msg.contentId)) return;
+    conn.scopes.delete(msg.contentId);
     conn.lastAnnounce.delete(msg.contentId);
     // Its bans for that swarm go with it (it tells them again if it comes back).
     conn.bans.delete(msg.contentId);
@@ -119,6 +131,7 @@ export function createAnnounce(d: AnnounceDeps) {
       await registry.remove(contentId, peerId);
     }
     conn.swarms.clear();
+    conn.scopes.clear();
   }
 
   /** Members the registry expired: their sockets are no longer in those swarms. */
@@ -127,6 +140,7 @@ export function createAnnounce(d: AnnounceDeps) {
     for (const { contentId, peerId } of removed) {
       const conn = connections.byPeerId.get(peerId);
       conn?.swarms.delete(contentId);
+      conn?.scopes.delete(contentId);
       conn?.bans.delete(contentId);
     }
     return removed.length;

@@ -2,21 +2,23 @@
  * The Arrays service's connections, whatever their transport (arrays-socket.ts): admission (a
  * total cap and a cap per address bucket), one frame at a time per socket on its own queue (a
  * flood past MAX_PENDING_FRAMES unhandled frames is closed), frames parsed into typed messages
- * or struck, the `hello` that binds a peer ID to its socket, heartbeats, and the goodbye at
- * shutdown. What a parsed message asks is the `handle` callback's (arrays.ts).
+ * or struck, the `hello` that binds a peer ID to its socket (and makes it a cache node when it
+ * gives a configured key: arrays-cache-nodes.ts), heartbeats, and the goodbye at shutdown.
+ * What a parsed message asks is the `handle` callback's (arrays.ts).
  */
 import type { Logger } from 'pino';
 import { parseClientMessage, type ClientMessage, type InReplyTo, type Report, type ServerMessage } from '../src/protocol/arrays-messages.js';
 import { peerIdOfSecret } from '../src/protocol/peer-identity.js';
 import { TokenBucket } from '../src/protocol/token-bucket.js';
+import type { CacheNodeState, CacheRefusal } from './arrays-cache-nodes.js';
 import type { Admission, ArraysSocket, ArraysSocketHandlers, UpgradeRequest } from './arrays-socket.js';
 import type { ServerConfig } from './config.js';
 import { addressBucketOf, lanKeyOf } from './lan-key.js';
 
 /** Bad frames tolerated on one socket before it is closed. */
 export const MAX_STRIKES = 10;
-/** Frames of one socket waiting to be handled before the socket is closed as a flood. */
-const MAX_PENDING_FRAMES = 256;
+/** Frames of one socket waiting to be handled before the socket is closed as a flood (a cache node's: more). */
+export const MAX_PENDING_FRAMES = 256;
 /** WebSocket close code for a policy violation. */
 const CLOSE_POLICY = 1008;
 const CLOSE_GOING_AWAY = 1001;
@@ -42,6 +44,10 @@ export interface Connection {
   banReports: TokenBucket;
   peerId: string | undefined;
   swarms: Set<string>;
+  /** The partition (scope key) of each swarm in `swarms`: an announce into another one is a new membership. */
+  scopes: Map<string, string>;
+  /** Set when its hello gave a configured cache key (arrays-cache-nodes.ts). */
+  cache: CacheNodeState | undefined;
   /** The last announce per swarm (scope and report), to put the member back into a restarted shared registry. */
   lastAnnounce: Map<string, { scopeKey: string; report: Report }>;
   /** Peers this socket's peer banned, per content: never listed to it, their signals not relayed to it. */
@@ -50,6 +56,8 @@ export interface Connection {
   /** Tail of this socket's frame queue. */
   queue: Promise<void>;
   pending: number;
+  /** Unhandled frames past which the socket is closed as a flood. */
+  maxPending: number;
   closed: boolean;
   /** Answered the last ping (or sent something) since the last heartbeat. */
   alive: boolean;
@@ -93,6 +101,11 @@ export interface ConnectionsDeps {
   handle: (conn: Connection, msg: Exclude<ClientMessage, { type: 'hello' }>) => Promise<void>;
   /** The socket closed: its memberships go (on its queue, after its last frame). */
   closed: (conn: Connection) => Promise<void>;
+  /** The cache side (arrays-cache-nodes.ts): a hello's cache key, and a cache socket's close (at once, not queued). */
+  cacheNodes: {
+    admit(conn: Connection, key: string, replacing: Connection | undefined): CacheRefusal | undefined;
+    release(conn: Connection): void;
+  };
 }
 
 export class Connections {
@@ -155,11 +168,14 @@ export class Connections {
       banReports: new TokenBucket(config.banRatePerSec, config.banBurst, t),
       peerId: undefined,
       swarms: new Set(),
+      scopes: new Map(),
+      cache: undefined,
       lastAnnounce: new Map(),
       bans: new Map(),
       strikes: 0,
       queue: Promise.resolve(),
       pending: 0,
+      maxPending: MAX_PENDING_FRAMES,
       closed: false,
       alive: true,
       onClosed: undefined,
@@ -171,7 +187,7 @@ export class Connections {
       message: (data, isBinary) => {
         if (conn.closed) return;
         conn.alive = true;
-        if (conn.pending >= MAX_PENDING_FRAMES) {
+        if (conn.pending >= conn.maxPending) {
           conn.socket.close(CLOSE_POLICY, 'too many messages');
           return;
         }
@@ -187,6 +203,7 @@ export class Connections {
         const open = (this.perAddress.get(conn.addressBucket) ?? 1) - 1;
         if (open > 0) this.perAddress.set(conn.addressBucket, open);
         else this.perAddress.delete(conn.addressBucket);
+        this.d.cacheNodes.release(conn);
         this.enqueue(conn, () => this.forget(conn));
         conn.onClosed?.();
         log.debug({ peerId: conn.peerId, connections: this.all.size }, 'disconnected');
@@ -236,19 +253,28 @@ export class Connections {
   /**
    * Binds the peer ID of the hello's secret to this socket. A socket already holding it (the
    * same tab on a socket the server has not yet noticed is dead) is closed: the ID is the
-   * secret holder's, and the secret holder is here.
+   * secret holder's, and the secret holder is here. A hello with a cache key that is refused
+   * binds nothing (the holder keeps its ID): it is answered and its socket closed (1008).
    */
   private hello(conn: Connection, msg: Extract<ClientMessage, { type: 'hello' }>): void {
     if (conn.peerId !== undefined) return this.strike(conn, 'hello-again', 'a connection says hello once', msg);
     const peerId = peerIdOfSecret(msg.secret)!;
     const holder = this.byPeerId.get(peerId);
+    if (msg.cacheKey !== undefined) {
+      const refused = this.d.cacheNodes.admit(conn, msg.cacheKey, holder?.closed === false ? holder : undefined);
+      if (refused !== undefined) {
+        sendError(conn, refused.code, refused.message, msg);
+        conn.socket.close(CLOSE_POLICY, refused.code);
+        return;
+      }
+    }
     if (holder !== undefined && holder !== conn && !holder.closed) {
       this.d.log.debug({ peerId }, 'peer reconnected: its old socket is replaced');
       holder.socket.close(CLOSE_REPLACED, 'replaced by a newer connection of this peer');
     }
     conn.peerId = peerId;
     this.byPeerId.set(peerId, conn);
-    send(conn, { type: 'welcome', peerId });
+    send(conn, { type: 'welcome', peerId, ...(conn.cache !== undefined ? { cache: true as const } : {}) });
   }
 
   /** A closed socket's peer ID goes, and its memberships through `closed`. */

@@ -7,6 +7,7 @@
 import type { Logger } from 'pino';
 import type { ClientMessage } from '../src/protocol/arrays-messages.js';
 import type { AddressGuard } from './address-guard.js';
+import type { CacheNodes } from './arrays-cache-nodes.js';
 import { send, sendError, type Connection, type Connections } from './arrays-connections.js';
 import type { ArraysRelay, RelayEnvelope } from './arrays.js';
 import type { ServerConfig } from './config.js';
@@ -24,6 +25,8 @@ export interface SignalRelayDeps {
   offers: OfferTracker;
   originOf: (contentId: string, addressBucket: string) => string;
   relay: ArraysRelay | undefined;
+  /** Where `wanted` events from other instances go. */
+  cacheNodes: Pick<CacheNodes, 'deliver'>;
 }
 
 type SignalMsg = Extract<ClientMessage, { type: 'signal' }>;
@@ -103,20 +106,24 @@ export function createSignalRelay(d: SignalRelayDeps) {
       connections.enqueue(conn, async () => {
         for (const [contentId, { scopeKey, report }] of conn.lastAnnounce) {
           if (conn.closed || !conn.swarms.has(contentId)) continue;
-          await registry.upsert(contentId, scopeKey, peer, report, d.now());
+          await registry.upsert(contentId, scopeKey, peer, report, d.now(), conn.cache !== undefined);
         }
       });
     }
   }
 
-  /** Listens to the other instances; returns the function that stops it. */
+  /** Listens to the other instances (signals, and joins their cache nodes want to hear of); returns the function that stops it. */
   function listen(): (() => void) | undefined {
-    return d.relay?.listen((env) => {
-      const target = connections.byPeerId.get(env.to);
-      if (target === undefined || target.closed) return;
-      // On the target's queue: in order with its own frames and with earlier relayed signals.
-      connections.enqueue(target, () => deliverRemote(target, env));
-    }, resync);
+    return d.relay?.listen(
+      (env) => {
+        const target = connections.byPeerId.get(env.to);
+        if (target === undefined || target.closed) return;
+        // On the target's queue: in order with its own frames and with earlier relayed signals.
+        connections.enqueue(target, () => deliverRemote(target, env));
+      },
+      resync,
+      (env) => d.cacheNodes.deliver(env),
+    );
   }
 
   return { signal, listen };

@@ -1,9 +1,10 @@
 /**
  * The Arrays service (DO's peer list), plus the WebRTC signaling relay, on WebSocket `/arrays`.
  *
- * Three parts, composed here: connections (arrays-connections.ts: admission, queues, hello,
- * heartbeats), membership (arrays-announce.ts: announce, ban, leave) and the signal relay
- * (arrays-relay.ts, one rule for local and cross-instance targets: relay-rule.ts).
+ * Four parts, composed here: connections (arrays-connections.ts: admission, queues, hello,
+ * heartbeats), membership (arrays-announce.ts: announce, ban, leave), the signal relay
+ * (arrays-relay.ts, one rule for local and cross-instance targets: relay-rule.ts) and cache
+ * nodes (arrays-cache-nodes.ts: the cache key in hello, watch, wanted).
  *
  * Contracts (docs/protocol.md has the messages):
  * - Every text frame is parsed with `parseClientMessage`; binary, malformed or invalid frames
@@ -21,6 +22,10 @@
  * - Per remote address (signaling/address-guard.ts): new peer IDs per content are rate limited
  *   (`too-many-peer-ids`), and an address whose peer IDs others keep banning is quarantined for
  *   that content: its peers are listed to no one and their signals relayed to no one.
+ * - Cache nodes (docs/cache-node.md): a hello with a configured `cacheKey` makes the socket a
+ *   cache node (`welcome` `cache: true`; listed first and flagged in `peers`; it may `watch`
+ *   scopes and is sent `wanted` when a peer newly joins a swarm there); a key that is not
+ *   configured is `cache-key-refused` and the socket closed. The rules: arrays-cache-nodes.ts.
  * - Swarms exist only for content this server publishes for peering (`unknown-content`).
  * - Scopes (DO's download modes): each announce names a mode; the member joins the partition
  *   of its content keyed by `scopeKeyOf` (`lan:<lanKey of its address>`, `group:<id>`,
@@ -45,9 +50,10 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
-import type { ClientMessage, SignalData } from '../src/protocol/arrays-messages.js';
+import type { ClientMessage, DownloadMode, SignalData } from '../src/protocol/arrays-messages.js';
 import { AddressGuard } from './address-guard.js';
 import { createAnnounce } from './arrays-announce.js';
+import { CacheNodes } from './arrays-cache-nodes.js';
 import { Connections, sendError, type Connection } from './arrays-connections.js';
 import { createSignalRelay } from './arrays-relay.js';
 import type { ArraysDoor, UpgradeRequest } from './arrays-socket.js';
@@ -82,6 +88,11 @@ export type ArraysConfig = Pick<
   | 'maxArraysSockets'
   | 'banRatePerSec'
   | 'banBurst'
+  | 'cacheNodeKeys'
+  | 'maxCacheNodes'
+  | 'maxWatchesPerCacheNode'
+  | 'cacheWantedRepeatMs'
+  | 'maxSwarmsPerCacheNode'
 >;
 
 export interface ArraysService extends ArraysDoor {
@@ -91,6 +102,10 @@ export interface ArraysService extends ArraysDoor {
   swarmSize(contentId: string): Promise<number>;
   /** Open WebSocket connections. */
   readonly connections: number;
+  /** Open cache-node sockets (arrays-cache-nodes.ts). */
+  readonly cacheNodes: number;
+  /** `wanted` messages sent to cache nodes since this service started. */
+  readonly wantedSent: number;
   stats(): Promise<SwarmStats & { connections: number }>;
   /** The members' last reports aggregated per content (every scope partition summed). */
   contentReports(): Promise<ContentReport[]>;
@@ -114,6 +129,17 @@ export interface RelayEnvelope {
 }
 
 /**
+ * A peer newly joined partition `scopeKey` of `contentId` (mode and group as it announced):
+ * what the instances with a cache node watching that scope are told (arrays-cache-nodes.ts).
+ */
+export interface WantedEnvelope {
+  contentId: string;
+  scopeKey: string;
+  mode: DownloadMode;
+  group?: string;
+}
+
+/**
  * Relay between server instances sharing one registry (signaling/redis-scale-out.ts). Without
  * it, every peer is local and a target with no local socket is `unknown-peer`.
  */
@@ -130,7 +156,13 @@ export interface ArraysRelay {
    * shared store is back after a loss of connection (it may have restarted empty), until the
    * returned function is called.
    */
-  listen(handler: (env: RelayEnvelope) => void, resync?: () => void): () => void;
+  listen(handler: (env: RelayEnvelope) => void, resync?: () => void, wanted?: (env: WantedEnvelope) => void): () => void;
+  /** A cache node on this instance now watches `scopeKey` (true), or the last one stopped (false). */
+  watching(scopeKey: string, on: boolean): void;
+  /** The live instances (this one included, if so) with a cache node watching `scopeKey`. */
+  watchersOf(scopeKey: string): Promise<string[]>;
+  /** Tells that instance of a join in a scope its cache nodes watch. */
+  publishWanted(instanceId: string, env: WantedEnvelope): Promise<void>;
 }
 
 export function createArraysService(deps: {
@@ -163,10 +195,18 @@ export function createArraysService(deps: {
     addressOf: deps.addressOf ?? ((req: UpgradeRequest) => remoteAddressOf(req, config.trustProxy)),
     handle,
     closed: (conn) => membership.forget(conn),
+    cacheNodes: { admit: (conn, key, replacing) => cacheNodes.admit(conn, key, replacing), release: (conn) => cacheNodes.release(conn) },
   });
+  const cacheNodes = new CacheNodes({ config, log, now, connections, relay: deps.relay });
   const common = { log, now, registry, guard, connections, originOf };
-  const membership = createAnnounce({ ...common, config, isPeerable: deps.isPeerable ?? (async () => true), keepLastAnnounce: deps.relay !== undefined });
-  const relay = createSignalRelay({ ...common, config, offers, relay: deps.relay });
+  const membership = createAnnounce({
+    ...common,
+    config,
+    isPeerable: deps.isPeerable ?? (async () => true),
+    keepLastAnnounce: deps.relay !== undefined,
+    joined: (contentId, scopeKey, report) => cacheNodes.joined(contentId, scopeKey, report),
+  });
+  const relay = createSignalRelay({ ...common, config, offers, relay: deps.relay, cacheNodes });
   const stopListening = relay.listen();
 
   async function handle(conn: Connection, msg: Exclude<ClientMessage, { type: 'hello' }>): Promise<void> {
@@ -180,6 +220,8 @@ export function createArraysService(deps: {
           return await membership.leave(conn, msg);
         case 'ban':
           return membership.ban(conn, msg);
+        case 'watch':
+          return cacheNodes.watch(conn, msg);
       }
     } catch (err) {
       // The registry (or the relay) failed: a shared store is down. Not the client's fault: no strike.
@@ -210,6 +252,12 @@ export function createArraysService(deps: {
     swarmSize: (contentId) => registry.swarmSize(contentId),
     get connections() {
       return connections.size;
+    },
+    get cacheNodes() {
+      return cacheNodes.size;
+    },
+    get wantedSent() {
+      return cacheNodes.wantedSent;
     },
     async stats() {
       return { ...(await registry.stats()), connections: connections.size };

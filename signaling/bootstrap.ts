@@ -31,7 +31,7 @@ import { scopeKeyOf } from './swarm-registry.js';
 
 export type BootstrapConfig = Pick<
   ServerConfig,
-  'iceServers' | 'iceTransportPolicy' | 'publicUrl' | 'instanceId' | 'announceIntervalMs' | 'peerExpiryMs' | 'maxPeersPerReply' | 'trustProxy'
+  'iceServers' | 'iceTransportPolicy' | 'publicUrl' | 'instanceId' | 'announceIntervalMs' | 'peerExpiryMs' | 'maxPeersPerReply' | 'trustProxy' | 'cacheNodes'
 >;
 
 export interface BootstrapDeps {
@@ -145,6 +145,8 @@ export function createBootstrapRoutes(deps: BootstrapDeps): { bootstrap: ApiRout
       iceServers: config.iceServers,
       // Only when not the default: a client that predates the field rejects unknown fields.
       ...(config.iceTransportPolicy === 'relay' ? { iceTransportPolicy: 'relay' as const } : {}),
+      // Likewise only when some are configured (TABSWARM_CACHE_NODES).
+      ...(config.cacheNodes.length > 0 ? { cacheNodes: [...config.cacheNodes] } : {}),
     };
     sendChecked(req, res, bootstrapSchema, body, 'bootstrap document');
   };

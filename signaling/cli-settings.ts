@@ -45,6 +45,13 @@ export const SERVER_SETTINGS: readonly ServerSetting[] = [
   s('PEER_EXPIRY_MS', 'peerExpiryMs', 'int', 'a peer that stops announcing is dropped after this'),
   s('MAX_PEERS_PER_REPLY', 'maxPeersPerReply', 'int', 'peers handed out per announce'),
   s('ARRAYS_PORT', 'arraysPort', 'int', 'a port of its own for the Arrays service on uWebSockets (Node 20 only: docs/services.md)'),
+  // Cache nodes (docs/cache-node.md).
+  s('CACHE_NODE_KEYS', 'cacheNodeKeys', 'string', 'keys that make a socket a cache node, comma-separated (secrets: prefer the variable to the flag)'),
+  s('CACHE_NODES', 'cacheNodes', 'string', "cache nodes' Arrays URLs (ws:, wss:) named to clients by bootstrap, comma-separated"),
+  s('MAX_CACHE_NODES', 'maxCacheNodes', 'int', 'cache nodes connected at once'),
+  s('MAX_WATCHES_PER_CACHE_NODE', 'maxWatchesPerCacheNode', 'int', 'scopes one cache node may watch'),
+  s('CACHE_WANTED_REPEAT_MS', 'cacheWantedRepeatMs', 'int', 'a cache node is told of one content in one scope at most once per this'),
+  s('MAX_SWARMS_PER_CACHE_NODE', 'maxSwarmsPerCacheNode', 'int', "swarms one cache node's socket may be in (other sockets: 32)"),
   // Several instances.
   s('REDIS_URL', 'redisUrl', 'string', 'share swarms between instances through Redis (redis:// or rediss://)'),
   s('REDIS_PREFIX', 'redisKeyPrefix', 'string', 'prefix of every Redis key and channel'),

@@ -44,6 +44,16 @@ function stringFromEnv(env: NodeJS.ProcessEnv, name: string): string | undefined
   return raw === undefined || raw === '' ? undefined : raw;
 }
 
+/** A comma-separated list (blanks around items and empty items dropped); resolveConfig checks the items. */
+function listFromEnv(env: NodeJS.ProcessEnv, name: string): string[] | undefined {
+  const raw = env[name]?.trim();
+  if (raw === undefined || raw === '') return undefined;
+  return raw
+    .split(',')
+    .map((item) => item.trim())
+    .filter((item) => item !== '');
+}
+
 /**
  * Reads the `TABSWARM_*` variables: PORT, HOST, ARRAYS_PORT, CONTENT_DIR, CDN_BASE_URL, DEMO_SIZE, APP_DIR,
  * ANNOUNCE_INTERVAL_MS, PEER_EXPIRY_MS, MAX_PEERS_PER_REPLY, ANNOUNCE_RATE, ANNOUNCE_BURST,
@@ -54,7 +64,9 @@ function stringFromEnv(env: NodeJS.ProcessEnv, name: string): string | undefined
  * HTTP_SEND_TIMEOUT_MS, MAX_CONNECTIONS_PER_ADDRESS, MAX_CONNECTIONS, MAX_ARRAYS_SOCKETS, BAN_RATE,
  * BAN_BURST, METRICS_TOKEN, METRICS_TOP_CONTENTS, SHARE_MAX_METADATA_BYTES, SHARE_MAX_TOTAL,
  * SHARE_MAX_TOTAL_BYTES, SHARE_MAX_PER_ADDRESS, SHARE_MAX_BYTES_PER_ADDRESS, SHARE_TTL_MS, JOIN_RATE,
- * JOIN_BURST, JOIN_FAILURES_PER_MINUTE, TLS (auto|off), TLS_CERT, TLS_KEY. Unset or empty
+ * JOIN_BURST, JOIN_FAILURES_PER_MINUTE, TLS (auto|off), TLS_CERT, TLS_KEY, CACHE_NODE_KEYS (comma-separated),
+ * CACHE_NODES (comma-separated), MAX_CACHE_NODES, MAX_WATCHES_PER_CACHE_NODE, CACHE_WANTED_REPEAT_MS,
+ * MAX_SWARMS_PER_CACHE_NODE. Unset or empty
  * variables are left out, so `resolveConfig(configFromEnv())` falls back to the defaults.
  */
 export function configFromEnv(env: NodeJS.ProcessEnv = process.env): Partial<ServerConfig> {
@@ -124,5 +136,11 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): Partial<Ser
     tlsAuto: tlsAutoFromEnv(env),
     tlsCertFile: stringFromEnv(env, 'TABSWARM_TLS_CERT'),
     tlsKeyFile: stringFromEnv(env, 'TABSWARM_TLS_KEY'),
+    cacheNodeKeys: listFromEnv(env, 'TABSWARM_CACHE_NODE_KEYS'),
+    cacheNodes: listFromEnv(env, 'TABSWARM_CACHE_NODES'),
+    maxCacheNodes: intFromEnv(env, 'TABSWARM_MAX_CACHE_NODES'),
+    maxWatchesPerCacheNode: intFromEnv(env, 'TABSWARM_MAX_WATCHES_PER_CACHE_NODE'),
+    cacheWantedRepeatMs: intFromEnv(env, 'TABSWARM_CACHE_WANTED_REPEAT_MS'),
+    maxSwarmsPerCacheNode: intFromEnv(env, 'TABSWARM_MAX_SWARMS_PER_CACHE_NODE'),
   };
 }

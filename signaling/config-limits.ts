@@ -191,6 +191,35 @@ export interface ServerLimits {
    * @default 600
    */
   joinFailuresPerMinute: number;
+  /**
+   * Cache nodes (sockets whose `hello` gave a configured cache key, docs/cache-node.md)
+   * connected at once to this instance (`TABSWARM_MAX_CACHE_NODES`); past it a cache `hello`
+   * gets `error` `too-many-cache-nodes` and the socket is closed (1008).
+   * @default 64
+   */
+  maxCacheNodes: number;
+  /**
+   * Scopes one cache node may `watch` (`TABSWARM_MAX_WATCHES_PER_CACHE_NODE`); past it a new
+   * watch gets `error` `too-many-watches` (no strike). Watching a scope twice is one watch.
+   * @default 16
+   */
+  maxWatchesPerCacheNode: number;
+  /**
+   * A cache node is told (`wanted`) of one content in one scope at most once per this time (ms;
+   * `TABSWARM_CACHE_WANTED_REPEAT_MS`), however many peers join that swarm meanwhile.
+   * @default 30000
+   */
+  cacheWantedRepeatMs: number;
+  /**
+   * Swarms one cache node's socket may be in at once (`TABSWARM_MAX_SWARMS_PER_CACHE_NODE`);
+   * any other socket may be in 32 (MAX_SWARMS_PER_SOCKET). A cache node holds as many swarms as
+   * `maxSwarmsPerCacheNode / 32` tabs, so its socket's rates (announces, signals, bans) are
+   * those of that many sockets, its announce burst also holds one announce per swarm (it
+   * re-announces every swarm when it reconnects), and its queue of unhandled frames holds
+   * that many more frames.
+   * @default 1024
+   */
+  maxSwarmsPerCacheNode: number;
 }
 
 export const DEFAULT_SERVER_LIMITS: Readonly<ServerLimits> = Object.freeze({
@@ -229,4 +258,8 @@ export const DEFAULT_SERVER_LIMITS: Readonly<ServerLimits> = Object.freeze({
   joinRatePerMinute: 10,
   joinBurst: 20,
   joinFailuresPerMinute: 600,
+  maxCacheNodes: 64,
+  maxWatchesPerCacheNode: 16,
+  cacheWantedRepeatMs: 30_000,
+  maxSwarmsPerCacheNode: 1024,
 });

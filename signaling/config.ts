@@ -4,7 +4,8 @@
  * Each component takes only the `Pick<ServerConfig, ...>` it uses.
  */
 import { randomBytes } from 'node:crypto';
-import { ICE_TRANSPORT_POLICIES, iceServersSchema, INSTANCE_ID_RE, type IceServer, type IceTransportPolicy } from '../src/protocol/bootstrap.js';
+import { CACHE_KEY_RE } from '../src/protocol/arrays-messages.js';
+import { ICE_TRANSPORT_POLICIES, iceServersSchema, INSTANCE_ID_RE, MAX_CACHE_NODES, type IceServer, type IceTransportPolicy } from '../src/protocol/bootstrap.js';
 import { LIMITS } from '../src/protocol/limits.js';
 import { DEFAULT_SERVER_LIMITS, type ServerLimits } from './config-limits.js';
 
@@ -160,6 +161,21 @@ export interface ServerConfig extends ServerLimits {
   tlsCertFile: string | undefined;
   /** The PEM private key of `tlsCertFile`. @default undefined */
   tlsKeyFile: string | undefined;
+  /**
+   * The keys that make an Arrays socket a cache node (docs/cache-node.md) when its `hello`
+   * carries one (`TABSWARM_CACHE_NODE_KEYS`, comma-separated; each 16-128 of [A-Za-z0-9_-],
+   * CACHE_KEY_RE). A cache node is listed to peers first and with `cache: true`, and may
+   * `watch` scopes to be told of the contents peers announce there. Secrets: never logged.
+   * @default [] (no socket can be a cache node)
+   */
+  cacheNodeKeys: string[];
+  /**
+   * Cache nodes named by address (`TABSWARM_CACHE_NODES`, comma-separated ws: or wss: URLs of
+   * their Arrays services, at most MAX_CACHE_NODES), handed to clients in `GET /api/bootstrap`
+   * as `cacheNodes`.
+   * @default [] (the bootstrap document names none)
+   */
+  cacheNodes: string[];
 }
 
 export const DEFAULT_SERVER_CONFIG: Readonly<ServerConfig> = Object.freeze({
@@ -189,6 +205,8 @@ export const DEFAULT_SERVER_CONFIG: Readonly<ServerConfig> = Object.freeze({
   tlsAuto: false,
   tlsCertFile: undefined,
   tlsKeyFile: undefined,
+  cacheNodeKeys: [],
+  cacheNodes: [],
 });
 
 /** Bounds of `intervalMs` in the `peers` message schema. */
@@ -301,9 +319,14 @@ export function resolveConfig(overrides: Partial<ServerConfig> = {}): ServerConf
     'joinRatePerMinute',
     'joinBurst',
     'joinFailuresPerMinute',
+    'maxCacheNodes',
+    'maxWatchesPerCacheNode',
+    'cacheWantedRepeatMs',
+    'maxSwarmsPerCacheNode',
   ] as const) {
     if (!Number.isFinite(c[key]) || c[key] <= 0) throw new ConfigError(`${key} must be positive, got ${c[key]}`);
   }
+  checkCacheNodes(c);
   if (c.shareMaxMetadataBytes > LIMITS.maxMetadataBytes) {
     throw new ConfigError(`shareMaxMetadataBytes must be at most ${LIMITS.maxMetadataBytes}, got ${c.shareMaxMetadataBytes}`);
   }
@@ -318,6 +341,30 @@ export function resolveConfig(overrides: Partial<ServerConfig> = {}): ServerConf
     throw new ConfigError('set either TABSWARM_TLS=auto (a self-signed certificate) or TABSWARM_TLS_CERT and TABSWARM_TLS_KEY (your own), not both');
   }
   return c;
+}
+
+/** Checks the cache-node keys (never echoed: they are secrets) and the cache nodes' URLs. */
+function checkCacheNodes(c: ServerConfig): void {
+  if (!Array.isArray(c.cacheNodeKeys)) throw new ConfigError('cacheNodeKeys (TABSWARM_CACHE_NODE_KEYS) must be a list of keys');
+  c.cacheNodeKeys.forEach((key, i) => {
+    if (typeof key !== 'string' || !CACHE_KEY_RE.test(key)) {
+      throw new ConfigError(`cache node key ${i + 1} of ${c.cacheNodeKeys.length} (TABSWARM_CACHE_NODE_KEYS) must be 16-128 of [A-Za-z0-9_-]`);
+    }
+  });
+  c.cacheNodeKeys = [...new Set(c.cacheNodeKeys)];
+  if (!Array.isArray(c.cacheNodes)) throw new ConfigError('cacheNodes (TABSWARM_CACHE_NODES) must be a list of URLs');
+  if (c.cacheNodes.length > MAX_CACHE_NODES) throw new ConfigError(`cacheNodes (TABSWARM_CACHE_NODES) names at most ${MAX_CACHE_NODES} cache nodes, got ${c.cacheNodes.length}`);
+  for (const url of c.cacheNodes) {
+    let u: URL | undefined;
+    try {
+      u = typeof url === 'string' && url.length <= 2048 ? new URL(url) : undefined;
+    } catch {
+      u = undefined;
+    }
+    if (u === undefined || (u.protocol !== 'ws:' && u.protocol !== 'wss:') || !/^wss?:\/\//.test(url)) {
+      throw new ConfigError(`cacheNodes (TABSWARM_CACHE_NODES) must be ws: or wss: URLs (a cache node's Arrays service), got "${String(url).slice(0, 200)}"`);
+    }
+  }
 }
 
 /** `TABSWARM_TLS`: auto (or on, true, 1) makes a certificate; off (false, 0) or unset: none. */

@@ -13,6 +13,8 @@
  *   tabswarm_swarm_upload_bps, tabswarm_swarm_download_bps   sums of UploadedBPS, DownloadBPS
  * Server-wide:
  *   tabswarm_arrays_connections                        open Arrays WebSockets
+ *   tabswarm_cache_nodes                               open Arrays WebSockets of cache nodes (docs/cache-node.md)
+ *   tabswarm_cache_wanted_total                        `wanted` messages sent to cache nodes
  *   tabswarm_cdn_served_bytes_total{content_id}        body bytes the CDN origin sent (cdn-log.ts)
  *   tabswarm_cdn_requests_total{content_id}            requests the CDN origin answered
  *   tabswarm_swarms                                    swarms with at least one member
@@ -48,6 +50,8 @@ export interface MetricsDeps {
   contentReports: () => Promise<ContentReport[]>;
   /** Open Arrays WebSocket connections. */
   arraysConnections: () => number;
+  /** Open cache-node sockets and `wanted` messages sent so far (the Arrays service's). @default none */
+  cacheNodes?: () => { connected: number; wantedSent: number };
   cdnLog: Pick<CdnLog, 'snapshot'>;
   logger: Logger;
   /** Register prom-client's default process metrics. @default true */
@@ -100,6 +104,8 @@ export function createMetrics(deps: MetricsDeps): Metrics {
   const downloadBps = perContent('tabswarm_swarm_download_bps', "Sum of the members' reported download rates, bytes per second (DO DownloadBPS)");
   const swarmCount = new Gauge({ name: 'tabswarm_swarms', help: 'Swarms with at least one member', registers: [registry] });
   const connections = new Gauge({ name: 'tabswarm_arrays_connections', help: 'Open WebSocket connections to the Arrays service', registers: [registry] });
+  const cacheNodes = new Gauge({ name: 'tabswarm_cache_nodes', help: 'Open Arrays connections of cache nodes (a hello with a configured cache key)', registers: [registry] });
+  const wantedSent = new Counter({ name: 'tabswarm_cache_wanted_total', help: 'wanted messages sent to cache nodes (a peer joined a swarm in a scope they watch)', registers: [registry] });
   const cdnBytes = new Counter({
     name: 'tabswarm_cdn_served_bytes_total',
     help: 'Body bytes sent by the CDN origin, per content (an upper bound for aborted responses)',
@@ -162,6 +168,11 @@ export function createMetrics(deps: MetricsDeps): Metrics {
     }
     swarmCount.set(all.filter((r) => r.peers > 0).length);
     connections.set(deps.arraysConnections());
+    // Mirrors the Arrays service's count (a restarted service starts again from 0: a counter reset).
+    const cache = deps.cacheNodes?.() ?? { connected: 0, wantedSent: 0 };
+    cacheNodes.set(cache.connected);
+    wantedSent.reset();
+    wantedSent.inc(cache.wantedSent);
     // The CDN log is the source of truth; the counters mirror it (it may be reset by tests).
     // The same bound: the top contents by bytes, the rest under "other".
     cdnBytes.reset();

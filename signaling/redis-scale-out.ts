@@ -13,18 +13,24 @@
  *   (SET NX) and read by every other, so one address has one tag on every instance. An
  *   instance that cannot reach Redis at start uses a key of its own (logged): its tags then
  *   match only its own peers'.
- * - Messages on the bus are JSON parsed with `relayEnvelopeSchema`; anything else is logged
- *   and dropped.
+ * - Cache nodes (arrays-cache-nodes.ts): `P watch:<scopeKey>` names the instances with a cache
+ *   node watching that scope (redis-cache-watches.ts). A new member of partition S is told,
+ *   as a `wanted` message on their relay channels, to the instances named for S (one
+ *   ZRANGEBYSCORE per new membership, in the background), which deliver it to their own
+ *   watchers.
+ * - Messages on the bus are JSON parsed with `relayEnvelopeSchema` or `wantedEnvelopeSchema`;
+ *   anything else is logged and dropped.
  */
 import { Redis, type RedisOptions } from 'ioredis';
 import { createHash, randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import { z } from 'zod';
-import { originTagSchema, signalDataSchema } from '../src/protocol/arrays-messages.js';
+import { DOWNLOAD_MODES, groupIdSchema, originTagSchema, refineModeGroup, signalDataSchema } from '../src/protocol/arrays-messages.js';
 import { instanceIdSchema } from '../src/protocol/bootstrap.js';
 import { PEER_ID_HEX, SHA256_HEX } from '../src/protocol/hex.js';
-import type { ArraysRelay, RelayEnvelope } from './arrays.js';
+import type { ArraysRelay, RelayEnvelope, WantedEnvelope } from './arrays.js';
 import { ORIGIN_KEY_BYTES } from './origin-tag.js';
+import { RedisCacheWatches } from './redis-cache-watches.js';
 import { DEFAULT_REDIS_KEY_PREFIX, RedisSwarmRegistry } from './redis-swarm-registry.js';
 
 /** A `signal` crossing from the sender's instance to the target's. */
@@ -42,6 +48,24 @@ export const relayEnvelopeSchema = z
     origin: originTagSchema.optional(),
   })
   .strict();
+
+/** A join in a scope that a cache node of the receiving instance watches. */
+export const wantedEnvelopeSchema = z
+  .object({
+    v: z.literal(1),
+    type: z.literal('wanted'),
+    fromInstance: instanceIdSchema,
+    contentId: z.string().regex(SHA256_HEX),
+    /** The partition, as the sender's instance computed it (`lan:<lanKey>`, `group:<id>`, `internet`). */
+    scopeKey: z.string().min(1).max(256),
+    mode: z.enum(DOWNLOAD_MODES),
+    group: groupIdSchema.optional(),
+  })
+  .strict()
+  .superRefine(refineModeGroup)
+  .refine((w) => (w.mode === 'lan' ? w.scopeKey.startsWith('lan:') : w.scopeKey === (w.mode === 'group' ? `group:${w.group}` : 'internet')), {
+    message: 'scopeKey does not match mode and group',
+  });
 
 export interface LiveInstance {
   instanceId: string;
@@ -117,20 +141,25 @@ function waitReady(redis: Redis, timeoutMs: number): Promise<boolean> {
 }
 
 /** A relay message from another instance, parsed; undefined (and a warning) if it is not one. */
-function parseRelayMessage(text: string, log: Logger): RelayEnvelope | undefined {
+function parseRelayMessage(text: string, log: Logger): { signal: RelayEnvelope } | { wanted: WantedEnvelope } | undefined {
   let json: unknown;
   try {
     json = JSON.parse(text);
   } catch {
     json = undefined;
   }
-  const parsed = relayEnvelopeSchema.safeParse(json);
+  const isWanted = (json as { type?: unknown } | null)?.type === 'wanted';
+  const parsed = isWanted ? wantedEnvelopeSchema.safeParse(json) : relayEnvelopeSchema.safeParse(json);
   if (!parsed.success) {
     log.warn({ reason: parsed.error.issues[0]?.message ?? 'not JSON', bytes: text.length }, 'malformed relay message dropped');
     return undefined;
   }
+  if (parsed.data.type === 'wanted') {
+    const { contentId, scopeKey, mode, group } = parsed.data;
+    return { wanted: { contentId, scopeKey, mode, ...(group !== undefined ? { group } : {}) } };
+  }
   const { contentId, from, to, fromScope, data, origin } = parsed.data;
-  return { contentId, from, to, fromScope, data, origin };
+  return { signal: { contentId, from, to, fromScope, data, origin } };
 }
 
 function rendezvous(key: string, instanceId: string): string {
@@ -156,24 +185,29 @@ export async function createRedisScaleOut(options: RedisScaleOutOptions): Promis
 
   let handler: ((env: RelayEnvelope) => void) | undefined;
   let resync: (() => void) | undefined;
+  let onWanted: ((env: WantedEnvelope) => void) | undefined;
   sub.on('message', (ch: string, text: string) => {
     if (ch !== channel) return;
-    const env = parseRelayMessage(text, log);
-    if (env !== undefined) handler?.(env);
+    const msg = parseRelayMessage(text, log);
+    if (msg === undefined) return;
+    if ('wanted' in msg) onWanted?.(msg.wanted);
+    else handler?.(msg.signal);
   });
+  const watches = new RedisCacheWatches(redis, prefix, instanceId, instanceTtlMs, log);
 
   const registry = new RedisSwarmRegistry(redis, { prefix, instanceId, handOutWindowMs: options.handOutWindowMs });
   const info = JSON.stringify({ publicUrl: options.publicUrl ?? null, startedAt: Date.now() });
 
   async function heartbeat(): Promise<void> {
     const t = Date.now();
-    await redis
+    const multi = redis
       .multi()
       .zadd(instancesKey, t, instanceId)
       .hset(infoKey, instanceId, info)
       // Forget instances dead for long (their members expire through the registry).
-      .zremrangebyscore(instancesKey, '-inf', t - 10 * instanceTtlMs)
-      .exec();
+      .zremrangebyscore(instancesKey, '-inf', t - 10 * instanceTtlMs);
+    watches.refresh(multi, t);
+    await multi.exec();
   }
 
   const readyTimeoutMs = options.readyTimeoutMs ?? 5000;
@@ -232,12 +266,18 @@ export async function createRedisScaleOut(options: RedisScaleOutOptions): Promis
       const message = JSON.stringify({ v: 1, type: 'signal', fromInstance: instanceId, ...env });
       return (await redis.publish(`${prefix}relay:${target}`, message)) > 0;
     },
-    listen(h, r) {
+    listen(h, r, w) {
       handler = h;
       resync = r;
+      onWanted = w;
       return () => {
-        if (handler === h) [handler, resync] = [undefined, undefined];
+        if (handler === h) [handler, resync, onWanted] = [undefined, undefined, undefined];
       };
+    },
+    watching: (scopeKey, on) => watches.watching(scopeKey, on),
+    watchersOf: (scopeKey) => watches.watchersOf(scopeKey),
+    async publishWanted(target, env) {
+      await redis.publish(`${prefix}relay:${target}`, JSON.stringify({ v: 1, type: 'wanted', fromInstance: instanceId, ...env }));
     },
   };
 
@@ -263,14 +303,11 @@ export async function createRedisScaleOut(options: RedisScaleOutOptions): Promis
     close() {
       closing ??= (async () => {
         clearInterval(heartbeatTimer);
-        [handler, resync] = [undefined, undefined];
+        [handler, resync, onWanted] = [undefined, undefined, undefined];
         if (redis.status === 'ready') {
-          await redis
-            .multi()
-            .zrem(instancesKey, instanceId)
-            .hdel(infoKey, instanceId)
-            .exec()
-            .catch(() => undefined);
+          const multi = redis.multi().zrem(instancesKey, instanceId).hdel(infoKey, instanceId);
+          watches.unregister(multi);
+          await multi.exec().catch(() => undefined);
         }
         sub.disconnect();
         await redis.quit().catch(() => redis.disconnect());

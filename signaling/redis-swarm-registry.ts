@@ -7,14 +7,16 @@
  *   P c:C:m                  hash   peerId -> "scopeKey\ninstanceId\nleft\nreportJSON"
  *   P c:C:p:<scopeKey>:s     set    the partition's seeders (left = 0)
  *   P c:C:p:<scopeKey>:o     set    the partition's other members
+ *   P c:C:p:<scopeKey>:c     set    the partition's cache nodes (in this set only, whatever they hold)
  *   P c:C:agg                hash   the content's report counters (see below)
  *   P c:C:h:<epoch>          hash   peerId -> times handed out in that hand-out window (PX TTL: 2 windows)
  *   P seen                   zset   "C|peerId" scored by lastSeen (expiry)
  *   P contents               set    content IDs with at least one member
  *   P totals                 hash   peers: members over every content
  *
- * Every write runs in one Lua script (atomic, one round trip). The scripts build their keys
- * from the prefix, so they suit one Redis (or a replicated primary), not Redis Cluster.
+ * Every write runs in one Lua script (atomic, one round trip; redis-scripts.ts). The scripts
+ * build their keys from the prefix, so they suit one Redis (or a replicated primary), not
+ * Redis Cluster.
  *
  * contentReports: each content keeps exact counters (members, seeders, members per scope kind,
  * and the sums of the report fields), updated by the upsert/remove scripts as "subtract the
@@ -22,167 +24,20 @@
  * the swarm's size; nothing is sampled, so the figures are exact.
  *
  * Selection: SRANDMEMBER with a count (distinct members, O(count)) on the asker's partition's
- * seeder set and other set, one HMGET of those candidates' records and hand-out counters,
+ * cache-node set (listed first, flagged `cache: true`), seeder set and other set, one HMGET of those candidates' records and hand-out counters,
  * scored as in the memory registry (seeders, then holds more than the asker, then the rest;
  * within a tier the least handed out; the counters of the previous window count half).
  */
 import { Redis } from 'ioredis';
-import { createHash } from 'node:crypto';
 import type { PeerInfo, Report } from '../src/protocol/arrays-messages.js';
 import type { ContentReport } from './content-report.js';
-import { SAMPLE_PER_WANTED, TIER_WEIGHT, type SelectRequest, type SwarmMember, type SwarmRegistry, type SwarmStats } from './swarm-registry.js';
+import { SCRIPTS, type Script } from './redis-scripts.js';
+import { MAX_CACHE_SAMPLE, SAMPLE_PER_WANTED, TIER_WEIGHT, type SelectRequest, type SwarmMember, type SwarmRegistry, type SwarmStats } from './swarm-registry.js';
 
 export const DEFAULT_REDIS_KEY_PREFIX = 'tabswarm:';
 
 /** Members expired per script call (the sweep loops until fewer come back). */
 const EXPIRE_BATCH = 500;
-
-const LUA_COMMON = `
-local P = ARGV[1]
-local function ck(cid, suffix) return P .. 'c:' .. cid .. ':' .. suffix end
-local function pk(cid, scope, left) return P .. 'c:' .. cid .. ':p:' .. scope .. ':' .. (left == '0' and 's' or 'o') end
-local function parse(rec) return string.match(rec, '^([^\\n]*)\\n([^\\n]*)\\n([^\\n]*)\\n(.*)$') end
-local function kind(scope)
-  if scope == 'internet' then return 'internet' end
-  if string.sub(scope, 1, 6) == 'group:' then return 'group' end
-  return 'lan'
-end
-local SUMS = {'uploaded', 'downloaded', 'downloadedCdn', 'left', 'uploadedBps', 'downloadBps'}
-local function account(cid, scope, left, json, sign)
-  local ak = ck(cid, 'agg')
-  local r = cjson.decode(json)
-  for _, f in ipairs(SUMS) do
-    local v = tonumber(r[f]) or 0
-    if v ~= 0 then redis.call('HINCRBYFLOAT', ak, f, string.format('%.17g', sign * v)) end
-  end
-  redis.call('HINCRBY', ak, 'peers', sign)
-  if left == '0' then redis.call('HINCRBY', ak, 'seeders', sign) end
-  redis.call('HINCRBY', ak, 'k:' .. kind(scope), sign)
-  redis.call('HINCRBY', P .. 'totals', 'peers', sign)
-end
-local function unlink(cid, pid, rec)
-  local scope, _, left, json = parse(rec)
-  redis.call('SREM', pk(cid, scope, left), pid)
-  redis.call('HDEL', ck(cid, 'm'), pid)
-  redis.call('ZREM', P .. 'seen', cid .. '|' .. pid)
-  account(cid, scope, left, json, -1)
-  if redis.call('HLEN', ck(cid, 'm')) == 0 then
-    redis.call('DEL', ck(cid, 'agg'))
-    redis.call('SREM', P .. 'contents', cid)
-  end
-end
-`;
-
-/** ARGV: P, contentId, scopeKey, peerId, left, reportJSON, lastSeen, instanceId. */
-const LUA_UPSERT = `${LUA_COMMON}
-local cid, scope, pid, left, json, seen, inst = ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7], ARGV[8]
-local mk = ck(cid, 'm')
-local old = redis.call('HGET', mk, pid)
-if old then
-  local os, _, ol, oj = parse(old)
-  redis.call('SREM', pk(cid, os, ol), pid)
-  account(cid, os, ol, oj, -1)
-end
-redis.call('HSET', mk, pid, scope .. '\\n' .. inst .. '\\n' .. left .. '\\n' .. json)
-redis.call('SADD', pk(cid, scope, left), pid)
-redis.call('ZADD', P .. 'seen', seen, cid .. '|' .. pid)
-redis.call('SADD', P .. 'contents', cid)
-account(cid, scope, left, json, 1)
-return 1
-`;
-
-/** ARGV: P, contentId, peerId. */
-const LUA_REMOVE = `${LUA_COMMON}
-local rec = redis.call('HGET', ck(ARGV[2], 'm'), ARGV[3])
-if not rec then return 0 end
-unlink(ARGV[2], ARGV[3], rec)
-return 1
-`;
-
-/** ARGV: P, before, batch. Returns contentId, peerId, contentId, peerId, ... */
-const LUA_EXPIRE = `${LUA_COMMON}
-local items = redis.call('ZRANGEBYSCORE', P .. 'seen', '-inf', '(' .. ARGV[2], 'LIMIT', 0, tonumber(ARGV[3]))
-local out = {}
-for _, it in ipairs(items) do
-  local sep = string.find(it, '|', 1, true)
-  local cid, pid = string.sub(it, 1, sep - 1), string.sub(it, sep + 1)
-  local rec = redis.call('HGET', ck(cid, 'm'), pid)
-  if rec then
-    unlink(cid, pid, rec)
-    out[#out + 1] = cid
-    out[#out + 1] = pid
-  else
-    redis.call('ZREM', P .. 'seen', it)
-  end
-end
-return out
-`;
-
-/**
- * ARGV: P, contentId, askerPeerId, askerLeft, max, epoch, counterTtlMs, sampleSize, seed, tierWeight, excluded...
- * Returns candidatesScored, peerId, left, peerId, left, ... in rank order.
- */
-const LUA_SELECT = `${LUA_COMMON}
-local cid, asker, askerLeft, max = ARGV[2], ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5])
-local epoch, ttl, n, tw = tonumber(ARGV[6]), ARGV[7], tonumber(ARGV[8]), tonumber(ARGV[10])
-math.randomseed(tonumber(ARGV[9]))
-local mk = ck(cid, 'm')
-local a = redis.call('HGET', mk, asker)
-if not a or max <= 0 then return {0} end
-local scope = parse(a)
-local excl = {}
-for i = 11, #ARGV do excl[ARGV[i]] = true end
-local cands, cost = {}, 0
-for _, left in ipairs({'0', 'x'}) do
-  for _, m in ipairs(redis.call('SRANDMEMBER', pk(cid, scope, left), n)) do
-    cost = cost + 1
-    if m ~= asker and not excl[m] then cands[#cands + 1] = m end
-  end
-end
-if #cands == 0 then return {cost} end
-local recs = redis.call('HMGET', mk, unpack(cands))
-local hk, hp = ck(cid, 'h:' .. epoch), ck(cid, 'h:' .. (epoch - 1))
-local cur = redis.call('HMGET', hk, unpack(cands))
-local prev = redis.call('HMGET', hp, unpack(cands))
-local scored = {}
-for i, m in ipairs(cands) do
-  if recs[i] then
-    local s, _, l = parse(recs[i])
-    if s == scope then
-      local left = tonumber(l)
-      local tier = 2
-      if left == 0 then tier = 0 elseif left < askerLeft then tier = 1 end
-      local h = (tonumber(cur[i]) or 0) + math.floor((tonumber(prev[i]) or 0) / 2)
-      scored[#scored + 1] = {m = m, l = l, s = tier * tw + h, t = math.random()}
-    end
-  end
-end
-table.sort(scored, function(x, y) if x.s ~= y.s then return x.s < y.s end return x.t < y.t end)
-local out = {cost}
-for i = 1, math.min(max, #scored) do
-  redis.call('HINCRBY', hk, scored[i].m, 1)
-  out[#out + 1] = scored[i].m
-  out[#out + 1] = scored[i].l
-end
-if #scored > 0 then redis.call('PEXPIRE', hk, ttl) end
-return out
-`;
-
-interface Script {
-  src: string;
-  sha: string;
-}
-
-function script(src: string): Script {
-  return { src, sha: createHash('sha1').update(src).digest('hex') };
-}
-
-const SCRIPTS = {
-  upsert: script(LUA_UPSERT),
-  remove: script(LUA_REMOVE),
-  expire: script(LUA_EXPIRE),
-  select: script(LUA_SELECT),
-};
 
 /** Where a member's socket is: its partition and the instance it announced through. */
 export interface MemberLocation {
@@ -240,8 +95,8 @@ export class RedisSwarmRegistry implements SwarmRegistry {
     }
   }
 
-  async upsert(contentId: string, scopeKey: string, peerId: string, report: Report, lastSeen: number): Promise<void> {
-    await this.#run(SCRIPTS.upsert, [contentId, scopeKey, peerId, report.left, JSON.stringify(report), lastSeen, this.instanceId]);
+  async upsert(contentId: string, scopeKey: string, peerId: string, report: Report, lastSeen: number, cache = false): Promise<void> {
+    await this.#run(SCRIPTS.upsert, [contentId, scopeKey, peerId, report.left, JSON.stringify(report), lastSeen, this.instanceId, cache ? '1' : '0']);
   }
 
   async remove(contentId: string, peerId: string): Promise<boolean> {
@@ -277,11 +132,14 @@ export class RedisSwarmRegistry implements SwarmRegistry {
       n,
       seed,
       TIER_WEIGHT,
+      MAX_CACHE_SAMPLE,
       ...exclude,
     ])) as Array<string | number>;
     this.lastSelectionCost = Number(out[0] ?? 0);
     const peers: PeerInfo[] = [];
-    for (let i = 1; i + 1 < out.length; i += 2) peers.push({ peerId: String(out[i]), left: Number(out[i + 1]) });
+    for (let i = 1; i + 2 < out.length; i += 3) {
+      peers.push({ peerId: String(out[i]), left: Number(out[i + 1]), ...(String(out[i + 2]) === '1' ? { cache: true as const } : {}) });
+    }
     return peers;
   }
 
@@ -361,7 +219,7 @@ export class RedisSwarmRegistry implements SwarmRegistry {
     const counts = new Map<string, number>();
     const ids = (
       await Promise.all(
-        (['s', 'o'] as const).map((half) => this.#redis.srandmember(this.#key('c', contentId, 'p', scopeKey, half), sample)),
+        (['c', 's', 'o'] as const).map((half) => this.#redis.srandmember(this.#key('c', contentId, 'p', scopeKey, half), sample)),
       )
     ).flat();
     if (ids.length === 0) return counts;

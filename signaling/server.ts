@@ -94,6 +94,21 @@ function pathnameOf(req: IncomingMessage): string {
   return end === -1 ? raw : raw.slice(0, end);
 }
 
+/** `/metrics` and `/api/swarms` over this server's Arrays service, contents and CDN log. */
+function createServerMetrics(arrays: RestartableArrays, contents: ContentStore, cdnLog: CdnLog, config: ServerConfig, logger: Logger): Metrics {
+  return createMetrics({
+    contentReports: () => arrays.contentReports(),
+    arraysConnections: () => arrays.connections,
+    cacheNodes: () => ({ connected: arrays.cacheNodes, wantedSent: arrays.wantedSent }),
+    cdnLog,
+    logger,
+    access: config,
+    topContents: config.metricsTopContents,
+    // Peer-only content is a classroom share: listed to no one (and unknown content neither).
+    isUnlisted: (contentId) => contents.get(contentId)?.filePath === undefined,
+  });
+}
+
 export async function createServer(options: Partial<ServerConfig> = {}, deps: ServerDeps = {}): Promise<ServerHandle> {
   const config = resolveConfig(options);
   const logger = deps.logger ?? createLogger(config.logLevel);
@@ -130,16 +145,7 @@ export async function createServer(options: Partial<ServerConfig> = {}, deps: Se
   /** The uWebSockets Arrays listener (`arraysPort`), opened after the HTTP server. */
   let uws: UwsTransport | undefined;
   const handleCdn = createCdnHandler({ contents, cdnLog, logger, config, maxStreams: effectiveCdnMaxStreams(config.cdnMaxStreams, kernelTcpMemory(), logger) });
-  const metrics = createMetrics({
-    contentReports: () => arrays.contentReports(),
-    arraysConnections: () => arrays.connections,
-    cdnLog,
-    logger,
-    access: config,
-    topContents: config.metricsTopContents,
-    // Peer-only content is a classroom share: listed to no one (and unknown content neither).
-    isUnlisted: (contentId) => contents.get(contentId)?.filePath === undefined,
-  });
+  const metrics = createServerMetrics(arrays, contents, cdnLog, config, logger);
   const shareApi = createShareApi({ contents, config, logger });
   const handleApi = createApiHandler({
     contents,

@@ -7,6 +7,11 @@
  * content, and selection only ever looks inside the asker's partition, so no peer is listed
  * to a peer outside its scope.
  *
+ * Cache nodes (docs/cache-node.md): a member upserted with `cache` is kept apart in its
+ * partition, and every selection lists the partition's cache nodes first (they count toward
+ * the reply's max), flagged `cache: true`. There are few of them (the Arrays service caps
+ * cache sockets), so they are not sampled but taken whole, up to a bound.
+ *
  * The interface is asynchronous so that a shared store (Redis, for several server processes)
  * can implement it later; the in-memory one below is the default. The registry holds only
  * membership. Which socket a peer ID is bound to is the Arrays service's own business (a
@@ -56,16 +61,18 @@ export interface SwarmRegistry {
   /**
    * Adds the peer to the swarm in partition `scopeKey`, or refreshes its report and
    * `lastSeen` (ms, caller's clock); a member announcing another scope moves partition.
+   * `cache`: the peer is a cache node (listed first, flagged). @default false
    */
-  upsert(contentId: string, scopeKey: string, peerId: string, report: Report, lastSeen: number): Promise<void>;
+  upsert(contentId: string, scopeKey: string, peerId: string, report: Report, lastSeen: number, cache?: boolean): Promise<void>;
   /** Removes the peer from the swarm; true if it was there. Empty swarms disappear. */
   remove(contentId: string, peerId: string): Promise<boolean>;
   /** The partition the peer is in for this content, or undefined if it is not a member. */
   scopeOf(contentId: string, peerId: string): Promise<string | undefined>;
   /**
-   * Up to `max` members of the asker's partition, never the asker nor an excluded peer:
-   * peers holding more than the asker first (seeders first), and among them those handed out
-   * least recently, so that newcomers spread over the swarm. The cost is bounded by a
+   * Up to `max` members of the asker's partition, never the asker nor an excluded peer: the
+   * partition's cache nodes first (`cache: true`; at most MAX_CACHE_SAMPLE of them looked at,
+   * the least handed out first), then peers holding more than the asker (seeders first), and
+   * among them those handed out least recently, so that newcomers spread over the swarm. The cost is bounded by a
    * constant (a bounded random sample of the partition's seeders and of its other members),
    * not by the swarm's size.
    */
@@ -92,12 +99,16 @@ export const SAMPLE_PER_WANTED = 4;
  * (per tier: seeder, holds more than the asker, the rest).
  */
 export const TIER_WEIGHT = 4;
+/** Cache-node members of one partition looked at per selection (there are rarely more). */
+export const MAX_CACHE_SAMPLE = 64;
 
 interface Member {
   peerId: string;
   scopeKey: string;
   report: Report;
   lastSeen: number;
+  /** A cache node: kept in its partition's `caches`, whatever it holds. */
+  cache: boolean;
   /** Which half of its partition it is in (a seeder has nothing left), and its position there (swap-remove). */
   seeder: boolean;
   slot: number;
@@ -108,12 +119,21 @@ interface Member {
 
 /**
  * The members of one scope, as arrays for O(1) random access, seeders apart so that a
- * bounded sample of a big swarm still finds its few seeders.
+ * bounded sample of a big swarm still finds its few seeders, cache nodes apart so that
+ * selection always finds them.
  */
 interface Partition {
+  caches: Member[];
   seeders: Member[];
   others: Member[];
 }
+
+/** The array of its partition a member is in. */
+function halfOf(partition: Partition, member: Pick<Member, 'cache' | 'seeder'>): Member[] {
+  return member.cache ? partition.caches : member.seeder ? partition.seeders : partition.others;
+}
+
+const sizeOf = (p: Partition): number => p.caches.length + p.seeders.length + p.others.length;
 
 interface Content {
   members: Map<string, Member>;
@@ -144,7 +164,7 @@ export class MemorySwarmRegistry implements SwarmRegistry {
     this.#now = options.now ?? Date.now;
   }
 
-  async upsert(contentId: string, scopeKey: string, peerId: string, report: Report, lastSeen: number): Promise<void> {
+  async upsert(contentId: string, scopeKey: string, peerId: string, report: Report, lastSeen: number, cache = false): Promise<void> {
     let content = this.#contents.get(contentId);
     if (content === undefined) {
       content = { members: new Map(), partitions: new Map() };
@@ -152,17 +172,17 @@ export class MemorySwarmRegistry implements SwarmRegistry {
     }
     const member = content.members.get(peerId);
     const seeder = report.left === 0;
-    if (member !== undefined && member.scopeKey === scopeKey && member.seeder === seeder) {
+    if (member !== undefined && member.scopeKey === scopeKey && member.seeder === seeder && member.cache === cache) {
       member.report = report;
       member.lastSeen = lastSeen;
       return;
     }
     if (member !== undefined) this.#unslot(content, member);
-    const next: Member = member ?? { peerId, scopeKey, report, lastSeen, seeder, slot: 0, handedOut: 0, handedOutEpoch: 0 };
-    Object.assign(next, { scopeKey, report, lastSeen, seeder });
+    const next: Member = member ?? { peerId, scopeKey, report, lastSeen, cache, seeder, slot: 0, handedOut: 0, handedOutEpoch: 0 };
+    Object.assign(next, { scopeKey, report, lastSeen, cache, seeder });
     let partition = content.partitions.get(scopeKey);
-    if (partition === undefined) content.partitions.set(scopeKey, (partition = { seeders: [], others: [] }));
-    const half = seeder ? partition.seeders : partition.others;
+    if (partition === undefined) content.partitions.set(scopeKey, (partition = { caches: [], seeders: [], others: [] }));
+    const half = halfOf(partition, next);
     next.slot = half.length;
     half.push(next);
     content.members.set(peerId, next);
@@ -172,13 +192,13 @@ export class MemorySwarmRegistry implements SwarmRegistry {
   #unslot(content: Content, member: Member): void {
     const partition = content.partitions.get(member.scopeKey);
     if (partition === undefined) return;
-    const half = member.seeder ? partition.seeders : partition.others;
+    const half = halfOf(partition, member);
     const last = half.pop()!;
     if (last !== member) {
       half[member.slot] = last;
       last.slot = member.slot;
     }
-    if (partition.seeders.length + partition.others.length === 0) content.partitions.delete(member.scopeKey);
+    if (sizeOf(partition) === 0) content.partitions.delete(member.scopeKey);
   }
 
   #removeMember(contentId: string, content: Content, member: Member): void {
@@ -207,21 +227,29 @@ export class MemorySwarmRegistry implements SwarmRegistry {
     const partition = content.partitions.get(asker.scopeKey);
     if (partition === undefined) return [];
     const n = SAMPLE_PER_WANTED * req.max + (req.exclude?.size ?? 0) + 1;
-    const candidates = [...this.#sample(partition.seeders, n), ...this.#sample(partition.others, n)];
     const epoch = Math.floor(this.#now() / this.#windowMs);
+    const caches = this.#rank(this.#sample(partition.caches, MAX_CACHE_SAMPLE), asker, req, (member) => this.#handedOut(member, epoch));
+    const rest = this.#rank([...this.#sample(partition.seeders, n), ...this.#sample(partition.others, n)], asker, req, (member) => {
+      const left = member.report.left;
+      const tier = left === 0 ? 0 : left < req.left ? 1 : 2;
+      return tier * TIER_WEIGHT + this.#handedOut(member, epoch);
+    });
+    // Listed in rank order: cache nodes, then seeders, and the least handed out first.
+    const picked = [...caches, ...rest].slice(0, req.max);
+    for (const member of picked) member.handedOut++;
+    return picked.map((member) => ({ peerId: member.peerId, left: member.report.left, ...(member.cache ? { cache: true as const } : {}) }));
+  }
+
+  /** `candidates` but the asker and the excluded, lowest score first (ties at random); each one counts toward the cost. */
+  #rank(candidates: Member[], asker: Member, req: SelectRequest, score: (member: Member) => number): Member[] {
     const scored: Array<{ member: Member; score: number; tie: number }> = [];
     for (const member of candidates) {
       this.lastSelectionCost++;
       if (member === asker || req.exclude?.has(member.peerId)) continue;
-      const left = member.report.left;
-      const tier = left === 0 ? 0 : left < req.left ? 1 : 2;
-      scored.push({ member, score: tier * TIER_WEIGHT + this.#handedOut(member, epoch), tie: this.#random() });
+      scored.push({ member, score: score(member), tie: this.#random() });
     }
     scored.sort((a, b) => a.score - b.score || a.tie - b.tie);
-    const picked = scored.slice(0, req.max);
-    for (const { member } of picked) member.handedOut++;
-    // Listed in rank order: seeders and the least handed out first.
-    return picked.map(({ member }) => ({ peerId: member.peerId, left: member.report.left }));
+    return scored.map(({ member }) => member);
   }
 
   /** The member's hand-out counter, halved once per window elapsed since it was last read. */
@@ -293,7 +321,7 @@ export class MemorySwarmRegistry implements SwarmRegistry {
         uploadedBps: 0,
         downloadBps: 0,
       };
-      for (const [scopeKey, p] of content.partitions) r.peersByScope[scopeKindOf(scopeKey)] += p.seeders.length + p.others.length;
+      for (const [scopeKey, p] of content.partitions) r.peersByScope[scopeKindOf(scopeKey)] += sizeOf(p);
       for (const { report } of content.members.values()) {
         if (report.left === 0) r.seeders++;
         r.uploaded += report.uploaded;

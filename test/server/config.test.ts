@@ -66,6 +66,12 @@ describe('server config', () => {
       tlsAuto: false,
       tlsCertFile: undefined,
       tlsKeyFile: undefined,
+      cacheNodeKeys: [],
+      cacheNodes: [],
+      maxCacheNodes: 64,
+      maxWatchesPerCacheNode: 16,
+      cacheWantedRepeatMs: 30_000,
+      maxSwarmsPerCacheNode: 1024,
     });
     expect(resolveConfig({ port: undefined })).toEqual(resolveConfig());
   });
@@ -94,5 +100,41 @@ describe('server config', () => {
     expect(() => resolveConfig({ port: 70000 })).toThrow(ConfigError);
     expect(() => resolveConfig({ peerExpiryMs: 0 })).toThrow(ConfigError);
     expect(resolveConfig({ announceIntervalMs: 10 }).announceIntervalMs).toBe(1000);
+  });
+
+  it('reads the cache-node settings, and refuses a bad key without echoing it', () => {
+    const key1 = 'k'.repeat(16);
+    const key2 = 'Another_cache-key-0123456789';
+    const c = resolveConfig(
+      configFromEnv({
+        TABSWARM_CACHE_NODE_KEYS: ` ${key1} , ${key2},,${key1}`,
+        TABSWARM_CACHE_NODES: 'ws://10.0.0.5:8080/arrays, wss://cache.school.example/arrays',
+        TABSWARM_MAX_CACHE_NODES: '3',
+        TABSWARM_MAX_WATCHES_PER_CACHE_NODE: '4',
+        TABSWARM_CACHE_WANTED_REPEAT_MS: '500',
+        TABSWARM_MAX_SWARMS_PER_CACHE_NODE: '100',
+      }),
+    );
+    // Blanks and empty items dropped, a repeated key kept once.
+    expect(c.cacheNodeKeys).toEqual([key1, key2]);
+    expect(c.cacheNodes).toEqual(['ws://10.0.0.5:8080/arrays', 'wss://cache.school.example/arrays']);
+    expect(c).toMatchObject({ maxCacheNodes: 3, maxWatchesPerCacheNode: 4, cacheWantedRepeatMs: 500, maxSwarmsPerCacheNode: 100 });
+
+    const secret = 'short-secret';
+    let thrown: unknown;
+    try {
+      resolveConfig(configFromEnv({ TABSWARM_CACHE_NODE_KEYS: `${key1},${secret}` }));
+    } catch (e) {
+      thrown = e;
+    }
+    expect(thrown).toBeInstanceOf(ConfigError);
+    expect((thrown as Error).message).toMatch(/cache node key 2 of 2 \(TABSWARM_CACHE_NODE_KEYS\)/);
+    expect((thrown as Error).message).not.toContain(secret);
+    expect(() => resolveConfig({ cacheNodeKeys: ['a'.repeat(129)] })).toThrow(ConfigError);
+    expect(() => resolveConfig({ cacheNodeKeys: ['has space in it, sixteen+'] })).toThrow(ConfigError);
+    expect(() => resolveConfig(configFromEnv({ TABSWARM_CACHE_NODES: 'http://cache.example/arrays' }))).toThrow(/TABSWARM_CACHE_NODES/);
+    expect(() => resolveConfig({ cacheNodes: Array.from({ length: 9 }, (_, i) => `ws://10.0.0.${i}/arrays`) })).toThrow(/at most 8/);
+    expect(() => resolveConfig({ maxCacheNodes: 0 })).toThrow(ConfigError);
+    expect(() => configFromEnv({ TABSWARM_MAX_WATCHES_PER_CACHE_NODE: 'many' })).toThrow(ConfigError);
   });
 });

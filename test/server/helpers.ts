@@ -118,10 +118,10 @@ export class TestClient {
     this.ws.send(typeof message === 'string' ? message : JSON.stringify(message));
   }
 
-  /** Says hello with `secret` (64 hex characters). */
-  hello(secret: string): void {
+  /** Says hello with `secret` (64 hex characters), and a cache node's key if given. */
+  hello(secret: string, cacheKey?: string): void {
     this.#helloed = true;
-    this.send({ type: 'hello', secret });
+    this.send({ type: 'hello', secret, ...(cacheKey === undefined ? {} : { cacheKey }) });
   }
 
   /** The next message received (queued or future); fails after `timeoutMs`. */
