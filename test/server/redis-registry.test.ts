@@ -96,6 +96,42 @@ describe.each(implementations)('%s (SwarmRegistry contract)', (_name, make) => {
     expect(again.map((p) => p.left)).toEqual([0, 0]);
   });
 
+  it('lists the partition\'s cache nodes first, flagged, whatever they hold; only in their partition; the flag follows the last upsert', async () => {
+    const registry = await swarmOf(2000, (i) => (i % 2 === 0 ? 0 : 5000));
+    await registry.upsert(C, 'internet', id(5000), report(4000), 0, true);
+    await registry.upsert(C, 'internet', id(5001), report(4999), 0, true);
+    await registry.upsert(C, 'group:x', id(5002), report(0), 0, true);
+    for (let k = 0; k < 5; k++) {
+      const peers = await registry.selectPeers({ contentId: C, peerId: id(1), left: 5000, max: 3 });
+      expect(peers).toHaveLength(3);
+      expect(peers.slice(0, 2).map((p) => p.peerId).sort()).toEqual([id(5000), id(5001)]);
+      expect(peers.slice(0, 2).every((p) => p.cache === true)).toBe(true);
+      expect(peers[2]).toEqual({ peerId: expect.any(String), left: 0 });
+    }
+    // max 1: one of the two, the one handed out less.
+    const one = await registry.selectPeers({ contentId: C, peerId: id(1), left: 5000, max: 1 });
+    expect(one).toHaveLength(1);
+    expect(one[0]!.cache).toBe(true);
+    // A cache node asking gets the other cache node first, never itself; an excluded one is skipped.
+    const asked = await registry.selectPeers({ contentId: C, peerId: id(5000), left: 4000, max: 2 });
+    expect(asked[0]).toEqual({ peerId: id(5001), left: 4999, cache: true });
+    const excluded = await registry.selectPeers({ contentId: C, peerId: id(1), left: 5000, max: 2, exclude: new Set([id(5000)]) });
+    expect(excluded[0]).toEqual({ peerId: id(5001), left: 4999, cache: true });
+    expect(excluded[1]!.cache).toBeUndefined();
+    // Upserted again without the flag: an ordinary member (a seeder now), listed as one.
+    await registry.upsert(C, 'internet', id(5001), report(0), 0);
+    const after = await registry.selectPeers({ contentId: C, peerId: id(1), left: 5000, max: 3 });
+    expect(after[0]).toEqual({ peerId: id(5000), left: 4000, cache: true });
+    expect(after.filter((p) => p.cache === true)).toHaveLength(1);
+    expect(await registry.swarmSize(C)).toBe(2003);
+    expect(await registry.remove(C, id(5000))).toBe(true);
+    expect((await registry.selectPeers({ contentId: C, peerId: id(1), left: 5000, max: 20 })).some((p) => p.cache === true)).toBe(false);
+    expect((await registry.contentReport(C))?.peersByScope).toEqual({ lan: 0, group: 1, internet: 2001 });
+    // The group's cache node is listed in its group only.
+    await registry.upsert(C, 'group:x', id(6000), report(10), 0);
+    expect(await registry.selectPeers({ contentId: C, peerId: id(6000), left: 10, max: 5 })).toEqual([{ peerId: id(5002), left: 0, cache: true }]);
+  });
+
   it('finds the few seeders of a big swarm, whatever the sample', async () => {
     const registry = await swarmOf(3000, (i) => (i % 600 === 1 ? 0 : 5000));
     const peers = await registry.selectPeers({ contentId: C, peerId: id(0), left: 5000, max: 20 });
