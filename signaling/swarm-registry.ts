@@ -228,7 +228,7 @@ export class MemorySwarmRegistry implements SwarmRegistry {
     if (partition === undefined) return [];
     const n = SAMPLE_PER_WANTED * req.max + (req.exclude?.size ?? 0) + 1;
     const epoch = Math.floor(this.#now() / this.#windowMs);
-    const caches = this.#rank(this.#sample(partition.caches, MAX_CACHE_SAMPLE), asker, req, (member) => this.#handedOut(member, epoch));
+    const caches = this.#rank(this.#pick(partition.caches, MAX_CACHE_SAMPLE), asker, req, (member) => this.#handedOut(member, epoch));
     const rest = this.#rank([...this.#sample(partition.seeders, n), ...this.#sample(partition.others, n)], asker, req, (member) => {
       const left = member.report.left;
       const tier = left === 0 ? 0 : left < req.left ? 1 : 2;
@@ -272,6 +272,17 @@ export class MemorySwarmRegistry implements SwarmRegistry {
     const chosen = new Set<number>();
     for (let tries = 0; chosen.size < n && tries < 4 * n; tries++) chosen.add(Math.floor(this.#random() * partition.length));
     return [...chosen].map((i) => partition[i]!);
+  }
+
+  /** At most `n` distinct members of a small array (a partition's cache nodes), uniformly at random: a partial shuffle of a copy. */
+  #pick(members: Member[], n: number): Member[] {
+    if (members.length <= n) return members.slice();
+    const copy = members.slice();
+    for (let i = 0; i < n; i++) {
+      const j = i + Math.floor(this.#random() * (copy.length - i));
+      [copy[i], copy[j]] = [copy[j]!, copy[i]!];
+    }
+    return copy.slice(0, n);
   }
 
   async swarmSize(contentId: string): Promise<number> {
