@@ -5,7 +5,8 @@
  * and deletes what it names. docs/cache.md describes the whole cache.
  *
  * The order, as DO's: first every evictable content not used for longer than the age limit;
- * then evictable contents least recently used first, until the total is within the byte
+ * then evictable contents least recently used first (or in the caller's `order`: the Node
+ * cache node's is least used first, src/node/least-use.ts), until the total is within the byte
  * limit. Evictable = neither pinned (kept by the user or the app, whatever its age and size)
  * nor active (downloading or seeding in this tab right now: deleting its pieces under it
  * would fail its whole-file check or make it refuse pieces it announced).
@@ -28,23 +29,30 @@ export interface CacheEntry {
 
 export type CacheLimits = Pick<ClientConfig, 'maxCacheBytes' | 'maxCacheShareOfQuota' | 'maxCacheAgeMs'>;
 
-export interface EvictionInput {
-  entries: readonly CacheEntry[];
+export interface EvictionInput<E extends CacheEntry = CacheEntry> {
+  entries: readonly E[];
   limits: CacheLimits;
   /** The origin's storage quota in bytes (`navigator.storage.estimate().quota`); undefined when unknown. */
   quota: number | undefined;
   now: number;
+  /**
+   * The order of the size stage, first evicted first; it must be total (ties broken) so that
+   * the plan is deterministic. Default: least recently used first, ties by storage ID. The age
+   * stage always goes by last use: an entry unused for longer than the limit goes whatever
+   * its rank.
+   */
+  order?: (a: E, b: E) => number;
 }
 
 export interface Eviction {
   storageId: string;
   bytes: number;
-  /** 'age': unused for longer than `maxCacheAgeMs`; 'size': least recently used while over the byte limit. */
+  /** 'age': unused for longer than `maxCacheAgeMs`; 'size': first in the size order (least recently used by default) while over the byte limit. */
   reason: 'age' | 'size';
 }
 
 export interface EvictionPlan {
-  /** What to delete, in the order decided (age first, then least recently used first). */
+  /** What to delete, in the order decided (age first, then the size order). */
   evict: Eviction[];
   /** The byte limit applied; Infinity when none applies. */
   byteLimit: number;
@@ -82,7 +90,7 @@ function byLastUse(a: CacheEntry, b: CacheEntry): number {
 }
 
 /** Decides which entries to evict (see the file's comment for the order). */
-export function planEviction({ entries, limits, quota, now }: EvictionInput): EvictionPlan {
+export function planEviction<E extends CacheEntry>({ entries, limits, quota, now, order }: EvictionInput<E>): EvictionPlan {
   const byteLimit = byteLimitOf(limits, quota);
   const maxAge = limits.maxCacheAgeMs;
   const evict: Eviction[] = [];
@@ -91,7 +99,7 @@ export function planEviction({ entries, limits, quota, now }: EvictionInput): Ev
   for (const e of entries) totalBytes += e.bytes;
   let keptBytes = totalBytes;
 
-  const kept: CacheEntry[] = [];
+  const kept: E[] = [];
   for (const e of [...entries].sort(byLastUse)) {
     if (evictable(e) && maxAge > 0 && now - e.lastUsedAt > maxAge) {
       evict.push({ storageId: e.storageId, bytes: e.bytes, reason: 'age' });
@@ -100,6 +108,7 @@ export function planEviction({ entries, limits, quota, now }: EvictionInput): Ev
       kept.push(e);
     }
   }
+  if (order) kept.sort(order);
   for (const e of kept) {
     if (keptBytes <= byteLimit) break;
     if (!evictable(e)) continue;

@@ -11,6 +11,9 @@ const CONTENT_SUFFIX = '.content';
 const RECORD_SUFFIX = '.held';
 /** A record's file name, from which `storageIdOfRecord` gives the ID back. */
 const RECORD_NAME = /^(simple-)?([0-9a-f]{64})\.held$/;
+const CACHE_RECORD_SUFFIX = '.cache.json';
+/** A cache record's file name (node/disk-content-cache.ts), from which `storageIdOfCacheRecord` gives the ID back. */
+const CACHE_RECORD_NAME = /^(simple-)?([0-9a-f]{64})\.cache\.json$/;
 
 export function isStorageId(value: unknown): value is string {
   return typeof value === 'string' && STORAGE_ID.test(value);
@@ -46,5 +49,21 @@ export function recordTempNameOf(storageId: string): string {
 /** The storage ID a record's file name belongs to; undefined for any other name. */
 export function storageIdOfRecord(name: string): string | undefined {
   const m = RECORD_NAME.exec(name);
+  return m ? `${m[1] ? 'simple:' : ''}${m[2]}` : undefined;
+}
+
+/** The cache's record of a content (node/cache-record.ts): its use, its metadata, whether it is pinned. */
+export function cacheRecordNameOf(storageId: string): string {
+  return baseName(storageId) + CACHE_RECORD_SUFFIX;
+}
+
+/** A new cache record is written under this name, then renamed over the record. */
+export function cacheRecordTempNameOf(storageId: string): string {
+  return cacheRecordNameOf(storageId) + '.tmp';
+}
+
+/** The storage ID a cache record's file name belongs to; undefined for any other name. */
+export function storageIdOfCacheRecord(name: string): string | undefined {
+  const m = CACHE_RECORD_NAME.exec(name);
   return m ? `${m[1] ? 'simple:' : ''}${m[2]}` : undefined;
 }
