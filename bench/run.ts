@@ -51,6 +51,7 @@ const MODULES: ModuleEntry[] = [
   { name: 'memory', file: './memory.js', load: async () => (await import('./memory.js')).memoryBench },
   { name: 'hostage', file: './hostage.js', load: async () => (await import('./hostage.js')).hostageBench },
   { name: 'stream', file: './stream.js', load: async () => (await import('./stream.js')).streamBench },
+  { name: 'cache-node', file: './cache-node.js', load: async () => (await import('./cache-node.js')).cacheNodeBench },
 ];
 
 /** The headline figures, and the modules each needs. */
@@ -69,6 +70,9 @@ const HEADLINE: Record<string, string[]> = {
   stream_seek_p50_s: ['stream'],
   stream_stalls: ['stream'],
   stream_peer_share: ['stream'],
+  cache_node_cdn_bytes_per_file: ['cache-node'],
+  cache_node_share: ['cache-node'],
+  cache_node_mbps_vs_raw: ['cache-node'],
   memory_4g_vs_128m: ['memory'],
   memory_4g_vs_128m_idb: ['memory'],
   memory_floor_4g_vs_128m: ['memory'],
@@ -100,6 +104,7 @@ const COMPARISONS: Array<{ figure: string; reference: string; ratio: string; not
   { figure: 'save_to_4g_s', reference: 'copy_4g_s', ratio: 'save_to_4g_vs_copy', note: '"Save to…" (File System Access) clicked to the picked file written vs cp (s)' },
   { figure: 'save_to_4g_idb_s', reference: 'copy_4g_s', ratio: 'save_to_4g_idb_vs_copy', note: 'the same with IndexedDB forced (s)' },
   { figure: 'liar_rotating_time_s', reference: 'hostage_clean_s', ratio: 'liar_rotating_time_vs_clean', note: 'two tabs: with a liar coming back under new IDs vs no such peer (s)' },
+  { figure: 'cache_node_together_mbps', reference: 'cache_node_raw_mbps', ratio: 'cache_node_mbps_vs_raw', note: 'one cache node serving 4 tabs at once vs the raw data channel between two tabs (MB/s)' },
   { figure: 'first_piece_with_probation_s', reference: 'first_piece_without_probation_s', ratio: 'honest_newcomer_first_piece_vs_before', note: "a newcomer's first piece: probation vs none (s)" },
 ];
 

@@ -89,7 +89,7 @@ export interface ProfileBrowser {
   close(): Promise<void>;
 }
 
-async function profileBrowser(): Promise<ProfileBrowser> {
+export async function profileBrowser(): Promise<ProfileBrowser> {
   const dir = await tempDir('tabswarm-bench-transfer-');
   const context = await chromium.launchPersistentContext(dir.path, launchOptions());
   await installProbe(context);

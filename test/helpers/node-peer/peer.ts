@@ -128,6 +128,8 @@ export interface NodePeerOptions {
    * @default 0
    */
   honestFirst?: number;
+  /** A cache node's key (sent in `hello`): the service lists this peer as a cache node, which tabs prefer. */
+  cacheKey?: string;
 }
 
 export interface NodePeerStats {
@@ -476,7 +478,11 @@ export async function runNodePeer(options: NodePeerOptions): Promise<LocalNodePe
     const peerId = identity.peerId;
     peerIds.push(peerId);
     log = (format: string, ...args: unknown[]) => debug(`%s [%s %s] ${format}`, new Date().toISOString().slice(11, 23), behaviour, peerId.slice(0, 8), ...args);
-    const signaling = createWebSocketSignaling(arraysUrl.href, { WebSocketImpl: boundWebSocket(bindAddress), peerSecret: identity.secret });
+    const signaling = createWebSocketSignaling(arraysUrl.href, {
+      WebSocketImpl: boundWebSocket(bindAddress),
+      peerSecret: identity.secret,
+      ...(options.cacheKey !== undefined ? { cacheKey: options.cacheKey } : {}),
+    });
     signaling.on('error', (e) => log('server error %s: %s', e.code, e.message));
     const swarm = new Swarm({
       contentId,
