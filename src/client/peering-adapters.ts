@@ -1,9 +1,12 @@
 /**
  * The browser's peering adapters for one client: the bootstrap document (ICE servers, once),
  * the WebRTC connector (once), Discovery (which Arrays instance serves a content's swarm) and
- * one Arrays WebSocket per instance, shared by the downloads it serves.
+ * one Arrays WebSocket per instance, shared by the downloads it serves. Where the bootstrap
+ * document names cache nodes (`cacheNodes`), a download's Arrays connection is that instance's
+ * merged with one connection per cache node's Arrays URL (core/merged-signaling.ts).
  */
 import createDebug from 'debug';
+import { mergeSignalings, type MergedSignaling } from '../core/merged-signaling.js';
 import type { PeerConnector, Signaling } from '../core/ports.js';
 import type { DownloadMode } from '../protocol/arrays-messages.js';
 import type { Bootstrap } from '../protocol/bootstrap.js';
@@ -14,7 +17,10 @@ import { createWebSocketSignaling, type WebSocketSignaling } from '../transport/
 const debug = createDebug('tabswarm:client');
 
 export interface PeeringAdapters {
-  /** The Arrays connection that serves this content's swarm in this mode (Discovery, else the server's own); never rejects. */
+  /**
+   * The Arrays connection that serves this content's swarm in this mode (Discovery, else the
+   * server's own), merged with the bootstrap document's cache nodes if it names any; never rejects.
+   */
   arraysFor(contentId: string, mode: DownloadMode, groupId: string): Promise<Signaling>;
   /** The WebRTC connector, with the page's ICE servers and transport policy or the bootstrap document's. */
   connector(): Promise<PeerConnector>;
@@ -87,11 +93,25 @@ export function createPeeringAdapters(serverUrl: string, peerSecret: string, ice
     return signaling;
   }
 
+  /** One merge per Arrays instance (like `signalings`): its connection and the cache nodes' (shared). */
+  const merged = new Map<string, MergedSignaling>();
+  async function arraysFor(contentId: string, mode: DownloadMode, groupId: string): Promise<Signaling> {
+    const [url, b] = await Promise.all([arraysUrlFor(contentId, mode, groupId), loadBootstrap()]);
+    // A cache node (it has a key) stays off the others' services, and off its own.
+    const cacheNodes = transport.cacheKey === undefined ? (b?.cacheNodes ?? []) : [];
+    if (cacheNodes.length === 0) return signalingAt(url);
+    let m = merged.get(url);
+    if (!m) merged.set(url, (m = mergeSignalings(signalingAt(url), cacheNodes.map(signalingAt))));
+    return m;
+  }
+
   return {
-    arraysFor: (contentId, mode, groupId) => arraysUrlFor(contentId, mode, groupId).then(signalingAt),
+    arraysFor,
     connector: loadConnector,
     signalingAt,
     close() {
+      for (const m of merged.values()) m.close();
+      merged.clear();
       for (const s of signalings.values()) s.close();
       signalings.clear();
     },
