@@ -8,6 +8,7 @@ export type { ClientDownload, ClientDownloadEvents, ClientOptions, DownloadReque
 export { SETTINGS_KEY } from './client/settings.js';
 export type { SettingsStorage } from './client/settings.js';
 export type { ServiceWorkerOptions } from './client/swarm-url.js';
+export type { PeeringConfig } from './core/config-peering.js';
 export type { StreamConfig } from './core/config-stream.js';
 export { CLIENT_DOWNLOAD_MODES, DEFAULT_CONFIG } from './core/config.js';
 export type { ClientConfig, ClientDownloadMode } from './core/config.js';

@@ -1,8 +1,10 @@
 /**
  * Client configuration: every tunable of the download engine, with its default, in one place
- * (the player's in config-stream.ts). Components take the `Pick<>` they use; docs/controls.md mirrors it.
+ * (the player's in config-stream.ts, the swarm's links in config-peering.ts). Components take
+ * the `Pick<>` they use; docs/controls.md mirrors it.
  */
 import { GROUP_ID_RE, type DownloadMode } from '../protocol/arrays-messages.js';
+import { DEFAULT_PEERING_CONFIG, type PeeringConfig } from './config-peering.js';
 import { DEFAULT_STREAM_CONFIG, type StreamConfig } from './config-stream.js';
 
 /**
@@ -18,7 +20,7 @@ export function peeringModeOf(mode: ClientDownloadMode): DownloadMode | undefine
   return mode === 'lan' || mode === 'group' || mode === 'internet' ? mode : undefined;
 }
 
-export interface ClientConfig extends StreamConfig {
+export interface ClientConfig extends StreamConfig, PeeringConfig {
   /**
    * How long a download waits for peers before asking the CDN (DO's HTTP delay). Once it is
    * over, the CDN takes the pieces that no useful peer holds (a peer that lags, missed its
@@ -132,26 +134,6 @@ export interface ClientConfig extends StreamConfig {
   /** @default 1 */
   peerCancelsPerSec: number;
   /**
-   * After a link to a peer closes (for any reason but a ban or two seeds parting), the tab
-   * neither connects to that peer nor accepts its offers for this long, doubling with every
-   * further close up to `maxRelinkBackoffMs`. A peer whose channel dies or that is dropped for
-   * lagging cannot make the tab reconnect to it over and over.
-   * @default 10000
-   */
-  relinkBackoffMs: number;
-  /** @default 600000 */
-  maxRelinkBackoffMs: number;
-  /**
-   * A data channel that dies under an open link counts against the peer only once the peer
-   * shows it is still here: it signals to this tab again, or the Arrays service lists it in a
-   * reply that came at least this long after the death (the tab announces again then to ask).
-   * A page that closes or crashes leaves the service as its channel dies, and is struck by
-   * no one; a peer that killed the channel with an oversized frame and stays is. A death not
-   * confirmed within 60 s is forgotten.
-   * @default 2000
-   */
-  channelDeathRecheckMs: number;
-  /**
    * Timeout for one CDN range request.
    * @default 30000
    */
@@ -174,31 +156,11 @@ export interface ClientConfig extends StreamConfig {
    */
   maxIncomingRequests: number;
   /**
-   * Most peer connections per download.
-   * @default 16
-   */
-  maxPeers: number;
-  /**
-   * A peer connection whose data channel has not opened by then is dropped.
-   * @default 15000
-   */
-  connectTimeoutMs: number;
-  /**
-   * Peers asked of the Arrays service per announce (DO's PeersWanted).
-   * @default 20
-   */
-  peersWanted: number;
-  /**
    * Strikes (pieces that failed verification, protocol violations) after which a peer is
    * banned for this content.
    * @default 3
    */
   strikesToBan: number;
-  /**
-   * Announce interval used until the Arrays service says otherwise.
-   * @default 15000
-   */
-  announceIntervalMs: number;
   /**
    * Whether the download is in the background (DO's IsBackground).
    * @default false
@@ -330,18 +292,11 @@ export const DEFAULT_CONFIG: Readonly<ClientConfig> = Object.freeze({
   uploadWasteBytes: 16 * 1024 * 1024,
   peerCancelBurst: 32,
   peerCancelsPerSec: 1,
-  relinkBackoffMs: 10_000,
-  maxRelinkBackoffMs: 600_000,
-  channelDeathRecheckMs: 2000,
   cdnRequestTimeoutMs: 30_000,
   wireChunkBytes: 64 * 1024,
   sendBufferHighBytes: 4 * 1024 * 1024,
   maxIncomingRequests: 32,
-  maxPeers: 16,
-  connectTimeoutMs: 15_000,
-  peersWanted: 20,
   strikesToBan: 3,
-  announceIntervalMs: 15_000,
   isBackground: false,
   downloadMode: 'lan',
   groupId: '',
@@ -360,6 +315,7 @@ export const DEFAULT_CONFIG: Readonly<ClientConfig> = Object.freeze({
   minFileSizeToPeer: 0,
   maxSeededContents: 4,
   persistStorageFromBytes: 256 * 1024 * 1024,
+  ...DEFAULT_PEERING_CONFIG,
   ...DEFAULT_STREAM_CONFIG,
 });
 

@@ -49,7 +49,7 @@ export class Download {
   readonly metadata: Metadata;
   readonly pieceCount: number;
   readonly events = new Emitter<DownloadEvents>();
-  readonly stats = new DownloadStats();
+  readonly stats = new DownloadStats((peerId) => this.swarm?.isCacheNode(peerId) === true);
   readonly have: Bitfield;
   /** Why this download is in simple mode (HTTP only, unverified); undefined when verified. */
   readonly simpleReason: string | undefined;

@@ -165,11 +165,15 @@ export class PeerPace {
     return now < this.coolUntil;
   }
 
-  /** A piece from this peer passed verification: it is no stranger, and its window grows. */
-  verified(): void {
+  /**
+   * A piece from this peer passed verification: it is no stranger, and its window grows. A
+   * `server` (a cache node) opens it to the most at once, as it would after a few more pieces:
+   * probation (its first piece) and the halving after a miss apply as to any peer.
+   */
+  verified(server = false): void {
     this.trusted = true;
     const max = this.config.peerRequestsInFlight;
-    this.window = Math.min(max, this.missed ? this.window + 1 : Math.max(2, this.window * 2));
+    this.window = Math.min(max, this.missed ? this.window + 1 : server ? max : Math.max(2, this.window * 2));
   }
 
   /**

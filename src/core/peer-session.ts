@@ -187,9 +187,9 @@ export class PeerSession implements PieceSource {
     this.receiver.reassign(index, lagged);
   }
 
-  /** A piece from this peer passed verification: its window grows, and it is no stranger. */
-  verified(): void {
-    this.pace.verified();
+  /** A piece from this peer passed verification: its window grows (at once for a `server`: PeerPace), and it is no stranger. */
+  verified(server = false): void {
+    this.pace.verified(server);
   }
 
   /** Tells the remote we now hold `index` (not while uploads are off: then it is told once they are on). */

@@ -17,10 +17,14 @@ export interface PeerStats {
   drops: number;
   banned: boolean;
   connected: boolean;
+  /** Listed as a cache node (`cache: true`, DO's Connected Cache) when its bytes came or at the snapshot. */
+  cacheNode: boolean;
 }
 
 export interface StatsSnapshot {
   bytesFromPeers: number;
+  /** The part of `bytesFromPeers` that came from cache nodes (DO's BytesFromCacheServer). */
+  bytesFromCacheNodes: number;
   bytesFromCdn: number;
   bytesUploaded: number;
   piecesFromPeers: number;
@@ -36,6 +40,7 @@ export interface StatsSnapshot {
 
 export class DownloadStats {
   private bytesFromPeers = 0;
+  private bytesFromCacheNodes = 0;
   private bytesFromCdn = 0;
   private bytesUploaded = 0;
   private piecesFromPeers = 0;
@@ -47,10 +52,13 @@ export class DownloadStats {
   private readonly up = new RateMeter();
   private readonly peers = new Map<string, PeerStats>();
 
+  /** `isCacheNode`: whether a peer is a cache node now (the swarm knows; absent: none is). */
+  constructor(private readonly isCacheNode: (peerId: string) => boolean = () => false) {}
+
   peer(peerId: string): PeerStats {
     let p = this.peers.get(peerId);
     if (!p) {
-      p = { peerId, downloaded: 0, uploaded: 0, piecesFrom: 0, strikes: 0, timeouts: 0, drops: 0, banned: false, connected: false };
+      p = { peerId, downloaded: 0, uploaded: 0, piecesFrom: 0, strikes: 0, timeouts: 0, drops: 0, banned: false, connected: false, cacheNode: this.isCacheNode(peerId) };
       this.peers.set(peerId, p);
     }
     return p;
@@ -68,6 +76,8 @@ export class DownloadStats {
       const p = this.peer(sourceId);
       p.downloaded += bytes;
       p.piecesFrom++;
+      p.cacheNode ||= this.isCacheNode(sourceId);
+      if (p.cacheNode) this.bytesFromCacheNodes += bytes;
     }
   }
 
@@ -86,9 +96,10 @@ export class DownloadStats {
   }
 
   snapshot(): StatsSnapshot {
-    const peers = [...this.peers.values()].map((p) => ({ ...p }));
+    const peers = [...this.peers.values()].map((p) => ({ ...p, cacheNode: (p.cacheNode ||= this.isCacheNode(p.peerId)) }));
     return {
       bytesFromPeers: this.bytesFromPeers,
+      bytesFromCacheNodes: this.bytesFromCacheNodes,
       bytesFromCdn: this.bytesFromCdn,
       bytesUploaded: this.bytesUploaded,
       piecesFromPeers: this.piecesFromPeers,

@@ -4,6 +4,8 @@
  * names), `perfSnapshot` mirrors `Get-DeliveryOptimizationPerfSnap` (the device's totals; here
  * the tab's). Field names are DO's so that an administrator reads them as they know them;
  * fields DO does not have (rejected pieces, bans, cache bytes) are added in the same style.
+ * Cache nodes (DO's Connected Cache) are peers here: their bytes are in BytesFromPeers, and
+ * BytesFromCacheServer (DO's name) is that part of them.
  *
  * Pure functions over read-only views; the per-peer rates come from `PeerRates`, which the
  * caller samples (the client does, once a second while downloads run).
@@ -48,6 +50,8 @@ export interface PeerStatus {
   Drops: number;
   Banned: boolean;
   Connected: boolean;
+  /** A cache node (listed with `cache: true`): its bytes count in BytesFromCacheServer. */
+  CacheNode: boolean;
 }
 
 export interface DownloadStatus {
@@ -61,6 +65,8 @@ export interface DownloadStatus {
   BytesFromLanPeers: number;
   BytesFromGroupPeers: number;
   BytesFromInternetPeers: number;
+  /** The part of BytesFromPeers that came from cache nodes. */
+  BytesFromCacheServer: number;
   BytesFromHTTP: number;
   /** Pieces found in the tab's cache when the download started. */
   BytesFromCache: number;
@@ -153,6 +159,7 @@ export function downloadStatus(d: StatusSource, ctx: StatusContext): DownloadSta
     BytesFromLanPeers: scoped(ctx.mode, 'lan', s.bytesFromPeers),
     BytesFromGroupPeers: scoped(ctx.mode, 'group', s.bytesFromPeers),
     BytesFromInternetPeers: scoped(ctx.mode, 'internet', s.bytesFromPeers),
+    BytesFromCacheServer: s.bytesFromCacheNodes,
     BytesFromHTTP: s.bytesFromCdn,
     BytesFromCache: fromCache,
     PercentPeerCaching: downloaded === 0 ? 0 : Math.round((s.bytesFromPeers / downloaded) * 1000) / 10,
@@ -185,6 +192,7 @@ export function downloadStatus(d: StatusSource, ctx: StatusContext): DownloadSta
         Drops: p.drops,
         Banned: p.banned,
         Connected: p.connected,
+        CacheNode: p.cacheNode,
       };
     }),
   };
@@ -205,6 +213,8 @@ export interface PerfSnapshot {
   TotalBytesFromLanPeers: number;
   TotalBytesFromGroupPeers: number;
   TotalBytesFromInternetPeers: number;
+  /** The part of TotalBytesFromPeers that came from cache nodes. */
+  TotalBytesFromCacheServer: number;
   TotalBytesFromHTTP: number;
   TotalBytesFromCache: number;
   TotalBytesToPeers: number;
@@ -233,6 +243,7 @@ export function perfSnapshot(peerId: string, downloads: DownloadStatus[]): PerfS
     TotalBytesFromLanPeers: sum((d) => d.BytesFromLanPeers),
     TotalBytesFromGroupPeers: sum((d) => d.BytesFromGroupPeers),
     TotalBytesFromInternetPeers: sum((d) => d.BytesFromInternetPeers),
+    TotalBytesFromCacheServer: sum((d) => d.BytesFromCacheServer),
     TotalBytesFromHTTP: sum((d) => d.BytesFromHTTP),
     TotalBytesFromCache: sum((d) => d.BytesFromCache),
     TotalBytesToPeers: sum((d) => d.BytesToPeers),

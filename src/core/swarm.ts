@@ -23,11 +23,17 @@
  *   with every further close up to `maxRelinkBackoffMs`, both for our offers and for its offers.
  *   (Two seeds have nothing to trade; a seeder that offers again at every announce would
  *   otherwise cost a WebRTC set-up every few hundred milliseconds.)
+ *
+ * Cache nodes (listed with `cache: true`) are linked first, may take a link beyond `maxPeers`,
+ * and are linked again when their back-off ends (swarm/cache-nodes.ts); the rules above apply
+ * to them as to anyone.
  */
-import { GROUP_ID_RE, type ProgressReport, type Report, type SignalData } from '../protocol/arrays-messages.js';
-import { peeringModeOf, type ClientConfig } from './config.js';
+import type { ProgressReport, SignalData } from '../protocol/arrays-messages.js';
+import type { ClientConfig } from './config.js';
 import type { PeerConnector, PeerLink, Signaling } from './ports.js';
 import type { BannedAddresses } from './swarm/banned-addresses.js';
+import { Announcer } from './swarm/announcer.js';
+import { CacheNodes } from './swarm/cache-nodes.js';
 import { DeathWatch } from './swarm/death-watch.js';
 import { OriginBook } from './swarm/origin-book.js';
 import { RelinkBackoff } from './swarm/relink-backoff.js';
@@ -35,6 +41,7 @@ import { RelinkBackoff } from './swarm/relink-backoff.js';
 export type SwarmConfig = Pick<
   ClientConfig,
   | 'maxPeers'
+  | 'maxCacheNodeLinks'
   | 'peersWanted'
   | 'announceIntervalMs'
   | 'connectTimeoutMs'
@@ -97,20 +104,20 @@ export class Swarm {
   private readonly unaccused = new Set<string>();
   private readonly relink: RelinkBackoff;
   private readonly offs: Array<() => void> = [];
-  private timer: ReturnType<typeof setTimeout> | undefined;
-  private intervalMs: number;
+  private readonly announcer: Announcer;
   private stopped = false;
-  private announces = 0;
   /** The peers of the last `peers` reply, with the bytes they had left then. */
   private listed = new Map<string, number>();
   /** Dead channels waiting for their peer to show it is still here. */
   private readonly deaths: DeathWatch;
   /** Origin tags: of listed and signaling peers, our own, and those of peers banned for evidence. */
   private readonly origins = new OriginBook();
+  private readonly cacheNodes: CacheNodes;
 
   constructor(private readonly opts: SwarmOptions) {
-    this.intervalMs = opts.config.announceIntervalMs;
+    this.announcer = new Announcer(opts);
     this.relink = new RelinkBackoff(opts.config);
+    this.cacheNodes = new CacheNodes(opts.config);
     this.deaths = new DeathWatch(opts.config.channelDeathRecheckMs, () => this.announce(), (id, reason) => opts.onLinkDied?.(id, reason));
   }
 
@@ -119,15 +126,18 @@ export class Swarm {
     this.offs.push(
       signaling.on('peers', (m) => {
         if (m.contentId !== contentId) return;
-        this.intervalMs = m.intervalMs;
+        this.announcer.intervalMs = m.intervalMs;
         if (m.origin !== undefined) this.origins.setOwn(m.origin);
-        for (const p of m.peers) if (p.origin !== undefined) this.origins.note(p.peerId, p.origin);
+        for (const p of m.peers) {
+          if (p.origin !== undefined) this.origins.note(p.peerId, p.origin);
+          if (p.cache === true) this.cacheNodes.note(p.peerId);
+        }
         this.listed = new Map(m.peers.filter((p) => p.peerId !== this.opts.peerId).map((p) => [p.peerId, p.left]));
         // Before linking: a peer whose dead channel this list confirms is struck (and perhaps
         // banned) first, not offered to.
         this.deaths.listed((id) => this.listed.has(id));
         const complete = this.opts.isComplete?.() === true;
-        for (const p of m.peers) if (!(complete && p.left === 0)) this.maybeConnect(p.peerId);
+        for (const p of this.cacheNodes.first(m.peers)) if (!(complete && p.left === 0)) this.maybeConnect(p.peerId);
       }),
       signaling.on('signal', (m) => {
         if (m.contentId !== contentId) return;
@@ -143,36 +153,14 @@ export class Swarm {
     this.announce();
   }
 
-  /**
-   * Whether this swarm announces at all: group mode without a valid group ID has no scope to
-   * join, so the tab stays out of every swarm (peering off, the CDN serves it).
-   */
+  /** Whether this swarm announces at all (swarm/announcer.ts). */
   get announcing(): boolean {
-    const { downloadMode, groupId } = this.opts.config;
-    const mode = peeringModeOf(downloadMode);
-    return mode !== undefined && (mode !== 'group' || GROUP_ID_RE.test(groupId));
-  }
-
-  /** The report of one announce: progress, and the download mode (and group) as scope. */
-  private fullReport(): Report {
-    const { downloadMode, groupId } = this.opts.config;
-    // Only called while `announcing`, so the mode is a peering one.
-    const mode = peeringModeOf(downloadMode) ?? 'lan';
-    const report: Report = { ...this.opts.report(), mode };
-    if (mode === 'group') report.group = groupId;
-    return report;
+    return this.announcer.announcing;
   }
 
   /** Announces now and schedules the next announce. */
   announce(): void {
-    if (this.stopped || !this.announcing) return;
-    clearTimeout(this.timer);
-    this.opts.signaling.announce(this.opts.contentId, this.opts.peerId, this.fullReport());
-    // A young swarm changes fast (tabs opened together): ask again after 1, 2 and 4 s, then
-    // at the service's interval.
-    const early = this.announces < 3 ? 1000 * 2 ** this.announces : Infinity;
-    this.announces++;
-    this.timer = setTimeout(() => this.announce(), Math.min(early, this.intervalMs));
+    if (!this.stopped) this.announcer.announce();
   }
 
   /**
@@ -251,6 +239,30 @@ export class Swarm {
     this.links.delete(peerId);
     if (why === 'drop' || why === 'release') this.relink.closed(peerId);
     entry.link.close();
+    // Dropped for lagging: a cache node is tried again after its back-off (two seeds parting
+    // is not a drop: a complete tab needs nothing from it).
+    if (why === 'drop') this.relinkCacheNode(peerId);
+  }
+
+  /** Whether the Arrays service listed `peerId` as a cache node in this session. */
+  isCacheNode(peerId: string): boolean {
+    return this.cacheNodes.has(peerId);
+  }
+
+  /**
+   * A cache node's link closed, not for a ban: it is linked again as soon as its relink back-off
+   * is over (if the last list names it; else the swarm asks for a fresh list).
+   */
+  private relinkCacheNode(peerId: string): void {
+    if (this.stopped || this.banned.has(peerId)) return;
+    // A millisecond past the back-off: a timer may fire a little before Date.now() says it is due.
+    this.cacheNodes.relinkAfter(peerId, this.relink.remainingMs(peerId) + 1, () => {
+      if (this.stopped || this.banned.has(peerId) || this.links.has(peerId)) return;
+      if (this.backingOff(peerId)) return this.relinkCacheNode(peerId);
+      const left = this.listed.get(peerId);
+      if (left === undefined) return this.announce();
+      if (!(left === 0 && this.opts.isComplete?.() === true)) this.maybeConnect(peerId);
+    });
   }
 
   /** Banned addresses apply in LAN and group modes only (internet peers may share one address). */
@@ -290,8 +302,9 @@ export class Swarm {
   stop(): void {
     if (this.stopped) return;
     this.stopped = true;
-    clearTimeout(this.timer);
+    this.announcer.stop();
     this.deaths.stop();
+    this.cacheNodes.stop();
     for (const off of this.offs) off();
     this.opts.signaling.leave(this.opts.contentId);
     for (const id of [...this.links.keys()]) this.closeLink(id, 'stop');
@@ -299,7 +312,7 @@ export class Swarm {
 
   private maybeConnect(remoteId: string): void {
     if (this.stopped || remoteId === this.opts.peerId || this.banned.has(remoteId) || this.links.has(remoteId)) return;
-    if (this.links.size >= this.opts.config.maxPeers || this.backingOff(remoteId) || this.refusedByOrigin(remoteId)) return;
+    if (!this.cacheNodes.hasRoom(remoteId, this.links.keys()) || this.backingOff(remoteId) || this.refusedByOrigin(remoteId)) return;
     this.track(remoteId, this.opts.connector.connect(remoteId, true), true);
   }
 
@@ -324,7 +337,7 @@ export class Swarm {
       existing.link.signal(data);
       return;
     }
-    if (data.type !== 'offer' || this.links.size >= this.opts.config.maxPeers || this.backingOff(from)) return;
+    if (data.type !== 'offer' || !this.cacheNodes.hasRoom(from, this.links.keys()) || this.backingOff(from)) return;
     const link = this.opts.connector.connect(from, false);
     this.track(from, link, false);
     link.signal(data);
@@ -362,6 +375,7 @@ export class Swarm {
       if (entry.closing !== undefined) return;
       this.relink.closed(remoteId);
       if (died && entry.open && !this.stopped) this.deaths.died(remoteId, reason);
+      this.relinkCacheNode(remoteId);
     });
   }
 

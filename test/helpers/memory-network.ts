@@ -18,6 +18,8 @@ export class MemoryNetwork {
   readonly addressOf = new Map<string, string>();
   /** Each peer's origin tag, as the service would give it (docs/protocol.md); unset: none given. */
   readonly originOf = new Map<string, string>();
+  /** Peers listed with `cache: true` (cache nodes, as a service configured with their keys lists them). */
+  readonly cacheNodes = new Set<string>();
 
   signaling(peerId: string): MemorySignaling {
     const s = new MemorySignaling(this, peerId);
@@ -42,7 +44,7 @@ export class MemoryNetwork {
     swarm.set(peerId, { left: report.left });
     const peers = [...swarm.entries()]
       .filter(([id]) => id !== peerId && !this.bans.get(`${contentId}:${peerId}`)?.has(id))
-      .map(([id, p]) => ({ peerId: id, left: p.left, origin: this.originOf.get(id) }))
+      .map(([id, p]) => ({ peerId: id, left: p.left, origin: this.originOf.get(id), ...(this.cacheNodes.has(id) ? { cache: true as const } : {}) }))
       .slice(0, report.peersWanted);
     const origin = this.originOf.get(peerId);
     setTimeout(() => this.clients.get(peerId)?.emitter.emit('peers', { contentId, peers, intervalMs: 1000, origin }), 0);

@@ -111,25 +111,33 @@ export function startLiar(
     leaveOnAbort?: boolean;
     /** Its own relink back-off (it refuses offers meanwhile). @default DEFAULT_CONFIG's */
     relinkBackoffMs?: number;
+    /** false: it offers to no one (its offers go nowhere) and only answers offers, as a server that peers connect to. */
+    offers?: boolean;
   } = {},
-): { peerId: string; links: () => number; linksWith: (remoteId: string) => number; asked: () => number; stop(): void } {
+): { peerId: string; links: () => number; linksWith: (remoteId: string) => number; asked: () => number; closeLinkTo(remoteId: string): void; stop(): void } {
   const peerId = options.peerId ?? newPeerId();
   const shapers: Shaper[] = [];
   let links = 0;
   const linksByRemote = new Map<string, number>();
+  /** The last link to each remote, to close it (closeLinkTo). */
+  const rawLinks = new Map<string, PeerLink>();
   let asked = 0;
   const have = new Bitfield(content.metadata.pieceSha256.length);
   if (options.claimsPieces !== false) for (let i = 0; i < have.size; i++) have.set(i);
+  const connector = net.connector(peerId);
   const swarm = new Swarm({
     contentId: content.contentId,
     peerId,
     signaling: net.signaling(peerId),
-    connector: net.connector(peerId),
+    // Not offering: a link it starts is never signaled, so never opens (glare: it answers a
+    // peer's offer if its peer ID is the higher).
+    connector: options.offers === false ? { connect: (remoteId) => connector.connect(remoteId, false) } : connector,
     config: { ...DEFAULT_CONFIG, announceIntervalMs: 200, relinkBackoffMs: options.relinkBackoffMs ?? DEFAULT_CONFIG.relinkBackoffMs },
     report: () => ({ uploaded: 0, downloaded: 0, downloadedCdn: 0, left: 0, peersWanted: 20, isBackground: false, uploadedBps: 0, downloadBps: 0 }),
     onLink: (raw) => {
       links++;
       linksByRemote.set(raw.remoteId, (linksByRemote.get(raw.remoteId) ?? 0) + 1);
+      rawLinks.set(raw.remoteId, raw);
       let link: PeerLink = raw;
       if (options.shape) {
         const shaper = createShaper(options.shape, (i) => pieceLength(content.metadata, i), (f) => raw.send(f), options.timing);
@@ -180,7 +188,8 @@ export function startLiar(
     for (const sh of shapers) sh.stop();
     swarm.stop();
   }
-  return { peerId, links: () => links, linksWith: (id) => linksByRemote.get(id) ?? 0, asked: () => asked, stop };
+  const closeLinkTo = (id: string) => rawLinks.get(id)?.close();
+  return { peerId, links: () => links, linksWith: (id) => linksByRemote.get(id) ?? 0, asked: () => asked, closeLinkTo, stop };
 }
 
 /** A request/cancel churner (churn.ts) in the memory swarm; `stats` sums its links' counters. */

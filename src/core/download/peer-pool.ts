@@ -56,6 +56,7 @@ export class PeerPool {
       inFlight: s.inFlight,
       freeSlots: s.freeSlots(),
       remoteHas: s.remoteHave.cardinality,
+      cache: this.isCache(s),
     }));
   }
 
@@ -218,7 +219,17 @@ export class PeerPool {
 
   /** A piece from `peerId` was verified and stored: its pace learns it (trust, a wider window). */
   credit(peerId: string): void {
-    this.sessions.get(peerId)?.verified();
+    const session = this.sessions.get(peerId);
+    session?.verified(this.isCache(session));
+  }
+
+  /**
+   * Whether the Arrays service listed this peer as a cache node (Swarm.isCacheNode): the
+   * scheduler asks it first for what no other useful peer holds, and its window opens at its
+   * first verified piece. Trust, strikes, bans and drops are as for any peer.
+   */
+  isCache(session: PeerSession): boolean {
+    return this.d.swarm()?.isCacheNode(session.id) === true;
   }
 
   /** A piece was stored: every peer hears of it, and links between two seeds close. */

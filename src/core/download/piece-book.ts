@@ -86,6 +86,11 @@ export class PieceBook {
     failed.add(sourceId);
   }
 
+  /** Whether any source's copy of piece `index` failed verification before. */
+  anyFailed(index: number): boolean {
+    return this.failedFrom.has(index);
+  }
+
   /** Whether `sourceId`'s copy of piece `index` failed verification before. */
   failedBy(index: number, sourceId: string): boolean {
     return this.failedFrom.get(index)?.has(sourceId) ?? false;

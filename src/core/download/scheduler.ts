@@ -114,7 +114,9 @@ export class Scheduler {
     const playing = d.deadlines?.active(now) === true;
     if (this.awaitingStorage >= behind + (playing ? PLAYER_STORAGE_ALLOWANCE : 0)) return;
     const state = book.pickState();
-    const peers = [...d.pool.sessions.values()].filter((s) => s.healthy).sort((a, b) => a.pace.misses - b.pace.misses);
+    // Cache nodes first (see `othersHold`), then the peers that missed fewest deadlines.
+    const rank = (s: PeerSession) => (d.pool.isCache(s) ? 0 : 1);
+    const peers = [...d.pool.sessions.values()].filter((s) => s.healthy).sort((a, b) => rank(a) - rank(b) || a.pace.misses - b.pace.misses);
     const httpDelayLeft = d.swarm() ? d.startedAt + d.httpDelayMs - now : 0;
     // While a player's pieces wait for a slot, peers' slots are theirs: nothing rarest first.
     const playerWaits = playing && d.deadlines ? this.pumpDeadlines(d.deadlines, peers, now, httpDelayLeft) : false;
@@ -123,8 +125,9 @@ export class Scheduler {
     // Alone, pieces come in order (see pickRarest); with others, from a random start.
     const order = share.size === 1 ? () => 0 : Math.random;
     for (const session of playerWaits ? [] : peers) {
+      const cache = d.pool.isCache(session);
       while (session.freeSlots() > 0) {
-        const usable = (k: number) => session.has(k) && !book.failedBy(k, session.id);
+        const usable = (k: number) => session.has(k) && !book.failedBy(k, session.id) && !(cache && this.othersHold(session, k));
         let i = pickRarest(state, usable, order);
         // Nothing new for it, and nothing left but what is in flight (the endgame): a trusted
         // peer may take over a piece a lagging stranger was asked for. (A trusted peer that lags
@@ -202,6 +205,24 @@ export class Scheduler {
     }
     if (wakeAt < Infinity) this.wakeIn(wakeAt - now);
     return waits;
+  }
+
+  /**
+   * Whether a useful peer other than `session` holds piece `index` and may be asked for it (its
+   * copy did not fail). A cache node is asked only for pieces no such peer holds: it serves what
+   * the swarm lacks, first (it comes first in the pump) and as the CDN would, sparing the CDN
+   * (a piece it holds is held); what another tab holds goes to that tab, rarest first as
+   * before, so the tabs keep trading. A cache node is a peer like any other otherwise: probation,
+   * deadlines, lagging and the CDN's rules apply to it (and while it is a stranger its pieces
+   * count for no one, so the CDN may start on them after the HTTP delay).
+   */
+  private othersHold(session: PeerSession, index: number): boolean {
+    const { book } = this.d;
+    let others = book.availability[index]! - (book.isCounted(session) && session.holds(index) ? 1 : 0);
+    if (others > 0 && book.anyFailed(index)) {
+      for (const s of this.d.pool.sessions.values()) if (s !== session && book.isCounted(s) && s.holds(index) && book.failedBy(index, s.id)) others--;
+    }
+    return others > 0;
   }
 
   /**

@@ -107,6 +107,8 @@ export interface PeerDiagnostics {
   inFlight: number;
   freeSlots: number;
   remoteHas: number;
+  /** Listed as a cache node (`cache: true`). */
+  cache: boolean;
 }
 
 /** The scheduler's state in plain data: what a download waits on. */

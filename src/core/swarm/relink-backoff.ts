@@ -20,6 +20,11 @@ export class RelinkBackoff {
     return r !== undefined && Date.now() < r.until;
   }
 
+  /** How long a link to `peerId` must still wait (ms; 0: none). */
+  remainingMs(peerId: string): number {
+    return Math.max(0, (this.relink.get(peerId)?.until ?? 0) - Date.now());
+  }
+
   /** The link to `peerId` closed: the next close makes it wait twice as long as this one. */
   closed(peerId: string): void {
     const { relinkBackoffMs, maxRelinkBackoffMs } = this.config;

@@ -97,3 +97,21 @@ describe('PeerPace: a piece taken back', () => {
     expect(trusted.isCooling(T0 + 1)).toBe(false);
   });
 });
+
+describe('PeerPace: a server (a cache node)', () => {
+  it('is on probation like anyone, opens its window to the most at its first verified piece, and is halved by a miss', () => {
+    const server = new PeerPace(CONFIG);
+    const tab = new PeerPace(CONFIG);
+    expect(server.limit(64 * KiB)).toBe(1);
+    server.verified(true);
+    tab.verified();
+    expect(server.limit(64 * KiB)).toBe(8);
+    expect(tab.limit(64 * KiB)).toBe(2);
+    server.sent(T0, 1);
+    expect(server.miss(T0 + 60_000)).toBe(false);
+    expect(server.limit(64 * KiB)).toBe(4);
+    // After a miss it grows by one, as any peer.
+    server.verified(true);
+    expect(server.limit(64 * KiB)).toBe(5);
+  });
+});

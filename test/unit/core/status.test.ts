@@ -11,6 +11,7 @@ const MiB = 1024 * 1024;
 function snapshot(over: Partial<StatsSnapshot> = {}): StatsSnapshot {
   return {
     bytesFromPeers: 0,
+    bytesFromCacheNodes: 0,
     bytesFromCdn: 0,
     bytesUploaded: 0,
     piecesFromPeers: 0,
@@ -43,14 +44,15 @@ describe('downloadStatus', () => {
   it('reports where the bytes came from, split by the scope of the download mode', () => {
     const s = snapshot({
       bytesFromPeers: 6 * MiB,
+      bytesFromCacheNodes: 4 * MiB,
       bytesFromCdn: 2 * MiB,
       bytesUploaded: 3 * MiB,
       piecesFromStore: 2,
       piecesRejected: 1,
       peersBanned: 1,
       peers: [
-        { peerId: 'p1', downloaded: 4 * MiB, uploaded: MiB, piecesFrom: 4, strikes: 0, timeouts: 0, drops: 0, banned: false, connected: true },
-        { peerId: 'p2', downloaded: 2 * MiB, uploaded: 2 * MiB, piecesFrom: 2, strikes: 3, timeouts: 1, drops: 0, banned: true, connected: false },
+        { peerId: 'p1', downloaded: 4 * MiB, uploaded: MiB, piecesFrom: 4, strikes: 0, timeouts: 0, drops: 0, banned: false, connected: true, cacheNode: true },
+        { peerId: 'p2', downloaded: 2 * MiB, uploaded: 2 * MiB, piecesFrom: 2, strikes: 3, timeouts: 1, drops: 0, banned: true, connected: false, cacheNode: false },
       ],
     });
     const st = downloadStatus(source(s), { mode: 'group', background: true, startedAt: 1000, endedAt: undefined, now: 13_500 });
@@ -63,6 +65,7 @@ describe('downloadStatus', () => {
       BytesFromLanPeers: 0,
       BytesFromGroupPeers: 6 * MiB,
       BytesFromInternetPeers: 0,
+      BytesFromCacheServer: 4 * MiB,
       BytesFromHTTP: 2 * MiB,
       BytesFromCache: 2 * MiB,
       PercentPeerCaching: 75,
@@ -78,9 +81,9 @@ describe('downloadStatus', () => {
       PiecesRejected: 1,
       PeersBanned: 1,
     });
-    expect(st.Peers.map((p) => [p.PeerId, p.BytesFrom, p.BytesTo, p.Strikes, p.Banned])).toEqual([
-      ['p1', 4 * MiB, MiB, 0, false],
-      ['p2', 2 * MiB, 2 * MiB, 3, true],
+    expect(st.Peers.map((p) => [p.PeerId, p.BytesFrom, p.BytesTo, p.Strikes, p.Banned, p.CacheNode])).toEqual([
+      ['p1', 4 * MiB, MiB, 0, false, true],
+      ['p2', 2 * MiB, 2 * MiB, 3, true, false],
     ]);
     expect(st.SimpleReason).toBeUndefined();
   });
@@ -99,7 +102,7 @@ describe('downloadStatus', () => {
 describe('PeerRates', () => {
   it('gives bytes per second over the sampled window', () => {
     const rates = new PeerRates(5000);
-    const peer = (down: number, up: number) => [{ peerId: 'p', downloaded: down, uploaded: up, piecesFrom: 0, strikes: 0, timeouts: 0, drops: 0, banned: false, connected: true }];
+    const peer = (down: number, up: number) => [{ peerId: 'p', downloaded: down, uploaded: up, piecesFrom: 0, strikes: 0, timeouts: 0, drops: 0, banned: false, connected: true, cacheNode: false }];
     rates.sample(0, peer(0, 0));
     rates.sample(1000, peer(MiB, 0));
     rates.sample(2000, peer(2 * MiB, MiB));
@@ -112,14 +115,14 @@ describe('PeerRates', () => {
 
 describe('perfSnapshot', () => {
   it('sums the downloads like Get-DeliveryOptimizationPerfSnap', () => {
-    const a = downloadStatus(source(snapshot({ bytesFromPeers: 3 * MiB, bytesFromCdn: MiB, bytesUploaded: MiB })), {
+    const a = downloadStatus(source(snapshot({ bytesFromPeers: 3 * MiB, bytesFromCacheNodes: 2 * MiB, bytesFromCdn: MiB, bytesUploaded: MiB })), {
       mode: 'lan',
       background: false,
       startedAt: 0,
       endedAt: undefined,
       now: 1000,
     });
-    const b = downloadStatus(source(snapshot({ bytesFromPeers: MiB, bytesFromCdn: 3 * MiB }), { state: 'complete', connectedPeers: 1 }), {
+    const b = downloadStatus(source(snapshot({ bytesFromPeers: MiB, bytesFromCacheNodes: MiB, bytesFromCdn: 3 * MiB }), { state: 'complete', connectedPeers: 1 }), {
       mode: 'internet',
       background: true,
       startedAt: 0,
@@ -135,6 +138,7 @@ describe('perfSnapshot', () => {
       TotalBytesFromPeers: 4 * MiB,
       TotalBytesFromLanPeers: 3 * MiB,
       TotalBytesFromInternetPeers: MiB,
+      TotalBytesFromCacheServer: 3 * MiB,
       TotalBytesFromHTTP: 4 * MiB,
       TotalBytesToPeers: MiB,
       PercentPeerCaching: 50,

@@ -1,0 +1,67 @@
+/**
+ * The settings of a download's links to peers (core/swarm.ts): how many, how fast they are
+ * given up, when they are tried again, and the room kept for cache nodes. Part of ClientConfig
+ * (config.ts), kept apart because that file is at its size limit; docs/controls.md mirrors both.
+ */
+export interface PeeringConfig {
+  /**
+   * Most peer connections per download.
+   * @default 16
+   */
+  maxPeers: number;
+  /**
+   * Links to cache nodes (peers the Arrays service lists with `cache: true`, DO's Connected
+   * Cache) beyond `maxPeers`: a cache node is linked first and kept linked even when every
+   * other slot is taken, and linked again when its back-off ends if its link closes. Cache
+   * nodes beyond this many take ordinary slots. The tabs' own slots stay theirs, so trading
+   * among tabs goes on. 0: cache nodes are ordinary peers.
+   * @default 2
+   */
+  maxCacheNodeLinks: number;
+  /**
+   * A peer connection whose data channel has not opened by then is dropped.
+   * @default 15000
+   */
+  connectTimeoutMs: number;
+  /**
+   * Peers asked of the Arrays service per announce (DO's PeersWanted).
+   * @default 20
+   */
+  peersWanted: number;
+  /**
+   * Announce interval used until the Arrays service says otherwise.
+   * @default 15000
+   */
+  announceIntervalMs: number;
+  /**
+   * After a link to a peer closes (for any reason but a ban or two seeds parting), the tab
+   * neither connects to that peer nor accepts its offers for this long, doubling with every
+   * further close up to `maxRelinkBackoffMs`. A peer whose channel dies or that is dropped for
+   * lagging cannot make the tab reconnect to it over and over.
+   * @default 10000
+   */
+  relinkBackoffMs: number;
+  /** @default 600000 */
+  maxRelinkBackoffMs: number;
+  /**
+   * A data channel that dies under an open link counts against the peer only once the peer
+   * shows it is still here: it signals to this tab again, or the Arrays service lists it in a
+   * reply that came at least this long after the death (the tab announces again then to ask).
+   * A page that closes or crashes leaves the service as its channel dies, and is struck by
+   * no one; a peer that killed the channel with an oversized frame and stays is. A death not
+   * confirmed within 60 s is forgotten.
+   * @default 2000
+   */
+  channelDeathRecheckMs: number;
+}
+
+export const DEFAULT_PEERING_CONFIG: Readonly<PeeringConfig> = Object.freeze({
+  maxPeers: 16,
+  maxCacheNodeLinks: 2,
+  connectTimeoutMs: 15_000,
+  peersWanted: 20,
+  announceIntervalMs: 15_000,
+  relinkBackoffMs: 10_000,
+  maxRelinkBackoffMs: 600_000,
+  channelDeathRecheckMs: 2000,
+});

@@ -1,0 +1,63 @@
+/**
+ * A swarm's announces to the Arrays service: the report (DO's progress fields, with the
+ * download mode, and group, as scope), sent at start, again after 1, 2 and 4 s (a young swarm
+ * changes fast: tabs opened together), then at the interval the service's last reply named.
+ */
+import { GROUP_ID_RE, type ProgressReport, type Report } from '../../protocol/arrays-messages.js';
+import { peeringModeOf, type ClientConfig } from '../config.js';
+import type { Signaling } from '../ports.js';
+
+export interface AnnouncerOptions {
+  contentId: string;
+  peerId: string;
+  signaling: Signaling;
+  config: Pick<ClientConfig, 'downloadMode' | 'groupId' | 'announceIntervalMs'>;
+  report(): ProgressReport;
+}
+
+export class Announcer {
+  /** When to announce again, as the service's last `peers` reply said. */
+  intervalMs: number;
+  private timer: ReturnType<typeof setTimeout> | undefined;
+  private announces = 0;
+  private stopped = false;
+
+  constructor(private readonly opts: AnnouncerOptions) {
+    this.intervalMs = opts.config.announceIntervalMs;
+  }
+
+  /**
+   * Whether this swarm announces at all: group mode without a valid group ID has no scope to
+   * join, so the tab stays out of every swarm (peering off, the CDN serves it).
+   */
+  get announcing(): boolean {
+    const { downloadMode, groupId } = this.opts.config;
+    const mode = peeringModeOf(downloadMode);
+    return mode !== undefined && (mode !== 'group' || GROUP_ID_RE.test(groupId));
+  }
+
+  /** Announces now and schedules the next announce. */
+  announce(): void {
+    if (this.stopped || !this.announcing) return;
+    clearTimeout(this.timer);
+    this.opts.signaling.announce(this.opts.contentId, this.opts.peerId, this.fullReport());
+    const early = this.announces < 3 ? 1000 * 2 ** this.announces : Infinity;
+    this.announces++;
+    this.timer = setTimeout(() => this.announce(), Math.min(early, this.intervalMs));
+  }
+
+  stop(): void {
+    this.stopped = true;
+    clearTimeout(this.timer);
+  }
+
+  /** The report of one announce: progress, and the download mode (and group) as scope. */
+  private fullReport(): Report {
+    const { downloadMode, groupId } = this.opts.config;
+    // Only called while `announcing`, so the mode is a peering one.
+    const mode = peeringModeOf(downloadMode) ?? 'lan';
+    const report: Report = { ...this.opts.report(), mode };
+    if (mode === 'group') report.group = groupId;
+    return report;
+  }
+}
