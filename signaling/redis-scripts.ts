@@ -108,11 +108,13 @@ if not a or max <= 0 then return {0} end
 local scope = parse(a)
 local excl = {}
 for i = 12, #ARGV do excl[ARGV[i]] = true end
-local cands, isCache, cost = {}, {}, 0
+local cands, isCache, seen, cost = {}, {}, {}, 0
+-- seen: a member in two sets (left there by an instance of an older version) is listed once.
 local function take(key, count, cache)
   for _, m in ipairs(redis.call('SRANDMEMBER', key, count)) do
     cost = cost + 1
-    if m ~= asker and not excl[m] then
+    if m ~= asker and not excl[m] and not seen[m] then
+      seen[m] = true
       cands[#cands + 1] = m
       isCache[#cands] = cache
     end
