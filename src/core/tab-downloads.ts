@@ -146,6 +146,14 @@ export class TabDownloads {
     return [...this.downloads].find((d) => d.storageId === contentId && d.simpleReason === undefined && d.state !== 'failed' && d.state !== 'stopped');
   }
 
+  /**
+   * Stops the downloads and seeds of a content for good, and drops this tab's lease on it (the
+   * Node cache node, before it evicts a content it seeds: a seed holds its file open).
+   */
+  stop(storageId: string): void {
+    for (const d of [...this.downloads]) if (d.storageId === storageId) this.retire(d);
+  }
+
   /** Whether a content is downloading or seeding in this tab. */
   isActive(storageId: string): boolean {
     return [...this.downloads].some((d) => d.storageId === storageId);

@@ -74,6 +74,8 @@ export interface CacheNode {
 
 /** How long a fetched catalog is trusted before `wanted` fetches it again. */
 const CATALOG_TTL_MS = 30_000;
+/** How often the bytes served per content are counted into its record (its use, for eviction). */
+const SERVED_EVERY_MS = 5_000;
 
 export async function startCacheNode(options: CacheNodeOptions): Promise<CacheNode> {
   const log = options.log ?? (() => undefined);
@@ -117,7 +119,42 @@ export async function startCacheNode(options: CacheNodeOptions): Promise<CacheNo
       log('cache node: %s complete (%d bytes from peers, %d from the CDN)', contentId, download.status().BytesFromPeers, download.status().BytesFromHTTP);
     } finally {
       fills.delete(contentId);
+      void makeRoom(contentId);
     }
+  }
+
+  /**
+   * Keeps the store within its limits. A tab never evicts what it seeds; the node seeds nearly
+   * everything it holds, so it stops the seeds of what the plan names (least used first, never
+   * what is filling or pinned, nor `justFilled`: a content is not filled to be thrown away
+   * before anyone could use it) and then evicts them. One pass at a time.
+   */
+  let roomPass: Promise<void> | undefined;
+  function makeRoom(justFilled?: string): Promise<void> {
+    roomPass ??= (async () => {
+      try {
+        const limits = client.settings;
+        const filling = new Set(fills.keys());
+        if (justFilled !== undefined) filling.add(justFilled);
+        countServed();
+        const plan = await client.cache.plan(limits, filling, false);
+        if (plan.evict.length === 0) return;
+        for (const e of plan.evict) client.stop(e.storageId);
+        // The stopped seeds' files close in their turn; the pass tries twice.
+        for (let attempt = 0; attempt < 2; attempt++) {
+          await new Promise((r) => setTimeout(r, 200));
+          const r = await client.cache.enforce(limits, filling);
+          if (r.evicted.length > 0) log('cache node: evicted %s', r.evicted.map((e) => `${e.storageId} (${e.reason})`).join(', '));
+          if (r.kept.length === 0) break;
+          if (attempt === 1) log('cache node: could not evict yet: %s', r.kept.map((k) => `${k.storageId}: ${k.reason}`).join('; '));
+        }
+      } catch (e) {
+        log('cache node: eviction failed: %s', e instanceof Error ? e.message : String(e));
+      } finally {
+        roomPass = undefined;
+      }
+    })();
+    return roomPass;
   }
 
   const stopWanted = client.arrays().on('wanted', (w) => {
@@ -145,6 +182,24 @@ export async function startCacheNode(options: CacheNodeOptions): Promise<CacheNo
   });
   if (options.cacheKey !== undefined) for (const scope of options.scopes ?? [{ mode: 'lan' }]) client.arrays().watch(scope);
 
+  // Use counts for eviction (least used first): what each content sent since the last count
+  // (summed over its downloads and seeds so far, each of which counts from 0).
+  const servedSeen = new Map<string, number>();
+  function countServed(): void {
+    const totals = new Map<string, number>();
+    for (const d of client.status().Downloads) totals.set(d.FileId, (totals.get(d.FileId) ?? 0) + d.BytesToPeers);
+    for (const [id, total] of totals) {
+      const before = servedSeen.get(id) ?? 0;
+      if (total > before) client.cache.recordServed(id, total - before);
+      servedSeen.set(id, Math.max(before, total));
+    }
+  }
+  const servedTimer = setInterval(countServed, SERVED_EVERY_MS);
+  servedTimer.unref();
+  // Age limits bind without any fill: a look every hour.
+  const roomTimer = setInterval(() => void makeRoom(), 3_600_000);
+  roomTimer.unref();
+
   const defaultMode = client.settings.downloadMode;
   const prefillMode: DownloadMode = defaultMode === 'group' || defaultMode === 'internet' ? defaultMode : 'lan';
   const prefilled = options.prefill
@@ -164,6 +219,9 @@ export async function startCacheNode(options: CacheNodeOptions): Promise<CacheNo
     prefilled,
     async close() {
       closed = true;
+      clearInterval(servedTimer);
+      clearInterval(roomTimer);
+      await roomPass;
       stopWanted();
       await client.close();
     },

@@ -20,12 +20,10 @@
  *     resolve. `renew` and `recordServed` (many calls a second on a busy node) change the
  *     summary in memory and write it at most once per content every `flushMs`, and at `flush`
  *     and `close`; a crash loses at most that much counting.
- *   - Sizes are what the disk holds (DiskPieceStore.size: the blocks allocated, the content
- *     file sparse until its pieces come, plus the piece record and this record), never a
- *     piece read. The share limit is of the file system's room: its free bytes plus what the
+ *   - Sizes are what the disk holds (DiskPieceStore.size: blocks allocated, the file sparse
+ *     until its pieces come, plus both records), never a piece read. The share limit is of the file system's room: its free bytes plus what the
  *     cache holds (a share of only the free bytes would shrink as the cache grows).
- *   - Eviction (core/cache-policy.ts planEviction): first what nobody used for longer than
- *     `maxCacheAgeMs`, then least used first (least-use.ts) until within the byte limit.
+ *   - Eviction (core/cache-policy.ts planEviction): what nobody used for `maxCacheAgeMs`, then least used first (least-use.ts).
  *   - Every failure is a TabswarmError 'storage-error'. A record file that does not parse is
  *     not a record: `list` ignores it and the next `touch` of its content writes a new one.
  */
@@ -259,14 +257,19 @@ export class DiskContentCache implements ContentCache {
     this.leases.delete(storageId);
   }
 
-  /** Evicts what the policy names (age, then least use), never a content in `active`, leased or pinned. */
-  async enforce(limits: CacheLimits, active: ReadonlySet<string> = new Set()): Promise<EnforceResult> {
+  /** What `enforce` would evict, deleting nothing; `leasesBind` false: as if no lease were held (the cache node stops those seeds first). */
+  async plan(limits: CacheLimits, active: ReadonlySet<string> = new Set(), leasesBind = true): Promise<EvictionPlan> {
     this.ensureOpen();
     const at = this.now();
     const entries = [];
-    for (const s of this.records.all()) entries.push({ ...s, bytes: await this.diskBytes(s.storageId), active: this.isInUse(s.storageId, active) });
+    for (const s of this.records.all()) entries.push({ ...s, bytes: await this.diskBytes(s.storageId), active: leasesBind ? this.isInUse(s.storageId, active) : active.has(s.storageId) });
     const cacheBytes = entries.reduce((sum, e) => sum + e.bytes, 0);
-    const plan = planEviction({ entries, limits, quota: await this.room(cacheBytes).catch(() => undefined), now: at, order: byLeastUse(at) });
+    return planEviction({ entries, limits, quota: await this.room(cacheBytes).catch(() => undefined), now: at, order: byLeastUse(at) });
+  }
+
+  /** Evicts what the policy names (age, then least use), never a content in `active`, leased or pinned. */
+  async enforce(limits: CacheLimits, active: ReadonlySet<string> = new Set()): Promise<EnforceResult> {
+    const plan = await this.plan(limits, active);
     const evicted: Eviction[] = [];
     const kept: EnforceResult['kept'] = [];
     for (const e of plan.evict) {

@@ -69,6 +69,8 @@ export interface NodeClient {
   status(): PerfSnapshot;
   /** Whether a content is downloading or seeding now. */
   isActive(contentId: string): boolean;
+  /** Stops a content's download or seed (its file is then closed, and may be evicted). */
+  stop(contentId: string): void;
   /** The connection to the server's own Arrays service (a cache node watches on it). */
   arrays(): WebSocketSignaling;
   /** Stops every download and seed, closes the connections, and releases the directory. */
@@ -158,6 +160,7 @@ export async function createNodeClient(options: NodeClientOptions): Promise<Node
     pathOf: (contentId) => store.contentPath(contentId),
     status: () => tab.status(),
     isActive: (contentId) => tab.isActive(contentId),
+    stop: (contentId) => tab.stop(contentId),
     arrays: () => peering.signalingAt(defaultArraysUrl(options.serverUrl)),
     close() {
       closed ??= (async () => {
