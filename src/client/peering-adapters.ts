@@ -36,6 +36,11 @@ export interface PeeringTransport {
   wrtc?: () => Promise<unknown>;
   /** Sent in `hello`: this peer is a cache node (docs/cache-node.md). */
   cacheKey?: string;
+  /**
+   * A cache node's own Arrays service (src/node/cache-arrays.ts) and the key it presents there:
+   * every content is announced there too, merged with the main service.
+   */
+  ownArrays?: { url: string; key: string };
 }
 
 /** The page's own ICE settings; each one left undefined comes from the bootstrap document. */
@@ -86,8 +91,9 @@ export function createPeeringAdapters(serverUrl: string, peerSecret: string, ice
       const options = {
         peerSecret,
         ...(transport.WebSocketImpl !== undefined ? { WebSocketImpl: transport.WebSocketImpl } : {}),
-        ...(transport.cacheKey !== undefined ? { cacheKey: transport.cacheKey } : {}),
       };
+      const cacheKey = url === transport.ownArrays?.url ? transport.ownArrays.key : transport.cacheKey;
+      if (cacheKey !== undefined) Object.assign(options, { cacheKey });
       signalings.set(url, (signaling = createWebSocketSignaling(url, options)));
     }
     return signaling;
@@ -97,8 +103,9 @@ export function createPeeringAdapters(serverUrl: string, peerSecret: string, ice
   const merged = new Map<string, MergedSignaling>();
   async function arraysFor(contentId: string, mode: DownloadMode, groupId: string): Promise<Signaling> {
     const [url, b] = await Promise.all([arraysUrlFor(contentId, mode, groupId), loadBootstrap()]);
-    // A cache node (it has a key) stays off the others' services, and off its own.
-    const cacheNodes = transport.cacheKey === undefined ? (b?.cacheNodes ?? []) : [];
+    // A cache node stays off the other cache nodes' services; it is in its own, if it has one.
+    const own = transport.ownArrays?.url;
+    const cacheNodes = own !== undefined ? [own] : transport.cacheKey === undefined ? (b?.cacheNodes ?? []) : [];
     if (cacheNodes.length === 0) return signalingAt(url);
     let m = merged.get(url);
     if (!m) merged.set(url, (m = mergeSignalings(signalingAt(url), cacheNodes.map(signalingAt))));

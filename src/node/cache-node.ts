@@ -20,13 +20,13 @@
  */
 import type { ClientDownload } from '../client/client-download.js';
 import type { ClientConfig } from '../core/config.js';
-import { TabswarmError } from '../core/errors.js';
-import { catalogSchema } from '../protocol/content-policy.js';
 import type { DownloadMode, WatchScope } from '../protocol/arrays-messages.js';
+import { startCacheArrays, type CacheArrays } from './cache-arrays.js';
+import { contentRule, type CacheContents } from './cache-contents.js';
 import { createNodeClient, type NodeClient } from './node-client.js';
 
-/** Which contents the node may serve: every content in the server's catalog, or only `listed`. */
-export type CacheContents = 'all' | 'listed';
+export type { CacheContents } from './cache-contents.js';
+
 
 export interface CacheNodeOptions {
   serverUrl: string;
@@ -47,6 +47,12 @@ export interface CacheNodeOptions {
   /** Settings over the core's defaults: maxCacheBytes, maxCacheAgeMs, maxUploadBytesPerSec, maxPeers, maxSeededContents... */
   config?: Partial<ClientConfig>;
   bindAddress?: string;
+  /**
+   * Run an Arrays service of its own on this address (cache-arrays.ts), for the server's
+   * bootstrap document to name (TABSWARM_CACHE_NODES): tabs announce there too and find the
+   * node without the server's service telling of it. Port 0: any free one.
+   */
+  listen?: { host: string; port: number };
   durable?: boolean;
   log?: (message: string, ...args: unknown[]) => void;
 }
@@ -65,6 +71,8 @@ export interface CacheNodeCounters {
 export interface CacheNode {
   readonly client: NodeClient;
   readonly counters: Readonly<CacheNodeCounters>;
+  /** Its own Arrays service's URL, with `listen`. */
+  readonly arraysUrl: string | undefined;
   /** Contents filling now. */
   filling(): string[];
   /** Resolves when the pre-fills are complete (or failed: see the log). */
@@ -72,8 +80,6 @@ export interface CacheNode {
   close(): Promise<void>;
 }
 
-/** How long a fetched catalog is trusted before `wanted` fetches it again. */
-const CATALOG_TTL_MS = 30_000;
 /** How often the bytes served per content are counted into its record (its use, for eviction). */
 const SERVED_EVERY_MS = 5_000;
 
@@ -81,8 +87,10 @@ export async function startCacheNode(options: CacheNodeOptions): Promise<CacheNo
   const log = options.log ?? (() => undefined);
   const maxFills = Math.max(1, options.maxFills ?? 4);
   const listed = new Set((options.listed ?? []).map((id) => id.toLowerCase()));
-  const contents = options.contents ?? 'all';
+  const rule = contentRule(options.serverUrl, options.contents ?? 'all', listed);
+  const own: CacheArrays | undefined = options.listen ? await startCacheArrays(options.listen.host, options.listen.port, (id) => rule.mayServe(id)) : undefined;
   const client = await createNodeClient({
+    ...(own ? { ownArrays: { url: own.url, key: own.key } } : {}),
     serverUrl: options.serverUrl,
     directory: options.directory,
     ...(options.cacheKey !== undefined ? { cacheKey: options.cacheKey } : {}),
@@ -90,25 +98,13 @@ export async function startCacheNode(options: CacheNodeOptions): Promise<CacheNo
     ...(options.durable !== undefined ? { durable: options.durable } : {}),
     config: { maxSeededContents: 64, ...options.config },
     log,
+  }).catch(async (e: unknown) => {
+    await own?.close();
+    throw e;
   });
   const counters: CacheNodeCounters = { wanted: 0, joined: 0, refused: 0, busy: 0, fillsFailed: 0 };
   const fills = new Map<string, ClientDownload>();
   let closed = false;
-
-  let catalog: { at: number; ids: Promise<Set<string>> } | undefined;
-  const published = (): Promise<Set<string>> => {
-    const now = Date.now();
-    if (catalog && now - catalog.at < CATALOG_TTL_MS) return catalog.ids;
-    const ids = fetchCatalog(options.serverUrl);
-    catalog = { at: now, ids };
-    ids.catch(() => (catalog = undefined));
-    return ids;
-  };
-  async function mayServe(contentId: string): Promise<boolean> {
-    if (listed.has(contentId)) return true;
-    if (contents === 'listed') return false;
-    return (await published()).has(contentId);
-  }
 
   /** Joins a content's swarm in a scope and fills it; resolves when it is complete (or failed). */
   async function fill(contentId: string, mode: DownloadMode, group: string | undefined): Promise<void> {
@@ -157,18 +153,18 @@ export async function startCacheNode(options: CacheNodeOptions): Promise<CacheNo
     return roomPass;
   }
 
-  const stopWanted = client.arrays().on('wanted', (w) => {
+  function onWanted(w: { contentId: string; mode: DownloadMode; group?: string }): void {
     counters.wanted++;
     if (closed || client.isActive(w.contentId)) return;
     if (fills.size >= maxFills) {
       counters.busy++;
       return;
     }
-    void mayServe(w.contentId)
+    void rule.mayServe(w.contentId)
       .then((ok) => {
         if (!ok) {
           counters.refused++;
-          return log('cache node: not serving %s (%s)', w.contentId, contents === 'listed' ? 'not listed' : 'not published');
+          return log('cache node: not serving %s (%s)', w.contentId, rule.refusal);
         }
         if (closed || client.isActive(w.contentId) || fills.size >= maxFills) return;
         counters.joined++;
@@ -179,8 +175,12 @@ export async function startCacheNode(options: CacheNodeOptions): Promise<CacheNo
         counters.fillsFailed++;
         log('cache node: filling %s failed: %s', w.contentId, e instanceof Error ? e.message : String(e));
       });
-  });
-  if (options.cacheKey !== undefined) for (const scope of options.scopes ?? [{ mode: 'lan' }]) client.arrays().watch(scope);
+  }
+  // The server's service tells it of wanted contents if it has a key; its own service always.
+  const scopes = options.scopes ?? [{ mode: 'lan' }];
+  const services = [...(options.cacheKey !== undefined ? [client.arrays()] : []), ...(own ? [client.arrays(own.url)] : [])];
+  const stopWanted = services.map((service) => service.on('wanted', onWanted));
+  for (const service of services) for (const scope of scopes) service.watch(scope);
 
   // Use counts for eviction (least used first): what each content sent since the last count
   // (summed over its downloads and seeds so far, each of which counts from 0).
@@ -215,6 +215,7 @@ export async function startCacheNode(options: CacheNodeOptions): Promise<CacheNo
   return {
     client,
     counters,
+    arraysUrl: own?.url,
     filling: () => [...fills.keys()],
     prefilled,
     async close() {
@@ -222,16 +223,9 @@ export async function startCacheNode(options: CacheNodeOptions): Promise<CacheNo
       clearInterval(servedTimer);
       clearInterval(roomTimer);
       await roomPass;
-      stopWanted();
+      for (const stop of stopWanted) stop();
       await client.close();
+      await own?.close();
     },
   };
-}
-
-async function fetchCatalog(serverUrl: string): Promise<Set<string>> {
-  const res = await fetch(new URL('/api/catalog', serverUrl), { signal: AbortSignal.timeout(10_000) });
-  if (!res.ok) throw new TabswarmError('metadata-unavailable', `the catalog answered HTTP ${res.status}`);
-  const parsed = catalogSchema.safeParse(await res.json());
-  if (!parsed.success) throw new TabswarmError('metadata-invalid', 'the catalog does not parse');
-  return new Set(parsed.data.contents.map((c) => c.contentId));
 }

@@ -46,6 +46,8 @@ export interface NodeClientOptions {
   seedCache?: boolean;
   /** A cache node's key, sent in `hello` (docs/cache-node.md). Default: none (an ordinary peer). */
   cacheKey?: string;
+  /** A cache node's own Arrays service (cache-arrays.ts): every content is announced there too. */
+  ownArrays?: { url: string; key: string };
   /** The one address of the ICE host candidates and of the Arrays socket. Default: every address. */
   bindAddress?: string;
   /** STUN/TURN servers and transport policy. Default: the bootstrap document's. */
@@ -71,8 +73,8 @@ export interface NodeClient {
   isActive(contentId: string): boolean;
   /** Stops a content's download or seed (its file is then closed, and may be evicted). */
   stop(contentId: string): void;
-  /** The connection to the server's own Arrays service (a cache node watches on it). */
-  arrays(): WebSocketSignaling;
+  /** The connection to the server's Arrays service, or to another Arrays URL (a cache node watches on it). */
+  arrays(url?: string): WebSocketSignaling;
   /** Stops every download and seed, closes the connections, and releases the directory. */
   close(): Promise<void>;
 }
@@ -115,6 +117,7 @@ export async function createNodeClient(options: NodeClientOptions): Promise<Node
       WebSocketImpl: boundWebSocket(options.bindAddress),
       wrtc: () => loadNodeWebRtc(options.bindAddress !== undefined ? { bindAddress: options.bindAddress } : {}),
       ...(options.cacheKey !== undefined ? { cacheKey: options.cacheKey } : {}),
+      ...(options.ownArrays !== undefined ? { ownArrays: options.ownArrays } : {}),
     },
   );
   const tab = new TabDownloads({
@@ -161,7 +164,7 @@ export async function createNodeClient(options: NodeClientOptions): Promise<Node
     status: () => tab.status(),
     isActive: (contentId) => tab.isActive(contentId),
     stop: (contentId) => tab.stop(contentId),
-    arrays: () => peering.signalingAt(defaultArraysUrl(options.serverUrl)),
+    arrays: (url) => peering.signalingAt(url ?? defaultArraysUrl(options.serverUrl)),
     close() {
       closed ??= (async () => {
         tab.close();

@@ -9,8 +9,11 @@
  *   the tab after it is served the same way, from the store it kept.
  * - A cache node that lies (a Node peer announced with the key, flipping bits) is preferred,
  *   struck and banned by a tab like any peer, and the tab completes from the CDN, verified.
+ * - A cache node named by address in the bootstrap document (`--listen`: its own Arrays
+ *   service) fills and serves tabs that the server's service never sends to it.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer as createTcpServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect, test } from '@playwright/test';
@@ -110,3 +113,43 @@ test('a cache node that lies is asked first, struck and banned like any peer; th
     await liar.stop();
   }
 });
+
+test("a cache node named by address in the bootstrap document (its own Arrays service) is found and used by tabs the server's service never sends to it", async ({ browser }) => {
+  test.setTimeout(120_000);
+  const host = '127.0.0.9';
+  const port = await freePort(host);
+  const ownUrl = `ws://${host}:${port}/arrays`;
+  // A second server: no cache keys (its service knows no cache node); its bootstrap names the node.
+  const other = await startTestServer(SIZE, SEED + 1, { cacheNodes: [ownUrl] });
+  const node = await startCache(['--server', other.server.url, '--dir', join(dir, 'own'), '--listen', `${host}:${port}`, '--bind', '127.0.0.10']);
+  try {
+    expect(node.stdout()).toContain(`its Arrays service at ${ownUrl}`);
+    const at = (query = '') => `${other.server.url}/${query ? `?${query}` : ''}#c=${other.contentId}`;
+    const first = await openPeer(browser, at());
+    await waitComplete(first.page, 60_000);
+    await first.context.close();
+    await expect.poll(async () => (await node.status()).store.find((r) => r.contentId === other.contentId)?.complete, { timeout: 60_000 }).toBe(true);
+    const cdn = other.server.cdnLog.bytesFor(other.contentId);
+    const second = await openPeer(browser, at());
+    await waitComplete(second.page, 60_000);
+    const s = await stats(second.page);
+    await second.context.close();
+    console.log(`named by address: second tab ${s.bytesFromCacheNodes / MiB} MiB from the node, ${s.bytesFromCdn / MiB} MiB from the CDN`);
+    expect(s.peers.find((p) => p.peerId === node.peerId)?.cacheNode).toBe(true);
+    expect(s.bytesFromCacheNodes).toBeGreaterThanOrEqual(0.9 * SIZE);
+    expect(s.bytesFromCdn).toBe(0);
+    expect(other.server.cdnLog.bytesFor(other.contentId)).toBe(cdn);
+  } finally {
+    await node.stop();
+    await other.close();
+  }
+});
+
+/** A TCP port free on `host` now. */
+async function freePort(host: string): Promise<number> {
+  const probe = createTcpServer();
+  await new Promise<void>((resolve) => probe.listen(0, host, resolve));
+  const { port } = probe.address() as AddressInfo;
+  await new Promise<void>((resolve) => probe.close(() => resolve()));
+  return port;
+}

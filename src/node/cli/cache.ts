@@ -38,6 +38,7 @@ export const CACHE_SETTINGS: readonly Setting[] = [
   { flag: 'max-contents', env: 'TABSWARM_CACHE_MAX_CONTENTS', value: 'n', default: '64', help: 'contents offered to peers at once' },
   { flag: 'max-fills', env: 'TABSWARM_CACHE_MAX_FILLS', value: 'n', default: '4', help: 'contents filling at once' },
   { flag: 'bind', env: 'TABSWARM_CACHE_BIND', value: 'address', default: '(every address)', help: 'the one address offered to peers and used for the server' },
+  { flag: 'listen', env: 'TABSWARM_CACHE_LISTEN', value: 'host:port', default: '(none)', help: "an Arrays service of the node's own, for the server's TABSWARM_CACHE_NODES to name (ws://host:port/arrays)" },
   { flag: 'metrics', env: 'TABSWARM_CACHE_METRICS', value: 'host:port', default: '127.0.0.1:9464', help: 'where GET /metrics and /status answer ("off": nowhere)' },
 ];
 
@@ -70,7 +71,10 @@ export async function runCache(args: string[], env: NodeJS.ProcessEnv = process.
     process.stderr.write(`tabswarm cache: cannot start: ${e instanceof Error ? e.message : String(e)}\n`);
     return 1;
   }
-  process.stdout.write(`tabswarm cache node ${node.client.peerId} serving ${settings.node.serverUrl} from ${settings.node.directory}${report ? `; report at ${report.url}/metrics` : ''}\n`);
+  const parts = [`tabswarm cache node ${node.client.peerId} serving ${settings.node.serverUrl} from ${settings.node.directory}`];
+  if (node.arraysUrl) parts.push(`its Arrays service at ${node.arraysUrl}`);
+  if (report) parts.push(`report at ${report.url}/metrics`);
+  process.stdout.write(`${parts.join('; ')}\n`);
   await new Promise<void>((resolve) => {
     process.once('SIGINT', resolve);
     process.once('SIGTERM', resolve);
@@ -83,6 +87,13 @@ export async function runCache(args: string[], env: NodeJS.ProcessEnv = process.
 function format(message: string, args: unknown[]): string {
   let i = 0;
   return message.replace(/%[sdoO]/g, () => String(args[i++]));
+}
+
+/** `host:port` or `[v6]:port`. */
+function hostPort(text: string, what: string): { host: string; port: number } {
+  const m = /^(\[[^\]]+\]|[^:]+):(\d{1,5})$/.exec(text);
+  if (!m || Number(m[2]) > 65535) throw new UsageError(`${what} must be host:port${what === '--metrics' ? ' or off' : ''}, got "${text}"`);
+  return { host: m[1]!.replace(/^\[|\]$/g, ''), port: Number(m[2]) };
 }
 
 function readSettings(args: string[], env: NodeJS.ProcessEnv) {
@@ -132,12 +143,9 @@ function readSettings(args: string[], env: NodeJS.ProcessEnv) {
   const ageDays = Number(get('max-age') ?? '30');
   if (!(ageDays > 0)) throw new UsageError('--max-age must be a positive number of days');
   const metricsText = get('metrics') ?? '127.0.0.1:9464';
-  let metrics: { host: string; port: number } | undefined;
-  if (metricsText !== 'off') {
-    const m = /^(\[[^\]]+\]|[^:]+):(\d{1,5})$/.exec(metricsText);
-    if (!m || Number(m[2]) > 65535) throw new UsageError(`--metrics must be host:port or off, got "${metricsText}"`);
-    metrics = { host: m[1]!.replace(/^\[|\]$/g, ''), port: Number(m[2]) };
-  }
+  const metrics = metricsText === 'off' ? undefined : hostPort(metricsText, '--metrics');
+  const listenText = get('listen');
+  const listen = listenText === undefined ? undefined : hostPort(listenText, '--listen');
   const bind = get('bind');
   return {
     metrics,
@@ -151,6 +159,7 @@ function readSettings(args: string[], env: NodeJS.ProcessEnv) {
       prefill: get('prefill') === 'true',
       maxFills: parseCount(get('max-fills') ?? '4', '--max-fills'),
       ...(bind !== undefined ? { bindAddress: bind } : {}),
+      ...(listen !== undefined ? { listen } : {}),
       config: {
         maxCacheBytes: parseBytes(get('max-disk') ?? '0', '--max-disk'),
         maxCacheShareOfQuota: share,

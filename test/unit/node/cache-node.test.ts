@@ -8,6 +8,7 @@
  * within `maxCacheBytes`, evicting the content used least; its report counts what it did.
  */
 import { createHash } from 'node:crypto';
+import { createServer as createTcpServer, type AddressInfo } from 'node:net';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -52,8 +53,8 @@ async function cacheNode(options: Partial<CacheNodeOptions> = {}): Promise<Cache
 }
 
 /** A "tab": a Node client that downloads `contentId` and closes; what came from where. */
-async function tab(contentId: string, config: Parameters<typeof createNodeClient>[0]['config'] = {}): Promise<{ fromPeers: number; fromCdn: number; sha256: string }> {
-  const client = await createNodeClient({ serverUrl: server.url, directory: join(dir, `tab-${nextAddress}`), bindAddress: `127.0.0.${nextAddress++}`, durable: false, seedCache: false, config });
+async function tab(contentId: string, config: Parameters<typeof createNodeClient>[0]['config'] = {}, serverUrl = server.url): Promise<{ fromPeers: number; fromCdn: number; sha256: string }> {
+  const client = await createNodeClient({ serverUrl, directory: join(dir, `tab-${nextAddress}`), bindAddress: `127.0.0.${nextAddress++}`, durable: false, seedCache: false, config });
   try {
     const download = await client.download(contentId);
     await download.done;
@@ -151,4 +152,37 @@ describe('cache node', () => {
     const kept = (await node.client.cache.list()).map((r) => r.contentId).sort();
     expect(kept).toEqual([a.contentId, c.contentId].sort());
   });
+
+  it("with an Arrays service of its own named by the server's bootstrap document, fills and serves clients the server's service never told it of", { timeout: 60_000 }, async () => {
+    const host = '127.0.0.8';
+    const port = await freePort(host);
+    const ownUrl = `ws://${host}:${port}/arrays`;
+    const contentDir = join(dir, 'content-own');
+    const p = await publishDeterministic(dir, contentDir, SIZE, 104);
+    // No cache keys: the server's own service has no cache node; its bootstrap names this one.
+    const other = await startServer(contentDir, { cacheNodes: [ownUrl] });
+    try {
+      const node = await startCacheNode({ serverUrl: other.url, directory: join(dir, 'node-own'), listen: { host, port }, bindAddress: `127.0.0.${nextAddress++}`, durable: false });
+      open.push(node);
+      expect(node.arraysUrl).toBe(ownUrl);
+      await waitFor(() => node.client.arrays(ownUrl).connected, 5000, 'the node on its own service');
+      const first = await tab(p.contentId, {}, other.url);
+      expect(first.sha256).toBe(p.metadata.fileSha256);
+      await waitFor(() => storedComplete(node, p.contentId), 20_000, 'the node complete');
+      expect(node.counters.joined).toBe(1);
+      expect(await tab(p.contentId, {}, other.url)).toEqual({ fromPeers: SIZE, fromCdn: 0, sha256: p.metadata.fileSha256 });
+    } finally {
+      for (const x of open.splice(0)) await x.close();
+      await other.close();
+    }
+  });
 });
+
+/** A TCP port free on `host` now. */
+async function freePort(host: string): Promise<number> {
+  const probe = createTcpServer();
+  await new Promise<void>((resolve) => probe.listen(0, host, resolve));
+  const { port } = probe.address() as AddressInfo;
+  await new Promise<void>((resolve) => probe.close(() => resolve()));
+  return port;
+}
