@@ -9,7 +9,9 @@
  * - `cache_node_share`: the share of the tabs' bytes that came from the cache node.
  * - `cache_node_mbps_vs_raw`: the node, full, serves 4 tabs at once (their CDN held back by a
  *   long HTTP delay): their aggregate rate over the raw data channel's rate between two tabs of
- *   one browser, measured in the same run (the median of one raw run before and one after).
+ *   one browser, measured in the same run (the median of one raw run before and one after),
+ *   with the node's CPU meanwhile (`cache_node_cpu_share_of_core`: well under 1, the node is
+ *   not what limits the rate; the tabs' own work is).
  */
 import { startTestServer, openPeer, stats, waitComplete } from '../test/e2e/fixtures.js';
 import { startCacheNode } from '../src/node/cache-node.js';
@@ -50,12 +52,17 @@ export const cacheNodeBench: BenchModule = async (ctx) => {
     let rawAfter: number;
     let togetherSeconds: number;
     let togetherFromPeers = 0;
+    let nodeCpuSeconds = 0;
     try {
       rawBefore = mbps(size, (await rawRun(browser, pages.url, size)).seconds);
       const started = Date.now();
+      const cpuBefore = process.cpuUsage();
       const peers = await Promise.all(Array.from({ length: together }, () => openPeer(ctx.browser, link('httpDelayMs=600000'))));
       await Promise.all(peers.map((p) => waitComplete(p.page, 600_000)));
       togetherSeconds = (Date.now() - started) / 1000;
+      const cpu = process.cpuUsage(cpuBefore);
+      // This process: the node, and Playwright's side of the tabs (small beside it).
+      nodeCpuSeconds = (cpu.user + cpu.system) / 1e6;
       for (const p of peers) {
         togetherFromPeers += (await stats(p.page)).bytesFromPeers;
         await p.context.close();
@@ -79,6 +86,9 @@ export const cacheNodeBench: BenchModule = async (ctx) => {
       cache_node_together_mbps: round(aggregate, 2),
       cache_node_together_peer_share: round(togetherFromPeers / (together * size)),
       cache_node_raw_mbps: round(raw, 2),
+      /** CPU seconds of the node's process while it served the 4 tabs, and the share of one core that was. */
+      cache_node_cpu_s_per_gib: round(nodeCpuSeconds / ((together * size) / 1024 ** 3), 2),
+      cache_node_cpu_share_of_core: round(nodeCpuSeconds / togetherSeconds),
       cache_node_mbps_vs_raw: round(aggregate / raw),
     };
   } finally {
