@@ -126,9 +126,28 @@ function createLink(remoteId: string, initiator: boolean, rtcConfig: RTCConfigur
     queueMicrotask(() => finish(`WebRTC unavailable: ${reasonOf(e)}`));
   }
 
+  /**
+   * The initiator's candidates gathered before its offer went out, sent right after it. The
+   * Arrays service relays candidates only between peers with an offer in flight and drops
+   * earlier ones (`unsolicited-signal`); node-datachannel gathers while the offer is set as
+   * the local description, so simple-peer emits its host candidates before the offer, and a
+   * Node peer whose only candidate was dropped could be reached only by chance (a browser
+   * gathers later). Bounded like the early messages.
+   */
+  let heldCandidates: SignalData[] | undefined = initiator ? [] : undefined;
   peer?.on('signal', (s: PeerSignal) => {
     const data = toSignalData(s);
-    if (data && !closed) events.emit('signal', data);
+    if (!data || closed) return;
+    if (heldCandidates && data.type === 'candidate') {
+      if (heldCandidates.length < MAX_EARLY_MESSAGES) heldCandidates.push(data);
+      return;
+    }
+    events.emit('signal', data);
+    if (heldCandidates && data.type === 'offer') {
+      const held = heldCandidates;
+      heldCandidates = undefined;
+      for (const c of held) if (!closed) events.emit('signal', c);
+    }
   });
   peer?.on('connect', () => {
     if (closed) return;
