@@ -2,18 +2,20 @@
  * The npm package as a consumer gets it: `npm pack` (its prepack build) gives a tarball of only
  * what a consumer needs; installed into a fresh project, `createClient` imports by name,
  * type-checks with tsc and bundles with Vite; `npx tabswarm serve` from it serves the app and
- * the demo; `npm publish --dry-run` runs no project script that fails.
+ * the demo, and `npx tabswarm get` downloads it; `npm publish --dry-run` runs no project script that fails.
  *
  * Slow (a build, an install from the registry) and needs the registry: it runs in its own
  * vitest project, outside the tests' private network namespace (`npm run test:package`).
  */
 import { execFile } from 'node:child_process';
-import { mkdir, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { demoNameFor } from '../../signaling/content-store.js';
+import { DEMO_SEED, demoNameFor } from '../../signaling/content-store.js';
+import { deterministicChunk } from '../../signaling/deterministic-content.js';
 import { startServeProcess } from '../helpers/serve-process.js';
 
 const run = promisify(execFile);
@@ -104,6 +106,26 @@ describe('installed into a fresh project', () => {
       expect((await fetch(`${server.url}/lib/tabswarm-sw.js`)).status).toBe(200);
       const catalog = (await (await fetch(`${server.url}/api/catalog`)).json()) as { contents: Array<{ name: string; fileSize: number }> };
       expect(catalog.contents.map((c) => c.name)).toContain(demoNameFor(1048576));
+    } finally {
+      expect(await server.stop()).toBe(0);
+    }
+  }, 120_000);
+
+  it('npx tabswarm get downloads the demo from it, verified, with the compiled command and the installed WebRTC module', async () => {
+    const server = await startServeProcess(join(project, 'node_modules/.bin/tabswarm'), ['serve', './content-get', '--port', '0', '--host', '127.0.0.1', '--demo-size', '3145728'], { cwd: project });
+    try {
+      const catalog = (await (await fetch(`${server.url}/api/catalog`)).json()) as { contents: Array<{ contentId: string; name: string }> };
+      const demo = catalog.contents.find((c) => c.name === demoNameFor(3145728))!;
+      // lan mode: the command loads node-datachannel and joins the swarm (alone there), then the CDN serves it.
+      const { stderr } = await run(join(project, 'node_modules/.bin/tabswarm'), ['get', `${server.url}/?httpDelayMs=0#c=${demo.contentId}`, '-o', 'demo.bin'], { cwd: project, timeout: 60_000 });
+      const expected = createHash('sha256').update(deterministicChunk(DEMO_SEED, 0, 3145728)).digest('hex');
+      expect(stderr).toContain(`SHA-256 ${expected} verified`);
+      expect(createHash('sha256').update(await readFile(join(project, 'demo.bin'))).digest('hex')).toBe(expected);
+      const usage = await run(join(project, 'node_modules/.bin/tabswarm'), ['get', 'not-a-link'], { cwd: project }).then(
+        () => 0,
+        (e: { code?: number }) => e.code,
+      );
+      expect(usage).toBe(1);
     } finally {
       expect(await server.stop()).toBe(0);
     }
