@@ -110,6 +110,7 @@ export class TabDownloads {
   private readonly opening = new Map<string, number>();
   private readonly sampler: ReturnType<typeof setInterval>;
   private readonly renewTimer: ReturnType<typeof setInterval>;
+  private closed = false;
 
   constructor(private readonly p: TabDownloadsPorts) {
     // Per-peer rates need samples while downloads run, whether or not anyone asks for status.
@@ -172,6 +173,7 @@ export class TabDownloads {
   }
 
   close(): void {
+    this.closed = true;
     clearInterval(this.sampler);
     clearInterval(this.renewTimer);
     for (const d of this.downloads) void this.p.cache.release(d.storageId).catch(this.quiet('release'));
@@ -317,6 +319,8 @@ export class TabDownloads {
   }
 
   private enforceCache(): Promise<unknown> {
+    // A completion's eviction can come after close(): the cache (a Node process's) is closed then.
+    if (this.closed) return Promise.resolve();
     return this.p.cache.enforce(this.p.config(), this.activeIds()).then(
       (r) => r.evicted.length > 0 && this.p.log('cache: evicted %o', r.evicted),
       this.quiet('eviction'),
