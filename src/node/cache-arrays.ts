@@ -12,10 +12,10 @@
  */
 import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { createArraysService, type ArraysService } from '../../signaling/arrays.js';
 import { resolveConfig } from '../../signaling/config.js';
 import { createLogger } from '../../signaling/logger.js';
+import { listenOn } from './listen.js';
 
 export interface CacheArrays {
   /** ws://host:port/arrays, as tabs are to be told (the bootstrap document's `cacheNodes`). */
@@ -41,14 +41,9 @@ export async function startCacheArrays(host: string, port: number, isPeerable: (
     if ((req.url ?? '').split('?')[0] === '/arrays') arrays.handleUpgrade(req, socket, head);
     else socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => resolve());
-  });
-  const address = server.address() as AddressInfo;
-  const shown = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  const at = await listenOn(server, host, port);
   return {
-    url: `ws://${shown}:${address.port}/arrays`,
+    url: `ws://${at}/arrays`,
     key,
     async close() {
       await arrays.close();

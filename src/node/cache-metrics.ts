@@ -6,9 +6,9 @@
  * contents pass through; `/status` names contents, bounded by the store's own limits.
  */
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { Counter, Gauge, Registry } from 'prom-client';
 import type { CacheNode } from './cache-node.js';
+import { listenOn } from './listen.js';
 
 /** Connections the report takes at once (it is scraped, not browsed). */
 const MAX_CONNECTIONS = 16;
@@ -81,14 +81,9 @@ export async function serveCacheReport(node: CacheNode, host: string, port: numb
   server.maxConnections = MAX_CONNECTIONS;
   server.headersTimeout = 10_000;
   server.requestTimeout = 10_000;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => resolve());
-  });
-  const address = server.address() as AddressInfo;
-  const shown = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  const at = await listenOn(server, host, port);
   return {
-    url: `http://${shown}:${address.port}`,
+    url: `http://${at}`,
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
 }

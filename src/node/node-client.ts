@@ -12,7 +12,6 @@
  */
 import { statfs } from 'node:fs/promises';
 import createDebug from 'debug';
-import WebSocket from 'ws';
 import { createClientDownload, type ClientDownload } from '../client/client-download.js';
 import { newPeerIdentity } from '../client/peer-id.js';
 import { createPeeringAdapters } from '../client/peering-adapters.js';
@@ -28,6 +27,7 @@ import { createFetchBytes } from '../transport/fetch-bytes.js';
 import { defaultArraysUrl } from '../transport/fetch-services.js';
 import { createFetchHttpRange } from '../transport/fetch-http-range.js';
 import type { WebSocketSignaling } from '../transport/ws-signaling.js';
+import { boundWebSocket } from './bound-websocket.js';
 import { createDiskContentCache, type DiskContentCache } from './disk-content-cache.js';
 import { DiskPieceStore } from './disk-piece-store.js';
 import { createNodeHasher } from './node-hasher.js';
@@ -77,17 +77,6 @@ export interface NodeClient {
   arrays(url?: string): WebSocketSignaling;
   /** Stops every download and seed, closes the connections, and releases the directory. */
   close(): Promise<void>;
-}
-
-/** The `ws` class with every socket opened from `localAddress`. */
-function boundWebSocket(localAddress: string | undefined): typeof globalThis.WebSocket {
-  if (localAddress === undefined) return WebSocket as unknown as typeof globalThis.WebSocket;
-  class Bound extends WebSocket {
-    constructor(url: string | URL, protocols?: string | string[]) {
-      super(url, protocols, { localAddress });
-    }
-  }
-  return Bound as unknown as typeof globalThis.WebSocket;
 }
 
 /** The room check's view of a disk: what is free on the file system that holds `directory`. */

@@ -13,10 +13,10 @@
  *   service) fills and serves tabs that the server's service never sends to it.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer as createTcpServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect, test } from '@playwright/test';
+import { freePort } from '../helpers/free-port.js';
 import { startCache, type CacheProcess } from '../helpers/cache-process.js';
 import { startNodePeer } from '../helpers/node-peer.js';
 import { openPeer, savedFileSha256, startTestServer, stats, testContentBytes, waitComplete, type TestSwarmServer } from './fixtures.js';
@@ -146,12 +146,3 @@ test("a cache node named by address in the bootstrap document (its own Arrays se
     await other.close();
   }
 });
-
-/** A TCP port free on `host` now. */
-async function freePort(host: string): Promise<number> {
-  const probe = createTcpServer();
-  await new Promise<void>((resolve) => probe.listen(0, host, resolve));
-  const { port } = probe.address() as AddressInfo;
-  await new Promise<void>((resolve) => probe.close(() => resolve()));
-  return port;
-}

@@ -10,7 +10,7 @@ import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CACHE_SETTINGS } from '../../src/node/cli/cache.js';
+import { CACHE_SETTINGS, readSettings } from '../../src/node/cli/cache.js';
 import { startCache } from '../helpers/cache-process.js';
 import { makeTempDir, removeDir } from './helpers.js';
 
@@ -45,7 +45,7 @@ describe('tabswarm cache', () => {
     }
   }, 30_000);
 
-  it('refuses a wrong command line with exit 2 and the reason', async () => {
+  it('refuses a wrong command line with the reason (exit 2)', async () => {
     const cases: Array<[string[], RegExp]> = [
       [[], /--server \(or TABSWARM_SERVER\) is required/],
       [['--server', 'ftp://x'], /--server must be an http\(s\) URL/],
@@ -54,17 +54,18 @@ describe('tabswarm cache', () => {
       [['--server', 'http://127.0.0.1:1', '--content', 'nothex'], /--content must be a content ID/],
       [['--server', 'http://127.0.0.1:1', '--max-disk', 'lots'], /--max-disk must be a size/],
       [['--server', 'http://127.0.0.1:1', '--metrics', 'nowhere'], /--metrics must be host:port or off/],
+      [['--server', 'http://127.0.0.1:1', '--listen', '7300'], /--listen must be host:port/],
       [['--server', 'http://127.0.0.1:1', '--no-such-flag'], /Unknown option '--no-such-flag'/],
     ];
-    const results = await Promise.all(cases.map(([args]) => exitOf(args)));
-    results.forEach((r, i) => {
-      expect(r.code, cases[i]![0].join(' ')).toBe(2);
-      expect(r.stderr).toMatch(cases[i]![1]);
-    });
+    for (const [args, reason] of cases) expect(() => readSettings(args, {}), args.join(' ')).toThrow(reason);
     // A variable is read like its flag, and a flag wins over it.
-    const fromEnv = await exitOf(['--server', 'http://127.0.0.1:1'], { TABSWARM_CACHE_CONTENTS: 'some' });
-    expect(fromEnv.code).toBe(2);
-    expect(fromEnv.stderr).toMatch(/--contents must be all or listed, got "some"/);
+    expect(() => readSettings(['--server', 'http://127.0.0.1:1'], { TABSWARM_CACHE_CONTENTS: 'some' })).toThrow(/--contents must be all or listed, got "some"/);
+    const read = readSettings(['--server', 'http://127.0.0.1:1/x', '--max-disk', '2G', '--scope', 'group:class-7b,lan'], { TABSWARM_CACHE_MAX_DISK: '1G', TABSWARM_CACHE_DIR: '/srv/c' });
+    expect(read).toMatchObject({ node: { serverUrl: 'http://127.0.0.1:1', directory: '/srv/c', scopes: [{ mode: 'group', group: 'class-7b' }, { mode: 'lan' }], config: { maxCacheBytes: 2 * 1024 ** 3 } } });
+    // The command itself: the reason on stderr, the usage, exit 2.
+    const wrong = await exitOf(['--server', 'http://127.0.0.1:1', '--scope', 'planet']);
+    expect(wrong.code).toBe(2);
+    expect(wrong.stderr).toMatch(/--scope must be lan, internet or group:<id>[\s\S]*usage: tabswarm cache/);
   }, 60_000);
 
   it('runs: serves its report, refuses a second node on its directory (exit 1), stops on SIGTERM keeping its store', async () => {

@@ -46,7 +46,8 @@ const USAGE = `usage: tabswarm cache --server <url> [--flags]
 
 ${CACHE_SETTINGS.map((s) => `  --${s.flag}${s.value ? ` <${s.value}>` : ''}\n      ${s.help}\n      ${s.env}; default ${s.default}`).join('\n')}`;
 
-class UsageError extends Error {}
+/** A wrong command line (exit 2). */
+export class UsageError extends Error {}
 
 /** Runs `tabswarm cache` with `args`; resolves to the exit code once the node stops (or 1/2 if it cannot start). */
 export async function runCache(args: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
@@ -96,7 +97,8 @@ function hostPort(text: string, what: string): { host: string; port: number } {
   return { host: m[1]!.replace(/^\[|\]$/g, ''), port: Number(m[2]) };
 }
 
-function readSettings(args: string[], env: NodeJS.ProcessEnv) {
+/** The command line and variables read into the node's options; throws UsageError (or a unit's Error) for a wrong one. */
+export function readSettings(args: string[], env: NodeJS.ProcessEnv) {
   const options: Record<string, { type: 'string' | 'boolean'; multiple?: boolean }> = { help: { type: 'boolean' } };
   for (const s of CACHE_SETTINGS) options[s.flag] = { type: s.kind === 'switch' ? 'boolean' : 'string', ...(s.multiple ? { multiple: true } : {}) };
   let values: Record<string, string | boolean | string[] | undefined>;

@@ -9,7 +9,8 @@
  * by name, then `sanitizeConfig`, which drops what is invalid. The content ID stays the root of
  * trust: nothing read here is trusted beyond naming what to fetch and verify.
  */
-import { DEFAULT_CONFIG, sanitizeConfig, type ClientConfig } from '../../core/config.js';
+import type { ClientConfig } from '../../core/config.js';
+import { configFromQuery } from '../../core/config-query.js';
 import { contentIdOf } from '../../core/tab-downloads.js';
 import { SHA256_HEX } from '../../protocol/hex.js';
 import { shareReplySchema } from '../../protocol/share.js';
@@ -78,20 +79,6 @@ function originOf(server: string, what: string): string {
     // said below
   }
   throw new GetError('usage', `${what} must be an http(s) URL such as http://localhost:8080, got "${shown(server)}"`);
-}
-
-/** Engine settings from a link's query, as the app reads them (src/ui/url-config.ts). */
-export function configFromQuery(search: string): Partial<ClientConfig> {
-  const params = new URLSearchParams(search);
-  const raw: Record<string, unknown> = {};
-  for (const [key, fallback] of Object.entries(DEFAULT_CONFIG)) {
-    const text = params.get(key);
-    if (text === null) continue;
-    if (typeof fallback === 'number') raw[key] = text.trim() === '' ? NaN : Number(text);
-    else if (typeof fallback === 'boolean') raw[key] = text === 'true' || text === '1';
-    else raw[key] = text;
-  }
-  return sanitizeConfig(raw);
 }
 
 function shown(text: string): string {

@@ -19,7 +19,6 @@
  */
 import { randomBytes, randomInt } from 'node:crypto';
 import createDebug from 'debug';
-import WebSocket from 'ws';
 import { Bitfield } from '../../../src/core/bitfield.js';
 import { DEFAULT_CONFIG } from '../../../src/core/config.js';
 import { PeerSession } from '../../../src/core/peer-session.js';
@@ -30,6 +29,7 @@ import { fromHex } from '../../../src/protocol/hex.js';
 import { peerIdentityOf } from '../../../src/protocol/peer-identity.js';
 import { pieceCountOf, pieceLength, type Metadata } from '../../../src/protocol/metadata.js';
 import { FrameType, encodeBitfield, encodeHandshake, encodePiece, encodeRequest } from '../../../src/protocol/wire.js';
+import { boundWebSocket } from '../../../src/node/bound-websocket.js';
 import { loadNodeWebRtc } from '../../../src/node/node-webrtc.js';
 import { createWebRtcConnector } from '../../../src/transport/webrtc-connector.js';
 import { createWebSocketSignaling } from '../../../src/transport/ws-signaling.js';
@@ -205,17 +205,6 @@ const loadDatachannel = (bindAddress: string, maxMessageSize: number | undefined
 
 /** A fresh identity (secret and the peer ID derived from it), as a tab draws one per page load. */
 export const newNodePeerIdentity = (): { secret: string; peerId: string } => peerIdentityOf(randomBytes(32));
-
-/** The `ws` class with every socket opened from `localAddress`. */
-function boundWebSocket(localAddress: string | undefined): typeof globalThis.WebSocket {
-  if (localAddress === undefined) return WebSocket as unknown as typeof globalThis.WebSocket;
-  class Bound extends WebSocket {
-    constructor(url: string | URL, protocols?: string | string[]) {
-      super(url, protocols, { localAddress });
-    }
-  }
-  return Bound as unknown as typeof globalThis.WebSocket;
-}
 
 export async function runNodePeer(options: NodePeerOptions): Promise<LocalNodePeer> {
   const { contentId, metadata, fileBytes, behaviour } = options;

@@ -8,10 +8,10 @@
  * within `maxCacheBytes`, evicting the content used least; its report counts what it did.
  */
 import { createHash } from 'node:crypto';
-import { createServer as createTcpServer, type AddressInfo } from 'node:net';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { freePort } from '../../helpers/free-port.js';
 import type { ServerHandle } from '../../../signaling/server.js';
 import { serveCacheReport } from '../../../src/node/cache-metrics.js';
 import { startCacheNode, type CacheNode, type CacheNodeOptions } from '../../../src/node/cache-node.js';
@@ -178,12 +178,3 @@ describe('cache node', () => {
     }
   });
 });
-
-/** A TCP port free on `host` now. */
-async function freePort(host: string): Promise<number> {
-  const probe = createTcpServer();
-  await new Promise<void>((resolve) => probe.listen(0, host, resolve));
-  const { port } = probe.address() as AddressInfo;
-  await new Promise<void>((resolve) => probe.close(() => resolve()));
-  return port;
-}

@@ -7,7 +7,8 @@ import { describe, expect, it } from 'vitest';
 import { parseGetArgs, parseRate } from '../../../src/node/cli/get-args.js';
 import { safeFileName } from '../../../src/node/cli/get-output.js';
 import { createProgressView, formatBytes, formatEta } from '../../../src/node/cli/get-progress.js';
-import { configFromQuery, resolveTarget } from '../../../src/node/cli/get-target.js';
+import { configFromQuery } from '../../../src/core/config-query.js';
+import { resolveTarget } from '../../../src/node/cli/get-target.js';
 import { causeOf } from '../../../src/node/cli/get.js';
 
 const ID = '0123456789abcdef'.repeat(4);
