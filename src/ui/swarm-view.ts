@@ -144,7 +144,8 @@ export class SwarmView {
       id: p.PeerId,
       banned: p.Banned,
       cells: [
-        p.PeerId.slice(0, 8),
+        // A cache node (DO's Connected Cache) says so: tabs prefer it, and a user sees why.
+        p.CacheNode ? `${p.PeerId.slice(0, 8)} · cache node` : p.PeerId.slice(0, 8),
         p.Banned ? 'banned' : p.Connected ? 'connected' : p.Drops > 0 ? 'dropped' : 'gone',
         formatBytes(p.BytesFrom),
         formatBytes(p.BytesTo),
