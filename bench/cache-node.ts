@@ -10,8 +10,9 @@
  * - `cache_node_mbps_vs_raw`: the node, full, serves 4 tabs at once (their CDN held back by a
  *   long HTTP delay): their aggregate rate over the raw data channel's rate between two tabs of
  *   one browser, measured in the same run (the median of one raw run before and one after),
- *   with the node's CPU meanwhile (`cache_node_cpu_share_of_core`: well under 1, the node is
- *   not what limits the rate; the tabs' own work is).
+ *   with the node's CPU meanwhile (`cache_node_cpu_share_of_core`), and against the same 4 tabs
+ *   served by a seeding browser tab (`cache_node_together_vs_tab_seed`): if the node served
+ *   slower than a tab, it would be the bottleneck.
  */
 import { startTestServer, openPeer, stats, waitComplete } from '../test/e2e/fixtures.js';
 import { startCacheNode } from '../src/node/cache-node.js';
@@ -33,9 +34,13 @@ export const cacheNodeBench: BenchModule = async (ctx) => {
     ctx.log(`cache node: ${tabs} tabs one after another, ${size / MiB} MiB, the node empty at the start`);
     let fromPeers = 0;
     let fromCdn = 0;
+    /** Seconds from `page.goto` to `complete` of each tab after the first (served by the full node alone). */
+    const alone: number[] = [];
     for (let i = 0; i < tabs; i++) {
+      const opened = Date.now();
       const tab = await openPeer(ctx.browser, link());
       await waitComplete(tab.page, 600_000);
+      if (i > 0) alone.push((Date.now() - opened) / 1000);
       const s = await stats(tab.page);
       await tab.context.close();
       fromPeers += s.bytesFromPeers;
@@ -72,9 +77,26 @@ export const cacheNodeBench: BenchModule = async (ctx) => {
       await browser.close();
       await pages.close();
     }
+
+    // The reference a tab gives: the node leaves, a browser tab seeds the file, and 4 tabs at once take it from that tab.
+    await node.close();
+    ctx.log(`cache node: the same ${together} tabs at once from a seeding browser tab instead`);
+    const seed = await openPeer(ctx.browser, link('httpDelayMs=0'));
+    let fromTabSeconds: number;
+    try {
+      await waitComplete(seed.page, 600_000);
+      const started = Date.now();
+      const peers = await Promise.all(Array.from({ length: together }, () => openPeer(ctx.browser, link('httpDelayMs=600000'))));
+      await Promise.all(peers.map((p) => waitComplete(p.page, 600_000)));
+      fromTabSeconds = (Date.now() - started) / 1000;
+      for (const p of peers) await p.context.close();
+    } finally {
+      await seed.context.close();
+    }
+    const fromTab = mbps(together * size, fromTabSeconds);
     const aggregate = mbps(together * size, togetherSeconds);
     const raw = median([rawBefore, rawAfter]);
-    ctx.log(`cache node: ${together} tabs at once ${aggregate.toFixed(1)} MB/s together (${togetherSeconds.toFixed(2)} s, from goto); raw ${rawBefore.toFixed(1)} / ${rawAfter.toFixed(1)} MB/s`);
+    ctx.log(`cache node: ${together} tabs at once ${aggregate.toFixed(1)} MB/s together (${togetherSeconds.toFixed(2)} s, from goto); from a seeding tab ${fromTab.toFixed(1)} MB/s; raw ${rawBefore.toFixed(1)} / ${rawAfter.toFixed(1)} MB/s`);
     return {
       cache_node_tabs: tabs,
       cache_node_file_mib: size / MiB,
@@ -86,6 +108,12 @@ export const cacheNodeBench: BenchModule = async (ctx) => {
       cache_node_together_mbps: round(aggregate, 2),
       cache_node_together_peer_share: round(togetherFromPeers / (together * size)),
       cache_node_raw_mbps: round(raw, 2),
+      /** The same 4 tabs at once served by a seeding browser tab instead (same run). */
+      cache_node_together_from_tab_mbps: round(fromTab, 2),
+      cache_node_together_vs_tab_seed: round(aggregate / fromTab),
+      /** One tab alone served by the full node (tabs 2-8, median, from goto: page load and link included). */
+      cache_node_one_tab_mbps: round(mbps(size, median(alone)), 2),
+      cache_node_one_tab_vs_raw: round(mbps(size, median(alone)) / raw),
       /** CPU seconds of the node's process while it served the 4 tabs, and the share of one core that was. */
       cache_node_cpu_s_per_gib: round(nodeCpuSeconds / ((together * size) / 1024 ** 3), 2),
       cache_node_cpu_share_of_core: round(nodeCpuSeconds / togetherSeconds),

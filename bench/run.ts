@@ -105,6 +105,7 @@ const COMPARISONS: Array<{ figure: string; reference: string; ratio: string; not
   { figure: 'save_to_4g_idb_s', reference: 'copy_4g_s', ratio: 'save_to_4g_idb_vs_copy', note: 'the same with IndexedDB forced (s)' },
   { figure: 'liar_rotating_time_s', reference: 'hostage_clean_s', ratio: 'liar_rotating_time_vs_clean', note: 'two tabs: with a liar coming back under new IDs vs no such peer (s)' },
   { figure: 'cache_node_together_mbps', reference: 'cache_node_raw_mbps', ratio: 'cache_node_mbps_vs_raw', note: 'one cache node serving 4 tabs at once vs the raw data channel between two tabs (MB/s)' },
+  { figure: 'cache_node_together_mbps', reference: 'cache_node_together_from_tab_mbps', ratio: 'cache_node_together_vs_tab_seed', note: 'the same 4 tabs: served by the cache node vs by a seeding browser tab (MB/s)' },
   { figure: 'first_piece_with_probation_s', reference: 'first_piece_without_probation_s', ratio: 'honest_newcomer_first_piece_vs_before', note: "a newcomer's first piece: probation vs none (s)" },
 ];
 

@@ -105,6 +105,7 @@ export async function startCacheNode(options: CacheNodeOptions): Promise<CacheNo
   const counters: CacheNodeCounters = { wanted: 0, joined: 0, refused: 0, busy: 0, fillsFailed: 0 };
   const fills = new Map<string, ClientDownload>();
   let closed = false;
+  let closing: Promise<void> | undefined;
 
   /** Joins a content's swarm in a scope and fills it; resolves when it is complete (or failed). */
   async function fill(contentId: string, mode: DownloadMode, group: string | undefined): Promise<void> {
@@ -218,14 +219,17 @@ export async function startCacheNode(options: CacheNodeOptions): Promise<CacheNo
     arraysUrl: own?.url,
     filling: () => [...fills.keys()],
     prefilled,
-    async close() {
-      closed = true;
-      clearInterval(servedTimer);
-      clearInterval(roomTimer);
-      await roomPass;
-      for (const stop of stopWanted) stop();
-      await client.close();
-      await own?.close();
+    close() {
+      closing ??= (async () => {
+        closed = true;
+        clearInterval(servedTimer);
+        clearInterval(roomTimer);
+        await roomPass;
+        for (const stop of stopWanted) stop();
+        await client.close();
+        await own?.close();
+      })();
+      return closing;
     },
   };
 }
