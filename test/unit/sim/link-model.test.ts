@@ -1,0 +1,56 @@
+/** The simulator's link model (sim/link-model.ts): rates, latency, and sharing of each access link. */
+import { describe, expect, it } from 'vitest';
+import { LinkModel, LinkModelError } from '../../../sim/link-model.js';
+
+const MiB = 1024 * 1024;
+
+describe('LinkModel', () => {
+  it('takes bytes/upload + latencies + bytes/download for one message on idle links', () => {
+    const net = new LinkModel();
+    net.add('a', { uploadBps: 1 * MiB, downloadBps: 10 * MiB, latencyMs: 20 });
+    net.add('b', { uploadBps: 1 * MiB, downloadBps: 2 * MiB, latencyMs: 30 });
+    // 1 MiB: 1000 ms up, 50 ms across, 500 ms down.
+    expect(net.send('a', 'b', MiB, 0)).toBeCloseTo(1550);
+  });
+
+  it('shares a sender\'s upload among what it sends, in order', () => {
+    const net = new LinkModel();
+    net.add('seed', { uploadBps: 1 * MiB, downloadBps: 100 * MiB, latencyMs: 0 });
+    for (const id of ['x', 'y']) net.add(id, { uploadBps: 1 * MiB, downloadBps: 100 * MiB, latencyMs: 0 });
+    const toX = net.send('seed', 'x', MiB, 0);
+    const toY = net.send('seed', 'y', MiB, 0);
+    expect(toX).toBeCloseTo(1000 + 10);
+    expect(toY).toBeCloseTo(2000 + 10); // waited for the first on the uplink
+    expect(net.queuedUp('seed', 500)).toBeCloseTo(1.5 * MiB);
+    expect(net.queuedUp('seed', 3000)).toBe(0);
+  });
+
+  it("shares a receiver's download among what reaches it: two fast senders, one slow downlink", () => {
+    const net = new LinkModel();
+    net.add('s1', { uploadBps: 100 * MiB, downloadBps: 100 * MiB, latencyMs: 0 });
+    net.add('s2', { uploadBps: 100 * MiB, downloadBps: 100 * MiB, latencyMs: 0 });
+    net.add('r', { uploadBps: 1 * MiB, downloadBps: 1 * MiB, latencyMs: 0 });
+    const first = net.send('s1', 'r', MiB, 0);
+    const second = net.send('s2', 'r', MiB, 0);
+    expect(first).toBeCloseTo(10 + 1000);
+    expect(second).toBeCloseTo(first + 1000); // the downlink carried the first one first
+    expect(net.totals('r')).toEqual({ sent: 0, received: 2 * MiB });
+  });
+
+  it('lets a later message go when the links are free again: rate over time is the link rate', () => {
+    const net = new LinkModel();
+    net.add('a', { uploadBps: 4 * MiB, downloadBps: 4 * MiB, latencyMs: 5 });
+    net.add('b', { uploadBps: 4 * MiB, downloadBps: 4 * MiB, latencyMs: 5 });
+    let at = 0;
+    for (let i = 0; i < 64; i++) at = net.send('a', 'b', 64 * 1024, 0); // 4 MiB queued at once
+    // Pipelined: 1 s on the uplink, the last chunk's 10 ms across and 15.6 ms down.
+    expect(at).toBeCloseTo(1000 + 10 + 15.625, 1);
+  });
+
+  it('refuses bad profiles and unknown peers with a typed error', () => {
+    const net = new LinkModel();
+    expect(() => net.add('a', { uploadBps: 0, downloadBps: 1, latencyMs: 0 })).toThrow(LinkModelError);
+    expect(() => net.add('a', { uploadBps: 1, downloadBps: 1, latencyMs: -1 })).toThrow(/latency/);
+    expect(() => net.send('a', 'b', 1, 0)).toThrow(/no peer a/);
+  });
+});
