@@ -37,6 +37,13 @@ test.afterAll(async () => {
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 
+/**
+ * Tabs served by a full node hold the CDN back 10 s: the test checks that they find the node and
+ * take the file from it, not how fast a loaded CI machine links (the default HTTP delay is 2 s).
+ * The benchmark measures the defaults (docs/benchmarks.md: 0 from the CDN for tabs 2-8).
+ */
+const SERVED = 'httpDelayMs=10000';
+
 const link = (query = '') => `${swarm.server.url}/${query ? `?${query}` : ''}#c=${swarm.contentId}`;
 
 test('a cache node fills from the first tab, serves the next from its store with nothing from the CDN, and again after a restart', async ({ browser }) => {
@@ -62,7 +69,7 @@ test('a cache node fills from the first tab, serves the next from its store with
     expect(cdnAfterFill, 'the CDN carried about one copy for the tab and the node together').toBeLessThan(SIZE * 1.25);
 
     // 2. The next tab, alone with the node: ≥ 90% from the node, nothing from the CDN.
-    const second = await openPeer(browser, link());
+    const second = await openPeer(browser, link(SERVED));
     await waitComplete(second.page, 60_000);
     const s2 = await stats(second.page);
     await second.context.close();
@@ -77,7 +84,7 @@ test('a cache node fills from the first tab, serves the next from its store with
     expect(node.peerId, 'a new peer ID after the restart').not.toBe(nodeId);
     const restarted = await node.status();
     expect(restarted.store.find((r) => r.contentId === swarm.contentId)).toMatchObject({ complete: true, bytesStored: SIZE });
-    const third = await openPeer(browser, link());
+    const third = await openPeer(browser, link(SERVED));
     await waitComplete(third.page, 60_000);
     const s3 = await stats(third.page);
     console.log(`after the restart: ${s3.bytesFromCacheNodes / MiB} MiB from the node, ${s3.bytesFromCdn / MiB} MiB from the CDN`);
@@ -132,7 +139,7 @@ test("a cache node named by address in the bootstrap document (its own Arrays se
     await first.context.close();
     await expect.poll(async () => (await node.status()).store.find((r) => r.contentId === other.contentId)?.complete, { timeout: 60_000 }).toBe(true);
     const cdn = other.server.cdnLog.bytesFor(other.contentId);
-    const second = await openPeer(browser, at());
+    const second = await openPeer(browser, at(SERVED));
     await waitComplete(second.page, 60_000);
     const s = await stats(second.page);
     await second.context.close();
