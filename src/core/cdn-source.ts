@@ -14,7 +14,6 @@
  * CDN, so a request waiting for bandwidth holds a slot but no piece: peers stay free to
  * deliver every missing piece meanwhile.
  */
-import { systemClock, type Clock } from './clock.js';
 import type { ClientConfig } from './config.js';
 import { TabswarmError } from './errors.js';
 import type { HttpRange, PieceSource, RangeRun } from './ports.js';
@@ -33,7 +32,7 @@ interface Run {
   tail: Promise<unknown>;
   queued: number;
   failed: boolean;
-  idle: unknown;
+  idle: ReturnType<typeof setTimeout> | undefined;
 }
 
 export interface CdnPacing {
@@ -67,7 +66,6 @@ export class CdnSource implements PieceSource {
     private readonly pieceSize: number,
     private readonly config: Pick<ClientConfig, 'cdnRequestsInFlight' | 'cdnRequestTimeoutMs' | 'cdnRunPieces'>,
     private readonly pacing?: CdnPacing,
-    private readonly clock: Clock = systemClock,
   ) {
     if (urls.length === 0) throw new TabswarmError('cdn-error', 'no CDN URL');
   }
@@ -77,7 +75,7 @@ export class CdnSource implements PieceSource {
   }
 
   freeSlots(): number {
-    if (this.clock.now() < this.retryAt) return 0;
+    if (Date.now() < this.retryAt) return 0;
     return Math.max(0, this.config.cdnRequestsInFlight - this.inFlight - this.pacingQueued);
   }
 
@@ -113,13 +111,13 @@ export class CdnSource implements PieceSource {
 
   /** Milliseconds until the CDN takes requests again after a failure (0 if it does now). */
   retryInMs(): number {
-    return Math.max(0, this.retryAt - this.clock.now());
+    return Math.max(0, this.retryAt - Date.now());
   }
 
   /** A response failed verification or the request failed: back off before asking again. */
   reportFailure(): void {
     this.backoffMs = Math.min(30_000, this.backoffMs === 0 ? 250 : this.backoffMs * 2);
-    this.retryAt = this.clock.now() + this.backoffMs;
+    this.retryAt = Date.now() + this.backoffMs;
   }
 
   /** A verified piece came from the CDN. */
@@ -154,7 +152,7 @@ export class CdnSource implements PieceSource {
   /** One request for one piece. */
   private async get(start: number, length: number): Promise<Uint8Array> {
     const controller = new AbortController();
-    const timer = this.clock.setTimeout(() => controller.abort(), this.config.cdnRequestTimeoutMs);
+    const timer = setTimeout(() => controller.abort(), this.config.cdnRequestTimeoutMs);
     this.controllers.add(controller);
     this.requests++;
     try {
@@ -163,7 +161,7 @@ export class CdnSource implements PieceSource {
       this.urlIndex++;
       throw e;
     } finally {
-      this.clock.clearTimeout(timer);
+      clearTimeout(timer);
       this.controllers.delete(controller);
     }
   }
@@ -192,7 +190,7 @@ export class CdnSource implements PieceSource {
   private readFromRun(run: Run, length: number): Promise<Uint8Array> {
     run.next += length;
     run.queued++;
-    if (run.idle) this.clock.clearTimeout(run.idle);
+    if (run.idle) clearTimeout(run.idle);
     run.idle = undefined;
     const read = run.tail.then(
       () => this.readNext(run, length),
@@ -206,14 +204,14 @@ export class CdnSource implements PieceSource {
         if (run.queued === 0) this.closeRun(run);
       } else if (run.queued === 0) {
         if (this.run !== run) this.closeRun(run);
-        else run.idle = this.clock.setTimeout(() => this.closeRun(run), RUN_IDLE_MS);
+        else run.idle = setTimeout(() => this.closeRun(run), RUN_IDLE_MS);
       }
     });
   }
 
   private async readNext(run: Run, length: number): Promise<Uint8Array> {
     if (run.failed) throw new TabswarmError('cdn-error', 'CDN: the request this piece was part of failed');
-    const timer = this.clock.setTimeout(() => run.controller.abort(), this.config.cdnRequestTimeoutMs);
+    const timer = setTimeout(() => run.controller.abort(), this.config.cdnRequestTimeoutMs);
     try {
       return await (await run.reader).read(length);
     } catch (e) {
@@ -224,12 +222,12 @@ export class CdnSource implements PieceSource {
       if (this.run === run) this.run = undefined;
       throw e;
     } finally {
-      this.clock.clearTimeout(timer);
+      clearTimeout(timer);
     }
   }
 
   private closeRun(run: Run): void {
-    if (run.idle) this.clock.clearTimeout(run.idle);
+    if (run.idle) clearTimeout(run.idle);
     run.idle = undefined;
     if (this.run === run) this.run = undefined;
     this.controllers.delete(run.controller);

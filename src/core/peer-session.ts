@@ -10,7 +10,6 @@
  */
 import type { UploadGate } from './bandwidth.js';
 import { Bitfield } from './bitfield.js';
-import { systemClock, type Clock } from './clock.js';
 import type { ClientConfig } from './config.js';
 import { Emitter } from './emitter.js';
 import { PeerPace, type PaceConfig } from './peer-pace.js';
@@ -32,9 +31,7 @@ export interface PeerSessionContext extends WireContext {
   readPiece(index: number): Promise<Uint8Array | undefined>;
   /** The client's upload controls; absent: uploads always allowed, never throttled. */
   uploads?: UploadGate;
-  /** Time and timers (the simulator's, in simulated time). @default systemClock */
-  clock?: Clock;
-  /** Time in ms; overrides `clock.now` (a test's). @default the clock's now */
+  /** Time in ms (Date.now by default). */
   now?: () => number;
   /** Where requested pieces are assembled (core/buffer-pool.ts); absent: a new buffer each. */
   buffers?: BufferPool;
@@ -81,8 +78,7 @@ export class PeerSession implements PieceSource {
     config: PeerSessionConfig,
   ) {
     this.id = link.remoteId;
-    const clock = ctx.clock ?? systemClock;
-    this.now = ctx.now ?? (() => clock.now());
+    this.now = ctx.now ?? Date.now;
     this.remoteHave = new Bitfield(ctx.pieceCount);
     this.pace = new PeerPace(config);
     this.budget = new UploadBudget(ctx.pieceCount, config, this.now());
@@ -100,7 +96,7 @@ export class PeerSession implements PieceSource {
     this.receiver = new PieceReceiver(this.id, wire, this.pace, this.remoteHave, ctx.pieceLength, newBuffer, {
       refused: (index) => this.events.emit('refused', index),
       missed: (index, drop) => this.events.emit('missed', { index, drop }),
-    }, clock);
+    });
     this.uploader = new PieceUploader(wire, link, ctx, config, this.budget, this.remoteHave, (bytes) => this.events.emit('uploaded', bytes));
   }
 

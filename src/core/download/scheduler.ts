@@ -8,7 +8,6 @@
  */
 import { cdnShareOf, ALONE, type CdnShare } from '../cdn-share.js';
 import type { CdnSource } from '../cdn-source.js';
-import type { Clock } from '../clock.js';
 import type { ClientConfig } from '../config.js';
 import { PeerSession } from '../peer-session.js';
 import { pickForCdn, pickRarest, type PickState } from '../piece-picker.js';
@@ -33,8 +32,6 @@ export interface SchedulerDeps {
   topUp: TopUp | undefined;
   config: ClientConfig;
   metadata: Metadata;
-  /** Time and the wake-up timer. */
-  clock: Clock;
   peerId: string;
   startedAt: number;
   httpDelayMs: number;
@@ -58,7 +55,7 @@ export class Scheduler {
   private pumping = false;
   private pumpAgain = false;
   /** The one pending wake-up of pump(), due at `wakeAt`. */
-  private timer: unknown;
+  private timer: ReturnType<typeof setTimeout> | undefined;
   private wakeAt = 0;
   /** When the CDN was first allowed (ms). */
   private cdnOpenedAt = 0;
@@ -90,19 +87,18 @@ export class Scheduler {
 
   /** Runs pump() again after `ms`, unless a wake-up is already due sooner. */
   wakeIn(ms: number): void {
-    const { clock } = this.d;
-    const at = clock.now() + Math.max(1, ms);
+    const at = Date.now() + Math.max(1, ms);
     if (this.timer !== undefined && this.wakeAt <= at) return;
-    clock.clearTimeout(this.timer);
+    clearTimeout(this.timer);
     this.wakeAt = at;
-    this.timer = clock.setTimeout(() => {
+    this.timer = setTimeout(() => {
       this.timer = undefined;
       this.pump();
-    }, at - clock.now());
+    }, at - Date.now());
   }
 
   stop(): void {
-    this.d.clock.clearTimeout(this.timer);
+    clearTimeout(this.timer);
   }
 
   private pumpOnce(): void {
@@ -110,9 +106,9 @@ export class Scheduler {
     const { book } = d;
     if (!d.isActive() || book.have.complete) return;
     const next = d.pool.checkPace();
-    if (next < Infinity) this.wakeIn(next - d.clock.now());
+    if (next < Infinity) this.wakeIn(next - Date.now());
     const behind = Math.max(1, d.config.piecesAwaitingStorage);
-    const now = d.clock.now();
+    const now = Date.now();
     // Storage is behind: ask for nothing more until a piece is stored (its end pumps again);
     // but a player's pieces may go past it by a few (a seek lands behind a full queue).
     const playing = d.deadlines?.active(now) === true;
@@ -144,7 +140,7 @@ export class Scheduler {
       }
     }
     if (!d.cdn) return;
-    // Timers may fire a millisecond before the clock says they are due: re-arm, never assume.
+    // Timers may fire a millisecond before Date.now() says they are due: re-arm, never assume.
     if (httpDelayLeft > 0) {
       this.wakeIn(httpDelayLeft);
       if (d.topUp?.update(now, (ms) => this.wakeIn(ms))) this.pumpCdn(d.cdn, state, share, now, true);
@@ -283,7 +279,7 @@ export class Scheduler {
    */
   private endgame(): boolean {
     const { book } = this.d;
-    const now = this.d.clock.now();
+    const now = Date.now();
     const askable = [...this.d.pool.sessions.values()].filter((s) => s.healthy && !s.pace.isCooling(now));
     const share = this.d.cdn ? this.share : undefined;
     for (let i = 0; i < book.pieceCount; i++) {

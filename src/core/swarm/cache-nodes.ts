@@ -7,7 +7,6 @@
  * slots stay theirs, so trading among tabs goes on. Nothing else differs: a cache node is
  * struck, banned, dropped and backed off from as any peer.
  */
-import { systemClock, type Clock } from '../clock.js';
 import type { ClientConfig } from '../config.js';
 
 /** Cache node IDs remembered (a session sees a handful); oldest forgotten beyond this. */
@@ -17,12 +16,9 @@ export class CacheNodes {
   /** Peers listed with `cache: true` in this session (a later list without the flag does not unlist one). */
   private readonly ids = new Set<string>();
   /** One pending relink per cache node whose link closed. */
-  private readonly timers = new Map<string, unknown>();
+  private readonly timers = new Map<string, ReturnType<typeof setTimeout>>();
 
-  constructor(
-    private readonly config: Pick<ClientConfig, 'maxPeers' | 'maxCacheNodeLinks'>,
-    private readonly clock: Clock = systemClock,
-  ) {}
+  constructor(private readonly config: Pick<ClientConfig, 'maxPeers' | 'maxCacheNodeLinks'>) {}
 
   /** A `peers` reply listed `peerId` with `cache: true`. */
   note(peerId: string): void {
@@ -59,10 +55,10 @@ export class CacheNodes {
   /** The link to cache node `peerId` closed (not banned): `relink` runs once its back-off (`waitMs`) is over. */
   relinkAfter(peerId: string, waitMs: number, relink: () => void): void {
     if (!this.ids.has(peerId)) return;
-    this.clock.clearTimeout(this.timers.get(peerId));
+    clearTimeout(this.timers.get(peerId));
     this.timers.set(
       peerId,
-      this.clock.setTimeout(() => {
+      setTimeout(() => {
         this.timers.delete(peerId);
         relink();
       }, Math.max(0, waitMs)),
@@ -70,7 +66,7 @@ export class CacheNodes {
   }
 
   stop(): void {
-    for (const t of this.timers.values()) this.clock.clearTimeout(t);
+    for (const t of this.timers.values()) clearTimeout(t);
     this.timers.clear();
   }
 }
