@@ -1,5 +1,5 @@
 /**
- * Simulated time for the simulator (issue 18): the core's Clock port (src/core/rate-limiter.ts)
+ * Simulated time for the simulator (issue 18): the core's Clock port (src/core/clock.ts)
  * over an event queue instead of the machine's timers. Nothing waits: `advance` settles every
  * promise chain already under way (one macrotask turn drains Node's microtask queue, which is
  * where the simulation's memory doubles resolve), then jumps the clock to the earliest timer
@@ -9,7 +9,7 @@
  * The queue is a binary heap keyed by (due time, sequence): O(log n) per timer, for swarms of
  * thousands of peers with a few timers each.
  */
-import type { Clock } from '../src/core/rate-limiter.js';
+import type { Clock } from '../src/core/clock.js';
 
 interface Timer {
   due: number;

@@ -18,7 +18,8 @@
  */
 import { resolveConfig, type ClientConfig } from './config.js';
 import { Emitter } from './emitter.js';
-import { RateLimiter, systemClock, type Clock } from './rate-limiter.js';
+import { systemClock, type Clock } from './clock.js';
+import { RateLimiter } from './rate-limiter.js';
 import { RateMeter } from './rate-meter.js';
 
 export type Priority = 'foreground' | 'background';

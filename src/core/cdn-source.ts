@@ -14,6 +14,7 @@
  * CDN, so a request waiting for bandwidth holds a slot but no piece: peers stay free to
  * deliver every missing piece meanwhile.
  */
+import { systemClock, type Clock } from './clock.js';
 import type { ClientConfig } from './config.js';
 import { TabswarmError } from './errors.js';
 import type { HttpRange, PieceSource, RangeRun } from './ports.js';
@@ -32,7 +33,7 @@ interface Run {
   tail: Promise<unknown>;
   queued: number;
   failed: boolean;
-  idle: ReturnType<typeof setTimeout> | undefined;
+  idle: unknown;
 }
 
 export interface CdnPacing {
@@ -66,6 +67,7 @@ export class CdnSource implements PieceSource {
     private readonly pieceSize: number,
     private readonly config: Pick<ClientConfig, 'cdnRequestsInFlight' | 'cdnRequestTimeoutMs' | 'cdnRunPieces'>,
     private readonly pacing?: CdnPacing,
+    private readonly clock: Clock = systemClock,
   ) {
     if (urls.length === 0) throw new TabswarmError('cdn-error', 'no CDN URL');
   }
@@ -75,7 +77,7 @@ export class CdnSource implements PieceSource {
   }
 
   freeSlots(): number {
-    if (Date.now() < this.retryAt) return 0;
+    if (this.clock.now() < this.retryAt) return 0;
     return Math.max(0, this.config.cdnRequestsInFlight - this.inFlight - this.pacingQueued);
   }
 
@@ -111,13 +113,13 @@ export class CdnSource implements PieceSource {
 
   /** Milliseconds until the CDN takes requests again after a failure (0 if it does now). */
   retryInMs(): number {
-    return Math.max(0, this.retryAt - Date.now());
+    return Math.max(0, this.retryAt - this.clock.now());
   }
 
   /** A response failed verification or the request failed: back off before asking again. */
   reportFailure(): void {
     this.backoffMs = Math.min(30_000, this.backoffMs === 0 ? 250 : this.backoffMs * 2);
-    this.retryAt = Date.now() + this.backoffMs;
+    this.retryAt = this.clock.now() + this.backoffMs;
   }
 
   /** A verified piece came from the CDN. */
@@ -152,7 +154,7 @@ export class CdnSource implements PieceSource {
   /** One request for one piece. */
   private async get(start: number, length: number): Promise<Uint8Array> {
     const controller = new AbortController();
-    const timer = setTimeout(() => controller.abort(), this.config.cdnRequestTimeoutMs);
+    const timer = this.clock.setTimeout(() => controller.abort(), this.config.cdnRequestTimeoutMs);
     this.controllers.add(controller);
     this.requests++;
     try {
@@ -161,7 +163,7 @@ export class CdnSource implements PieceSource {
       this.urlIndex++;
       throw e;
     } finally {
-      clearTimeout(timer);
+      this.clock.clearTimeout(timer);
       this.controllers.delete(controller);
     }
   }
@@ -190,7 +192,7 @@ export class CdnSource implements PieceSource {
   private readFromRun(run: Run, length: number): Promise<Uint8Array> {
     run.next += length;
     run.queued++;
-    if (run.idle) clearTimeout(run.idle);
+    if (run.idle) this.clock.clearTimeout(run.idle);
     run.idle = undefined;
     const read = run.tail.then(
       () => this.readNext(run, length),
@@ -204,14 +206,14 @@ export class CdnSource implements PieceSource {
         if (run.queued === 0) this.closeRun(run);
       } else if (run.queued === 0) {
         if (this.run !== run) this.closeRun(run);
-        else run.idle = setTimeout(() => this.closeRun(run), RUN_IDLE_MS);
+        else run.idle = this.clock.setTimeout(() => this.closeRun(run), RUN_IDLE_MS);
       }
     });
   }
 
   private async readNext(run: Run, length: number): Promise<Uint8Array> {
     if (run.failed) throw new TabswarmError('cdn-error', 'CDN: the request this piece was part of failed');
-    const timer = setTimeout(() => run.controller.abort(), this.config.cdnRequestTimeoutMs);
+    const timer = this.clock.setTimeout(() => run.controller.abort(), this.config.cdnRequestTimeoutMs);
     try {
       return await (await run.reader).read(length);
     } catch (e) {
@@ -222,12 +224,12 @@ export class CdnSource implements PieceSource {
       if (this.run === run) this.run = undefined;
       throw e;
     } finally {
-      clearTimeout(timer);
+      this.clock.clearTimeout(timer);
     }
   }
 
   private closeRun(run: Run): void {
-    if (run.idle) clearTimeout(run.idle);
+    if (run.idle) this.clock.clearTimeout(run.idle);
     run.idle = undefined;
     if (this.run === run) this.run = undefined;
     this.controllers.delete(run.controller);

@@ -19,6 +19,7 @@
 import type { BandwidthRegistration, Priority } from './bandwidth.js';
 import type { Bitfield } from './bitfield.js';
 import { CdnSource } from './cdn-source.js';
+import { systemClock, type Clock } from './clock.js';
 import { peeringModeOf, resolveConfig, type ClientConfig } from './config.js';
 import type { StreamConfig } from './config-stream.js';
 import { Emitter } from './emitter.js';
@@ -49,7 +50,7 @@ export class Download {
   readonly metadata: Metadata;
   readonly pieceCount: number;
   readonly events = new Emitter<DownloadEvents>();
-  readonly stats = new DownloadStats((peerId) => this.swarm?.isCacheNode(peerId) === true);
+  readonly stats: DownloadStats;
   readonly have: Bitfield;
   /** Why this download is in simple mode (HTTP only, unverified); undefined when verified. */
   readonly simpleReason: string | undefined;
@@ -67,7 +68,8 @@ export class Download {
   private readonly topUp: TopUp | undefined;
   /** Players' deadlines (a service worker's streams): their pieces go first (deadlines.ts). */
   private readonly deadlines: Deadlines;
-  private readonly startedAt = Date.now();
+  private readonly startedAt: number;
+  private readonly clock: Clock;
   private readonly httpDelayMs: number;
   private registration: BandwidthRegistration | undefined;
   private _state: DownloadState = 'idle';
@@ -82,6 +84,8 @@ export class Download {
   private readonly fileOpened = new Promise<PieceFile | undefined>((resolve) => (this.settleOpened = resolve));
 
   constructor(private readonly opts: DownloadOptions) {
+    this.startedAt = (this.clock = opts.clock ?? systemClock).now();
+    this.stats = new DownloadStats((peerId) => this.swarm?.isCacheNode(peerId) === true, this.clock);
     this.contentId = opts.contentId;
     this.metadata = opts.metadata;
     this.simpleReason = opts.simpleReason;
@@ -99,11 +103,11 @@ export class Download {
     // DO's minimum file size to cache: smaller files come over HTTP only (still verified).
     const bigEnough = opts.metadata.fileSize >= config.minFileSizeToPeer;
     const peers = peeringMode && bigEnough && opts.peering !== false && opts.simpleReason === undefined && opts.signaling && opts.connector;
-    if (peers && config.isBackground && config.minBackgroundBytesPerSec > 0) this.topUp = new TopUp(config, this.startedAt, this.httpDelayMs);
+    if (peers && config.isBackground && config.minBackgroundBytesPerSec > 0) this.topUp = new TopUp(config, this.startedAt, this.httpDelayMs, this.clock);
     const pacing = cdnPacing(opts.bandwidth, this.topUp, this.priority, () => this.scheduler.pump());
-    this.cdn = opts.cdnUrls.length > 0 ? new CdnSource(opts.http, opts.cdnUrls, opts.metadata.pieceSize, config, pacing) : undefined;
+    this.cdn = opts.cdnUrls.length > 0 ? new CdnSource(opts.http, opts.cdnUrls, opts.metadata.pieceSize, config, pacing, this.clock) : undefined;
     const isStopped = () => this.stopped;
-    const common = { book, stats: this.stats, events: this.events, metadata: opts.metadata };
+    const common = { book, stats: this.stats, events: this.events, metadata: opts.metadata, clock: this.clock, cdn: this.cdn, topUp: this.topUp };
     const pool = (this.pool = new PeerPool({
       ...common,
       config,
@@ -119,23 +123,18 @@ export class Download {
       ...common,
       pool,
       simpleReason: opts.simpleReason,
-      cdn: this.cdn,
-      topUp: this.topUp,
       file: () => this.file,
       fileOpened: () => this.fileOpened,
-      playerWants: (index) => this.deadlines.names(index, Date.now()),
+      playerWants: (index) => this.deadlines.names(index, this.clock.now()),
       isStopped,
       fail: (e) => this.fail(e),
       wakeIn: (ms) => this.scheduler.wakeIn(ms),
     });
     this.scheduler = new Scheduler({
-      book,
+      ...common,
       pool,
-      cdn: this.cdn,
       swarm: () => this.swarm,
-      topUp: this.topUp,
       config,
-      metadata: opts.metadata,
       peerId: opts.peerId,
       startedAt: this.startedAt,
       httpDelayMs: this.httpDelayMs,
@@ -152,6 +151,7 @@ export class Download {
         peerId: opts.peerId,
         signaling: opts.signaling,
         connector: opts.connector,
+        clock: this.clock,
         config,
         report: () => progressReport(this.stats.snapshot(), this.bytesLeft, config),
         onLink: (link) => pool.link(link),
@@ -235,7 +235,7 @@ export class Download {
     try {
       const layout = this.layout();
       if (this.opts.room && this.opts.trustStored !== true) {
-        await checkRoom(this.opts.room, this.opts.store, this.storageId, layout, this.config.persistStorageFromBytes);
+        await checkRoom(this.opts.room, this.opts.store, this.storageId, layout, this.config.persistStorageFromBytes, undefined, this.clock);
         if (this.stopped) return;
       }
       const file = await openPieceFile(this.opts.store, this.opts.hasher, this.storageId, layout);
@@ -274,7 +274,7 @@ export class Download {
    * after `streamDeadlineTtlMs` unless set again; an empty list clears it.
    */
   setDeadlines(key: string, pieces: readonly PieceDeadline[]): void {
-    this.deadlines.set(key, pieces, Date.now(), this.config.streamDeadlineTtlMs);
+    this.deadlines.set(key, pieces, this.clock.now(), this.config.streamDeadlineTtlMs);
     this.scheduler.pump();
   }
 

@@ -26,6 +26,7 @@
  * `close` unsubscribes from the connections; it does not close them (they are shared).
  */
 import type { PeerInfo, Report, SignalData } from '../protocol/arrays-messages.js';
+import { systemClock, type Clock } from './clock.js';
 import { Emitter } from './emitter.js';
 import type { Signaling, SignalingEvents } from './ports.js';
 
@@ -50,7 +51,8 @@ interface ContentState {
   bans: Set<string>;
 }
 
-export function mergeSignalings(main: Signaling, cacheNodes: readonly Signaling[]): MergedSignaling {
+/** `clock`: when replies and announces happened (which reply is stale). */
+export function mergeSignalings(main: Signaling, cacheNodes: readonly Signaling[], clock: Clock = systemClock): MergedSignaling {
   const all = [main, ...cacheNodes.filter((s) => s !== main)];
   const events = new Emitter<SignalingEvents>();
   const contents = new Map<string, ContentState>();
@@ -75,7 +77,7 @@ export function mergeSignalings(main: Signaling, cacheNodes: readonly Signaling[
     // A reply for a content this merge never announced (or left): not ours to pass on.
     if (!s) return;
     const kept: Peers = via === main ? m : { contentId: m.contentId, peers: m.peers.map(withoutOrigin), intervalMs: m.intervalMs };
-    s.replies.set(via, { at: Date.now(), m: kept });
+    s.replies.set(via, { at: clock.now(), m: kept });
     for (const p of m.peers) {
       const current = s.routes.get(p.peerId);
       const stillListed = current !== undefined && s.replies.get(current)?.m.peers.some((q) => q.peerId === p.peerId) === true;
@@ -140,7 +142,7 @@ export function mergeSignalings(main: Signaling, cacheNodes: readonly Signaling[
   return {
     announce(contentId, peerId, report) {
       const s = stateOf(contentId);
-      s.announcedAt = Date.now();
+      s.announcedAt = clock.now();
       s.announce = { peerId, report };
       for (const c of all) c.announce(contentId, peerId, report);
     },

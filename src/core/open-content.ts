@@ -11,6 +11,7 @@
  * opens verified with `cdnUrls` empty, and the download waits for peers; if its metadata fails
  * its checks there is no simple mode (no CDN to fall back on): that fails with the reason.
  */
+import { systemClock, type Clock } from './clock.js';
 import { TabswarmError, isTabswarmError } from './errors.js';
 import type { BytesFetcher, Hasher, HttpRange } from './ports.js';
 import { contentPolicySchema, type ContentPolicy } from '../protocol/content-policy.js';
@@ -45,6 +46,8 @@ export interface OpenContentDeps {
   cdnBaseUrl?: string;
   /** Download mode Simple (DO 99): ask the server for no policy and no metadata; simple mode from the CDN base. */
   noServices?: boolean;
+  /** The timers of the requests' time limits. @default systemClock */
+  clock?: Clock;
 }
 
 /** Opens `contentId` against the server at `serverUrl`: verified if the chain of trust holds, else in simple mode. */
@@ -122,7 +125,7 @@ export function openPolicy(serverUrl: string, contentId: string, fetcher: BytesF
  * ID" is the SHA-256 of the URL's text, which only keys its pieces in the store (under
  * `simple:`), so a reload resumes it; nothing is trusted because of it.
  */
-export async function openUrl(url: string, deps: Pick<OpenContentDeps, 'hasher' | 'http'>): Promise<OpenedContent> {
+export async function openUrl(url: string, deps: Pick<OpenContentDeps, 'hasher' | 'http' | 'clock'>): Promise<OpenedContent> {
   let parsed: URL;
   try {
     parsed = new URL(url);
@@ -153,16 +156,17 @@ async function openSimple(
 }
 
 /** The size of the file at `url` by a probe, as simple-mode metadata (no hashes). */
-async function probeSimple(url: string, reason: string, deps: Pick<OpenContentDeps, 'http'>): Promise<{ reason: string; metadata: Metadata }> {
+async function probeSimple(url: string, reason: string, deps: Pick<OpenContentDeps, 'http' | 'clock'>): Promise<{ reason: string; metadata: Metadata }> {
   const controller = new AbortController();
-  const timer = setTimeout(() => controller.abort(), 30_000);
+  const clock = deps.clock ?? systemClock;
+  const timer = clock.setTimeout(() => controller.abort(), 30_000);
   let fileSize: number;
   try {
     fileSize = await deps.http.probeSize(url, controller.signal);
   } catch (e) {
     throw new TabswarmError('cdn-error', `${reason}, and the CDN cannot be reached either: ${messageOf(e)}`, { cause: e });
   } finally {
-    clearTimeout(timer);
+    clock.clearTimeout(timer);
   }
   if (!Number.isSafeInteger(fileSize) || fileSize < 0 || fileSize > LIMITS.maxFileSize) {
     throw new TabswarmError('cdn-error', `${reason}, and the CDN reports an impossible size ${fileSize}`);

@@ -10,6 +10,7 @@
  */
 import type { UploadGate } from './bandwidth.js';
 import { Bitfield } from './bitfield.js';
+import { systemClock, type Clock } from './clock.js';
 import type { ClientConfig } from './config.js';
 import { Emitter } from './emitter.js';
 import { PeerPace, type PaceConfig } from './peer-pace.js';
@@ -31,7 +32,9 @@ export interface PeerSessionContext extends WireContext {
   readPiece(index: number): Promise<Uint8Array | undefined>;
   /** The client's upload controls; absent: uploads always allowed, never throttled. */
   uploads?: UploadGate;
-  /** Time in ms (Date.now by default). */
+  /** Time and timers (the simulator's, in simulated time). @default systemClock */
+  clock?: Clock;
+  /** Time in ms; overrides `clock.now` (a test's). @default the clock's now */
   now?: () => number;
   /** Where requested pieces are assembled (core/buffer-pool.ts); absent: a new buffer each. */
   buffers?: BufferPool;
@@ -78,7 +81,8 @@ export class PeerSession implements PieceSource {
     config: PeerSessionConfig,
   ) {
     this.id = link.remoteId;
-    this.now = ctx.now ?? Date.now;
+    const clock = ctx.clock ?? systemClock;
+    this.now = ctx.now ?? (() => clock.now());
     this.remoteHave = new Bitfield(ctx.pieceCount);
     this.pace = new PeerPace(config);
     this.budget = new UploadBudget(ctx.pieceCount, config, this.now());
@@ -96,7 +100,7 @@ export class PeerSession implements PieceSource {
     this.receiver = new PieceReceiver(this.id, wire, this.pace, this.remoteHave, ctx.pieceLength, newBuffer, {
       refused: (index) => this.events.emit('refused', index),
       missed: (index, drop) => this.events.emit('missed', { index, drop }),
-    });
+    }, clock);
     this.uploader = new PieceUploader(wire, link, ctx, config, this.budget, this.remoteHave, (bytes) => this.events.emit('uploaded', bytes));
   }
 

@@ -10,6 +10,7 @@
  * only that copy is enqueued: whatever the source does with its buffer afterwards (a cache
  * that reuses it, a late write), the player gets exactly the bytes that were hashed.
  */
+import { systemClock } from './clock.js';
 import { TabswarmError } from './errors.js';
 import { toHex } from '../protocol/hex.js';
 import { pieceCountOf, pieceLength } from '../protocol/metadata.js';
@@ -52,7 +53,7 @@ export interface PieceStreamOptions {
   maxCorruptRetries?: number;
   /** Failed reads of one piece (source.read rejecting, without a good read between) before the stream fails (default 3). */
   maxReadErrors?: number;
-  /** The clock for throttling `want` (ms; Date.now by default). */
+  /** The clock for throttling `want` (ms; systemClock's by default). */
   now?: () => number;
 }
 
@@ -85,7 +86,7 @@ export function createPieceStream(o: PieceStreamOptions): ReadableStream<Uint8Ar
   checkOptions(o);
   const { source, end } = o;
   const { pieceSize } = o.layout;
-  const now = o.now ?? Date.now;
+  const now = o.now ?? (() => systemClock.now());
   const cancelled = new AbortController();
   let position = o.start;
   let wantedIndex = -1;

@@ -15,19 +15,10 @@
  * - While paused nothing passes; takes queue until `setPaused(false)`.
  */
 import { TabswarmError } from './errors.js';
+import { systemClock, type Clock } from './clock.js';
 
-/** Time and timers, injectable so that tests run on a fake clock. */
-export interface Clock {
-  now(): number;
-  setTimeout(fn: () => void, ms: number): unknown;
-  clearTimeout(handle: unknown): void;
-}
-
-export const systemClock: Clock = {
-  now: () => Date.now(),
-  setTimeout: (fn, ms) => setTimeout(fn, ms),
-  clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
-};
+/** The clock port moved to clock.ts; re-exported for the importers of this module. */
+export { systemClock, type Clock } from './clock.js';
 
 /** The bucket holds this long's worth of tokens... */
 export const BURST_SECONDS = 0.1;

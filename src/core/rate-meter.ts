@@ -1,3 +1,5 @@
+import { systemClock } from './clock.js';
+
 /** Bytes per second over a sliding window of one-second buckets. */
 export class RateMeter {
   private readonly buckets: number[];
@@ -5,7 +7,7 @@ export class RateMeter {
 
   constructor(
     private readonly windowSeconds = 5,
-    private readonly now: () => number = () => Date.now(),
+    private readonly now: () => number = () => systemClock.now(),
   ) {
     this.buckets = new Array<number>(windowSeconds).fill(0);
   }

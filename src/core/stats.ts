@@ -2,6 +2,7 @@
  * Counters of one download: where its bytes came from, what it uploaded, what it rejected.
  * Read-only snapshots go to the page and into the Arrays report.
  */
+import { systemClock, type Clock } from './clock.js';
 import { RateMeter } from './rate-meter.js';
 import type { SourceKind } from './ports.js';
 
@@ -48,12 +49,19 @@ export class DownloadStats {
   piecesFromStore = 0;
   private piecesRejected = 0;
   private cdnErrors = 0;
-  private readonly down = new RateMeter();
-  private readonly up = new RateMeter();
+  private readonly down: RateMeter;
+  private readonly up: RateMeter;
   private readonly peers = new Map<string, PeerStats>();
 
-  /** `isCacheNode`: whether a peer is a cache node now (the swarm knows; absent: none is). */
-  constructor(private readonly isCacheNode: (peerId: string) => boolean = () => false) {}
+  /** `isCacheNode`: whether a peer is a cache node now (the swarm knows; absent: none is). `clock`: the rates' time. */
+  constructor(
+    private readonly isCacheNode: (peerId: string) => boolean = () => false,
+    clock: Clock = systemClock,
+  ) {
+    const now = () => clock.now();
+    this.down = new RateMeter(5, now);
+    this.up = new RateMeter(5, now);
+  }
 
   peer(peerId: string): PeerStats {
     let p = this.peers.get(peerId);

@@ -10,6 +10,7 @@
  * the answer a short while only (`PERSIST_ANSWER_WAIT_MS`), and longer only when the room
  * depends on it (a persistent site may be allowed more).
  */
+import { systemClock, type Clock } from './clock.js';
 import { TabswarmError } from './errors.js';
 import type { PieceLayout, PieceStore } from './ports.js';
 
@@ -53,6 +54,7 @@ export async function checkRoom(
   layout: PieceLayout,
   persistFromBytes: number,
   persistWaitMs = PERSIST_ANSWER_WAIT_MS,
+  clock: Clock = systemClock,
 ): Promise<RoomCheck> {
   // What is held is read while the browser is asked for room: each can take tens of
   // milliseconds in a fresh profile, and a player waits on this check for its first piece. The
@@ -60,7 +62,7 @@ export async function checkRoom(
   const listing = store.list(storageId);
   listing.catch(() => undefined);
   const answer = room.persist && layout.fileSize >= persistFromBytes ? room.persist().catch(() => false) : undefined;
-  let persisted = answer && (await answeredWithin(answer, persistWaitMs));
+  let persisted = answer && (await answeredWithin(answer, persistWaitMs, clock));
   const estimate = () =>
     Promise.resolve()
       .then(() => room.estimate())
@@ -92,12 +94,12 @@ function availableIn(e: { quota?: number; usage?: number }): number | undefined 
 }
 
 /** The answer if it comes within `ms`, else undefined (the answer may still come later). */
-async function answeredWithin(answer: Promise<boolean>, ms: number): Promise<boolean | undefined> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const late = new Promise<undefined>((resolve) => (timer = setTimeout(resolve, ms, undefined)));
+async function answeredWithin(answer: Promise<boolean>, ms: number, clock: Clock): Promise<boolean | undefined> {
+  let timer: unknown;
+  const late = new Promise<undefined>((resolve) => (timer = clock.setTimeout(() => resolve(undefined), ms)));
   try {
     return await Promise.race([answer, late]);
   } finally {
-    clearTimeout(timer);
+    clock.clearTimeout(timer);
   }
 }

@@ -29,6 +29,7 @@
  * to them as to anyone.
  */
 import type { ProgressReport, SignalData } from '../protocol/arrays-messages.js';
+import { systemClock, type Clock } from './clock.js';
 import type { ClientConfig } from './config.js';
 import type { PeerConnector, PeerLink, Signaling } from './ports.js';
 import type { BannedAddresses } from './swarm/banned-addresses.js';
@@ -83,6 +84,8 @@ export interface SwarmOptions {
    * the download counts it against the peer. The relink back-off applies meanwhile.
    */
   onLinkDied?(peerId: string, reason: string): void;
+  /** Time and timers (the simulator's, in simulated time). @default systemClock */
+  clock?: Clock;
 }
 
 /** Why we closed a link ourselves; undefined while open or when the link closed on its own. */
@@ -113,12 +116,14 @@ export class Swarm {
   /** Origin tags: of listed and signaling peers, our own, and those of peers banned for evidence. */
   private readonly origins = new OriginBook();
   private readonly cacheNodes: CacheNodes;
+  private readonly clock: Clock;
 
   constructor(private readonly opts: SwarmOptions) {
-    this.announcer = new Announcer(opts);
-    this.relink = new RelinkBackoff(opts.config);
-    this.cacheNodes = new CacheNodes(opts.config);
-    this.deaths = new DeathWatch(opts.config.channelDeathRecheckMs, () => this.announce(), (id, reason) => opts.onLinkDied?.(id, reason));
+    const clock = (this.clock = opts.clock ?? systemClock);
+    this.announcer = new Announcer(opts, clock);
+    this.relink = new RelinkBackoff(opts.config, clock);
+    this.cacheNodes = new CacheNodes(opts.config, clock);
+    this.deaths = new DeathWatch(opts.config.channelDeathRecheckMs, () => this.announce(), (id, reason) => opts.onLinkDied?.(id, reason), clock);
   }
 
   start(): void {
@@ -255,7 +260,7 @@ export class Swarm {
    */
   private relinkCacheNode(peerId: string): void {
     if (this.stopped || this.banned.has(peerId)) return;
-    // A millisecond past the back-off: a timer may fire a little before Date.now() says it is due.
+    // A millisecond past the back-off: a timer may fire a little before the clock says it is due.
     this.cacheNodes.relinkAfter(peerId, this.relink.remainingMs(peerId) + 1, () => {
       if (this.stopped || this.banned.has(peerId) || this.links.has(peerId)) return;
       if (this.backingOff(peerId)) return this.relinkCacheNode(peerId);
@@ -326,8 +331,7 @@ export class Swarm {
       // An offer over a link that is open: the remote dropped its side (its channel died, it
       // restarted). That is a close like any other: the link goes, and the relink back-off
       // applies to the new offer too.
-      existing.link.close();
-      return;
+      return existing.link.close();
     }
     if (existing && existing.initiator && data.type === 'offer') {
       // Glare: both sides offered. The lower peer ID keeps its own offer; the other answers.
@@ -347,9 +351,7 @@ export class Swarm {
     const entry: LinkEntry = { link, initiator, open: false, closing: undefined, address: undefined };
     this.links.set(remoteId, entry);
     // A link whose channel never opens (ICE failed, peer vanished) must not hold its slot.
-    const timer = setTimeout(() => {
-      if (!entry.open) link.close();
-    }, this.opts.config.connectTimeoutMs);
+    const timer = this.clock.setTimeout(() => entry.open || link.close(), this.opts.config.connectTimeoutMs);
     link.on('signal', (data) => {
       if (!this.stopped && this.links.get(remoteId) === entry) this.opts.signaling.signal(this.opts.contentId, remoteId, data);
     });
@@ -369,7 +371,7 @@ export class Swarm {
         .then(({ local, remote }) => this.addressKnown(remoteId, entry, remote !== undefined && local.includes(remote) ? undefined : remote, checkFirst));
     });
     link.on('close', ({ reason, died }) => {
-      clearTimeout(timer);
+      this.clock.clearTimeout(timer);
       if (this.links.get(remoteId) === entry) this.links.delete(remoteId);
       // Closed by the remote, by the transport or by the connect timeout: not at once again.
       if (entry.closing !== undefined) return;
@@ -391,8 +393,7 @@ export class Swarm {
     if (this.stopped || this.links.get(remoteId) !== entry) return;
     if (address !== undefined && book?.has(address)) {
       this.opts.onAddressBan?.(remoteId, address);
-      this.ban(remoteId);
-      return;
+      return this.ban(remoteId);
     }
     if (waited) this.opts.onLink(entry.link);
   }

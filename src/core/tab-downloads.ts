@@ -14,6 +14,7 @@
  */
 import type { Bandwidth } from './bandwidth.js';
 import { contentsToSeed } from './cache-policy.js';
+import { systemClock, type Clock } from './clock.js';
 import { peeringModeOf, resolveConfig, type ClientConfig } from './config.js';
 import { Download } from './download.js';
 import { TabswarmError } from './errors.js';
@@ -43,6 +44,8 @@ export interface TabDownloadsPorts {
   bannedAddresses: BannedAddresses;
   /** Piece buffers shared by the tab's downloads, the CDN and the piece files (core/buffer-pool.ts). */
   buffers?: BufferPool;
+  /** Time and timers of the tab and of its downloads (the simulator's, in simulated time). @default systemClock */
+  clock?: Clock;
   /** The Arrays connection that serves this content's swarm in this mode (Discovery); never rejects. */
   arraysFor(contentId: string, mode: DownloadMode, groupId: string): Promise<Signaling>;
   /** The WebRTC connector (after the bootstrap document's ICE servers), made once. */
@@ -108,17 +111,19 @@ export class TabDownloads {
    * would answer the same peers' signals with one peer ID.
    */
   private readonly opening = new Map<string, number>();
-  private readonly sampler: ReturnType<typeof setInterval>;
-  private readonly renewTimer: ReturnType<typeof setInterval>;
+  private readonly sampler: unknown;
+  private readonly renewTimer: unknown;
+  private readonly clock: Clock;
   private closed = false;
 
   constructor(private readonly p: TabDownloadsPorts) {
+    const clock = (this.clock = p.clock ?? systemClock);
     // Per-peer rates need samples while downloads run, whether or not anyone asks for status.
-    this.sampler = setInterval(() => {
-      const now = Date.now();
+    this.sampler = clock.setInterval(() => {
+      const now = clock.now();
       for (const t of this.tracked) if (t.endedAt === undefined) t.rates.sample(now, t.download.snapshot().peers);
     }, 1000);
-    this.renewTimer = setInterval(() => void p.cache.renew(this.activeIds()).catch(this.quiet('lease renewal')), 30_000);
+    this.renewTimer = clock.setInterval(() => void p.cache.renew(this.activeIds()).catch(this.quiet('lease renewal')), 30_000);
   }
 
   /** Evicts what the cache limits say (never what this tab uses), then seeds from the cache unless told not to. */
@@ -162,7 +167,7 @@ export class TabDownloads {
 
   /** The tab's totals and every download's status (Get-DeliveryOptimizationPerfSnap), with why uploads are off if they are. */
   status(): PerfSnapshot {
-    const now = Date.now();
+    const now = this.clock.now();
     const snap = perfSnapshot(
       this.p.peerId,
       this.tracked.map((t) => this.statusOf(t, now)),
@@ -174,8 +179,8 @@ export class TabDownloads {
 
   close(): void {
     this.closed = true;
-    clearInterval(this.sampler);
-    clearInterval(this.renewTimer);
+    this.clock.clearInterval(this.sampler);
+    this.clock.clearInterval(this.renewTimer);
     for (const d of this.downloads) void this.p.cache.release(d.storageId).catch(this.quiet('release'));
     for (const d of this.downloads) d.stop();
     this.downloads.clear();
@@ -229,6 +234,7 @@ export class TabDownloads {
       bannedAddresses: p.bannedAddresses,
       ...(p.room ? { room: p.room } : {}),
       ...(p.buffers ? { buffers: p.buffers } : {}),
+      clock: this.clock,
     });
     await p.cache
       .touch({
@@ -256,7 +262,7 @@ export class TabDownloads {
   }
 
   private track(download: Download, mode: ClientConfig['downloadMode'], background: boolean): Tracked {
-    const entry: Tracked = { download, mode, background, startedAt: Date.now(), endedAt: undefined, rates: new PeerRates() };
+    const entry: Tracked = { download, mode, background, startedAt: this.clock.now(), endedAt: undefined, rates: new PeerRates() };
     this.tracked.push(entry);
     this.downloads.add(download);
     return entry;
@@ -268,16 +274,16 @@ export class TabDownloads {
     let recordedAt = 0;
     let piecesSinceRecord = 0;
     return {
-      status: () => this.statusOf(entry, Date.now()),
+      status: () => this.statusOf(entry, this.clock.now()),
       ended: () => {
-        entry.endedAt ??= Date.now();
+        entry.endedAt ??= this.clock.now();
       },
       // The cache's byte count, every 2 s once 16 pieces came (it sizes eviction; a reload
       // recounts anyway). Not more often: the record carries the metadata (a 16 GiB file's is
       // 1.1 MB of piece hashes), read and written whole each time; every 16 pieces of a fast
       // download that was most of the page's garbage, growing with the file.
       stored: (bytesDone) => {
-        const now = Date.now();
+        const now = this.clock.now();
         if (++piecesSinceRecord < 16 || now - recordedAt < 2000) return;
         piecesSinceRecord = 0;
         recordedAt = now;
@@ -356,11 +362,11 @@ export class TabDownloads {
         const metadata = await verifyStoredMetadata(id, record.metadataJson!, p.hasher);
         const [signaling, connector] = await Promise.all([p.arraysFor(id, mode, config.groupId), p.connector()]);
         if (this.isTaken(id)) continue; // the page opened it meanwhile: no await from here to `track`
-        const download = new Download({ contentId: id, metadata, peerId: p.peerId, cdnUrls: [], hasher: p.hasher, store: p.store, http: p.http, signaling, connector, peering: true, config, bandwidth: p.bandwidth, trustStored: true, bannedAddresses: p.bannedAddresses });
+        const download = new Download({ contentId: id, metadata, peerId: p.peerId, cdnUrls: [], hasher: p.hasher, store: p.store, http: p.http, signaling, connector, peering: true, config, bandwidth: p.bandwidth, trustStored: true, bannedAddresses: p.bannedAddresses, clock: this.clock });
         const entry = this.track(download, config.downloadMode, true);
         void p.cache.touch({ contentId: id, metadata, seedable: true }).catch(this.quiet('record'));
         await download.start();
-        entry.endedAt = Date.now();
+        entry.endedAt = this.clock.now();
         // A seed that finds pieces missing (removed by another tab meanwhile) has no CDN to fill them: it stops.
         if (download.state !== 'complete') {
           this.retire(download);

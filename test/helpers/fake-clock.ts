@@ -1,5 +1,5 @@
-/** A Clock (src/core/rate-limiter.ts) whose time moves only when a test advances it. */
-import type { Clock } from '../../src/core/rate-limiter.js';
+/** A Clock (src/core/clock.ts) whose time moves only when a test advances it. */
+import type { Clock } from '../../src/core/clock.js';
 
 interface Timer {
   id: number;
@@ -27,6 +27,20 @@ export class FakeClock implements Clock {
 
   clearTimeout(handle: unknown): void {
     this.timers = this.timers.filter((t) => t.id !== handle);
+  }
+
+  /** An interval is one timer that sets itself again (same id) before each run. */
+  setInterval(fn: () => void, ms: number): unknown {
+    this.timersSet++;
+    const id = this.nextId++;
+    const every = Math.max(1, ms);
+    const arm = (at: number) => this.timers.push({ id, at, fn: () => (arm(this.time + every), fn()) });
+    arm(this.time + every);
+    return id;
+  }
+
+  clearInterval(handle: unknown): void {
+    this.clearTimeout(handle);
   }
 
   get pendingTimers(): number {

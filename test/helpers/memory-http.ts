@@ -1,7 +1,9 @@
 /**
  * HttpRange port over bytes in memory: a CDN for Node tests, counting what it serves.
  * The real CDN origin and the fetch adapter are tested against a real server elsewhere.
+ * The latency is a timer of `clock` (a SimClock's in simulated time).
  */
+import { systemClock, type Clock } from '../../src/core/clock.js';
 import { TabswarmError } from '../../src/core/errors.js';
 import type { HttpRange, RangeRun } from '../../src/core/ports.js';
 
@@ -22,7 +24,11 @@ export class MemoryCdn implements HttpRange {
   /** How many of the next requests fail outright (HTTP 503, say). */
   failNext = 0;
 
-  constructor(private readonly file: Uint8Array, private readonly latencyMs = 1) {}
+  constructor(
+    private readonly file: Uint8Array,
+    private readonly latencyMs = 1,
+    private readonly clock: Clock = systemClock,
+  ) {}
 
   async probeSize(): Promise<number> {
     this.requests++;
@@ -42,7 +48,7 @@ export class MemoryCdn implements HttpRange {
   private async answer(start: number, end: number, signal: AbortSignal): Promise<void> {
     this.requests++;
     this.starts.push(start);
-    await new Promise((r) => setTimeout(r, this.latencyMs));
+    await new Promise<void>((r) => this.clock.setTimeout(r, this.latencyMs));
     if (signal.aborted) throw new TabswarmError('cdn-error', 'aborted');
     if (this.failNext > 0) {
       this.failNext--;
@@ -67,7 +73,7 @@ export class MemoryCdn implements HttpRange {
     let cancelled = false;
     return {
       read: async (length) => {
-        await new Promise((r) => setTimeout(r, this.latencyMs));
+        await new Promise<void>((r) => this.clock.setTimeout(r, this.latencyMs));
         if (signal.aborted || cancelled) throw new TabswarmError('cdn-error', 'aborted');
         if (at + length > end) throw new RangeError('reading past the range');
         at += length;

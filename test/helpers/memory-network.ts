@@ -2,7 +2,9 @@
  * An in-process Arrays service and peer transport, for simulating swarms in Node. The
  * signaling hub lists the peers of a content and relays signals; links deliver each message
  * asynchronously as a copy, like a data channel. Offers and answers carry only link IDs.
+ * Each asynchronous step is a 0 ms timer of `clock` (a SimClock's in simulated time).
  */
+import { systemClock, type Clock } from '../../src/core/clock.js';
 import { Emitter } from '../../src/core/emitter.js';
 import type { PeerConnector, PeerLink, PeerLinkEvents, Signaling, SignalingEvents } from '../../src/core/ports.js';
 import type { Report, SignalData } from '../../src/protocol/arrays-messages.js';
@@ -20,6 +22,8 @@ export class MemoryNetwork {
   readonly originOf = new Map<string, string>();
   /** Peers listed with `cache: true` (cache nodes, as a service configured with their keys lists them). */
   readonly cacheNodes = new Set<string>();
+
+  constructor(readonly clock: Clock = systemClock) {}
 
   signaling(peerId: string): MemorySignaling {
     const s = new MemorySignaling(this, peerId);
@@ -47,13 +51,13 @@ export class MemoryNetwork {
       .map(([id, p]) => ({ peerId: id, left: p.left, origin: this.originOf.get(id), ...(this.cacheNodes.has(id) ? { cache: true as const } : {}) }))
       .slice(0, report.peersWanted);
     const origin = this.originOf.get(peerId);
-    setTimeout(() => this.clients.get(peerId)?.emitter.emit('peers', { contentId, peers, intervalMs: 1000, origin }), 0);
+    this.clock.setTimeout(() => this.clients.get(peerId)?.emitter.emit('peers', { contentId, peers, intervalMs: 1000, origin }), 0);
   }
 
   relay(contentId: string, from: string, to: string, data: SignalData): void {
     const swarm = this.swarms.get(contentId);
     if (!swarm?.has(from) || !swarm.has(to)) return;
-    setTimeout(() => this.clients.get(to)?.emitter.emit('signal', { contentId, from, data, origin: this.originOf.get(from) }), 0);
+    this.clock.setTimeout(() => this.clients.get(to)?.emitter.emit('signal', { contentId, from, data, origin: this.originOf.get(from) }), 0);
   }
 
   leave(contentId: string, peerId: string): void {
@@ -73,7 +77,7 @@ export class MemoryNetwork {
   private createLink(localId: string, remoteId: string, initiator: boolean): MemoryLink {
     const link = new MemoryLink(this, `L${this.nextLink++}`, localId, remoteId);
     this.links.set(link.linkId, link);
-    if (initiator) setTimeout(() => link.emitter.emit('signal', { type: 'offer', sdp: link.linkId }), 0);
+    if (initiator) this.clock.setTimeout(() => link.emitter.emit('signal', { type: 'offer', sdp: link.linkId }), 0);
     return link;
   }
 
@@ -164,7 +168,7 @@ export class MemoryLink implements PeerLink {
       // The initiator opens on the answer; the responder a tick later, as a channel would.
       this.open();
       const peer = this.peer;
-      setTimeout(() => peer?.open(), 0);
+      this.net.clock.setTimeout(() => peer?.open(), 0);
     }
   }
 
@@ -179,7 +183,7 @@ export class MemoryLink implements PeerLink {
     const copy = frame.slice();
     const peer = this.peer;
     this.net.countSent(this.localId, copy.byteLength);
-    setTimeout(() => peer.deliver(copy), 0);
+    this.net.clock.setTimeout(() => peer.deliver(copy), 0);
   }
 
   close(): void {
@@ -199,7 +203,7 @@ export class MemoryLink implements PeerLink {
     this.closed = true;
     this.emitter.emit('close', died ? { reason, died } : { reason });
     const peer = this.peer;
-    if (peer) setTimeout(() => (killsRemote ? peer.end('the remote aborted the channel', true, false) : peer.close()), 0);
+    if (peer) this.net.clock.setTimeout(() => (killsRemote ? peer.end('the remote aborted the channel', true, false) : peer.close()), 0);
   }
 
   deliver(message: Uint8Array): void {

@@ -5,6 +5,7 @@
  * already ours, or that comes to a stopped download, is dropped unread.
  */
 import type { CdnSource } from '../cdn-source.js';
+import type { Clock } from '../clock.js';
 import type { Emitter } from '../emitter.js';
 import { TabswarmError, isTabswarmError } from '../errors.js';
 import type { PieceFile, PieceSource } from '../ports.js';
@@ -21,6 +22,7 @@ export interface IntakeDeps {
   stats: DownloadStats;
   events: Emitter<DownloadEvents>;
   metadata: Metadata;
+  clock: Clock;
   /** Set in simple mode: nothing to verify against. */
   simpleReason: string | undefined;
   cdn: CdnSource | undefined;
@@ -71,7 +73,7 @@ export class Intake {
     d.stats.received(source.kind, source.id, length);
     if (source.kind === 'cdn') d.cdn?.reportSuccess();
     if (source.kind === 'peer') {
-      book.lastPeerPieceAt = Date.now();
+      book.lastPeerPieceAt = this.d.clock.now();
       d.pool.credit(source.id);
       d.topUp?.peerPiece(book.lastPeerPieceAt, length);
     }

@@ -4,6 +4,7 @@
  * peers that miss their deadlines, and closing links between two seeds.
  */
 import type { Bandwidth } from '../bandwidth.js';
+import type { Clock } from '../clock.js';
 import type { ClientConfig } from '../config.js';
 import type { Emitter } from '../emitter.js';
 import { PeerSession } from '../peer-session.js';
@@ -21,6 +22,8 @@ export interface PeerPoolDeps {
   events: Emitter<DownloadEvents>;
   config: ClientConfig;
   metadata: Metadata;
+  /** The sessions' time and timers. */
+  clock: Clock;
   contentIdBytes: Uint8Array;
   /** Whether a CDN can take over from slow or behind peers. */
   hasCdn: boolean;
@@ -80,6 +83,7 @@ export class PeerPool {
         // Served pieces are hashed again (docs/cache.md): the store may have changed since.
         readPiece: d.servePiece,
         uploads: d.uploads,
+        clock: d.clock,
         ...(d.buffers ? { buffers: d.buffers } : {}),
       },
       // With no CDN there is nothing better to go to: a peer is waited for down to a quarter of

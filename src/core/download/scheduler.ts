@@ -8,6 +8,7 @@
  */
 import { cdnShareOf, ALONE, type CdnShare } from '../cdn-share.js';
 import type { CdnSource } from '../cdn-source.js';
+import type { Clock } from '../clock.js';
 import type { ClientConfig } from '../config.js';
 import { PeerSession } from '../peer-session.js';
 import { pickForCdn, pickRarest, type PickState } from '../piece-picker.js';
@@ -32,6 +33,8 @@ export interface SchedulerDeps {
   topUp: TopUp | undefined;
   config: ClientConfig;
   metadata: Metadata;
+  /** Time and the wake-up timer. */
+  clock: Clock;
   peerId: string;
   startedAt: number;
   httpDelayMs: number;
@@ -55,7 +58,7 @@ export class Scheduler {
   private pumping = false;
   private pumpAgain = false;
   /** The one pending wake-up of pump(), due at `wakeAt`. */
-  private timer: ReturnType<typeof setTimeout> | undefined;
+  private timer: unknown;
   private wakeAt = 0;
   /** When the CDN was first allowed (ms). */
   private cdnOpenedAt = 0;
@@ -87,18 +90,19 @@ export class Scheduler {
 
   /** Runs pump() again after `ms`, unless a wake-up is already due sooner. */
   wakeIn(ms: number): void {
-    const at = Date.now() + Math.max(1, ms);
+    const { clock } = this.d;
+    const at = clock.now() + Math.max(1, ms);
     if (this.timer !== undefined && this.wakeAt <= at) return;
-    clearTimeout(this.timer);
+    clock.clearTimeout(this.timer);
     this.wakeAt = at;
-    this.timer = setTimeout(() => {
+    this.timer = clock.setTimeout(() => {
       this.timer = undefined;
       this.pump();
-    }, at - Date.now());
+    }, at - clock.now());
   }
 
   stop(): void {
-    clearTimeout(this.timer);
+    this.d.clock.clearTimeout(this.timer);
   }
 
   private pumpOnce(): void {
@@ -106,9 +110,9 @@ export class Scheduler {
     const { book } = d;
     if (!d.isActive() || book.have.complete) return;
     const next = d.pool.checkPace();
-    if (next < Infinity) this.wakeIn(next - Date.now());
+    if (next < Infinity) this.wakeIn(next - d.clock.now());
     const behind = Math.max(1, d.config.piecesAwaitingStorage);
-    const now = Date.now();
+    const now = d.clock.now();
     // Storage is behind: ask for nothing more until a piece is stored (its end pumps again);
     // but a player's pieces may go past it by a few (a seek lands behind a full queue).
     const playing = d.deadlines?.active(now) === true;
@@ -140,7 +144,7 @@ export class Scheduler {
       }
     }
     if (!d.cdn) return;
-    // Timers may fire a millisecond before Date.now() says they are due: re-arm, never assume.
+    // Timers may fire a millisecond before the clock says they are due: re-arm, never assume.
     if (httpDelayLeft > 0) {
       this.wakeIn(httpDelayLeft);
       if (d.topUp?.update(now, (ms) => this.wakeIn(ms))) this.pumpCdn(d.cdn, state, share, now, true);
@@ -279,7 +283,7 @@ export class Scheduler {
    */
   private endgame(): boolean {
     const { book } = this.d;
-    const now = Date.now();
+    const now = this.d.clock.now();
     const askable = [...this.d.pool.sessions.values()].filter((s) => s.healthy && !s.pace.isCooling(now));
     const share = this.d.cdn ? this.share : undefined;
     for (let i = 0; i < book.pieceCount; i++) {

@@ -3,6 +3,7 @@
  * over, CDN requests are paced to the shortfall of the peers' rate below that minimum; paused
  * while there is none, unlimited once the delay is over.
  */
+import { systemClock, type Clock } from '../clock.js';
 import type { ClientConfig } from '../config.js';
 import { RateLimiter } from '../rate-limiter.js';
 
@@ -17,7 +18,7 @@ const TOP_UP_CHECK_MS = 500;
 
 export class TopUp {
   /** Paces the CDN's requests (as the first of its buckets, cdn-source.ts). */
-  readonly limiter = new RateLimiter(0);
+  readonly limiter: RateLimiter;
   private rate = 0;
   /** Bytes of verified peer pieces, with when they came: the peers' rate. */
   private readonly arrivals: Array<{ at: number; bytes: number }> = [];
@@ -26,7 +27,9 @@ export class TopUp {
     private readonly config: Pick<ClientConfig, 'minBackgroundBytesPerSec'>,
     private readonly startedAt: number,
     private readonly httpDelayMs: number,
+    clock: Clock = systemClock,
   ) {
+    this.limiter = new RateLimiter(0, clock);
     this.limiter.setPaused(true);
   }
 

@@ -3,6 +3,7 @@
  * limits it reports.
  */
 import type { Bandwidth, Priority } from '../bandwidth.js';
+import type { Clock } from '../clock.js';
 import type { ClientConfig } from '../config.js';
 import type { TabswarmError } from '../errors.js';
 import type { Hasher, HttpRange, PeerConnector, PieceStore, Signaling } from '../ports.js';
@@ -59,6 +60,11 @@ export interface DownloadOptions {
    * back after admitting them (core/buffer-pool.ts). Absent: a new buffer per piece.
    */
   buffers?: BufferPool;
+  /**
+   * Time and timers of the download and of every part it makes (scheduler, CDN, swarm, peer
+   * sessions, stats): the simulator's runs it in simulated time. @default systemClock
+   */
+  clock?: Clock;
 }
 
 /** What limits a download now (for a status report); rates in bytes per second, 0 = unlimited. */

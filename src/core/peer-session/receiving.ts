@@ -8,6 +8,7 @@
  * the old transfer.
  */
 import type { Bitfield } from '../bitfield.js';
+import { systemClock, type Clock } from '../clock.js';
 import { TabswarmError } from '../errors.js';
 import type { PeerPace } from '../peer-pace.js';
 import { encodeCancel, encodeRequest } from '../../protocol/wire.js';
@@ -29,7 +30,7 @@ interface PendingRequest {
   sentAt: number;
   resolve(data: Uint8Array): void;
   reject(e: TabswarmError): void;
-  timer: ReturnType<typeof setTimeout> | undefined;
+  timer: unknown;
 }
 
 export class PieceReceiver {
@@ -53,6 +54,8 @@ export class PieceReceiver {
     /** A buffer for a requested piece, of exactly `length` bytes (its old contents are overwritten). */
     private readonly newBuffer: (length: number) => Uint8Array,
     private readonly events: { refused(index: number): void; missed(index: number, drop: boolean): void },
+    /** The deadlines' timers (`wire.now` is their time). */
+    private readonly clock: Clock = systemClock,
   ) {}
 
   /** Requests outstanding. */
@@ -83,7 +86,7 @@ export class PieceReceiver {
       const owed = this.owedBytes();
       const request: PendingRequest = { index, buffer: this.newBuffer(length), received: 0, sentAt: now, resolve, reject, timer: undefined };
       const deadline = this.pace.deadline(now, owed, length);
-      request.timer = setTimeout(() => this.expire(request, deadline), Math.max(0, deadline - now));
+      request.timer = this.clock.setTimeout(() => this.expire(request, deadline), Math.max(0, deadline - now));
       this.pending.set(index, request);
       this.pace.sent(now, this.pending.size);
       this.wire.send(encodeRequest(index));
@@ -153,7 +156,7 @@ export class PieceReceiver {
   /** The session ended: every request fails with peer-gone. */
   close(): void {
     for (const p of this.pending.values()) {
-      clearTimeout(p.timer);
+      this.clock.clearTimeout(p.timer);
       p.reject(new TabswarmError('peer-gone', `peer ${this.id} left`));
     }
     this.pending.clear();
@@ -164,7 +167,7 @@ export class PieceReceiver {
     // Timers may fire a little early: re-arm, never assume.
     const early = deadline - this.wire.now();
     if (early > 0) {
-      p.timer = setTimeout(() => this.expire(p, deadline), early);
+      p.timer = this.clock.setTimeout(() => this.expire(p, deadline), early);
       return;
     }
     // Judged before the cancel, which may leave nothing owed (and nothing to judge by).
@@ -184,7 +187,7 @@ export class PieceReceiver {
   }
 
   private finish(p: PendingRequest): void {
-    clearTimeout(p.timer);
+    this.clock.clearTimeout(p.timer);
     this.pending.delete(p.index);
     if (this.pending.size === 0) this.pace.idle();
   }

@@ -4,6 +4,7 @@
  * changes fast: tabs opened together), then at the interval the service's last reply named.
  */
 import { GROUP_ID_RE, type ProgressReport, type Report } from '../../protocol/arrays-messages.js';
+import { systemClock, type Clock } from '../clock.js';
 import { peeringModeOf, type ClientConfig } from '../config.js';
 import type { Signaling } from '../ports.js';
 
@@ -18,11 +19,14 @@ export interface AnnouncerOptions {
 export class Announcer {
   /** When to announce again, as the service's last `peers` reply said. */
   intervalMs: number;
-  private timer: ReturnType<typeof setTimeout> | undefined;
+  private timer: unknown;
   private announces = 0;
   private stopped = false;
 
-  constructor(private readonly opts: AnnouncerOptions) {
+  constructor(
+    private readonly opts: AnnouncerOptions,
+    private readonly clock: Clock = systemClock,
+  ) {
     this.intervalMs = opts.config.announceIntervalMs;
   }
 
@@ -39,16 +43,16 @@ export class Announcer {
   /** Announces now and schedules the next announce. */
   announce(): void {
     if (this.stopped || !this.announcing) return;
-    clearTimeout(this.timer);
+    this.clock.clearTimeout(this.timer);
     this.opts.signaling.announce(this.opts.contentId, this.opts.peerId, this.fullReport());
     const early = this.announces < 3 ? 1000 * 2 ** this.announces : Infinity;
     this.announces++;
-    this.timer = setTimeout(() => this.announce(), Math.min(early, this.intervalMs));
+    this.timer = this.clock.setTimeout(() => this.announce(), Math.min(early, this.intervalMs));
   }
 
   stop(): void {
     this.stopped = true;
-    clearTimeout(this.timer);
+    this.clock.clearTimeout(this.timer);
   }
 
   /** The report of one announce: progress, and the download mode (and group) as scope. */

@@ -7,6 +7,7 @@
  * slots stay theirs, so trading among tabs goes on. Nothing else differs: a cache node is
  * struck, banned, dropped and backed off from as any peer.
  */
+import { systemClock, type Clock } from '../clock.js';
 import type { ClientConfig } from '../config.js';
 
 /** Cache node IDs remembered (a session sees a handful); oldest forgotten beyond this. */
@@ -16,9 +17,12 @@ export class CacheNodes {
   /** Peers listed with `cache: true` in this session (a later list without the flag does not unlist one). */
   private readonly ids = new Set<string>();
   /** One pending relink per cache node whose link closed. */
-  private readonly timers = new Map<string, ReturnType<typeof setTimeout>>();
+  private readonly timers = new Map<string, unknown>();
 
-  constructor(private readonly config: Pick<ClientConfig, 'maxPeers' | 'maxCacheNodeLinks'>) {}
+  constructor(
+    private readonly config: Pick<ClientConfig, 'maxPeers' | 'maxCacheNodeLinks'>,
+    private readonly clock: Clock = systemClock,
+  ) {}
 
   /** A `peers` reply listed `peerId` with `cache: true`. */
   note(peerId: string): void {
@@ -55,10 +59,10 @@ export class CacheNodes {
   /** The link to cache node `peerId` closed (not banned): `relink` runs once its back-off (`waitMs`) is over. */
   relinkAfter(peerId: string, waitMs: number, relink: () => void): void {
     if (!this.ids.has(peerId)) return;
-    clearTimeout(this.timers.get(peerId));
+    this.clock.clearTimeout(this.timers.get(peerId));
     this.timers.set(
       peerId,
-      setTimeout(() => {
+      this.clock.setTimeout(() => {
         this.timers.delete(peerId);
         relink();
       }, Math.max(0, waitMs)),
@@ -66,7 +70,7 @@ export class CacheNodes {
   }
 
   stop(): void {
-    for (const t of this.timers.values()) clearTimeout(t);
+    for (const t of this.timers.values()) this.clock.clearTimeout(t);
     this.timers.clear();
   }
 }

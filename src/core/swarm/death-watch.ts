@@ -4,6 +4,7 @@
  * once the peer signals again, or a `peers` list asked for `channelDeathRecheckMs` later still
  * names it. One extra announce per recheck period, whatever the number of deaths.
  */
+import { systemClock, type Clock } from '../clock.js';
 
 /** A death the peer has not shown itself again after within this long is forgotten. */
 const DEATH_WATCH_MS = 60_000;
@@ -12,7 +13,7 @@ const MAX_DEATHS = 256;
 
 export class DeathWatch {
   private readonly deaths = new Map<string, { at: number; reason: string }>();
-  private timer: ReturnType<typeof setTimeout> | undefined;
+  private timer: unknown;
 
   constructor(
     private readonly recheckMs: number,
@@ -20,14 +21,15 @@ export class DeathWatch {
     private readonly recheck: () => void,
     /** The peer showed it is still here: its death counts. */
     private readonly confirmed: (peerId: string, reason: string) => void,
+    private readonly clock: Clock = systemClock,
   ) {}
 
   died(peerId: string, reason: string): void {
     this.deaths.delete(peerId);
-    this.deaths.set(peerId, { at: Date.now(), reason });
+    this.deaths.set(peerId, { at: this.clock.now(), reason });
     while (this.deaths.size > MAX_DEATHS) this.deaths.delete(this.deaths.keys().next().value!);
     if (this.timer !== undefined) return;
-    this.timer = setTimeout(() => {
+    this.timer = this.clock.setTimeout(() => {
       this.timer = undefined;
       this.recheck();
     }, this.recheckMs);
@@ -43,7 +45,7 @@ export class DeathWatch {
 
   /** A `peers` list came: deaths it settles are those named after their recheck time, or too old. */
   listed(isListed: (peerId: string) => boolean): void {
-    const now = Date.now();
+    const now = this.clock.now();
     for (const [id, d] of this.deaths) {
       if (now - d.at > DEATH_WATCH_MS) this.deaths.delete(id);
       else if (now - d.at >= this.recheckMs && isListed(id)) this.seen(id);
@@ -51,12 +53,12 @@ export class DeathWatch {
     // Some still wait: a list that came before their recheck time does not settle them.
     if (this.deaths.size > 0 && this.timer === undefined) {
       const next = Math.min(...[...this.deaths.values()].map((d) => d.at + this.recheckMs - now));
-      if (next > 0) this.timer = setTimeout(() => ((this.timer = undefined), this.recheck()), next);
+      if (next > 0) this.timer = this.clock.setTimeout(() => ((this.timer = undefined), this.recheck()), next);
     }
   }
 
   stop(): void {
-    clearTimeout(this.timer);
+    this.clock.clearTimeout(this.timer);
     this.deaths.clear();
   }
 }

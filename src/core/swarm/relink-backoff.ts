@@ -3,6 +3,7 @@
  * linked again for `relinkBackoffMs`, doubling with every further close up to
  * `maxRelinkBackoffMs`, both for our offers and for its offers.
  */
+import { systemClock, type Clock } from '../clock.js';
 import type { ClientConfig } from '../config.js';
 
 /** Peers remembered; the oldest are forgotten beyond this. */
@@ -12,17 +13,20 @@ export class RelinkBackoff {
   /** Peers not to link to before `until` (ms), and how many closes that took. */
   private readonly relink = new Map<string, { until: number; closes: number }>();
 
-  constructor(private readonly config: Pick<ClientConfig, 'relinkBackoffMs' | 'maxRelinkBackoffMs'>) {}
+  constructor(
+    private readonly config: Pick<ClientConfig, 'relinkBackoffMs' | 'maxRelinkBackoffMs'>,
+    private readonly clock: Clock = systemClock,
+  ) {}
 
   /** Whether a link to `peerId` must wait. */
   waiting(peerId: string): boolean {
     const r = this.relink.get(peerId);
-    return r !== undefined && Date.now() < r.until;
+    return r !== undefined && this.clock.now() < r.until;
   }
 
   /** How long a link to `peerId` must still wait (ms; 0: none). */
   remainingMs(peerId: string): number {
-    return Math.max(0, (this.relink.get(peerId)?.until ?? 0) - Date.now());
+    return Math.max(0, (this.relink.get(peerId)?.until ?? 0) - this.clock.now());
   }
 
   /** The link to `peerId` closed: the next close makes it wait twice as long as this one. */
@@ -31,7 +35,7 @@ export class RelinkBackoff {
     const closes = (this.relink.get(peerId)?.closes ?? 0) + 1;
     const wait = Math.min(maxRelinkBackoffMs, relinkBackoffMs * 2 ** Math.min(closes - 1, 30));
     this.relink.delete(peerId);
-    this.relink.set(peerId, { until: Date.now() + wait, closes });
+    this.relink.set(peerId, { until: this.clock.now() + wait, closes });
     while (this.relink.size > MAX_RELINK_ENTRIES) this.relink.delete(this.relink.keys().next().value!);
   }
 }
