@@ -192,9 +192,10 @@ let lastAddressByte = randomInt(2, 251);
 /**
  * The next address of 127.0.0.2-250, in turn from a random start: Node peers alive together
  * never share one (two honest and lying peers at one address would be refused together, as a
- * tab refuses the address of a peer it banned).
+ * tab refuses the address of a peer it banned). Only the test's own process may pick: each
+ * child process would start from its own random byte (startNodePeer picks for its children).
  */
-function nextLoopbackAddress(): string {
+export function nextLoopbackAddress(): string {
   lastAddressByte = lastAddressByte >= 250 ? 2 : lastAddressByte + 1;
   return `127.0.0.${lastAddressByte}`;
 }
