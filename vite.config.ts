@@ -4,10 +4,11 @@ import { defineConfig } from 'vite';
 /**
  * The web app is built to dist/app and served by the tabswarm server (signaling/).
  * Workers are ES modules so comlink and hash-wasm load in them as in the page.
- * Two pages: the app (index.html) and the classroom share page (share.html); and the Service
- * Worker that plays contents while they download (src/sw/sw.ts), at /tabswarm-sw.js: a worker
- * serves only the paths under its own, so it is not under /assets/, and its name has no hash
- * (a page registers it by that name).
+ * Three pages: the app (index.html), the classroom share page (share.html) and the replay of a
+ * recorded swarm simulation (replay.html, issue 18); and the Service Worker that plays
+ * contents while they download (src/sw/sw.ts), at /tabswarm-sw.js: a worker serves only the
+ * paths under its own, so it is not under /assets/, and its name has no hash (a page
+ * registers it by that name).
  */
 export default defineConfig({
   root: 'src/ui',
@@ -21,6 +22,7 @@ export default defineConfig({
       input: {
         main: resolve(import.meta.dirname, 'src/ui/index.html'),
         share: resolve(import.meta.dirname, 'src/ui/share.html'),
+        replay: resolve(import.meta.dirname, 'src/ui/replay.html'),
         sw: resolve(import.meta.dirname, 'src/sw/sw.ts'),
       },
       output: { entryFileNames: (chunk) => (chunk.name === 'sw' ? 'tabswarm-sw.js' : 'assets/[name]-[hash].js') },
