@@ -1,16 +1,21 @@
 /**
  * The simulator's network (issue 18): when each message between two peers arrives, given each
- * peer's upload and download rate and latency. Store and forward, one message at a time per
- * direction of each peer's access link, which is where home and school links are narrow:
+ * peer's upload and download rate and latency. The narrow part of a home or school link is
+ * its access link, so that is what is modelled: each peer's uplink is shared by the flows it
+ * sends (one per receiver), and its downlink by the flows it receives (one per sender), fairly,
+ * as TCP-friendly congestion control shares them (WebRTC's SCTP is such a flow):
  *
- *   leaves the sender   = max(now, sender's uplink free) + bytes / sender's upload rate
- *   reaches the receiver = that + (sender's latency + receiver's latency)
- *   delivered           = max(reaches, receiver's downlink free) + bytes / receiver's download rate
+ *   k_up     = flows of the sender with data on its uplink at `now`, this one included
+ *   leaves   = max(now, this flow's uplink free) + bytes · k_up / upload rate
+ *   reaches  = leaves + sender's latency + receiver's latency
+ *   k_down   = flows reaching the receiver's downlink at `reaches`, this one included
+ *   delivered = max(reaches, this flow's downlink free) + bytes · k_down / download rate
  *
- * So a peer's upload is shared by everything it sends, in order; a peer's download by
- * everything it receives, in order of arrival; a 1 MiB piece sent in 64 KiB chunks
- * interleaves with others' chunks as on a real link. The core above sees it through its
- * PeerLink port. Rates in bytes per second, times in ms. Pure: the caller keeps the clock.
+ * Each message is charged its flow's share when it is sent (a flow that starts while others
+ * run gets its share from then on). Messages of one flow keep their order. A 1 MiB piece sent
+ * in 64 KiB chunks interleaves with other flows chunk by chunk, as on a real link. The core
+ * above sees it through its PeerLink port. Rates in bytes per second, times in ms. Pure: the
+ * caller keeps the clock, and the `now` of successive sends never goes back.
  */
 
 export interface LinkProfile {
@@ -26,8 +31,10 @@ export class LinkModelError extends Error {
 
 interface Access {
   profile: LinkProfile;
-  upFreeAt: number;
-  downFreeAt: number;
+  /** When each flow it sends (by receiver) has left its uplink; flows that are done are dropped. */
+  up: Map<string, number>;
+  /** When each flow it receives (by sender) has crossed its downlink. */
+  down: Map<string, number>;
   /** Bytes it sent and received, for the figures. */
   sent: number;
   received: number;
@@ -41,31 +48,42 @@ export class LinkModel {
     if (!ok(profile.uploadBps) || !ok(profile.downloadBps) || !(Number.isFinite(profile.latencyMs) && profile.latencyMs >= 0)) {
       throw new LinkModelError(`peer ${peerId}: rates must be > 0 and latency >= 0, got ${JSON.stringify(profile)}`);
     }
-    this.peers.set(peerId, { profile, upFreeAt: 0, downFreeAt: 0, sent: 0, received: 0 });
+    this.peers.set(peerId, { profile, up: new Map(), down: new Map(), sent: 0, received: 0 });
   }
 
   remove(peerId: string): void {
     this.peers.delete(peerId);
   }
 
-  /** When (ms) a message of `bytes` sent now from `from` is delivered to `to`; it takes its place on both links. */
+  /** When (ms) a message of `bytes` sent now from `from` is delivered to `to`; it takes its share of both links. */
   send(from: string, to: string, bytes: number, now: number): number {
     const a = this.access(from);
     const b = this.access(to);
-    const leaves = Math.max(now, a.upFreeAt) + (bytes * 1000) / a.profile.uploadBps;
-    a.upFreeAt = leaves;
+    let kUp = 1;
+    for (const [flow, freeAt] of a.up) {
+      if (freeAt <= now) a.up.delete(flow);
+      else if (flow !== to) kUp++;
+    }
+    const leaves = Math.max(now, a.up.get(to) ?? 0) + (bytes * 1000 * kUp) / a.profile.uploadBps;
+    a.up.set(to, leaves);
     const reaches = leaves + a.profile.latencyMs + b.profile.latencyMs;
-    const delivered = Math.max(reaches, b.downFreeAt) + (bytes * 1000) / b.profile.downloadBps;
-    b.downFreeAt = delivered;
+    let kDown = 1;
+    for (const [flow, freeAt] of b.down) if (flow !== from && freeAt > reaches) kDown++;
+    const delivered = Math.max(reaches, b.down.get(from) ?? 0) + (bytes * 1000 * kDown) / b.profile.downloadBps;
+    b.down.set(from, delivered);
     a.sent += bytes;
     b.received += bytes;
     return delivered;
   }
 
-  /** Bytes a peer's uplink still has to send at `now` (its send buffer, as a data channel's bufferedAmount). */
-  queuedUp(peerId: string, now: number): number {
-    const a = this.access(peerId);
-    return Math.max(0, ((a.upFreeAt - now) * a.profile.uploadBps) / 1000);
+  /** When (ms) everything `from` has sent to `to` so far has left its uplink (after `send`: when that message left). */
+  upFreeAt(from: string, to: string): number {
+    return this.access(from).up.get(to) ?? 0;
+  }
+
+  /** Whether the network has this peer. */
+  has(peerId: string): boolean {
+    return this.peers.has(peerId);
   }
 
   totals(peerId: string): { sent: number; received: number } {

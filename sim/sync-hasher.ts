@@ -1,6 +1,11 @@
-/** Hasher port over node:crypto, for Node tests of the core. */
+/**
+ * Hasher port over node:crypto's synchronous hash: the simulator's and the Node tests' hashing
+ * double. Its promises resolve in the microtask queue, so a simulated clock that settles
+ * microtasks between events sees every hash done (WebCrypto's would finish on the thread pool,
+ * at a time no simulation could reproduce). The browser's worker pool is tested in Chromium.
+ */
 import { createHash } from 'node:crypto';
-import type { Hasher } from '../../src/core/ports.js';
+import type { Hasher } from '../src/core/ports.js';
 
 export function createNodeHasher(): Hasher & { digests: number } {
   const hasher = {

@@ -13,16 +13,23 @@ describe('LinkModel', () => {
     expect(net.send('a', 'b', MiB, 0)).toBeCloseTo(1550);
   });
 
-  it('shares a sender\'s upload among what it sends, in order', () => {
+  it("shares a sender's upload fairly among the flows it sends", () => {
     const net = new LinkModel();
     net.add('seed', { uploadBps: 1 * MiB, downloadBps: 100 * MiB, latencyMs: 0 });
     for (const id of ['x', 'y']) net.add(id, { uploadBps: 1 * MiB, downloadBps: 100 * MiB, latencyMs: 0 });
-    const toX = net.send('seed', 'x', MiB, 0);
-    const toY = net.send('seed', 'y', MiB, 0);
-    expect(toX).toBeCloseTo(1000 + 10);
-    expect(toY).toBeCloseTo(2000 + 10); // waited for the first on the uplink
-    expect(net.queuedUp('seed', 500)).toBeCloseTo(1.5 * MiB);
-    expect(net.queuedUp('seed', 3000)).toBe(0);
+    // Two flows, 64 KiB chunks sent alternately: each gets half the uplink, both end near 2 s.
+    let toX = 0;
+    let toY = 0;
+    for (let i = 0; i < 16; i++) {
+      toX = net.send('seed', 'x', 64 * 1024, 0);
+      toY = net.send('seed', 'y', 64 * 1024, 0);
+    }
+    expect(toX).toBeGreaterThan(1900);
+    expect(toY).toBeGreaterThan(1900);
+    expect(Math.max(toX, toY)).toBeLessThan(2100);
+    expect(net.upFreeAt('seed', 'x')).toBeGreaterThan(1900);
+    // A flow sent once the others are done has the whole uplink again.
+    expect(net.send('seed', 'x', MiB, 5000)).toBeCloseTo(6000 + 10, 0);
   });
 
   it("shares a receiver's download among what reaches it: two fast senders, one slow downlink", () => {

@@ -1,0 +1,281 @@
+/**
+ * The simulator's Arrays service and peer transport (issue 18). Signaling goes through the
+ * server's real swarm registry (signaling/swarm-registry.ts: partitions by download mode and
+ * address, cache nodes first, seeders and the least handed out next), each message delayed by
+ * the peer's latency to the server. Links carry the core's wire frames through the LinkModel:
+ * each frame takes its place on the sender's uplink and the receiver's downlink, and arrives
+ * when the model says, as a timer of the simulated clock.
+ *
+ * Bytes are scaled (`byteScale`): a piece of the simulated file is `byteScale` times the bytes
+ * that actually move, so a PIECE frame is charged its header plus `byteScale` times its data;
+ * every other frame is charged what it is. The core's byte settings are scaled alike
+ * (scaled-config.ts), so times and ratios are those of the full-size file.
+ */
+import { Emitter } from '../src/core/emitter.js';
+import type { PeerConnector, PeerLink, PeerLinkEvents, Signaling, SignalingEvents } from '../src/core/ports.js';
+import type { Report, SignalData } from '../src/protocol/arrays-messages.js';
+import { FrameType, PIECE_HEADER_BYTES } from '../src/protocol/wire.js';
+import { MemorySwarmRegistry, scopeKeyOf } from '../signaling/swarm-registry.js';
+import type { LinkModel } from './link-model.js';
+import type { SimClock } from './sim-clock.js';
+
+export interface SimNetworkOptions {
+  clock: SimClock;
+  links: LinkModel;
+  /** Actual bytes of a PIECE frame's data are charged this many times over. */
+  byteScale: number;
+  /** The interval the service tells peers to announce at (the server's default). */
+  announceIntervalMs: number;
+  /** The most peers one reply lists (the server's maxPeersPerReply). */
+  maxPeersPerReply: number;
+  /** The server's own latency to the core of the network, ms. */
+  serverLatencyMs: number;
+  /** Random numbers for the registry's sampling (the run's seeded generator). */
+  random: () => number;
+}
+
+/** A peer as the service and the links see it. */
+interface Member {
+  signaling: SimSignaling;
+  /** Its public address: the origin tag the service gives it and the LAN partition key. */
+  address: string;
+  /** One way to the core of the network, ms. */
+  latencyMs: number;
+}
+
+/** 'drain' fires when a link's own queue has left the sender's uplink. */
+export class SimNetwork {
+  readonly registry: MemorySwarmRegistry;
+  private readonly members = new Map<string, Member>();
+  private readonly links = new Map<string, SimLink>();
+  private readonly bans = new Map<string, Set<string>>();
+  private nextLink = 0;
+
+  constructor(readonly o: SimNetworkOptions) {
+    this.registry = new MemorySwarmRegistry({ handOutWindowMs: o.announceIntervalMs, random: o.random, now: () => o.clock.now() });
+  }
+
+  /** Joins a peer to the network (its link profile must be in the LinkModel). */
+  join(peerId: string, address: string, latencyMs: number): { signaling: Signaling; connector: PeerConnector } {
+    const signaling = new SimSignaling(this, peerId);
+    this.members.set(peerId, { signaling, address, latencyMs });
+    return { signaling, connector: { connect: (remoteId, initiator) => this.createLink(peerId, remoteId, initiator) } };
+  }
+
+  /** A peer vanishes (its tab closed): out of every swarm, its links closed. */
+  kill(peerId: string, contentId: string): void {
+    this.members.delete(peerId);
+    void this.registry.remove(contentId, peerId);
+    for (const link of [...this.links.values()]) if (link.localId === peerId || link.remoteId === peerId) link.close();
+  }
+
+  /** Delivers `fn` to `peerId` after the trip from the server (nothing if it is gone). */
+  private toPeer(peerId: string, fn: (s: SimSignaling) => void): void {
+    const m = this.members.get(peerId);
+    if (!m) return;
+    this.o.clock.setTimeout(() => {
+      const now = this.members.get(peerId);
+      if (now === m) fn(m.signaling);
+    }, m.latencyMs + this.o.serverLatencyMs);
+  }
+
+  /** A message from `peerId` reaches the server after its trip there. */
+  private toServer(peerId: string, fn: () => void): void {
+    const m = this.members.get(peerId);
+    if (!m) return;
+    this.o.clock.setTimeout(fn, m.latencyMs + this.o.serverLatencyMs);
+  }
+
+  announce(contentId: string, peerId: string, report: Report): void {
+    this.toServer(peerId, () => void this.answerAnnounce(contentId, peerId, report));
+  }
+
+  private async answerAnnounce(contentId: string, peerId: string, report: Report): Promise<void> {
+    const m = this.members.get(peerId);
+    if (!m) return;
+    await this.registry.upsert(contentId, scopeKeyOf(report, m.address), peerId, report, this.o.clock.now());
+    const listed = await this.registry.selectPeers({ contentId, peerId, left: report.left, max: Math.min(report.peersWanted, this.o.maxPeersPerReply), exclude: this.bans.get(peerId) });
+    const peers = listed.map((p) => {
+      const address = this.members.get(p.peerId)?.address;
+      return address === undefined ? p : { ...p, origin: address };
+    });
+    this.toPeer(peerId, (s) => s.emitter.emit('peers', { contentId, peers, intervalMs: this.o.announceIntervalMs, origin: m.address }));
+  }
+
+  relay(contentId: string, from: string, to: string, data: SignalData): void {
+    this.toServer(from, () => {
+      const origin = this.members.get(from)?.address;
+      if (origin === undefined) return;
+      this.toPeer(to, (s) => s.emitter.emit('signal', { contentId, from, data, origin }));
+    });
+  }
+
+  leave(contentId: string, peerId: string): void {
+    this.toServer(peerId, () => void this.registry.remove(contentId, peerId));
+  }
+
+  ban(by: string, peerId: string): void {
+    let set = this.bans.get(by);
+    if (!set) this.bans.set(by, (set = new Set()));
+    set.add(peerId);
+  }
+
+  private createLink(localId: string, remoteId: string, initiator: boolean): SimLink {
+    const link = new SimLink(this, `L${this.nextLink++}`, localId, remoteId);
+    this.links.set(link.linkId, link);
+    if (initiator) this.o.clock.setTimeout(() => link.emitter.emit('signal', { type: 'offer', sdp: link.linkId }), 0);
+    return link;
+  }
+
+  /** The responder got the offer naming `offerLinkId`: pair the two. */
+  pair(responder: SimLink, offerLinkId: string): void {
+    const initiator = this.links.get(offerLinkId);
+    if (!initiator || initiator.closed || initiator.localId !== responder.remoteId) return responder.close();
+    responder.peer = initiator;
+    initiator.peer = responder;
+    responder.emitter.emit('signal', { type: 'answer', sdp: responder.linkId });
+  }
+
+  forget(link: SimLink): void {
+    this.links.delete(link.linkId);
+  }
+
+  /** Bytes the LinkModel charges for `frame`. */
+  charge(frame: Uint8Array): number {
+    if (frame[0] === FrameType.Piece && frame.byteLength > PIECE_HEADER_BYTES) return PIECE_HEADER_BYTES + (frame.byteLength - PIECE_HEADER_BYTES) * this.o.byteScale;
+    return frame.byteLength;
+  }
+
+  latencyOf(peerId: string): number {
+    return this.members.get(peerId)?.latencyMs ?? 0;
+  }
+}
+
+class SimSignaling implements Signaling {
+  readonly emitter = new Emitter<SignalingEvents>();
+
+  constructor(
+    private readonly net: SimNetwork,
+    private readonly peerId: string,
+  ) {}
+
+  announce(contentId: string, peerId: string, report: Report): void {
+    this.net.announce(contentId, peerId, report);
+  }
+
+  signal(contentId: string, to: string, data: SignalData): void {
+    this.net.relay(contentId, this.peerId, to, data);
+  }
+
+  leave(contentId: string): void {
+    this.net.leave(contentId, this.peerId);
+  }
+
+  ban(_contentId: string, peerId: string): void {
+    this.net.ban(this.peerId, peerId);
+  }
+
+  on<K extends keyof SignalingEvents>(event: K, listener: (payload: SignalingEvents[K]) => void): () => void {
+    return this.emitter.on(event, listener);
+  }
+}
+
+/**
+ * One end of a data channel. Its `bufferedAmount` is its own frames (actual bytes) that have
+ * not yet left the sender's uplink; 'drain' fires when the last of them has.
+ */
+class SimLink implements PeerLink {
+  readonly emitter = new Emitter<PeerLinkEvents>();
+  peer: SimLink | undefined;
+  closed = false;
+  private opened = false;
+  private early: Uint8Array[] | undefined = [];
+  /** Frames not yet off the uplink: when each leaves, and its actual bytes. */
+  private readonly queue: Array<{ leaves: number; bytes: number }> = [];
+  private queued = 0;
+  private drainTimer: unknown;
+  private drainAt = 0;
+
+  constructor(
+    private readonly net: SimNetwork,
+    readonly linkId: string,
+    readonly localId: string,
+    readonly remoteId: string,
+  ) {}
+
+  get bufferedAmount(): number {
+    const now = this.net.o.clock.now();
+    while (this.queue.length > 0 && this.queue[0]!.leaves <= now) this.queued -= this.queue.shift()!.bytes;
+    return this.queued;
+  }
+
+  signal(data: SignalData): void {
+    if (this.closed) return;
+    if (data.type === 'offer') this.net.pair(this, data.sdp);
+    else if (data.type === 'answer') {
+      // The initiator opens on the answer; the responder when the initiator's first packet
+      // reaches it (the trip between the two).
+      this.open();
+      const peer = this.peer;
+      this.net.o.clock.setTimeout(() => peer?.open(), this.net.latencyOf(this.localId) + this.net.latencyOf(this.remoteId));
+    }
+  }
+
+  open(): void {
+    if (this.opened || this.closed || !this.peer) return;
+    this.opened = true;
+    this.emitter.emit('open', undefined);
+  }
+
+  send(frame: Uint8Array): void {
+    if (this.closed || !this.peer) throw new Error('link not open');
+    const { clock, links } = this.net.o;
+    const now = clock.now();
+    const copy = frame.slice();
+    const peer = this.peer;
+    const delivered = links.send(this.localId, this.remoteId, this.net.charge(copy), now);
+    const leaves = links.upFreeAt(this.localId, this.remoteId);
+    this.queue.push({ leaves, bytes: copy.byteLength });
+    this.queued += copy.byteLength;
+    clock.setTimeout(() => peer.deliver(copy), delivered - now);
+    this.drainAt = leaves;
+    if (this.drainTimer === undefined) this.armDrain();
+  }
+
+  /** One timer at a time: when it fires early (more was sent since), it waits for the rest. */
+  private armDrain(): void {
+    const { clock } = this.net.o;
+    this.drainTimer = clock.setTimeout(() => {
+      this.drainTimer = undefined;
+      if (this.closed) return;
+      if (this.drainAt > clock.now()) this.armDrain();
+      else this.emitter.emit('drain', undefined);
+    }, this.drainAt - clock.now());
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.net.forget(this);
+    if (this.drainTimer !== undefined) this.net.o.clock.clearTimeout(this.drainTimer);
+    this.emitter.emit('close', { reason: 'closed' });
+    const peer = this.peer;
+    if (peer) this.net.o.clock.setTimeout(() => peer.close(), this.net.latencyOf(this.localId) + this.net.latencyOf(this.remoteId));
+  }
+
+  deliver(message: Uint8Array): void {
+    if (this.closed) return;
+    if (this.early) this.early.push(message);
+    else this.emitter.emit('message', message);
+  }
+
+  on<K extends keyof PeerLinkEvents>(event: K, listener: (payload: PeerLinkEvents[K]) => void): () => void {
+    const off = this.emitter.on(event, listener);
+    if (event === 'message' && this.early) {
+      const early = this.early;
+      this.early = undefined;
+      for (const m of early) this.emitter.emit('message', m);
+    }
+    return off;
+  }
+}
