@@ -9,9 +9,13 @@ import 'uplot/dist/uPlot.min.css';
 import type { SimRecording } from '../../protocol/sim-recording.js';
 import { cssColour } from '../dom-update.js';
 import { formatRate } from '../format.js';
-import { formatSimTime } from './format-sim-time.js';
+import { formatSimTicks, formatSimTime } from './format-sim-time.js';
+import { frameIndexAt } from './replay-model.js';
 
 const HEIGHT = 200;
+
+/** Rate ticks at binary steps (512 MiB/s, 1 GiB/s, ...), which formatRate prints round. */
+const RATE_STEPS = Array.from({ length: 41 }, (_, i) => 2 ** i);
 
 export class RateChart {
   private plot: uPlot | undefined;
@@ -28,11 +32,17 @@ export class RateChart {
     this.build();
   }
 
-  /** Moves the current-time line. */
+  /** Moves the current-time line; the legend shows that frame's rates unless the pointer is on the chart. */
   setTime(t: number): void {
     if (t === this.t) return;
     this.t = t;
+    this.showFrameInLegend();
     this.plot?.redraw(false, false);
+  }
+
+  private showFrameInLegend(): void {
+    const u = this.plot;
+    if (u && !(u.cursor.left !== undefined && u.cursor.left >= 0)) u.setLegend({ idx: frameIndexAt(this.rec.frames, this.t) });
   }
 
   /** Builds the chart again, in the colours of the current scheme. */
@@ -47,21 +57,27 @@ export class RateChart {
       {
         width: this.width(),
         height: HEIGHT,
-        scales: { x: { time: false, range: () => [0, end] }, y: { range: (_u, _min, max) => [0, Math.max(1, max)] } },
+        // Room above the lines for the labels.
+        scales: { x: { time: false, range: () => [0, end] }, y: { range: (_u, _min, max) => [0, Math.max(1, max * 1.15)] } },
         axes: [
-          { ...axis, space: 60, values: (_u, ticks) => ticks.map((t) => formatSimTime(t)) },
-          { ...axis, size: 84, values: (_u, ticks) => ticks.map((t) => formatRate(t)) },
+          { ...axis, space: 60, values: (_u, ticks) => formatSimTicks(ticks, end) },
+          { ...axis, size: 84, incrs: RATE_STEPS, values: (_u, ticks) => ticks.map((t) => formatRate(t)) },
         ],
         series: [
           { label: 'Time', value: (_u, v) => (v === null ? '–' : formatSimTime(v)) },
           { label: 'CDN', stroke: cssColour('--cdn'), width: 2, value: rate },
           { label: 'Peers', stroke: cssColour('--peer'), width: 2, value: rate },
         ],
-        hooks: { draw: [(u) => this.drawLines(u)] },
+        hooks: {
+          draw: [(u) => this.drawLines(u)],
+          // The pointer left the chart: back to the current frame's rates.
+          setCursor: [(u) => (u.cursor.left !== undefined && u.cursor.left < 0 ? this.showFrameInLegend() : undefined)],
+        },
       },
       data,
       this.el,
     );
+    this.showFrameInLegend();
   }
 
   private width(): number {

@@ -16,12 +16,21 @@ export function renderLegend(ul: HTMLElement, palette: ReplayPalette): void {
   const n = 100;
   const fill = (have: number, fromCdn: number) => cssRgb(peerFill(palette, have, fromCdn, n));
   const ramp = [0, 25, 50, 75, 100].map((h) => fill(h, 0)).join(', ');
+  const sources = [0, 25, 50, 75, 100].map((c) => fill(n, c)).join(', ');
+  const source = item(
+    'from the CDN',
+    (s) => {
+      s.classList.add('wide');
+      s.style.background = `linear-gradient(to right, ${sources})`;
+      s.style.marginLeft = '0.35rem';
+    },
+    'source',
+  );
+  source.prepend('Pieces from peers');
   ul.replaceChildren(
-    item('All from peers', (s) => (s.style.background = fill(n, 0)), 'peers'),
-    item('Half and half', (s) => (s.style.background = fill(n, n / 2)), 'half'),
-    item('All from the CDN', (s) => (s.style.background = fill(n, n)), 'cdn'),
+    source,
     item(
-      'Pieces held, 0 to all (fainter: fewer)',
+      'Pieces held: none to all',
       (s) => {
         s.classList.add('wide');
         s.style.background = `linear-gradient(to right, ${ramp})`;
