@@ -1,7 +1,7 @@
 /**
  * A recorded simulation (issue 18): what `npm run sim -- --record FILE` writes and the app's
- * replay view (`/?replay`) draws. Plain JSON, parsed with a schema before anything reads it:
- * a recording is a file a user opens, so it is remote input like any other.
+ * replay view (`/replay.html`, src/ui/replay/) draws. Plain JSON, parsed with a schema before
+ * anything reads it: a recording is a file a user opens, so it is remote input like any other.
  *
  * Frames are samples of the whole swarm every `frameMs` of simulated time. Per peer, a frame
  * holds the pieces it has (-1 while it is not in the swarm: not yet arrived, or left) and how
