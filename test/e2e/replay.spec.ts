@@ -144,3 +144,20 @@ test('?src= loads from this origin only: another origin is refused without a req
   await expect(figure(page, 'summary', 'completed')).toHaveText('26 of 50');
   expect(errors).toEqual([]);
 });
+
+test('the app links to the replay page, and a file dropped on it opens', async ({ page }) => {
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  await page.goto(`${swarm.server.url}/`);
+  await page.getByRole('link', { name: 'Replay a swarm simulation' }).click();
+  await expect(page).toHaveURL(`${swarm.server.url}/replay.html`);
+  const dataTransfer = await page.evaluateHandle((text) => {
+    const dt = new DataTransfer();
+    dt.items.add(new File([text], 'dropped.json', { type: 'application/json' }));
+    return dt;
+  }, JSON.stringify(rec));
+  await page.dispatchEvent('#replay-drop', 'drop', { dataTransfer });
+  await expect(page.locator('#replay-view')).toBeVisible();
+  await expect(figure(page, 'summary', 'completed')).toHaveText('26 of 50');
+  expect(errors).toEqual([]);
+});
