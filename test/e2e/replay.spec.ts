@@ -151,6 +151,9 @@ test('the app links to the replay page, and a file dropped on it opens', async (
   await page.goto(`${swarm.server.url}/`);
   await page.getByRole('link', { name: 'Replay a swarm simulation' }).click();
   await expect(page).toHaveURL(`${swarm.server.url}/replay.html`);
+  // The URL changes when the navigation commits; the page's module (the drop handler) runs
+  // before DOMContentLoaded. A drop before it went unheard: 1 run in 8.
+  await page.waitForLoadState('domcontentloaded');
   const dataTransfer = await page.evaluateHandle((text) => {
     const dt = new DataTransfer();
     dt.items.add(new File([text], 'dropped.json', { type: 'application/json' }));
