@@ -29,7 +29,7 @@
  * the demo's child process runs too.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -111,6 +111,21 @@ function parseOptions(argv: string[]): Options {
   }
 }
 
+/**
+ * Source files of the core newer than the built app: the simulator imports src/ as it is now,
+ * the tabs run dist/app as it was built, so a change in between makes them run different cores.
+ */
+function newerThanApp(): string[] {
+  const built = statSync(join(ROOT, 'dist/app/index.html')).mtimeMs;
+  const newer: string[] = [];
+  for (const entry of readdirSync(join(ROOT, 'src'), { recursive: true, withFileTypes: true })) {
+    if (!entry.isFile() || !/\.tsx?$/.test(entry.name)) continue;
+    const path = join(entry.parentPath, entry.name);
+    if (statSync(path).mtimeMs > built) newer.push(path.slice(ROOT.length));
+  }
+  return newer;
+}
+
 function commit(): string {
   try {
     const head = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).trim();
@@ -141,6 +156,8 @@ function mediansOf(runs: Array<RealSwarmRun | SimSwarmRun>): Side {
 
 async function main(o: Options): Promise<void> {
   if (!appIsBuilt()) throw new CrossCheckError('args', 'the web app is not built (dist/app/index.html is missing): run `npm run build` first');
+  const stale = newerThanApp();
+  if (stale.length > 0) note(`WARNING: ${stale.length} file(s) of src/ changed after the app was built (${stale.slice(0, 3).join(', ')}${stale.length > 3 ? ', …' : ''}): the tabs run the built core, the simulator the current one; run \`npm run build\` first`);
   const fileMiB = o.size / MiB;
   const load0 = loadavg()[0]!;
   const started = Date.now();
@@ -234,6 +251,7 @@ async function main(o: Options): Promise<void> {
         chromium: { ...side(r), runs: real.map(realRun) },
         sim: { ...side(s), runs: sim.map(simRun) },
         sim_with_startup: { ...side(su), join_s: round(startupS, 2), runs: simStartup.map(simRun) },
+        app_older_than_src: stale,
         machine: { load_avg_start: round(load0, 2), load_avg_end: round(load1, 2), commit: commit(), seconds: round((Date.now() - started) / 1000, 1) },
       }),
     );
