@@ -5,12 +5,14 @@
  * sends (one per receiver), and its downlink by the flows it receives (one per sender), fairly,
  * as TCP-friendly congestion control shares them (WebRTC's SCTP is such a flow):
  *
- *   k_up     = flows of the sender with data on its uplink at `now`, this one included
- *   leaves   = max(now, this flow's uplink free) + bytes · k_up / upload rate
- *   reaches  = leaves + sender's latency + receiver's latency
- *   k_down   = flows reaching the receiver's downlink at `reaches`, this one included
- *   delivered = max(reaches, this flow's downlink free) + bytes · k_down / download rate
+ *   k_up      = flows of the sender with data on its uplink at `now`, this one included
+ *   up start  = max(now, this flow's uplink free);  leaves = up start + bytes · k_up / upload rate
+ *   down start = max(up start + both latencies, this flow's downlink free)
+ *   k_down    = flows on the receiver's downlink at down start, this one included
+ *   delivered = max(leaves + both latencies, down start + bytes · k_down / download rate)
  *
+ * (cut through: a message crosses the receiver's downlink while its sender still sends it, so
+ * a piece sent as one message costs the slower of the two links, not their sum).
  * Each message is charged its flow's share when it is sent (a flow that starts while others
  * run gets its share from then on). Messages of one flow keep their order. A 1 MiB piece sent
  * in 64 KiB chunks interleaves with other flows chunk by chunk, as on a real link. The core
@@ -64,12 +66,15 @@ export class LinkModel {
       if (freeAt <= now) a.up.delete(flow);
       else if (flow !== to) kUp++;
     }
-    const leaves = Math.max(now, a.up.get(to) ?? 0) + (bytes * 1000 * kUp) / a.profile.uploadBps;
+    const upStart = Math.max(now, a.up.get(to) ?? 0);
+    const leaves = upStart + (bytes * 1000 * kUp) / a.profile.uploadBps;
     a.up.set(to, leaves);
-    const reaches = leaves + a.profile.latencyMs + b.profile.latencyMs;
+    const latency = a.profile.latencyMs + b.profile.latencyMs;
+    // Cut through: the message's first bytes reach the downlink while the rest is still sent.
+    const downStart = Math.max(upStart + latency, b.down.get(from) ?? 0);
     let kDown = 1;
-    for (const [flow, freeAt] of b.down) if (flow !== from && freeAt > reaches) kDown++;
-    const delivered = Math.max(reaches, b.down.get(from) ?? 0) + (bytes * 1000 * kDown) / b.profile.downloadBps;
+    for (const [flow, freeAt] of b.down) if (flow !== from && freeAt > downStart) kDown++;
+    const delivered = Math.max(leaves + latency, downStart + (bytes * 1000 * kDown) / b.profile.downloadBps);
     b.down.set(from, delivered);
     a.sent += bytes;
     b.received += bytes;

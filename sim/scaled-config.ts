@@ -20,6 +20,8 @@ export const BYTE_SETTINGS = [
   'maxCacheBytes',
   'minFileSizeToPeer',
   'persistStorageFromBytes',
+  'streamPeerPriorBytesPerSec',
+  'streamFallbackBytesPerSec',
 ] as const satisfies ReadonlyArray<keyof ClientConfig>;
 
 /** `config` (DEFAULT_CONFIG's values where unset) with its byte settings divided by `byteScale`. */

@@ -1,8 +1,8 @@
 /**
  * The simulator's CDN (issue 18): the HttpRange port of one peer, over the LinkModel. A
- * request takes the peer's trip to the CDN; the response leaves the CDN's uplink (`cdnId` in
- * the model, shared by every peer's requests, in the order they arrive) in 64 KiB messages
- * (scaled like the wire's chunks) and crosses the peer's downlink; the bytes are the content's.
+ * request takes the peer's trip to the CDN; the response takes its fair share of the CDN's
+ * uplink (`cdnId` in the model, shared by every response under way) and of the peer's
+ * downlink, as one message (the link model cuts through); the bytes are the content's.
  */
 import type { HttpRange } from '../src/core/ports.js';
 import { TabswarmError } from '../src/core/errors.js';
@@ -21,10 +21,9 @@ export interface SimCdnOrigin {
   fileBytes: number;
   /** Requests served and actual bytes sent, over all peers. */
   served: { requests: number; bytes: number };
+  /** Each response at most this fast (full-size bytes per second): a per-connection cap. */
+  perRequestBps?: number;
 }
-
-/** Charged bytes per message of a response: 64 KiB of the full-size file. */
-const MESSAGE_BYTES = 64 * 1024;
 
 export class SimCdn implements HttpRange {
   constructor(
@@ -44,18 +43,33 @@ export class SimCdn implements HttpRange {
     if (signal.aborted) throw new TabswarmError('cdn-error', 'aborted');
     const { clock, links, cdnId, byteScale, served } = this.origin;
     const now = clock.now();
-    let charge = (end - start) * byteScale;
-    let delivered = now;
-    while (charge > 0) {
-      const part = Math.min(MESSAGE_BYTES, charge);
-      delivered = links.send(cdnId, this.peerId, part, now);
-      charge -= part;
-    }
+    let delivered = links.send(cdnId, this.peerId, (end - start) * byteScale, now);
+    // A capped connection: the response cannot arrive sooner than its bytes at the cap allow.
+    if (this.origin.perRequestBps !== undefined) delivered = Math.max(delivered, now + ((end - start) * byteScale * 1000) / this.origin.perRequestBps);
     served.requests++;
-    served.bytes += end - start;
-    await this.wait(delivered - now);
-    if (signal.aborted) throw new TabswarmError('cdn-error', 'aborted');
+    // An abort (a timeout, the piece came from a peer) ends the response there: only the part
+    // sent by then counts (the link model keeps the whole response's place: a short overcharge).
+    const cut = await this.waitOrAbort(delivered - now, signal);
+    const part = cut === undefined ? 1 : Math.min(1, (cut - now) / Math.max(1e-9, delivered - now));
+    served.bytes += Math.round((end - start) * part);
+    if (cut !== undefined) throw new TabswarmError('cdn-error', 'aborted');
     return this.origin.bytes(start, end);
+  }
+
+  /** Waits `ms`; resolves undefined then, or the time of an abort that came first. */
+  private waitOrAbort(ms: number, signal: AbortSignal): Promise<number | undefined> {
+    const { clock } = this.origin;
+    return new Promise((resolve) => {
+      const onAbort = () => {
+        clock.clearTimeout(timer);
+        resolve(clock.now());
+      };
+      const timer = clock.setTimeout(() => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(undefined);
+      }, ms);
+      signal.addEventListener('abort', onAbort, { once: true });
+    });
   }
 
   private wait(ms: number): Promise<void> {

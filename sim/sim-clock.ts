@@ -70,17 +70,7 @@ export class SimClock implements Clock {
     await settle();
     const t = this.pop();
     if (!t) return false;
-    this.time = Math.max(this.time, t.due);
-    this.fired++;
-    if (t.every !== undefined) {
-      t.due = this.time + t.every;
-      t.seq = this.seq++;
-      this.insert(t);
-    } else {
-      t.cancelled = true;
-      this.live--;
-    }
-    t.fn();
+    this.fire(t);
     return true;
   }
 
@@ -95,8 +85,22 @@ export class SimClock implements Clock {
         this.time = Math.max(this.time, untilMs);
         return 'time';
       }
-      await this.advance();
+      this.fire(this.pop()!);
     }
+  }
+
+  private fire(t: Timer): void {
+    this.time = Math.max(this.time, t.due);
+    this.fired++;
+    if (t.every !== undefined) {
+      t.due = this.time + t.every;
+      t.seq = this.seq++;
+      this.insert(t);
+    } else {
+      t.cancelled = true;
+      this.live--;
+    }
+    t.fn();
   }
 
   private push(fn: () => void, ms: number, every: number | undefined): Timer {

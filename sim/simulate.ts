@@ -5,6 +5,7 @@
  * come from the seed (Math.random is the seeded generator while the run lasts, and put back).
  */
 import { performance } from 'node:perf_hooks';
+import type { ClientConfig } from '../src/core/config.js';
 import { Download } from '../src/core/download.js';
 import { bannedAddresses } from '../src/core/swarm.js';
 import { DEFAULT_SERVER_CONFIG } from '../signaling/config.js';
@@ -36,6 +37,12 @@ export interface SimOptions {
   onProgress?: (p: { completed: number; of: number; simS: number }) => void;
   /** A run that has not finished by this many times the bound ends there (counted as unfinished). @default 20 */
   timeLimitBounds?: number;
+  /** The peers and the CDN, instead of the scenario's (a cross-check with real tabs sets its own). */
+  plan?: ScenarioPlan;
+  /** Settings for every peer's core beside the scenario's (full-size bytes; scaled here). */
+  config?: Partial<ClientConfig>;
+  /** Each CDN response at most this fast, bytes per second (a per-connection cap, as the swarm demo's origin has). @default none */
+  cdnPerRequestBps?: number;
 }
 
 export interface PeerOutcome {
@@ -93,7 +100,7 @@ export async function simulate(o: SimOptions): Promise<SimResult> {
   const random = seededRandom(seed);
   const pieceCount = o.fileMiB ?? 256;
   const fileBytes = pieceCount * MiB;
-  const plan = planScenario(o.scenario, o.peers, random, o.cdnBps);
+  const plan = o.plan ?? planScenario(o.scenario, o.peers, random, o.cdnBps);
   const bound = scenarioBound(plan, fileBytes);
   const content = makeSimContent(pieceCount, PIECE_BYTES, seed);
   const clock = new SimClock();
@@ -117,6 +124,7 @@ export async function simulate(o: SimOptions): Promise<SimResult> {
     bytes: (start, end) => content.bytes.slice(start, end),
     fileBytes: content.metadata.fileSize,
     served: { requests: 0, bytes: 0 },
+    ...(o.cdnPerRequestBps !== undefined ? { perRequestBps: o.cdnPerRequestBps } : {}),
   };
   const hasher = createNodeHasher();
   const ids = plan.peers.map(() => randomHex(random));
@@ -153,7 +161,10 @@ export async function simulate(o: SimOptions): Promise<SimResult> {
     const address = p.cluster >= 0 ? `10.${p.cluster >> 8}.${p.cluster & 255}.1` : `peer-${i}`;
     const { signaling, connector } = net.join(peerId, address, p.profile.latencyMs);
     const mode = p.cluster >= 0 ? 'lan' : 'internet';
-    const config = scaledConfig(BYTE_SCALE, { downloadMode: mode, isBackground: p.background });
+    // A piece goes as one message (wireChunkBytes: the actual piece): a piece is only of use,
+    // to keep or to pass on, once whole, and the link model lets a message cross both links
+    // at once; 16 chunks would cost 16 events for the same times.
+    const config = { ...scaledConfig(BYTE_SCALE, { ...o.config, downloadMode: mode, isBackground: p.background }), wireChunkBytes: PIECE_BYTES };
     if (p.kind !== 'honest') {
       hostiles.push(startHostilePeer(p.kind, { peerId, content, signaling, connector, clock, config, mode }));
       present[i] = true;
@@ -251,7 +262,7 @@ export async function simulate(o: SimOptions): Promise<SimResult> {
   return {
     scenario: plan.name,
     description: plan.description,
-    peers: o.peers,
+    peers: plan.peers.length,
     seed,
     fileBytes,
     pieceCount,
