@@ -92,7 +92,15 @@ export function createAnnounce(d: AnnounceDeps) {
       .filter((p) => p.peerId !== msg.peerId && !exclude?.has(p.peerId))
       .slice(0, max)
       .map((p) => withOrigin(msg.contentId, p));
-    send(conn, { type: 'peers', contentId: msg.contentId, peers, intervalMs: config.announceIntervalMs, origin: d.originOf(msg.contentId, conn.addressBucket) });
+    const cdnSlot = conn.cache === undefined ? await registry.cdnSlot?.(msg.contentId, msg.peerId) : undefined;
+    send(conn, {
+      type: 'peers',
+      contentId: msg.contentId,
+      peers,
+      intervalMs: config.announceIntervalMs,
+      origin: d.originOf(msg.contentId, conn.addressBucket),
+      ...(cdnSlot !== undefined ? { cdnSlot } : {}),
+    });
     if (isNew && conn.cache === undefined) d.joined(msg.contentId, scopeKey, msg.report);
   }
 

@@ -17,7 +17,7 @@
  * membership. Which socket a peer ID is bound to is the Arrays service's own business (a
  * multi-process setup would also need a relay between processes for `signal`).
  */
-import type { PeerInfo, Report } from '../src/protocol/arrays-messages.js';
+import type { CdnSlot, PeerInfo, Report } from '../src/protocol/arrays-messages.js';
 import type { ContentReport, PeeringScope } from './content-report.js';
 
 export interface SwarmMember {
@@ -77,6 +77,13 @@ export interface SwarmRegistry {
    * not by the swarm's size.
    */
   selectPeers(req: SelectRequest): Promise<PeerInfo[]>;
+  /**
+   * A downloader's slot among its partition's downloaders (not seeders, not cache nodes), and
+   * how many there are: what its CDN share is cut by in a big swarm (core/cdn-share.ts). A
+   * member that leaves hands its slot to the last one, so slots stay 0..of-1. Optional: a
+   * registry without it gives no slot, and tabs share the CDN among the peers they see.
+   */
+  cdnSlot?(contentId: string, peerId: string): Promise<CdnSlot | undefined>;
   /** Members of the swarm of `contentId`, every partition. */
   swarmSize(contentId: string): Promise<number>;
   /** Removes and returns every member whose `lastSeen` is before `before`. */
@@ -283,6 +290,14 @@ export class MemorySwarmRegistry implements SwarmRegistry {
       [copy[i], copy[j]] = [copy[j]!, copy[i]!];
     }
     return copy.slice(0, n);
+  }
+
+  async cdnSlot(contentId: string, peerId: string): Promise<CdnSlot | undefined> {
+    const content = this.#contents.get(contentId);
+    const member = content?.members.get(peerId);
+    if (member === undefined || member.cache || member.seeder) return undefined;
+    const partition = content!.partitions.get(member.scopeKey);
+    return partition === undefined ? undefined : { slot: member.slot, of: partition.others.length };
   }
 
   async swarmSize(contentId: string): Promise<number> {

@@ -29,6 +29,13 @@ export interface CdnShare {
   readonly size: number;
   /** Whether piece `index` is this tab's to fetch. */
   ours(index: number): boolean;
+  /**
+   * Whether piece `index` is this tab's to fetch when peers fail it (they stalled, or the one
+   * asked is slow in the endgame); absent: any piece is. In a big swarm most tabs see no holder
+   * of most pieces for a while, and each such fallback would be a copy of the piece: there the
+   * scheduler also fetches such pieces one at a time.
+   */
+  fallback?(index: number): boolean;
 }
 
 /** A tab alone: every piece is its own. */
@@ -54,4 +61,46 @@ export function cdnShareOf(self: string, ids: Iterable<string>, pieceCount: numb
       : 0;
   }
   return { size: others.length + 1, ours: (index) => mine[index] === 1 };
+}
+
+/**
+ * A swarm bigger than any tab sees (`of` downloaders, more than `bigSwarmFactor` times
+ * `maxPeers`): the pieces each tab's CDN share gets from the peers it sees would add up to a
+ * copy of the file per neighbourhood (1,000 tabs in neighbourhoods of ~30 fetched it 30
+ * times over in the simulator). There the Arrays service's slot decides instead: piece i's
+ * owner is slot `jump(i, of)` swarm-wide, so the CDN sends each piece about once and the
+ * swarm spreads it. The jump consistent hash (Lamping & Veach) moves only the pieces it must
+ * when `of` changes (a tab joins, completes or leaves), as rendezvous hashing does above.
+ * The pieces peers fail go to the CDN from a few tabs only (`fallback`).
+ */
+export function cdnShareOfSlot(slot: number, of: number, pieceCount: number, maxPeers: number): CdnShare {
+  // The fallback's owners: the slots of one of `groups` groups (slot mod groups), about
+  // `maxPeers` tabs swarm-wide for each piece, so that a piece whose owner left or lags is
+  // still fetched, but by a few tabs, not by every tab that waits for it.
+  const groups = Math.max(1, Math.floor(of / Math.max(1, maxPeers)));
+  const mine = new Uint8Array(pieceCount);
+  for (let i = 0; i < pieceCount; i++) {
+    mine[i] = (jump(weight(SLOT_KEY, i), of) === slot ? 1 : 0) | (jump(weight(FALLBACK_KEY, i), groups) === slot % groups ? 2 : 0);
+  }
+  return { size: of, ours: (index) => (mine[index]! & 1) === 1, fallback: (index) => (mine[index]! & 2) === 2 };
+}
+
+/** A swarm is big (slots decide) past this many times `maxPeers` downloaders. */
+export const BIG_SWARM_FACTOR = 2;
+
+/** Slots shared by all: the pieces' keys are the same for every tab. */
+const SLOT_KEY = 0x5eed5107;
+const FALLBACK_KEY = 0x0fa11bac;
+
+/** The bucket in [0, n) of `key`: each step jumps to b' = floor((b + 1) / r), r uniform in (0, 1]. */
+function jump(key: number, n: number): number {
+  let b = 0;
+  let j = 0;
+  let k = key;
+  while (j < n) {
+    b = j;
+    k = weight(k, b);
+    j = Math.floor((b + 1) / ((k + 1) / 4294967296));
+  }
+  return b;
 }

@@ -101,12 +101,15 @@ export function mergeSignalings(main: Signaling, cacheNodes: readonly Signaling[
       }
     }
     const origin = fresh.find((m) => m.origin !== undefined)?.origin;
+    // Only the main service counts the whole swarm; a cache node's own count is not the slot.
+    const cdnSlot = s.replies.get(main)?.m.cdnSlot;
     return {
       contentId: fresh[0]!.contentId,
       peers: [...peers.values()],
       // Announce often enough for every service (each expires a silent peer).
       intervalMs: Math.min(...fresh.map((m) => m.intervalMs)),
       ...(origin !== undefined ? { origin } : {}),
+      ...(cdnSlot !== undefined ? { cdnSlot } : {}),
     };
   }
 

@@ -3,7 +3,7 @@
  * (src/transport, src/storage, src/workers) and the Node test doubles implement them; the
  * core imports none of those.
  */
-import type { DownloadMode, InReplyTo, PeerInfo, Report, SignalData } from '../protocol/arrays-messages.js';
+import type { CdnSlot, DownloadMode, InReplyTo, PeerInfo, Report, SignalData } from '../protocol/arrays-messages.js';
 import type { Metadata } from '../protocol/metadata.js';
 import type { CacheLimits } from './cache-policy.js';
 
@@ -104,7 +104,7 @@ export interface HttpRange {
 
 export interface SignalingEvents extends Record<string, unknown> {
   /** `origin`: the asker's own origin tag (docs/protocol.md, "Origin tags"), when the service gives one. */
-  peers: { contentId: string; peers: PeerInfo[]; intervalMs: number; origin?: string };
+  peers: { contentId: string; peers: PeerInfo[]; intervalMs: number; origin?: string; cdnSlot?: CdnSlot };
   /** `origin`: the sender's origin tag, when the service gives one. */
   signal: { contentId: string; from: string; data: SignalData; origin?: string };
   /** An `error` from the service; `inReplyTo` names the message it answers. */

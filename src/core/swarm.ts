@@ -38,6 +38,7 @@ import { CacheNodes } from './swarm/cache-nodes.js';
 import { DeathWatch } from './swarm/death-watch.js';
 import { OriginBook } from './swarm/origin-book.js';
 import { RelinkBackoff } from './swarm/relink-backoff.js';
+import { ServiceList } from './swarm/service-list.js';
 
 export type SwarmConfig = Pick<
   ClientConfig,
@@ -109,8 +110,8 @@ export class Swarm {
   private readonly offs: Array<() => void> = [];
   private readonly announcer: Announcer;
   private stopped = false;
-  /** The peers of the last `peers` reply, with the bytes they had left then. */
-  private listed = new Map<string, number>();
+  /** The last `peers` reply: the peers with the bytes they had left then, and our CDN slot. */
+  readonly listed = new ServiceList();
   /** Dead channels waiting for their peer to show it is still here. */
   private readonly deaths: DeathWatch;
   /** Origin tags: of listed and signaling peers, our own, and those of peers banned for evidence. */
@@ -137,7 +138,7 @@ export class Swarm {
           if (p.origin !== undefined) this.origins.note(p.peerId, p.origin);
           if (p.cache === true) this.cacheNodes.note(p.peerId);
         }
-        this.listed = new Map(m.peers.filter((p) => p.peerId !== this.opts.peerId).map((p) => [p.peerId, p.left]));
+        this.listed.update(m, this.opts.peerId);
         // Before linking: a peer whose dead channel this list confirms is struck (and perhaps
         // banned) first, not offered to.
         this.deaths.listed((id) => this.listed.has(id));
@@ -264,7 +265,7 @@ export class Swarm {
     this.cacheNodes.relinkAfter(peerId, this.relink.remainingMs(peerId) + 1, () => {
       if (this.stopped || this.banned.has(peerId) || this.links.has(peerId)) return;
       if (this.backingOff(peerId)) return this.relinkCacheNode(peerId);
-      const left = this.listed.get(peerId);
+      const left = this.listed.leftOf(peerId);
       if (left === undefined) return this.announce();
       if (!(left === 0 && this.opts.isComplete?.() === true)) this.maybeConnect(peerId);
     });
@@ -280,14 +281,12 @@ export class Swarm {
    * banned: the swarm as the service sees it, before every link is up.
    */
   listedDownloaders(): string[] {
-    const out: string[] = [];
-    for (const [id, left] of this.listed) if (left > 0 && !this.banned.has(id)) out.push(id);
-    return out;
+    return this.listed.downloaders((id) => this.banned.has(id));
   }
 
   /** Whether the Arrays service's last list showed `peerId` with nothing left (a seeder). */
   listedAsSeeder(peerId: string): boolean {
-    return this.listed.get(peerId) === 0;
+    return this.listed.leftOf(peerId) === 0;
   }
 
   isBanned(peerId: string): boolean {

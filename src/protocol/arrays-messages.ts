@@ -120,6 +120,17 @@ export type ClientMessage = z.infer<typeof clientMessageSchema>;
 export const originTagSchema = z.string().regex(/^[0-9a-f]{16}$/);
 
 /** One peer of a `peers` reply; `cache`: the peer is a cache node (its socket gave a configured key). */
+/**
+ * A downloader's slot among the `of` downloaders of its partition, as the service counts them:
+ * in a swarm too big for any tab to see, each piece's CDN fetch has one owner swarm-wide
+ * (core/cdn-share.ts). At most the largest swarm the service keeps.
+ */
+export const cdnSlotSchema = z
+  .object({ slot: z.number().int().min(0), of: z.number().int().min(1).max(10_000_000) })
+  .strict()
+  .refine((s) => s.slot < s.of, 'slot must be below of');
+export type CdnSlot = z.infer<typeof cdnSlotSchema>;
+
 export const peerInfoSchema = z.object({ peerId, left: count, origin: originTagSchema.optional(), cache: z.literal(true).optional() }).strict();
 
 /** What an `error` answers: the type of the client message that caused it, and its content and peer. */
@@ -143,6 +154,8 @@ export const serverMessageSchema = z.discriminatedUnion('type', [
       intervalMs: z.number().int().min(1000).max(3_600_000),
       /** The asker's own origin tag for this content. */
       origin: originTagSchema.optional(),
+      /** The asker's slot among the downloaders of its partition (docs/protocol.md, "CDN slots"). */
+      cdnSlot: cdnSlotSchema.optional(),
     })
     .strict(),
   /** A relayed signal; `origin` is the sender's origin tag for this content. */

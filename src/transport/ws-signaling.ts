@@ -103,7 +103,7 @@ function receive(events: Emitter<SignalingEvents>, data: unknown): void {
   const m = parsed.value;
   switch (m.type) {
     case 'peers':
-      return events.emit('peers', { contentId: m.contentId, peers: m.peers, intervalMs: m.intervalMs, origin: m.origin });
+      return events.emit('peers', { contentId: m.contentId, peers: m.peers, intervalMs: m.intervalMs, origin: m.origin, ...(m.cdnSlot ? { cdnSlot: m.cdnSlot } : {}) });
     case 'signal':
       return events.emit('signal', { contentId: m.contentId, from: m.from, data: m.data, origin: m.origin });
     case 'welcome':

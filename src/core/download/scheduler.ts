@@ -6,7 +6,8 @@
  * lagging peer holds up in the endgame. It runs whenever the piece book says something
  * changed, and at the wake-ups it sets itself (HTTP delay, CDN back-off, stalled peers).
  */
-import { cdnShareOf, ALONE, type CdnShare } from '../cdn-share.js';
+import type { CdnShare } from '../cdn-share.js';
+import { CdnShares } from './cdn-shares.js';
 import type { CdnSource } from '../cdn-source.js';
 import type { Clock } from '../clock.js';
 import type { ClientConfig } from '../config.js';
@@ -51,9 +52,8 @@ export interface SchedulerDeps {
 }
 
 export class Scheduler {
-  /** The CDN share (cdnShare), kept while the set of peers it was computed for holds. */
-  private share: CdnShare = ALONE;
-  private shareKey = '';
+  /** Our CDN share, kept while what it was computed from holds. */
+  private readonly shares = new CdnShares();
   /** pump() is running; and something asked for it meanwhile (it runs once more). */
   private pumping = false;
   private pumpAgain = false;
@@ -125,7 +125,7 @@ export class Scheduler {
     // While a player's pieces wait for a slot, peers' slots are theirs: nothing rarest first.
     const playerWaits = playing && d.deadlines ? this.pumpDeadlines(d.deadlines, peers, now, httpDelayLeft) : false;
     if (this.awaitingStorage >= behind) return;
-    const share = this.cdnShare();
+    const share = this.shares.current(d.peerId, d.swarm(), d.pool.sessions.values(), d.book.pieceCount, d.config.maxPeers);
     // Alone, pieces come in order (see pickRarest); with others, from a random start.
     const order = share.size === 1 ? () => 0 : Math.random;
     for (const session of playerWaits ? [] : peers) {
@@ -285,7 +285,7 @@ export class Scheduler {
     const { book } = this.d;
     const now = this.d.clock.now();
     const askable = [...this.d.pool.sessions.values()].filter((s) => s.healthy && !s.pace.isCooling(now));
-    const share = this.d.cdn ? this.share : undefined;
+    const share = this.d.cdn ? this.shares.last : undefined;
     for (let i = 0; i < book.pieceCount; i++) {
       if (book.have.has(i) || book.inFlight.has(i)) continue;
       if (share?.ours(i)) return false;
@@ -296,12 +296,13 @@ export class Scheduler {
 
   /**
    * The CDN's share. Tabs downloading together split the pieces no peer holds (each piece has
-   * one owner among the downloading peers we see: `cdnShare`), so each piece crosses the CDN
+   * one owner among the downloading peers we see: cdn-shares.ts), so each piece crosses the CDN
    * about once and the rest is traded. Pieces of another tab's share go to the CDN only when
-   * peers have delivered nothing for `peerStallMs` (the owner stalled or is unreachable), and
-   * then only those no peer holds (the pool's `heldByNoPeer`), or when we are alone.
+   * peers have delivered nothing for `peerStallMs` (the owner stalled or is unreachable), then
+   * only those no peer holds (`heldByNoPeer`; in a big swarm, of our `fallback`, one at a time).
    */
-  private pumpCdn(cdn: CdnSource, state: PickState, { ours, size }: CdnShare, now: number, topUp = false): void {
+  private pumpCdn(cdn: CdnSource, state: PickState, { ours, size, fallback }: CdnShare, now: number, topUp = false): void {
+    const spare = (k: number) => fallback === undefined || (fallback(k) && cdn.freeSlots() >= this.d.config.cdnRequestsInFlight);
     if (this.cdnOpenedAt === 0) this.cdnOpenedAt = now;
     if (cdn.retryInMs() > 0) this.wakeIn(cdn.retryInMs());
     const quietSince = Math.max(this.cdnOpenedAt, this.d.book.lastPeerPieceAt);
@@ -311,7 +312,7 @@ export class Scheduler {
       let i = pickForCdn(state, ours, { inOrder });
       if (i < 0 && (inOrder || topUp)) i = pickForCdn(state, undefined, { inOrder });
       // Peers stalled: another tab's share too, but only what no peer holds.
-      if (i < 0 && peersStalled) i = pickForCdn(state, this.d.pool.heldByNoPeer);
+      if (i < 0 && peersStalled) i = pickForCdn(state, (k) => this.d.pool.heldByNoPeer(k) && spare(k));
       // A top-up makes up for slow peers: it may take a piece they hold (not one asked of them).
       if (i < 0 && topUp) i = pickForCdn(state, undefined, { inOrder, evenIfHeld: true });
       // Waiting for bandwidth holds a slot, not a piece: ask again (pick afresh) when it passes.
@@ -320,7 +321,7 @@ export class Scheduler {
       // for, or a slow one (slower than `slowPeerBytesPerSec`: a 1 MiB piece at 256 KiB/s held
       // two tabs 4 s past their last other piece; a slow peer must not set the download's end).
       if (i < 0) {
-        const lagging = this.endgame() ? this.laggingRequest(() => true, false, true) : -1;
+        const lagging = this.endgame() ? this.laggingRequest(spare, false, true) : -1;
         if (lagging < 0) break;
         if (!cdn.admit(pieceLength(this.d.metadata, lagging))) continue;
         i = this.takeBack((k) => k === lagging, false, true);
@@ -329,35 +330,6 @@ export class Scheduler {
       this.request(i, cdn, inOrder ? this.runBytesFrom(i) : undefined);
     }
     if (size > 1 && !peersStalled) this.wakeIn(quietSince + this.d.config.peerStallMs - now);
-  }
-
-  /**
-   * Our share of the CDN's pieces (cdn-share.ts) among the peers downloading this content with
-   * us: those connected and still missing pieces, and those the Arrays service listed last as
-   * downloading (links take seconds to come up on a busy machine, and tabs that each think
-   * they are alone all fetch everything; a young swarm announces after 1, 2 and 4 s, so the
-   * list soon has everyone). Not counted: a peer listed as a seeder, whatever bitfield it
-   * shows us (a staller would otherwise hold a share for `peerStallMs`), and a peer that
-   * offered a link but is not listed, until that link is up (a liar that comes back under new
-   * IDs leaves links that never open behind it; counting them, two tabs each left up to 8
-   * phantom shares of the file for the CDN to fetch after `peerStallMs`).
-   */
-  private cdnShare(): CdnShare {
-    const swarm = this.d.swarm();
-    const ids = new Set([this.d.peerId, ...(swarm?.listedDownloaders() ?? [])]);
-    for (const s of this.d.pool.sessions.values()) {
-      if (!s.ready) continue;
-      // Listed as downloading, but it has finished since; or listed as a seeder, and showing us
-      // less than everything (a staller that tells each peer another story).
-      if (s.remoteHave.complete || swarm?.listedAsSeeder(s.id)) ids.delete(s.id);
-      else ids.add(s.id);
-    }
-    const key = [...ids].sort().join(',');
-    if (key !== this.shareKey) {
-      this.shareKey = key;
-      this.share = cdnShareOf(this.d.peerId, ids, this.d.book.pieceCount);
-    }
-    return this.share;
   }
 
   /**

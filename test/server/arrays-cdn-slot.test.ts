@@ -1,0 +1,46 @@
+/**
+ * The Arrays service gives each downloader its CDN slot with every `peers` reply (docs/protocol.md,
+ * "CDN slots"), and the client's schema accepts the reply: downloaders of one partition get
+ * slots 0..of-1, a seeder none.
+ */
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { serverMessageSchema } from '../../src/protocol/arrays-messages.js';
+import { startArrays, type ArraysHarness } from './arrays-harness.js';
+import { peerId, sha256Hex, type TestClient } from './helpers.js';
+
+const CONTENT = sha256Hex(new TextEncoder().encode('cdn-slot-content'));
+
+describe('Arrays: CDN slots', () => {
+  let harness: ArraysHarness;
+  const clients: TestClient[] = [];
+
+  beforeEach(async () => {
+    harness = await startArrays({ maxSocketsPerAddress: 100 });
+  });
+  afterEach(async () => {
+    for (const c of clients.splice(0)) c.close();
+    await harness.close();
+  });
+
+  it('numbers the downloaders of a partition in their replies; a seeder gets none', async () => {
+    const replies = [];
+    for (let n = 0; n < 5; n++) {
+      const client = await harness.connect(`203.0.113.${n + 1}`);
+      clients.push(client);
+      client.announce(CONTENT, peerId(n), { left: n === 4 ? 0 : 1000, peersWanted: 20, mode: 'internet' });
+      replies.push(serverMessageSchema.parse(await client.next()));
+    }
+    // Announced again, each sees the swarm as it is now: four downloaders.
+    const again = [];
+    for (const [n, client] of clients.entries()) {
+      client.announce(CONTENT, peerId(n), { left: n === 4 ? 0 : 1000, peersWanted: 20, mode: 'internet' });
+      again.push(serverMessageSchema.parse(await client.next()));
+    }
+    const slots = again.map((m) => (m.type === 'peers' ? m.cdnSlot : 'not peers'));
+    expect(slots[4]).toBeUndefined();
+    expect(slots.slice(0, 4).map((s) => (typeof s === 'object' ? s.of : s))).toEqual([4, 4, 4, 4]);
+    expect(slots.slice(0, 4).map((s) => (typeof s === 'object' ? s.slot : s)).sort()).toEqual([0, 1, 2, 3]);
+    // The first reply of the first peer: alone so far.
+    expect(replies[0]!.type === 'peers' && replies[0]!.cdnSlot).toEqual({ slot: 0, of: 1 });
+  });
+});
