@@ -79,14 +79,18 @@ export function planScenario(name: ScenarioName, n: number, random: Random, cdnB
       }
       return { name, description: `${inLans} peers in LANs of 25 behind one address each (LAN mode), ${n - inLans} on the internet`, cdnBps, peers };
     }
-    case 'hostile':
-      // 5% liars (every piece corrupt) and 5% stallers (claim all, send nothing), from the start.
+    case 'hostile': {
+      // 5% liars (every piece corrupt) and 5% stallers (claim all, send nothing), there from the
+      // start, at random places among the peers.
+      const bad = Math.round(n * 0.05);
+      const order = Array.from({ length: n }, (_, i) => ({ i, key: random() })).sort((a, b) => a.key - b.key);
+      const kinds = new Map(order.slice(0, 2 * bad).map(({ i }, k) => [i, k < bad ? ('liar' as const) : ('staller' as const)]));
       for (let i = 0; i < n; i++) {
-        const r = random();
-        const kind = r < 0.05 ? 'liar' : r < 0.1 ? 'staller' : 'honest';
+        const kind = kinds.get(i) ?? 'honest';
         peers.push(honest(kind === 'honest' ? within(10_000) : 0, { kind }));
       }
-      return { name, description: `${n} peers join within 10 s; 5% liars and 5% stallers among them`, cdnBps, peers };
+      return { name, description: `${n} peers join within 10 s; ${bad} liars and ${bad} stallers (5% each) among them`, cdnBps, peers };
+    }
     case 'background':
       // Half are background downloads (DO's IsBackground: a longer HTTP delay, yield the CDN).
       for (let i = 0; i < n; i++) peers.push(honest(within(10_000), { background: random() < 0.5 }));

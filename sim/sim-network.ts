@@ -99,7 +99,8 @@ export class SimNetwork {
       const address = this.members.get(p.peerId)?.address;
       return address === undefined ? p : { ...p, origin: address };
     });
-    this.toPeer(peerId, (s) => s.emitter.emit('peers', { contentId, peers, intervalMs: this.o.announceIntervalMs, origin: m.address }));
+    const cdnSlot = await this.registry.cdnSlot(contentId, peerId);
+    this.toPeer(peerId, (s) => s.emitter.emit('peers', { contentId, peers, intervalMs: this.o.announceIntervalMs, origin: m.address, ...(cdnSlot ? { cdnSlot } : {}) }));
   }
 
   relay(contentId: string, from: string, to: string, data: SignalData): void {

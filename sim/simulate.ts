@@ -41,6 +41,8 @@ export interface SimOptions {
   plan?: ScenarioPlan;
   /** Settings for every peer's core beside the scenario's (full-size bytes; scaled here). */
   config?: Partial<ClientConfig>;
+  /** Called with each honest peer's Download as it starts (diagnostics). */
+  onDownload?: (download: Download, index: number, simNowS: () => number) => void;
   /** Each CDN response at most this fast, bytes per second (a per-connection cap, as the swarm demo's origin has). @default none */
   cdnPerRequestBps?: number;
 }
@@ -203,6 +205,7 @@ export async function simulate(o: SimOptions): Promise<SimResult> {
       if (out.partition !== '') completed++;
       if (p.seedMs !== undefined) clock.setTimeout(() => leave(i), p.seedMs);
     });
+    o.onDownload?.(download, i, () => (clock.now() - t0) / 1000);
     void download.start();
   };
 
@@ -210,6 +213,7 @@ export async function simulate(o: SimOptions): Promise<SimResult> {
     const d = downloads[i];
     if (!d) return;
     if (outcomes[i]!.doneS === undefined) outcomes[i]!.left = true;
+    outcomes[i]!.piecesUploaded = Math.round(d.stats.snapshot().bytesUploaded / PIECE_BYTES);
     d.stop();
     net.kill(ids[i]!, content.contentId);
     downloads[i] = undefined;

@@ -7,9 +7,10 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { DEFAULT_CONFIG } from '../../../src/core/config.js';
 import { Emitter } from '../../../src/core/emitter.js';
-import type { PeerConnector, PeerLink, PeerLinkEvents, Signaling, SignalingEvents } from '../../../src/core/ports.js';
+import type { PeerConnector, Signaling, SignalingEvents } from '../../../src/core/ports.js';
 import { Swarm } from '../../../src/core/swarm.js';
-import type { PeerInfo, SignalData } from '../../../src/protocol/arrays-messages.js';
+import type { PeerInfo } from '../../../src/protocol/arrays-messages.js';
+import { FakeLink } from '../../helpers/fake-link.js';
 
 const CONTENT = 'c'.repeat(64);
 const ME = '5'.repeat(32);
@@ -17,23 +18,6 @@ const PROGRESS = { uploaded: 0, downloaded: 0, downloadedCdn: 0, left: 5, peersW
 const id = (n: number) => n.toString(16).padStart(32, '0');
 /** Cache nodes' IDs sort above ours: in glare they answer our offer. */
 const CACHE = ['e'.repeat(32), 'f'.repeat(32), 'd'.repeat(32)];
-
-class FakeLink implements PeerLink {
-  readonly events = new Emitter<PeerLinkEvents>();
-  readonly bufferedAmount = 0;
-  closed = false;
-  constructor(readonly remoteId: string) {}
-  signal(_data: SignalData): void {}
-  send(): void {}
-  close(): void {
-    if (this.closed) return;
-    this.closed = true;
-    this.events.emit('close', { reason: 'closed' });
-  }
-  on<K extends keyof PeerLinkEvents>(event: K, listener: (payload: PeerLinkEvents[K]) => void): () => void {
-    return this.events.on(event, listener);
-  }
-}
 
 function setup(config: Partial<typeof DEFAULT_CONFIG> = {}, complete = false) {
   const signalingEvents = new Emitter<SignalingEvents>();

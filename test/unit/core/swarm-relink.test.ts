@@ -7,31 +7,15 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { DEFAULT_CONFIG } from '../../../src/core/config.js';
 import { Emitter } from '../../../src/core/emitter.js';
-import type { PeerConnector, PeerLink, PeerLinkEvents, Signaling, SignalingEvents } from '../../../src/core/ports.js';
+import type { PeerConnector, PeerLink, Signaling, SignalingEvents } from '../../../src/core/ports.js';
 import { Swarm } from '../../../src/core/swarm.js';
-import type { SignalData } from '../../../src/protocol/arrays-messages.js';
+
+import { FakeLink } from '../../helpers/fake-link.js';
 
 const CONTENT = 'c'.repeat(64);
 const ME = 'a'.repeat(32);
 const THEM = 'b'.repeat(32);
 const PROGRESS = { uploaded: 0, downloaded: 0, downloadedCdn: 0, left: 5, peersWanted: 20, isBackground: false, uploadedBps: 0, downloadBps: 0 };
-
-class FakeLink implements PeerLink {
-  readonly events = new Emitter<PeerLinkEvents>();
-  readonly bufferedAmount = 0;
-  closed = false;
-  constructor(readonly remoteId: string) {}
-  signal(_data: SignalData): void {}
-  send(): void {}
-  close(): void {
-    if (this.closed) return;
-    this.closed = true;
-    this.events.emit('close', { reason: 'closed' });
-  }
-  on<K extends keyof PeerLinkEvents>(event: K, listener: (payload: PeerLinkEvents[K]) => void): () => void {
-    return this.events.on(event, listener);
-  }
-}
 
 function setup() {
   const signalingEvents = new Emitter<SignalingEvents>();

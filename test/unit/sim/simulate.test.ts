@@ -1,0 +1,50 @@
+/**
+ * Simulations of the real core (sim/simulate.ts) small enough for CI: a flash crowd of 100
+ * peers completes with the right bytes and near its bound; liars and stallers are banned while
+ * no honest peer is; a run is a function of its seed.
+ */
+import { describe, expect, it } from 'vitest';
+import { figuresOf } from '../../../sim/figures.js';
+import { simulate } from '../../../sim/simulate.js';
+
+/**
+ * Regression bounds, not the goals: this run measured a mean of 2.1 times the bound and a peer
+ * share of 0.82 when the test was written (the goals of issue 18, 1.3 and 0.99 at 1,000 peers,
+ * are not met yet: docs/benchmarks.md, "The swarm at scale"). A run is a function of its seed,
+ * so a change of the core that moves these moved them for every run of the same inputs.
+ */
+const MEAN_MAX = 2.5;
+const PEER_SHARE_MIN = 0.75;
+
+describe('simulate', () => {
+  it('a flash crowd of 100 peers (64 MiB, mixed links): every peer completes with the right bytes, near the bound, mostly from peers', async () => {
+    const r = await simulate({ peers: 100, scenario: 'flash', fileMiB: 64, seed: 1 });
+    const f = figuresOf(r);
+    expect(r.ended).toBe('done');
+    expect(f.completed).toBe(100);
+    expect(f.wrong_pieces).toBe(0);
+    expect(f.honest_banned).toBe(0);
+    // Every piece of every peer is accounted for, from a peer or the CDN.
+    for (const x of r.outcomes) expect(x.piecesFromCdn + x.piecesFromPeers).toBe(64);
+    expect(f.sim_completion_vs_bound_mean).toBeLessThan(MEAN_MAX);
+    expect(f.sim_peer_share).toBeGreaterThan(PEER_SHARE_MIN);
+  }, 60_000);
+
+  it('5% liars and 5% stallers: honest peers complete with the right bytes, ban liars, never each other', async () => {
+    const r = await simulate({ peers: 100, scenario: 'hostile', fileMiB: 32, seed: 2 });
+    const f = figuresOf(r);
+    expect(r.outcomes.some((x) => x.kind === 'liar')).toBe(true);
+    expect(r.outcomes.some((x) => x.kind === 'staller')).toBe(true);
+    expect(f.completed).toBe(f.expected);
+    expect(f.wrong_pieces).toBe(0);
+    expect(f.honest_banned).toBe(0);
+    expect(f.hostile_banned).toBeGreaterThan(0);
+  }, 60_000);
+
+  it('is a function of its seed: the same seed gives the same run, another seed another', async () => {
+    const run = async (seed: number) => (await simulate({ peers: 30, scenario: 'churn', fileMiB: 16, seed })).outcomes.map((x) => [x.doneS, x.piecesFromCdn, x.piecesUploaded]);
+    const a = await run(5);
+    expect(await run(5)).toEqual(a);
+    expect(await run(6)).not.toEqual(a);
+  }, 60_000);
+});
