@@ -12,11 +12,12 @@
  * (scaled-config.ts), so times and ratios are those of the full-size file.
  */
 import { Emitter } from '../src/core/emitter.js';
-import type { PeerConnector, PeerLink, PeerLinkEvents, Signaling, SignalingEvents } from '../src/core/ports.js';
+import type { PeerConnector, Signaling, SignalingEvents } from '../src/core/ports.js';
 import type { Report, SignalData } from '../src/protocol/arrays-messages.js';
 import { FrameType, PIECE_HEADER_BYTES } from '../src/protocol/wire.js';
 import { MemorySwarmRegistry, scopeKeyOf } from '../signaling/swarm-registry.js';
 import type { LinkModel } from './link-model.js';
+import { PairedLink } from './paired-link.js';
 import type { SimClock } from './sim-clock.js';
 
 export interface SimNetworkOptions {
@@ -185,12 +186,7 @@ class SimSignaling implements Signaling {
  * One end of a data channel. Its `bufferedAmount` is its own frames (actual bytes) that have
  * not yet left the sender's uplink; 'drain' fires when the last of them has.
  */
-class SimLink implements PeerLink {
-  readonly emitter = new Emitter<PeerLinkEvents>();
-  peer: SimLink | undefined;
-  closed = false;
-  private opened = false;
-  private early: Uint8Array[] | undefined = [];
+class SimLink extends PairedLink<SimLink> {
   /** Frames not yet off the uplink: when each leaves, and its actual bytes. */
   private readonly queue: Array<{ leaves: number; bytes: number }> = [];
   private queued = 0;
@@ -199,10 +195,12 @@ class SimLink implements PeerLink {
 
   constructor(
     private readonly net: SimNetwork,
-    readonly linkId: string,
-    readonly localId: string,
-    readonly remoteId: string,
-  ) {}
+    linkId: string,
+    localId: string,
+    remoteId: string,
+  ) {
+    super(linkId, localId, remoteId);
+  }
 
   get bufferedAmount(): number {
     const now = this.net.o.clock.now();
@@ -210,22 +208,13 @@ class SimLink implements PeerLink {
     return this.queued;
   }
 
-  signal(data: SignalData): void {
-    if (this.closed) return;
-    if (data.type === 'offer') this.net.pair(this, data.sdp);
-    else if (data.type === 'answer') {
-      // The initiator opens on the answer; the responder when the initiator's first packet
-      // reaches it (the trip between the two).
-      this.open();
-      const peer = this.peer;
-      this.net.o.clock.setTimeout(() => peer?.open(), this.net.latencyOf(this.localId) + this.net.latencyOf(this.remoteId));
-    }
+  protected pairWith(offerLinkId: string): void {
+    this.net.pair(this, offerLinkId);
   }
 
-  open(): void {
-    if (this.opened || this.closed || !this.peer) return;
-    this.opened = true;
-    this.emitter.emit('open', undefined);
+  /** The responder opens when the initiator's first packet reaches it (the trip between the two). */
+  protected openPeerLater(peer: SimLink | undefined): void {
+    this.net.o.clock.setTimeout(() => peer?.open(), this.net.latencyOf(this.localId) + this.net.latencyOf(this.remoteId));
   }
 
   send(frame: Uint8Array): void {
@@ -262,21 +251,5 @@ class SimLink implements PeerLink {
     this.emitter.emit('close', { reason: 'closed' });
     const peer = this.peer;
     if (peer) this.net.o.clock.setTimeout(() => peer.close(), this.net.latencyOf(this.localId) + this.net.latencyOf(this.remoteId));
-  }
-
-  deliver(message: Uint8Array): void {
-    if (this.closed) return;
-    if (this.early) this.early.push(message);
-    else this.emitter.emit('message', message);
-  }
-
-  on<K extends keyof PeerLinkEvents>(event: K, listener: (payload: PeerLinkEvents[K]) => void): () => void {
-    const off = this.emitter.on(event, listener);
-    if (event === 'message' && this.early) {
-      const early = this.early;
-      this.early = undefined;
-      for (const m of early) this.emitter.emit('message', m);
-    }
-    return off;
   }
 }

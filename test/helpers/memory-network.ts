@@ -6,7 +6,8 @@
  */
 import { systemClock, type Clock } from '../../src/core/clock.js';
 import { Emitter } from '../../src/core/emitter.js';
-import type { PeerConnector, PeerLink, PeerLinkEvents, Signaling, SignalingEvents } from '../../src/core/ports.js';
+import type { PeerConnector, Signaling, SignalingEvents } from '../../src/core/ports.js';
+import { PairedLink } from '../../sim/paired-link.js';
 import type { Report, SignalData } from '../../src/protocol/arrays-messages.js';
 
 export class MemoryNetwork {
@@ -133,20 +134,15 @@ export class MemorySignaling implements Signaling {
   }
 }
 
-export class MemoryLink implements PeerLink {
-  readonly emitter = new Emitter<PeerLinkEvents>();
-  peer: MemoryLink | undefined;
-  closed = false;
-  private opened = false;
-  /** Messages received before anyone listened (see the PeerLink contract). */
-  private early: Uint8Array[] | undefined = [];
-
+export class MemoryLink extends PairedLink<MemoryLink> {
   constructor(
     private readonly net: MemoryNetwork,
-    readonly linkId: string,
-    readonly localId: string,
-    readonly remoteId: string,
-  ) {}
+    linkId: string,
+    localId: string,
+    remoteId: string,
+  ) {
+    super(linkId, localId, remoteId);
+  }
 
   /** What the link reports as queued; tests raise it to simulate a full send buffer. */
   buffered = 0;
@@ -160,22 +156,13 @@ export class MemoryLink implements PeerLink {
     return this.buffered;
   }
 
-  signal(data: SignalData): void {
-    if (this.closed) return;
-    if (data.type === 'offer') {
-      this.net.pair(this, data.sdp);
-    } else if (data.type === 'answer') {
-      // The initiator opens on the answer; the responder a tick later, as a channel would.
-      this.open();
-      const peer = this.peer;
-      this.net.clock.setTimeout(() => peer?.open(), 0);
-    }
+  protected pairWith(offerLinkId: string): void {
+    this.net.pair(this, offerLinkId);
   }
 
-  open(): void {
-    if (this.opened || this.closed || !this.peer) return;
-    this.opened = true;
-    this.emitter.emit('open', undefined);
+  /** The responder opens a tick after the initiator, as a channel would. */
+  protected openPeerLater(peer: MemoryLink | undefined): void {
+    this.net.clock.setTimeout(() => peer?.open(), 0);
   }
 
   send(frame: Uint8Array): void {
@@ -204,22 +191,6 @@ export class MemoryLink implements PeerLink {
     this.emitter.emit('close', died ? { reason, died } : { reason });
     const peer = this.peer;
     if (peer) this.net.clock.setTimeout(() => (killsRemote ? peer.end('the remote aborted the channel', true, false) : peer.close()), 0);
-  }
-
-  deliver(message: Uint8Array): void {
-    if (this.closed) return;
-    if (this.early) this.early.push(message);
-    else this.emitter.emit('message', message);
-  }
-
-  on<K extends keyof PeerLinkEvents>(event: K, listener: (payload: PeerLinkEvents[K]) => void): () => void {
-    const off = this.emitter.on(event, listener);
-    if (event === 'message' && this.early) {
-      const early = this.early;
-      this.early = undefined;
-      for (const m of early) this.emitter.emit('message', m);
-    }
-    return off;
   }
 }
 
