@@ -7,7 +7,7 @@
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
 import type { PerfSnapshot } from '../core/status.js';
-import { cssColour, replaceIfChanged } from './dom-update.js';
+import { cssColour, renderFigures, replaceIfChanged, type Figure } from './dom-update.js';
 import { formatBytes, formatRate } from './format.js';
 
 const HISTORY_SECONDS = 300;
@@ -105,7 +105,7 @@ export class ActivityMonitor {
       }),
     );
     const avg = this.activeSeconds > 0 ? total / this.activeSeconds : 0;
-    const figures: Array<[string, string, string]> = [
+    const figures: Figure[] = [
       ['total', 'Downloaded', formatBytes(total)],
       ['peer-share', 'From peers', `${snap.PercentPeerCaching.toFixed(1)}%`],
       ['avg', 'Average download speed', formatRate(avg)],
@@ -113,18 +113,7 @@ export class ActivityMonitor {
       ['uploaded', 'Uploaded to peers', formatBytes(snap.TotalBytesToPeers)],
       ['peers', 'Connected peers', String(snap.NumPeers)],
     ];
-    replaceIfChanged(this.el.figures, JSON.stringify(figures), () =>
-      figures.map(([key, label, value]) => {
-        const div = document.createElement('div');
-        const dt = document.createElement('dt');
-        dt.textContent = label;
-        const dd = document.createElement('dd');
-        dd.dataset.figure = key;
-        dd.textContent = value;
-        div.append(dt, dd);
-        return div;
-      }),
-    );
+    renderFigures(this.el.figures, figures);
     this.drawChart();
   }
 

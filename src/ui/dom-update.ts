@@ -31,3 +31,22 @@ export function cssColour(name: string): string {
   }
   return c;
 }
+
+/** A figure of a `<dl>` panel: its key (`data-figure` of its `<dd>`, for tests), label and value. */
+export type Figure = [key: string, label: string, value: string];
+
+/** Fills a `<dl>` with one `<div><dt>label</dt><dd>value</dd></div>` per figure, only when they changed. */
+export function renderFigures(dl: Element, figures: Figure[]): void {
+  replaceIfChanged(dl, JSON.stringify(figures), () =>
+    figures.map(([key, label, value]) => {
+      const div = document.createElement('div');
+      const dt = document.createElement('dt');
+      dt.textContent = label;
+      const dd = document.createElement('dd');
+      dd.dataset.figure = key;
+      dd.textContent = value;
+      div.append(dt, dd);
+      return div;
+    }),
+  );
+}

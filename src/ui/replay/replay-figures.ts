@@ -1,26 +1,11 @@
 /** The replay's two panels of figures: the current frame's and the whole run's (replay-model.ts). */
 import type { SimRecording } from '../../protocol/sim-recording.js';
-import { replaceIfChanged } from '../dom-update.js';
+import { renderFigures } from '../dom-update.js';
 import { formatRate } from '../format.js';
 import { formatSimTime } from './format-sim-time.js';
 import type { FrameSummary, RunSummary } from './replay-model.js';
 
-type Figure = [key: string, label: string, value: string];
-
-function render(dl: HTMLElement, figures: Figure[]): void {
-  replaceIfChanged(dl, JSON.stringify(figures), () =>
-    figures.map(([key, label, value]) => {
-      const div = document.createElement('div');
-      const dt = document.createElement('dt');
-      dt.textContent = label;
-      const dd = document.createElement('dd');
-      dd.dataset.figure = key;
-      dd.textContent = value;
-      div.append(dt, dd);
-      return div;
-    }),
-  );
-}
+const render = renderFigures;
 
 const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
 const times = (x: number | undefined) => (x === undefined ? '–' : `${x.toFixed(2)}× bound`);
