@@ -34,7 +34,7 @@ import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { appIsBuilt } from '../swarm/content.js';
-import { parseRate, parseSize, UnitError } from '../swarm/units.js';
+import { parseRate, parseSize, parseWhole, UnitError } from '../swarm/units.js';
 import { calibrateLink, type LinkCalibration } from './sim-check/link-calibration.js';
 import { CrossCheckError } from './sim-check/errors.js';
 import { runRealSwarm, type RealSwarmRun } from './sim-check/real-swarm.js';
@@ -85,20 +85,15 @@ function parseOptions(argv: string[]): Options {
   } catch (e) {
     throw new CrossCheckError('args', e instanceof Error ? e.message : String(e));
   }
-  const whole = (text: string, name: string, min: number, max: number): number => {
-    const n = Number(text);
-    if (!Number.isInteger(n) || n < min || n > max) throw new CrossCheckError('args', `--${name}: "${text}" is not a whole number from ${min} to ${max}`);
-    return n;
-  };
   try {
     const o: Options = {
-      runs: whole(v.runs, 'runs', 1, 20),
-      seeds: whole(v.seeds, 'seeds', 1, 50),
-      peers: whole(v.peers, 'peers', 2, 32),
+      runs: parseWhole(v.runs, 'runs', 1, 20),
+      seeds: parseWhole(v.seeds, 'seeds', 1, 50),
+      peers: parseWhole(v.peers, 'peers', 2, 32),
       size: parseSize(v.size, '--size'),
       cdnRate: parseRate(v['cdn-rate'], '--cdn-rate'),
-      httpDelayMs: whole(v['http-delay-ms'], 'http-delay-ms', 0, 600_000),
-      timeoutSec: whole(v.timeout, 'timeout', 1, 86_400),
+      httpDelayMs: parseWhole(v['http-delay-ms'], 'http-delay-ms', 0, 600_000),
+      timeoutSec: parseWhole(v.timeout, 'timeout', 1, 86_400),
       keep: v.keep,
       json: v.json,
     };

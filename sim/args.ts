@@ -3,6 +3,7 @@
  * that say what was wrong and what would do.
  */
 import { parseArgs } from 'node:util';
+import { parseWhole, UnitError } from '../swarm/units.js';
 import { SCENARIOS, type ScenarioName } from './scenarios.js';
 
 export interface SimArgs {
@@ -37,13 +38,6 @@ export class SimArgsError extends Error {
   readonly kind = 'sim-args';
 }
 
-function integer(text: string, name: string, min: number, max: number): number {
-  if (!/^\s*-?\d+\s*$/.test(text)) throw new SimArgsError(`--${name}: "${text}" is not a whole number`);
-  const n = Number(text);
-  if (n < min || n > max) throw new SimArgsError(`--${name}: ${n} is out of range (${min} to ${max})`);
-  return n;
-}
-
 export function parseSimArgs(argv: string[]): SimArgs {
   let v;
   try {
@@ -67,14 +61,19 @@ export function parseSimArgs(argv: string[]): SimArgs {
   }
   const scenario = v.scenario as ScenarioName;
   if (!SCENARIOS.includes(scenario)) throw new SimArgsError(`--scenario: "${v.scenario}" is not one of ${SCENARIOS.join(', ')}`);
-  return {
-    peers: integer(v.peers, 'peers', 1, 20_000),
-    scenario,
-    fileMiB: integer(v['file-mib'], 'file-mib', 1, 4096),
-    cdnBps: (integer(v['cdn-mbit'], 'cdn-mbit', 1, 1_000_000) * 1_000_000) / 8,
-    seed: integer(v.seed, 'seed', 0, 2 ** 31 - 1),
-    json: v.json,
-    record: v.record,
-    help: v.help,
-  };
+  try {
+    return {
+      peers: parseWhole(v.peers, 'peers', 1, 20_000),
+      scenario,
+      fileMiB: parseWhole(v['file-mib'], 'file-mib', 1, 4096),
+      cdnBps: (parseWhole(v['cdn-mbit'], 'cdn-mbit', 1, 1_000_000) * 1_000_000) / 8,
+      seed: parseWhole(v.seed, 'seed', 0, 2 ** 31 - 1),
+      json: v.json,
+      record: v.record,
+      help: v.help,
+    };
+  } catch (e) {
+    if (e instanceof UnitError) throw new SimArgsError(e.message);
+    throw e;
+  }
 }

@@ -3,7 +3,7 @@
  * messages that say what was wrong and what would do.
  */
 import { parseArgs } from 'node:util';
-import { parseRate, parseSize, UnitError } from './units.js';
+import { parseRate, parseSize, parseWhole, UnitError } from './units.js';
 
 export interface SwarmOptions {
   /** Browser peers (one headless Chromium context each). */
@@ -44,13 +44,6 @@ export class ArgsError extends Error {
   override name = 'ArgsError';
 }
 
-function integer(text: string, name: string, min: number, max: number): number {
-  if (!/^\s*-?\d+\s*$/.test(text)) throw new ArgsError(`--${name}: "${text}" is not a whole number`);
-  const n = Number(text);
-  if (n < min || n > max) throw new ArgsError(`--${name}: ${n} is out of range (${min} to ${max})`);
-  return n;
-}
-
 export function parseSwarmArgs(argv: string[]): SwarmOptions {
   let parsed;
   try {
@@ -77,13 +70,13 @@ export function parseSwarmArgs(argv: string[]): SwarmOptions {
   const v = parsed.values;
   try {
     return {
-      peers: integer(v.peers, 'peers', 1, 32),
+      peers: parseWhole(v.peers, 'peers', 1, 32),
       size: parseSize(v.size, '--size'),
       cdnRate: parseRate(v['cdn-rate'], '--cdn-rate'),
-      liars: integer(v.liars, 'liars', 0, 8),
-      httpDelayMs: integer(v['http-delay-ms'], 'http-delay-ms', 0, 600_000),
-      timeoutSec: integer(v.timeout, 'timeout', 1, 86_400),
-      seed: integer(v.seed, 'seed', 0, 2 ** 31 - 1),
+      liars: parseWhole(v.liars, 'liars', 0, 8),
+      httpDelayMs: parseWhole(v['http-delay-ms'], 'http-delay-ms', 0, 600_000),
+      timeoutSec: parseWhole(v.timeout, 'timeout', 1, 86_400),
+      seed: parseWhole(v.seed, 'seed', 0, 2 ** 31 - 1),
       json: v.json,
       help: v.help,
     };

@@ -45,6 +45,14 @@ function bytesOf(text: string, what: string, examples: string): number {
   return Math.round(bytes);
 }
 
+/** A whole number for the command-line option `--name`, from `min` to `max`. */
+export function parseWhole(text: string, name: string, min: number, max: number): number {
+  if (!/^\s*-?\d+\s*$/.test(text)) throw new UnitError(`--${name}: "${text}" is not a whole number`);
+  const n = Number(text);
+  if (n < min || n > max) throw new UnitError(`--${name}: ${n} is out of range (${min} to ${max})`);
+  return n;
+}
+
 /** Bytes in a size such as `256MiB`; must be at least 1 byte. */
 export function parseSize(text: string, what = 'size'): number {
   const bytes = bytesOf(text, what, SIZE_EXAMPLES);

@@ -15,6 +15,7 @@ import { spawn } from 'node:child_process';
 import { ROOT } from '../util.js';
 import { CrossCheckError } from './errors.js';
 import { progressPoints, type ProgressPoint } from './progress-lines.js';
+import type { SwarmTotals } from './swarm-totals.js';
 
 export interface RealSwarmOptions {
   peers: number;
@@ -34,15 +35,7 @@ interface DemoReport {
   totals: { fileBytes: number; cdnBytes: number; bytesFromPeers: number; bytesFromCdn: number; seconds: number };
 }
 
-export interface RealSwarmRun {
-  /** Each peer's page opening → complete, seconds. */
-  peerSeconds: number[];
-  meanCompletionS: number;
-  /** First page opening → last completion. */
-  lastCompletionS: number;
-  cdnBytes: number;
-  bytesFromPeers: number;
-  bytesFromCdn: number;
+export interface RealSwarmRun extends SwarmTotals {
   points: ProgressPoint[];
   /** Per tab, its first peer link's opening, ms after its download began (the page's 'peer' events); NaN if it never linked. */
   firstLinkMs: number[];

@@ -17,6 +17,7 @@
 import { DEFAULT_CONFIG } from '../../src/core/config.js';
 import type { ScenarioPlan } from '../../sim/scenarios.js';
 import { simulate } from '../../sim/simulate.js';
+import type { SwarmTotals } from './swarm-totals.js';
 
 export interface SimSwarmOptions {
   peers: number;
@@ -30,16 +31,9 @@ export interface SimSwarmOptions {
   seed: number;
 }
 
-export interface SimSwarmRun {
+/** Completion counts from time 0, when the demo opens every page (a later join is start-up). */
+export interface SimSwarmRun extends SwarmTotals {
   seed: number;
-  /** Each peer's completion, simulated seconds from time 0 (when the demo opens every page; a later join is start-up), NaN if it did not complete. */
-  peerSeconds: number[];
-  meanCompletionS: number;
-  /** Time 0 → last completion (as the demo's total, which counts from the first page opening). */
-  lastCompletionS: number;
-  cdnBytes: number;
-  bytesFromPeers: number;
-  bytesFromCdn: number;
   ended: string;
   wallS: number;
 }
