@@ -5,6 +5,7 @@
  * text is parsed by the contract's schema (parseSimRecording) before anything reads it.
  */
 import { parseSimRecording, type SimRecording } from '../../protocol/sim-recording.js';
+import { readCappedBody } from '../../transport/capped-body.js';
 import { replayable } from './replay-model.js';
 
 /** 20,000 peers × 2,000 frames would be far more; real recordings of 10,000 peers stay well under. */
@@ -33,28 +34,8 @@ export function sameOriginUrl(src: string, pageUrl: string): URL {
 
 /** The body of `response` as text, refusing it past `limit` bytes (before reading it, when it says its length). */
 export async function readCapped(response: Response, limit = MAX_RECORDING_BYTES): Promise<string> {
-  const declared = Number(response.headers.get('content-length') ?? NaN);
-  if (declared > limit) throw new RecordingSourceError(`the recording is ${declared} bytes; at most ${cap(limit)} are read`);
-  if (!response.body) return '';
-  const reader = response.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    total += value.byteLength;
-    if (total > limit) {
-      await reader.cancel();
-      throw new RecordingSourceError(`the recording is larger than ${cap(limit)}; at most ${cap(limit)} are read`);
-    }
-    chunks.push(value);
-  }
-  const bytes = new Uint8Array(total);
-  let at = 0;
-  for (const c of chunks) {
-    bytes.set(c, at);
-    at += c.byteLength;
-  }
+  const bytes = await readCappedBody(response, limit);
+  if (!bytes) throw new RecordingSourceError(`the recording is larger than ${cap(limit)}; at most ${cap(limit)} are read`);
   return new TextDecoder().decode(bytes);
 }
 
