@@ -44,11 +44,12 @@ interface Member {
   latencyMs: number;
 }
 
-/** 'drain' fires when a link's own queue has left the sender's uplink. */
 export class SimNetwork {
   readonly registry: MemorySwarmRegistry;
   private readonly members = new Map<string, Member>();
   private readonly links = new Map<string, SimLink>();
+  /** Each peer's links, either end: what closes when it vanishes. */
+  private readonly linksOf = new Map<string, Set<SimLink>>();
   private readonly bans = new Map<string, Set<string>>();
   private nextLink = 0;
 
@@ -67,7 +68,8 @@ export class SimNetwork {
   kill(peerId: string, contentId: string): void {
     this.members.delete(peerId);
     void this.registry.remove(contentId, peerId);
-    for (const link of [...this.links.values()]) if (link.localId === peerId || link.remoteId === peerId) link.close();
+    for (const link of [...(this.linksOf.get(peerId) ?? [])]) link.close();
+    this.linksOf.delete(peerId);
   }
 
   /** Delivers `fn` to `peerId` after the trip from the server (nothing if it is gone). */
@@ -125,6 +127,11 @@ export class SimNetwork {
   private createLink(localId: string, remoteId: string, initiator: boolean): SimLink {
     const link = new SimLink(this, `L${this.nextLink++}`, localId, remoteId);
     this.links.set(link.linkId, link);
+    for (const id of [localId, remoteId]) {
+      let set = this.linksOf.get(id);
+      if (!set) this.linksOf.set(id, (set = new Set()));
+      set.add(link);
+    }
     if (initiator) this.o.clock.setTimeout(() => link.emitter.emit('signal', { type: 'offer', sdp: link.linkId }), 0);
     return link;
   }
@@ -140,6 +147,8 @@ export class SimNetwork {
 
   forget(link: SimLink): void {
     this.links.delete(link.linkId);
+    this.linksOf.get(link.localId)?.delete(link);
+    this.linksOf.get(link.remoteId)?.delete(link);
   }
 
   /** Bytes the LinkModel charges for `frame`. */

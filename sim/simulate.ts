@@ -11,6 +11,7 @@ import { bannedAddresses } from '../src/core/swarm.js';
 import { DEFAULT_SERVER_CONFIG } from '../signaling/config.js';
 import type { SimRecording } from '../src/protocol/sim-recording.js';
 import { startHostilePeer, type HostilePeer } from './hostile-peers.js';
+import { FrameRecorder } from './frame-recorder.js';
 import { LinkModel } from './link-model.js';
 import { seededRandom, randomHex } from './random.js';
 import { scaledConfig } from './scaled-config.js';
@@ -69,6 +70,12 @@ export interface PeerOutcome {
   /** Honest peers this one banned (must be 0), and dishonest ones. */
   bannedHonest: number;
   bannedHostile: number;
+  /** Honest peers that banned this one (an honest peer: none). */
+  timesBanned: number;
+  /** Its pieces that failed verification at honest peers (a liar's lies that arrived). */
+  piecesRejected: number;
+  /** A liar or staller: pieces it was asked for (a slow liar's lies may be cancelled before they arrive). */
+  asked: number;
 }
 
 export interface SimResult {
@@ -130,7 +137,7 @@ export async function simulate(o: SimOptions): Promise<SimResult> {
   };
   const hasher = createNodeHasher();
   const ids = plan.peers.map(() => randomHex(random));
-  const kindOf = new Map(ids.map((id, i) => [id, plan.peers[i]!.kind]));
+  const indexOf = new Map(ids.map((id, i) => [id, i]));
   const outcomes: PeerOutcome[] = plan.peers.map((p, i) => ({
     kind: p.kind,
     cluster: p.cluster,
@@ -146,10 +153,13 @@ export async function simulate(o: SimOptions): Promise<SimResult> {
     wrongPieces: 0,
     bannedHonest: 0,
     bannedHostile: 0,
+    timesBanned: 0,
+    piecesRejected: 0,
+    asked: 0,
   }));
   const stores: Array<SimStore | undefined> = [];
   const downloads: Array<Download | undefined> = [];
-  const hostiles: HostilePeer[] = [];
+  const hostiles = new Map<number, HostilePeer>();
   /** Hostile peers in the swarm (drawn with nothing: what they claim is a lie). */
   const present: boolean[] = [];
   const counted = outcomes.filter((x) => x.partition !== '').length;
@@ -168,7 +178,7 @@ export async function simulate(o: SimOptions): Promise<SimResult> {
     // at once; 16 chunks would cost 16 events for the same times.
     const config = { ...scaledConfig(BYTE_SCALE, { ...o.config, downloadMode: mode, isBackground: p.background }), wireChunkBytes: PIECE_BYTES };
     if (p.kind !== 'honest') {
-      hostiles.push(startHostilePeer(p.kind, { peerId, content, signaling, connector, clock, config, mode }));
+      hostiles.set(i, startHostilePeer(p.kind, { peerId, content, signaling, connector, clock, config, mode }));
       present[i] = true;
       return;
     }
@@ -194,9 +204,16 @@ export async function simulate(o: SimOptions): Promise<SimResult> {
       if (e.kind === 'cdn') out.piecesFromCdn++;
       else if (e.kind === 'peer') out.piecesFromPeers++;
     });
+    download.events.on('rejected', (e) => {
+      const source = outcomes[indexOf.get(e.source) ?? -1];
+      if (source) source.piecesRejected++;
+    });
     download.events.on('peer', (e) => {
       if (e.event !== 'banned') return;
-      if (kindOf.get(e.peerId) === 'honest') out.bannedHonest++;
+      const target = outcomes[indexOf.get(e.peerId) ?? -1];
+      if (!target) return;
+      target.timesBanned++;
+      if (target.kind === 'honest') out.bannedHonest++;
       else out.bannedHostile++;
     });
     download.events.on('state', (s) => {
@@ -213,7 +230,7 @@ export async function simulate(o: SimOptions): Promise<SimResult> {
     const d = downloads[i];
     if (!d) return;
     if (outcomes[i]!.doneS === undefined) outcomes[i]!.left = true;
-    outcomes[i]!.piecesUploaded = Math.round(d.stats.snapshot().bytesUploaded / PIECE_BYTES);
+    outcomes[i]!.piecesUploaded = uploadedPieces(d);
     d.stop();
     net.kill(ids[i]!, content.contentId);
     downloads[i] = undefined;
@@ -225,23 +242,16 @@ export async function simulate(o: SimOptions): Promise<SimResult> {
   }
 
   const frameMs = Math.max(250, Math.ceil((bound.seconds * 1000) / 150 / 250) * 250);
-  const recording = o.record ? startRecording(plan, bound, fileBytes, pieceCount, seed, frameMs) : undefined;
-  let lastCdn = 0;
-  let lastPeer = 0;
+  const recorder = o.record ? new FrameRecorder(frameMs) : undefined;
   const frameTimer = clock.setInterval(() => {
     o.onProgress?.({ completed, of: counted, simS: (clock.now() - t0) / 1000 });
-    if (!recording) return;
-    const cdnNow = origin.served.bytes * BYTE_SCALE;
-    const peerNow = outcomes.reduce((n, x) => n + x.piecesFromPeers, 0) * MiB;
-    recording.frames.push({
-      t: (clock.now() - t0) / 1000,
-      cdnBps: ((cdnNow - lastCdn) * 1000) / frameMs,
-      peerBps: ((peerNow - lastPeer) * 1000) / frameMs,
-      have: plan.peers.map((_, i) => (downloads[i] ? stores[i]!.count : present[i] ? 0 : -1)),
-      fromCdn: outcomes.map((x) => x.piecesFromCdn),
-    });
-    lastCdn = cdnNow;
-    lastPeer = peerNow;
+    recorder?.tick(
+      (clock.now() - t0) / 1000,
+      origin.served.bytes * BYTE_SCALE,
+      outcomes.reduce((n, x) => n + x.piecesFromPeers, 0) * MiB,
+      () => plan.peers.map((_, i) => (downloads[i] ? stores[i]!.count : present[i] ? 0 : -1)),
+      () => outcomes.map((x) => x.piecesFromCdn),
+    );
   }, frameMs);
 
   const mathRandom = Math.random;
@@ -258,11 +268,16 @@ export async function simulate(o: SimOptions): Promise<SimResult> {
   const simS = (clock.now() - t0) / 1000;
   clock.clearInterval(frameTimer);
   for (const [i, d] of downloads.entries()) {
-    d?.stop();
-    outcomes[i]!.piecesUploaded = d ? Math.round(d.stats.snapshot().bytesUploaded / PIECE_BYTES) : outcomes[i]!.piecesUploaded;
+    if (d) {
+      d.stop();
+      outcomes[i]!.piecesUploaded = uploadedPieces(d);
+    }
     outcomes[i]!.wrongPieces = stores[i]?.wrong ?? 0;
   }
-  for (const h of hostiles) h.stop();
+  for (const [i, h] of hostiles) {
+    h.stop();
+    outcomes[i]!.asked = h.asked();
+  }
   return {
     scenario: plan.name,
     description: plan.description,
@@ -278,11 +293,14 @@ export async function simulate(o: SimOptions): Promise<SimResult> {
     ended,
     wallS,
     events: clock.fired,
-    ...(recording ? { recording: { ...recording, peers: recording.peers.map((p, i) => ({ ...p, ...(outcomes[i]!.doneS !== undefined ? { doneS: outcomes[i]!.doneS } : {}) })) } } : {}),
+    ...(recorder ? { recording: recordingOf(plan, bound, fileBytes, pieceCount, seed, recorder, outcomes) } : {}),
   };
 }
 
-function startRecording(plan: ScenarioPlan, bound: ScenarioBound, fileBytes: number, pieceCount: number, seed: number, frameMs: number): SimRecording {
+/** Bytes a Download uploaded, in (actual) pieces. */
+const uploadedPieces = (d: Download): number => Math.round(d.stats.snapshot().bytesUploaded / PIECE_BYTES);
+
+function recordingOf(plan: ScenarioPlan, bound: ScenarioBound, fileBytes: number, pieceCount: number, seed: number, recorder: FrameRecorder, outcomes: PeerOutcome[]): SimRecording {
   return {
     format: 'tabswarm-sim/1',
     scenario: plan.name,
@@ -291,8 +309,15 @@ function startRecording(plan: ScenarioPlan, bound: ScenarioBound, fileBytes: num
     pieceCount,
     boundS: bound.seconds,
     cdnBps: plan.cdnBps,
-    frameMs,
-    peers: plan.peers.map((p) => ({ kind: p.kind, cluster: p.cluster, uploadBps: p.profile.uploadBps, downloadBps: p.profile.downloadBps, joinS: p.joinMs / 1000 })),
-    frames: [],
+    frameMs: recorder.frameMs,
+    peers: plan.peers.map((p, i) => ({
+      kind: p.kind,
+      cluster: p.cluster,
+      uploadBps: p.profile.uploadBps,
+      downloadBps: p.profile.downloadBps,
+      joinS: p.joinMs / 1000,
+      ...(outcomes[i]!.doneS !== undefined ? { doneS: outcomes[i]!.doneS } : {}),
+    })),
+    frames: recorder.frames,
   };
 }
