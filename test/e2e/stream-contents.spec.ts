@@ -33,10 +33,10 @@ const files = {} as Record<'video' | 'audio' | 'image', Published>;
 test.beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'tabswarm-e2e-contents-'));
   const contentDir = join(dir, 'content');
-  // A 16 s video (~6 MB, 92 pieces), 80 s of Opus (~930 KB, 15 pieces), a 1024x768 PNG (~1.6 MB, 26 pieces).
+  // A 16 s video (~6 MB, 92 pieces), 160 s of Opus (~1.9 MB, 29 pieces), a 1024x768 PNG (~1.6 MB, 26 pieces).
   const made = {
     video: { media: await makeTestVideo({ seconds: 16, bitrateMbps: 3 }), name: 'clip.mp4' },
-    audio: { media: await makeTestAudio({ seconds: 80 }), name: 'beep.weba' },
+    audio: { media: await makeTestAudio({ seconds: 160 }), name: 'beep.weba' },
     image: { media: await makeTestImage({ width: 1024, height: 768 }), name: 'pattern.png' },
   };
   for (const [key, { media, name }] of Object.entries(made)) {
@@ -82,7 +82,10 @@ const swarmUrlOf = (page: Page) => page.evaluate(() => window.tabswarm.current()
 const stateOf = (page: Page) => page.evaluate(() => window.tabswarm.current()!.download.state);
 
 test('three tabs download a video, an audio file and an image at once: each plays or shows while it downloads, and each tab gets the others\' through the worker', async ({ browser }) => {
-  // Slow CDNs, so that all three are still downloading while they play: ~31 s, ~30 s and ~4 s.
+  // Slow CDNs, so that all three are still downloading while they play: ~62 s, ~30 s and ~4 s.
+  // (The audio is long so that its download outlasts a loaded machine's slow start: with 80 s
+  // of it, 31 s at this rate, a full `npm test` run once saw it complete before it played 1 s
+  // even when watched first.)
   // Chromium starts the audio only once it has buffered some 20 s of it (~8 s in at 30 kB/s).
   const video = await openPeer(browser, link(files.video.contentId, 'httpDelayMs=0&maxForegroundCdnBytesPerSec=200000'));
   const context = video.context;
