@@ -10,6 +10,16 @@ export interface PeeringConfig {
    */
   maxPeers: number;
   /**
+   * Links this download opens itself (its offers, answered or not) at most; the rest of
+   * `maxPeers` is kept for peers that link to it. When every tab offered to as many peers as it
+   * could hold, each one's slots filled with its own unanswered offers and it dropped the
+   * offers it was sent: 200 simulated tabs joining together linked only as their offers timed
+   * out (`connectTimeoutMs`), and the CDN served 18 copies of the file meanwhile (issue 18,
+   * docs/benchmarks.md). Cache nodes do not count. 0: no bound but `maxPeers`.
+   * @default 8
+   */
+  maxOfferedPeers: number;
+  /**
    * Links to cache nodes (peers the Arrays service lists with `cache: true`, DO's Connected
    * Cache) beyond `maxPeers`: a cache node is linked first and kept linked even when every
    * other slot is taken, and linked again when its back-off ends if its link closes. Cache
@@ -57,6 +67,7 @@ export interface PeeringConfig {
 
 export const DEFAULT_PEERING_CONFIG: Readonly<PeeringConfig> = Object.freeze({
   maxPeers: 16,
+  maxOfferedPeers: 8,
   maxCacheNodeLinks: 2,
   connectTimeoutMs: 15_000,
   peersWanted: 20,

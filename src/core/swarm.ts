@@ -39,10 +39,12 @@ import { DeathWatch } from './swarm/death-watch.js';
 import { OriginBook } from './swarm/origin-book.js';
 import { RelinkBackoff } from './swarm/relink-backoff.js';
 import { ServiceList } from './swarm/service-list.js';
+import { hasRoom } from './swarm/link-room.js';
 
 export type SwarmConfig = Pick<
   ClientConfig,
   | 'maxPeers'
+  | 'maxOfferedPeers'
   | 'maxCacheNodeLinks'
   | 'peersWanted'
   | 'announceIntervalMs'
@@ -123,7 +125,7 @@ export class Swarm {
     const clock = (this.clock = opts.clock ?? systemClock);
     this.announcer = new Announcer(opts, clock);
     this.relink = new RelinkBackoff(opts.config, clock);
-    this.cacheNodes = new CacheNodes(opts.config, clock);
+    this.cacheNodes = new CacheNodes(clock);
     this.deaths = new DeathWatch(opts.config.channelDeathRecheckMs, () => this.announce(), (id, reason) => opts.onLinkDied?.(id, reason), clock);
   }
 
@@ -251,9 +253,7 @@ export class Swarm {
   }
 
   /** Whether the Arrays service listed `peerId` as a cache node in this session. */
-  isCacheNode(peerId: string): boolean {
-    return this.cacheNodes.has(peerId);
-  }
+  readonly isCacheNode = (peerId: string): boolean => this.cacheNodes.has(peerId);
 
   /**
    * A cache node's link closed, not for a ban: it is linked again as soon as its relink back-off
@@ -316,7 +316,7 @@ export class Swarm {
 
   private maybeConnect(remoteId: string): void {
     if (this.stopped || remoteId === this.opts.peerId || this.banned.has(remoteId) || this.links.has(remoteId)) return;
-    if (!this.cacheNodes.hasRoom(remoteId, this.links.keys()) || this.backingOff(remoteId) || this.refusedByOrigin(remoteId)) return;
+    if (!hasRoom(this.opts.config, remoteId, true, this.links, this.isCacheNode) || this.backingOff(remoteId) || this.refusedByOrigin(remoteId)) return;
     this.track(remoteId, this.opts.connector.connect(remoteId, true), true);
   }
 
@@ -340,7 +340,7 @@ export class Swarm {
       existing.link.signal(data);
       return;
     }
-    if (data.type !== 'offer' || !this.cacheNodes.hasRoom(from, this.links.keys()) || this.backingOff(from)) return;
+    if (data.type !== 'offer' || !hasRoom(this.opts.config, from, false, this.links, this.isCacheNode) || this.backingOff(from)) return;
     const link = this.opts.connector.connect(from, false);
     this.track(from, link, false);
     link.signal(data);

@@ -8,7 +8,6 @@
  * struck, banned, dropped and backed off from as any peer.
  */
 import { systemClock, type Clock } from '../clock.js';
-import type { ClientConfig } from '../config.js';
 
 /** Cache node IDs remembered (a session sees a handful); oldest forgotten beyond this. */
 const MAX_CACHE_NODES = 256;
@@ -20,7 +19,6 @@ export class CacheNodes {
   private readonly timers = new Map<string, unknown>();
 
   constructor(
-    private readonly config: Pick<ClientConfig, 'maxPeers' | 'maxCacheNodeLinks'>,
     private readonly clock: Clock = systemClock,
   ) {}
 
@@ -38,22 +36,6 @@ export class CacheNodes {
   /** `peers` with the cache nodes first (DO asks its cache server before its peers), else in order. */
   first<T extends { peerId: string }>(peers: readonly T[]): T[] {
     return [...peers.filter((p) => this.ids.has(p.peerId)), ...peers.filter((p) => !this.ids.has(p.peerId))];
-  }
-
-  /**
-   * Whether a new link to `peerId` fits beside the peers linked (or linking) now: the first
-   * `maxCacheNodeLinks` cache-node links are beyond `maxPeers`, every other link counts against it.
-   */
-  hasRoom(peerId: string, linked: Iterable<string>): boolean {
-    const { maxPeers, maxCacheNodeLinks } = this.config;
-    let all = 0;
-    let cache = 0;
-    for (const id of linked) {
-      all++;
-      if (this.ids.has(id)) cache++;
-    }
-    if (this.ids.has(peerId) && cache < maxCacheNodeLinks) return true;
-    return all - Math.min(cache, maxCacheNodeLinks) < maxPeers;
   }
 
   /** The link to cache node `peerId` closed (not banned): `relink` runs once its back-off (`waitMs`) is over. */
