@@ -196,6 +196,8 @@ class SimSignaling implements Signaling {
  * not yet left the sender's uplink; 'drain' fires when the last of them has.
  */
 class SimLink extends PairedLink<SimLink> {
+  /** 'drain' fires when the last queued frame has left the uplink. */
+  readonly lowWaterMark = 0;
   /** Frames not yet off the uplink: when each leaves, and its actual bytes. */
   private readonly queue: Array<{ leaves: number; bytes: number }> = [];
   private queued = 0;

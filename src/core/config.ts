@@ -56,6 +56,14 @@ export interface ClientConfig extends StreamConfig, PeeringConfig {
    * @default 524288
    */
   slowPeerBytesPerSec: number;
+  /**
+   * Peers this download sends pieces to at once (core/upload-turns.ts). While more wait, each
+   * is sent a piece in turn, the one that asked most recently first, so that a piece leaves at
+   * the uplink's whole rate instead of a share of it (on a slow uplink, a share past every
+   * requester's deadline). 0: every peer is sent what it asks at once, sharing the uplink.
+   * @default 1
+   */
+  uploadSlots: number;
   /** Range requests kept in flight to the CDN. @default 4 */
   cdnRequestsInFlight: number;
   /**
@@ -281,6 +289,7 @@ export const DEFAULT_CONFIG: Readonly<ClientConfig> = Object.freeze({
   peerStallMs: 10_000,
   peerRequestsInFlight: 8,
   slowPeerBytesPerSec: 512 * 1024,
+  uploadSlots: 1,
   cdnRequestsInFlight: 4,
   cdnRunPieces: 1,
   piecesAwaitingStorage: 8,

@@ -20,6 +20,7 @@ import { PieceReceiver, type SessionWire } from './peer-session/receiving.js';
 import { PieceUploader } from './peer-session/uploading.js';
 import { decodeFrame, encodeHandshake, type Frame, type WireContext, WIRE_VERSION } from '../protocol/wire.js';
 import type { BufferPool } from './buffer-pool.js';
+import type { UploadTurns } from './upload-turns.js';
 
 export type PeerSessionConfig = PaceConfig & UploadBudgetConfig & Pick<ClientConfig, 'wireChunkBytes' | 'sendBufferHighBytes' | 'maxIncomingRequests'>;
 
@@ -38,6 +39,8 @@ export interface PeerSessionContext extends WireContext {
   now?: () => number;
   /** Where requested pieces are assembled (core/buffer-pool.ts); absent: a new buffer each. */
   buffers?: BufferPool;
+  /** The download's upload turns (core/upload-turns.ts); absent: this session sends whenever asked. */
+  turns?: UploadTurns;
 }
 
 export interface PeerSessionEvents extends Record<string, unknown> {
@@ -116,7 +119,7 @@ export class PeerSession implements PieceSource {
     this.uploader.sendBitfield();
     this.offs.push(
       this.link.on('close', () => this.destroy()),
-      this.link.on('drain', () => void this.uploader.pump()),
+      this.link.on('drain', () => this.uploader.drained()),
       this.link.on('message', (m) => this.onMessage(m)),
       this.link.on('malformed', (what) => this.events.emit('violation', `${what}: frames are binary`)),
     );

@@ -167,6 +167,12 @@ export interface PeerLink {
   /** Bytes queued and not yet sent. */
   readonly bufferedAmount: number;
   /**
+   * 'drain' fires when `bufferedAmount` falls to this many bytes from above. Absent: the
+   * transport promises no 'drain' that a sender may wait for (an uploader taking turns then
+   * hands its turn on as soon as a piece is queued: core/upload-turns.ts).
+   */
+  readonly lowWaterMark?: number;
+  /**
    * Once open: the remote's network address as this side's connection sees it (the remote
    * candidate of the selected pair; undefined when unknown), and every address this side
    * offered (its local candidates). Optional: a transport without it never has a peer refused

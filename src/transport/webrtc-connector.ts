@@ -210,6 +210,7 @@ function createLink(remoteId: string, initiator: boolean, rtcConfig: RTCConfigur
         finish(`send failed: ${reasonOf(e)}`);
       }
     },
+    lowWaterMark,
     get bufferedAmount() {
       return channel?.bufferedAmount ?? 0;
     },

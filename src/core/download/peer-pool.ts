@@ -15,6 +15,7 @@ import type { PieceBook } from './piece-book.js';
 import type { DownloadEvents, PeerDiagnostics } from './types.js';
 import { pieceLength, type Metadata } from '../../protocol/metadata.js';
 import type { BufferPool } from '../buffer-pool.js';
+import { UploadTurns } from '../upload-turns.js';
 
 export interface PeerPoolDeps {
   book: PieceBook;
@@ -47,7 +48,12 @@ export class PeerPool {
   /** Peers with a strike on evidence (not a dead channel): their ban is reported. As many as the stats' peers. */
   private readonly accused = new Set<string>();
 
-  constructor(private readonly d: PeerPoolDeps) {}
+  /** Whose turn it is to upload (`uploadSlots`; 0: every session sends whenever asked). */
+  private readonly turns: UploadTurns | undefined;
+
+  constructor(private readonly d: PeerPoolDeps) {
+    this.turns = d.config.uploadSlots > 0 ? new UploadTurns(d.config.uploadSlots) : undefined;
+  }
 
   /** Every session as the scheduler sees it, in plain data. */
   diagnostics(): PeerDiagnostics[] {
@@ -85,6 +91,7 @@ export class PeerPool {
         uploads: d.uploads,
         clock: d.clock,
         ...(d.buffers ? { buffers: d.buffers } : {}),
+        ...(this.turns ? { turns: this.turns } : {}),
       },
       // With no CDN there is nothing better to go to: a peer is waited for down to a quarter of
       // the minimum rate (a stalled one still is not).

@@ -13,6 +13,7 @@ import { Bitfield } from '../bitfield.js';
 import type { ClientConfig } from '../config.js';
 import type { PeerLink } from '../ports.js';
 import type { UploadBudget } from '../upload-budget.js';
+import type { TurnTaker, UploadTurns } from '../upload-turns.js';
 import type { SessionWire } from './receiving.js';
 import { LIMITS } from '../../protocol/limits.js';
 import { PIECE_HEADER_BYTES, encodeBitfield, encodeHave, encodePiece, encodeReject } from '../../protocol/wire.js';
@@ -24,9 +25,11 @@ export interface UploaderContext {
   /** Reads one of our verified pieces for upload. */
   readPiece(index: number): Promise<Uint8Array | undefined>;
   uploads?: UploadGate;
+  /** The download's upload turns: this session sends only in its turn. */
+  turns?: UploadTurns;
 }
 
-export class PieceUploader {
+export class PieceUploader implements TurnTaker {
   private readonly queue: number[] = [];
   /** When each queued or outgoing piece was asked for (ms): a CANCEL soon after is churn. */
   private readonly askedAt = new Map<number, number>();
@@ -46,10 +49,12 @@ export class PieceUploader {
    * sender's main thread more than the copy into it (allocation and the collector).
    */
   private frame: Uint8Array | undefined;
+  /** In its turn, a piece went out: nothing more until the link has taken it (its next drain). */
+  private awaitingDrain = false;
 
   constructor(
     private readonly wire: SessionWire,
-    private readonly link: Pick<PeerLink, 'bufferedAmount'>,
+    private readonly link: Pick<PeerLink, 'bufferedAmount' | 'lowWaterMark'>,
     private readonly ctx: UploaderContext,
     private readonly config: Pick<ClientConfig, 'wireChunkBytes' | 'sendBufferHighBytes' | 'maxIncomingRequests'>,
     private readonly budget: UploadBudget,
@@ -57,6 +62,26 @@ export class PieceUploader {
     private readonly uploaded: (bytes: number) => void,
   ) {
     this.announced = new Bitfield(ctx.pieceCount);
+  }
+
+  newestAsk(): number {
+    let newest = -Infinity;
+    for (const index of this.queue) newest = Math.max(newest, this.askedAt.get(index) ?? -Infinity);
+    return newest;
+  }
+
+  resume(): void {
+    void this.pump();
+  }
+
+  /** The link's send buffer fell to its low-water mark: the turn goes on if others wait; then more is sent. */
+  drained(): void {
+    const turns = this.ctx.turns;
+    if (this.awaitingDrain) {
+      this.awaitingDrain = false;
+      if (turns?.contended) turns.give(this);
+    }
+    void this.pump();
   }
 
   /** The requests queued, in order, and the piece going out (-1: none). */
@@ -148,6 +173,8 @@ export class PieceUploader {
 
   /** The session ended: nothing more goes out, and takes waiting for bandwidth are aborted. */
   close(): void {
+    this.awaitingDrain = false;
+    this.ctx.turns?.give(this);
     this.queue.length = 0;
     this.askedAt.clear();
     this.readAhead = undefined;
@@ -159,13 +186,17 @@ export class PieceUploader {
    * queued piece is read from storage while the current one goes out, so the channel does not
    * idle through a storage read. At most two pieces are in memory here. Each chunk first takes
    * its bytes from the upload bucket; a piece is cut short (REJECT) when uploads go off or the
-   * remote cancels it while it goes out.
+   * remote cancels it while it goes out. With turns (`ctx.turns`) it sends only in its turn, a
+   * piece at a time (the next once the link has taken it), and hands the turn on after each
+   * piece while others wait.
    */
   async pump(): Promise<void> {
-    if (this.uploading) return;
+    const turns = this.ctx.turns;
+    if (this.uploading || this.awaitingDrain) return;
     this.uploading = true;
     try {
       while (!this.wire.closed && this.queue.length > 0 && this.link.bufferedAmount < this.config.sendBufferHighBytes) {
+        if (turns && !turns.take(this)) return; // resumed when a turn comes
         const index = this.queue.shift()!;
         // From here a CANCEL of `index` cuts it (it may come while the piece is read).
         this.sendingIndex = index;
@@ -185,11 +216,32 @@ export class PieceUploader {
         const ok = await this.sendPiece(index, data);
         this.askedAt.delete(index);
         if (!ok) return;
+        if (turns && this.afterPiece(turns)) return;
       }
     } finally {
       this.uploading = false;
       this.sendingIndex = -1;
+      // Nothing left to send (or closed): the turn is someone else's.
+      if (turns && !this.awaitingDrain && turns.holds(this) && (this.queue.length === 0 || this.wire.closed)) turns.give(this);
     }
+  }
+
+  /**
+   * A piece went out in this session's turn. Until the link has taken it (its drain) nothing
+   * more is sent, so the piece leaves at the uplink's whole rate; then, if others wait, the
+   * turn goes on (drained()). On a link that promises no drain, the turn goes on at once if
+   * others wait. True when the pump must stop here.
+   */
+  private afterPiece(turns: UploadTurns): boolean {
+    const mark = this.link.lowWaterMark;
+    if (mark !== undefined && this.link.bufferedAmount > mark) {
+      this.awaitingDrain = true;
+      return true;
+    }
+    if (!turns.contended) return false;
+    turns.give(this);
+    if (this.queue.length > 0 && !this.wire.closed && turns.take(this)) queueMicrotask(() => void this.pump());
+    return true;
   }
 
   /** Sends one piece chunk by chunk; false when the session closed meanwhile. */
