@@ -10,6 +10,7 @@
  */
 import type { UploadGate } from '../bandwidth.js';
 import { Bitfield } from '../bitfield.js';
+import { systemClock, type Clock } from '../clock.js';
 import type { ClientConfig } from '../config.js';
 import type { PeerLink } from '../ports.js';
 import type { UploadBudget } from '../upload-budget.js';
@@ -27,6 +28,8 @@ export interface UploaderContext {
   uploads?: UploadGate;
   /** The download's upload turns: this session sends only in its turn. */
   turns?: UploadTurns;
+  /** Timers (the simulator's, in simulated time). @default systemClock */
+  clock?: Clock;
 }
 
 export class PieceUploader implements TurnTaker {
@@ -51,17 +54,24 @@ export class PieceUploader implements TurnTaker {
   private frame: Uint8Array | undefined;
   /** In its turn, a piece went out: nothing more until the link has taken it (its next drain). */
   private awaitingDrain = false;
+  /** Hands the turn on if the link has not drained in time (a remote that stops reading). */
+  private drainTimer: unknown;
+  private readonly clock: Clock;
 
   constructor(
     private readonly wire: SessionWire,
     private readonly link: Pick<PeerLink, 'bufferedAmount' | 'lowWaterMark'>,
     private readonly ctx: UploaderContext,
-    private readonly config: Pick<ClientConfig, 'wireChunkBytes' | 'sendBufferHighBytes' | 'maxIncomingRequests'>,
+    private readonly config: Pick<
+      ClientConfig,
+      'wireChunkBytes' | 'sendBufferHighBytes' | 'maxIncomingRequests' | 'peerDeadlineGraceMs' | 'minPeerBytesPerSec'
+    >,
     private readonly budget: UploadBudget,
     private readonly remoteHave: Bitfield,
     private readonly uploaded: (bytes: number) => void,
   ) {
     this.announced = new Bitfield(ctx.pieceCount);
+    this.clock = ctx.clock ?? systemClock;
   }
 
   newestAsk(): number {
@@ -79,7 +89,8 @@ export class PieceUploader implements TurnTaker {
     const turns = this.ctx.turns;
     if (this.awaitingDrain) {
       this.awaitingDrain = false;
-      if (turns?.contended) turns.give(this);
+      this.clock.clearTimeout(this.drainTimer);
+      if (turns?.holds(this) && turns.contended) turns.give(this);
     }
     void this.pump();
   }
@@ -174,6 +185,7 @@ export class PieceUploader implements TurnTaker {
   /** The session ended: nothing more goes out, and takes waiting for bandwidth are aborted. */
   close(): void {
     this.awaitingDrain = false;
+    this.clock.clearTimeout(this.drainTimer);
     this.ctx.turns?.give(this);
     this.queue.length = 0;
     this.askedAt.clear();
@@ -216,7 +228,7 @@ export class PieceUploader implements TurnTaker {
         const ok = await this.sendPiece(index, data);
         this.askedAt.delete(index);
         if (!ok) return;
-        if (turns && this.afterPiece(turns)) return;
+        if (turns && this.afterPiece(turns, data.byteLength)) return;
       }
     } finally {
       this.uploading = false;
@@ -229,13 +241,24 @@ export class PieceUploader implements TurnTaker {
   /**
    * A piece went out in this session's turn. Until the link has taken it (its drain) nothing
    * more is sent, so the piece leaves at the uplink's whole rate; then, if others wait, the
-   * turn goes on (drained()). On a link that promises no drain, the turn goes on at once if
+   * turn goes on (drained()), or after the time the piece takes at the minimum rate if the link
+   * does not drain by then. On a link that promises no drain, the turn goes on at once if
    * others wait. True when the pump must stop here.
    */
-  private afterPiece(turns: UploadTurns): boolean {
+  private afterPiece(turns: UploadTurns, pieceBytes: number): boolean {
     const mark = this.link.lowWaterMark;
     if (mark !== undefined && this.link.bufferedAmount > mark) {
       this.awaitingDrain = true;
+      // A remote that stops reading its channel never lets it drain: past the time a piece
+      // takes at the minimum rate, the turn goes on, and this session takes one again only
+      // once its link has drained (it sends nothing before). It cannot hold the others' uploads.
+      const { peerDeadlineGraceMs, minPeerBytesPerSec } = this.config;
+      this.drainTimer = this.clock.setTimeout(
+        () => {
+          if (this.awaitingDrain && turns.holds(this)) turns.give(this);
+        },
+        peerDeadlineGraceMs + (pieceBytes * 1000) / Math.max(1, minPeerBytesPerSec),
+      );
       return true;
     }
     if (!turns.contended) return false;

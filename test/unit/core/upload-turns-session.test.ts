@@ -33,39 +33,45 @@ function holding(link: MemoryLink): { drain(): void } {
   };
 }
 
+/** Sessions named `names` of one download, sharing `turns`, over links that hold what is sent until drained. */
+async function sessions(names: string[], turns: UploadTurns, config: Partial<typeof DEFAULT_CONFIG> = {}) {
+  const have = new Bitfield(COUNT);
+  for (let i = 0; i < COUNT; i++) have.set(i);
+  const clock = { now: 1000 };
+  const sent: string[] = [];
+  const peers = await Promise.all(
+    names.map(async (name) => {
+      const [a, b] = await openLinkPair();
+      const link = holding(a);
+      const s = new PeerSession(
+        a,
+        { contentId, pieceCount: COUNT, pieceLength: () => PIECE, have, readPiece: async (i) => new Uint8Array(PIECE).fill(i), turns, now: () => clock.now },
+        { ...DEFAULT_CONFIG, wireChunkBytes: 8 * 1024, ...config },
+      );
+      s.start();
+      b.on('message', (m) => {
+        const f = decodeFrame(m, { pieceCount: COUNT, pieceLength: () => PIECE });
+        if (f.ok && f.frame.type === 'piece' && f.frame.offset === 0) sent.push(`${name}:${f.frame.index}`);
+      });
+      b.send(encodeHandshake(contentId, COUNT));
+      b.send(encodeBitfield(new Uint8Array(1)));
+      return { remote: b, link };
+    }),
+  );
+  await tick();
+  const ask = async (p: (typeof peers)[number], index: number) => {
+    clock.now += 10;
+    p.remote.send(encodeRequest(index));
+    await tick();
+  };
+  return { peers, sent, ask };
+}
+
 describe('upload turns', () => {
   it('one piece at a time, each after the last one drained; the turn goes to the newest asker', async () => {
     const turns = new UploadTurns(1);
-    const have = new Bitfield(COUNT);
-    for (let i = 0; i < COUNT; i++) have.set(i);
-    let now = 1000;
-    const sent: string[] = [];
-    const peers = await Promise.all(
-      ['A', 'B', 'C'].map(async (name) => {
-        const [a, b] = await openLinkPair();
-        const link = holding(a);
-        const s = new PeerSession(
-          a,
-          { contentId, pieceCount: COUNT, pieceLength: () => PIECE, have, readPiece: async (i) => new Uint8Array(PIECE).fill(i), turns, now: () => now },
-          { ...DEFAULT_CONFIG, wireChunkBytes: 8 * 1024 },
-        );
-        s.start();
-        b.on('message', (m) => {
-          const f = decodeFrame(m, { pieceCount: COUNT, pieceLength: () => PIECE });
-          if (f.ok && f.frame.type === 'piece' && f.frame.offset === 0) sent.push(`${name}:${f.frame.index}`);
-        });
-        b.send(encodeHandshake(contentId, COUNT));
-        b.send(encodeBitfield(new Uint8Array(1)));
-        return { remote: b, link };
-      }),
-    );
-    await tick();
+    const { peers, sent, ask } = await sessions(['A', 'B', 'C'], turns);
     const [A, B, C] = peers as [(typeof peers)[0], (typeof peers)[0], (typeof peers)[0]];
-    const ask = async (p: typeof A, index: number) => {
-      now += 10;
-      p.remote.send(encodeRequest(index));
-      await tick();
-    };
     await ask(A, 0);
     await ask(A, 1);
     await ask(B, 2);
@@ -98,5 +104,27 @@ describe('upload turns', () => {
     A.remote.close();
     await tick();
     expect(sent.at(-1)).toBe('B:7');
+  });
+
+  it('a remote that stops reading keeps the turn no longer than a piece takes at the minimum rate, and gets it back only once its link drains', async () => {
+    const turns = new UploadTurns(1);
+    // A piece of 32 KiB at 64 KiB/s is 500 ms; with 100 ms of grace the turn goes on at 600 ms.
+    const { peers, sent, ask } = await sessions(['A', 'B'], turns, { peerDeadlineGraceMs: 100, minPeerBytesPerSec: 64 * 1024 });
+    const [A, B] = peers as [(typeof peers)[0], (typeof peers)[0]];
+    await ask(A, 0);
+    await ask(B, 1);
+    await ask(A, 2);
+    expect(sent).toEqual(['A:0']);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(sent).toEqual(['A:0']); // still A's turn: its piece may yet be taken
+    await new Promise((r) => setTimeout(r, 400));
+    expect(sent).toEqual(['A:0', 'B:1']); // A's link never drained: B's turn
+    // B is done; A, newest asker, still may not send: its link has not taken the last piece.
+    B.link.drain();
+    await tick();
+    expect(sent).toEqual(['A:0', 'B:1']);
+    A.link.drain();
+    await tick();
+    expect(sent).toEqual(['A:0', 'B:1', 'A:2']);
   });
 });
