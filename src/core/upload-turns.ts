@@ -31,13 +31,17 @@ export class UploadTurns {
   private readonly holding = new Set<TurnTaker>();
   private readonly waiting = new Set<TurnTaker>();
 
-  /** `slots`: sessions sending at once, at least 1. */
-  constructor(private readonly slots: number) {}
+  private readonly slots: number;
+
+  /** `slots`: sessions sending at once (at least 1). */
+  constructor(slots: number) {
+    this.slots = Math.max(1, slots);
+  }
 
   /** Whether `taker` may send now: it holds a turn, or one is free and no one waits. Otherwise it waits for one. */
   take(taker: TurnTaker): boolean {
     if (this.holding.has(taker)) return true;
-    if (this.holding.size < Math.max(1, this.slots) && this.waiting.size === 0) {
+    if (this.holding.size < this.slots && this.waiting.size === 0) {
       this.holding.add(taker);
       return true;
     }
@@ -59,7 +63,7 @@ export class UploadTurns {
   give(taker: TurnTaker): void {
     this.waiting.delete(taker);
     if (!this.holding.delete(taker)) return;
-    while (this.holding.size < Math.max(1, this.slots) && this.waiting.size > 0) {
+    while (this.holding.size < this.slots && this.waiting.size > 0) {
       let next: TurnTaker | undefined;
       let newest = -Infinity;
       for (const w of this.waiting) {

@@ -119,7 +119,6 @@ export type ClientMessage = z.infer<typeof clientMessageSchema>;
  */
 export const originTagSchema = z.string().regex(/^[0-9a-f]{16}$/);
 
-/** One peer of a `peers` reply; `cache`: the peer is a cache node (its socket gave a configured key). */
 /**
  * A downloader's slot among the `of` downloaders of its partition, as the service counts them:
  * in a swarm too big for any tab to see, each piece's CDN fetch has one owner swarm-wide
@@ -131,6 +130,7 @@ export const cdnSlotSchema = z
   .refine((s) => s.slot < s.of, 'slot must be below of');
 export type CdnSlot = z.infer<typeof cdnSlotSchema>;
 
+/** One peer of a `peers` reply; `cache`: the peer is a cache node (its socket gave a configured key). */
 export const peerInfoSchema = z.object({ peerId, left: count, origin: originTagSchema.optional(), cache: z.literal(true).optional() }).strict();
 
 /** What an `error` answers: the type of the client message that caused it, and its content and peer. */

@@ -233,8 +233,9 @@ export class PieceUploader implements TurnTaker {
     } finally {
       this.uploading = false;
       this.sendingIndex = -1;
-      // Nothing left to send (or closed): the turn is someone else's.
-      if (turns && !this.awaitingDrain && turns.holds(this) && (this.queue.length === 0 || this.wire.closed)) turns.give(this);
+      // Stopped with nothing to send, closed, or held up by its link: the turn is someone else's
+      // (awaiting its drain, it is handed on by drained() or the drain time-out).
+      if (turns?.holds(this) && !this.awaitingDrain) turns.give(this);
     }
   }
 
@@ -242,8 +243,8 @@ export class PieceUploader implements TurnTaker {
    * A piece went out in this session's turn. Until the link has taken it (its drain) nothing
    * more is sent, so the piece leaves at the uplink's whole rate; then, if others wait, the
    * turn goes on (drained()), or after the time the piece takes at the minimum rate if the link
-   * does not drain by then. On a link that promises no drain, the turn goes on at once if
-   * others wait. True when the pump must stop here.
+   * does not drain by then. On a link that promises no drain, the turn goes on at once (the
+   * pump's end) if others wait. True when the pump must stop here.
    */
   private afterPiece(turns: UploadTurns, pieceBytes: number): boolean {
     const mark = this.link.lowWaterMark;
@@ -262,8 +263,8 @@ export class PieceUploader implements TurnTaker {
       return true;
     }
     if (!turns.contended) return false;
-    turns.give(this);
-    if (this.queue.length > 0 && !this.wire.closed && turns.take(this)) queueMicrotask(() => void this.pump());
+    // The pump stops here and hands the turn on; then this session waits for its next one.
+    if (this.queue.length > 0 && !this.wire.closed) queueMicrotask(() => void this.pump());
     return true;
   }
 

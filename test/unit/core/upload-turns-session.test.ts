@@ -17,24 +17,32 @@ const COUNT = 8;
 const contentId = new Uint8Array(32).fill(5);
 const tick = () => new Promise((r) => setTimeout(r, 5));
 
-/** A link whose sent bytes stay buffered until the test drains it, with a low-water mark of 0. */
-function holding(link: MemoryLink): { drain(): void } {
+/**
+ * A link whose sent bytes stay buffered until the test drains it (then the session has a tick
+ * to act), with a low-water mark of 0; `promisesDrain` false: no mark (a transport that
+ * promises no 'drain').
+ */
+function holding(link: MemoryLink, promisesDrain: boolean): { drain(): Promise<void> } {
   const send = link.send.bind(link);
   link.send = (frame: Uint8Array) => {
     send(frame);
     link.buffered += frame.byteLength;
   };
-  Object.defineProperty(link, 'lowWaterMark', { value: 0 });
+  if (promisesDrain) Object.defineProperty(link, 'lowWaterMark', { value: 0 });
   return {
-    drain() {
+    async drain() {
       link.buffered = 0;
       link.emitter.emit('drain', undefined);
+      await tick();
     },
   };
 }
 
-/** Sessions named `names` of one download, sharing `turns`, over links that hold what is sent until drained. */
-async function sessions(names: string[], turns: UploadTurns, config: Partial<typeof DEFAULT_CONFIG> = {}) {
+/**
+ * Sessions named `names` of one download, sharing `turns`, over links that hold what is sent
+ * until drained. A storage read takes a millisecond, so requests that come meanwhile queue up.
+ */
+async function sessions(names: string[], turns: UploadTurns, config: Partial<typeof DEFAULT_CONFIG> = {}, promisesDrain = true) {
   const have = new Bitfield(COUNT);
   for (let i = 0; i < COUNT; i++) have.set(i);
   const clock = { now: 1000 };
@@ -42,10 +50,10 @@ async function sessions(names: string[], turns: UploadTurns, config: Partial<typ
   const peers = await Promise.all(
     names.map(async (name) => {
       const [a, b] = await openLinkPair();
-      const link = holding(a);
+      const link = holding(a, promisesDrain);
       const s = new PeerSession(
         a,
-        { contentId, pieceCount: COUNT, pieceLength: () => PIECE, have, readPiece: async (i) => new Uint8Array(PIECE).fill(i), turns, now: () => clock.now },
+        { contentId, pieceCount: COUNT, pieceLength: () => PIECE, have, readPiece: async (i) => (await new Promise((r) => setTimeout(r, 1)), new Uint8Array(PIECE).fill(i)), turns, now: () => clock.now },
         { ...DEFAULT_CONFIG, wireChunkBytes: 8 * 1024, ...config },
       );
       s.start();
@@ -78,26 +86,21 @@ describe('upload turns', () => {
     await ask(C, 3);
     // A's first piece is out; nothing more goes until A's link has taken it.
     expect(sent).toEqual(['A:0']);
-    A.link.drain();
-    await tick();
+    await A.link.drain();
     // A's turn went to the newest asker, C; B and A wait.
     expect(sent).toEqual(['A:0', 'C:3']);
-    C.link.drain();
-    await tick();
+    await C.link.drain();
     expect(sent).toEqual(['A:0', 'C:3', 'B:2']);
-    B.link.drain();
-    await tick();
+    await B.link.drain();
     expect(sent).toEqual(['A:0', 'C:3', 'B:2', 'A:1']);
     // Alone, A keeps its turn: each piece after the drain of the one before.
     await ask(A, 4);
-    A.link.drain();
-    await tick();
+    await A.link.drain();
     expect(sent.at(-1)).toBe('A:4');
     await ask(A, 5);
     await ask(A, 6);
     expect(sent.at(-1)).toBe('A:4');
-    A.link.drain();
-    await tick();
+    await A.link.drain();
     expect(sent.at(-1)).toBe('A:5');
     // A closes holding its turn: B, asking now, is not left waiting.
     await ask(B, 7);
@@ -120,11 +123,24 @@ describe('upload turns', () => {
     await new Promise((r) => setTimeout(r, 400));
     expect(sent).toEqual(['A:0', 'B:1']); // A's link never drained: B's turn
     // B is done; A, newest asker, still may not send: its link has not taken the last piece.
-    B.link.drain();
-    await tick();
+    await B.link.drain();
     expect(sent).toEqual(['A:0', 'B:1']);
-    A.link.drain();
-    await tick();
+    await A.link.drain();
     expect(sent).toEqual(['A:0', 'B:1', 'A:2']);
+  });
+
+  it('on a link that promises no drain, a session held up at its high-water mark does not keep the turn', async () => {
+    const turns = new UploadTurns(1);
+    // Each piece (32 KiB and headers) takes the buffer past the 32 KiB high-water mark.
+    const { peers, sent, ask } = await sessions(['A', 'B'], turns, { sendBufferHighBytes: 32 * 1024 }, false);
+    const [A, B] = peers as [(typeof peers)[0], (typeof peers)[0]];
+    // Both asked at once: piece 1 is queued while piece 0 goes out.
+    void ask(A, 0);
+    await ask(A, 1);
+    expect(sent).toEqual(['A:0']); // A's link holds the piece: A can send nothing more
+    await ask(B, 2);
+    expect(sent).toEqual(['A:0', 'B:2']);
+    await A.link.drain();
+    expect(sent).toEqual(['A:0', 'B:2', 'A:1']);
   });
 });
