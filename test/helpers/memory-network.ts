@@ -8,7 +8,7 @@ import { systemClock, type Clock } from '../../src/core/clock.js';
 import { Emitter } from '../../src/core/emitter.js';
 import type { PeerConnector, Signaling, SignalingEvents } from '../../src/core/ports.js';
 import { PairedLink } from '../../sim/paired-link.js';
-import type { Report, SignalData } from '../../src/protocol/arrays-messages.js';
+import type { CdnSlot, Report, SignalData } from '../../src/protocol/arrays-messages.js';
 
 export class MemoryNetwork {
   private readonly swarms = new Map<string, Map<string, { left: number }>>();
@@ -23,6 +23,8 @@ export class MemoryNetwork {
   readonly originOf = new Map<string, string>();
   /** Peers listed with `cache: true` (cache nodes, as a service configured with their keys lists them). */
   readonly cacheNodes = new Set<string>();
+  /** The CDN slot the service gives a peer (a swarm bigger than any tab sees); unset: none. */
+  cdnSlotOf: (peerId: string) => CdnSlot | undefined = () => undefined;
 
   constructor(readonly clock: Clock = systemClock) {}
 
@@ -52,7 +54,8 @@ export class MemoryNetwork {
       .map(([id, p]) => ({ peerId: id, left: p.left, origin: this.originOf.get(id), ...(this.cacheNodes.has(id) ? { cache: true as const } : {}) }))
       .slice(0, report.peersWanted);
     const origin = this.originOf.get(peerId);
-    this.clock.setTimeout(() => this.clients.get(peerId)?.emitter.emit('peers', { contentId, peers, intervalMs: 1000, origin }), 0);
+    const cdnSlot = this.cdnSlotOf(peerId);
+    this.clock.setTimeout(() => this.clients.get(peerId)?.emitter.emit('peers', { contentId, peers, intervalMs: 1000, origin, ...(cdnSlot ? { cdnSlot } : {}) }), 0);
   }
 
   relay(contentId: string, from: string, to: string, data: SignalData): void {

@@ -6,11 +6,12 @@
  * (test/e2e/hostage.spec.ts) meets the same peers at the issue's real timings.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { cdnShareOf } from '../../../src/core/cdn-share.js';
+import { cdnShareOf, cdnShareOfSlot } from '../../../src/core/cdn-share.js';
 import { DEFAULT_CONFIG, type ClientConfig } from '../../../src/core/config.js';
 import { makeContent, type TestContent } from '../../helpers/content.js';
 import { MemoryCdn } from '../../helpers/memory-http.js';
 import { MemoryNetwork } from '../../helpers/memory-network.js';
+import { MemoryStore } from '../../helpers/memory-store.js';
 import { SHAPES } from '../../helpers/shapers.js';
 import { seededStore, startChurner, startLiar, startPeer, storedBytes, waitFor, type SimPeer } from '../../helpers/sim-peer.js';
 
@@ -155,6 +156,46 @@ describe('a peer that claims every piece and stalls holds no download hostage', 
     expect(st.strikes).toBe(0);
     expect(st.timeouts).toBe(0);
     expect(st.drops).toBe(0);
+  });
+});
+
+describe('a slow peer at the end of a download', () => {
+  // 64 KiB every 25 ms (2.5 MiB/s): slow by `slowPeerBytesPerSec` (8 MiB/s), well over the minimum.
+  // The HTTP delay lets the service's reply (and its slot) come first.
+  const SLOW_RUN = { ...FAST, peerIdleMs: DEFAULT_CONFIG.peerIdleMs, httpDelayMs: 300, slowPeerBytesPerSec: 8 * MiB };
+  /**
+   * A tab that holds pieces 0 and 1 of 4 and gets 2 and 3 from a slow peer. In the big swarm its
+   * slot (1 of 33, 16 peers a tab) gives it no piece of its own and pieces 1-3 to fetch when
+   * peers fail them, so only the endgame rule stands between piece 3 and the CDN.
+   */
+  async function slowEnd(bigSwarm: boolean): Promise<{ tab: SimPeer; cdn: MemoryCdn; content: TestContent }> {
+    const content = makeContent(4 * MiB, 76);
+    const net = new MemoryNetwork();
+    if (bigSwarm) {
+      net.cdnSlotOf = () => ({ slot: 1, of: 33 });
+      const share = cdnShareOfSlot(1, 33, 4, 16);
+      expect([0, 1, 2, 3].map((i) => [share.ours(i), share.fallback!(i)])).toEqual([[false, false], [false, true], [false, true], [false, true]]);
+    }
+    const slow = startLiar(net, content, (p) => p, { shape: 'slow', timing: { slowEveryMs: 25 } });
+    stops.push(() => slow.stop());
+    const store = new MemoryStore();
+    for (const i of [0, 1]) await store.put(content.contentId, i, content.bytes.subarray(i * MiB, (i + 1) * MiB));
+    const cdn = new MemoryCdn(content.bytes);
+    const tab = track(startPeer(net, content, cdn, { store, config: { ...SLOW_RUN, maxPeers: 16 } }));
+    await timed(tab);
+    await expectRightBytes(tab, content);
+    return { tab, cdn, content };
+  }
+
+  it('in a small swarm, the CDN takes a piece over', async () => {
+    const { cdn } = await slowEnd(false);
+    expect(cdn.bytesServed).toBeGreaterThan(0);
+  });
+
+  it('in a big swarm (a CDN slot), the CDN takes nothing over: both pieces come from the peer', async () => {
+    const { tab, cdn } = await slowEnd(true);
+    expect(cdn.bytesServed).toBe(0);
+    expect(tab.download.snapshot().bytesFromPeers).toBe(2 * MiB);
   });
 });
 
