@@ -29,6 +29,15 @@ export interface PeeringConfig {
    */
   maxCacheNodeLinks: number;
   /**
+   * In a swarm bigger than any tab sees (the Arrays service gave a CDN slot among more than
+   * twice `maxPeers` downloaders), a tab with no room may close one link, at most this often,
+   * to take the offer of a peer that has more left than it has or that came since its last
+   * announce: else a flash crowd's first tabs fill their links with each other and the later
+   * ones link only among themselves, with nothing to trade (download/newcomer-room.ts). 0: never.
+   * @default 2000
+   */
+  newcomerSwapMs: number;
+  /**
    * A peer connection whose data channel has not opened by then is dropped.
    * @default 15000
    */
@@ -69,6 +78,7 @@ export const DEFAULT_PEERING_CONFIG: Readonly<PeeringConfig> = Object.freeze({
   maxPeers: 16,
   maxOfferedPeers: 8,
   maxCacheNodeLinks: 2,
+  newcomerSwapMs: 2000,
   connectTimeoutMs: 15_000,
   peersWanted: 20,
   announceIntervalMs: 15_000,

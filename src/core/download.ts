@@ -6,7 +6,7 @@
  * - intake.ts verifies every piece before it is stored, and blames the source of a bad one;
  * - peer-pool.ts holds the peer sessions, strikes and bans;
  * - serving.ts re-verifies a stored piece before it goes to a peer;
- * - top-up.ts is a background download's CDN top-up.
+ * - top-up.ts is a background download's CDN top-up; newcomer-room.ts lets a link go for a newcomer.
  * The whole-file SHA-256 is fed as pieces are stored and finished at the end. Every await can
  * return into a stopped download: each continuation checks `stopped`.
  *
@@ -34,6 +34,7 @@ import { Deadlines, type PieceDeadline } from './download/deadlines.js';
 import { Intake } from './download/intake.js';
 import { PeerPool } from './download/peer-pool.js';
 import { diagnosticsOf } from './download/diagnostics.js';
+import { linkToDropFor } from './download/newcomer-room.js';
 import { PieceBook } from './download/piece-book.js';
 import { progressReport } from './download/progress-report.js';
 import { Scheduler } from './download/scheduler.js';
@@ -147,15 +148,13 @@ export class Download {
     book.onChanged(() => this.scheduler.pump());
     if (peers && opts.signaling && opts.connector) {
       this.swarm = new Swarm({
-        contentId: opts.contentId,
-        peerId: opts.peerId,
-        signaling: opts.signaling,
-        connector: opts.connector,
+        ...{ contentId: opts.contentId, peerId: opts.peerId, signaling: opts.signaling, connector: opts.connector },
         clock: this.clock,
         config,
         report: () => progressReport(this.stats.snapshot(), this.bytesLeft, config),
         onLink: (link) => pool.link(link),
         isComplete: () => book.have.complete,
+        makeRoomFor: linkToDropFor({ config, clock: this.clock, swarm: () => this.swarm, sessions: () => pool.sessions.values(), isCache: (s) => pool.isCache(s), have: book.have, bytesLeft: () => this.bytesLeft }),
         bannedAddresses: opts.bannedAddresses,
         onAddressBan: (peerId, where) => pool.bannedByAddress(peerId, where),
         // A frame the channel cannot carry kills it: a violation like any malformed frame. The

@@ -28,10 +28,9 @@
  * and are linked again when their back-off ends (swarm/cache-nodes.ts); the rules above apply
  * to them as to anyone.
  */
-import type { ProgressReport, SignalData } from '../protocol/arrays-messages.js';
+import type { SignalData } from '../protocol/arrays-messages.js';
 import { systemClock, type Clock } from './clock.js';
-import type { ClientConfig } from './config.js';
-import type { PeerConnector, PeerLink, Signaling } from './ports.js';
+import type { PeerLink } from './ports.js';
 import type { BannedAddresses } from './swarm/banned-addresses.js';
 import { Announcer } from './swarm/announcer.js';
 import { CacheNodes } from './swarm/cache-nodes.js';
@@ -40,56 +39,11 @@ import { OriginBook } from './swarm/origin-book.js';
 import { RelinkBackoff } from './swarm/relink-backoff.js';
 import { ServiceList } from './swarm/service-list.js';
 import { hasRoom } from './swarm/link-room.js';
+import type { SwarmOptions } from './swarm/swarm-options.js';
 
-export type SwarmConfig = Pick<
-  ClientConfig,
-  | 'maxPeers'
-  | 'maxOfferedPeers'
-  | 'maxCacheNodeLinks'
-  | 'peersWanted'
-  | 'announceIntervalMs'
-  | 'connectTimeoutMs'
-  | 'downloadMode'
-  | 'groupId'
-  | 'relinkBackoffMs'
-  | 'maxRelinkBackoffMs'
-  | 'channelDeathRecheckMs'
->;
+export type { SwarmConfig, SwarmOptions } from './swarm/swarm-options.js';
 
 export { bannedAddresses, type BannedAddresses } from './swarm/banned-addresses.js';
-
-export interface SwarmOptions {
-  contentId: string;
-  peerId: string;
-  signaling: Signaling;
-  connector: PeerConnector;
-  config: SwarmConfig;
-  /** The current DO progress report for each announce; the swarm adds the mode and group. */
-  report(): ProgressReport;
-  /** Called once per link when its data channel opens. */
-  onLink(link: PeerLink): void;
-  /**
-   * Whether this tab holds the whole file. A complete tab does not link to peers listed with
-   * nothing left: two seeds have nothing to trade, and the link would hold a slot (maxPeers)
-   * that a newcomer needs. @default never complete
-   */
-  isComplete?(): boolean;
-  /** The tab's banned addresses, used in LAN and group modes. @default none kept */
-  bannedAddresses?: BannedAddresses;
-  /**
-   * A peer was refused or banned because its address (`where`: the WebRTC address, or
-   * "origin <tag>") is one a peer banned for evidence had.
-   */
-  onAddressBan?(peerId: string, where: string): void;
-  /**
-   * An open link's data channel died under it (PeerLinkEvents' `died`), with no close of ours
-   * under way, and the peer has shown since that it is still here (`channelDeathRecheckMs`):
-   * the download counts it against the peer. The relink back-off applies meanwhile.
-   */
-  onLinkDied?(peerId: string, reason: string): void;
-  /** Time and timers (the simulator's, in simulated time). @default systemClock */
-  clock?: Clock;
-}
 
 /** Why we closed a link ourselves; undefined while open or when the link closed on its own. */
 type Closing = 'ban' | 'drop' | 'release' | 'glare' | 'stop';
@@ -340,10 +294,18 @@ export class Swarm {
       existing.link.signal(data);
       return;
     }
-    if (data.type !== 'offer' || !hasRoom(this.opts.config, from, false, this.links, this.isCacheNode) || this.backingOff(from)) return;
+    if (data.type !== 'offer' || this.backingOff(from) || !this.roomFor(from)) return;
     const link = this.opts.connector.connect(from, false);
     this.track(from, link, false);
     link.signal(data);
+  }
+
+  /** Whether an offer from `from` can be taken, closing the link `makeRoomFor` names if need be. */
+  private roomFor(from: string): boolean {
+    const room = () => hasRoom(this.opts.config, from, false, this.links, this.isCacheNode);
+    const drop = room() ? undefined : this.opts.makeRoomFor?.(from);
+    if (drop !== undefined && this.links.has(drop)) this.release(drop);
+    return room();
   }
 
   private track(remoteId: string, link: PeerLink, initiator: boolean): void {
