@@ -18,11 +18,19 @@ import type { Swarm } from '../swarm.js';
 export class CdnShares {
   /** The share last computed (ALONE before any). */
   last: CdnShare = ALONE;
+  /**
+   * The swarm was big once: the slot decides from then on, while the service gives one. A big
+   * swarm's last downloaders are few, but the swarm is no smaller: its seeders hold what they
+   * lack, and as "a small swarm" they fetched 0.3-0.4 copies of the file from the CDN in their
+   * endgame (1,000 simulated peers).
+   */
+  private big = false;
   private key = '';
 
   current(self: string, swarm: Swarm | undefined, sessions: Iterable<PeerSession>, pieceCount: number, maxPeers: number): CdnShare {
     const slot = swarm?.listed.cdnSlot;
-    if (slot !== undefined && slot.of > BIG_SWARM_FACTOR * maxPeers) return this.keep(`slot ${slot.slot}/${slot.of}`, () => cdnShareOfSlot(slot.slot, slot.of, pieceCount, maxPeers));
+    this.big ||= slot !== undefined && slot.of > BIG_SWARM_FACTOR * maxPeers;
+    if (slot !== undefined && this.big) return this.keep(`slot ${slot.slot}/${slot.of}`, () => cdnShareOfSlot(slot.slot, slot.of, pieceCount, maxPeers));
     const ids = new Set([self, ...(swarm?.listedDownloaders() ?? [])]);
     for (const s of sessions) {
       if (!s.ready) continue;

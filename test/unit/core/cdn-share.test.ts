@@ -1,9 +1,12 @@
 /**
  * The CDN share (rendezvous hashing): every piece has exactly one owner among the peers, the
- * split is about even, and a peer leaving moves only the pieces it owned.
+ * split is about even, and a peer leaving moves only the pieces it owned; in a big swarm the
+ * service's slot decides, and keeps deciding to the swarm's end.
  */
 import { describe, expect, it } from 'vitest';
 import { cdnShareOf, cdnShareOfSlot } from '../../../src/core/cdn-share.js';
+import { CdnShares } from '../../../src/core/download/cdn-shares.js';
+import type { Swarm } from '../../../src/core/swarm.js';
 
 const ids = Array.from({ length: 8 }, (_, i) => `${i}`.repeat(32).slice(0, 32).replace(/^./, String.fromCharCode(97 + i)));
 const PIECES = 1024;
@@ -83,5 +86,23 @@ describe('cdnShareOfSlot (a swarm bigger than any tab sees)', () => {
       expect(n).toBeGreaterThanOrEqual(16);
       expect(n).toBeLessThanOrEqual(17);
     }
+  });
+});
+
+describe('CdnShares (a download\'s share, kept while its inputs hold)', () => {
+  const swarmWith = (slot: { slot: number; of: number } | undefined, downloaders: string[] = []) =>
+    ({ listed: { cdnSlot: slot }, listedDownloaders: () => downloaders, listedAsSeeder: () => false }) as unknown as Swarm;
+
+  it('a small swarm splits among the peers it sees; a big one by slot, and stays so once its downloaders are few (its seeders hold the rest)', () => {
+    const shares = new CdnShares();
+    const me = ids[0]!;
+    expect(shares.current(me, swarmWith({ slot: 1, of: 20 }, ids.slice(1, 4)), [], PIECES, 16).fallback).toBeUndefined();
+    expect(shares.current(me, swarmWith({ slot: 1, of: 20 }, ids.slice(1, 4)), [], PIECES, 16).size).toBe(4);
+    expect(shares.current(me, swarmWith({ slot: 7, of: 900 }), [], PIECES, 16).fallback).toBeDefined();
+    const late = shares.current(me, swarmWith({ slot: 2, of: 5 }, ids.slice(1, 4)), [], PIECES, 16);
+    expect(late.fallback).toBeDefined();
+    expect(late.size).toBe(5);
+    // No slot (a registry that gives none): the peers it sees decide again.
+    expect(shares.current(me, swarmWith(undefined, ids.slice(1, 4)), [], PIECES, 16).fallback).toBeUndefined();
   });
 });
