@@ -74,6 +74,8 @@ export class Swarm {
   private readonly origins = new OriginBook();
   private readonly cacheNodes: CacheNodes;
   private readonly clock: Clock;
+  /** When a drop last made it announce (`refillAnnounceMs`). */
+  private refilledAt = -Infinity;
 
   constructor(private readonly opts: SwarmOptions) {
     const clock = (this.clock = opts.clock ?? systemClock);
@@ -175,10 +177,17 @@ export class Swarm {
 
   /**
    * Closes the link to a peer that lagged beyond its last chance; it is not linked again
-   * before its relink back-off (`relinkBackoffMs`, doubling) is over.
+   * before its relink back-off (`relinkBackoffMs`, doubling) is over. Left with fewer than half
+   * of `maxPeers` links, the tab announces at once for others (`refillAnnounceMs`).
    */
   drop(peerId: string): void {
     this.closeLink(peerId, 'drop');
+    const { maxPeers, refillAnnounceMs } = this.opts.config;
+    const now = this.clock.now();
+    if (refillAnnounceMs > 0 && this.links.size < maxPeers / 2 && now - this.refilledAt >= refillAnnounceMs) {
+      this.refilledAt = now;
+      this.announce();
+    }
   }
 
   /**

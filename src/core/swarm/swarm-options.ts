@@ -22,6 +22,7 @@ export type SwarmConfig = Pick<
   | 'relinkBackoffMs'
   | 'maxRelinkBackoffMs'
   | 'channelDeathRecheckMs'
+  | 'refillAnnounceMs'
 >;
 
 export interface SwarmOptions {
