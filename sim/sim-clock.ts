@@ -18,6 +18,8 @@ interface Timer {
   /** For intervals: the period, ms. */
   every: number | undefined;
   cancelled: boolean;
+  /** In the heap (not yet fired, or an interval set again). */
+  inHeap: boolean;
 }
 
 export class SimClock implements Clock {
@@ -25,6 +27,8 @@ export class SimClock implements Clock {
   private seq = 0;
   private readonly heap: Timer[] = [];
   private live = 0;
+  /** Cancelled timers still in the heap (dropped when they reach its top, or all at once by `compact`). */
+  private dead = 0;
   /** Timers fired so far. */
   fired = 0;
 
@@ -49,7 +53,16 @@ export class SimClock implements Clock {
     const t = handle as Timer | undefined;
     if (t && !t.cancelled) {
       t.cancelled = true;
+      // Its closure (and all it holds: a request's buffer, a frame) goes now, not when the
+      // timer would have come due and is dropped from the heap.
+      t.fn = noop;
       this.live--;
+      if (t.inHeap) {
+        this.dead++;
+        // Mostly cancelled (a request's deadline, a wake-up set again): rebuilt without them,
+        // so the heap stays the size of what is live. The order is (due, seq) whatever its shape.
+        if (this.dead > 1024 && this.dead > this.live) this.compact();
+      }
     }
   }
 
@@ -105,7 +118,7 @@ export class SimClock implements Clock {
 
   private push(fn: () => void, ms: number, every: number | undefined): Timer {
     const delay = Number.isFinite(ms) && ms > 0 ? ms : 0;
-    const t: Timer = { due: this.time + delay, seq: this.seq++, fn, every, cancelled: false };
+    const t: Timer = { due: this.time + delay, seq: this.seq++, fn, every, cancelled: false, inHeap: false };
     this.insert(t);
     this.live++;
     return t;
@@ -125,34 +138,63 @@ export class SimClock implements Clock {
 
   private insert(t: Timer): void {
     const h = this.heap;
+    t.inHeap = true;
     h.push(t);
     let i = h.length - 1;
     while (i > 0) {
       const parent = (i - 1) >> 1;
-      if (!before(h[i]!, h[parent]!)) break;
-      [h[i], h[parent]] = [h[parent]!, h[i]!];
+      const p = h[parent]!;
+      if (!before(t, p)) break;
+      h[i] = p;
       i = parent;
     }
+    h[i] = t;
   }
 
   private removeTop(): void {
     const h = this.heap;
+    const top = h[0]!;
+    top.inHeap = false;
+    if (top.cancelled) this.dead--;
     const last = h.pop()!;
     if (h.length === 0) return;
     h[0] = last;
-    let i = 0;
+    this.siftDown(0);
+  }
+
+  /** Drops every cancelled timer from the heap and restores the heap order (Floyd's heapify). */
+  private compact(): void {
+    const h = this.heap;
+    let n = 0;
+    for (const t of h) {
+      if (t.cancelled) t.inHeap = false;
+      else h[n++] = t;
+    }
+    h.length = n;
+    this.dead = 0;
+    for (let i = (n >> 1) - 1; i >= 0; i--) this.siftDown(i);
+  }
+
+  private siftDown(start: number): void {
+    const h = this.heap;
+    const n = h.length;
+    const t = h[start]!;
+    let i = start;
     for (;;) {
       const l = 2 * i + 1;
+      if (l >= n) break;
       const r = l + 1;
-      let m = i;
-      if (l < h.length && before(h[l]!, h[m]!)) m = l;
-      if (r < h.length && before(h[r]!, h[m]!)) m = r;
-      if (m === i) return;
-      [h[i], h[m]] = [h[m]!, h[i]!];
+      const m = r < n && before(h[r]!, h[l]!) ? r : l;
+      const c = h[m]!;
+      if (!before(c, t)) break;
+      h[i] = c;
       i = m;
     }
+    h[i] = t;
   }
 }
+
+const noop = (): void => undefined;
 
 function before(a: Timer, b: Timer): boolean {
   return a.due < b.due || (a.due === b.due && a.seq < b.seq);

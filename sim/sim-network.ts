@@ -14,7 +14,7 @@
 import { Emitter } from '../src/core/emitter.js';
 import type { PeerConnector, Signaling, SignalingEvents } from '../src/core/ports.js';
 import type { Report, SignalData } from '../src/protocol/arrays-messages.js';
-import { FrameType, PIECE_HEADER_BYTES } from '../src/protocol/wire.js';
+import { FrameType, PIECE_HEADER_BYTES, encodePiece } from '../src/protocol/wire.js';
 import { MemorySwarmRegistry, scopeKeyOf } from '../signaling/swarm-registry.js';
 import type { LinkModel } from './link-model.js';
 import { PairedLink } from './paired-link.js';
@@ -33,6 +33,13 @@ export interface SimNetworkOptions {
   serverLatencyMs: number;
   /** Random numbers for the registry's sampling (the run's seeded generator). */
   random: () => number;
+  /**
+   * The file's true piece `index` (actual bytes). When given, a PIECE frame whose bytes are the
+   * file's is delivered as one shared, never-written frame instead of a copy of its own: every
+   * honest peer sends the same bytes for a piece, and thousands of copies in flight were most
+   * of the run's memory (and of its garbage). A frame with other bytes (a liar's) is copied.
+   */
+  truePiece?: (index: number) => Uint8Array;
 }
 
 /** A peer as the service and the links see it. */
@@ -52,6 +59,8 @@ export class SimNetwork {
   private readonly linksOf = new Map<string, Set<SimLink>>();
   private readonly bans = new Map<string, Set<string>>();
   private nextLink = 0;
+  /** Shared PIECE frames of the true bytes, by piece and offset (see `truePiece`). */
+  private readonly trueFrames = new Map<number, Map<number, Uint8Array>>();
 
   constructor(readonly o: SimNetworkOptions) {
     this.registry = new MemorySwarmRegistry({ handOutWindowMs: o.announceIntervalMs, random: o.random, now: () => o.clock.now() });
@@ -157,6 +166,30 @@ export class SimNetwork {
     return frame.byteLength;
   }
 
+  /**
+   * What the receiver of `frame` gets: the shared frame of the file's true bytes when `frame`
+   * is one (receivers read a message, never write it: the core copies a piece's bytes out),
+   * else a copy (the sender builds its frames in one buffer and may reuse it at once).
+   */
+  carried(frame: Uint8Array): Uint8Array {
+    const truePiece = this.o.truePiece;
+    if (!truePiece || frame[0] !== FrameType.Piece || frame.byteLength <= PIECE_HEADER_BYTES) return frame.slice();
+    const u32 = (at: number) => ((frame[at]! << 24) | (frame[at + 1]! << 16) | (frame[at + 2]! << 8) | frame[at + 3]!) >>> 0;
+    const index = u32(1);
+    const offset = u32(5);
+    let byOffset = this.trueFrames.get(index);
+    let shared = byOffset?.get(offset);
+    if (!shared) {
+      const piece = truePiece(index);
+      const length = frame.byteLength - PIECE_HEADER_BYTES;
+      if (!piece || offset + length > piece.byteLength) return frame.slice();
+      shared = encodePiece(index, offset, piece.subarray(offset, offset + length));
+      if (!byOffset) this.trueFrames.set(index, (byOffset = new Map()));
+      byOffset.set(offset, shared);
+    }
+    return equalBytes(frame, shared) ? shared : frame.slice();
+  }
+
   latencyOf(peerId: string): number {
     return this.members.get(peerId)?.latencyMs ?? 0;
   }
@@ -232,7 +265,7 @@ class SimLink extends PairedLink<SimLink> {
     if (this.closed || !this.peer) throw new Error('link not open');
     const { clock, links } = this.net.o;
     const now = clock.now();
-    const copy = frame.slice();
+    const copy = this.net.carried(frame);
     const peer = this.peer;
     const delivered = links.send(this.localId, this.remoteId, this.net.charge(copy), now);
     const leaves = links.upFreeAt(this.localId, this.remoteId);
@@ -263,4 +296,8 @@ class SimLink extends PairedLink<SimLink> {
     const peer = this.peer;
     if (peer) this.net.o.clock.setTimeout(() => peer.close(), this.net.latencyOf(this.localId) + this.net.latencyOf(this.remoteId));
   }
+}
+
+function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a.byteLength === b.byteLength && Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
 }

@@ -17,6 +17,7 @@ import { seededRandom, randomHex } from './random.js';
 import { scaledConfig } from './scaled-config.js';
 import { scenarioBound, type ScenarioBound } from './scenario-bound.js';
 import { planScenario, type PeerPlan, type ScenarioName, type ScenarioPlan } from './scenarios.js';
+import { SimBuffers } from './sim-buffers.js';
 import { SimCdn, type SimCdnOrigin } from './sim-cdn.js';
 import { SimClock } from './sim-clock.js';
 import { makeSimContent } from './sim-content.js';
@@ -124,18 +125,27 @@ export async function simulate(o: SimOptions): Promise<SimResult> {
     maxPeersPerReply: DEFAULT_SERVER_CONFIG.maxPeersPerReply,
     serverLatencyMs: 5,
     random,
+    truePiece: (index) => content.piece(index),
   });
+  // Piece buffers go round (sim-buffers.ts): a peer's piece is assembled in one, a CDN response
+  // is one, and each comes back when the piece is hashed.
+  const buffers = new SimBuffers();
   const origin: SimCdnOrigin = {
     clock,
     links,
     cdnId: 'cdn',
     byteScale: BYTE_SCALE,
-    bytes: (start, end) => content.bytes.slice(start, end),
+    bytes: (start, end) => {
+      const out = new Uint8Array(buffers.take(end - start));
+      out.set(content.bytes.subarray(start, end));
+      return out;
+    },
     fileBytes: content.metadata.fileSize,
     served: { requests: 0, bytes: 0 },
     ...(o.cdnPerRequestBps !== undefined ? { perRequestBps: o.cdnPerRequestBps } : {}),
   };
-  const hasher = createNodeHasher();
+  const byDigest = new Map(content.metadata.pieceSha256.map((hex, i) => [Buffer.from(hex, 'hex').toString('latin1'), content.piece(i)]));
+  const hasher = createNodeHasher({ truePiece: (digest) => byDigest.get(digest), recycle: (data) => buffers.recycle(data) });
   const ids = plan.peers.map(() => randomHex(random));
   const indexOf = new Map(ids.map((id, i) => [id, i]));
   const outcomes: PeerOutcome[] = plan.peers.map((p, i) => ({
@@ -193,6 +203,7 @@ export async function simulate(o: SimOptions): Promise<SimResult> {
       http: new SimCdn(origin, peerId, p.profile.latencyMs),
       signaling,
       connector,
+      buffers,
       peering: true,
       bannedAddresses: bannedAddresses(),
       config,

@@ -19,16 +19,18 @@ export interface PickState {
  * after a start drawn from `random`: a random start keeps tabs that download together from
  * asking for the same pieces in the same order (they would then have nothing to trade); a tab
  * downloading alone passes `() => 0` and gets pieces in order, which its whole-file hash
- * consumes as they come instead of reading them back.
+ * consumes as they come instead of reading them back. `within`, when given, holds every piece
+ * `holds` may accept (the source's announced pieces): the others are passed over without
+ * asking `holds`, which is the costly part of the scan (the result is the same).
  */
-export function pickRarest(state: PickState, holds: (index: number) => boolean, random: () => number = Math.random): number {
+export function pickRarest(state: PickState, holds: (index: number) => boolean, random: () => number = Math.random, within?: Bitfield): number {
   const n = state.pieceCount;
   const startAt = Math.floor(random() * n);
   let best = -1;
   let bestAvail = Infinity;
   for (let k = 0; k < n; k++) {
     const i = (startAt + k) % n;
-    if (state.have.has(i) || state.inFlight.has(i) || !holds(i)) continue;
+    if (state.have.has(i) || (within !== undefined && !within.has(i)) || state.inFlight.has(i) || !holds(i)) continue;
     const a = state.availability[i]!;
     if (a < bestAvail) {
       best = i;

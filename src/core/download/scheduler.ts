@@ -132,7 +132,8 @@ export class Scheduler {
       const cache = d.pool.isCache(session);
       while (session.freeSlots() > 0) {
         const usable = (k: number) => session.has(k) && !book.failedBy(k, session.id) && !(cache && this.othersHold(session, k));
-        let i = pickRarest(state, usable, order);
+        // Only what it announced can be usable (session.has): the scan skips the rest.
+        let i = pickRarest(state, usable, order, session.remoteHave);
         // Nothing new for it, and nothing left but what is in flight (the endgame): a trusted
         // peer may take over a piece a lagging stranger was asked for. (A trusted peer that lags
         // is waited for until its deadline, or relieved by the CDN: honest peers of an

@@ -25,7 +25,13 @@ export interface SessionWire {
 
 interface PendingRequest {
   index: number;
-  buffer: Uint8Array;
+  /** The piece's length, bytes. */
+  length: number;
+  /**
+   * Where its chunks are assembled: taken when the first chunk comes, not when the request is
+   * sent (a tab has many requests out, and a piece-sized buffer each would sit empty meanwhile).
+   */
+  buffer: Uint8Array | undefined;
   received: number;
   sentAt: number;
   resolve(data: Uint8Array): void;
@@ -71,7 +77,7 @@ export class PieceReceiver {
   owedBytes(through?: number): number {
     let owed = 0;
     for (const p of this.pending.values()) {
-      owed += p.buffer.byteLength - p.received;
+      owed += p.length - p.received;
       if (p.index === through) break;
     }
     return owed;
@@ -84,7 +90,7 @@ export class PieceReceiver {
     return new Promise<Uint8Array>((resolve, reject) => {
       const now = this.wire.now();
       const owed = this.owedBytes();
-      const request: PendingRequest = { index, buffer: this.newBuffer(length), received: 0, sentAt: now, resolve, reject, timer: undefined };
+      const request: PendingRequest = { index, length, buffer: undefined, received: 0, sentAt: now, resolve, reject, timer: undefined };
       const deadline = this.pace.deadline(now, owed, length);
       request.timer = this.clock.setTimeout(() => this.expire(request, deadline), Math.max(0, deadline - now));
       this.pending.set(index, request);
@@ -142,12 +148,13 @@ export class PieceReceiver {
       p.reject(new TabswarmError('protocol-violation', `piece ${index} chunk at ${offset}, expected ${p.received}`));
       return this.wire.violation(`piece ${index} chunk out of order`);
     }
-    p.buffer.set(data, offset);
+    const buffer = (p.buffer ??= this.newBuffer(p.length));
+    buffer.set(data, offset);
     p.received += data.byteLength;
-    if (p.received === p.buffer.byteLength) {
+    if (p.received === p.length) {
       this.finish(p);
-      this.pace.complete(now, p.sentAt, p.buffer.byteLength, this.pending.size);
-      p.resolve(p.buffer);
+      this.pace.complete(now, p.sentAt, p.length, this.pending.size);
+      p.resolve(buffer);
     } else {
       this.receiving = p;
     }
@@ -174,7 +181,7 @@ export class PieceReceiver {
     const drop = this.pace.miss(this.wire.now());
     this.cancelRequest(p);
     const seconds = Math.round((this.wire.now() - p.sentAt) / 100) / 10;
-    p.reject(new TabswarmError('timeout', `peer ${this.id} sent ${p.received} of ${p.buffer.byteLength} bytes of piece ${p.index} in ${seconds} s`));
+    p.reject(new TabswarmError('timeout', `peer ${this.id} sent ${p.received} of ${p.length} bytes of piece ${p.index} in ${seconds} s`));
     this.events.missed(p.index, drop);
   }
 

@@ -32,6 +32,20 @@ export interface UploaderContext {
   clock?: Clock;
 }
 
+/**
+ * The one buffer every PIECE frame is built in, shared by every session of every download: a
+ * link is done with a frame once `send` returns (PeerLink's contract), and nothing runs between
+ * building a frame and sending it. A new buffer per 64 KiB chunk cost the sender's main thread
+ * more than the copy into it (allocation and the collector); one per session held a chunk's
+ * bytes for every linked peer, sending or not.
+ */
+let sharedFrame: Uint8Array | undefined;
+
+function frameBuffer(bytes: number): Uint8Array {
+  if (!sharedFrame || sharedFrame.byteLength < bytes) sharedFrame = new Uint8Array(bytes);
+  return sharedFrame;
+}
+
 export class PieceUploader implements TurnTaker {
   private readonly queue: number[] = [];
   /** When each queued or outgoing piece was asked for (ms): a CANCEL soon after is churn. */
@@ -46,12 +60,6 @@ export class PieceUploader implements TurnTaker {
   private readonly abort = new AbortController();
   /** The read of the piece at the head of the queue, started while the one before is sent. */
   private readAhead: { index: number; data: Promise<Uint8Array | undefined> } | undefined;
-  /**
-   * The one buffer every PIECE frame of this session is built in: a link is done with a frame
-   * once `send` returns (PeerLink's contract), and a new buffer per 64 KiB chunk cost the
-   * sender's main thread more than the copy into it (allocation and the collector).
-   */
-  private frame: Uint8Array | undefined;
   /** In its turn, a piece went out: nothing more until the link has taken it (its next drain). */
   private awaitingDrain = false;
   /** Hands the turn on if the link has not drained in time (a remote that stops reading). */
@@ -296,8 +304,7 @@ export class PieceUploader implements TurnTaker {
           if (this.sendingCancelled || !gate.uploadsAllowed()) return cut();
         }
       }
-      this.frame ??= new Uint8Array(PIECE_HEADER_BYTES + chunk);
-      this.wire.send(encodePiece(index, off, data.subarray(off, end), this.frame));
+      this.wire.send(encodePiece(index, off, data.subarray(off, end), frameBuffer(PIECE_HEADER_BYTES + chunk)));
       sent += end - off;
       this.uploaded(end - off);
     }

@@ -70,4 +70,31 @@ describe('SimClock', () => {
     expect(order).toHaveLength(10_000);
     for (let i = 1; i < order.length; i++) expect(order[i]!).toBeGreaterThanOrEqual(order[i - 1]!);
   });
+  it('drops cancelled timers (and what their callbacks hold) and keeps the order of the rest', async () => {
+    const clock = new SimClock(0);
+    const fired: string[] = [];
+    const kept: Array<[number, number]> = [];
+    let x = 777;
+    const handles: unknown[] = [];
+    for (let i = 0; i < 6_000; i++) {
+      x = (x * 1103515245 + 12345) % 2 ** 31;
+      const due = x % 1000; // many share a due time: they fire in the order set
+      handles.push(clock.setTimeout(() => fired.push(`${due}:${i}`), due));
+      if (i % 3 === 0) kept.push([due, i]);
+    }
+    // Cancelling two thirds rebuilds the heap (more dead than live) along the way.
+    for (let i = 0; i < handles.length; i++) if (i % 3 !== 0) clock.clearTimeout(handles[i]);
+    expect(clock.pending).toBe(2_000);
+    const ticks: number[] = [];
+    // An interval cleared from its own callback (it is back in the heap by then).
+    const every = clock.setInterval(() => {
+      ticks.push(clock.now());
+      if (ticks.length === 2) clock.clearInterval(every);
+    }, 400);
+    await clock.run(() => false);
+    kept.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+    expect(fired).toEqual(kept.map(([due, i]) => `${due}:${i}`));
+    expect(ticks).toEqual([400, 800]);
+    expect(clock.pending).toBe(0);
+  });
 });
