@@ -55,7 +55,7 @@ export class NewcomerRoom {
       if (!s.ready || d.isCache(s)) continue;
       let lack = 0;
       for (let i = 0; i < d.have.size; i++) if (!d.have.has(i) && s.has(i)) lack++;
-      if (lack < fewest || (lack === fewest && drop !== undefined && s.owedBytes() < drop.owedBytes())) [drop, fewest] = [s, lack];
+      if (lack < fewest || (lack === fewest && s.owedBytes() < drop!.owedBytes())) [drop, fewest] = [s, lack];
     }
     if (drop === undefined) return undefined;
     this.lastAt = now;

@@ -187,7 +187,10 @@ describe('a slow peer at the end of a download', () => {
     return { tab, cdn, content };
   }
 
-  it('in a small swarm, the CDN takes a piece over', async () => {
+  // The control: the same tab without a slot does use the CDN (here for the piece the peer, a
+  // stranger until its first verified piece, is not counted for), so the case below is not a
+  // tab that never asks the CDN anyway.
+  it('in a small swarm, the CDN serves some of it', async () => {
     const { cdn } = await slowEnd(false);
     expect(cdn.bytesServed).toBeGreaterThan(0);
   });
