@@ -18,7 +18,10 @@
  * multi-process setup would also need a relay between processes for `signal`).
  */
 import type { CdnSlot, PeerInfo, Report } from '../src/protocol/arrays-messages.js';
+import { slotOwnerOf } from '../src/protocol/cdn-slots.js';
+import { LIMITS } from '../src/protocol/limits.js';
 import type { ContentReport, PeeringScope } from './content-report.js';
+import { FetchedPieces } from './fetched-pieces.js';
 
 export interface SwarmMember {
   contentId: string;
@@ -84,6 +87,13 @@ export interface SwarmRegistry {
    * registry without it gives no slot, and tabs share the CDN among the peers they see.
    */
   cdnSlot?(contentId: string, peerId: string): Promise<CdnSlot | undefined>;
+  /**
+   * The member said it asked the CDN for `pieces` as their slot's owner. Kept (in its
+   * partition's fetched bitmap, given with every later slot) only the pieces its slot owns,
+   * by the slot and count the service last gave it or by those it has now: a tab can speak
+   * for its own pieces only, which it could as well leave unfetched. Optional, with `cdnSlot`.
+   */
+  claimCdnPieces?(contentId: string, peerId: string, pieces: readonly number[]): Promise<void>;
   /** Members of the swarm of `contentId`, every partition. */
   swarmSize(contentId: string): Promise<number>;
   /** Removes and returns every member whose `lastSeen` is before `before`. */
@@ -119,6 +129,9 @@ interface Member {
   /** Which half of its partition it is in (a seeder has nothing left), and its position there (swap-remove). */
   seeder: boolean;
   slot: number;
+  /** The CDN slot and count last given to it (`cdnSlot`); -1 before any. */
+  givenSlot: number;
+  givenOf: number;
   /** Times listed to others, halved every hand-out window. */
   handedOut: number;
   handedOutEpoch: number;
@@ -133,7 +146,15 @@ interface Partition {
   caches: Member[];
   seeders: Member[];
   others: Member[];
+  /** The pieces its downloaders said they fetched from the CDN (claimCdnPieces); none until one did. */
+  fetched?: FetchedPieces;
 }
+
+/**
+ * Partitions with fewer downloaders keep no fetched bitmap: tabs use CDN slots only in a swarm
+ * more than twice their `maxPeers` (16 by default), so below this no tab would read it.
+ */
+export const CLAIM_MIN_DOWNLOADERS = 16;
 
 /** The array of its partition a member is in. */
 function halfOf(partition: Partition, member: Pick<Member, 'cache' | 'seeder'>): Member[] {
@@ -185,7 +206,7 @@ export class MemorySwarmRegistry implements SwarmRegistry {
       return;
     }
     if (member !== undefined) this.#unslot(content, member);
-    const next: Member = member ?? { peerId, scopeKey, report, lastSeen, cache, seeder, slot: 0, handedOut: 0, handedOutEpoch: 0 };
+    const next: Member = member ?? { peerId, scopeKey, report, lastSeen, cache, seeder, slot: 0, givenSlot: -1, givenOf: -1, handedOut: 0, handedOutEpoch: 0 };
     Object.assign(next, { scopeKey, report, lastSeen, cache, seeder });
     let partition = content.partitions.get(scopeKey);
     if (partition === undefined) content.partitions.set(scopeKey, (partition = { caches: [], seeders: [], others: [] }));
@@ -297,7 +318,23 @@ export class MemorySwarmRegistry implements SwarmRegistry {
     const member = content?.members.get(peerId);
     if (member === undefined || member.cache || member.seeder) return undefined;
     const partition = content!.partitions.get(member.scopeKey);
-    return partition === undefined ? undefined : { slot: member.slot, of: partition.others.length };
+    if (partition === undefined) return undefined;
+    [member.givenSlot, member.givenOf] = [member.slot, partition.others.length];
+    return { slot: member.slot, of: partition.others.length, ...(partition.fetched !== undefined ? { fetched: partition.fetched.base64() } : {}) };
+  }
+
+  async claimCdnPieces(contentId: string, peerId: string, pieces: readonly number[]): Promise<void> {
+    const content = this.#contents.get(contentId);
+    const member = content?.members.get(peerId);
+    if (member === undefined || member.cache || member.seeder) return;
+    const partition = content!.partitions.get(member.scopeKey)!;
+    const of = partition.others.length;
+    if (of < CLAIM_MIN_DOWNLOADERS) return;
+    for (const i of pieces.slice(0, LIMITS.maxCdnPiecesPerAnnounce)) {
+      if (!Number.isInteger(i) || i < 0 || i >= LIMITS.maxCdnClaimPieces) continue;
+      const owns = slotOwnerOf(i, of) === member.slot || (member.givenOf > 0 && slotOwnerOf(i, member.givenOf) === member.givenSlot);
+      if (owns) (partition.fetched ??= new FetchedPieces()).set(i);
+    }
   }
 
   async swarmSize(contentId: string): Promise<number> {

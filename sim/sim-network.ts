@@ -98,14 +98,15 @@ export class SimNetwork {
     this.o.clock.setTimeout(fn, m.latencyMs + this.o.serverLatencyMs);
   }
 
-  announce(contentId: string, peerId: string, report: Report): void {
-    this.toServer(peerId, () => void this.answerAnnounce(contentId, peerId, report));
+  announce(contentId: string, peerId: string, report: Report, cdnPieces?: readonly number[]): void {
+    this.toServer(peerId, () => void this.answerAnnounce(contentId, peerId, report, cdnPieces));
   }
 
-  private async answerAnnounce(contentId: string, peerId: string, report: Report): Promise<void> {
+  private async answerAnnounce(contentId: string, peerId: string, report: Report, cdnPieces: readonly number[] | undefined): Promise<void> {
     const m = this.members.get(peerId);
     if (!m) return;
     await this.registry.upsert(contentId, scopeKeyOf(report, m.address), peerId, report, this.o.clock.now());
+    if (cdnPieces !== undefined && cdnPieces.length > 0) await this.registry.claimCdnPieces(contentId, peerId, cdnPieces);
     const listed = await this.registry.selectPeers({ contentId, peerId, left: report.left, max: Math.min(report.peersWanted, this.o.maxPeersPerReply), exclude: this.bans.get(peerId) });
     const peers = listed.map((p) => {
       const address = this.members.get(p.peerId)?.address;
@@ -203,8 +204,8 @@ class SimSignaling implements Signaling {
     private readonly peerId: string,
   ) {}
 
-  announce(contentId: string, peerId: string, report: Report): void {
-    this.net.announce(contentId, peerId, report);
+  announce(contentId: string, peerId: string, report: Report, cdnPieces?: readonly number[]): void {
+    this.net.announce(contentId, peerId, report, cdnPieces);
   }
 
   signal(contentId: string, to: string, data: SignalData): void {

@@ -8,20 +8,13 @@
  * had (eight tabs on a loaded machine, whose view of N went 8, 7, 5, 7, 6, fetched the file
  * four times).
  */
+import { fallbackGroupOf, hasBit, slotOwnerOf, weight } from '../protocol/cdn-slots.js';
 
 /** FNV-1a of a string: a peer ID's 32-bit key. */
 function keyOf(id: string): number {
   let h = 0x811c9dc5;
   for (let i = 0; i < id.length; i++) h = Math.imul(h ^ id.charCodeAt(i), 0x01000193);
   return h >>> 0;
-}
-
-/** A piece's weight for a peer: MurmurHash3's finalizer over the peer's key and the index. */
-function weight(key: number, index: number): number {
-  let h = (key ^ Math.imul(index + 1, 0x9e3779b1)) >>> 0;
-  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
-  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
-  return (h ^ (h >>> 16)) >>> 0;
 }
 
 export interface CdnShare {
@@ -36,6 +29,11 @@ export interface CdnShare {
    * scheduler also fetches such pieces one at a time.
    */
   fallback?(index: number): boolean;
+  /**
+   * Whether the service says the swarm fetched piece `index` from the CDN already (a big
+   * swarm's fetched bitmap); absent: not known. Such a piece is somewhere among the peers.
+   */
+  fetched?(index: number): boolean;
 }
 
 /** A tab alone: every piece is its own. */
@@ -72,35 +70,29 @@ export function cdnShareOf(self: string, ids: Iterable<string>, pieceCount: numb
  * swarm spreads it. The jump consistent hash (Lamping & Veach) moves only the pieces it must
  * when `of` changes (a tab joins, completes or leaves), as rendezvous hashing does above.
  * The pieces peers fail go to the CDN from a few tabs only (`fallback`).
+ *
+ * `fetched`: the pieces the service says the swarm has fetched from the CDN already (their
+ * owners said so). Not ours any more: as a flash crowd grows, `of` grows and the jump moves
+ * each piece to newer slots, and each newer owner fetched again a piece its older owner had
+ * (1,000 simulated peers x 256 MiB: 1.6 of the CDN's 3.5 copies of the file).
  */
-export function cdnShareOfSlot(slot: number, of: number, pieceCount: number, maxPeers: number): CdnShare {
+export function cdnShareOfSlot(slot: number, of: number, pieceCount: number, maxPeers: number, fetched?: Uint8Array): CdnShare {
   // The fallback's owners: the slots of one of `groups` groups (slot mod groups), about
   // `maxPeers` tabs swarm-wide for each piece, so that a piece whose owner left or lags is
   // still fetched, but by a few tabs, not by every tab that waits for it.
   const groups = Math.max(1, Math.floor(of / Math.max(1, maxPeers)));
   const mine = new Uint8Array(pieceCount);
   for (let i = 0; i < pieceCount; i++) {
-    mine[i] = (jump(weight(SLOT_KEY, i), of) === slot ? 1 : 0) | (jump(weight(FALLBACK_KEY, i), groups) === slot % groups ? 2 : 0);
+    const inSwarm = fetched !== undefined && hasBit(fetched, i);
+    mine[i] = (slotOwnerOf(i, of) === slot && !inSwarm ? 1 : 0) | (fallbackGroupOf(i, groups) === slot % groups ? 2 : 0) | (inSwarm ? 4 : 0);
   }
-  return { size: of, ours: (index) => (mine[index]! & 1) === 1, fallback: (index) => (mine[index]! & 2) === 2 };
+  return {
+    size: of,
+    ours: (index) => (mine[index]! & 1) === 1,
+    fallback: (index) => (mine[index]! & 2) === 2,
+    fetched: (index) => (mine[index]! & 4) === 4,
+  };
 }
 
 /** A swarm is big (slots decide) past this many times `maxPeers` downloaders. */
 export const BIG_SWARM_FACTOR = 2;
-
-/** Slots shared by all: the pieces' keys are the same for every tab. */
-const SLOT_KEY = 0x5eed5107;
-const FALLBACK_KEY = 0x0fa11bac;
-
-/** The bucket in [0, n) of `key`: each step jumps to b' = floor((b + 1) / r), r uniform in (0, 1]. */
-function jump(key: number, n: number): number {
-  let b = 0;
-  let j = 0;
-  let k = key;
-  while (j < n) {
-    b = j;
-    k = weight(k, b);
-    j = Math.floor((b + 1) / ((k + 1) / 4294967296));
-  }
-  return b;
-}

@@ -48,6 +48,14 @@ export interface PeeringConfig {
    */
   refillAnnounceMs: number;
   /**
+   * In a big swarm (the service gave a CDN slot), a tab that asked the CDN for pieces of its
+   * slot announces within this long to say so, and the service tells every later owner of
+   * those pieces that the swarm has them (docs/protocol.md, "CDN slots"): else a flash crowd's
+   * newer owners fetched again what older ones had. Claims wait for the next announce when 0.
+   * @default 1000
+   */
+  claimAnnounceMs: number;
+  /**
    * A peer connection whose data channel has not opened by then is dropped.
    * @default 15000
    */
@@ -90,6 +98,7 @@ export const DEFAULT_PEERING_CONFIG: Readonly<PeeringConfig> = Object.freeze({
   maxCacheNodeLinks: 2,
   newcomerSwapMs: 2000,
   refillAnnounceMs: 2000,
+  claimAnnounceMs: 250,
   connectTimeoutMs: 15_000,
   peersWanted: 20,
   announceIntervalMs: 15_000,

@@ -40,6 +40,16 @@ export interface ClientConfig extends StreamConfig, PeeringConfig {
    */
   peerStallMs: number;
   /**
+   * In a big swarm (the service gave a CDN slot and says which pieces the swarm fetched from
+   * the CDN, docs/protocol.md, "CDN slots"), a tab whose peers delivered nothing falls back to
+   * the CDN for the pieces the swarm has not fetched after `peerStallMs`, but for those it has
+   * (they are somewhere among the peers) only after this long. Lower: a file's last pieces come
+   * sooner when the swarm is slow to spread them, and the CDN sends more (1,000 simulated peers,
+   * docs/benchmarks.md). At most `peerStallMs` means the same as `peerStallMs`.
+   * @default 30000
+   */
+  fetchedStallMs: number;
+  /**
    * Most piece requests kept in flight to one peer. Enough to keep a data channel busy while
    * earlier pieces are verified. A stranger gets `strangerRequestsInFlight`; a peer gets no
    * more than its measured rate delivers in about 2 s (at least 2), and half as many after each miss.
@@ -287,6 +297,7 @@ export interface ClientConfig extends StreamConfig, PeeringConfig {
 export const DEFAULT_CONFIG: Readonly<ClientConfig> = Object.freeze({
   httpDelayMs: 2000,
   peerStallMs: 10_000,
+  fetchedStallMs: 30_000,
   peerRequestsInFlight: 8,
   slowPeerBytesPerSec: 512 * 1024,
   uploadSlots: 1,

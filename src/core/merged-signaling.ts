@@ -143,11 +143,12 @@ export function mergeSignalings(main: Signaling, cacheNodes: readonly Signaling[
   }
 
   return {
-    announce(contentId, peerId, report) {
+    announce(contentId, peerId, report, cdnPieces) {
       const s = stateOf(contentId);
       s.announcedAt = clock.now();
+      // Claims are not kept for a reconnect: one that is lost costs a second copy of a piece, no more.
       s.announce = { peerId, report };
-      for (const c of all) c.announce(contentId, peerId, report);
+      for (const c of all) c.announce(contentId, peerId, report, cdnPieces);
     },
     signal(contentId: string, to: string, data: SignalData) {
       const via = contents.get(contentId)?.routes.get(to);

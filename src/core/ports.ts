@@ -121,7 +121,8 @@ export interface SignalingEvents extends Record<string, unknown> {
 
 /** The Arrays service, shared by every download of a tab. */
 export interface Signaling {
-  announce(contentId: string, peerId: string, report: Report): void;
+  /** `cdnPieces`: pieces of our CDN slot asked of the CDN since the last announce (docs/protocol.md, "CDN slots"). */
+  announce(contentId: string, peerId: string, report: Report, cdnPieces?: readonly number[]): void;
   signal(contentId: string, to: string, data: SignalData): void;
   leave(contentId: string): void;
   /** Reports that this peer banned `peerId` for this content, so it is no longer listed to us. */

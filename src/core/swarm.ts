@@ -102,6 +102,7 @@ export class Swarm {
         this.deaths.listed((id) => this.listed.has(id));
         const complete = this.opts.isComplete?.() === true;
         for (const p of this.cacheNodes.first(m.peers)) if (!(complete && p.left === 0)) this.maybeConnect(p.peerId);
+        this.opts.onListed?.();
       }),
       signaling.on('signal', (m) => {
         if (m.contentId !== contentId) return;
@@ -125,6 +126,11 @@ export class Swarm {
   /** Announces now and schedules the next announce. */
   announce(): void {
     if (!this.stopped) this.announcer.announce();
+  }
+
+  /** Piece `index` of our CDN slot was asked of the CDN: say so soon (swarm/announcer.ts). */
+  claimCdnPiece(index: number): void {
+    if (!this.stopped) this.announcer.claim(index);
   }
 
   /**

@@ -8,6 +8,9 @@ import { PEER_ID_HEX, SHA256_HEX } from './hex.js';
 import { PEER_SECRET_HEX } from './peer-identity.js';
 import { boundedString, utf8Length } from './bounded-string.js';
 import { LIMITS } from './limits.js';
+import { MAX_FETCHED_BASE64 } from './cdn-slots.js';
+
+const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 
 const contentId = z.string().regex(SHA256_HEX);
 const peerId = z.string().regex(PEER_ID_HEX);
@@ -98,7 +101,19 @@ export const clientMessageSchema = z.discriminatedUnion('type', [
    * and a cache node's key if the socket is one.
    */
   z.object({ type: z.literal('hello'), secret: z.string().regex(PEER_SECRET_HEX), cacheKey: cacheKeySchema.optional() }).strict(),
-  z.object({ type: z.literal('announce'), contentId, peerId, report: reportSchema }).strict(),
+  /**
+   * `cdnPieces`: pieces this peer asked the CDN for since its last announce, as the owner of
+   * their CDN slot (docs/protocol.md, "CDN slots"); the service keeps those its slot owns.
+   */
+  z
+    .object({
+      type: z.literal('announce'),
+      contentId,
+      peerId,
+      report: reportSchema,
+      cdnPieces: z.array(z.number().int().min(0).max(LIMITS.maxCdnClaimPieces - 1)).max(LIMITS.maxCdnPiecesPerAnnounce).optional(),
+    })
+    .strict(),
   z.object({ type: z.literal('signal'), contentId, to: peerId, data: signalDataSchema }).strict(),
   z.object({ type: z.literal('leave'), contentId }).strict(),
   /** This peer banned `peerId` for this content: the service stops listing it to this peer. */
@@ -125,7 +140,12 @@ export const originTagSchema = z.string().regex(/^[0-9a-f]{16}$/);
  * (core/cdn-share.ts). At most the largest swarm the service keeps.
  */
 export const cdnSlotSchema = z
-  .object({ slot: z.number().int().min(0), of: z.number().int().min(1).max(10_000_000) })
+  .object({
+    slot: z.number().int().min(0),
+    of: z.number().int().min(1).max(10_000_000),
+    /** The pieces its partition's owners said they fetched from the CDN: a base64 bitmap (protocol/cdn-slots.ts). */
+    fetched: z.string().max(MAX_FETCHED_BASE64).regex(BASE64).optional(),
+  })
   .strict()
   .refine((s) => s.slot < s.of, 'slot must be below of');
 export type CdnSlot = z.infer<typeof cdnSlotSchema>;

@@ -25,6 +25,14 @@ export const LIMITS = {
   maxPeersPerReply: 50,
   /** Longest group ID (DO's GroupID) in an announce; 1 or more of [A-Za-z0-9_-]. */
   maxGroupIdLength: 64,
+  /**
+   * Pieces a swarm's fetched-pieces bitmap covers (docs/protocol.md, "CDN slots"): 64 GiB at
+   * 1 MiB pieces, 8 KiB of bitmap. Pieces past it are never reported; their owners fetch as if
+   * no one had.
+   */
+  maxCdnClaimPieces: 65_536,
+  /** Most piece indices one announce may report as fetched from the CDN. */
+  maxCdnPiecesPerAnnounce: 64,
   /** Most bans one peer may report per content; later ones are ignored. */
   maxBansPerSwarm: 256,
   /**

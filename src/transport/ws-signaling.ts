@@ -217,7 +217,7 @@ export function createWebSocketSignaling(url: string, options: WebSocketSignalin
   connect();
 
   return {
-    announce: (contentId, peerId, report) => send({ type: 'announce', contentId, peerId, report }),
+    announce: (contentId, peerId, report, cdnPieces) => send({ type: 'announce', contentId, peerId, report, ...(cdnPieces !== undefined && cdnPieces.length > 0 ? { cdnPieces: [...cdnPieces] } : {}) }),
     signal: (contentId, to, data) => send({ type: 'signal', contentId, to, data }),
     leave: (contentId) => send({ type: 'leave', contentId }),
     ban: (contentId, peerId) => send({ type: 'ban', contentId, peerId }),

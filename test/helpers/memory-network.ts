@@ -25,6 +25,8 @@ export class MemoryNetwork {
   readonly cacheNodes = new Set<string>();
   /** The CDN slot the service gives a peer (a swarm bigger than any tab sees); unset: none. */
   cdnSlotOf: (peerId: string) => CdnSlot | undefined = () => undefined;
+  /** The pieces each peer's announces said it asked the CDN for, in order (`cdnPieces`). */
+  readonly cdnClaims = new Map<string, number[]>();
 
   constructor(readonly clock: Clock = systemClock) {}
 
@@ -45,7 +47,8 @@ export class MemoryNetwork {
     for (const link of this.links.values()) if (link.localId === peerId || link.remoteId === peerId) link.close();
   }
 
-  announce(contentId: string, peerId: string, report: Report): void {
+  announce(contentId: string, peerId: string, report: Report, cdnPieces?: readonly number[]): void {
+    if (cdnPieces !== undefined) this.cdnClaims.set(peerId, [...(this.cdnClaims.get(peerId) ?? []), ...cdnPieces]);
     let swarm = this.swarms.get(contentId);
     if (!swarm) this.swarms.set(contentId, (swarm = new Map()));
     swarm.set(peerId, { left: report.left });
@@ -115,9 +118,9 @@ export class MemorySignaling implements Signaling {
 
   constructor(private readonly net: MemoryNetwork, private readonly peerId: string) {}
 
-  announce(contentId: string, peerId: string, report: Report): void {
+  announce(contentId: string, peerId: string, report: Report, cdnPieces?: readonly number[]): void {
     this.announces++;
-    this.net.announce(contentId, peerId, report);
+    this.net.announce(contentId, peerId, report, cdnPieces);
   }
 
   signal(contentId: string, to: string, data: SignalData): void {

@@ -4,7 +4,9 @@
  * slots 0..of-1, a seeder none.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { serverMessageSchema } from '../../src/protocol/arrays-messages.js';
+import { serverMessageSchema, type ServerMessage } from '../../src/protocol/arrays-messages.js';
+import { decodeFetched, hasBit, slotOwnerOf } from '../../src/protocol/cdn-slots.js';
+import { LIMITS } from '../../src/protocol/limits.js';
 import { startArrays, type ArraysHarness } from './arrays-harness.js';
 import { peerId, sha256Hex, type TestClient } from './helpers.js';
 
@@ -42,5 +44,37 @@ describe('Arrays: CDN slots', () => {
     expect(slots.slice(0, 4).map((s) => (typeof s === 'object' ? s.slot : s)).sort()).toEqual([0, 1, 2, 3]);
     // The first reply of the first peer: alone so far.
     expect(replies[0]!.type === 'peers' && replies[0]!.cdnSlot).toEqual({ slot: 0, of: 1 });
+  });
+
+  it("carries the pieces the partition's owners asked the CDN for; refuses an announce that says too much", async () => {
+    const n = 20;
+    for (let k = 0; k < n; k++) {
+      const client = await harness.connect(`203.0.113.${k + 1}`);
+      clients.push(client);
+      client.announce(CONTENT, peerId(k), { left: 1000, peersWanted: 5, mode: 'internet' });
+      await client.next();
+    }
+    const reply = async (k: number, extra: { cdnPieces?: number[] } = {}): Promise<Extract<ServerMessage, { type: 'peers' }>> => {
+      clients[k]!.announce(CONTENT, peerId(k), { left: 1000, peersWanted: 5, mode: 'internet', ...extra });
+      const m = serverMessageSchema.parse(await clients[k]!.next());
+      if (m.type !== 'peers') throw new Error(`expected peers, got ${JSON.stringify(m)}`);
+      return m;
+    };
+    const first = await reply(0);
+    expect(first.cdnSlot!.of).toBe(n);
+    expect(first.cdnSlot!.fetched).toBeUndefined();
+    const { slot, of } = first.cdnSlot!;
+    const owned = Array.from({ length: 400 }, (_, i) => i).filter((i) => slotOwnerOf(i, of) === slot).slice(0, 3);
+    const notOwned = Array.from({ length: 400 }, (_, i) => i).filter((i) => slotOwnerOf(i, of) !== slot).slice(0, 3);
+    await reply(0, { cdnPieces: [...owned, ...notOwned] });
+    const seen = decodeFetched((await reply(11)).cdnSlot!.fetched!);
+    expect(owned.map((i) => hasBit(seen, i))).toEqual([true, true, true]);
+    expect(notOwned.map((i) => hasBit(seen, i))).toEqual([false, false, false]);
+
+    // Too many pieces, or one past the bitmap: a malformed announce, answered with an error.
+    clients[1]!.announce(CONTENT, peerId(1), { left: 1000, mode: 'internet', cdnPieces: Array.from({ length: LIMITS.maxCdnPiecesPerAnnounce + 1 }, (_, i) => i) });
+    expect(serverMessageSchema.parse(await clients[1]!.next()).type).toBe('error');
+    clients[2]!.announce(CONTENT, peerId(2), { left: 1000, mode: 'internet', cdnPieces: [LIMITS.maxCdnClaimPieces] });
+    expect(serverMessageSchema.parse(await clients[2]!.next()).type).toBe('error');
   });
 });

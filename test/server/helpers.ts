@@ -156,7 +156,7 @@ export class TestClient {
   announce(
     contentId: string,
     peerId: string,
-    opts: { left?: number; peersWanted?: number; mode?: 'lan' | 'group' | 'internet'; group?: string } = {},
+    opts: { left?: number; peersWanted?: number; mode?: 'lan' | 'group' | 'internet'; group?: string; cdnPieces?: number[] } = {},
   ): void {
     const secret = SECRETS.get(peerId);
     if (!this.#helloed && secret !== undefined) this.hello(secret);
@@ -176,6 +176,7 @@ export class TestClient {
         mode: opts.mode ?? 'lan',
         ...(opts.group === undefined ? {} : { group: opts.group }),
       },
+      ...(opts.cdnPieces === undefined ? {} : { cdnPieces: opts.cdnPieces }),
     });
   }
 

@@ -9,10 +9,13 @@
  * `peerStallMs`), and a peer that offered a link but is not listed, until that link is up (a
  * liar that comes back under new IDs leaves links that never open behind it; counted, two tabs
  * each left up to 8 phantom shares for the CDN to fetch after `peerStallMs`). In a swarm too
- * big for any tab to see, the service's slot decides instead (cdnShareOfSlot).
+ * big for any tab to see, the service's slot decides instead (cdnShareOfSlot), less the pieces
+ * the service says the swarm fetched already.
  */
 import { ALONE, BIG_SWARM_FACTOR, cdnShareOf, cdnShareOfSlot, type CdnShare } from '../cdn-share.js';
 import type { PeerSession } from '../peer-session.js';
+import type { CdnSlot } from '../../protocol/arrays-messages.js';
+import { decodeFetched } from '../../protocol/cdn-slots.js';
 import type { Swarm } from '../swarm.js';
 
 export class CdnShares {
@@ -26,11 +29,19 @@ export class CdnShares {
    */
   private big = false;
   private key = '';
+  private slot: CdnSlot | undefined;
 
   current(self: string, swarm: Swarm | undefined, sessions: Iterable<PeerSession>, pieceCount: number, maxPeers: number): CdnShare {
     const slot = swarm?.listed.cdnSlot;
     this.big ||= slot !== undefined && slot.of > BIG_SWARM_FACTOR * maxPeers;
-    if (slot !== undefined && this.big) return this.keep(`slot ${slot.slot}/${slot.of}`, () => cdnShareOfSlot(slot.slot, slot.of, pieceCount, maxPeers));
+    if (slot !== undefined && this.big) {
+      // Each reply brings a new slot object; between replies, this share stands.
+      if (slot === this.slot) return this.last;
+      this.slot = slot;
+      return this.keep(`slot ${slot.slot}/${slot.of} ${slot.fetched ?? ''}`, () =>
+        cdnShareOfSlot(slot.slot, slot.of, pieceCount, maxPeers, slot.fetched === undefined ? undefined : decodeFetched(slot.fetched)),
+      );
+    }
     const ids = new Set([self, ...(swarm?.listedDownloaders() ?? [])]);
     for (const s of sessions) {
       if (!s.ready) continue;

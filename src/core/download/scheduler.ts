@@ -305,17 +305,25 @@ export class Scheduler {
    * one owner among the downloading peers we see: cdn-shares.ts), so each piece crosses the CDN
    * about once and the rest is traded. Pieces of another tab's share go to the CDN only when
    * peers have delivered nothing for `peerStallMs` (the owner stalled or is unreachable), then
-   * only those no peer holds (`heldByNoPeer`; in a big swarm, of our `fallback`, one at a time).
+   * only those no peer holds (`heldByNoPeer`; in a big swarm, of our `fallback`, one at a time,
+   * and of the pieces the swarm fetched already only after `fetchedStallMs`). In a big swarm the
+   * pieces of our slot we ask the CDN for are told to the service (`claimCdnPiece`).
    */
-  private pumpCdn(cdn: CdnSource, state: PickState, { ours, size, fallback }: CdnShare, now: number, topUp = false): void {
-    const spare = (k: number) => fallback === undefined || (fallback(k) && cdn.freeSlots() >= this.d.config.cdnRequestsInFlight);
+  private pumpCdn(cdn: CdnSource, state: PickState, { ours, size, fallback, fetched }: CdnShare, now: number, topUp = false): void {
     if (this.cdnOpenedAt === 0) this.cdnOpenedAt = now;
     if (cdn.retryInMs() > 0) this.wakeIn(cdn.retryInMs());
     const quietSince = Math.max(this.cdnOpenedAt, this.d.book.lastPeerPieceAt);
     const peersStalled = now - quietSince >= this.d.config.peerStallMs;
+    // A piece the swarm fetched is somewhere among the peers: not for a stall of peerStallMs.
+    const fetchedStallMs = Math.max(this.d.config.peerStallMs, this.d.config.fetchedStallMs);
+    const longStalled = now - quietSince >= fetchedStallMs;
+    const spare = (k: number) =>
+      fallback === undefined || (fallback(k) && (longStalled || fetched?.(k) !== true) && cdn.freeSlots() >= this.d.config.cdnRequestsInFlight);
     while (cdn.freeSlots() > 0) {
       const inOrder = size === 1;
       let i = pickForCdn(state, ours, { inOrder });
+      // A piece of our CDN slot: the service hears that the swarm has it (docs/protocol.md, "CDN slots").
+      const claim = i >= 0 && fallback !== undefined;
       if (i < 0 && (inOrder || topUp)) i = pickForCdn(state, undefined, { inOrder });
       // Peers stalled: another tab's share too, but only what no peer holds.
       if (i < 0 && peersStalled) i = pickForCdn(state, (k) => this.d.pool.heldByNoPeer(k) && spare(k));
@@ -338,9 +346,11 @@ export class Scheduler {
         i = this.takeBack((k) => k === lagging, false, true);
       }
       if (i < 0) break;
+      if (claim) this.d.swarm()?.claimCdnPiece(i);
       this.request(i, cdn, inOrder ? this.runBytesFrom(i) : undefined);
     }
     if (size > 1 && !peersStalled) this.wakeIn(quietSince + this.d.config.peerStallMs - now);
+    else if (fetched !== undefined && !longStalled) this.wakeIn(quietSince + fetchedStallMs - now);
   }
 
   /**

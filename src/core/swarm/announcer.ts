@@ -2,17 +2,23 @@
  * A swarm's announces to the Arrays service: the report (DO's progress fields, with the
  * download mode, and group, as scope), sent at start, again after 1, 2 and 4 s (a young swarm
  * changes fast: tabs opened together), then at the interval the service's last reply named.
+ * Pieces of its CDN slot the tab asked the CDN for go with the next announce (`cdnPieces`),
+ * which comes within `claimAnnounceMs` of the first of them.
  */
 import { GROUP_ID_RE, type ProgressReport, type Report } from '../../protocol/arrays-messages.js';
+import { LIMITS } from '../../protocol/limits.js';
 import { systemClock, type Clock } from '../clock.js';
 import { peeringModeOf, type ClientConfig } from '../config.js';
 import type { Signaling } from '../ports.js';
+
+/** Claims kept for announces to come; older ones are forgotten (a forgotten claim costs a second copy, no more). */
+const CLAIMS_KEPT = 4 * LIMITS.maxCdnPiecesPerAnnounce;
 
 export interface AnnouncerOptions {
   contentId: string;
   peerId: string;
   signaling: Signaling;
-  config: Pick<ClientConfig, 'downloadMode' | 'groupId' | 'announceIntervalMs'>;
+  config: Pick<ClientConfig, 'downloadMode' | 'groupId' | 'announceIntervalMs' | 'claimAnnounceMs'>;
   report(): ProgressReport;
 }
 
@@ -20,6 +26,10 @@ export class Announcer {
   /** When to announce again, as the service's last `peers` reply said. */
   intervalMs: number;
   private timer: unknown;
+  /** When the scheduled announce is due. */
+  private dueAt = Infinity;
+  /** Pieces of our CDN slot asked of the CDN and not yet announced (at most CLAIMS_KEPT, the latest). */
+  private claims: number[] = [];
   private announces = 0;
   private stopped = false;
 
@@ -44,10 +54,28 @@ export class Announcer {
   announce(): void {
     if (this.stopped || !this.announcing) return;
     this.clock.clearTimeout(this.timer);
-    this.opts.signaling.announce(this.opts.contentId, this.opts.peerId, this.fullReport());
+    const cdnPieces = this.claims.splice(0, LIMITS.maxCdnPiecesPerAnnounce);
+    this.opts.signaling.announce(this.opts.contentId, this.opts.peerId, this.fullReport(), cdnPieces.length > 0 ? cdnPieces : undefined);
     const early = this.announces < 3 ? 1000 * 2 ** this.announces : Infinity;
     this.announces++;
-    this.timer = this.clock.setTimeout(() => this.announce(), Math.min(early, this.intervalMs));
+    this.schedule(this.claims.length > 0 && this.opts.config.claimAnnounceMs > 0 ? this.opts.config.claimAnnounceMs : Math.min(early, this.intervalMs));
+  }
+
+  /** Piece `index` of our CDN slot was asked of the CDN: the service hears of it within `claimAnnounceMs`. */
+  claim(index: number): void {
+    if (this.stopped || !this.announcing || index >= LIMITS.maxCdnClaimPieces) return;
+    this.claims.push(index);
+    if (this.claims.length > CLAIMS_KEPT) this.claims.splice(0, this.claims.length - CLAIMS_KEPT);
+    const { claimAnnounceMs } = this.opts.config;
+    if (claimAnnounceMs > 0 && this.dueAt > this.clock.now() + claimAnnounceMs) {
+      this.clock.clearTimeout(this.timer);
+      this.schedule(claimAnnounceMs);
+    }
+  }
+
+  private schedule(ms: number): void {
+    this.dueAt = this.clock.now() + ms;
+    this.timer = this.clock.setTimeout(() => this.announce(), ms);
   }
 
   stop(): void {

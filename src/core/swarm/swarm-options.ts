@@ -23,6 +23,7 @@ export type SwarmConfig = Pick<
   | 'maxRelinkBackoffMs'
   | 'channelDeathRecheckMs'
   | 'refillAnnounceMs'
+  | 'claimAnnounceMs'
 >;
 
 export interface SwarmOptions {
@@ -56,6 +57,11 @@ export interface SwarmOptions {
   onLinkDied?(peerId: string, reason: string): void;
   /** Time and timers (the simulator's, in simulated time). @default systemClock */
   clock?: Clock;
+  /**
+   * A `peers` reply came and `listed` holds it: what the download's CDN share is cut by (our
+   * slot, the pieces the swarm fetched) may have changed. @default nothing
+   */
+  onListed?(): void;
   /** With no room for `peerId`'s offer: a linked peer to let go for it, or undefined to refuse it. */
   makeRoomFor?(peerId: string): string | undefined;
 }

@@ -1,0 +1,79 @@
+/**
+ * The pieces of its CDN slot a tab asked the CDN for go to the Arrays service with its next
+ * announce (`cdnPieces`), which comes within `claimAnnounceMs` of the first of them: at most
+ * `maxCdnPiecesPerAnnounce` an announce, the rest with the next, no claim lost or sent twice.
+ */
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { DEFAULT_CONFIG } from '../../../src/core/config.js';
+import type { Signaling } from '../../../src/core/ports.js';
+import { Announcer } from '../../../src/core/swarm/announcer.js';
+import { LIMITS } from '../../../src/protocol/limits.js';
+
+const PROGRESS = { uploaded: 0, downloaded: 0, downloadedCdn: 0, left: 5, peersWanted: 20, isBackground: false, uploadedBps: 0, downloadBps: 0 };
+
+function setup(claimAnnounceMs: number) {
+  const sent: Array<{ at: number; cdnPieces: readonly number[] | undefined }> = [];
+  const signaling = { announce: (_c: string, _p: string, _r: unknown, cdnPieces?: readonly number[]) => void sent.push({ at: Date.now(), cdnPieces }) } as unknown as Signaling;
+  const announcer = new Announcer({
+    contentId: 'c'.repeat(64),
+    peerId: 'a'.repeat(32),
+    signaling,
+    config: { ...DEFAULT_CONFIG, downloadMode: 'internet', claimAnnounceMs },
+    report: () => PROGRESS,
+  });
+  announcer.intervalMs = 60_000;
+  return { announcer, sent };
+}
+
+describe('Announcer: pieces asked of the CDN', () => {
+  afterEach(() => vi.useRealTimers());
+
+  it('go with an announce within claimAnnounceMs, at most maxCdnPiecesPerAnnounce each, the rest right after', () => {
+    vi.useFakeTimers({ now: 0 });
+    const { announcer, sent } = setup(250);
+    announcer.announce();
+    vi.advanceTimersByTime(7_000); // the young swarm's announces at 1, 2 and 4 s
+    const before = sent.length;
+    expect(sent.every((s) => s.cdnPieces === undefined)).toBe(true);
+    const claims = Array.from({ length: LIMITS.maxCdnPiecesPerAnnounce + 10 }, (_, i) => 3 * i);
+    for (const i of claims) announcer.claim(i);
+    vi.advanceTimersByTime(249);
+    expect(sent.length).toBe(before);
+    vi.advanceTimersByTime(1);
+    expect(sent[before]!.cdnPieces).toHaveLength(LIMITS.maxCdnPiecesPerAnnounce);
+    vi.advanceTimersByTime(250);
+    expect(sent[before + 1]!.cdnPieces).toHaveLength(10);
+    expect([...sent[before]!.cdnPieces!, ...sent[before + 1]!.cdnPieces!]).toEqual(claims);
+    // Then back to the service's interval, with nothing to say.
+    vi.advanceTimersByTime(30_000);
+    expect(sent).toHaveLength(before + 2);
+  });
+
+  it('with claimAnnounceMs 0, claims wait for the next announce', () => {
+    vi.useFakeTimers({ now: 0 });
+    const { announcer, sent } = setup(0);
+    announcer.announce();
+    vi.advanceTimersByTime(7_000);
+    const before = sent.length;
+    announcer.claim(5);
+    vi.advanceTimersByTime(10_000);
+    expect(sent.length).toBe(before);
+    announcer.announce();
+    expect(sent.at(-1)!.cdnPieces).toEqual([5]);
+  });
+
+  it('forgets the oldest claims past a bound, and pieces past the bitmap', () => {
+    vi.useFakeTimers({ now: 0 });
+    const { announcer, sent } = setup(0);
+    for (let i = 0; i < 1000; i++) announcer.claim(i);
+    announcer.claim(LIMITS.maxCdnClaimPieces);
+    const all: number[] = [];
+    for (let k = 0; k < 10; k++) {
+      announcer.announce();
+      all.push(...(sent.at(-1)!.cdnPieces ?? []));
+    }
+    expect(all.length).toBeLessThan(1000);
+    expect(all.at(-1)).toBe(999);
+    expect(all).not.toContain(LIMITS.maxCdnClaimPieces);
+  });
+});
