@@ -11,6 +11,8 @@ import { systemClock, type Clock } from '../clock.js';
 import { peeringModeOf, type ClientConfig } from '../config.js';
 import type { Signaling } from '../ports.js';
 
+/** Claims go out at most this often (the service takes 10 announces a second from a socket). */
+const MIN_CLAIM_GAP_MS = 100;
 /** Claims kept for announces to come; older ones are forgotten (a forgotten claim costs a second copy, no more). */
 const CLAIMS_KEPT = 4 * LIMITS.maxCdnPiecesPerAnnounce;
 
@@ -58,7 +60,7 @@ export class Announcer {
     this.opts.signaling.announce(this.opts.contentId, this.opts.peerId, this.fullReport(), cdnPieces.length > 0 ? cdnPieces : undefined);
     const early = this.announces < 3 ? 1000 * 2 ** this.announces : Infinity;
     this.announces++;
-    this.schedule(this.claims.length > 0 && this.opts.config.claimAnnounceMs > 0 ? this.opts.config.claimAnnounceMs : Math.min(early, this.intervalMs));
+    this.schedule(this.claims.length > 0 && this.claimGap() > 0 ? this.claimGap() : Math.min(early, this.intervalMs));
   }
 
   /** Piece `index` of our CDN slot was asked of the CDN: the service hears of it within `claimAnnounceMs`. */
@@ -66,11 +68,17 @@ export class Announcer {
     if (this.stopped || !this.announcing || index >= LIMITS.maxCdnClaimPieces) return;
     this.claims.push(index);
     if (this.claims.length > CLAIMS_KEPT) this.claims.splice(0, this.claims.length - CLAIMS_KEPT);
-    const { claimAnnounceMs } = this.opts.config;
-    if (claimAnnounceMs > 0 && this.dueAt > this.clock.now() + claimAnnounceMs) {
+    const gap = this.claimGap();
+    if (gap > 0 && this.dueAt > this.clock.now() + gap) {
       this.clock.clearTimeout(this.timer);
-      this.schedule(claimAnnounceMs);
+      this.schedule(gap);
     }
+  }
+
+  /** How soon claims go out (0: with the next announce). */
+  private claimGap(): number {
+    const ms = this.opts.config.claimAnnounceMs;
+    return ms > 0 ? Math.max(MIN_CLAIM_GAP_MS, ms) : 0;
   }
 
   private schedule(ms: number): void {

@@ -49,6 +49,23 @@ describe('Announcer: pieces asked of the CDN', () => {
     expect(sent).toHaveLength(before + 2);
   });
 
+  it('never sends claims more often than every 100 ms, whatever claimAnnounceMs says', () => {
+    vi.useFakeTimers({ now: 0 });
+    const { announcer, sent } = setup(1);
+    announcer.announce();
+    vi.advanceTimersByTime(7_000);
+    const before = sent.length;
+    for (let k = 0; k < 20; k++) {
+      announcer.claim(k);
+      vi.advanceTimersByTime(10);
+    }
+    vi.advanceTimersByTime(1_000);
+    const times = sent.slice(before).map((s) => s.at);
+    expect(times.length).toBeGreaterThan(1);
+    for (let k = 1; k < times.length; k++) expect(times[k]! - times[k - 1]!).toBeGreaterThanOrEqual(100);
+    expect(sent.slice(before).flatMap((s) => s.cdnPieces ?? [])).toEqual(Array.from({ length: 20 }, (_, k) => k));
+  });
+
   it('with claimAnnounceMs 0, claims wait for the next announce', () => {
     vi.useFakeTimers({ now: 0 });
     const { announcer, sent } = setup(0);
