@@ -330,8 +330,8 @@ export class MemorySwarmRegistry implements SwarmRegistry {
     const partition = content!.partitions.get(member.scopeKey)!;
     const of = partition.others.length;
     if (of < CLAIM_MIN_DOWNLOADERS) return;
+    // FetchedPieces ignores what is not a piece index within its bound.
     for (const i of pieces.slice(0, LIMITS.maxCdnPiecesPerAnnounce)) {
-      if (!Number.isInteger(i) || i < 0 || i >= LIMITS.maxCdnClaimPieces) continue;
       const owns = slotOwnerOf(i, of) === member.slot || (member.givenOf > 0 && slotOwnerOf(i, member.givenOf) === member.givenSlot);
       if (owns) (partition.fetched ??= new FetchedPieces()).set(i);
     }

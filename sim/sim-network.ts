@@ -14,7 +14,7 @@
 import { Emitter } from '../src/core/emitter.js';
 import type { PeerConnector, Signaling, SignalingEvents } from '../src/core/ports.js';
 import type { Report, SignalData } from '../src/protocol/arrays-messages.js';
-import { FrameType, PIECE_HEADER_BYTES, encodePiece } from '../src/protocol/wire.js';
+import { FrameType, PIECE_HEADER_BYTES, encodePiece, getUint32 } from '../src/protocol/wire.js';
 import { MemorySwarmRegistry, scopeKeyOf } from '../signaling/swarm-registry.js';
 import type { LinkModel } from './link-model.js';
 import { PairedLink } from './paired-link.js';
@@ -175,9 +175,8 @@ export class SimNetwork {
   carried(frame: Uint8Array): Uint8Array {
     const truePiece = this.o.truePiece;
     if (!truePiece || frame[0] !== FrameType.Piece || frame.byteLength <= PIECE_HEADER_BYTES) return frame.slice();
-    const u32 = (at: number) => ((frame[at]! << 24) | (frame[at + 1]! << 16) | (frame[at + 2]! << 8) | frame[at + 3]!) >>> 0;
-    const index = u32(1);
-    const offset = u32(5);
+    const index = getUint32(frame, 1);
+    const offset = getUint32(frame, 5);
     let byOffset = this.trueFrames.get(index);
     let shared = byOffset?.get(offset);
     if (!shared) {

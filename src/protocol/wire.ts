@@ -52,7 +52,8 @@ function putUint32(out: Uint8Array, at: number, value: number): void {
   out[at + 3] = value;
 }
 
-function getUint32(bytes: Uint8Array, at: number): number {
+/** The big-endian unsigned 32-bit integer at `at` of `bytes` (a frame's index or offset). */
+export function getUint32(bytes: Uint8Array, at: number): number {
   return ((bytes[at]! << 24) | (bytes[at + 1]! << 16) | (bytes[at + 2]! << 8) | bytes[at + 3]!) >>> 0;
 }
 

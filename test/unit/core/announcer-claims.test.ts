@@ -25,15 +25,20 @@ function setup(claimAnnounceMs: number) {
   return { announcer, sent };
 }
 
+/** An announcer past the young swarm's announces (1, 2 and 4 s) on fake timers; `before`: the announces so far. */
+function started(claimAnnounceMs: number) {
+  vi.useFakeTimers({ now: 0 });
+  const { announcer, sent } = setup(claimAnnounceMs);
+  announcer.announce();
+  vi.advanceTimersByTime(7_000);
+  return { announcer, sent, before: sent.length };
+}
+
 describe('Announcer: pieces asked of the CDN', () => {
   afterEach(() => vi.useRealTimers());
 
   it('go with an announce within claimAnnounceMs, at most maxCdnPiecesPerAnnounce each, the rest right after', () => {
-    vi.useFakeTimers({ now: 0 });
-    const { announcer, sent } = setup(250);
-    announcer.announce();
-    vi.advanceTimersByTime(7_000); // the young swarm's announces at 1, 2 and 4 s
-    const before = sent.length;
+    const { announcer, sent, before } = started(250);
     expect(sent.every((s) => s.cdnPieces === undefined)).toBe(true);
     const claims = Array.from({ length: LIMITS.maxCdnPiecesPerAnnounce + 10 }, (_, i) => 3 * i);
     for (const i of claims) announcer.claim(i);
@@ -50,11 +55,7 @@ describe('Announcer: pieces asked of the CDN', () => {
   });
 
   it('never sends claims more often than every 100 ms, whatever claimAnnounceMs says', () => {
-    vi.useFakeTimers({ now: 0 });
-    const { announcer, sent } = setup(1);
-    announcer.announce();
-    vi.advanceTimersByTime(7_000);
-    const before = sent.length;
+    const { announcer, sent, before } = started(1);
     for (let k = 0; k < 20; k++) {
       announcer.claim(k);
       vi.advanceTimersByTime(10);
@@ -67,11 +68,7 @@ describe('Announcer: pieces asked of the CDN', () => {
   });
 
   it('with claimAnnounceMs 0, claims wait for the next announce', () => {
-    vi.useFakeTimers({ now: 0 });
-    const { announcer, sent } = setup(0);
-    announcer.announce();
-    vi.advanceTimersByTime(7_000);
-    const before = sent.length;
+    const { announcer, sent, before } = started(0);
     announcer.claim(5);
     vi.advanceTimersByTime(10_000);
     expect(sent.length).toBe(before);
