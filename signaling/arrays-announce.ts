@@ -2,7 +2,8 @@
  * Membership in the Arrays service's swarms: `announce` (join or refresh, and the `peers`
  * reply: members of the asker's partition, not those it banned, not quarantined ones, each
  * with its origin tag; cache nodes first, as the registry ranks them; a downloader's CDN slot,
- * with the pieces its partition fetched from the CDN, which its announce may add to), `ban` (a peer tells
+ * with the pieces its partition fetched from the CDN, and those of its announce's `cdnPieces` it
+ * may fetch), `ban` (a peer tells
  * which peers it banned) and `leave`. A non-cache peer's announce that makes it a new member of
  * a partition is reported to `joined` (cache nodes watching that scope are told: arrays-cache-nodes.ts).
  */
@@ -78,7 +79,8 @@ export function createAnnounce(d: AnnounceDeps) {
     conn.scopes.set(msg.contentId, scopeKey);
     if (d.keepLastAnnounce) conn.lastAnnounce.set(msg.contentId, { scopeKey, report: msg.report });
     await registry.upsert(msg.contentId, scopeKey, msg.peerId, msg.report, d.now(), conn.cache !== undefined);
-    if (msg.cdnPieces !== undefined && msg.cdnPieces.length > 0 && conn.cache === undefined) await registry.claimCdnPieces?.(msg.contentId, msg.peerId, msg.cdnPieces);
+    const asked = msg.cdnPieces !== undefined && msg.cdnPieces.length > 0 && conn.cache === undefined;
+    const granted = asked ? await registry.claimCdnPieces?.(msg.contentId, msg.peerId, msg.cdnPieces!) : undefined;
     const t = d.now();
     // A quarantined address's peers get nobody, and nobody gets them (nor hears of them).
     if (guard.isQuarantined(msg.contentId, conn.addressBucket, t)) {
@@ -101,7 +103,7 @@ export function createAnnounce(d: AnnounceDeps) {
       peers,
       intervalMs: config.announceIntervalMs,
       origin: d.originOf(msg.contentId, conn.addressBucket),
-      ...(cdnSlot !== undefined ? { cdnSlot } : {}),
+      ...(cdnSlot !== undefined ? { cdnSlot: granted !== undefined ? { ...cdnSlot, granted } : cdnSlot } : {}),
     });
     if (isNew && conn.cache === undefined) d.joined(msg.contentId, scopeKey, msg.report);
   }

@@ -19,9 +19,8 @@
  */
 import type { CdnSlot, PeerInfo, Report } from '../src/protocol/arrays-messages.js';
 import { slotOwnerOf } from '../src/protocol/cdn-slots.js';
-import { LIMITS } from '../src/protocol/limits.js';
 import type { ContentReport, PeeringScope } from './content-report.js';
-import { FetchedPieces } from './fetched-pieces.js';
+import { FetchedPieces, grantPieces } from './fetched-pieces.js';
 
 export interface SwarmMember {
   contentId: string;
@@ -88,12 +87,16 @@ export interface SwarmRegistry {
    */
   cdnSlot?(contentId: string, peerId: string): Promise<CdnSlot | undefined>;
   /**
-   * The member said it asked the CDN for `pieces` as their slot's owner. Kept (in its
-   * partition's fetched bitmap, given with every later slot) only the pieces its slot owns,
-   * by the slot and count the service last gave it or by those it has now: a tab can speak
-   * for its own pieces only, which it could as well leave unfetched. Optional, with `cdnSlot`.
+   * The member asks to fetch `pieces` from the CDN as their slot's owner; returns those granted,
+   * which it fetches (the others it leaves to peers). Granted: a piece its slot owns, by the slot
+   * and count the service last gave it or by those it has now, that no one was granted before;
+   * it goes into the partition's fetched bitmap, given with every later slot. So each piece of a
+   * big swarm crosses the CDN once through its owners, however often the owners change, and a
+   * tab can speak for its own pieces only, which it could as well leave unfetched. In a
+   * partition too small for slots every piece its slot owns is granted, and nothing is kept.
+   * Optional, with `cdnSlot`.
    */
-  claimCdnPieces?(contentId: string, peerId: string, pieces: readonly number[]): Promise<void>;
+  claimCdnPieces?(contentId: string, peerId: string, pieces: readonly number[]): Promise<number[]>;
   /** Members of the swarm of `contentId`, every partition. */
   swarmSize(contentId: string): Promise<number>;
   /** Removes and returns every member whose `lastSeen` is before `before`. */
@@ -323,18 +326,14 @@ export class MemorySwarmRegistry implements SwarmRegistry {
     return { slot: member.slot, of: partition.others.length, ...(partition.fetched !== undefined ? { fetched: partition.fetched.base64() } : {}) };
   }
 
-  async claimCdnPieces(contentId: string, peerId: string, pieces: readonly number[]): Promise<void> {
+  async claimCdnPieces(contentId: string, peerId: string, pieces: readonly number[]): Promise<number[]> {
     const content = this.#contents.get(contentId);
     const member = content?.members.get(peerId);
-    if (member === undefined || member.cache || member.seeder) return;
+    if (member === undefined || member.cache || member.seeder) return [];
     const partition = content!.partitions.get(member.scopeKey)!;
     const of = partition.others.length;
-    if (of < CLAIM_MIN_DOWNLOADERS) return;
-    // FetchedPieces ignores what is not a piece index within its bound.
-    for (const i of pieces.slice(0, LIMITS.maxCdnPiecesPerAnnounce)) {
-      const owns = slotOwnerOf(i, of) === member.slot || (member.givenOf > 0 && slotOwnerOf(i, member.givenOf) === member.givenSlot);
-      if (owns) (partition.fetched ??= new FetchedPieces()).set(i);
-    }
+    const owns = (i: number) => slotOwnerOf(i, of) === member.slot || (member.givenOf > 0 && slotOwnerOf(i, member.givenOf) === member.givenSlot);
+    return grantPieces(pieces, owns, of < CLAIM_MIN_DOWNLOADERS ? undefined : (partition.fetched ??= new FetchedPieces()));
   }
 
   async swarmSize(contentId: string): Promise<number> {

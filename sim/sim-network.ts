@@ -106,13 +106,14 @@ export class SimNetwork {
     const m = this.members.get(peerId);
     if (!m) return;
     await this.registry.upsert(contentId, scopeKeyOf(report, m.address), peerId, report, this.o.clock.now());
-    if (cdnPieces !== undefined && cdnPieces.length > 0) await this.registry.claimCdnPieces(contentId, peerId, cdnPieces);
+    const granted = cdnPieces !== undefined && cdnPieces.length > 0 ? await this.registry.claimCdnPieces(contentId, peerId, cdnPieces) : undefined;
     const listed = await this.registry.selectPeers({ contentId, peerId, left: report.left, max: Math.min(report.peersWanted, this.o.maxPeersPerReply), exclude: this.bans.get(peerId) });
     const peers = listed.map((p) => {
       const address = this.members.get(p.peerId)?.address;
       return address === undefined ? p : { ...p, origin: address };
     });
-    const cdnSlot = await this.registry.cdnSlot(contentId, peerId);
+    const slot = await this.registry.cdnSlot(contentId, peerId);
+    const cdnSlot = slot !== undefined && granted !== undefined ? { ...slot, granted } : slot;
     this.toPeer(peerId, (s) => s.emitter.emit('peers', { contentId, peers, intervalMs: this.o.announceIntervalMs, origin: m.address, ...(cdnSlot ? { cdnSlot } : {}) }));
   }
 

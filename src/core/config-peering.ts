@@ -48,15 +48,21 @@ export interface PeeringConfig {
    */
   refillAnnounceMs: number;
   /**
-   * In a big swarm (the service gave a CDN slot), a tab that asked the CDN for pieces of its
-   * slot announces within this long to say so, and the service tells every later owner of
-   * those pieces that the swarm has them (docs/protocol.md, "CDN slots"): else a flash crowd's
-   * newer owners fetched again what older ones had (1,000 simulated peers: 19 pieces fetched
-   * twice of 256 at 250 ms). At least 100 (the service takes 10 announces a second); 0: claims
-   * wait for the next announce.
+   * In a big swarm (the service gave a CDN slot), a tab asks the service before it fetches a
+   * piece of its slot from the CDN, and fetches it only if granted: the service grants each
+   * piece once, and tells every later owner that the swarm has it (docs/protocol.md, "CDN
+   * slots"); else a flash crowd's newer owners fetched again what older ones had. Asks go out
+   * at once, but never within this long of the last announce that carried some (at least 100:
+   * the service takes 10 announces a second); 0: asks wait for the next announce.
    * @default 100
    */
   claimAnnounceMs: number;
+  /**
+   * An ask to fetch a piece of our CDN slot that the service has not answered within this long
+   * counts as granted (a service that grants nothing, or a reply lost with its socket).
+   * @default 2000
+   */
+  claimGrantWaitMs: number;
   /**
    * A peer connection whose data channel has not opened by then is dropped.
    * @default 15000
@@ -101,6 +107,7 @@ export const DEFAULT_PEERING_CONFIG: Readonly<PeeringConfig> = Object.freeze({
   newcomerSwapMs: 2000,
   refillAnnounceMs: 2000,
   claimAnnounceMs: 100,
+  claimGrantWaitMs: 2000,
   connectTimeoutMs: 15_000,
   peersWanted: 20,
   announceIntervalMs: 15_000,

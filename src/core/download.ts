@@ -154,7 +154,7 @@ export class Download {
         report: () => progressReport(this.stats.snapshot(), this.bytesLeft, config),
         onLink: (link) => pool.link(link),
         isComplete: () => book.have.complete,
-        onListed: () => this.scheduler.pump(),
+        onListed: (granted) => this.scheduler.listed(granted),
         makeRoomFor: linkToDropFor({ config, clock: this.clock, swarm: () => this.swarm, sessions: () => pool.sessions.values(), isCache: (s) => pool.isCache(s), have: book.have, bytesLeft: () => this.bytesLeft }),
         bannedAddresses: opts.bannedAddresses,
         onAddressBan: (peerId, where) => pool.bannedByAddress(peerId, where),

@@ -20,6 +20,7 @@ import { PieceReceiver, type SessionWire } from './peer-session/receiving.js';
 import { PieceUploader } from './peer-session/uploading.js';
 import { decodeFrame, encodeHandshake, type Frame, type WireContext, WIRE_VERSION } from '../protocol/wire.js';
 import type { BufferPool } from './buffer-pool.js';
+import type { FirstCopies } from './first-copies.js';
 import type { UploadTurns } from './upload-turns.js';
 
 export type PeerSessionConfig = PaceConfig & UploadBudgetConfig & Pick<ClientConfig, 'wireChunkBytes' | 'sendBufferHighBytes' | 'maxIncomingRequests'>;
@@ -41,6 +42,8 @@ export interface PeerSessionContext extends WireContext {
   buffers?: BufferPool;
   /** The download's upload turns (core/upload-turns.ts); absent: this session sends whenever asked. */
   turns?: UploadTurns;
+  /** The download's first copies (core/first-copies.ts): sent first. */
+  firstCopies?: FirstCopies;
 }
 
 export interface PeerSessionEvents extends Record<string, unknown> {

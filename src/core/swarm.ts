@@ -102,7 +102,7 @@ export class Swarm {
         this.deaths.listed((id) => this.listed.has(id));
         const complete = this.opts.isComplete?.() === true;
         for (const p of this.cacheNodes.first(m.peers)) if (!(complete && p.left === 0)) this.maybeConnect(p.peerId);
-        this.opts.onListed?.();
+        this.opts.onListed?.(m.cdnSlot?.granted ?? []);
       }),
       signaling.on('signal', (m) => {
         if (m.contentId !== contentId) return;
@@ -128,7 +128,7 @@ export class Swarm {
     if (!this.stopped) this.announcer.announce();
   }
 
-  /** Piece `index` of our CDN slot was asked of the CDN: say so soon (swarm/announcer.ts). */
+  /** We would fetch piece `index` of our CDN slot: ask the service soon (swarm/announcer.ts); the grant comes to `onListed`. */
   claimCdnPiece(index: number): void {
     if (!this.stopped) this.announcer.claim(index);
   }

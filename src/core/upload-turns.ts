@@ -17,15 +17,24 @@
  * oldest first, mean completion 2.12 times the bound; newest first, 1.57 (docs/benchmarks.md).
  * With no one waiting, a session keeps its turn, still a piece per drain of its link (on a
  * browser's data channel 'drain' comes while 1 MiB is still queued).
+ *
+ * One exception ranks above the newest ask: a first copy (a piece no peer we are linked to
+ * holds, not yet sent whole: core/first-copies.ts). Its session gets the next turn, and sends it
+ * before its older requests.
  */
 
 /** A session that takes turns (core/peer-session/uploading.ts). */
 export interface TurnTaker {
   /** When its most recent request still queued came (ms); -Infinity when none is queued. */
   newestAsk(): number;
+  /** Whether it would send a first copy (core/first-copies.ts; optional: never). */
+  asksForFirstCopy?(): boolean;
   /** Its turn came: it sends (and gives the turn back when it stops). */
   resume(): void;
 }
+
+/** Ranks an ask for a first copy above any other (asks are times in ms). */
+const FIRST_COPY_FIRST = 1e15;
 
 export class UploadTurns {
   private readonly holding = new Set<TurnTaker>();
@@ -59,16 +68,28 @@ export class UploadTurns {
     return this.holding.has(taker);
   }
 
+  /**
+   * `taker` sent a piece in its turn: it hands the turn on if others wait, unless it would send
+   * a first copy and none of them would.
+   */
+  handOn(taker: TurnTaker): void {
+    if (!this.holding.has(taker) || !this.contended) return;
+    if (taker.asksForFirstCopy?.() === true && ![...this.waiting].some((w) => w.asksForFirstCopy?.() === true)) return;
+    this.give(taker);
+  }
+
   /** `taker` is done (it hands its turn on, has nothing to send, or closed): free turns go to the waiting. */
   give(taker: TurnTaker): void {
     this.waiting.delete(taker);
     if (!this.holding.delete(taker)) return;
     while (this.holding.size < this.slots && this.waiting.size > 0) {
       let next: TurnTaker | undefined;
-      let newest = -Infinity;
+      let best = -Infinity;
       for (const w of this.waiting) {
-        const at = w.newestAsk();
-        if (next === undefined || at > newest) [next, newest] = [w, at];
+        // A first copy goes first: else a slow uplink's only copy of a piece waits behind what
+        // its neighbours could get elsewhere, and no one gets it.
+        const at = w.newestAsk() + (w.asksForFirstCopy?.() === true ? FIRST_COPY_FIRST : 0);
+        if (next === undefined || at > best) [next, best] = [w, at];
       }
       this.waiting.delete(next!);
       this.holding.add(next!);

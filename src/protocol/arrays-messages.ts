@@ -16,6 +16,8 @@ const contentId = z.string().regex(SHA256_HEX);
 const peerId = z.string().regex(PEER_ID_HEX);
 const count = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 const rate = z.number().min(0).max(1e12);
+/** Pieces of a CDN slot asked for (`announce.cdnPieces`) or granted (`cdnSlot.granted`). */
+const cdnPiecesSchema = z.array(z.number().int().min(0).max(LIMITS.maxCdnClaimPieces - 1)).max(LIMITS.maxCdnPiecesPerAnnounce);
 
 /**
  * DO download modes that take part in a swarm: 1 LAN (peers behind the same public address),
@@ -102,8 +104,8 @@ export const clientMessageSchema = z.discriminatedUnion('type', [
    */
   z.object({ type: z.literal('hello'), secret: z.string().regex(PEER_SECRET_HEX), cacheKey: cacheKeySchema.optional() }).strict(),
   /**
-   * `cdnPieces`: pieces this peer asked the CDN for since its last announce, as the owner of
-   * their CDN slot (docs/protocol.md, "CDN slots"); the service keeps those its slot owns.
+   * `cdnPieces`: pieces this peer asks to fetch from the CDN as the owner of their CDN slot
+   * (docs/protocol.md, "CDN slots"); the reply's `cdnSlot.granted` says which it may.
    */
   z
     .object({
@@ -111,7 +113,7 @@ export const clientMessageSchema = z.discriminatedUnion('type', [
       contentId,
       peerId,
       report: reportSchema,
-      cdnPieces: z.array(z.number().int().min(0).max(LIMITS.maxCdnClaimPieces - 1)).max(LIMITS.maxCdnPiecesPerAnnounce).optional(),
+      cdnPieces: cdnPiecesSchema.optional(),
     })
     .strict(),
   z.object({ type: z.literal('signal'), contentId, to: peerId, data: signalDataSchema }).strict(),
@@ -145,6 +147,8 @@ export const cdnSlotSchema = z
     of: z.number().int().min(1).max(10_000_000),
     /** The pieces its partition's owners said they fetched from the CDN: a base64 bitmap (protocol/cdn-slots.ts). */
     fetched: z.string().max(MAX_FETCHED_BASE64).regex(BASE64).optional(),
+    /** In the reply to an announce with `cdnPieces`: those it may fetch from the CDN (first asked, and its slot's). */
+    granted: cdnPiecesSchema.optional(),
   })
   .strict()
   .refine((s) => s.slot < s.of, 'slot must be below of');

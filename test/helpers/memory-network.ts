@@ -25,8 +25,10 @@ export class MemoryNetwork {
   readonly cacheNodes = new Set<string>();
   /** The CDN slot the service gives a peer (a swarm bigger than any tab sees); unset: none. */
   cdnSlotOf: (peerId: string) => CdnSlot | undefined = () => undefined;
-  /** The pieces each peer's announces said it asked the CDN for, in order (`cdnPieces`). */
+  /** The pieces each peer's announces asked to fetch from the CDN, in order (`cdnPieces`). */
   readonly cdnClaims = new Map<string, number[]>();
+  /** Of a peer's `cdnPieces`, those the reply grants (with its CDN slot); undefined: the reply says nothing of them. */
+  cdnGrant: (peerId: string, pieces: readonly number[]) => readonly number[] | undefined = (_, pieces) => pieces;
 
   constructor(readonly clock: Clock = systemClock) {}
 
@@ -57,7 +59,10 @@ export class MemoryNetwork {
       .map(([id, p]) => ({ peerId: id, left: p.left, origin: this.originOf.get(id), ...(this.cacheNodes.has(id) ? { cache: true as const } : {}) }))
       .slice(0, report.peersWanted);
     const origin = this.originOf.get(peerId);
-    const cdnSlot = this.cdnSlotOf(peerId);
+    // Granted first: the reply's slot says what the asks made of it (its fetched pieces).
+    const granted = cdnPieces !== undefined ? this.cdnGrant(peerId, cdnPieces) : undefined;
+    const slot = this.cdnSlotOf(peerId);
+    const cdnSlot = slot && granted !== undefined ? { ...slot, granted: [...granted] } : slot;
     this.clock.setTimeout(() => this.clients.get(peerId)?.emitter.emit('peers', { contentId, peers, intervalMs: 1000, origin, ...(cdnSlot ? { cdnSlot } : {}) }), 0);
   }
 

@@ -46,7 +46,7 @@ describe('Arrays: CDN slots', () => {
     expect(replies[0]!.type === 'peers' && replies[0]!.cdnSlot).toEqual({ slot: 0, of: 1 });
   });
 
-  it("carries the pieces the partition's owners asked the CDN for; refuses an announce that says too much", async () => {
+  it("grants the pieces a slot's owner asks for once, and carries them to the partition; refuses an announce that says too much", async () => {
     const n = 20;
     for (let k = 0; k < n; k++) {
       const client = await harness.connect(`203.0.113.${k + 1}`);
@@ -63,10 +63,14 @@ describe('Arrays: CDN slots', () => {
     const first = await reply(0);
     expect(first.cdnSlot!.of).toBe(n);
     expect(first.cdnSlot!.fetched).toBeUndefined();
+    // Granted only in the reply to an announce that asks.
+    expect(first.cdnSlot!.granted).toBeUndefined();
     const { slot, of } = first.cdnSlot!;
     const owned = Array.from({ length: 400 }, (_, i) => i).filter((i) => slotOwnerOf(i, of) === slot).slice(0, 3);
     const notOwned = Array.from({ length: 400 }, (_, i) => i).filter((i) => slotOwnerOf(i, of) !== slot).slice(0, 3);
-    await reply(0, { cdnPieces: [...owned, ...notOwned] });
+    expect((await reply(0, { cdnPieces: [...owned, ...notOwned] })).cdnSlot!.granted).toEqual(owned);
+    // Asked again: granted once only.
+    expect((await reply(0, { cdnPieces: owned })).cdnSlot!.granted).toEqual([]);
     const seen = decodeFetched((await reply(11)).cdnSlot!.fetched!);
     expect(owned.map((i) => hasBit(seen, i))).toEqual([true, true, true]);
     expect(notOwned.map((i) => hasBit(seen, i))).toEqual([false, false, false]);

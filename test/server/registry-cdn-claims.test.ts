@@ -1,9 +1,9 @@
 /**
  * What the swarm fetched from the CDN (docs/protocol.md, "CDN slots"): a downloader's announce
- * may say which pieces of its slot it asked the CDN for; the memory registry keeps, in a bitmap
- * per partition, only the pieces that downloader's slot owns (by the slot it was last given or
- * by the one it has now), and gives the bitmap with every slot. A liar can speak only for its
- * own pieces; the bitmap is bounded; small partitions keep none.
+ * may ask to fetch pieces of its slot; the memory registry grants, and keeps in a bitmap per
+ * partition, only the pieces that downloader's slot owns (by the slot it was last given or by
+ * the one it has now) that no one was granted before, and gives the bitmap with every slot. A
+ * liar can speak only for its own pieces; the bitmap is bounded; small partitions keep none.
  */
 import { describe, expect, it } from 'vitest';
 import type { Report } from '../../src/protocol/arrays-messages.js';
@@ -42,7 +42,7 @@ describe('MemorySwarmRegistry: pieces the swarm fetched from the CDN', () => {
     const mine = piecesOf(slot, of, true, 3);
     const others = piecesOf(slot, of, false, 3);
     expect(mine).toHaveLength(3);
-    await r.claimCdnPieces(C, me, [...mine, ...others]);
+    expect(await r.claimCdnPieces(C, me, [...mine, ...others])).toEqual(mine);
     for (const peer of [me, id(0), id(39)]) {
       const bits = (await fetchedSeenBy(r, peer))!;
       expect(mine.every((i) => hasBit(bits, i))).toBe(true);
@@ -51,32 +51,52 @@ describe('MemorySwarmRegistry: pieces the swarm fetched from the CDN', () => {
     }
   });
 
-  it('keeps a claim made under the slot last given, after the swarm grew and the piece moved on', async () => {
+  it('grants a claim made under the slot last given, after the swarm grew and the piece moved on; each piece once', async () => {
     const r = await swarmOf(40);
     const me = id(3);
     const given = (await r.cdnSlot(C, me))!;
     // Pieces that move to a newcomer's slot once the swarm has 60 downloaders.
-    const moved = piecesOf(given.slot, 40, true, 200).filter((i) => slotOwnerOf(i, 60) !== given.slot);
-    expect(moved.length).toBeGreaterThan(0);
+    const moved = piecesOf(given.slot, 40, true, 200)
+      .filter((i) => slotOwnerOf(i, 60) !== given.slot)
+      .slice(0, LIMITS.maxCdnPiecesPerAnnounce);
+    expect(moved.length).toBeGreaterThan(1);
     for (let k = 40; k < 60; k++) await r.upsert(C, 'internet', id(k), report(100), 0);
-    await r.claimCdnPieces(C, me, moved.slice(0, LIMITS.maxCdnPiecesPerAnnounce));
+    // Their new owners, by the slots they are given now (not ours: it has not heard since).
+    const owners = new Map<number, string>();
+    for (let k = 0; k < 60; k++) {
+      if (id(k) === me) continue;
+      const { slot, of } = (await r.cdnSlot(C, id(k)))!;
+      for (const i of moved) if (slotOwnerOf(i, of) === slot) owners.set(i, id(k));
+    }
+    expect(owners.size).toBe(moved.length);
+    // The new owner of the first asks first; the old owner asks for all, still on its old slot.
+    const [first, ...rest] = moved;
+    expect(await r.claimCdnPieces(C, owners.get(first!)!, [first!])).toEqual([first]);
+    expect(await r.claimCdnPieces(C, me, moved)).toEqual(rest);
     const bits = (await fetchedSeenBy(r, id(59)))!;
-    expect(moved.slice(0, LIMITS.maxCdnPiecesPerAnnounce).every((i) => hasBit(bits, i))).toBe(true);
+    expect(moved.every((i) => hasBit(bits, i))).toBe(true);
+    // Now nobody is granted them again: not the new owners, not the old one.
+    for (const i of moved) expect(await r.claimCdnPieces(C, owners.get(i)!, [i])).toEqual([]);
+    expect(await r.claimCdnPieces(C, me, moved)).toEqual([]);
   });
 
-  it(`keeps nothing for a partition of fewer than ${CLAIM_MIN_DOWNLOADERS} downloaders, nor from seeders, cache nodes and strangers`, async () => {
+  it(`keeps nothing for a partition of fewer than ${CLAIM_MIN_DOWNLOADERS} downloaders (it grants every piece of the slot), nor from seeders, cache nodes and strangers`, async () => {
     const small = await swarmOf(CLAIM_MIN_DOWNLOADERS - 1);
     const alone = (await small.cdnSlot(C, id(0)))!;
-    await small.claimCdnPieces(C, id(0), piecesOf(alone.slot, alone.of, true, 5));
+    const owned = piecesOf(alone.slot, alone.of, true, 5);
+    const notOwned = piecesOf(alone.slot, alone.of, false, 2);
+    expect(await small.claimCdnPieces(C, id(0), [...owned, ...notOwned])).toEqual(owned);
+    expect(await small.claimCdnPieces(C, id(0), owned)).toEqual(owned);
     expect(await fetchedSeenBy(small, id(0))).toBeUndefined();
 
     const r = await swarmOf(40);
     await r.upsert(C, 'internet', id(100), report(0), 0); // a seeder
     await r.upsert(C, 'internet', id(101), report(100), 0, true); // a cache node
-    await r.claimCdnPieces(C, id(100), Array.from({ length: 64 }, (_, i) => i));
-    await r.claimCdnPieces(C, id(101), Array.from({ length: 64 }, (_, i) => i));
-    await r.claimCdnPieces(C, id(999), Array.from({ length: 64 }, (_, i) => i));
-    await r.claimCdnPieces('d'.repeat(64), id(0), [0, 1, 2]);
+    const all = Array.from({ length: 64 }, (_, i) => i);
+    expect(await r.claimCdnPieces(C, id(100), all)).toEqual([]);
+    expect(await r.claimCdnPieces(C, id(101), all)).toEqual([]);
+    expect(await r.claimCdnPieces(C, id(999), all)).toEqual([]);
+    expect(await r.claimCdnPieces('d'.repeat(64), id(0), [0, 1, 2])).toEqual([]);
     expect(await fetchedSeenBy(r, id(0))).toBeUndefined();
   });
 
@@ -90,7 +110,7 @@ describe('MemorySwarmRegistry: pieces the swarm fetched from the CDN', () => {
       const owned: number[] = [];
       for (let i = LIMITS.maxCdnClaimPieces - 2000; i < LIMITS.maxCdnClaimPieces + 100; i++) if (slotOwnerOf(i, of) === slot) owned.push(i);
       for (let at = 0; at < owned.length; at += 500, calls++) await r.claimCdnPieces(C, id(k), owned.slice(at, at + 500));
-      await r.claimCdnPieces(C, id(k), [-1, 1.5, Number.NaN, 2 ** 40]);
+      expect(await r.claimCdnPieces(C, id(k), [-1, 1.5, Number.NaN, 2 ** 40])).toEqual([]);
     }
     const slot = (await r.cdnSlot(C, id(0)))!;
     const bits = decodeFetched(slot.fetched!);

@@ -15,6 +15,7 @@ import type { PieceBook } from './piece-book.js';
 import type { DownloadEvents, PeerDiagnostics } from './types.js';
 import { pieceLength, type Metadata } from '../../protocol/metadata.js';
 import type { BufferPool } from '../buffer-pool.js';
+import { FirstCopies } from '../first-copies.js';
 import { UploadTurns } from '../upload-turns.js';
 
 export interface PeerPoolDeps {
@@ -50,9 +51,12 @@ export class PeerPool {
 
   /** Whose turn it is to upload (`uploadSlots`; 0: every session sends whenever asked). */
   private readonly turns: UploadTurns | undefined;
+  /** Pieces granted to us from the CDN (a big swarm's only copies) that no peer holds yet: sent first. */
+  readonly firstCopies: FirstCopies;
 
   constructor(private readonly d: PeerPoolDeps) {
     this.turns = d.config.uploadSlots > 0 ? new UploadTurns(d.config.uploadSlots) : undefined;
+    this.firstCopies = new FirstCopies(d.book.have, (i) => d.book.availability[i]! > 0);
   }
 
   /** Every session as the scheduler sees it, in plain data. */
@@ -88,6 +92,7 @@ export class PeerPool {
         have: d.book.have,
         // Served pieces are hashed again (docs/cache.md): the store may have changed since.
         readPiece: d.servePiece,
+        firstCopies: this.firstCopies,
         uploads: d.uploads,
         clock: d.clock,
         ...(d.buffers ? { buffers: d.buffers } : {}),

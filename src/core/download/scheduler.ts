@@ -7,6 +7,7 @@
  * changed, and at the wake-ups it sets itself (HTTP delay, CDN back-off, stalled peers).
  */
 import type { CdnShare } from '../cdn-share.js';
+import { CdnGrants } from './cdn-grants.js';
 import { CdnShares } from './cdn-shares.js';
 import type { CdnSource } from '../cdn-source.js';
 import type { Clock } from '../clock.js';
@@ -54,6 +55,8 @@ export interface SchedulerDeps {
 export class Scheduler {
   /** Our CDN share, kept while what it was computed from holds. */
   private readonly shares = new CdnShares();
+  /** In a big swarm, the pieces of our CDN slot asked of the service and granted. */
+  private readonly grants = new CdnGrants(() => this.d.config.claimGrantWaitMs, (i) => this.d.pool.firstCopies.fetched(i));
   /** pump() is running; and something asked for it meanwhile (it runs once more). */
   private pumping = false;
   private pumpAgain = false;
@@ -103,6 +106,12 @@ export class Scheduler {
 
   stop(): void {
     this.d.clock.clearTimeout(this.timer);
+  }
+
+  /** A `peers` reply came: its `granted` pieces are ours to fetch, and our CDN share may have changed. */
+  listed(granted: readonly number[]): void {
+    this.grants.grant(granted);
+    this.pump();
   }
 
   private pumpOnce(): void {
@@ -306,8 +315,8 @@ export class Scheduler {
    * about once and the rest is traded. Pieces of another tab's share go to the CDN only when
    * peers have delivered nothing for `peerStallMs` (the owner stalled or is unreachable), then
    * only those no peer holds (`heldByNoPeer`; in a big swarm, of our `fallback`, one at a time,
-   * and of the pieces the swarm fetched already only after `fetchedStallMs`). In a big swarm the
-   * pieces of our slot we ask the CDN for are told to the service (`claimCdnPiece`).
+   * and of the pieces the swarm fetched only after `fetchedStallMs`). In a big swarm, pieces of
+   * our slot once the service granted them (cdn-grants.ts): first copies (core/first-copies.ts).
    */
   private pumpCdn(cdn: CdnSource, state: PickState, { ours, size, fallback, fetched }: CdnShare, now: number, topUp = false): void {
     if (this.cdnOpenedAt === 0) this.cdnOpenedAt = now;
@@ -319,11 +328,10 @@ export class Scheduler {
     const longStalled = now - quietSince >= fetchedStallMs;
     const spare = (k: number) =>
       fallback === undefined || (fallback(k) && (longStalled || fetched?.(k) !== true) && cdn.freeSlots() >= this.d.config.cdnRequestsInFlight);
+    const grants = fallback !== undefined ? this.grants : undefined;
     while (cdn.freeSlots() > 0) {
       const inOrder = size === 1;
-      let i = pickForCdn(state, ours, { inOrder });
-      // A piece of our CDN slot: the service hears that the swarm has it (docs/protocol.md, "CDN slots").
-      const claim = i >= 0 && fallback !== undefined;
+      let i = grants ? grants.next(now, (k) => !state.have.has(k) && !state.inFlight.has(k), ours) : pickForCdn(state, ours, { inOrder });
       if (i < 0 && (inOrder || topUp)) i = pickForCdn(state, undefined, { inOrder });
       // Peers stalled: another tab's share too, but only what no peer holds.
       if (i < 0 && peersStalled) i = pickForCdn(state, (k) => this.d.pool.heldByNoPeer(k) && spare(k));
@@ -346,9 +354,9 @@ export class Scheduler {
         i = this.takeBack((k) => k === lagging, false, true);
       }
       if (i < 0) break;
-      if (claim) this.d.swarm()?.claimCdnPiece(i);
       this.request(i, cdn, inOrder ? this.runBytesFrom(i) : undefined);
     }
+    grants?.askUpTo(this.d.config.cdnRequestsInFlight, now, (fresh) => pickForCdn(state, (x) => ours(x) && fresh(x)), (k) => this.d.swarm()?.claimCdnPiece(k), (ms) => this.wakeIn(ms));
     if (size > 1 && !peersStalled) this.wakeIn(quietSince + this.d.config.peerStallMs - now);
     else if (fetched !== undefined && !longStalled) this.wakeIn(quietSince + fetchedStallMs - now);
   }

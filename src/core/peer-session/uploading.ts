@@ -14,6 +14,7 @@ import { systemClock, type Clock } from '../clock.js';
 import type { ClientConfig } from '../config.js';
 import type { PeerLink } from '../ports.js';
 import type { UploadBudget } from '../upload-budget.js';
+import type { FirstCopies } from '../first-copies.js';
 import type { TurnTaker, UploadTurns } from '../upload-turns.js';
 import type { SessionWire } from './receiving.js';
 import { LIMITS } from '../../protocol/limits.js';
@@ -28,6 +29,8 @@ export interface UploaderContext {
   uploads?: UploadGate;
   /** The download's upload turns: this session sends only in its turn. */
   turns?: UploadTurns;
+  /** The download's first copies (core/first-copies.ts): sent first. @default none */
+  firstCopies?: FirstCopies;
   /** Timers (the simulator's, in simulated time). @default systemClock */
   clock?: Clock;
 }
@@ -88,6 +91,27 @@ export class PieceUploader implements TurnTaker {
     return newest;
   }
 
+  asksForFirstCopy(): boolean {
+    const at = this.nextAt();
+    return at >= 0 && this.ctx.firstCopies?.has(this.queue[at]!) === true;
+  }
+
+  /**
+   * Whether to refuse a request for `index` (REJECT, no fault of the remote): it lacks one of our
+   * first copies and has not asked for it, so its request should be for that (core/first-copies.ts).
+   */
+  private steered(index: number): boolean {
+    const asked = (i: number) => this.queue.includes(i) || this.sendingIndex === i;
+    return this.ctx.firstCopies?.steers(index, (i) => this.remoteHave.has(i), asked) === true;
+  }
+
+  /** Where in the queue the next piece to send is: the first first copy, else the first (-1: none). */
+  private nextAt(): number {
+    const copies = this.ctx.firstCopies;
+    const at = copies === undefined ? -1 : this.queue.findIndex((i) => copies.has(i));
+    return at >= 0 ? at : this.queue.length > 0 ? 0 : -1;
+  }
+
   resume(): void {
     void this.pump();
   }
@@ -98,7 +122,7 @@ export class PieceUploader implements TurnTaker {
     if (this.awaitingDrain) {
       this.awaitingDrain = false;
       this.clock.clearTimeout(this.drainTimer);
-      if (turns?.holds(this) && turns.contended) turns.give(this);
+      turns?.handOn(this);
     }
     void this.pump();
   }
@@ -164,6 +188,7 @@ export class PieceUploader implements TurnTaker {
       this.wire.send(encodeReject(index));
       return this.wire.violation('too many outstanding requests');
     }
+    if (this.steered(index)) return this.wire.send(encodeReject(index));
     this.queue.push(index);
     this.askedAt.set(index, this.wire.now());
     void this.pump();
@@ -217,7 +242,13 @@ export class PieceUploader implements TurnTaker {
     try {
       while (!this.wire.closed && this.queue.length > 0 && this.link.bufferedAmount < this.config.sendBufferHighBytes) {
         if (turns && !turns.take(this)) return; // resumed when a turn comes
-        const index = this.queue.shift()!;
+        const index = this.queue.splice(this.nextAt(), 1)[0]!;
+        // A first copy came since it asked: its turn goes to that instead.
+        if (this.steered(index)) {
+          this.askedAt.delete(index);
+          this.wire.send(encodeReject(index));
+          continue;
+        }
         // From here a CANCEL of `index` cuts it (it may come while the piece is read).
         this.sendingIndex = index;
         this.sendingCancelled = false;
@@ -225,7 +256,7 @@ export class PieceUploader implements TurnTaker {
         this.readAhead = undefined;
         const data = await (ahead?.index === index ? ahead.data : this.read(index));
         if (this.wire.closed) return;
-        const next = this.queue[0];
+        const next = this.queue[this.nextAt()];
         if (next !== undefined) this.readAhead = { index: next, data: this.read(next) };
         // No data (our storage failed), or the remote has announced it since it asked: REJECT.
         if (!data || this.remoteHave.has(index) || this.sendingCancelled) {
@@ -309,6 +340,7 @@ export class PieceUploader implements TurnTaker {
       this.uploaded(end - off);
     }
     this.budget.ended(index, sent, true);
+    this.ctx.firstCopies?.sent(index);
     return !this.wire.closed;
   }
 

@@ -2,8 +2,8 @@
  * A swarm's announces to the Arrays service: the report (DO's progress fields, with the
  * download mode, and group, as scope), sent at start, again after 1, 2 and 4 s (a young swarm
  * changes fast: tabs opened together), then at the interval the service's last reply named.
- * Pieces of its CDN slot the tab asked the CDN for go with the next announce (`cdnPieces`),
- * which comes within `claimAnnounceMs` of the first of them.
+ * Pieces of its CDN slot the tab asks to fetch go with an announce (`cdnPieces`; the reply
+ * grants them): at once, or `claimAnnounceMs` after the last announce that carried some.
  */
 import { GROUP_ID_RE, type ProgressReport, type Report } from '../../protocol/arrays-messages.js';
 import { LIMITS } from '../../protocol/limits.js';
@@ -11,9 +11,9 @@ import { systemClock, type Clock } from '../clock.js';
 import { peeringModeOf, type ClientConfig } from '../config.js';
 import type { Signaling } from '../ports.js';
 
-/** Claims go out at most this often (the service takes 10 announces a second from a socket). */
+/** Asks go out at most this often (the service takes 10 announces a second from a socket). */
 const MIN_CLAIM_GAP_MS = 100;
-/** Claims kept for announces to come; older ones are forgotten (a forgotten claim costs a second copy, no more). */
+/** Asks kept for announces to come; older ones are forgotten (the tab's wait for a grant ends: a second copy at worst). */
 const CLAIMS_KEPT = 4 * LIMITS.maxCdnPiecesPerAnnounce;
 
 export interface AnnouncerOptions {
@@ -30,8 +30,10 @@ export class Announcer {
   private timer: unknown;
   /** When the scheduled announce is due. */
   private dueAt = Infinity;
-  /** Pieces of our CDN slot asked of the CDN and not yet announced (at most CLAIMS_KEPT, the latest). */
+  /** Pieces of our CDN slot to ask for, not yet announced (at most CLAIMS_KEPT, the latest). */
   private claims: number[] = [];
+  /** When an announce last carried asks. */
+  private claimedAt = -Infinity;
   private announces = 0;
   private stopped = false;
 
@@ -57,21 +59,27 @@ export class Announcer {
     if (this.stopped || !this.announcing) return;
     this.clock.clearTimeout(this.timer);
     const cdnPieces = this.claims.splice(0, LIMITS.maxCdnPiecesPerAnnounce);
+    if (cdnPieces.length > 0) this.claimedAt = this.clock.now();
     this.opts.signaling.announce(this.opts.contentId, this.opts.peerId, this.fullReport(), cdnPieces.length > 0 ? cdnPieces : undefined);
     const early = this.announces < 3 ? 1000 * 2 ** this.announces : Infinity;
     this.announces++;
     this.schedule(this.claims.length > 0 && this.claimGap() > 0 ? this.claimGap() : Math.min(early, this.intervalMs));
   }
 
-  /** Piece `index` of our CDN slot was asked of the CDN: the service hears of it within `claimAnnounceMs`. */
+  /**
+   * We would fetch piece `index` of our CDN slot: ask the service, at once (after the calls of
+   * this turn: one announce asks for them all) or `claimAnnounceMs` after the last ask.
+   */
   claim(index: number): void {
     if (this.stopped || !this.announcing || index >= LIMITS.maxCdnClaimPieces) return;
     this.claims.push(index);
     if (this.claims.length > CLAIMS_KEPT) this.claims.splice(0, this.claims.length - CLAIMS_KEPT);
     const gap = this.claimGap();
-    if (gap > 0 && this.dueAt > this.clock.now() + gap) {
+    const now = this.clock.now();
+    const at = Math.max(now, this.claimedAt + gap);
+    if (gap > 0 && this.dueAt > at) {
       this.clock.clearTimeout(this.timer);
-      this.schedule(gap);
+      this.schedule(at - now);
     }
   }
 

@@ -59,9 +59,10 @@ export interface SwarmOptions {
   clock?: Clock;
   /**
    * A `peers` reply came and `listed` holds it: what the download's CDN share is cut by (our
-   * slot, the pieces the swarm fetched) may have changed. @default nothing
+   * slot, the pieces the swarm fetched) may have changed, and `granted` (of the pieces of our
+   * slot we asked to fetch: `claimCdnPiece`) are ours to fetch. @default nothing
    */
-  onListed?(): void;
+  onListed?(granted: readonly number[]): void;
   /** With no room for `peerId`'s offer: a linked peer to let go for it, or undefined to refuse it. */
   makeRoomFor?(peerId: string): string | undefined;
 }

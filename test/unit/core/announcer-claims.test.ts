@@ -1,7 +1,8 @@
 /**
- * The pieces of its CDN slot a tab asked the CDN for go to the Arrays service with its next
- * announce (`cdnPieces`), which comes within `claimAnnounceMs` of the first of them: at most
- * `maxCdnPiecesPerAnnounce` an announce, the rest with the next, no claim lost or sent twice.
+ * The pieces of its CDN slot a tab would fetch are asked of the Arrays service with an announce
+ * (`cdnPieces`): at once (one announce for the asks of one turn), or `claimAnnounceMs` after the
+ * last announce that carried asks; at most `maxCdnPiecesPerAnnounce` an announce, the rest with
+ * the next, no ask lost or sent twice.
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { DEFAULT_CONFIG } from '../../../src/core/config.js';
@@ -37,21 +38,28 @@ function started(claimAnnounceMs: number) {
 describe('Announcer: pieces asked of the CDN', () => {
   afterEach(() => vi.useRealTimers());
 
-  it('go with an announce within claimAnnounceMs, at most maxCdnPiecesPerAnnounce each, the rest right after', () => {
+  it('go with an announce at once, at most maxCdnPiecesPerAnnounce each, the rest claimAnnounceMs later', () => {
     const { announcer, sent, before } = started(250);
     expect(sent.every((s) => s.cdnPieces === undefined)).toBe(true);
     const claims = Array.from({ length: LIMITS.maxCdnPiecesPerAnnounce + 10 }, (_, i) => 3 * i);
     for (const i of claims) announcer.claim(i);
-    vi.advanceTimersByTime(249);
+    // One announce for the asks of one turn, after it.
     expect(sent.length).toBe(before);
-    vi.advanceTimersByTime(1);
+    vi.advanceTimersByTime(0);
     expect(sent[before]!.cdnPieces).toHaveLength(LIMITS.maxCdnPiecesPerAnnounce);
-    vi.advanceTimersByTime(250);
+    vi.advanceTimersByTime(249);
+    expect(sent.length).toBe(before + 1);
+    vi.advanceTimersByTime(1);
     expect(sent[before + 1]!.cdnPieces).toHaveLength(10);
     expect([...sent[before]!.cdnPieces!, ...sent[before + 1]!.cdnPieces!]).toEqual(claims);
+    // An ask after a quiet spell goes at once again.
+    vi.advanceTimersByTime(1_000);
+    announcer.claim(7);
+    vi.advanceTimersByTime(0);
+    expect(sent[before + 2]!.cdnPieces).toEqual([7]);
     // Then back to the service's interval, with nothing to say.
     vi.advanceTimersByTime(30_000);
-    expect(sent).toHaveLength(before + 2);
+    expect(sent).toHaveLength(before + 3);
   });
 
   it('never sends claims more often than every 100 ms, whatever claimAnnounceMs says', () => {

@@ -1,9 +1,10 @@
 /**
- * A big swarm's CDN fetches, told to the Arrays service and heard back (docs/protocol.md, "CDN
- * slots"), with real core Downloads over the memory network and CDN: a tab says which pieces of
- * its slot it asked the CDN for; a piece the swarm fetched is not fetched again by its slot's
- * owner, but comes from peers; a tab whose peers deliver nothing falls back to the CDN at once
- * for pieces the swarm has not fetched, and for the others only after `fetchedStallMs`.
+ * A big swarm's CDN fetches, asked of the Arrays service and heard back (docs/protocol.md, "CDN
+ * slots"), with real core Downloads over the memory network and CDN: a tab asks to fetch the
+ * pieces of its slot and fetches those granted (and those unanswered after `claimGrantWaitMs`);
+ * a piece the swarm fetched is not fetched again by its slot's owner, but comes from peers; a tab
+ * whose peers deliver nothing falls back to the CDN at once for pieces the swarm has not
+ * fetched, and for the others only after `fetchedStallMs`.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { cdnShareOfSlot } from '../../../src/core/cdn-share.js';
@@ -53,7 +54,7 @@ describe("a big swarm's CDN fetches, told to the service", () => {
     expect(ownedBy(SLOT).length).toBeGreaterThanOrEqual(2);
   });
 
-  it('a tab asks the CDN for its slot\'s pieces at once, and its announces say which', async () => {
+  it("a tab asks the service for its slot's pieces at once, and fetches them once granted", async () => {
     const content = makeContent(PIECES * MiB, 82);
     const net = new MemoryNetwork();
     net.cdnSlotOf = (): CdnSlot => ({ slot: SLOT, of: OF });
@@ -67,6 +68,49 @@ describe("a big swarm's CDN fetches, told to the service", () => {
     await sleep(300);
     // Only its own pieces: the others wait for peers (or a stall, 60 s away here).
     expect(got.map((p) => p.index).sort((a, b) => a - b)).toEqual(mine);
+  });
+
+  it('fetches only what the service grants: a piece granted to another owner first is left to peers', async () => {
+    const content = makeContent(PIECES * MiB, 84);
+    const mine = ownedBy(SLOT);
+    const [granted, ...refused] = mine;
+    const net = new MemoryNetwork();
+    // Another owner (the slot's owner before the swarm grew) was granted the rest first.
+    let asked = false;
+    net.cdnSlotOf = (): CdnSlot => ({ slot: SLOT, of: OF, ...(asked ? { fetched: bitmapOf(mine) } : {}) });
+    net.cdnGrant = (_, pieces) => {
+      asked = true;
+      return pieces.filter((i) => i === granted);
+    };
+    const tab = startPeer(net, content, new MemoryCdn(content.bytes), { config: { ...CONFIG, claimGrantWaitMs: 500 } });
+    running.push(tab);
+    const got = cdnPieces(tab, Date.now());
+    const end = Date.now() + 5000;
+    while (got.length === 0 && Date.now() < end) await sleep(20);
+    // Past the wait for an answer: what was refused is not fetched, and not asked again.
+    await sleep(1000);
+    expect(got.map((p) => p.index)).toEqual([granted]);
+    expect([...new Set(net.cdnClaims.get(tab.peerId))].sort((a, b) => a - b)).toEqual(mine);
+    expect(net.cdnClaims.get(tab.peerId)).toHaveLength(mine.length);
+    expect(refused.length).toBeGreaterThan(0);
+  });
+
+  it('fetches the pieces it asked for when the service does not answer within claimGrantWaitMs', async () => {
+    const content = makeContent(PIECES * MiB, 85);
+    const net = new MemoryNetwork();
+    net.cdnSlotOf = (): CdnSlot => ({ slot: SLOT, of: OF });
+    net.cdnGrant = () => undefined;
+    const claimGrantWaitMs = 800;
+    const tab = startPeer(net, content, new MemoryCdn(content.bytes), { config: { ...CONFIG, claimGrantWaitMs } });
+    running.push(tab);
+    const t0 = Date.now();
+    const got = cdnPieces(tab, t0);
+    const mine = ownedBy(SLOT);
+    const end = Date.now() + 5000;
+    while (got.length < mine.length && Date.now() < end) await sleep(20);
+    expect(got.map((p) => p.index).sort((a, b) => a - b)).toEqual(mine);
+    // Asked after the HTTP delay (100 ms), then the wait.
+    for (const p of got) expect(p.ms).toBeGreaterThanOrEqual(claimGrantWaitMs);
   });
 
   it("does not fetch again the pieces the swarm fetched: they come from a peer (the control, without the service's word, fetches them)", async () => {

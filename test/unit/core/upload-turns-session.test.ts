@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { Bitfield } from '../../../src/core/bitfield.js';
 import { DEFAULT_CONFIG } from '../../../src/core/config.js';
 import { PeerSession } from '../../../src/core/peer-session.js';
+import { FirstCopies } from '../../../src/core/first-copies.js';
 import { UploadTurns } from '../../../src/core/upload-turns.js';
 import { decodeFrame, encodeBitfield, encodeHandshake, encodeRequest } from '../../../src/protocol/wire.js';
 import { MemoryLink, openLinkPair } from '../../helpers/memory-network.js';
@@ -16,6 +17,10 @@ const PIECE = 32 * 1024;
 const COUNT = 8;
 const contentId = new Uint8Array(32).fill(5);
 const tick = () => new Promise((r) => setTimeout(r, 5));
+const have = new Bitfield(COUNT);
+for (let i = 0; i < COUNT; i++) have.set(i);
+/** Which of our pieces another of our peers holds: all but 2 and 3 (first copies, when from the CDN) and 4. */
+const heldElsewhere = (i: number) => i !== 2 && i !== 3 && i !== 4;
 
 /**
  * A link whose sent bytes stay buffered until the test drains it (then the session has a tick
@@ -42,9 +47,7 @@ function holding(link: MemoryLink, promisesDrain: boolean): { drain(): Promise<v
  * Sessions named `names` of one download, sharing `turns`, over links that hold what is sent
  * until drained. A storage read takes a millisecond, so requests that come meanwhile queue up.
  */
-async function sessions(names: string[], turns: UploadTurns, config: Partial<typeof DEFAULT_CONFIG> = {}, promisesDrain = true) {
-  const have = new Bitfield(COUNT);
-  for (let i = 0; i < COUNT; i++) have.set(i);
+async function sessions(names: string[], turns: UploadTurns, config: Partial<typeof DEFAULT_CONFIG> = {}, promisesDrain = true, firstCopies?: FirstCopies) {
   const clock = { now: 1000 };
   const sent: string[] = [];
   const peers = await Promise.all(
@@ -53,13 +56,14 @@ async function sessions(names: string[], turns: UploadTurns, config: Partial<typ
       const link = holding(a, promisesDrain);
       const s = new PeerSession(
         a,
-        { contentId, pieceCount: COUNT, pieceLength: () => PIECE, have, readPiece: async (i) => (await new Promise((r) => setTimeout(r, 1)), new Uint8Array(PIECE).fill(i)), turns, now: () => clock.now },
+        { contentId, pieceCount: COUNT, pieceLength: () => PIECE, have, readPiece: async (i) => (await new Promise((r) => setTimeout(r, 1)), new Uint8Array(PIECE).fill(i)), turns, now: () => clock.now, ...(firstCopies ? { firstCopies } : {}) },
         { ...DEFAULT_CONFIG, wireChunkBytes: 8 * 1024, ...config },
       );
       s.start();
       b.on('message', (m) => {
         const f = decodeFrame(m, { pieceCount: COUNT, pieceLength: () => PIECE });
         if (f.ok && f.frame.type === 'piece' && f.frame.offset === 0) sent.push(`${name}:${f.frame.index}`);
+        if (f.ok && f.frame.type === 'reject') sent.push(`${name}:reject ${f.frame.index}`);
       });
       b.send(encodeHandshake(contentId, COUNT));
       b.send(encodeBitfield(new Uint8Array(1)));
@@ -107,6 +111,67 @@ describe('upload turns', () => {
     A.remote.close();
     await tick();
     expect(sent.at(-1)).toBe('B:7');
+  });
+
+  it('a first copy goes first: out of its session\'s queue, and its session keeps the turn for it', async () => {
+    const turns = new UploadTurns(1);
+    const copies = new FirstCopies(have, heldElsewhere);
+    const { peers, sent, ask } = await sessions(['A', 'B'], turns, {}, true, copies);
+    const [A, B] = peers as [(typeof peers)[0], (typeof peers)[0]];
+    await ask(A, 0);
+    await ask(A, 1);
+    await ask(B, 3);
+    // Piece 2 came from the CDN (granted): no peer holds it.
+    copies.fetched(2);
+    await ask(A, 2);
+    expect(sent).toEqual(['A:0']);
+    // B asked after A's piece 1, but A's queue holds the first copy: A keeps the turn for it.
+    await A.link.drain();
+    expect(sent).toEqual(['A:0', 'A:2']);
+    await A.link.drain();
+    expect(sent).toEqual(['A:0', 'A:2', 'B:3']);
+    await B.link.drain();
+    expect(sent).toEqual(['A:0', 'A:2', 'B:3', 'A:1']);
+  });
+
+  it('a peer that lacks a first copy and asks for a piece others hold is refused, until the first copy went out whole once', async () => {
+    const turns = new UploadTurns(1);
+    const copies = new FirstCopies(have, heldElsewhere);
+    copies.fetched(2);
+    const { peers, sent, ask } = await sessions(['A', 'B'], turns, {}, true, copies);
+    const [A, B] = peers as [(typeof peers)[0], (typeof peers)[0]];
+    await ask(A, 0);
+    expect(sent).toEqual(['A:reject 0']);
+    // A piece only we hold is not refused: a REJECT is final over a link.
+    await ask(A, 4);
+    expect(sent).toEqual(['A:reject 0', 'A:4']);
+    await ask(A, 2);
+    await A.link.drain();
+    expect(sent).toEqual(['A:reject 0', 'A:4', 'A:2']);
+    // Sent whole once: a piece like any other now; B gets what it asks.
+    await ask(B, 5);
+    await ask(B, 2);
+    await A.link.drain();
+    expect(sent).toEqual(['A:reject 0', 'A:4', 'A:2', 'B:5']);
+    await B.link.drain();
+    expect(sent).toEqual(['A:reject 0', 'A:4', 'A:2', 'B:5', 'B:2']);
+    expect(copies.has(2)).toBe(false);
+  });
+
+  it('a request queued before a first copy came is refused at its turn, if its peer lacks the first copy', async () => {
+    const turns = new UploadTurns(1);
+    const copies = new FirstCopies(have, heldElsewhere);
+    const { peers, sent, ask } = await sessions(['A', 'B'], turns, {}, true, copies);
+    const [A, B] = peers as [(typeof peers)[0], (typeof peers)[0]];
+    await ask(A, 0);
+    await ask(B, 1);
+    expect(sent).toEqual(['A:0']);
+    copies.fetched(3);
+    await A.link.drain();
+    // B's turn: it lacks piece 3, the only copy; its one request should be for that.
+    expect(sent).toEqual(['A:0', 'B:reject 1']);
+    await ask(B, 3);
+    expect(sent).toEqual(['A:0', 'B:reject 1', 'B:3']);
   });
 
   it('a remote that stops reading keeps the turn no longer than a piece takes at the minimum rate, and gets it back only once its link drains', async () => {

@@ -49,4 +49,17 @@ describe('UploadTurns', () => {
     expect(log).toEqual(['c']);
     expect(turns.contended).toBe(false);
   });
+
+  it('gives the next turn first to a session that would send a first copy, however old its ask', () => {
+    const log: string[] = [];
+    const turns = new UploadTurns(1);
+    const [a, b, c] = [taker('a', log, 1), taker('b', log, 9), taker('c', log, 5)];
+    const only = Object.assign(taker('only', log, 2), { asksForFirstCopy: () => true });
+    expect(turns.take(a)).toBe(true);
+    for (const t of [b, only, c]) expect(turns.take(t)).toBe(false);
+    turns.give(a);
+    expect(log).toEqual(['only']);
+    turns.give(only);
+    expect(log).toEqual(['only', 'b']);
+  });
 });

@@ -1,0 +1,44 @@
+/** FirstCopies (core/first-copies.ts): which of our pieces are the swarm's only copy, and whom to steer to them. */
+import { describe, expect, it } from 'vitest';
+import { Bitfield } from '../../../src/core/bitfield.js';
+import { FirstCopies } from '../../../src/core/first-copies.js';
+
+describe('FirstCopies', () => {
+  it('a piece from the CDN, held here and by no peer, until it goes out whole or a peer holds it', () => {
+    const have = new Bitfield(8);
+    const held = new Set<number>([5]);
+    const copies = new FirstCopies(have, (i) => held.has(i));
+    copies.fetched(1);
+    copies.fetched(2);
+    copies.fetched(5);
+    // Not stored yet: nothing to send.
+    expect(copies.has(1)).toBe(false);
+    for (const i of [1, 2, 5]) have.set(i);
+    expect([1, 2, 5].map((i) => copies.has(i))).toEqual([true, true, false]);
+    copies.sent(1);
+    held.add(2);
+    expect([1, 2].map((i) => copies.has(i))).toEqual([false, false]);
+    // Forgotten for good: a peer that holds it now is no reason to count it again later.
+    held.delete(2);
+    expect(copies.has(2)).toBe(false);
+    // Pieces that never came from the CDN are never first copies.
+    have.set(3);
+    expect(copies.has(3)).toBe(false);
+  });
+
+  it('steers a neighbour that lacks a first copy it has not asked for, away from a piece another peer holds', () => {
+    const have = new Bitfield(8);
+    for (let i = 0; i < 8; i++) have.set(i);
+    const copies = new FirstCopies(have, (i) => i !== 2 && i !== 4);
+    const none = () => false;
+    expect(copies.steers(0, none, none)).toBe(false); // no first copies at all
+    copies.fetched(2);
+    expect(copies.steers(0, none, none)).toBe(true);
+    expect(copies.steers(4, none, none)).toBe(false); // only we hold 4: never refused
+    expect(copies.steers(2, none, none)).toBe(false); // the first copy itself
+    expect(copies.steers(0, (i) => i === 2, none)).toBe(false); // it holds the first copy
+    expect(copies.steers(0, none, (i) => i === 2)).toBe(false); // it asked for it already
+    copies.sent(2);
+    expect(copies.steers(0, none, none)).toBe(false);
+  });
+});
