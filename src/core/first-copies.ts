@@ -19,18 +19,35 @@
 import type { Bitfield } from './bitfield.js';
 
 export class FirstCopies {
-  /** Pieces we fetched from the CDN and have not yet sent whole. */
-  private readonly candidates = new Set<number>();
+  /** Pieces we fetched from the CDN and have not yet sent whole, and when they were picked. */
+  private readonly candidates = new Map<number, number>();
 
   constructor(
     private readonly have: Bitfield,
     /** Whether a peer we are linked to holds piece `index`. */
     private readonly heldByPeers: (index: number) => boolean,
+    /** `firstCopyPaceMs` (config-peering.ts). */
+    private readonly paceMs: () => number = () => 0,
   ) {}
 
-  /** A piece came from the CDN. */
-  fetched(index: number): void {
-    this.candidates.add(index);
+  /** A granted piece is to be fetched from the CDN, at `now`. */
+  fetched(index: number, now: number): void {
+    if (!this.candidates.has(index)) this.candidates.set(index, now);
+  }
+
+  /**
+   * Whether a first copy, picked less than `firstCopyPaceMs` before `now`, is on its way in
+   * (`inFlight`) or waits to go out: then the tab asks for no further piece of its slot. So a
+   * tab brings in one piece at a time, at its uplink's pace; while a flash crowd grows, the rest
+   * of its slot's pieces move on to newer tabs (the jump), and the file enters the swarm through
+   * many uplinks, not through the first few, whatever their speed.
+   */
+  busy(now: number, inFlight: (index: number) => boolean): boolean {
+    for (const [i, at] of this.candidates) {
+      if (this.heldByPeers(i) || !(this.have.has(i) || inFlight(i))) this.candidates.delete(i);
+      else if (now - at < this.paceMs()) return true;
+    }
+    return false;
   }
 
   /** A piece went out whole to a peer: there is a second copy now. */
@@ -38,7 +55,7 @@ export class FirstCopies {
     this.candidates.delete(index);
   }
 
-  /** Whether piece `index` is a first copy. */
+  /** Whether piece `index` is a first copy (stored here). */
   has(index: number): boolean {
     if (!this.candidates.has(index)) return false;
     if (this.heldByPeers(index)) this.candidates.delete(index);
@@ -54,7 +71,7 @@ export class FirstCopies {
     // Only a piece another peer of ours holds: the neighbour may not ask us for it again (a
     // REJECT is final over a link), so it must have somewhere else to get it.
     if (this.candidates.size === 0 || this.has(index) || !this.heldByPeers(index)) return false;
-    for (const i of this.candidates) if (this.has(i) && !remoteHas(i) && !asked(i)) return true;
+    for (const i of this.candidates.keys()) if (this.has(i) && !remoteHas(i) && !asked(i)) return true;
     return false;
   }
 }

@@ -56,7 +56,7 @@ export class PeerPool {
 
   constructor(private readonly d: PeerPoolDeps) {
     this.turns = d.config.uploadSlots > 0 ? new UploadTurns(d.config.uploadSlots) : undefined;
-    this.firstCopies = new FirstCopies(d.book.have, (i) => d.book.availability[i]! > 0);
+    this.firstCopies = new FirstCopies(d.book.have, (i) => d.book.availability[i]! > 0, () => d.config.firstCopyPaceMs);
   }
 
   /** Every session as the scheduler sees it, in plain data. */

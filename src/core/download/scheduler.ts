@@ -56,7 +56,7 @@ export class Scheduler {
   /** Our CDN share, kept while what it was computed from holds. */
   private readonly shares = new CdnShares();
   /** In a big swarm, the pieces of our CDN slot asked of the service and granted. */
-  private readonly grants = new CdnGrants(() => this.d.config.claimGrantWaitMs, (i) => this.d.pool.firstCopies.fetched(i));
+  private readonly grants = new CdnGrants(() => this.d.config.claimGrantWaitMs, (i) => this.d.pool.firstCopies.fetched(i, this.d.clock.now()));
   /** pump() is running; and something asked for it meanwhile (it runs once more). */
   private pumping = false;
   private pumpAgain = false;
@@ -356,7 +356,7 @@ export class Scheduler {
       if (i < 0) break;
       this.request(i, cdn, inOrder ? this.runBytesFrom(i) : undefined);
     }
-    grants?.askUpTo(this.d.config.cdnRequestsInFlight, now, (fresh) => pickForCdn(state, (x) => ours(x) && fresh(x)), (k) => this.d.swarm()?.claimCdnPiece(k), (ms) => this.wakeIn(ms));
+    grants?.askUpTo(this.d.pool.firstCopies.busy(now, (k) => state.inFlight.has(k)) ? 0 : 1, now, (fresh) => pickForCdn(state, (x) => ours(x) && fresh(x)), (k) => this.d.swarm()?.claimCdnPiece(k), (ms) => this.wakeIn(ms));
     if (size > 1 && !peersStalled) this.wakeIn(quietSince + this.d.config.peerStallMs - now);
     else if (fetched !== undefined && !longStalled) this.wakeIn(quietSince + fetchedStallMs - now);
   }

@@ -35,8 +35,8 @@ const bitmapOf = (pieces: number[]) => {
   return encodeFetched(bits);
 };
 
-/** Timings for a test: announces every 200 ms, the CDN after 100 ms, and no stall fallback within the test. */
-const CONFIG: Partial<ClientConfig> = { httpDelayMs: 100, maxPeers: 16, peerStallMs: 60_000, fetchedStallMs: 60_000 };
+/** Timings for a test: the CDN after 100 ms, no stall fallback within the test, and no pacing of first copies (a tab alone never sends one). */
+const CONFIG: Partial<ClientConfig> = { httpDelayMs: 100, maxPeers: 16, peerStallMs: 60_000, fetchedStallMs: 60_000, firstCopyPaceMs: 0 };
 
 /** The CDN's pieces of a tab, by arrival, with the milliseconds since `t0`. */
 function cdnPieces(tab: SimPeer, t0: number): Array<{ index: number; ms: number }> {
@@ -70,16 +70,34 @@ describe("a big swarm's CDN fetches, told to the service", () => {
     expect(got.map((p) => p.index).sort((a, b) => a - b)).toEqual(mine);
   });
 
+  it('with no peer to pass a first copy to, asks for the next piece of its slot only after firstCopyPaceMs', async () => {
+    const content = makeContent(PIECES * MiB, 86);
+    const net = new MemoryNetwork();
+    net.cdnSlotOf = (): CdnSlot => ({ slot: SLOT, of: OF });
+    const firstCopyPaceMs = 700;
+    const tab = startPeer(net, content, new MemoryCdn(content.bytes), { config: { ...CONFIG, firstCopyPaceMs } });
+    running.push(tab);
+    const got = cdnPieces(tab, Date.now());
+    const mine = ownedBy(SLOT);
+    const end = Date.now() + 5000;
+    while (got.length < 2 && Date.now() < end) await sleep(20);
+    expect(new Set(got.map((p) => p.index)).size).toBe(2);
+    expect(got.every((p) => mine.includes(p.index))).toBe(true);
+    // One at a time: the second was asked for once the first had waited its pace.
+    expect(got[1]!.ms - got[0]!.ms).toBeGreaterThanOrEqual(firstCopyPaceMs - 50);
+  });
+
   it('fetches only what the service grants: a piece granted to another owner first is left to peers', async () => {
     const content = makeContent(PIECES * MiB, 84);
     const mine = ownedBy(SLOT);
     const [granted, ...refused] = mine;
     const net = new MemoryNetwork();
-    // Another owner (the slot's owner before the swarm grew) was granted the rest first.
-    let asked = false;
-    net.cdnSlotOf = (): CdnSlot => ({ slot: SLOT, of: OF, ...(asked ? { fetched: bitmapOf(mine) } : {}) });
+    // Another owner (the slot's owner before the swarm grew) was granted the rest first: the
+    // reply that refuses them shows them fetched.
+    let refusedOnce = false;
+    net.cdnSlotOf = (): CdnSlot => ({ slot: SLOT, of: OF, ...(refusedOnce ? { fetched: bitmapOf(refused) } : {}) });
     net.cdnGrant = (_, pieces) => {
-      asked = true;
+      if (pieces.some((i) => refused.includes(i))) refusedOnce = true;
       return pieces.filter((i) => i === granted);
     };
     const tab = startPeer(net, content, new MemoryCdn(content.bytes), { config: { ...CONFIG, claimGrantWaitMs: 500 } });

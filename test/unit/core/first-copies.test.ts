@@ -8,9 +8,9 @@ describe('FirstCopies', () => {
     const have = new Bitfield(8);
     const held = new Set<number>([5]);
     const copies = new FirstCopies(have, (i) => held.has(i));
-    copies.fetched(1);
-    copies.fetched(2);
-    copies.fetched(5);
+    copies.fetched(1, 0);
+    copies.fetched(2, 0);
+    copies.fetched(5, 0);
     // Not stored yet: nothing to send.
     expect(copies.has(1)).toBe(false);
     for (const i of [1, 2, 5]) have.set(i);
@@ -32,7 +32,7 @@ describe('FirstCopies', () => {
     const copies = new FirstCopies(have, (i) => i !== 2 && i !== 4);
     const none = () => false;
     expect(copies.steers(0, none, none)).toBe(false); // no first copies at all
-    copies.fetched(2);
+    copies.fetched(2, 0);
     expect(copies.steers(0, none, none)).toBe(true);
     expect(copies.steers(4, none, none)).toBe(false); // only we hold 4: never refused
     expect(copies.steers(2, none, none)).toBe(false); // the first copy itself
@@ -40,5 +40,34 @@ describe('FirstCopies', () => {
     expect(copies.steers(0, none, (i) => i === 2)).toBe(false); // it asked for it already
     copies.sent(2);
     expect(copies.steers(0, none, none)).toBe(false);
+  });
+
+  it('keeps its tab from asking for more of its slot while a first copy is coming in or waits to go out, for at most 10 s', () => {
+    const have = new Bitfield(8);
+    const held = new Set<number>();
+    const inFlight = new Set<number>();
+    const copies = new FirstCopies(have, (i) => held.has(i), () => 10_000);
+    const busy = (now: number) => copies.busy(now, (i) => inFlight.has(i));
+    expect(busy(0)).toBe(false);
+    copies.fetched(1, 0);
+    inFlight.add(1);
+    expect(busy(100)).toBe(true);
+    inFlight.delete(1);
+    have.set(1);
+    expect(busy(5_000)).toBe(true); // stored, not yet sent
+    expect(busy(10_000)).toBe(false); // no one took it in 10 s: the next one may come
+    copies.fetched(2, 20_000);
+    inFlight.add(2);
+    expect(busy(20_001)).toBe(true);
+    held.add(2); // a peer holds it: not the only copy any more
+    expect(busy(20_002)).toBe(false);
+    copies.fetched(3, 30_000); // picked, but its fetch failed: neither here nor coming
+    expect(busy(30_001)).toBe(false);
+    copies.fetched(4, 40_000);
+    inFlight.add(4);
+    have.set(4);
+    inFlight.delete(4);
+    copies.sent(4);
+    expect(busy(40_001)).toBe(false);
   });
 });

@@ -16,7 +16,15 @@ import { MemoryLink, openLinkPair } from '../../helpers/memory-network.js';
 const PIECE = 32 * 1024;
 const COUNT = 8;
 const contentId = new Uint8Array(32).fill(5);
-const tick = () => new Promise((r) => setTimeout(r, 5));
+/**
+ * Lets what is under way settle: a request's hops (the link's message, the storage read, the
+ * reply) are timers of 0-1 ms, each set when the one before fired. Five turns of a 2 ms timer,
+ * each set after the last fired, come after a chain of up to five such hops however late the
+ * machine runs them (a single 5 ms timer did not, on a loaded machine).
+ */
+const tick = async () => {
+  for (let k = 0; k < 5; k++) await new Promise((r) => setTimeout(r, 2));
+};
 const have = new Bitfield(COUNT);
 for (let i = 0; i < COUNT; i++) have.set(i);
 /** Which of our pieces another of our peers holds: all but 2 and 3 (first copies, when from the CDN) and 4. */
@@ -122,7 +130,7 @@ describe('upload turns', () => {
     await ask(A, 1);
     await ask(B, 3);
     // Piece 2 came from the CDN (granted): no peer holds it.
-    copies.fetched(2);
+    copies.fetched(2, 0);
     await ask(A, 2);
     expect(sent).toEqual(['A:0']);
     // B asked after A's piece 1, but A's queue holds the first copy: A keeps the turn for it.
@@ -137,7 +145,7 @@ describe('upload turns', () => {
   it('a peer that lacks a first copy and asks for a piece others hold is refused, until the first copy went out whole once', async () => {
     const turns = new UploadTurns(1);
     const copies = new FirstCopies(have, heldElsewhere);
-    copies.fetched(2);
+    copies.fetched(2, 0);
     const { peers, sent, ask } = await sessions(['A', 'B'], turns, {}, true, copies);
     const [A, B] = peers as [(typeof peers)[0], (typeof peers)[0]];
     await ask(A, 0);
@@ -166,7 +174,7 @@ describe('upload turns', () => {
     await ask(A, 0);
     await ask(B, 1);
     expect(sent).toEqual(['A:0']);
-    copies.fetched(3);
+    copies.fetched(3, 0);
     await A.link.drain();
     // B's turn: it lacks piece 3, the only copy; its one request should be for that.
     expect(sent).toEqual(['A:0', 'B:reject 1']);
