@@ -18,9 +18,8 @@
  * multi-process setup would also need a relay between processes for `signal`).
  */
 import type { CdnSlot, PeerInfo, Report } from '../src/protocol/arrays-messages.js';
-import { slotOwnerOf } from '../src/protocol/cdn-slots.js';
 import type { ContentReport, PeeringScope } from './content-report.js';
-import { FetchedPieces, grantPieces } from './fetched-pieces.js';
+import { claimRights, FetchedPieces, grantPieces } from './fetched-pieces.js';
 
 export interface SwarmMember {
   contentId: string;
@@ -87,14 +86,13 @@ export interface SwarmRegistry {
    */
   cdnSlot?(contentId: string, peerId: string): Promise<CdnSlot | undefined>;
   /**
-   * The member asks to fetch `pieces` from the CDN as their slot's owner; returns those granted,
-   * which it fetches (the others it leaves to peers). Granted: a piece its slot owns, by the slot
-   * and count the service last gave it or by those it has now, that no one was granted before;
-   * it goes into the partition's fetched bitmap, given with every later slot. So each piece of a
-   * big swarm crosses the CDN once through its owners, however often the owners change, and a
-   * tab can speak for its own pieces only, which it could as well leave unfetched. In a
-   * partition too small for slots every piece its slot owns is granted, and nothing is kept.
-   * Optional, with `cdnSlot`.
+   * The member asks to fetch `pieces` from the CDN; returns those granted, which it fetches (it
+   * leaves the others to peers). Granted: a piece no one was granted before, that its slot owns
+   * or that is of its fallback group (at most MAX_FALLBACK_GRANTS of those), by the slot the
+   * service last gave it or the one it has now (fetched-pieces.ts); it goes into the partition's
+   * fetched bitmap, given with every later slot. So each piece of a big swarm crosses the CDN
+   * once, however often its owners change or fail. In a partition too small for slots every
+   * piece it may fetch is granted, and nothing is kept. Optional, with `cdnSlot`.
    */
   claimCdnPieces?(contentId: string, peerId: string, pieces: readonly number[]): Promise<number[]>;
   /** Members of the swarm of `contentId`, every partition. */
@@ -135,6 +133,8 @@ interface Member {
   /** The CDN slot and count last given to it (`cdnSlot`); -1 before any. */
   givenSlot: number;
   givenOf: number;
+  /** Pieces of its fallback group, not its slot, it was granted (at most MAX_FALLBACK_GRANTS). */
+  groupGrants: number;
   /** Times listed to others, halved every hand-out window. */
   handedOut: number;
   handedOutEpoch: number;
@@ -209,7 +209,7 @@ export class MemorySwarmRegistry implements SwarmRegistry {
       return;
     }
     if (member !== undefined) this.#unslot(content, member);
-    const next: Member = member ?? { peerId, scopeKey, report, lastSeen, cache, seeder, slot: 0, givenSlot: -1, givenOf: -1, handedOut: 0, handedOutEpoch: 0 };
+    const next: Member = member ?? { peerId, scopeKey, report, lastSeen, cache, seeder, slot: 0, givenSlot: -1, givenOf: -1, groupGrants: 0, handedOut: 0, handedOutEpoch: 0 };
     Object.assign(next, { scopeKey, report, lastSeen, cache, seeder });
     let partition = content.partitions.get(scopeKey);
     if (partition === undefined) content.partitions.set(scopeKey, (partition = { caches: [], seeders: [], others: [] }));
@@ -332,8 +332,9 @@ export class MemorySwarmRegistry implements SwarmRegistry {
     if (member === undefined || member.cache || member.seeder) return [];
     const partition = content!.partitions.get(member.scopeKey)!;
     const of = partition.others.length;
-    const owns = (i: number) => slotOwnerOf(i, of) === member.slot || (member.givenOf > 0 && slotOwnerOf(i, member.givenOf) === member.givenSlot);
-    return grantPieces(pieces, owns, of < CLAIM_MIN_DOWNLOADERS ? undefined : (partition.fetched ??= new FetchedPieces()));
+    const { granted, fromGroup } = grantPieces(pieces, claimRights(member, of), of < CLAIM_MIN_DOWNLOADERS ? undefined : (partition.fetched ??= new FetchedPieces()));
+    member.groupGrants += fromGroup;
+    return granted;
   }
 
   async swarmSize(contentId: string): Promise<number> {

@@ -8,7 +8,7 @@
  * had (eight tabs on a loaded machine, whose view of N went 8, 7, 5, 7, 6, fetched the file
  * four times).
  */
-import { fallbackGroupOf, hasBit, slotOwnerOf, weight } from '../protocol/cdn-slots.js';
+import { fallbackGroupOf, fallbackGroupsOf, hasBit, slotOwnerOf, weight } from '../protocol/cdn-slots.js';
 
 /** FNV-1a of a string: a peer ID's 32-bit key. */
 function keyOf(id: string): number {
@@ -80,7 +80,7 @@ export function cdnShareOfSlot(slot: number, of: number, pieceCount: number, max
   // The fallback's owners: the slots of one of `groups` groups (slot mod groups), about
   // `maxPeers` tabs swarm-wide for each piece, so that a piece whose owner left or lags is
   // still fetched, but by a few tabs, not by every tab that waits for it.
-  const groups = Math.max(1, Math.floor(of / Math.max(1, maxPeers)));
+  const groups = fallbackGroupsOf(of, maxPeers);
   const mine = new Uint8Array(pieceCount);
   for (let i = 0; i < pieceCount; i++) {
     const inSwarm = fetched !== undefined && hasBit(fetched, i);

@@ -33,9 +33,6 @@ export interface TurnTaker {
   resume(): void;
 }
 
-/** Ranks an ask for a first copy above any other (asks are times in ms). */
-const FIRST_COPY_FIRST = 1e15;
-
 export class UploadTurns {
   private readonly holding = new Set<TurnTaker>();
   private readonly waiting = new Set<TurnTaker>();
@@ -84,12 +81,12 @@ export class UploadTurns {
     if (!this.holding.delete(taker)) return;
     while (this.holding.size < this.slots && this.waiting.size > 0) {
       let next: TurnTaker | undefined;
-      let best = -Infinity;
+      let best = { first: false, at: -Infinity };
       for (const w of this.waiting) {
         // A first copy goes first: else a slow uplink's only copy of a piece waits behind what
-        // its neighbours could get elsewhere, and no one gets it.
-        const at = w.newestAsk() + (w.asksForFirstCopy?.() === true ? FIRST_COPY_FIRST : 0);
-        if (next === undefined || at > best) [next, best] = [w, at];
+        // its neighbours could get elsewhere, and no one gets it. Then the newest ask.
+        const rank = { first: w.asksForFirstCopy?.() === true, at: w.newestAsk() };
+        if (next === undefined || (rank.first !== best.first ? rank.first : rank.at > best.at)) [next, best] = [w, rank];
       }
       this.waiting.delete(next!);
       this.holding.add(next!);

@@ -2,7 +2,8 @@
  * CDN slots (docs/protocol.md, "CDN slots"): in a swarm too big for any tab to see, piece i's
  * CDN fetch has one owner swarm-wide, slot `slotOwnerOf(i, of)` among the `of` downloaders the
  * Arrays service counts. Tabs compute it to know their own pieces; the service computes it to
- * accept a tab's word that it fetched a piece only for the pieces that tab owns.
+ * grant a tab's ask to fetch a piece only for the pieces that tab owns, or that are of its
+ * fallback group.
  *
  * The swarm's fetched pieces travel as a bitmap (bit i of byte i >> 3, most significant bit
  * first, as the wire's bitfields), base64-encoded, at most `LIMITS.maxCdnClaimPieces` bits.
@@ -43,6 +44,21 @@ export function slotOwnerOf(index: number, of: number): number {
 export function fallbackGroupOf(index: number, groups: number): number {
   return jump(weight(FALLBACK_KEY, index), groups);
 }
+
+/**
+ * How many fallback groups `of` slots make, for tabs of `maxPeers` links: about `maxPeers` tabs
+ * swarm-wide in each. Slot s is in group `s mod groups`.
+ */
+export function fallbackGroupsOf(of: number, maxPeers: number): number {
+  return Math.max(1, Math.floor(of / Math.max(1, maxPeers)));
+}
+
+/**
+ * The links the service counts per tab when it judges which fallback group a tab's ask is of:
+ * the tabs' default `maxPeers`. A tab with another `maxPeers` may be refused a piece of its own
+ * group; it then fetches it unanswered, after `claimGrantWaitMs`.
+ */
+export const FALLBACK_GROUP_LINKS = 16;
 
 /** Bytes of a fetched-pieces bitmap that covers piece indices below `pieces`. */
 export const bitmapBytesFor = (pieces: number): number => Math.ceil(Math.min(pieces, LIMITS.maxCdnClaimPieces) / 8);

@@ -5,7 +5,7 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { serverMessageSchema, type ServerMessage } from '../../src/protocol/arrays-messages.js';
-import { decodeFetched, hasBit, slotOwnerOf } from '../../src/protocol/cdn-slots.js';
+import { decodeFetched, FALLBACK_GROUP_LINKS, fallbackGroupOf, hasBit, slotOwnerOf } from '../../src/protocol/cdn-slots.js';
 import { LIMITS } from '../../src/protocol/limits.js';
 import { startArrays, type ArraysHarness } from './arrays-harness.js';
 import { peerId, sha256Hex, type TestClient } from './helpers.js';
@@ -47,7 +47,8 @@ describe('Arrays: CDN slots', () => {
   });
 
   it("grants the pieces a slot's owner asks for once, and carries them to the partition; refuses an announce that says too much", async () => {
-    const n = 20;
+    // Two fallback groups: pieces of the other one are neither ours nor of our group.
+    const n = 2 * FALLBACK_GROUP_LINKS;
     for (let k = 0; k < n; k++) {
       const client = await harness.connect(`203.0.113.${k + 1}`);
       clients.push(client);
@@ -67,7 +68,7 @@ describe('Arrays: CDN slots', () => {
     expect(first.cdnSlot!.granted).toBeUndefined();
     const { slot, of } = first.cdnSlot!;
     const owned = Array.from({ length: 400 }, (_, i) => i).filter((i) => slotOwnerOf(i, of) === slot).slice(0, 3);
-    const notOwned = Array.from({ length: 400 }, (_, i) => i).filter((i) => slotOwnerOf(i, of) !== slot).slice(0, 3);
+    const notOwned = Array.from({ length: 400 }, (_, i) => i).filter((i) => slotOwnerOf(i, of) !== slot && fallbackGroupOf(i, 2) !== slot % 2).slice(0, 3);
     expect((await reply(0, { cdnPieces: [...owned, ...notOwned] })).cdnSlot!.granted).toEqual(owned);
     // Asked again: granted once only.
     expect((await reply(0, { cdnPieces: owned })).cdnSlot!.granted).toEqual([]);

@@ -1,13 +1,15 @@
 /**
  * What the swarm fetched from the CDN (docs/protocol.md, "CDN slots"): a downloader's announce
  * may ask to fetch pieces of its slot; the memory registry grants, and keeps in a bitmap per
- * partition, only the pieces that downloader's slot owns (by the slot it was last given or by
- * the one it has now) that no one was granted before, and gives the bitmap with every slot. A
- * liar can speak only for its own pieces; the bitmap is bounded; small partitions keep none.
+ * partition, only the pieces that downloader's slot owns, or a few of its fallback group (by the
+ * slot it was last given or by the one it has now), that no one was granted before, and gives
+ * the bitmap with every slot. A liar can speak only for its own pieces and a few more; the
+ * bitmap is bounded; small partitions keep none.
  */
 import { describe, expect, it } from 'vitest';
 import type { Report } from '../../src/protocol/arrays-messages.js';
-import { decodeFetched, hasBit, slotOwnerOf } from '../../src/protocol/cdn-slots.js';
+import { decodeFetched, FALLBACK_GROUP_LINKS, fallbackGroupOf, fallbackGroupsOf, hasBit, slotOwnerOf } from '../../src/protocol/cdn-slots.js';
+import { MAX_FALLBACK_GRANTS } from '../../signaling/fetched-pieces.js';
 import { LIMITS } from '../../src/protocol/limits.js';
 import { CLAIM_MIN_DOWNLOADERS, MemorySwarmRegistry } from '../../signaling/swarm-registry.js';
 
@@ -28,6 +30,17 @@ function piecesOf(slot: number, of: number, owned: boolean, count: number): numb
   return out;
 }
 
+/** Whether piece `i` is of the fallback group of slot `slot` of `of`, as the service counts groups. */
+const inGroup = (i: number, slot: number, of: number) => {
+  const groups = fallbackGroupsOf(of, FALLBACK_GROUP_LINKS);
+  return fallbackGroupOf(i, groups) === slot % groups;
+};
+
+/** The first `count` pieces neither owned by slot `slot` of `of` nor of its fallback group (`grouped` false), or of its group only. */
+function othersOf(slot: number, of: number, grouped: boolean, count: number): number[] {
+  return piecesOf(slot, of, false, 4096).filter((i) => inGroup(i, slot, of) === grouped).slice(0, count);
+}
+
 async function fetchedSeenBy(r: MemorySwarmRegistry, peer: string): Promise<Uint8Array | undefined> {
   const slot = await r.cdnSlot(C, peer);
   return slot?.fetched === undefined ? undefined : decodeFetched(slot.fetched);
@@ -40,13 +53,14 @@ describe('MemorySwarmRegistry: pieces the swarm fetched from the CDN', () => {
     const me = id(7);
     const { slot } = (await r.cdnSlot(C, me))!;
     const mine = piecesOf(slot, of, true, 3);
-    const others = piecesOf(slot, of, false, 3);
+    const others = othersOf(slot, of, false, 3);
     expect(mine).toHaveLength(3);
+    expect(others).toHaveLength(3);
     expect(await r.claimCdnPieces(C, me, [...mine, ...others])).toEqual(mine);
     for (const peer of [me, id(0), id(39)]) {
       const bits = (await fetchedSeenBy(r, peer))!;
       expect(mine.every((i) => hasBit(bits, i))).toBe(true);
-      // Pieces of other slots: a liar's word, not kept.
+      // Pieces of other slots and groups: a liar's word, not kept.
       expect(others.some((i) => hasBit(bits, i))).toBe(false);
     }
   });
@@ -80,12 +94,12 @@ describe('MemorySwarmRegistry: pieces the swarm fetched from the CDN', () => {
     expect(await r.claimCdnPieces(C, me, moved)).toEqual([]);
   });
 
-  it(`keeps nothing for a partition of fewer than ${CLAIM_MIN_DOWNLOADERS} downloaders (it grants every piece of the slot), nor from seeders, cache nodes and strangers`, async () => {
+  it(`keeps nothing for a partition of fewer than ${CLAIM_MIN_DOWNLOADERS} downloaders (it grants every piece: one fallback group), nor from seeders, cache nodes and strangers`, async () => {
     const small = await swarmOf(CLAIM_MIN_DOWNLOADERS - 1);
     const alone = (await small.cdnSlot(C, id(0)))!;
     const owned = piecesOf(alone.slot, alone.of, true, 5);
-    const notOwned = piecesOf(alone.slot, alone.of, false, 2);
-    expect(await small.claimCdnPieces(C, id(0), [...owned, ...notOwned])).toEqual(owned);
+    const notOwned = piecesOf(alone.slot, alone.of, false, MAX_FALLBACK_GRANTS + 2);
+    expect(await small.claimCdnPieces(C, id(0), [...owned, ...notOwned])).toEqual([...owned, ...notOwned]);
     expect(await small.claimCdnPieces(C, id(0), owned)).toEqual(owned);
     expect(await fetchedSeenBy(small, id(0))).toBeUndefined();
 
@@ -98,6 +112,31 @@ describe('MemorySwarmRegistry: pieces the swarm fetched from the CDN', () => {
     expect(await r.claimCdnPieces(C, id(999), all)).toEqual([]);
     expect(await r.claimCdnPieces('d'.repeat(64), id(0), [0, 1, 2])).toEqual([]);
     expect(await fetchedSeenBy(r, id(0))).toBeUndefined();
+  });
+
+  it(`grants pieces of the fallback group, not of the slot, once each and at most ${MAX_FALLBACK_GRANTS} to a member; its own pieces do not count`, async () => {
+    const of = 64;
+    const r = await swarmOf(of);
+    const me = id(5);
+    const { slot } = (await r.cdnSlot(C, me))!;
+    const group = othersOf(slot, of, true, MAX_FALLBACK_GRANTS + 4);
+    const mine = piecesOf(slot, of, true, 2);
+    expect(group).toHaveLength(MAX_FALLBACK_GRANTS + 4);
+    // A group peer (same slot mod groups) asks for the first two first: they are its.
+    const groups = fallbackGroupsOf(of, FALLBACK_GROUP_LINKS);
+    // Slots are handed out in order of joining: id(k) has slot k.
+    const peer = id([...Array(of).keys()].find((k) => k !== 5 && k % groups === slot % groups)!);
+    const peerSlot = (await r.cdnSlot(C, peer))!.slot;
+    expect(peerSlot % groups).toBe(slot % groups);
+    expect(await r.claimCdnPieces(C, peer, group.slice(0, 2))).toEqual(group.slice(0, 2));
+    // Ours: the rest of the group, up to the bound, and our own pieces besides.
+    const granted = await r.claimCdnPieces(C, me, [...mine, ...group]);
+    expect(granted).toEqual([...mine, ...group.slice(2, 2 + MAX_FALLBACK_GRANTS)]);
+    // Past the bound, nothing more of the group; our own pieces still.
+    const more = piecesOf(slot, of, true, 4).slice(2);
+    expect(await r.claimCdnPieces(C, me, [...group.slice(2 + MAX_FALLBACK_GRANTS), ...more])).toEqual(more);
+    const bits = (await fetchedSeenBy(r, id(0)))!;
+    expect(group.filter((i) => hasBit(bits, i))).toEqual(group.slice(0, 2 + MAX_FALLBACK_GRANTS));
   });
 
   it('stays bounded: at most maxCdnClaimPieces pieces, 8 KiB of bitmap, however the claims are made', async () => {

@@ -9,6 +9,7 @@
 import type { CdnShare } from '../cdn-share.js';
 import { CdnGrants } from './cdn-grants.js';
 import { CdnShares } from './cdn-shares.js';
+import { atEndgame } from './endgame.js';
 import type { CdnSource } from '../cdn-source.js';
 import type { Clock } from '../clock.js';
 import type { ClientConfig } from '../config.js';
@@ -280,33 +281,9 @@ export class Scheduler {
     return i;
   }
 
-  /**
-   * Whether nothing is left to ask for but what is in flight: every missing piece is asked of
-   * someone, or can be asked of no one now (no ready peer that does not lag, and had no piece
-   * taken back just now, holds it, and it is not ours to fetch from the CDN). Then a request a
-   * lagging peer holds up stands between the download and its end, and it is worth taking
-   * back. Before, the other sources have other work, and taking pieces back from peers that
-   * pause (a busy machine) would only move the load to the CDN. ("Every missing piece in
-   * flight" is not enough: two tabs that each asked a staller for a piece of their own CDN
-   * share each waited for the other's, which neither could ask anyone for, until the
-   * staller's deadline.) In a big swarm (our CDN share has fallback groups) a tab that holds
-   * less than half the file is not at its end: what its neighbours lack now, its owner is
-   * fetching and they will soon hold (200 simulated peers: 5 copies of the file went to the
-   * CDN in the first 30 s as "endgame" takeovers; 500 peers x 128 MiB: CDN 7.6 -> 6.0 copies,
-   * mean 1.16 -> 1.13 times the bound).
-   */
+  /** Whether the download is at its end (endgame.ts). */
   private endgame(): boolean {
-    const { book } = this.d;
-    if (this.shares.last.fallback !== undefined && book.have.cardinality * 2 < book.pieceCount) return false;
-    const now = this.d.clock.now();
-    const askable = [...this.d.pool.sessions.values()].filter((s) => s.healthy && !s.pace.isCooling(now));
-    const share = this.d.cdn ? this.shares.last : undefined;
-    for (let i = 0; i < book.pieceCount; i++) {
-      if (book.have.has(i) || book.inFlight.has(i)) continue;
-      if (share?.ours(i)) return false;
-      for (const s of askable) if (s.has(i) && !book.failedBy(i, s.id)) return false;
-    }
-    return true;
+    return atEndgame(this.d.book, this.d.pool.sessions.values(), this.shares.last, this.d.cdn !== undefined, this.d.clock.now());
   }
 
   /**
@@ -326,12 +303,13 @@ export class Scheduler {
     // A piece the swarm fetched is somewhere among the peers: not for a stall of peerStallMs.
     const fetchedStallMs = Math.max(this.d.config.peerStallMs, this.d.config.fetchedStallMs);
     const longStalled = now - quietSince >= fetchedStallMs;
-    const spare = (k: number) =>
-      fallback === undefined || (fallback(k) && (longStalled || fetched?.(k) !== true) && cdn.freeSlots() >= this.d.config.cdnRequestsInFlight);
+    // In a big swarm, what the swarm has not fetched is asked of the service first (askCdn).
+    const spare = (k: number) => fallback === undefined || (fallback(k) && longStalled && fetched?.(k) === true && cdn.freeSlots() >= this.d.config.cdnRequestsInFlight);
     const grants = fallback !== undefined ? this.grants : undefined;
+    const askable = (k: number) => ours(k) || (fallback?.(k) === true && fetched?.(k) !== true);
     while (cdn.freeSlots() > 0) {
       const inOrder = size === 1;
-      let i = grants ? grants.next(now, (k) => !state.have.has(k) && !state.inFlight.has(k), ours) : pickForCdn(state, ours, { inOrder });
+      let i = grants ? grants.next(now, (k) => !state.have.has(k) && !state.inFlight.has(k), askable) : pickForCdn(state, ours, { inOrder });
       if (i < 0 && (inOrder || topUp)) i = pickForCdn(state, undefined, { inOrder });
       // Peers stalled: another tab's share too, but only what no peer holds.
       if (i < 0 && peersStalled) i = pickForCdn(state, (k) => this.d.pool.heldByNoPeer(k) && spare(k));
@@ -356,9 +334,25 @@ export class Scheduler {
       if (i < 0) break;
       this.request(i, cdn, inOrder ? this.runBytesFrom(i) : undefined);
     }
-    grants?.askUpTo(this.d.pool.firstCopies.busy(now, (k) => state.inFlight.has(k)) ? 0 : 1, now, (fresh) => pickForCdn(state, (x) => ours(x) && fresh(x)), (k) => this.d.swarm()?.claimCdnPiece(k), (ms) => this.wakeIn(ms));
+    if (grants) this.askCdn(grants, state, ours, peersStalled ? (k) => askable(k) && !ours(k) && this.d.pool.heldByNoPeer(k) : undefined, now);
     if (size > 1 && !peersStalled) this.wakeIn(quietSince + this.d.config.peerStallMs - now);
     else if (fetched !== undefined && !longStalled) this.wakeIn(quietSince + fetchedStallMs - now);
+  }
+
+  /**
+   * A big swarm's asks (cdn-grants.ts), one at a time: a piece of our slot, once our last first
+   * copy went out (`firstCopyPaceMs`); with peers stalled, else a piece of our fallback group the
+   * swarm has not fetched (`stalled`), at once. Asked, not fetched outright, a fallback piece is
+   * fetched once swarm-wide, and its slot's owner is refused it later: fetched on a view seconds
+   * old, one starved tab of 1,000 fetched again 17 pieces the swarm had (seed 2, docs/benchmarks.md).
+   */
+  private askCdn(grants: CdnGrants, state: PickState, ours: (index: number) => boolean, stalled: ((index: number) => boolean) | undefined, now: number): void {
+    const busy = this.d.pool.firstCopies.busy(now, (k) => state.inFlight.has(k));
+    const pick = (fresh: (index: number) => boolean) => {
+      const i = busy ? -1 : pickForCdn(state, (x) => ours(x) && fresh(x));
+      return i >= 0 || !stalled ? i : pickForCdn(state, (x) => stalled(x) && fresh(x));
+    };
+    grants.askUpTo(busy && !stalled ? 0 : 1, now, pick, (k) => this.d.swarm()?.claimCdnPiece(k), (ms) => this.wakeIn(ms));
   }
 
   /**

@@ -4,7 +4,7 @@
  * pieces of its slot and fetches those granted (and those unanswered after `claimGrantWaitMs`);
  * a piece the swarm fetched is not fetched again by its slot's owner, but comes from peers; a tab
  * whose peers deliver nothing falls back to the CDN at once for pieces the swarm has not
- * fetched, and for the others only after `fetchedStallMs`.
+ * fetched, asked and granted as its own are, and for the others only after `fetchedStallMs`.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { cdnShareOfSlot } from '../../../src/core/cdn-share.js';
@@ -178,6 +178,38 @@ describe("a big swarm's CDN fetches, told to the service", () => {
     const firstOfSwarm = Math.min(...got.filter((p) => fetched.includes(p.index)).map((p) => p.ms));
     const lastOfOthers = Math.max(...got.filter((p) => unfetched.includes(p.index)).map((p) => p.ms));
     expect(lastOfOthers).toBeLessThan(firstOfSwarm);
+    // Those the swarm had not fetched were asked for first (and granted); the others never.
+    const asked = new Set(net.cdnClaims.get(tab.peerId));
+    expect(unfetched.every((i) => asked.has(i))).toBe(true);
+    expect(fetched.some((i) => asked.has(i))).toBe(false);
+  });
+
+  it('with peers silent, leaves to fetchedStallMs a piece of its fallback group that the service refuses (another tab was granted it first)', async () => {
+    const content = makeContent(PIECES * MiB, 87);
+    const share = cdnShareOfSlot(SLOT, OF, PIECES, 16);
+    const group = Array.from({ length: PIECES }, (_, i) => i).filter((i) => share.fallback!(i) && !share.ours(i));
+    const [taken, ...free] = group;
+    expect(free.length).toBeGreaterThan(0);
+    const net = new MemoryNetwork();
+    // Our own pieces are the swarm's already; the group's first piece goes to another tab
+    // between our view and our ask: the reply that refuses it shows it fetched.
+    let refused = false;
+    net.cdnSlotOf = (): CdnSlot => ({ slot: SLOT, of: OF, fetched: bitmapOf([...ownedBy(SLOT), ...(refused ? [taken!] : [])]) });
+    net.cdnGrant = (_, pieces) => {
+      if (pieces.includes(taken!)) refused = true;
+      return pieces.filter((i) => i !== taken);
+    };
+    const [peerStallMs, fetchedStallMs] = [500, 3000];
+    const tab = startPeer(net, content, new MemoryCdn(content.bytes), { config: { ...CONFIG, peerStallMs, fetchedStallMs, claimGrantWaitMs: 500 } });
+    running.push(tab);
+    const got = cdnPieces(tab, Date.now());
+    const end = Date.now() + 15_000;
+    while (!group.every((i) => got.some((p) => p.index === i)) && Date.now() < end) await sleep(50);
+    expect(net.cdnClaims.get(tab.peerId)).toContain(taken);
+    expect(got.map((p) => p.index).sort((a, b) => a - b)).toEqual(group);
+    // Refused, it waited for the swarm as any piece the swarm fetched: past the wait for an answer.
+    expect(got.find((p) => p.index === taken)!.ms).toBeGreaterThanOrEqual(fetchedStallMs);
+    for (const p of got) if (p.index !== taken) expect(p.ms).toBeLessThan(fetchedStallMs);
   });
 });
 
